@@ -1,0 +1,539 @@
+//! The inventory event vocabulary.
+//!
+//! Every change to stock is one [`Event`]: an envelope saying who, where and when, and an
+//! [`EventBody`] saying what. Events are immutable facts; the stock rules in
+//! [`crate::stock`] turn a set of them into on-hand quantities. The JSON form is the wire
+//! form (version [`EVENT_VERSION`]); a version this build does not know is refused when
+//! decoding, so an old device never silently misreads a new event.
+//!
+//! Quantities are integers in the item's base unit. Validation of a single event's own
+//! fields lives here ([`Event::validate`]); nothing here knows about other events.
+
+use crate::hlc::Hlc;
+use crate::ids::{
+    DeviceId, EventId, ItemId, LocationId, PickListId, TaskId, TenantId, UserId, WarehouseId,
+};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The event schema version this build writes and understands.
+pub const EVENT_VERSION: u16 = 1;
+
+/// The schema version of an event; decoding any other number fails.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u16", into = "u16")]
+pub struct EventVersion(u16);
+
+impl EventVersion {
+    pub const CURRENT: Self = Self(EVENT_VERSION);
+}
+
+impl Default for EventVersion {
+    fn default() -> Self {
+        Self::CURRENT
+    }
+}
+
+/// Decoding an event of a schema version this build does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported event version {0} (this build understands version {EVENT_VERSION})")]
+pub struct UnsupportedVersion(pub u16);
+
+impl TryFrom<u16> for EventVersion {
+    type Error = UnsupportedVersion;
+    fn try_from(version: u16) -> Result<Self, Self::Error> {
+        if version == EVENT_VERSION {
+            Ok(Self(version))
+        } else {
+            Err(UnsupportedVersion(version))
+        }
+    }
+}
+
+impl From<EventVersion> for u16 {
+    fn from(version: EventVersion) -> u16 {
+        version.0
+    }
+}
+
+/// A lot or batch number, as printed on the goods (GS1 AI 10).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Lot(String);
+
+impl Lot {
+    pub fn new(lot: impl Into<String>) -> Self {
+        Self(lot.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Lot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Lot({:?})", self.0)
+    }
+}
+
+/// A calendar date such as an expiry date, in ISO 8601 form on the wire.
+#[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Date {
+    pub year: u16,
+    pub month: u8,
+    pub day: u8,
+}
+
+impl Date {
+    pub fn new(year: u16, month: u8, day: u8) -> Result<Self, String> {
+        if !(1..=12).contains(&month) {
+            return Err(format!("month {month} is not 1-12"));
+        }
+        let last = days_in_month(year, month);
+        if day == 0 || day > last {
+            return Err(format!(
+                "day {day} is not in 1-{last} for {year:04}-{month:02}"
+            ));
+        }
+        Ok(Self { year, month, day })
+    }
+}
+
+/// Days in a month of the proleptic Gregorian calendar.
+pub fn days_in_month(year: u16, month: u8) -> u8 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ => {
+            let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+            if leap {
+                29
+            } else {
+                28
+            }
+        }
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+impl From<Date> for String {
+    fn from(date: Date) -> String {
+        date.to_string()
+    }
+}
+
+impl TryFrom<String> for Date {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        let parts: Vec<&str> = text.split('-').collect();
+        let [year, month, day] = parts.as_slice() else {
+            return Err(format!("date {text:?} is not YYYY-MM-DD"));
+        };
+        let number = |part: &str, width: usize| -> Result<u16, String> {
+            if part.len() != width || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("date {text:?} is not YYYY-MM-DD"));
+            }
+            part.parse()
+                .map_err(|_| format!("date {text:?} is not YYYY-MM-DD"))
+        };
+        let (year, month, day) = (number(year, 4)?, number(month, 2)?, number(day, 2)?);
+        Date::new(year, month as u8, day as u8)
+    }
+}
+
+/// One line of a pick list, as the picking device saw it. The line's quantity travels with
+/// the event so that every replica judges an over-pick against the same number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PickLineRef {
+    pub pick_list: PickListId,
+    pub line: u32,
+    pub line_qty: i64,
+}
+
+/// Whether a count was decided on the counting device or waits for a manager.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountDecision {
+    /// Within the warehouse's variance tolerance: the count is the new baseline.
+    SelfApproved,
+    /// Outside the tolerance: it takes effect only once a manager approves it.
+    NeedsReview,
+}
+
+/// A manager's decision on a count that needed review.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    Approved,
+    /// The count is not trusted; the location must be counted again.
+    Rejected,
+}
+
+/// Why a picker could not pick the full quantity.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShortReason {
+    NotFound,
+    Damaged,
+    WrongItem,
+}
+
+/// What happened. Tagged by `type` on the wire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventBody {
+    Received {
+        location: LocationId,
+        item: ItemId,
+        lot: Option<Lot>,
+        expiry: Option<Date>,
+        qty: i64,
+    },
+    Picked {
+        pick_line: Option<PickLineRef>,
+        location: LocationId,
+        item: ItemId,
+        lot: Option<Lot>,
+        qty: i64,
+    },
+    Moved {
+        from: LocationId,
+        to: LocationId,
+        item: ItemId,
+        lot: Option<Lot>,
+        qty: i64,
+    },
+    Adjusted {
+        location: LocationId,
+        item: ItemId,
+        lot: Option<Lot>,
+        delta: i64,
+        reason: String,
+        note: String,
+    },
+    Counted {
+        count_task: Option<TaskId>,
+        location: LocationId,
+        item: ItemId,
+        lot: Option<Lot>,
+        counted_qty: i64,
+        /// What the device's projection said when the count was taken.
+        system_qty: i64,
+        /// True when `system_qty` was hidden from the person counting.
+        blind: bool,
+        decision: CountDecision,
+    },
+    CountReviewed {
+        counted: EventId,
+        decision: ReviewDecision,
+    },
+    ShortPicked {
+        pick_line: PickLineRef,
+        location: LocationId,
+        item: ItemId,
+        lot: Option<Lot>,
+        qty_short: i64,
+        reason: ShortReason,
+    },
+    PickListClaimed {
+        pick_list: PickListId,
+    },
+}
+
+/// One inventory event: the envelope and the body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub v: EventVersion,
+    pub id: EventId,
+    pub tenant: TenantId,
+    pub warehouse: WarehouseId,
+    pub device: DeviceId,
+    pub user: UserId,
+    pub hlc: Hlc,
+    /// The offset to server time (ms) that the device's clock was corrected by when it
+    /// stamped this event; kept so a bad clock can be diagnosed after the fact.
+    pub clock_correction_ms: i64,
+    pub body: EventBody,
+}
+
+/// An event whose own fields make no sense.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidEvent {
+    #[error("quantity must be positive, got {0}")]
+    NonPositiveQty(i64),
+    #[error("a counted quantity cannot be negative, got {0}")]
+    NegativeCount(i64),
+    #[error("an adjustment must change stock: delta is 0")]
+    ZeroAdjustment,
+    #[error("an adjustment needs a reason code")]
+    MissingReason,
+    #[error("a move needs two different locations")]
+    MoveToSameLocation,
+    #[error("pick line quantity must be positive, got {0}")]
+    BadPickLineQty(i64),
+    #[error("lot must be 1-20 printable characters")]
+    BadLot,
+    #[error("hlc wall time {0} ms is beyond the 48-bit range")]
+    HlcOutOfRange(u64),
+}
+
+impl Event {
+    /// Checks this event's own fields. It says nothing about whether stock allows it:
+    /// a pick of stock the system thinks is not there still happened on the floor.
+    pub fn validate(&self) -> Result<(), InvalidEvent> {
+        if self.hlc.wall_ms > crate::hlc::MAX_WALL_MS {
+            return Err(InvalidEvent::HlcOutOfRange(self.hlc.wall_ms));
+        }
+        let positive = |qty: i64| {
+            if qty > 0 {
+                Ok(())
+            } else {
+                Err(InvalidEvent::NonPositiveQty(qty))
+            }
+        };
+        let lot_ok = |lot: &Option<Lot>| match lot {
+            Some(lot)
+                if lot.0.is_empty()
+                    || lot.0.chars().count() > 20
+                    || lot.0.chars().any(char::is_control) =>
+            {
+                Err(InvalidEvent::BadLot)
+            }
+            _ => Ok(()),
+        };
+        let line_ok = |line: &PickLineRef| {
+            if line.line_qty > 0 {
+                Ok(())
+            } else {
+                Err(InvalidEvent::BadPickLineQty(line.line_qty))
+            }
+        };
+        match &self.body {
+            EventBody::Received { qty, lot, .. } => {
+                positive(*qty)?;
+                lot_ok(lot)
+            }
+            EventBody::Picked {
+                qty,
+                lot,
+                pick_line,
+                ..
+            } => {
+                positive(*qty)?;
+                if let Some(line) = pick_line {
+                    line_ok(line)?;
+                }
+                lot_ok(lot)
+            }
+            EventBody::Moved {
+                from, to, qty, lot, ..
+            } => {
+                positive(*qty)?;
+                if from == to {
+                    return Err(InvalidEvent::MoveToSameLocation);
+                }
+                lot_ok(lot)
+            }
+            EventBody::Adjusted {
+                delta, reason, lot, ..
+            } => {
+                if *delta == 0 {
+                    return Err(InvalidEvent::ZeroAdjustment);
+                }
+                if reason.trim().is_empty() {
+                    return Err(InvalidEvent::MissingReason);
+                }
+                lot_ok(lot)
+            }
+            EventBody::Counted {
+                counted_qty, lot, ..
+            } => {
+                if *counted_qty < 0 {
+                    return Err(InvalidEvent::NegativeCount(*counted_qty));
+                }
+                lot_ok(lot)
+            }
+            EventBody::CountReviewed { .. } | EventBody::PickListClaimed { .. } => Ok(()),
+            EventBody::ShortPicked {
+                qty_short,
+                pick_line,
+                lot,
+                ..
+            } => {
+                positive(*qty_short)?;
+                line_ok(pick_line)?;
+                lot_ok(lot)
+            }
+        }
+    }
+
+    /// The short name of the event's type, as on the wire.
+    pub fn kind(&self) -> &'static str {
+        match &self.body {
+            EventBody::Received { .. } => "received",
+            EventBody::Picked { .. } => "picked",
+            EventBody::Moved { .. } => "moved",
+            EventBody::Adjusted { .. } => "adjusted",
+            EventBody::Counted { .. } => "counted",
+            EventBody::CountReviewed { .. } => "count_reviewed",
+            EventBody::ShortPicked { .. } => "short_picked",
+            EventBody::PickListClaimed { .. } => "pick_list_claimed",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(body: EventBody) -> Event {
+        Event {
+            v: EventVersion::CURRENT,
+            id: EventId::new_v7(1_700_000_000_000, [1; 10]),
+            tenant: TenantId::new_v7(1, [2; 10]),
+            warehouse: WarehouseId::new_v7(1, [3; 10]),
+            device: DeviceId::new_v7(1, [4; 10]),
+            user: UserId::new_v7(1, [5; 10]),
+            hlc: Hlc::new(1_700_000_000_000, 3),
+            clock_correction_ms: -250,
+            body,
+        }
+    }
+
+    #[test]
+    fn wire_form_is_tagged_and_versioned() {
+        let event = sample(EventBody::Received {
+            location: LocationId::new_v7(1, [6; 10]),
+            item: ItemId::new_v7(1, [7; 10]),
+            lot: Some(Lot::new("L42")),
+            expiry: Some(Date::new(2027, 2, 28).expect("valid date")),
+            qty: 12,
+        });
+        let json = serde_json::to_value(&event).expect("serialize");
+        assert_eq!(json["v"], 1, "every event carries its schema version");
+        assert_eq!(
+            json["body"]["type"], "received",
+            "bodies are tagged by type"
+        );
+        assert_eq!(
+            json["body"]["expiry"], "2027-02-28",
+            "dates are ISO 8601 on the wire"
+        );
+        assert_eq!(json["hlc"]["counter"], 3);
+        let back: Event = serde_json::from_value(json).expect("deserialize");
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn unknown_version_is_refused_with_a_clear_message() {
+        let mut json = serde_json::to_value(sample(EventBody::PickListClaimed {
+            pick_list: PickListId::new_v7(1, [8; 10]),
+        }))
+        .expect("serialize");
+        json["v"] = 2.into();
+        let err = serde_json::from_value::<Event>(json).expect_err("version 2 is unknown");
+        assert!(
+            err.to_string().contains("unsupported event version 2"),
+            "got: {err}"
+        );
+    }
+
+    #[test]
+    fn validation_catches_nonsense_fields() {
+        let loc = LocationId::new_v7(1, [6; 10]);
+        let item = ItemId::new_v7(1, [7; 10]);
+        let cases = [
+            (
+                EventBody::Received {
+                    location: loc,
+                    item,
+                    lot: None,
+                    expiry: None,
+                    qty: 0,
+                },
+                InvalidEvent::NonPositiveQty(0),
+            ),
+            (
+                EventBody::Moved {
+                    from: loc,
+                    to: loc,
+                    item,
+                    lot: None,
+                    qty: 1,
+                },
+                InvalidEvent::MoveToSameLocation,
+            ),
+            (
+                EventBody::Adjusted {
+                    location: loc,
+                    item,
+                    lot: None,
+                    delta: 0,
+                    reason: "damage".into(),
+                    note: String::new(),
+                },
+                InvalidEvent::ZeroAdjustment,
+            ),
+            (
+                EventBody::Adjusted {
+                    location: loc,
+                    item,
+                    lot: None,
+                    delta: 3,
+                    reason: " ".into(),
+                    note: String::new(),
+                },
+                InvalidEvent::MissingReason,
+            ),
+            (
+                EventBody::Counted {
+                    count_task: None,
+                    location: loc,
+                    item,
+                    lot: None,
+                    counted_qty: -1,
+                    system_qty: 0,
+                    blind: true,
+                    decision: CountDecision::SelfApproved,
+                },
+                InvalidEvent::NegativeCount(-1),
+            ),
+            (
+                EventBody::Received {
+                    location: loc,
+                    item,
+                    lot: Some(Lot::new("")),
+                    expiry: None,
+                    qty: 1,
+                },
+                InvalidEvent::BadLot,
+            ),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(
+                sample(body.clone()).validate(),
+                Err(expected),
+                "body {body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dates_are_checked() {
+        assert!(Date::new(2024, 2, 29).is_ok(), "2024 is a leap year");
+        assert!(Date::new(2023, 2, 29).is_err(), "2023 is not");
+        assert!(
+            Date::new(1900, 2, 29).is_err(),
+            "centuries are not leap years unless /400"
+        );
+        assert!(Date::try_from("2026-13-01".to_string()).is_err());
+        assert!(Date::try_from("2026-1-01".to_string()).is_err());
+    }
+}

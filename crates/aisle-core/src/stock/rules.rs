@@ -1,0 +1,339 @@
+//! [`apply`]: the incremental form of the stock rules, over any [`Ledger`].
+//!
+//! Movements are the hot path (every scan) and touch only their keys' state. Counts,
+//! reviews, short picks and claims are rare, so they recompute what they affect from the
+//! ledger rather than patching it, which keeps them obviously equal to the definition.
+
+use super::{
+    Baseline, Claim, CountRecord, CountStatus, CountTask, CountTaskReason, Discrepancy,
+    DiscrepancyKind, EventOrder, KeyState, Ledger, Notice, PickLineState, ReviewRecord, StockKey,
+};
+use crate::event::{CountDecision, Event, EventBody, PickLineRef, ReviewDecision};
+use crate::ids::{EventId, PickListId, TaskId, WarehouseId};
+
+/// Applies one event to the ledger. Each event must be applied once: the caller
+/// deduplicates by event id. Returns what the device should tell its user.
+pub fn apply<L: Ledger>(ledger: &mut L, event: &Event) -> Result<Vec<Notice>, L::Error> {
+    let order = event.order();
+    match &event.body {
+        EventBody::Received { .. } | EventBody::Moved { .. } | EventBody::Adjusted { .. } => {
+            apply_deltas(ledger, event, &order)?;
+        }
+        EventBody::Picked { pick_line, qty, .. } => {
+            apply_deltas(ledger, event, &order)?;
+            if let Some(line) = pick_line {
+                track_pick_line(ledger, event.warehouse, line, *qty, &order)?;
+            }
+        }
+        EventBody::Counted {
+            counted_qty,
+            system_qty,
+            decision,
+            ..
+        } => {
+            let key = event.subject_key().expect("a count has a key");
+            let reviews = ledger.reviews(event.id)?;
+            let record = CountRecord {
+                key,
+                order,
+                user: event.user,
+                counted_qty: *counted_qty,
+                system_qty: *system_qty,
+                decision: *decision,
+                status: count_status(*decision, &reviews),
+            };
+            ledger.put_count(&record)?;
+            after_count_change(ledger, &record)?;
+        }
+        EventBody::CountReviewed { counted, decision } => {
+            ledger.add_review(&ReviewRecord {
+                counted: *counted,
+                order,
+                user: event.user,
+                decision: *decision,
+            })?;
+            if let Some(mut record) = ledger.count(*counted)? {
+                let status = count_status(record.decision, &ledger.reviews(*counted)?);
+                if status != record.status {
+                    record.status = status;
+                    ledger.put_count(&record)?;
+                    after_count_change(ledger, &record)?;
+                }
+            }
+        }
+        EventBody::ShortPicked { reason, .. } => {
+            let key = event.subject_key().expect("a short pick has a key");
+            let reason = CountTaskReason::ShortPick {
+                short_pick: order,
+                reason: *reason,
+            };
+            let task = CountTask {
+                id: TaskId::derived("short_pick", event.id.as_bytes()),
+                key,
+                reason,
+                open: true,
+            };
+            put_count_task(ledger, task)?;
+        }
+        EventBody::PickListClaimed { pick_list } => {
+            ledger.add_claim(&Claim {
+                order,
+                pick_list: *pick_list,
+                user: event.user,
+            })?;
+            return judge_claims(ledger, event.warehouse, *pick_list);
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// A count's status: its own decision, unless it needed review, in which case the
+/// earliest review decides. Taking the earliest makes a second, conflicting review from
+/// another manager a no-op on every replica alike.
+fn count_status(decision: CountDecision, reviews: &[ReviewRecord]) -> CountStatus {
+    match decision {
+        CountDecision::SelfApproved => CountStatus::Approved,
+        CountDecision::NeedsReview => match reviews.iter().min_by_key(|review| review.order) {
+            None => CountStatus::PendingReview,
+            Some(review) if review.decision == ReviewDecision::Approved => CountStatus::Approved,
+            Some(_) => CountStatus::Rejected,
+        },
+    }
+}
+
+fn apply_deltas<L: Ledger>(
+    ledger: &mut L,
+    event: &Event,
+    order: &EventOrder,
+) -> Result<(), L::Error> {
+    for (key, delta) in event.deltas() {
+        ledger.add_delta(&key, order, delta)?;
+        let old = ledger.key_state(&key)?;
+        let mut new = old.unwrap_or_default();
+        // A movement ordered before the baseline count was already in what was counted.
+        if new.baseline.is_none_or(|baseline| *order > baseline.order) {
+            new.on_hand += delta;
+        }
+        set_key_state(ledger, &key, old, new)?;
+    }
+    Ok(())
+}
+
+/// Stores the key's new state and keeps the negative-stock discrepancy and task in step.
+fn set_key_state<L: Ledger>(
+    ledger: &mut L,
+    key: &StockKey,
+    old: Option<KeyState>,
+    new: KeyState,
+) -> Result<(), L::Error> {
+    if old == Some(new) {
+        return Ok(());
+    }
+    ledger.put_key_state(key, &new)?;
+    let was_negative = old.is_some_and(|state| state.on_hand < 0);
+    let is_negative = new.on_hand < 0;
+    if is_negative {
+        ledger.open_discrepancy(&Discrepancy {
+            id: format!("negative_stock/{}", key_name(key)),
+            warehouse: key.warehouse,
+            kind: DiscrepancyKind::NegativeStock {
+                key: key.clone(),
+                on_hand: new.on_hand,
+            },
+        })?;
+    } else if was_negative {
+        ledger.resolve_discrepancy(&format!("negative_stock/{}", key_name(key)))?;
+    }
+    if is_negative != was_negative {
+        ledger.put_task(&CountTask {
+            id: TaskId::derived("negative_stock", &key.id_bytes()),
+            key: key.clone(),
+            reason: CountTaskReason::NegativeStock,
+            open: is_negative,
+        })?;
+    }
+    Ok(())
+}
+
+/// `warehouse/location/item/lot`, for discrepancy ids.
+fn key_name(key: &StockKey) -> String {
+    format!(
+        "{}/{}/{}/{}",
+        key.warehouse,
+        key.location,
+        key.item,
+        key.lot.as_ref().map_or("", |lot| lot.as_str())
+    )
+}
+
+/// Recomputes the key from its latest approved count: `B.qty + Σ deltas after B`.
+fn recompute_key<L: Ledger>(ledger: &mut L, key: &StockKey) -> Result<(), L::Error> {
+    let old = ledger.key_state(key)?;
+    let baseline = ledger.latest_count(key, true)?.map(|count| Baseline {
+        order: count.order,
+        qty: count.counted_qty,
+    });
+    let after = ledger.sum_deltas_after(key, baseline.as_ref().map(|baseline| &baseline.order))?;
+    let on_hand = baseline.map_or(0, |baseline| baseline.qty) + after;
+    set_key_state(ledger, key, old, KeyState { baseline, on_hand })
+}
+
+fn after_count_change<L: Ledger>(ledger: &mut L, count: &CountRecord) -> Result<(), L::Error> {
+    recompute_key(ledger, &count.key)?;
+    let variance_id = format!("count_variance/{}", count.order.id);
+    if count.status == CountStatus::PendingReview {
+        ledger.open_discrepancy(&Discrepancy {
+            id: variance_id,
+            warehouse: count.key.warehouse,
+            kind: DiscrepancyKind::CountVariance {
+                key: count.key.clone(),
+                counted: count.order.id,
+                user: count.user,
+                counted_qty: count.counted_qty,
+                system_qty: count.system_qty,
+            },
+        })?;
+    } else {
+        ledger.resolve_discrepancy(&variance_id)?;
+    }
+    if count.status == CountStatus::Rejected {
+        let task = CountTask {
+            id: recount_task_id(count.order.id),
+            key: count.key.clone(),
+            reason: CountTaskReason::Recount {
+                counted: count.order,
+            },
+            open: true,
+        };
+        ledger.put_task(&task)?;
+    }
+    reevaluate_count_tasks(ledger, &count.key)
+}
+
+fn recount_task_id(counted: EventId) -> TaskId {
+    TaskId::derived("recount", counted.as_bytes())
+}
+
+/// Stores a new short-pick or recount task, open unless a later count already covers it.
+fn put_count_task<L: Ledger>(ledger: &mut L, mut task: CountTask) -> Result<(), L::Error> {
+    let latest = ledger
+        .latest_count(&task.key, false)?
+        .map(|count| count.order);
+    task.open = is_task_open(ledger, &task.reason, latest)?;
+    ledger.put_task(&task)
+}
+
+/// A short-pick or recount task is open until a count of its key that was not rejected
+/// is ordered after its cause; a recount task also needs its count still rejected.
+fn is_task_open<L: Ledger>(
+    ledger: &mut L,
+    reason: &CountTaskReason,
+    latest_live_count: Option<EventOrder>,
+) -> Result<bool, L::Error> {
+    let covered_after =
+        |cause: &EventOrder| latest_live_count.is_some_and(|latest| latest > *cause);
+    Ok(match reason {
+        CountTaskReason::NegativeStock => {
+            unreachable!("negative-stock tasks follow on_hand, not counts")
+        }
+        CountTaskReason::ShortPick { short_pick, .. } => !covered_after(short_pick),
+        CountTaskReason::Recount { counted } => {
+            let still_rejected = ledger
+                .count(counted.id)?
+                .is_some_and(|count| count.status == CountStatus::Rejected);
+            still_rejected && !covered_after(counted)
+        }
+    })
+}
+
+fn reevaluate_count_tasks<L: Ledger>(ledger: &mut L, key: &StockKey) -> Result<(), L::Error> {
+    let latest = ledger.latest_count(key, false)?.map(|count| count.order);
+    for mut task in ledger.count_tasks(key)? {
+        if task.reason == CountTaskReason::NegativeStock {
+            continue;
+        }
+        let open = is_task_open(ledger, &task.reason, latest)?;
+        if open != task.open {
+            task.open = open;
+            ledger.put_task(&task)?;
+        }
+    }
+    Ok(())
+}
+
+fn track_pick_line<L: Ledger>(
+    ledger: &mut L,
+    warehouse: WarehouseId,
+    line: &PickLineRef,
+    qty: i64,
+    order: &EventOrder,
+) -> Result<(), L::Error> {
+    let old = ledger.pick_line(line.pick_list, line.line)?;
+    let mut new = old.unwrap_or(PickLineState {
+        picked_total: 0,
+        line_qty: line.line_qty,
+        line_qty_order: *order,
+    });
+    new.picked_total += qty;
+    if *order > new.line_qty_order {
+        new.line_qty = line.line_qty;
+        new.line_qty_order = *order;
+    }
+    ledger.put_pick_line(line.pick_list, line.line, &new)?;
+    let id = format!("over_pick/{}/{}", line.pick_list, line.line);
+    let was_over = old.is_some_and(|state| state.picked_total > state.line_qty);
+    if new.picked_total > new.line_qty {
+        ledger.open_discrepancy(&Discrepancy {
+            id,
+            warehouse,
+            kind: DiscrepancyKind::OverPick {
+                pick_list: line.pick_list,
+                line: line.line,
+                picked: new.picked_total,
+                line_qty: new.line_qty,
+            },
+        })?;
+    } else if was_over {
+        ledger.resolve_discrepancy(&id)?;
+    }
+    Ok(())
+}
+
+/// The earliest claim wins. Claims from other devices lose and are told which claim won;
+/// a device claiming its own list twice is not a conflict.
+fn judge_claims<L: Ledger>(
+    ledger: &mut L,
+    warehouse: WarehouseId,
+    pick_list: PickListId,
+) -> Result<Vec<Notice>, L::Error> {
+    let mut claims = ledger.claims(pick_list)?;
+    claims.sort();
+    let Some(winner) = claims.first().cloned() else {
+        return Ok(Vec::new());
+    };
+    let losers: Vec<Claim> = claims
+        .into_iter()
+        .filter(|claim| claim.order.device != winner.order.device)
+        .collect();
+    if losers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let notices = losers
+        .iter()
+        .map(|loser| Notice::ClaimLost {
+            pick_list,
+            loser: loser.order.device,
+            winner: winner.clone(),
+        })
+        .collect();
+    ledger.open_discrepancy(&Discrepancy {
+        id: format!("pick_list_contested/{pick_list}"),
+        warehouse,
+        kind: DiscrepancyKind::PickListContested {
+            pick_list,
+            winner,
+            losers,
+        },
+    })?;
+    Ok(notices)
+}

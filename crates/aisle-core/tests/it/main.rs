@@ -1,0 +1,6 @@
+//! aisle-core's integration tests: one binary, one module per concern.
+
+mod fixture;
+mod props;
+mod purity;
+mod stock;

@@ -1,0 +1,154 @@
+//! Property tests: random event sets across 2-5 devices, applied in random orders, with
+//! duplicates and partitions, give the same projection and discrepancies everywhere, and
+//! the same as the reference evaluation of the set.
+
+use crate::fixture::*;
+use aisle_core::event::{CountDecision, Event, EventBody, ReviewDecision};
+use aisle_core::stock::memory::Projection;
+use aisle_core::stock::reference;
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Receive(u8, u8, bool, i64),
+    Pick(u8, u8, bool, i64, Option<(u8, i64)>),
+    Move(u8, u8, bool, u8, i64),
+    Adjust(u8, u8, bool, i64),
+    Count(u8, u8, bool, i64, i64, bool),
+    Review(usize, bool),
+    Short(u8, u8, bool, i64),
+    Claim(u8),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let loc = 1u8..=3;
+    let item = 1u8..=2;
+    prop_oneof![
+        4 => (loc.clone(), item.clone(), any::<bool>(), 1i64..10).prop_map(|(l, i, lot, q)| Op::Receive(l, i, lot, q)),
+        4 => (loc.clone(), item.clone(), any::<bool>(), 1i64..6, proptest::option::of((1u8..=2, 1i64..6)))
+            .prop_map(|(l, i, lot, q, line)| Op::Pick(l, i, lot, q, line)),
+        2 => (loc.clone(), item.clone(), any::<bool>(), 1u8..=3, 1i64..6).prop_map(|(l, i, lot, to, q)| Op::Move(l, i, lot, to, q)),
+        1 => (loc.clone(), item.clone(), any::<bool>(), prop_oneof![-5i64..0, 1i64..5]).prop_map(|(l, i, lot, d)| Op::Adjust(l, i, lot, d)),
+        3 => (loc.clone(), item.clone(), any::<bool>(), 0i64..12, 0i64..12, any::<bool>())
+            .prop_map(|(l, i, lot, c, s, ok)| Op::Count(l, i, lot, c, s, ok)),
+        2 => (any::<usize>(), any::<bool>()).prop_map(|(target, ok)| Op::Review(target, ok)),
+        1 => (loc.clone(), item.clone(), any::<bool>(), 1i64..4).prop_map(|(l, i, lot, q)| Op::Short(l, i, lot, q)),
+        1 => (1u8..=2).prop_map(Op::Claim),
+    ]
+}
+
+/// Turns ops into events: device, wall time and counter are drawn per event from small
+/// ranges so ties in hlc (broken by device and id) are common.
+fn build(ops: Vec<(Op, u8, u64, u16)>) -> Vec<Event> {
+    let mut events = Events::default();
+    let mut built: Vec<Event> = Vec::new();
+    for (op, device_n, wall, counter) in ops {
+        let lot = |yes: bool| if yes { Some("LOT-A") } else { None };
+        let body = match op {
+            Op::Receive(l, i, lotted, q) => received(&key(l, i, lot(lotted)), q),
+            Op::Pick(l, i, lotted, q, None) => picked(&key(l, i, lot(lotted)), q),
+            Op::Pick(l, i, lotted, q, Some((list, line_qty))) => {
+                picked_on_line(&key(l, i, lot(lotted)), q, pick_list(list), 1, line_qty)
+            }
+            Op::Move(l, i, lotted, to, q) if to != l => moved(&key(l, i, lot(lotted)), to, q),
+            Op::Move(l, i, lotted, _, q) => picked(&key(l, i, lot(lotted)), q),
+            Op::Adjust(l, i, lotted, d) => adjusted(&key(l, i, lot(lotted)), d),
+            Op::Count(l, i, lotted, c, s, ok) => counted(
+                &key(l, i, lot(lotted)),
+                c,
+                s,
+                if ok {
+                    CountDecision::SelfApproved
+                } else {
+                    CountDecision::NeedsReview
+                },
+            ),
+            Op::Review(target, ok) => {
+                let counts: Vec<_> = built
+                    .iter()
+                    .filter(|e| matches!(e.body, EventBody::Counted { .. }))
+                    .collect();
+                let Some(count) = counts.get(target % counts.len().max(1)) else {
+                    continue;
+                };
+                reviewed(
+                    count.id,
+                    if ok {
+                        ReviewDecision::Approved
+                    } else {
+                        ReviewDecision::Rejected
+                    },
+                )
+            }
+            Op::Short(l, i, lotted, q) => short_picked(&key(l, i, lot(lotted)), pick_list(1), q),
+            Op::Claim(list) => claimed(pick_list(list)),
+        };
+        built.push(events.make(device_n, wall, counter, body));
+    }
+    built
+}
+
+fn scenario() -> impl Strategy<Value = (usize, Vec<Event>)> {
+    (2usize..=5).prop_flat_map(|n_devices| {
+        let step = (op(), 1..=n_devices as u8, 1_000u64..1_020, 0u16..3);
+        (
+            Just(n_devices),
+            proptest::collection::vec(step, 1..40).prop_map(build),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_order_and_duplication_gives_the_reference((_, events) in scenario(), seed in any::<u64>(), n_dups in 0usize..20) {
+        let expected = reference::evaluate(&events);
+        // A deterministic shuffle with duplicates, driven by the seed.
+        let mut arrival: Vec<&Event> = events.iter().collect();
+        let mut state = seed | 1;
+        let mut next = || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
+        for _ in 0..if events.is_empty() { 0 } else { n_dups } {
+            let pick = (next() as usize) % events.len();
+            arrival.push(&events[pick]);
+        }
+        for index in (1..arrival.len()).rev() {
+            arrival.swap(index, (next() as usize) % (index + 1));
+        }
+        let mut projection = Projection::new();
+        for event in arrival {
+            projection.apply(event).expect("no payload mismatch");
+        }
+        prop_assert_eq!(projection.snapshot(), expected);
+    }
+
+    #[test]
+    fn partitioned_devices_converge_after_exchanging_everything((n_devices, events) in scenario(), seed in any::<u64>()) {
+        let expected = reference::evaluate(&events);
+        let mut state = seed | 1;
+        let mut next = || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
+        // Phase 1: each device sees its own events plus a random share of the others'.
+        let mut devices: Vec<Projection> = (0..n_devices).map(|_| Projection::new()).collect();
+        for event in &events {
+            for (index, projection) in devices.iter_mut().enumerate() {
+                let own = event.device == device(index as u8 + 1);
+                if own || next() % 3 == 0 {
+                    projection.apply(event).expect("apply");
+                }
+            }
+        }
+        // Phase 2: full sync, each device in its own order and with repeats.
+        for projection in devices.iter_mut() {
+            let mut order: Vec<&Event> = events.iter().chain(events.iter()).collect();
+            for index in (1..order.len()).rev() {
+                order.swap(index, (next() as usize) % (index + 1));
+            }
+            for event in order {
+                projection.apply(event).expect("apply");
+            }
+        }
+        for (index, projection) in devices.iter().enumerate() {
+            prop_assert_eq!(&projection.snapshot(), &expected, "device {} differs from the reference", index + 1);
+        }
+    }
+}
