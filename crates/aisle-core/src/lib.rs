@@ -16,6 +16,7 @@ pub mod hlc;
 pub mod ids;
 pub mod scan;
 pub mod stock;
+pub mod testkit;
 
 pub use event::{Event, EventBody, EventVersion, Lot};
 pub use hlc::{Hlc, HlcClock};

@@ -10,36 +10,36 @@ use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Receive(u8, u8, bool, i64),
-    Pick(u8, u8, bool, i64, Option<(u8, i64)>),
-    Move(u8, u8, bool, u8, i64),
-    Adjust(u8, u8, bool, i64),
-    Count(u8, u8, bool, i64, i64, bool),
+    Receive(u16, u16, bool, i64),
+    Pick(u16, u16, bool, i64, Option<(u16, i64)>),
+    Move(u16, u16, bool, u16, i64),
+    Adjust(u16, u16, bool, i64),
+    Count(u16, u16, bool, i64, i64, bool),
     Review(usize, bool),
-    Short(u8, u8, bool, i64),
-    Claim(u8),
+    Short(u16, u16, bool, i64),
+    Claim(u16),
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    let loc = 1u8..=3;
-    let item = 1u8..=2;
+    let loc = 1u16..=3;
+    let item = 1u16..=2;
     prop_oneof![
         4 => (loc.clone(), item.clone(), any::<bool>(), 1i64..10).prop_map(|(l, i, lot, q)| Op::Receive(l, i, lot, q)),
-        4 => (loc.clone(), item.clone(), any::<bool>(), 1i64..6, proptest::option::of((1u8..=2, 1i64..6)))
+        4 => (loc.clone(), item.clone(), any::<bool>(), 1i64..6, proptest::option::of((1u16..=2, 1i64..6)))
             .prop_map(|(l, i, lot, q, line)| Op::Pick(l, i, lot, q, line)),
-        2 => (loc.clone(), item.clone(), any::<bool>(), 1u8..=3, 1i64..6).prop_map(|(l, i, lot, to, q)| Op::Move(l, i, lot, to, q)),
+        2 => (loc.clone(), item.clone(), any::<bool>(), 1u16..=3, 1i64..6).prop_map(|(l, i, lot, to, q)| Op::Move(l, i, lot, to, q)),
         1 => (loc.clone(), item.clone(), any::<bool>(), prop_oneof![-5i64..0, 1i64..5]).prop_map(|(l, i, lot, d)| Op::Adjust(l, i, lot, d)),
         3 => (loc.clone(), item.clone(), any::<bool>(), 0i64..12, 0i64..12, any::<bool>())
             .prop_map(|(l, i, lot, c, s, ok)| Op::Count(l, i, lot, c, s, ok)),
         2 => (any::<usize>(), any::<bool>()).prop_map(|(target, ok)| Op::Review(target, ok)),
         1 => (loc.clone(), item.clone(), any::<bool>(), 1i64..4).prop_map(|(l, i, lot, q)| Op::Short(l, i, lot, q)),
-        1 => (1u8..=2).prop_map(Op::Claim),
+        1 => (1u16..=2).prop_map(Op::Claim),
     ]
 }
 
 /// Turns ops into events: device, wall time and counter are drawn per event from small
 /// ranges so ties in hlc (broken by device and id) are common.
-fn build(ops: Vec<(Op, u8, u64, u16)>) -> Vec<Event> {
+fn build(ops: Vec<(Op, u16, u64, u16)>) -> Vec<Event> {
     let mut events = Events::default();
     let mut built: Vec<Event> = Vec::new();
     for (op, device_n, wall, counter) in ops {
@@ -90,7 +90,7 @@ fn build(ops: Vec<(Op, u8, u64, u16)>) -> Vec<Event> {
 
 fn scenario() -> impl Strategy<Value = (usize, Vec<Event>)> {
     (2usize..=5).prop_flat_map(|n_devices| {
-        let step = (op(), 1..=n_devices as u8, 1_000u64..1_020, 0u16..3);
+        let step = (op(), 1..=n_devices as u16, 1_000u64..1_020, 0u16..3);
         (
             Just(n_devices),
             proptest::collection::vec(step, 1..40).prop_map(build),
@@ -131,7 +131,7 @@ proptest! {
         let mut devices: Vec<Projection> = (0..n_devices).map(|_| Projection::new()).collect();
         for event in &events {
             for (index, projection) in devices.iter_mut().enumerate() {
-                let own = event.device == device(index as u8 + 1);
+                let own = event.device == device(index as u16 + 1);
                 if own || next() % 3 == 0 {
                     projection.apply(event).expect("apply");
                 }

@@ -1,0 +1,458 @@
+//! [`SqlLedger`]: the core's `Ledger` trait over a SQLite connection (inside a transaction).
+//!
+//! Each method is one or two prepared, cached statements. Stock keys get an integer
+//! `key_id`, cached per ledger so a scan touching one key looks it up once.
+
+use crate::StoreError;
+use aisle_core::event::{CountDecision, Lot, ReviewDecision};
+use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, PickListId, UserId, WarehouseId};
+use aisle_core::stock::{
+    Baseline, Claim, CountRecord, CountStatus, CountTask, Discrepancy, EventOrder, KeyState,
+    Ledger, PickLineState, ReviewRecord, StockKey,
+};
+use aisle_core::Hlc;
+use rusqlite::{Connection, OptionalExtension, Row};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Reads a 16-byte id column.
+pub(crate) fn uuid_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Uuid> {
+    let bytes: [u8; 16] = row.get(index)?;
+    Ok(Uuid::from_bytes(bytes))
+}
+
+pub(crate) fn lot_to_sql(lot: &Option<Lot>) -> &str {
+    lot.as_ref().map_or("", |lot| lot.as_str())
+}
+
+pub(crate) fn lot_from_sql(lot: String) -> Option<Lot> {
+    if lot.is_empty() {
+        None
+    } else {
+        Some(Lot::new(lot))
+    }
+}
+
+fn order_at(row: &Row<'_>, hlc: usize, device: usize, id: usize) -> rusqlite::Result<EventOrder> {
+    Ok(EventOrder {
+        hlc: Hlc::from_packed(row.get(hlc)?),
+        device: DeviceId::from_uuid(uuid_at(row, device)?),
+        id: EventId::from_uuid(uuid_at(row, id)?),
+    })
+}
+
+/// Reads a stock key from four consecutive columns: warehouse, location, item, lot.
+pub(crate) fn key_at(row: &Row<'_>, first: usize) -> rusqlite::Result<StockKey> {
+    Ok(StockKey {
+        warehouse: WarehouseId::from_uuid(uuid_at(row, first)?),
+        location: LocationId::from_uuid(uuid_at(row, first + 1)?),
+        item: ItemId::from_uuid(uuid_at(row, first + 2)?),
+        lot: lot_from_sql(row.get(first + 3)?),
+    })
+}
+
+fn decision_to_sql(decision: CountDecision) -> &'static str {
+    match decision {
+        CountDecision::SelfApproved => "self_approved",
+        CountDecision::NeedsReview => "needs_review",
+    }
+}
+
+fn corrupt(what: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("bad {what}: {value:?}").into(),
+    )
+}
+
+/// The rules' state in the store's tables.
+#[derive(Debug)]
+pub struct SqlLedger<'c> {
+    conn: &'c Connection,
+    key_ids: HashMap<StockKey, i64>,
+}
+
+impl<'c> SqlLedger<'c> {
+    /// Wraps a connection; callers run it inside a transaction.
+    pub fn new(conn: &'c Connection) -> Self {
+        Self {
+            conn,
+            key_ids: HashMap::new(),
+        }
+    }
+
+    fn key_id(&mut self, key: &StockKey, create: bool) -> Result<Option<i64>, StoreError> {
+        if let Some(id) = self.key_ids.get(key) {
+            return Ok(Some(*id));
+        }
+        let params = (
+            key.warehouse.as_bytes(),
+            key.location.as_bytes(),
+            key.item.as_bytes(),
+            lot_to_sql(&key.lot),
+        );
+        if create {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO stock_keys (warehouse, location, item, lot) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (warehouse, location, item, lot) DO NOTHING",
+                )?
+                .execute(params)?;
+        }
+        let id: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT key_id FROM stock_keys WHERE warehouse = ?1 AND location = ?2 AND item = ?3 AND lot = ?4")?
+            .query_row(params, |row| row.get(0))
+            .optional()?;
+        if let Some(id) = id {
+            self.key_ids.insert(key.clone(), id);
+        }
+        Ok(id)
+    }
+}
+
+const COUNT_COLUMNS: &str =
+    "c.hlc, c.device, c.event_id, c.user_id, c.counted_qty, c.system_qty, c.decision, c.status,
+     k.warehouse, k.location, k.item, k.lot";
+
+fn count_at(row: &Row<'_>) -> rusqlite::Result<CountRecord> {
+    let decision: String = row.get(6)?;
+    let status: String = row.get(7)?;
+    Ok(CountRecord {
+        order: order_at(row, 0, 1, 2)?,
+        user: UserId::from_uuid(uuid_at(row, 3)?),
+        counted_qty: row.get(4)?,
+        system_qty: row.get(5)?,
+        decision: match decision.as_str() {
+            "self_approved" => CountDecision::SelfApproved,
+            "needs_review" => CountDecision::NeedsReview,
+            other => return Err(corrupt("count decision", other)),
+        },
+        status: CountStatus::parse(&status).ok_or_else(|| corrupt("count status", &status))?,
+        key: key_at(row, 8)?,
+    })
+}
+
+impl Ledger for SqlLedger<'_> {
+    type Error = StoreError;
+
+    fn key_state(&mut self, key: &StockKey) -> Result<Option<KeyState>, StoreError> {
+        let Some(key_id) = self.key_id(key, false)? else {
+            return Ok(None);
+        };
+        let state = self
+            .conn
+            .prepare_cached(
+                "SELECT on_hand, baseline_hlc, baseline_device, baseline_event, baseline_qty FROM stock_keys WHERE key_id = ?1",
+            )?
+            .query_row([key_id], |row| {
+                let baseline_hlc: Option<i64> = row.get(1)?;
+                let baseline = match baseline_hlc {
+                    None => None,
+                    Some(_) => Some(Baseline { order: order_at(row, 1, 2, 3)?, qty: row.get(4)? }),
+                };
+                Ok(KeyState { baseline, on_hand: row.get(0)? })
+            })?;
+        Ok(Some(state))
+    }
+
+    fn put_key_state(&mut self, key: &StockKey, state: &KeyState) -> Result<(), StoreError> {
+        let key_id = self.key_id(key, true)?.expect("created");
+        let baseline = state.baseline.as_ref();
+        self.conn
+            .prepare_cached(
+                "UPDATE stock_keys SET on_hand = ?2, baseline_hlc = ?3, baseline_device = ?4, baseline_event = ?5, baseline_qty = ?6
+                 WHERE key_id = ?1",
+            )?
+            .execute((
+                key_id,
+                state.on_hand,
+                baseline.map(|b| b.order.hlc.to_packed()),
+                baseline.map(|b| b.order.device.as_bytes().to_vec()),
+                baseline.map(|b| b.order.id.as_bytes().to_vec()),
+                baseline.map(|b| b.qty),
+            ))?;
+        Ok(())
+    }
+
+    fn add_delta(
+        &mut self,
+        key: &StockKey,
+        order: &EventOrder,
+        delta: i64,
+    ) -> Result<(), StoreError> {
+        let key_id = self.key_id(key, true)?.expect("created");
+        self.conn
+            .prepare_cached("INSERT INTO stock_deltas (key_id, hlc, device, event_id, delta) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute((key_id, order.hlc.to_packed(), order.device.as_bytes(), order.id.as_bytes(), delta))?;
+        Ok(())
+    }
+
+    fn sum_deltas_after(
+        &mut self,
+        key: &StockKey,
+        after: Option<&EventOrder>,
+    ) -> Result<i64, StoreError> {
+        let Some(key_id) = self.key_id(key, false)? else {
+            return Ok(0);
+        };
+        let sum = match after {
+            None => self
+                .conn
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(delta), 0) FROM stock_deltas WHERE key_id = ?1",
+                )?
+                .query_row([key_id], |row| row.get(0))?,
+            Some(after) => self
+                .conn
+                .prepare_cached(
+                    "SELECT COALESCE(SUM(delta), 0) FROM stock_deltas
+                     WHERE key_id = ?1 AND (hlc, device, event_id) > (?2, ?3, ?4)",
+                )?
+                .query_row(
+                    (
+                        key_id,
+                        after.hlc.to_packed(),
+                        after.device.as_bytes(),
+                        after.id.as_bytes(),
+                    ),
+                    |row| row.get(0),
+                )?,
+        };
+        Ok(sum)
+    }
+
+    fn count(&mut self, counted: EventId) -> Result<Option<CountRecord>, StoreError> {
+        let sql = format!("SELECT {COUNT_COLUMNS} FROM counts c JOIN stock_keys k USING (key_id) WHERE c.event_id = ?1");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([counted.as_bytes()], count_at)
+            .optional()?)
+    }
+
+    fn put_count(&mut self, count: &CountRecord) -> Result<(), StoreError> {
+        let key_id = self.key_id(&count.key, true)?.expect("created");
+        self.conn
+            .prepare_cached(
+                "INSERT INTO counts (event_id, key_id, hlc, device, user_id, counted_qty, system_qty, decision, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (event_id) DO UPDATE SET status = excluded.status",
+            )?
+            .execute((
+                count.order.id.as_bytes(),
+                key_id,
+                count.order.hlc.to_packed(),
+                count.order.device.as_bytes(),
+                count.user.as_bytes(),
+                count.counted_qty,
+                count.system_qty,
+                decision_to_sql(count.decision),
+                count.status.as_str(),
+            ))?;
+        Ok(())
+    }
+
+    fn latest_count(
+        &mut self,
+        key: &StockKey,
+        approved_only: bool,
+    ) -> Result<Option<CountRecord>, StoreError> {
+        let Some(key_id) = self.key_id(key, false)? else {
+            return Ok(None);
+        };
+        let statuses = if approved_only {
+            "('approved')"
+        } else {
+            "('approved', 'pending_review')"
+        };
+        let sql = format!(
+            "SELECT {COUNT_COLUMNS} FROM counts c JOIN stock_keys k USING (key_id)
+             WHERE c.key_id = ?1 AND c.status IN {statuses}
+             ORDER BY c.hlc DESC, c.device DESC, c.event_id DESC LIMIT 1"
+        );
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([key_id], count_at)
+            .optional()?)
+    }
+
+    fn add_review(&mut self, review: &ReviewRecord) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO count_reviews (event_id, counted, hlc, device, user_id, decision) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute((
+                review.order.id.as_bytes(),
+                review.counted.as_bytes(),
+                review.order.hlc.to_packed(),
+                review.order.device.as_bytes(),
+                review.user.as_bytes(),
+                match review.decision {
+                    ReviewDecision::Approved => "approved",
+                    ReviewDecision::Rejected => "rejected",
+                },
+            ))?;
+        Ok(())
+    }
+
+    fn reviews(&mut self, counted: EventId) -> Result<Vec<ReviewRecord>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT hlc, device, event_id, user_id, decision FROM count_reviews WHERE counted = ?1",
+        )?;
+        let rows = statement.query_map([counted.as_bytes()], |row| {
+            let decision: String = row.get(4)?;
+            Ok(ReviewRecord {
+                counted,
+                order: order_at(row, 0, 1, 2)?,
+                user: UserId::from_uuid(uuid_at(row, 3)?),
+                decision: match decision.as_str() {
+                    "approved" => ReviewDecision::Approved,
+                    "rejected" => ReviewDecision::Rejected,
+                    other => return Err(corrupt("review decision", other)),
+                },
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn pick_line(
+        &mut self,
+        pick_list: PickListId,
+        line: u32,
+    ) -> Result<Option<PickLineState>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT picked_total, line_qty, line_qty_hlc, line_qty_device, line_qty_event
+                 FROM pick_line_progress WHERE pick_list = ?1 AND line = ?2",
+            )?
+            .query_row((pick_list.as_bytes(), line), |row| {
+                Ok(PickLineState {
+                    picked_total: row.get(0)?,
+                    line_qty: row.get(1)?,
+                    line_qty_order: order_at(row, 2, 3, 4)?,
+                })
+            })
+            .optional()?)
+    }
+
+    fn put_pick_line(
+        &mut self,
+        pick_list: PickListId,
+        line: u32,
+        state: &PickLineState,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO pick_line_progress (pick_list, line, picked_total, line_qty, line_qty_hlc, line_qty_device, line_qty_event)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (pick_list, line) DO UPDATE SET picked_total = excluded.picked_total, line_qty = excluded.line_qty,
+                   line_qty_hlc = excluded.line_qty_hlc, line_qty_device = excluded.line_qty_device,
+                   line_qty_event = excluded.line_qty_event",
+            )?
+            .execute((
+                pick_list.as_bytes(),
+                line,
+                state.picked_total,
+                state.line_qty,
+                state.line_qty_order.hlc.to_packed(),
+                state.line_qty_order.device.as_bytes(),
+                state.line_qty_order.id.as_bytes(),
+            ))?;
+        Ok(())
+    }
+
+    fn add_claim(&mut self, claim: &Claim) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("INSERT INTO pick_claims (event_id, pick_list, hlc, device, user_id) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute((
+                claim.order.id.as_bytes(),
+                claim.pick_list.as_bytes(),
+                claim.order.hlc.to_packed(),
+                claim.order.device.as_bytes(),
+                claim.user.as_bytes(),
+            ))?;
+        Ok(())
+    }
+
+    fn claims(&mut self, pick_list: PickListId) -> Result<Vec<Claim>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT hlc, device, event_id, user_id FROM pick_claims WHERE pick_list = ?1",
+        )?;
+        let rows = statement.query_map([pick_list.as_bytes()], |row| {
+            Ok(Claim {
+                order: order_at(row, 0, 1, 2)?,
+                pick_list,
+                user: UserId::from_uuid(uuid_at(row, 3)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn count_tasks(&mut self, key: &StockKey) -> Result<Vec<CountTask>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT detail, is_open FROM tasks WHERE warehouse = ?1 AND location = ?2 AND item = ?3 AND lot = ?4",
+        )?;
+        let rows = statement.query_map(
+            (
+                key.warehouse.as_bytes(),
+                key.location.as_bytes(),
+                key.item.as_bytes(),
+                lot_to_sql(&key.lot),
+            ),
+            |row| Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?)),
+        )?;
+        let mut tasks = Vec::new();
+        for row in rows {
+            let (detail, open) = row?;
+            let mut task: CountTask = serde_json::from_str(&detail)?;
+            task.open = open;
+            tasks.push(task);
+        }
+        Ok(tasks)
+    }
+
+    fn put_task(&mut self, task: &CountTask) -> Result<(), StoreError> {
+        let detail =
+            serde_json::to_string(task).map_err(|error| StoreError::Invalid(error.to_string()))?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO tasks (id, warehouse, location, item, lot, kind, is_open, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (id) DO UPDATE SET is_open = excluded.is_open, detail = excluded.detail",
+            )?
+            .execute((
+                task.id.as_bytes(),
+                task.key.warehouse.as_bytes(),
+                task.key.location.as_bytes(),
+                task.key.item.as_bytes(),
+                lot_to_sql(&task.key.lot),
+                task.reason.as_str(),
+                task.open,
+                detail,
+            ))?;
+        Ok(())
+    }
+
+    fn open_discrepancy(&mut self, discrepancy: &Discrepancy) -> Result<(), StoreError> {
+        let detail = serde_json::to_string(discrepancy)
+            .map_err(|error| StoreError::Invalid(error.to_string()))?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO discrepancies (id, warehouse, kind, is_open, detail) VALUES (?1, ?2, ?3, 1, ?4)
+                 ON CONFLICT (id) DO UPDATE SET is_open = 1, detail = excluded.detail",
+            )?
+            .execute((&discrepancy.id, discrepancy.warehouse.as_bytes(), discrepancy.kind.as_str(), detail))?;
+        Ok(())
+    }
+
+    fn resolve_discrepancy(&mut self, id: &str) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE discrepancies SET is_open = 0 WHERE id = ?1")?
+            .execute([id])?;
+        Ok(())
+    }
+}

@@ -1,0 +1,232 @@
+//! aisle-store: the device's local SQLite store.
+//!
+//! One database file per (tenant, warehouse) profile holds the append-only event log, the
+//! outbox of local events waiting to be pushed, the stock projection with its count
+//! baselines, the discrepancies and tasks the stock rules derive, master data and sync
+//! cursors. A local change is one transaction: the event, its outbox row and the projection
+//! update commit together or not at all, with `synchronous=FULL`, so a scan that has
+//! beeped survives a power cut.
+//!
+//! The projection is maintained by `aisle_core::stock::apply` through [`ledger::SqlLedger`],
+//! the SQLite implementation of the core's `Ledger` trait; this crate never decides stock
+//! semantics itself. It must never hold a device token or any other secret: those live in
+//! the OS keyring (PIN hashes, which are argon2id, are not secrets in that sense).
+
+mod error;
+pub mod ledger;
+mod log;
+pub mod master;
+mod migrate;
+pub mod outbox;
+pub mod queries;
+
+pub use error::StoreError;
+pub use log::{RebuildReport, Recorded};
+pub use migrate::SCHEMA_VERSION;
+
+use aisle_core::ids::{TenantId, WarehouseId};
+use rusqlite::{Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Which tenant and warehouse a store belongs to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    pub tenant: TenantId,
+    pub warehouse: WarehouseId,
+}
+
+impl Profile {
+    /// The conventional file for this profile under a data directory.
+    pub fn database_path(&self, data_dir: &Path) -> PathBuf {
+        data_dir.join(format!("{}-{}.sqlite3", self.tenant, self.warehouse))
+    }
+}
+
+/// An open device store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    profile: Profile,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path` for `profile`, applies pending
+    /// migrations, and refuses a file that belongs to another profile or was written by a
+    /// newer Aisle.
+    pub fn open(path: &Path, profile: Profile) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        configure(&conn)?;
+        migrate::migrate(&mut conn)?;
+        let store = Self {
+            conn,
+            profile,
+            path: path.to_owned(),
+        };
+        store.claim_profile()?;
+        Ok(store)
+    }
+
+    /// Opens an existing store as whatever profile it was created for (for tools such as
+    /// `aisle-store doctor`, which are pointed at a file rather than a profile).
+    pub fn open_existing(path: &Path) -> Result<Self, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Invalid(format!(
+                "no store at {}",
+                path.display()
+            )));
+        }
+        let mut conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        configure(&conn)?;
+        migrate::migrate(&mut conn)?;
+        let read = |name: &str| -> Result<String, StoreError> {
+            conn.query_row("SELECT value FROM meta WHERE name = ?1", [name], |row| {
+                row.get::<_, String>(0)
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::Corrupt(format!("the store has no {name}")))
+        };
+        let parse_error = |error: uuid::Error| StoreError::Corrupt(error.to_string());
+        let profile = Profile {
+            tenant: read("tenant")?.parse().map_err(parse_error)?,
+            warehouse: read("warehouse")?.parse().map_err(parse_error)?,
+        };
+        Ok(Self {
+            conn,
+            profile,
+            path: path.to_owned(),
+        })
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The first open stamps the file with its profile; later opens must match, so one
+    /// tenant's file can never be opened as another's.
+    fn claim_profile(&self) -> Result<(), StoreError> {
+        for (name, expected) in [
+            ("tenant", self.profile.tenant.to_string()),
+            ("warehouse", self.profile.warehouse.to_string()),
+        ] {
+            let found: Option<String> = self
+                .conn
+                .query_row("SELECT value FROM meta WHERE name = ?1", [name], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            match found {
+                None => {
+                    self.conn.execute(
+                        "INSERT INTO meta (name, value) VALUES (?1, ?2)",
+                        (name, &expected),
+                    )?;
+                }
+                Some(found) if found == expected => {}
+                Some(found) => {
+                    return Err(StoreError::ProfileMismatch {
+                        field: name,
+                        expected,
+                        found,
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A named value from the store's settings, e.g. the persisted clock.
+    pub fn meta(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE name = ?1", [name], |row| {
+                row.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_meta(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )?;
+        Ok(())
+    }
+}
+
+/// WAL so readers never block the scanner's writes; `synchronous=FULL` so a committed
+/// record survives power loss, not just a process crash; a busy timeout so the UI's reads
+/// and the sync engine's writes wait for each other instead of failing.
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Pragma(format!(
+            "journal_mode is {mode}, not wal"
+        )));
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(n: u8) -> Profile {
+        Profile {
+            tenant: TenantId::new_v7(1, [n; 10]),
+            warehouse: WarehouseId::new_v7(1, [n; 10]),
+        }
+    }
+
+    #[test]
+    fn open_sets_durable_pragmas() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("a.sqlite3"), profile(1)).expect("open");
+        let pragma = |name: &str| -> i64 {
+            store
+                .conn
+                .query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))
+                .expect(name)
+        };
+        assert_eq!(pragma("synchronous"), 2, "synchronous must be FULL (2)");
+        assert_eq!(pragma("foreign_keys"), 1, "foreign keys on");
+        assert!(pragma("busy_timeout") >= 1000, "a busy timeout is set");
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .expect("mode");
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_file_cannot_be_opened_as_another_profile() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.sqlite3");
+        drop(Store::open(&path, profile(1)).expect("first open claims the file"));
+        Store::open(&path, profile(1)).expect("same profile reopens");
+        let err = Store::open(&path, profile(2)).expect_err("another tenant's file");
+        assert!(
+            matches!(
+                err,
+                StoreError::ProfileMismatch {
+                    field: "tenant",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,195 @@
+//! The event log: recording local events, applying pulled ones, and rebuilding the
+//! projection from the log.
+
+use crate::ledger::SqlLedger;
+use crate::queries::diff_snapshots;
+use crate::{Profile, Store, StoreError};
+use aisle_core::stock::{apply, Notice};
+use aisle_core::Event;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+/// What recording an event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// The event is new: logged, queued (if local) and applied. The notices are for the
+    /// user (e.g. "your pick-list claim lost").
+    New { notices: Vec<Notice> },
+    /// The same event was already in the log; nothing changed.
+    Duplicate,
+}
+
+/// What [`Store::rebuild_projection`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RebuildReport {
+    pub n_events: u64,
+    /// Where the incremental projection differed from the rebuild (empty when healthy).
+    pub differences: Vec<String>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Origin {
+    Local,
+    Remote,
+}
+
+impl Store {
+    /// Records a local event: the event, its outbox row and the projection update, in one
+    /// transaction. Recording an id that is present does nothing; the same id with another
+    /// payload is an error.
+    pub fn record(&mut self, event: &Event) -> Result<Recorded, StoreError> {
+        Ok(self.record_batch(std::slice::from_ref(event))?.remove(0))
+    }
+
+    /// Records many local events in one transaction (e.g. a bulk receipt or an import).
+    pub fn record_batch(&mut self, events: &[Event]) -> Result<Vec<Recorded>, StoreError> {
+        self.write(events, Origin::Local, None)
+    }
+
+    /// Applies events pulled from the server under the same rules, without outbox rows,
+    /// and (if given) moves the named sync cursor in the same transaction, so a crash can
+    /// never leave the cursor past events that were not applied.
+    pub fn apply_remote(
+        &mut self,
+        events: &[Event],
+        cursor: Option<(&str, &str)>,
+    ) -> Result<Vec<Recorded>, StoreError> {
+        self.write(events, Origin::Remote, cursor)
+    }
+
+    fn write(
+        &mut self,
+        events: &[Event],
+        origin: Origin,
+        cursor: Option<(&str, &str)>,
+    ) -> Result<Vec<Recorded>, StoreError> {
+        let profile = self.profile;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut results = Vec::with_capacity(events.len());
+        {
+            let mut ledger = SqlLedger::new(&tx);
+            for event in events {
+                results.push(write_one(&tx, &mut ledger, profile, event, origin)?);
+            }
+        }
+        if let Some((name, value)) = cursor {
+            crate::outbox::set_cursor(&tx, name, value)?;
+        }
+        tx.commit()?;
+        Ok(results)
+    }
+
+    /// Recomputes the whole projection from the log and reports any difference from the
+    /// incremental one it replaces. The rebuild is the truth: it is what is kept.
+    pub fn rebuild_projection(&mut self) -> Result<RebuildReport, StoreError> {
+        let before = self.snapshot()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(
+            "DELETE FROM stock_deltas; DELETE FROM counts; DELETE FROM count_reviews; DELETE FROM pick_line_progress;
+             DELETE FROM pick_claims; DELETE FROM tasks; DELETE FROM discrepancies; DELETE FROM stock_keys;",
+        )?;
+        let mut n_events = 0;
+        {
+            let mut ledger = SqlLedger::new(&tx);
+            let mut statement =
+                tx.prepare("SELECT payload FROM events ORDER BY hlc, device, id")?;
+            let mut rows = statement.query([])?;
+            while let Some(row) = rows.next()? {
+                let event: Event = serde_json::from_str(&row.get::<_, String>(0)?)?;
+                apply(&mut ledger, &event)?;
+                n_events += 1;
+            }
+        }
+        tx.commit()?;
+        let after = self.snapshot()?;
+        Ok(RebuildReport {
+            n_events,
+            differences: diff_snapshots(&before, &after),
+        })
+    }
+
+    /// Every event in the log, in event order. For tools and tests on small stores.
+    pub fn load_events(&self) -> Result<Vec<Event>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare("SELECT payload FROM events ORDER BY hlc, device, id")?;
+        let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+        rows.map(|payload| Ok(serde_json::from_str(&payload?)?))
+            .collect()
+    }
+
+    /// The number of events in the log.
+    pub fn event_count(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))?)
+    }
+}
+
+fn write_one(
+    conn: &Connection,
+    ledger: &mut SqlLedger<'_>,
+    profile: Profile,
+    event: &Event,
+    origin: Origin,
+) -> Result<Recorded, StoreError> {
+    if event.tenant != profile.tenant {
+        return Err(StoreError::ForeignEvent {
+            id: event.id,
+            field: "tenant",
+        });
+    }
+    if event.warehouse != profile.warehouse {
+        return Err(StoreError::ForeignEvent {
+            id: event.id,
+            field: "warehouse",
+        });
+    }
+    event
+        .validate()
+        .map_err(|source| StoreError::InvalidEvent {
+            id: event.id,
+            source,
+        })?;
+    let payload =
+        serde_json::to_string(event).map_err(|error| StoreError::Invalid(error.to_string()))?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO events (id, hlc, device, kind, origin, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute((
+            event.id.as_bytes(),
+            event.hlc.to_packed(),
+            event.device.as_bytes(),
+            event.kind(),
+            match origin {
+                Origin::Local => "local",
+                Origin::Remote => "remote",
+            },
+            &payload,
+        ))?;
+    if inserted == 0 {
+        let stored: Option<String> = conn
+            .prepare_cached("SELECT payload FROM events WHERE id = ?1")?
+            .query_row([event.id.as_bytes()], |row| row.get(0))
+            .optional()?;
+        return match stored {
+            Some(stored) if stored == payload => Ok(Recorded::Duplicate),
+            _ => Err(StoreError::PayloadMismatch(event.id)),
+        };
+    }
+    if origin == Origin::Local {
+        conn.prepare_cached("INSERT INTO outbox (event_id, hlc, device) VALUES (?1, ?2, ?3)")?
+            .execute((
+                event.id.as_bytes(),
+                event.hlc.to_packed(),
+                event.device.as_bytes(),
+            ))?;
+    }
+    let notices = apply(ledger, event)?;
+    Ok(Recorded::New { notices })
+}

@@ -1,0 +1,452 @@
+//! Master data: warehouses (with their count tolerance), items with barcodes and pack
+//! sizes, locations in walk order, users with roles and argon2id PIN hashes, and pick lists.
+//!
+//! The server owns master data; the device keeps a copy so every lookup a scan needs works
+//! offline. A PIN is never stored, only its argon2id hash.
+
+use crate::ledger::uuid_at;
+use crate::{Store, StoreError};
+use aisle_core::ids::{ItemId, LocationId, PickListId, UserId, WarehouseId};
+use aisle_core::stock::CountTolerance;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rusqlite::{OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Barcode {
+    pub code: String,
+    /// Base units in one scan of this code (1 for a single, 12 for a case of 12).
+    pub pack_qty: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: ItemId,
+    pub sku: String,
+    pub name: String,
+    pub base_unit: String,
+    pub lot_tracked: bool,
+    pub barcodes: Vec<Barcode>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    pub id: LocationId,
+    pub warehouse: WarehouseId,
+    pub code: String,
+    pub name: String,
+    /// Pickers are routed through locations in ascending walk order.
+    pub walk_order: i64,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Picker,
+    Manager,
+    Admin,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Picker => "picker",
+            Self::Manager => "manager",
+            Self::Admin => "admin",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        match text {
+            "picker" => Some(Self::Picker),
+            "manager" => Some(Self::Manager),
+            "admin" => Some(Self::Admin),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+    pub badge: String,
+    pub role: Role,
+    pub active: bool,
+}
+
+/// An argon2id PIN hash in PHC string form. It can only be made by hashing a PIN or by
+/// checking a string that claims to be one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PinHash(String);
+
+impl std::fmt::Debug for PinHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PinHash(..)")
+    }
+}
+
+impl PinHash {
+    /// Hashes a PIN of 4 to 12 digits with argon2id and a random salt.
+    pub fn new(pin: &str) -> Result<Self, StoreError> {
+        if !(4..=12).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(StoreError::Invalid("a PIN is 4 to 12 digits".into()));
+        }
+        let salt = SaltString::generate(&mut OsRng);
+        let hash = Argon2::default()
+            .hash_password(pin.as_bytes(), &salt)
+            .map_err(|error| StoreError::Invalid(format!("cannot hash PIN: {error}")))?;
+        Ok(Self(hash.to_string()))
+    }
+
+    /// Accepts a hash made elsewhere (the server), if it is an argon2id PHC string.
+    pub fn from_phc(phc: &str) -> Result<Self, StoreError> {
+        let parsed = PasswordHash::new(phc)
+            .map_err(|error| StoreError::Invalid(format!("not a PHC hash: {error}")))?;
+        if parsed.algorithm.as_str() != "argon2id" {
+            return Err(StoreError::Invalid(format!(
+                "PIN hashes must be argon2id, not {}",
+                parsed.algorithm
+            )));
+        }
+        Ok(Self(phc.to_string()))
+    }
+
+    pub fn as_phc(&self) -> &str {
+        &self.0
+    }
+
+    pub fn verify(&self, pin: &str) -> bool {
+        PasswordHash::new(&self.0).is_ok_and(|hash| {
+            Argon2::default()
+                .verify_password(pin.as_bytes(), &hash)
+                .is_ok()
+        })
+    }
+}
+
+fn user_at(row: &Row<'_>) -> rusqlite::Result<User> {
+    let role: String = row.get(3)?;
+    Ok(User {
+        id: UserId::from_uuid(uuid_at(row, 0)?),
+        name: row.get(1)?,
+        badge: row.get(2)?,
+        role: Role::parse(&role).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                3,
+                rusqlite::types::Type::Text,
+                format!("bad role {role:?}").into(),
+            )
+        })?,
+        active: row.get(4)?,
+    })
+}
+
+fn location_at(row: &Row<'_>) -> rusqlite::Result<Location> {
+    Ok(Location {
+        id: LocationId::from_uuid(uuid_at(row, 0)?),
+        warehouse: WarehouseId::from_uuid(uuid_at(row, 1)?),
+        code: row.get(2)?,
+        name: row.get(3)?,
+        walk_order: row.get(4)?,
+    })
+}
+
+/// A pick list and its lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PickList {
+    pub id: PickListId,
+    pub warehouse: WarehouseId,
+    pub reference: String,
+    pub status: String,
+    pub lines: Vec<PickLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PickLine {
+    pub line: u32,
+    pub item: ItemId,
+    pub location: LocationId,
+    pub lot: Option<String>,
+    pub qty: i64,
+}
+
+impl Store {
+    /// Sets a warehouse's name and count tolerance.
+    pub fn upsert_warehouse(
+        &self,
+        id: WarehouseId,
+        name: &str,
+        tolerance: CountTolerance,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO warehouses (id, name, tolerance_abs, tolerance_bp) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, tolerance_abs = excluded.tolerance_abs,
+               tolerance_bp = excluded.tolerance_bp",
+            (id.as_bytes(), name, tolerance.abs_qty as i64, tolerance.pct_bp),
+        )?;
+        Ok(())
+    }
+
+    /// The warehouse's count tolerance; exact counts only if none is set.
+    pub fn tolerance(&self, id: WarehouseId) -> Result<CountTolerance, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT tolerance_abs, tolerance_bp FROM warehouses WHERE id = ?1",
+                [id.as_bytes()],
+                |row| {
+                    Ok(CountTolerance {
+                        abs_qty: row.get::<_, i64>(0)? as u64,
+                        pct_bp: row.get(1)?,
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    /// Inserts or replaces an item and its barcodes, in one transaction.
+    pub fn upsert_item(&mut self, item: &Item) -> Result<(), StoreError> {
+        if item.sku.trim().is_empty() {
+            return Err(StoreError::Invalid("an item needs a SKU".into()));
+        }
+        if let Some(bad) = item
+            .barcodes
+            .iter()
+            .find(|barcode| barcode.pack_qty <= 0 || barcode.code.is_empty())
+        {
+            return Err(StoreError::Invalid(format!(
+                "barcode {:?} needs a code and a positive pack size",
+                bad.code
+            )));
+        }
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO items (id, sku, name, base_unit, lot_tracked) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, name = excluded.name, base_unit = excluded.base_unit,
+               lot_tracked = excluded.lot_tracked",
+            (item.id.as_bytes(), &item.sku, &item.name, &item.base_unit, item.lot_tracked),
+        )?;
+        tx.execute(
+            "DELETE FROM item_barcodes WHERE item = ?1",
+            [item.id.as_bytes()],
+        )?;
+        for barcode in &item.barcodes {
+            tx.execute(
+                "INSERT INTO item_barcodes (barcode, item, pack_qty) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (barcode) DO UPDATE SET item = excluded.item, pack_qty = excluded.pack_qty",
+                (&barcode.code, item.id.as_bytes(), barcode.pack_qty),
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn item(&self, id: ItemId) -> Result<Option<Item>, StoreError> {
+        let found = self
+            .conn
+            .query_row(
+                "SELECT sku, name, base_unit, lot_tracked FROM items WHERE id = ?1",
+                [id.as_bytes()],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, bool>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((sku, name, base_unit, lot_tracked)) = found else {
+            return Ok(None);
+        };
+        let mut statement = self.conn.prepare_cached(
+            "SELECT barcode, pack_qty FROM item_barcodes WHERE item = ?1 ORDER BY barcode",
+        )?;
+        let barcodes = statement
+            .query_map([id.as_bytes()], |row| {
+                Ok(Barcode {
+                    code: row.get(0)?,
+                    pack_qty: row.get(1)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Some(Item {
+            id,
+            sku,
+            name,
+            base_unit,
+            lot_tracked,
+            barcodes,
+        }))
+    }
+
+    /// The item a barcode names, and how many base units one scan of it is.
+    pub fn item_by_barcode(&self, code: &str) -> Result<Option<(Item, i64)>, StoreError> {
+        let found: Option<([u8; 16], i64)> = self
+            .conn
+            .query_row(
+                "SELECT item, pack_qty FROM item_barcodes WHERE barcode = ?1",
+                [code],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let Some((id, pack_qty)) = found else {
+            return Ok(None);
+        };
+        Ok(self
+            .item(ItemId::from_uuid(uuid::Uuid::from_bytes(id)))?
+            .map(|item| (item, pack_qty)))
+    }
+
+    pub fn item_by_sku(&self, sku: &str) -> Result<Option<Item>, StoreError> {
+        let id: Option<[u8; 16]> = self
+            .conn
+            .query_row("SELECT id FROM items WHERE sku = ?1", [sku], |row| {
+                row.get(0)
+            })
+            .optional()?;
+        match id {
+            Some(id) => self.item(ItemId::from_uuid(uuid::Uuid::from_bytes(id))),
+            None => Ok(None),
+        }
+    }
+
+    pub fn upsert_location(&self, location: &Location) -> Result<(), StoreError> {
+        if location.code.trim().is_empty() {
+            return Err(StoreError::Invalid("a location needs a code".into()));
+        }
+        self.conn.execute(
+            "INSERT INTO locations (id, warehouse, code, name, walk_order) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET code = excluded.code, name = excluded.name, walk_order = excluded.walk_order",
+            (location.id.as_bytes(), location.warehouse.as_bytes(), &location.code, &location.name, location.walk_order),
+        )?;
+        Ok(())
+    }
+
+    pub fn location_by_code(&self, code: &str) -> Result<Option<Location>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, warehouse, code, name, walk_order FROM locations WHERE warehouse = ?1 AND code = ?2",
+                (self.profile.warehouse.as_bytes(), code),
+                location_at,
+            )
+            .optional()?)
+    }
+
+    /// The warehouse's locations in the order a picker walks them.
+    pub fn locations_in_walk_order(&self) -> Result<Vec<Location>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, warehouse, code, name, walk_order FROM locations WHERE warehouse = ?1 ORDER BY walk_order, code",
+        )?;
+        let rows = statement.query_map([self.profile.warehouse.as_bytes()], location_at)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn upsert_user(&self, user: &User, pin_hash: &PinHash) -> Result<(), StoreError> {
+        if user.badge.trim().is_empty() {
+            return Err(StoreError::Invalid("a user needs a badge".into()));
+        }
+        self.conn.execute(
+            "INSERT INTO users (id, name, badge, role, pin_hash, active) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, badge = excluded.badge, role = excluded.role,
+               pin_hash = excluded.pin_hash, active = excluded.active",
+            (user.id.as_bytes(), &user.name, &user.badge, user.role.as_str(), pin_hash.as_phc(), user.active),
+        )?;
+        Ok(())
+    }
+
+    /// The active user with this badge, if the PIN matches. A wrong PIN and an unknown
+    /// badge look the same to the caller, so a badge cannot be probed.
+    pub fn sign_in(&self, badge: &str, pin: &str) -> Result<Option<User>, StoreError> {
+        let found = self
+            .conn
+            .query_row(
+                "SELECT id, name, badge, role, active, pin_hash FROM users WHERE badge = ?1 AND active = 1",
+                [badge],
+                |row| Ok((user_at(row)?, row.get::<_, String>(5)?)),
+            )
+            .optional()?;
+        let Some((user, phc)) = found else {
+            return Ok(None);
+        };
+        Ok(PinHash::from_phc(&phc)?.verify(pin).then_some(user))
+    }
+
+    /// Inserts or replaces a pick list and all its lines, in one transaction.
+    pub fn upsert_pick_list(&mut self, list: &PickList) -> Result<(), StoreError> {
+        if let Some(bad) = list.lines.iter().find(|line| line.qty <= 0) {
+            return Err(StoreError::Invalid(format!(
+                "pick line {} needs a positive quantity",
+                bad.line
+            )));
+        }
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO pick_lists (id, warehouse, reference, status) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET reference = excluded.reference, status = excluded.status",
+            (list.id.as_bytes(), list.warehouse.as_bytes(), &list.reference, &list.status),
+        )?;
+        tx.execute(
+            "DELETE FROM pick_lines WHERE pick_list = ?1",
+            [list.id.as_bytes()],
+        )?;
+        for line in &list.lines {
+            tx.execute(
+                "INSERT INTO pick_lines (pick_list, line, item, location, lot, qty) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                (list.id.as_bytes(), line.line, line.item.as_bytes(), line.location.as_bytes(), &line.lot, line.qty),
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A pick list with its lines in the warehouse's walk order.
+    pub fn pick_list(&self, id: PickListId) -> Result<Option<PickList>, StoreError> {
+        let head = self
+            .conn
+            .query_row(
+                "SELECT warehouse, reference, status FROM pick_lists WHERE id = ?1",
+                [id.as_bytes()],
+                |row| {
+                    Ok((
+                        WarehouseId::from_uuid(uuid_at(row, 0)?),
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((warehouse, reference, status)) = head else {
+            return Ok(None);
+        };
+        let mut statement = self.conn.prepare_cached(
+            "SELECT l.line, l.item, l.location, l.lot, l.qty FROM pick_lines l
+             LEFT JOIN locations loc ON loc.id = l.location
+             WHERE l.pick_list = ?1 ORDER BY loc.walk_order, l.line",
+        )?;
+        let lines = statement
+            .query_map([id.as_bytes()], |row| {
+                Ok(PickLine {
+                    line: row.get(0)?,
+                    item: ItemId::from_uuid(uuid_at(row, 1)?),
+                    location: LocationId::from_uuid(uuid_at(row, 2)?),
+                    lot: row.get(3)?,
+                    qty: row.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Some(PickList {
+            id,
+            warehouse,
+            reference,
+            status,
+            lines,
+        }))
+    }
+}
