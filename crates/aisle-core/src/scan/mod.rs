@@ -1,0 +1,1 @@
+//! Scanner input parsing (being written).

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 / Ubuntu machine to build, run and test Aisle.
+#
+# Idempotent: system packages are installed only when one is missing, so running it
+# again (run.sh and test.sh always do) costs a few seconds. It cannot download a Rust
+# toolchain; it checks for one and says how to get it.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+# Tauri 2 on Linux (WebKitGTK 4.1 and friends) plus the C toolchain.
+APT_PACKAGES=(
+  libwebkit2gtk-4.1-dev
+  libayatana-appindicator3-dev
+  librsvg2-dev
+  libxdo-dev
+  libssl-dev
+  build-essential
+  pkg-config
+  curl
+  file
+)
+# A virtual display, a session bus and a keyring: the end-to-end and keyring tests run headless.
+APT_PACKAGES+=(xvfb xauth dbus-x11 gnome-keyring)
+
+missing_packages=()
+for package in "${APT_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing_packages+=("$package")
+  fi
+done
+if ! command -v node >/dev/null 2>&1; then
+  missing_packages+=(nodejs npm)
+fi
+
+if [ "${#missing_packages[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing_packages[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing_packages[@]}"
+else
+  echo "setup: system packages already installed"
+fi
+
+# The UI tests use Node's built-in test runner, which needs Node 18 or newer.
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if [ "$node_major" -lt 18 ]; then
+  echo "error: Node $(node --version) is too old for the UI tests; install Node 18 or newer" >&2
+  exit 1
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  cat >&2 <<'MESSAGE'
+error: cargo was not found, and this script cannot download a Rust toolchain.
+Install Rust with rustup (https://rustup.rs), then open a new shell and run this again:
+
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --component clippy rustfmt
+
+MESSAGE
+  exit 1
+fi
+echo "setup: $(cargo --version)"
+
+# The UI has no runtime dependencies; `npm ci` checks the lock file and prepares node_modules.
+(cd "$REPO_ROOT/ui" && npm ci --no-audit --no-fund)
+
+echo "setup: done"

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every test: the UI's unit tests, then the whole Cargo
+# workspace (unit, integration and doc tests of every crate and of the app).
+#
+# Both suites always run; the script exits non-zero if either failed. The last line
+# adds up both suites as "tests: N passed, N failed".
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+bash "$REPO_ROOT/scripts/setup.sh"
+
+ui_log="$(mktemp)"
+cargo_log="$(mktemp)"
+trap 'rm -f "$ui_log" "$cargo_log"' EXIT
+
+echo "==> ui: npm test"
+ui_status=0
+(cd "$REPO_ROOT/ui" && npm test 2>&1) | tee "$ui_log" || ui_status=$?
+
+# Not --all-targets: that would also run the benches (harness = false) as tests.
+echo "==> cargo test --workspace --locked"
+cargo_status=0
+(cd "$REPO_ROOT" && cargo test --workspace --locked 2>&1) | tee "$cargo_log" || cargo_status=$?
+
+# Cargo prints one "test result:" line per test binary; Node prints "# pass N" (or "ℹ pass N").
+read -r cargo_passed cargo_failed < <(awk '
+  /^test result:/ {
+    for (i = 1; i <= NF; i++) {
+      if ($(i + 1) ~ /^passed;?$/) passed += $i
+      if ($(i + 1) ~ /^failed;?$/) failed += $i
+    }
+  }
+  END { print passed + 0, failed + 0 }' "$cargo_log")
+read -r ui_passed ui_failed < <(awk '
+  $2 == "pass" && ($1 == "#" || $1 == "ℹ") { passed += $3 }
+  $2 == "fail" && ($1 == "#" || $1 == "ℹ") { failed += $3 }
+  END { print passed + 0, failed + 0 }' "$ui_log")
+
+# A suite that failed without a failing test (say, a compile error) still counts as one failure.
+if [ "$ui_status" -ne 0 ]; then
+  echo "test.sh: the UI tests failed (exit $ui_status)" >&2
+  [ "$ui_failed" -gt 0 ] || ui_failed=1
+fi
+if [ "$cargo_status" -ne 0 ]; then
+  echo "test.sh: cargo test failed (exit $cargo_status)" >&2
+  [ "$cargo_failed" -gt 0 ] || cargo_failed=1
+fi
+echo "tests: $((cargo_passed + ui_passed)) passed, $((cargo_failed + ui_failed)) failed"
+if [ "$ui_status" -ne 0 ] || [ "$cargo_status" -ne 0 ]; then
+  exit 1
+fi
