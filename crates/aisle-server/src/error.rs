@@ -1,0 +1,173 @@
+//! The server's errors: [`ServerError`] for the library's own failures, and [`AppError`],
+//! the one error type HTTP handlers return, which turns into `{code, message}` with a
+//! stable code and never shows a client the internal cause (that goes to the log).
+
+use aisle_core::ids::TenantId;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// Failures inside the server: storage, migrations, the registry.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("i/o error: {0}")]
+    Io(std::io::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stock projection error: {0}")]
+    Store(#[from] aisle_store::StoreError),
+    #[error("stored json is corrupt: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("migration of {what} failed: {message}")]
+    Migration { what: String, message: String },
+    #[error("tenant {tenant} is unavailable: {reason}")]
+    TenantUnavailable { tenant: TenantId, reason: String },
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ServerError {
+    /// True when trying again later may succeed (a busy or locked database).
+    pub fn is_retryable(&self) -> bool {
+        let sqlite = match self {
+            Self::Sqlite(error) => Some(error),
+            Self::Store(aisle_store::StoreError::Sqlite(error)) => Some(error),
+            _ => None,
+        };
+        matches!(
+            sqlite.and_then(rusqlite::Error::sqlite_error_code),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        )
+    }
+}
+
+/// Which boundary a request tried to cross.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Boundary {
+    Tenant,
+    Warehouse,
+    Device,
+}
+
+impl Boundary {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Tenant => "tenant_mismatch",
+            Self::Warehouse => "warehouse_mismatch",
+            Self::Device => "device_mismatch",
+        }
+    }
+}
+
+/// Everything a handler can answer with other than success. Each variant has one stable
+/// `code` and one status; see `docs/protocol.md`.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the request body is not valid protocol json: {0}")]
+    BadJson(String),
+    #[error("event version {0} is not supported; this server understands version {v}", v = aisle_core::event::EVENT_VERSION)]
+    UnsupportedEventVersion(u64),
+    #[error("the request is larger than the limit of {max_events} events and {max_bytes} bytes", max_events = crate::wire::MAX_EVENTS, max_bytes = crate::wire::MAX_BODY_BYTES)]
+    PayloadTooLarge,
+    #[error("bad query parameters: {0}")]
+    BadQuery(String),
+    #[error("the bearer token is missing or unknown")]
+    BadToken,
+    #[error("the bearer token has been revoked")]
+    RevokedToken,
+    #[error("the enrollment code is unknown")]
+    UnknownCode,
+    #[error("the enrollment code has already been used")]
+    CodeUsed,
+    #[error("the enrollment code has expired")]
+    CodeExpired,
+    #[error("the request names another {what} than the device's token")]
+    Forbidden {
+        boundary: Boundary,
+        what: &'static str,
+    },
+    #[error("this tenant is unavailable; the operator has been told")]
+    TenantUnavailable,
+    #[error("no such endpoint")]
+    NotFound,
+    #[error("internal error")]
+    Internal(#[source] ServerError),
+}
+
+impl AppError {
+    pub fn forbidden(boundary: Boundary) -> Self {
+        let what = match boundary {
+            Boundary::Tenant => "tenant",
+            Boundary::Warehouse => "warehouse",
+            Boundary::Device => "device",
+        };
+        Self::Forbidden { boundary, what }
+    }
+
+    /// The stable code clients match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadJson(_) => "bad_json",
+            Self::UnsupportedEventVersion(_) => "unsupported_event_version",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::BadQuery(_) => "bad_query",
+            Self::BadToken => "bad_token",
+            Self::RevokedToken => "revoked_token",
+            Self::UnknownCode => "unknown_code",
+            Self::CodeUsed => "code_used",
+            Self::CodeExpired => "code_expired",
+            Self::Forbidden { boundary, .. } => boundary.code(),
+            Self::TenantUnavailable => "tenant_unavailable",
+            Self::NotFound => "not_found",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadJson(_) | Self::BadQuery(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedEventVersion(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BadToken | Self::RevokedToken => StatusCode::UNAUTHORIZED,
+            Self::UnknownCode => StatusCode::NOT_FOUND,
+            Self::CodeUsed => StatusCode::CONFLICT,
+            Self::CodeExpired => StatusCode::GONE,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::TenantUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Internal(error) if error.is_retryable() => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<ServerError> for AppError {
+    fn from(error: ServerError) -> Self {
+        match error {
+            ServerError::TenantUnavailable { tenant, reason } => {
+                tracing::warn!(%tenant, %reason, "tenant refused");
+                Self::TenantUnavailable
+            }
+            other => Self::Internal(other),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            // The cause stays in the log; the client only learns that it was internal.
+            tracing::error!(error = %cause, "request failed");
+        }
+        let mut body = serde_json::json!({ "code": self.code(), "message": self.to_string() });
+        if let Self::PayloadTooLarge = self {
+            body["limit"] = serde_json::json!({
+                "events": crate::wire::MAX_EVENTS,
+                "bytes": crate::wire::MAX_BODY_BYTES,
+            });
+        }
+        (self.status(), Json(body)).into_response()
+    }
+}

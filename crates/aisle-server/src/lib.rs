@@ -1,0 +1,136 @@
+//! aisle-server: the cloud endpoint that Aisle devices sync to.
+//!
+//! Many tenants share one process, each with its own SQLite database file under the data
+//! directory, plus one registry database for tenants, warehouses, devices, enrollment codes
+//! and the security audit log. Devices push events and pull the events of their warehouse
+//! over JSON protocol v1 (`docs/protocol.md`); the server keeps each tenant's stock
+//! projection with the very same `aisle_core::stock::apply` the devices run, through
+//! `aisle_store::ledger::SqlLedger`.
+//!
+//! What it must never do: reach a tenant's data without an authenticated
+//! [`auth::TenantContext`] (the only way to get a tenant database handle), keep any notion
+//! of a "current tenant", store or log a device token, or decide stock semantics itself.
+
+pub mod auth;
+mod error;
+pub mod http;
+pub mod migrate;
+pub mod pool;
+pub mod registry;
+pub mod storage;
+pub mod wire;
+
+pub use error::{AppError, ServerError};
+pub use registry::Registry;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// The default cap on tenant databases kept open at once.
+pub const DEFAULT_MAX_OPEN_TENANTS: usize = 256;
+
+/// Where a server keeps its files and how many tenants it keeps open.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    pub max_open_tenants: usize,
+}
+
+/// The registry database under a data directory.
+pub fn registry_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("registry.sqlite3")
+}
+
+/// A tenant's own database under a data directory.
+pub fn tenant_db_path(data_dir: &Path, tenant: aisle_core::ids::TenantId) -> PathBuf {
+    data_dir.join("tenants").join(format!("{tenant}.sqlite3"))
+}
+
+/// The milliseconds since the Unix epoch, by the server's clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+/// Random bytes from the operating system.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    bytes
+}
+
+/// Opens the registry and the tenant pools and serves protocol v1 on `listener` until
+/// `shutdown` completes.
+pub async fn serve(
+    config: ServerConfig,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let app = app(&config)?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(ServerError::Io)
+}
+
+/// The router over a data directory, for serving or for tests.
+pub fn app(config: &ServerConfig) -> Result<axum::Router, ServerError> {
+    std::fs::create_dir_all(config.data_dir.join("tenants")).map_err(ServerError::Io)?;
+    let registry = Arc::new(Registry::open(&registry_path(&config.data_dir))?);
+    let pools = pool::TenantPools::new(
+        config.data_dir.clone(),
+        Arc::clone(&registry),
+        config.max_open_tenants,
+    );
+    let storage = Arc::new(storage::SqliteStorage::new(pools));
+    Ok(http::router(http::AppState { registry, storage }))
+}
+
+/// A server running in this process on 127.0.0.1, for tests: dropping it stops the server.
+#[derive(Debug)]
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), ServerError>>,
+}
+
+impl RunningServer {
+    /// Binds 127.0.0.1 on a free port and serves in a background task.
+    pub async fn start(config: ServerConfig) -> Result<Self, ServerError> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(ServerError::Io)?;
+        let addr = listener.local_addr().map_err(ServerError::Io)?;
+        let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
+        let app = app(&config)?;
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = receiver.await;
+                })
+                .await
+                .map_err(ServerError::Io)
+        });
+        Ok(Self {
+            addr,
+            shutdown: Some(sender),
+            task,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(sender) = self.shutdown.take() {
+            let _ = sender.send(());
+        }
+        self.task.abort();
+    }
+}

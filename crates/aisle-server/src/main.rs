@@ -1,0 +1,236 @@
+//! The `aisle-server` binary: `serve` runs protocol v1; the other subcommands administer the
+//! registry (tenants, warehouses, enrollment codes, devices) of a data directory.
+//!
+//! It prints ids and codes on stdout so scripts and tests can read them, and never prints or
+//! logs a device token (those are shown only to the enrolling device).
+
+use aisle_core::ids::DeviceId;
+use aisle_server::{registry_path, Registry, ServerConfig, DEFAULT_MAX_OPEN_TENANTS};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "aisle-server",
+    version,
+    about = "Aisle's multi-tenant sync server"
+)]
+struct Cli {
+    /// The data directory: registry.sqlite3 and tenants/<id>.sqlite3.
+    #[arg(
+        long,
+        global = true,
+        env = "AISLE_DATA_DIR",
+        default_value = "./aisle-data"
+    )]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve protocol v1 over HTTP.
+    #[command(
+        after_help = "Example:\n  aisle-server serve --data /var/lib/aisle --listen 0.0.0.0:8080 --max-open-tenants 512\n\nPrints `listening on ADDR` once bound; use port 0 to pick a free port."
+    )]
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Tenant databases kept open at once; the least recently used beyond it are closed.
+        #[arg(long, default_value_t = DEFAULT_MAX_OPEN_TENANTS)]
+        max_open_tenants: usize,
+    },
+    /// Add or list tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Add warehouses.
+    Warehouse {
+        #[command(subcommand)]
+        command: WarehouseCommand,
+    },
+    /// Make a one-time enrollment code for a device of a warehouse; prints the code.
+    #[command(
+        after_help = "Example:\n  aisle-server enroll-code acme north-dc --ttl-hours 4\n  3f9a-0c21-77de-41b0-9e6a-c4d2\n\nThe code works once, for one device, until it expires."
+    )]
+    EnrollCode {
+        /// Tenant name or id.
+        tenant: String,
+        /// Warehouse name or id.
+        warehouse: String,
+        #[arg(long, default_value_t = 24)]
+        ttl_hours: u32,
+    },
+    /// List or revoke devices.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Add a tenant; prints its id.
+    #[command(
+        after_help = "Example:\n  aisle-server tenant add acme\n  0193a5c2-7d4e-7a10-8f3b-2c9d1e0f4a55"
+    )]
+    Add { name: String },
+    /// List tenants: id, name, schema version, and any failed migration.
+    #[command(after_help = "Example:\n  aisle-server --data /var/lib/aisle tenant list")]
+    List,
+    /// Clear a tenant's failed-migration mark once the cause is fixed; the next request to
+    /// the tenant runs its migrations again.
+    #[command(after_help = "Example:\n  aisle-server tenant retry-migration acme")]
+    RetryMigration {
+        /// Tenant name or id.
+        tenant: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WarehouseCommand {
+    /// Add a warehouse to a tenant; prints its id.
+    #[command(
+        after_help = "Example:\n  aisle-server warehouse add acme north-dc\n  0193a5c3-1b2a-7c44-9d0e-5f6a7b8c9d0e"
+    )]
+    Add {
+        /// Tenant name or id.
+        tenant: String,
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DeviceCommand {
+    /// List a tenant's devices: id, warehouse, name, active or revoked.
+    #[command(after_help = "Example:\n  aisle-server device list acme")]
+    List {
+        /// Tenant name or id.
+        tenant: String,
+    },
+    /// Revoke a device's token at once; its next request gets `revoked_token`.
+    #[command(
+        after_help = "Example:\n  aisle-server device revoke 0193a5c4-2222-7abc-8def-0123456789ab"
+    )]
+    Revoke { device: DeviceId },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            listen,
+            max_open_tenants,
+        } => serve(cli.data, &listen, max_open_tenants),
+        command => admin(&cli.data, command),
+    }
+}
+
+fn serve(data_dir: PathBuf, listen: &str, max_open_tenants: usize) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr().context("no local address")?;
+        let mut stdout = std::io::stdout();
+        writeln!(stdout, "listening on {addr}")?;
+        stdout.flush()?;
+        let config = ServerConfig {
+            data_dir: data_dir.clone(),
+            max_open_tenants,
+        };
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        aisle_server::serve(config, listener, shutdown)
+            .await
+            .with_context(|| format!("serving {}", data_dir.display()))
+    })
+}
+
+fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data_dir.join("tenants"))
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let registry = Registry::open(&registry_path(data_dir))
+        .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?;
+    let now_ms = aisle_server::now_ms();
+    match command {
+        Command::Serve { .. } => unreachable!("handled in main"),
+        Command::Tenant {
+            command: TenantCommand::Add { name },
+        } => println!("{}", registry.add_tenant(&name, now_ms)?),
+        Command::Tenant {
+            command: TenantCommand::List,
+        } => {
+            for tenant in registry.list_tenants()? {
+                let state = match &tenant.failed_migration {
+                    Some(reason) => format!("FAILED MIGRATION: {reason}"),
+                    None => "ok".to_owned(),
+                };
+                println!(
+                    "{}\t{}\tschema {}\t{state}",
+                    tenant.id, tenant.name, tenant.schema_version
+                );
+            }
+        }
+        Command::Tenant {
+            command: TenantCommand::RetryMigration { tenant },
+        } => {
+            let tenant = registry.resolve_tenant(&tenant)?;
+            registry.clear_tenant_failure(tenant)?;
+            println!("cleared {tenant}; its next request migrates it again");
+        }
+        Command::Warehouse {
+            command: WarehouseCommand::Add { tenant, name },
+        } => {
+            let tenant = registry.resolve_tenant(&tenant)?;
+            println!("{}", registry.add_warehouse(tenant, &name, now_ms)?);
+        }
+        Command::EnrollCode {
+            tenant,
+            warehouse,
+            ttl_hours,
+        } => {
+            let tenant = registry.resolve_tenant(&tenant)?;
+            let warehouse = registry.resolve_warehouse(tenant, &warehouse)?;
+            let ttl_ms = i64::from(ttl_hours) * 3_600_000;
+            println!(
+                "{}",
+                registry.create_enrollment_code(tenant, warehouse, ttl_ms, now_ms)?
+            );
+        }
+        Command::Device {
+            command: DeviceCommand::List { tenant },
+        } => {
+            let tenant = registry.resolve_tenant(&tenant)?;
+            for device in registry.list_devices(tenant)? {
+                let state = if device.revoked { "revoked" } else { "active" };
+                println!(
+                    "{}\t{}\t{}\t{state}",
+                    device.id, device.warehouse, device.name
+                );
+            }
+        }
+        Command::Device {
+            command: DeviceCommand::Revoke { device },
+        } => {
+            if !registry.revoke_device(device, now_ms)? {
+                anyhow::bail!("no device {device}");
+            }
+            println!("revoked {device}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! Schema migrations for the registry and for each tenant database, from the numbered files
+//! in `migrations/cloud/registry/` and `migrations/cloud/tenant/`, and the connection
+//! settings every server database uses.
+//!
+//! A tenant database's projection tables are the device store's, statement for statement, so
+//! `aisle_store::ledger::SqlLedger` runs over both; a test below keeps them from drifting.
+
+use crate::error::ServerError;
+use rusqlite::Connection;
+use rusqlite_migration::{Migrations, M};
+use std::time::Duration;
+
+const REGISTRY_MIGRATIONS: &[&str] = &[include_str!(
+    "../../../migrations/cloud/registry/0001_init.sql"
+)];
+const TENANT_MIGRATIONS: &[&str] = &[include_str!(
+    "../../../migrations/cloud/tenant/0001_init.sql"
+)];
+
+/// The tenant schema version this build writes.
+pub const TENANT_SCHEMA_VERSION: i64 = TENANT_MIGRATIONS.len() as i64;
+
+/// WAL so pulls never block pushes; `synchronous=FULL` so an acknowledged push survives
+/// power loss; a busy timeout so connections to one file wait for each other.
+pub fn configure(conn: &Connection) -> Result<(), ServerError> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(ServerError::Invalid(format!(
+            "journal_mode is {mode}, not wal"
+        )));
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    Ok(())
+}
+
+fn run(conn: &mut Connection, files: &[&'static str], what: &str) -> Result<i64, ServerError> {
+    let known = files.len() as i64;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found > known {
+        return Err(ServerError::Migration {
+            what: what.to_owned(),
+            message: format!("schema {found} is newer than this build's {known}"),
+        });
+    }
+    Migrations::new(files.iter().map(|sql| M::up(sql)).collect())
+        .to_latest(conn)
+        .map_err(|error| ServerError::Migration {
+            what: what.to_owned(),
+            message: error.to_string(),
+        })?;
+    Ok(known)
+}
+
+pub fn migrate_registry(conn: &mut Connection) -> Result<i64, ServerError> {
+    run(conn, REGISTRY_MIGRATIONS, "the registry")
+}
+
+/// Brings a tenant database to [`TENANT_SCHEMA_VERSION`] and returns that version.
+pub fn migrate_tenant(conn: &mut Connection) -> Result<i64, ServerError> {
+    run(conn, TENANT_MIGRATIONS, "a tenant database")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEVICE_MIGRATIONS: &[&str] = &[include_str!("../../../migrations/device/0001_init.sql")];
+
+    /// The tables `aisle_store::ledger::SqlLedger` reads and writes.
+    const PROJECTION_TABLES: &[&str] = &[
+        "stock_keys",
+        "stock_deltas",
+        "counts",
+        "count_reviews",
+        "pick_line_progress",
+        "pick_claims",
+        "tasks",
+        "discrepancies",
+    ];
+
+    /// The statements of a set of migration files that create or index a projection table,
+    /// without comments and with whitespace collapsed.
+    fn projection_ddl(files: &[&str]) -> Vec<String> {
+        let mut statements = Vec::new();
+        for file in files {
+            let without_comments: String = file
+                .lines()
+                .map(|line| line.split("--").next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\n");
+            for statement in without_comments.split(';') {
+                let words: Vec<&str> = statement.split_whitespace().collect();
+                let table = match words.as_slice() {
+                    ["CREATE", "TABLE", name, ..] => Some(*name),
+                    ["CREATE", "INDEX", _, "ON", name, ..]
+                    | ["CREATE", "UNIQUE", "INDEX", _, "ON", name, ..] => Some(*name),
+                    _ => None,
+                };
+                if table.is_some_and(|name| PROJECTION_TABLES.contains(&name)) {
+                    statements.push(words.join(" "));
+                }
+            }
+        }
+        statements
+    }
+
+    #[test]
+    fn tenant_projection_ddl_is_the_device_projection_ddl() {
+        let device = projection_ddl(DEVICE_MIGRATIONS);
+        let tenant = projection_ddl(TENANT_MIGRATIONS);
+        assert_eq!(
+            device.len(),
+            16,
+            "the device schema has 8 projection tables and 8 indexes; update this test if it grew"
+        );
+        assert_eq!(
+            tenant, device,
+            "SqlLedger runs over both schemas, so their projection DDL must not drift"
+        );
+    }
+
+    #[test]
+    fn migrations_apply_to_an_empty_database() {
+        for files in [REGISTRY_MIGRATIONS, TENANT_MIGRATIONS] {
+            Migrations::new(files.iter().map(|sql| M::up(sql)).collect())
+                .validate()
+                .expect("every migration applies cleanly");
+        }
+    }
+}

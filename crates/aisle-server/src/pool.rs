@@ -1,0 +1,258 @@
+//! Per-tenant connection pools, opened lazily and evicted least-recently-used.
+//!
+//! [`TenantPools::get`] is the only way to a tenant's database, and it takes a
+//! [`TenantContext`], so a handle exists only for an authenticated request; the tenant comes
+//! from the context, never from an argument a handler could fill in. The first open of a
+//! tenant in this process runs its migrations and records the version in the registry; a
+//! failed migration marks the tenant in the registry, and it is refused from then on while
+//! every other tenant keeps serving. Beyond `max_open` tenants the least recently used pool
+//! is dropped from the map; requests still holding it finish, and its connections close
+//! when the last of them is done. There is no "current tenant" anywhere.
+
+use crate::auth::TenantContext;
+use crate::error::ServerError;
+use crate::migrate;
+use crate::registry::Registry;
+use aisle_core::ids::TenantId;
+use rusqlite::Connection;
+use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Idle connections kept per tenant.
+const MAX_IDLE_CONNECTIONS: usize = 4;
+
+/// One tenant's database: a small pool of connections to its file.
+#[derive(Debug)]
+pub struct TenantDb {
+    tenant: TenantId,
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// A connection borrowed from a [`TenantDb`]; it goes back to the pool when dropped.
+#[derive(Debug)]
+pub struct PooledConnection<'p> {
+    db: &'p TenantDb,
+    conn: Option<Connection>,
+}
+
+impl TenantDb {
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    pub fn connection(&self) -> Result<PooledConnection<'_>, ServerError> {
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => open_connection(&self.path)?,
+        };
+        Ok(PooledConnection {
+            db: self,
+            conn: Some(conn),
+        })
+    }
+}
+
+impl Deref for PooledConnection<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("present until drop")
+    }
+}
+
+impl DerefMut for PooledConnection<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn.as_mut().expect("present until drop")
+    }
+}
+
+impl Drop for PooledConnection<'_> {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        // A connection left inside a transaction (a panic mid-write) is not reused.
+        if !conn.is_autocommit() {
+            return;
+        }
+        let mut idle = self.db.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE_CONNECTIONS {
+            idle.push(conn);
+        }
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection, ServerError> {
+    let conn = Connection::open(path)?;
+    migrate::configure(&conn)?;
+    Ok(conn)
+}
+
+type Opened = Result<Arc<TenantDb>, String>;
+
+#[derive(Debug)]
+struct Slot {
+    /// Filled once by whichever request opens the tenant first; others wait on it.
+    cell: Arc<OnceLock<Opened>>,
+    last_used: u64,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    slots: HashMap<TenantId, Slot>,
+    tick: u64,
+}
+
+/// The open tenant databases.
+#[derive(Debug)]
+pub struct TenantPools {
+    data_dir: PathBuf,
+    registry: Arc<Registry>,
+    max_open: usize,
+    slots: Mutex<Slots>,
+}
+
+impl TenantPools {
+    pub fn new(data_dir: PathBuf, registry: Arc<Registry>, max_open: usize) -> Self {
+        Self {
+            data_dir,
+            registry,
+            max_open: max_open.max(1),
+            slots: Mutex::new(Slots::default()),
+        }
+    }
+
+    /// The authenticated tenant's database, opening (and migrating) it if needed.
+    pub fn get(&self, context: &TenantContext) -> Result<Arc<TenantDb>, ServerError> {
+        let tenant = context.tenant();
+        let cell = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            slots.tick += 1;
+            let tick = slots.tick;
+            let slot = slots.slots.entry(tenant).or_insert_with(|| Slot {
+                cell: Arc::new(OnceLock::new()),
+                last_used: tick,
+            });
+            slot.last_used = tick;
+            let cell = Arc::clone(&slot.cell);
+            evict(&mut slots, self.max_open);
+            cell
+        };
+        // Opening happens outside the map's lock, so a slow open blocks only its own tenant.
+        let opened = cell.get_or_init(|| self.open(tenant)).clone();
+        if opened.is_err() {
+            // A refusal is not kept: the next request asks again, so a passing registry
+            // hiccup does not wedge the tenant, and a marked tenant is refused by its mark.
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            if slots
+                .slots
+                .get(&tenant)
+                .is_some_and(|slot| Arc::ptr_eq(&slot.cell, &cell))
+            {
+                slots.slots.remove(&tenant);
+            }
+        }
+        opened.map_err(|reason| ServerError::TenantUnavailable { tenant, reason })
+    }
+
+    /// How many tenants are open now (for tests and metrics).
+    pub fn open_count(&self) -> usize {
+        self.slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .slots
+            .len()
+    }
+
+    fn open(&self, tenant: TenantId) -> Opened {
+        let state = match self.registry.tenant(tenant) {
+            Ok(Some(state)) => state,
+            Ok(None) => return Err("the tenant does not exist".to_owned()),
+            Err(error) => return Err(format!("registry: {error}")),
+        };
+        if let Some(failure) = state.failed_migration {
+            return Err(format!("its migration failed earlier: {failure}"));
+        }
+        let path = crate::tenant_db_path(&self.data_dir, tenant);
+        let migrated = open_connection(&path).and_then(|mut conn| {
+            let version = migrate::migrate_tenant(&mut conn)?;
+            Ok((conn, version))
+        });
+        match migrated {
+            Ok((conn, version)) => {
+                if let Err(error) = self.registry.record_tenant_version(tenant, version) {
+                    return Err(format!("registry: {error}"));
+                }
+                Ok(Arc::new(TenantDb {
+                    tenant,
+                    path,
+                    idle: Mutex::new(vec![conn]),
+                }))
+            }
+            Err(error) => {
+                let reason = error.to_string();
+                tracing::error!(%tenant, %reason, "tenant migration failed; refusing the tenant");
+                if let Err(error) = self.registry.mark_tenant_failed(tenant, &reason) {
+                    tracing::error!(%tenant, %error, "cannot mark the tenant as failed");
+                }
+                Err(reason)
+            }
+        }
+    }
+}
+
+/// Drops least recently used slots beyond `max_open`. A slot still being opened is never
+/// dropped, so two requests can never migrate the same file at once; the map may briefly
+/// exceed the cap instead.
+fn evict(slots: &mut Slots, max_open: usize) {
+    while slots.slots.len() > max_open {
+        let victim = slots
+            .slots
+            .iter()
+            .filter(|(_, slot)| slot.cell.get().is_some())
+            .min_by_key(|(_, slot)| slot.last_used)
+            .map(|(tenant, _)| *tenant);
+        match victim {
+            Some(tenant) => {
+                slots.slots.remove(&tenant);
+            }
+            None => break,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(opened: bool, last_used: u64) -> Slot {
+        let cell = OnceLock::new();
+        if opened {
+            cell.set(Err("test".to_owned())).expect("fresh cell");
+        }
+        Slot {
+            cell: Arc::new(cell),
+            last_used,
+        }
+    }
+
+    #[test]
+    fn eviction_drops_the_least_recently_used_opened_slot() {
+        let ids: Vec<TenantId> = (1..=4u8).map(|n| TenantId::new_v7(1, [n; 10])).collect();
+        let mut slots = Slots::default();
+        slots.slots.insert(ids[0], slot(false, 1)); // oldest, but still opening
+        slots.slots.insert(ids[1], slot(true, 2));
+        slots.slots.insert(ids[2], slot(true, 3));
+        slots.slots.insert(ids[3], slot(true, 4));
+        evict(&mut slots, 2);
+        let mut kept: Vec<TenantId> = slots.slots.keys().copied().collect();
+        kept.sort();
+        let mut expected = vec![ids[0], ids[3]];
+        expected.sort();
+        assert_eq!(
+            kept, expected,
+            "the opening slot survives and the newest opened one is kept"
+        );
+    }
+}
