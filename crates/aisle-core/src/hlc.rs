@@ -17,14 +17,16 @@ use std::fmt;
 /// A hybrid-logical-clock timestamp. Ordering is by wall time, then counter.
 #[derive(Copy, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 pub struct Hlc {
-    /// Milliseconds since the Unix epoch (at most 48 bits).
+    /// Milliseconds since the Unix epoch (at most 47 bits, see [`MAX_WALL_MS`]).
     pub wall_ms: u64,
     /// Orders events that share a wall millisecond.
     pub counter: u16,
 }
 
-/// The largest wall time that still packs into 48 bits (the year 10889).
-pub const MAX_WALL_MS: u64 = (1 << 48) - 1;
+/// The largest wall time that packs into a non-negative `i64` beside the 16-bit counter:
+/// 47 bits, which lasts until the year 6429. (48 bits would set the sign bit, and packed
+/// times past 2^47 ms would sort before every present-day time in SQL.)
+pub const MAX_WALL_MS: u64 = (1 << 47) - 1;
 
 impl Hlc {
     pub const fn new(wall_ms: u64, counter: u16) -> Self {
