@@ -1,7 +1,8 @@
 //! [`SqlLedger`]: the core's `Ledger` trait over a SQLite connection (inside a transaction).
 //!
 //! Each method is one or two prepared, cached statements. Stock keys get an integer
-//! `key_id`, cached per ledger so a scan touching one key looks it up once.
+//! `key_id`, cached per ledger so a scan touching one key looks it up once; the device
+//! store carries that cache from one committed transaction to the next.
 
 use crate::StoreError;
 use aisle_core::event::{CountDecision, Lot, ReviewDecision};
@@ -76,10 +77,19 @@ pub struct SqlLedger<'c> {
 impl<'c> SqlLedger<'c> {
     /// Wraps a connection; callers run it inside a transaction.
     pub fn new(conn: &'c Connection) -> Self {
-        Self {
-            conn,
-            key_ids: HashMap::new(),
-        }
+        Self::with_key_ids(conn, HashMap::new())
+    }
+
+    /// Wraps a connection with key ids already known from earlier, committed
+    /// transactions. Only ids whose `stock_keys` rows are committed may be passed in.
+    pub fn with_key_ids(conn: &'c Connection, key_ids: HashMap<StockKey, i64>) -> Self {
+        Self { conn, key_ids }
+    }
+
+    /// The key ids this ledger knows, to carry into the next transaction once this one
+    /// has committed (a rolled-back transaction's ids must be dropped instead).
+    pub fn into_key_ids(self) -> HashMap<StockKey, i64> {
+        self.key_ids
     }
 
     fn key_id(&mut self, key: &StockKey, create: bool) -> Result<Option<i64>, StoreError> {

@@ -67,16 +67,19 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(events.len());
-        {
-            let mut ledger = SqlLedger::new(&tx);
-            for event in events {
-                results.push(write_one(&tx, &mut ledger, profile, event, origin)?);
-            }
+        // Key ids survive only a commit: if anything below fails, the transaction rolls
+        // back and the ids it created are dropped with the taken cache.
+        let mut ledger = SqlLedger::with_key_ids(&tx, std::mem::take(&mut self.key_ids));
+        for event in events {
+            results.push(write_one(&tx, &mut ledger, profile, event, origin)?);
         }
+        let key_ids = ledger.into_key_ids();
         if let Some((name, value)) = cursor {
             crate::outbox::set_cursor(&tx, name, value)?;
         }
         tx.commit()?;
+        self.key_ids = key_ids;
+        self.counters.committed(events.len() as u64);
         Ok(results)
     }
 
@@ -84,6 +87,8 @@ impl Store {
     /// incremental one it replaces. The rebuild is the truth: it is what is kept.
     pub fn rebuild_projection(&mut self) -> Result<RebuildReport, StoreError> {
         let before = self.snapshot()?;
+        // The rebuild deletes and renumbers every stock key.
+        self.key_ids.clear();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;

@@ -1,5 +1,6 @@
 //! aisle-store's integration tests, on real database files in temporary directories.
 
+mod checkpoint;
 mod crash;
 mod master;
 mod projection;
