@@ -240,6 +240,56 @@ mod tests {
         assert_eq!(mode, "wal");
     }
 
+    /// A full disk, made real by capping the file's page count: SQLite answers
+    /// SQLITE_FULL exactly as it does when the file system is out of space.
+    #[test]
+    fn a_full_disk_is_its_own_error_and_loses_nothing_recorded() {
+        use aisle_core::testkit::{key, received, tenant, warehouse, Events};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let testkit_profile = Profile {
+            tenant: tenant(),
+            warehouse: warehouse(),
+        };
+        let mut store = Store::open(&dir.path().join("a.sqlite3"), testkit_profile).expect("open");
+        let mut events = Events::default();
+        let mut make = |n: u64| events.make(1, 1_000 + n, 0, received(&key(1, 1, None), 1));
+        for n in 0..10 {
+            store.record(&make(n)).expect("room for the first records");
+        }
+        let n_pages: i64 = store
+            .conn
+            .query_row("PRAGMA page_count", [], |row| row.get(0))
+            .expect("page count");
+        store
+            .conn
+            .pragma_update(None, "max_page_count", n_pages)
+            .expect("cap the file at its current size");
+        let error = (10..10_000)
+            .find_map(|n| store.record(&make(n)).err())
+            .expect("a capped file fills up");
+        assert!(
+            matches!(error, StoreError::DiskFull),
+            "a full disk must be reported as such, not as a generic error: {error:?}"
+        );
+        assert!(
+            error.is_retryable(),
+            "freeing space and retrying is the way out"
+        );
+        let n_recorded = store.event_count().expect("count");
+        assert!(
+            n_recorded >= 10,
+            "nothing recorded before the disk filled is lost"
+        );
+        assert_eq!(
+            store
+                .on_hand(&key(1, 1, None))
+                .map(|on_hand| on_hand as u64)
+                .expect("on hand"),
+            n_recorded,
+            "the failed record left no partial projection update behind"
+        );
+    }
+
     #[test]
     fn a_file_cannot_be_opened_as_another_profile() {
         let dir = tempfile::tempdir().expect("tempdir");
