@@ -14,6 +14,7 @@
 
 mod checkpoint;
 mod error;
+pub mod floor;
 pub mod ledger;
 mod log;
 pub mod master;

@@ -378,6 +378,30 @@ impl Store {
         Ok(PinHash::from_phc(&phc)?.verify(pin).then_some(user))
     }
 
+    /// A user by id, active or not (the audit trail names people who have left).
+    pub fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, name, badge, role, active FROM users WHERE id = ?1",
+                [id.as_bytes()],
+                user_at,
+            )
+            .optional()?)
+    }
+
+    /// A location of any warehouse by id.
+    pub fn location(&self, id: LocationId) -> Result<Option<Location>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, warehouse, code, name, walk_order FROM locations WHERE id = ?1",
+                [id.as_bytes()],
+                location_at,
+            )
+            .optional()?)
+    }
+
     /// Inserts or replaces a pick list and all its lines, in one transaction.
     pub fn upsert_pick_list(&mut self, list: &PickList) -> Result<(), StoreError> {
         if let Some(bad) = list.lines.iter().find(|line| line.qty <= 0) {
