@@ -280,7 +280,7 @@ pub enum InvalidEvent {
     BadPickLineQty(i64),
     #[error("lot must be 1-20 printable characters")]
     BadLot,
-    #[error("hlc wall time {0} ms is beyond the 48-bit range")]
+    #[error("hlc wall time {0} ms is beyond the 47-bit range")]
     HlcOutOfRange(u64),
 }
 

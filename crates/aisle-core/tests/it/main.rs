@@ -3,4 +3,5 @@
 mod fixture;
 mod props;
 mod purity;
+mod scan;
 mod stock;
