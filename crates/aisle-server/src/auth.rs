@@ -1,4 +1,6 @@
-//! Device authentication, and [`TenantContext`]: the only key to a tenant's data.
+//! Device authentication, and [`TenantContext`]: the only key to a tenant's data for a
+//! device. ERP API keys and their [`IntegrationContext`] are in `integration`; both are
+//! [`Authenticated`], a sealed trait, and nothing else is.
 //!
 //! A device token is 32 random bytes, shown once at enrollment and stored only as its
 //! SHA-256. The [`TenantContext`] extractor turns the bearer token into the device's tenant,
@@ -18,8 +20,36 @@ use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use sha2::{Digest as _, Sha256};
 
+mod integration;
+
+pub use integration::{
+    new_api_key, IntegrationContext, MasterWrite, Principal, RequiredScope, Scope, StockRead,
+    API_KEY_PREFIX,
+};
+
 /// A SHA-256 digest of a secret.
 pub type Digest = [u8; 32];
+
+/// What every authenticated context has in common: the one tenant it acts in.
+///
+/// Sealed: only this module (and its children) can implement it, so the contexts that
+/// unlock a tenant database are exactly the ones this module constructs after checking a
+/// credential. [`crate::pool::TenantPools::get`] takes any of them.
+pub trait Authenticated: sealed::Sealed {
+    fn authenticated_tenant(&self) -> TenantId;
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+impl sealed::Sealed for TenantContext {}
+
+impl Authenticated for TenantContext {
+    fn authenticated_tenant(&self) -> TenantId {
+        self.tenant
+    }
+}
 
 const TOKEN_PREFIX: &str = "aisle_";
 
@@ -133,6 +163,7 @@ async fn audit(state: &AppState, row: AuditRow) {
         detail = %row.detail,
         "request refused"
     );
+    state.metrics.record_refusal(&row.reason);
     let registry = state.registry.clone();
     if let Err(error) = blocking(move || registry.audit(&row, crate::now_ms())).await {
         tracing::error!(%error, "cannot write the security audit log");

@@ -77,6 +77,12 @@ pub enum AppError {
     BadToken,
     #[error("the bearer token has been revoked")]
     RevokedToken,
+    #[error("the api key has been revoked")]
+    RevokedKey,
+    #[error("the api key lacks the {0} scope")]
+    MissingScope(&'static str),
+    #[error("invalid record: {0}")]
+    InvalidRecord(String),
     #[error("the enrollment code is unknown")]
     UnknownCode,
     #[error("the enrollment code has already been used")]
@@ -115,6 +121,9 @@ impl AppError {
             Self::BadQuery(_) => "bad_query",
             Self::BadToken => "bad_token",
             Self::RevokedToken => "revoked_token",
+            Self::RevokedKey => "revoked_key",
+            Self::MissingScope(_) => "missing_scope",
+            Self::InvalidRecord(_) => "invalid_record",
             Self::UnknownCode => "unknown_code",
             Self::CodeUsed => "code_used",
             Self::CodeExpired => "code_expired",
@@ -130,7 +139,9 @@ impl AppError {
             Self::BadJson(_) | Self::BadQuery(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedEventVersion(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BadToken | Self::RevokedToken => StatusCode::UNAUTHORIZED,
+            Self::BadToken | Self::RevokedToken | Self::RevokedKey => StatusCode::UNAUTHORIZED,
+            Self::MissingScope(_) => StatusCode::FORBIDDEN,
+            Self::InvalidRecord(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnknownCode => StatusCode::NOT_FOUND,
             Self::CodeUsed => StatusCode::CONFLICT,
             Self::CodeExpired => StatusCode::GONE,
@@ -155,6 +166,11 @@ impl From<ServerError> for AppError {
     }
 }
 
+/// The stable `code` of an error response, left in the response's extensions so
+/// middleware (the request metrics) can count outcomes without parsing bodies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let Self::Internal(cause) = &self {
@@ -168,6 +184,8 @@ impl IntoResponse for AppError {
                 "bytes": crate::wire::MAX_BODY_BYTES,
             });
         }
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code()));
+        response
     }
 }

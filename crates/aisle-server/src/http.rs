@@ -17,11 +17,14 @@ use axum::{Json, Router};
 use std::sync::Arc;
 use tracing::Instrument;
 
+pub(crate) mod master;
+
 /// What every handler can reach. Tenant data only through [`Storage`] with a context.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub registry: Arc<Registry>,
     pub storage: Arc<dyn Storage>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Runs blocking work (SQLite) off the async workers.
@@ -46,20 +49,30 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/v1/openapi.json", get(openapi))
         .route("/v1/enroll", post(enroll))
         .route("/v1/t/{tenant}/events", post(push).get(pull))
         .route("/v1/t/{tenant}/stock", get(stock))
+        .merge(master::routes())
         .fallback(|| async { AppError::NotFound })
         // One byte over the limit is enough to know a body is too large.
         .layer(DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
         .with_state(state)
 }
 
-async fn healthz() -> Json<serde_json::Value> {
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process runs", body = crate::openapi::StatusBody)))]
+pub(crate) async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, description = "The registry answers", body = crate::openapi::StatusBody),
+        (status = 503, description = "`not_ready`: the registry does not answer", body = crate::openapi::ErrorBody),
+    ))]
+pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     let registry = state.registry.clone();
     let ready = tokio::task::spawn_blocking(move || registry.is_ready())
         .await
@@ -79,6 +92,30 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::
     }
 }
 
+/// Prometheus metrics; no series names a tenant (see [`crate::metrics`]).
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Every series in the OpenMetrics text format",
+        content_type = "application/openmetrics-text", body = String)))]
+pub(crate) async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::metrics::CONTENT_TYPE,
+        )],
+        state.metrics.render(),
+    )
+}
+
+/// This interface's OpenAPI 3 document.
+#[utoipa::path(get, path = "/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3 document", content_type = "application/json", body = Object)))]
+pub(crate) async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        crate::openapi::json(),
+    )
+}
+
 fn body_error(rejection: BytesRejection) -> AppError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge
@@ -87,7 +124,17 @@ fn body_error(rejection: BytesRejection) -> AppError {
     }
 }
 
-async fn enroll(
+/// Enrolls a device with a one-time code; the answer carries its bearer token, once.
+#[utoipa::path(post, path = "/v1/enroll", tag = "sync",
+    request_body = EnrollRequest,
+    responses(
+        (status = 200, description = "Enrolled; the token is shown only here", body = EnrollResponse),
+        (status = 400, description = "`bad_json`", body = crate::openapi::ErrorBody),
+        (status = 404, description = "`unknown_code`", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`code_used`", body = crate::openapi::ErrorBody),
+        (status = 410, description = "`code_expired`", body = crate::openapi::ErrorBody),
+    ))]
+pub(crate) async fn enroll(
     State(state): State<AppState>,
     request: Result<Json<EnrollRequest>, JsonRejection>,
 ) -> Result<Json<EnrollResponse>, AppError> {
@@ -110,7 +157,21 @@ async fn enroll(
     }))
 }
 
-async fn push(
+/// Appends and applies a batch of events in one transaction.
+#[utoipa::path(post, path = "/v1/t/{tenant}/events", tag = "sync",
+    params(("tenant" = String, Path, description = "The tenant id; it must be the token's tenant")),
+    request_body = crate::openapi::PushRequest,
+    responses(
+        (status = 200, description = "One result per event, in request order", body = PushResponse),
+        (status = 400, description = "`bad_json`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`tenant_mismatch` (or `warehouse_mismatch`): the request names another tenant or warehouse than the token's; audited", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+        (status = 413, description = "`payload_too_large`: more than 1,000 events or 4 MiB", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`unsupported_event_version`", body = crate::openapi::ErrorBody),
+    ),
+    security(("device_token" = [])))]
+pub(crate) async fn push(
     context: TenantContext,
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -133,13 +194,25 @@ async fn push(
         .instrument(span.clone())
         .await?;
     span.in_scope(|| tracing::debug!(n_events, "pushed"));
+    state.metrics.record_push(&results);
     Ok(Json(PushResponse {
         results,
         server_time_ms: crate::now_ms(),
     }))
 }
 
-async fn pull(
+/// A page of the warehouse's events after a seq, with the stock checksum of the keys they touch.
+#[utoipa::path(get, path = "/v1/t/{tenant}/events", tag = "sync",
+    params(("tenant" = String, Path, description = "The tenant id; it must be the token's tenant"), PullQuery),
+    responses(
+        (status = 200, description = "Events with `seq > after`, in seq order", body = wire::PullResponse),
+        (status = 400, description = "`bad_query`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`tenant_mismatch` (or `warehouse_mismatch`): the request names another tenant or warehouse than the token's; audited", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+    ),
+    security(("device_token" = [])))]
+pub(crate) async fn pull(
     context: TenantContext,
     State(state): State<AppState>,
     query: Result<Query<PullQuery>, QueryRejection>,
@@ -165,11 +238,24 @@ async fn pull(
     Ok(Json(wire::PullResponse {
         events: page.events,
         next: page.next,
+        checksum: page.checksum,
+        checksum_seq: page.checksum_seq,
         server_time_ms: crate::now_ms(),
     }))
 }
 
-async fn stock(
+/// The server's stock projection of the device's warehouse, and its open discrepancies.
+#[utoipa::path(get, path = "/v1/t/{tenant}/stock", tag = "sync",
+    params(("tenant" = String, Path, description = "The tenant id; it must be the token's tenant"), StockQuery),
+    responses(
+        (status = 200, description = "On-hand rows and open discrepancies", body = wire::StockResponse),
+        (status = 400, description = "`bad_query`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`tenant_mismatch` (or `warehouse_mismatch`): the request names another tenant or warehouse than the token's; audited", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+    ),
+    security(("device_token" = [])))]
+pub(crate) async fn stock(
     context: TenantContext,
     State(state): State<AppState>,
     query: Result<Query<StockQuery>, QueryRejection>,

@@ -7,14 +7,24 @@
 //! projection with the very same `aisle_core::stock::apply` the devices run, through
 //! `aisle_store::ledger::SqlLedger`.
 //!
-//! What it must never do: reach a tenant's data without an authenticated
-//! [`auth::TenantContext`] (the only way to get a tenant database handle), keep any notion
-//! of a "current tenant", store or log a device token, or decide stock semantics itself.
+//! ERPs upsert master data (items, locations, users, pick lists) and read stock with
+//! per-tenant API keys; devices download master data by version.
+//!
+//! What it must never do: reach a tenant's data without an authenticated context
+//! ([`auth::TenantContext`] for a device, [`auth::IntegrationContext`] for an API key, both
+//! [`auth::Authenticated`], the only way to get a tenant database handle), keep any notion
+//! of a "current tenant", store or log a device token, an API key or a PIN, or decide stock
+//! semantics itself.
 
 pub mod auth;
+pub mod backup;
 mod error;
 pub mod http;
+pub mod import;
+pub mod master;
+pub mod metrics;
 pub mod migrate;
+pub mod openapi;
 pub mod pool;
 pub mod registry;
 pub mod storage;
@@ -80,13 +90,24 @@ pub async fn serve(
 pub fn app(config: &ServerConfig) -> Result<axum::Router, ServerError> {
     std::fs::create_dir_all(config.data_dir.join("tenants")).map_err(ServerError::Io)?;
     let registry = Arc::new(Registry::open(&registry_path(&config.data_dir))?);
+    let metrics = Arc::new(metrics::Metrics::new());
     let pools = pool::TenantPools::new(
         config.data_dir.clone(),
         Arc::clone(&registry),
         config.max_open_tenants,
-    );
+    )
+    .with_metrics(metrics.pool());
     let storage = Arc::new(storage::SqliteStorage::new(pools));
-    Ok(http::router(http::AppState { registry, storage }))
+    let router = http::router(http::AppState {
+        registry,
+        storage,
+        metrics: Arc::clone(&metrics),
+    });
+    // Added last, so it wraps every route (and the fallback) and sees each matched route.
+    Ok(router.layer(axum::middleware::from_fn_with_state(
+        metrics,
+        metrics::track,
+    )))
 }
 
 /// A server running in this process on 127.0.0.1, for tests: dropping it stops the server.

@@ -11,6 +11,8 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 
+mod admin_master;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "aisle-server",
@@ -69,6 +71,52 @@ enum Command {
     Device {
         #[command(subcommand)]
         command: DeviceCommand,
+    },
+    /// Import master data from a CSV file into a tenant, all or nothing.
+    #[command(
+        after_help = "Example:\n  aisle-server --data /var/lib/aisle import items acme items.csv\n  imported 1840 items into acme (master version 1840)\n\nSee `aisle-server import items --help` (and locations, users, picklists) for each file's columns."
+    )]
+    Import {
+        #[command(subcommand)]
+        command: admin_master::ImportCommand,
+    },
+    /// Add, list or revoke a tenant's API keys for ERP integrations.
+    #[command(
+        after_help = "Example:\n  aisle-server api-key add acme --scope master:write --scope stock:read --name sap-prod\n  aisle-server api-key list acme\n  aisle-server api-key revoke 0193a5c9-4e1f-7b20-9c3d-5e6f7a8b9c0d"
+    )]
+    ApiKey {
+        #[command(subcommand)]
+        command: admin_master::ApiKeyCommand,
+    },
+    /// Export a tenant's data to stdout.
+    #[command(
+        after_help = "Example:\n  aisle-server export stock acme --warehouse north-dc --format json"
+    )]
+    Export {
+        #[command(subcommand)]
+        command: admin_master::ExportCommand,
+    },
+    /// Copy one tenant's database to a file, consistently, while the server may be running.
+    #[command(
+        after_help = "Example:\n  aisle-server --data /var/lib/aisle backup acme --out /backups/acme-2026-11-22.sqlite3\n  backed up acme: 1840 events, last seq 1840, to /backups/acme-2026-11-22.sqlite3\n\nOnly this tenant's file is read; the server keeps serving every tenant meanwhile.\nThe copy is one snapshot (SQLite VACUUM INTO), written beside FILE and renamed into place."
+    )]
+    Backup {
+        /// Tenant name or id.
+        tenant: String,
+        /// The file to write; it must not exist yet.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Replace one tenant's database with a backup, while the server may be running.
+    #[command(
+        after_help = "Example:\n  aisle-server --data /var/lib/aisle restore acme --from /backups/acme-2026-11-22.sqlite3\n  restored acme: 1840 events, last seq 1840 (was 2210 events, last seq 2210)\n\nThe backup is checked first (integrity, schema, every event is this tenant's) and then\ncopied into the live database in one SQLite transaction: a running server waits for it\nand then sees the restored data; other tenants are not touched. Events pushed after the\nbackup are gone from the server; devices that pulled past the restored last seq must\npull again from 0 (see docs/protocol.md)."
+    )]
+    Restore {
+        /// Tenant name or id.
+        tenant: String,
+        /// A file written by `aisle-server backup` for this tenant.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
     },
 }
 
@@ -138,6 +186,14 @@ fn serve(data_dir: PathBuf, listen: &str, max_open_tenants: usize) -> anyhow::Re
         )
         .with_writer(std::io::stderr)
         .init();
+    // Create and migrate the registry before saying "listening": an admin command run as
+    // soon as the server is up must find it ready, not race its first migration.
+    std::fs::create_dir_all(data_dir.join("tenants"))
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    drop(
+        Registry::open(&registry_path(&data_dir))
+            .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?,
+    );
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -211,6 +267,9 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
                 registry.create_enrollment_code(tenant, warehouse, ttl_ms, now_ms)?
             );
         }
+        Command::Import { command } => admin_master::import(data_dir, registry, command)?,
+        Command::ApiKey { command } => admin_master::api_key(&registry, command, now_ms)?,
+        Command::Export { command } => admin_master::export(data_dir, registry, command)?,
         Command::Device {
             command: DeviceCommand::List { tenant },
         } => {
@@ -220,6 +279,39 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
                 println!(
                     "{}\t{}\t{}\t{state}",
                     device.id, device.warehouse, device.name
+                );
+            }
+        }
+        Command::Backup { tenant, out } => {
+            let tenant_id = registry.resolve_tenant(&tenant)?;
+            let copied = aisle_server::backup::backup_tenant(data_dir, tenant_id, &out)
+                .with_context(|| format!("backing up {tenant}"))?;
+            println!(
+                "backed up {tenant}: {} events, last seq {}, to {}",
+                copied.n_events,
+                copied.last_seq,
+                out.display()
+            );
+        }
+        Command::Restore { tenant, from } => {
+            let tenant_id = registry.resolve_tenant(&tenant)?;
+            let restored =
+                aisle_server::backup::restore_tenant(data_dir, &registry, tenant_id, &from)
+                    .with_context(|| format!("restoring {tenant} from {}", from.display()))?;
+            println!(
+                "restored {tenant}: {} events, last seq {} (was {} events, last seq {})",
+                restored.after.n_events,
+                restored.after.last_seq,
+                restored.before.n_events,
+                restored.before.last_seq
+            );
+            if restored.before.last_seq > restored.after.last_seq {
+                eprintln!(
+                    "warning: seqs {}..={} were handed out before the restore and will be reused; \
+                     devices that pulled past seq {} must pull again from 0",
+                    restored.after.last_seq + 1,
+                    restored.before.last_seq,
+                    restored.after.last_seq
                 );
             }
         }

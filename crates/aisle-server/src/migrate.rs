@@ -10,12 +10,14 @@ use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 use std::time::Duration;
 
-const REGISTRY_MIGRATIONS: &[&str] = &[include_str!(
-    "../../../migrations/cloud/registry/0001_init.sql"
-)];
-const TENANT_MIGRATIONS: &[&str] = &[include_str!(
-    "../../../migrations/cloud/tenant/0001_init.sql"
-)];
+const REGISTRY_MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/cloud/registry/0001_init.sql"),
+    include_str!("../../../migrations/cloud/registry/0002_api_keys.sql"),
+];
+const TENANT_MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/cloud/tenant/0001_init.sql"),
+    include_str!("../../../migrations/cloud/tenant/0002_master_data.sql"),
+];
 
 /// The tenant schema version this build writes.
 pub const TENANT_SCHEMA_VERSION: i64 = TENANT_MIGRATIONS.len() as i64;

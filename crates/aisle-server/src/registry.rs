@@ -1,5 +1,5 @@
-//! The registry database: tenants, warehouses, devices, enrollment codes, each tenant
-//! database's schema state, and the security audit log.
+//! The registry database: tenants, warehouses, devices, enrollment codes, ERP API keys
+//! (`api_keys`), each tenant database's schema state, and the security audit log.
 //!
 //! Secrets never reach this file in the clear: device tokens and enrollment codes are
 //! stored as SHA-256 digests (see [`crate::auth`]). The registry hands out no tenant data;
@@ -13,6 +13,10 @@ use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use uuid::Uuid;
+
+mod api_keys;
+
+pub use api_keys::{ApiKeyId, ApiKeyRow, NewApiKey};
 
 /// The registry, behind one connection (its queries are short and indexed).
 #[derive(Debug)]
@@ -183,6 +187,20 @@ impl Registry {
             }
         }
         Err(ServerError::NotFound(format!("warehouse {id_or_name:?}")))
+    }
+
+    /// A tenant's warehouses, by name.
+    pub fn list_warehouses(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Vec<(WarehouseId, String)>, ServerError> {
+        let conn = self.conn();
+        let mut statement =
+            conn.prepare("SELECT id, name FROM warehouses WHERE tenant = ?1 ORDER BY name")?;
+        let rows = statement.query_map([tenant.as_bytes()], |row| {
+            Ok((WarehouseId::from_uuid(uuid(row.get(0)?)), row.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Makes a one-time enrollment code for a warehouse and returns it; only its digest is kept.

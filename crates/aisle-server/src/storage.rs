@@ -1,5 +1,6 @@
-//! [`Storage`]: the tenant data operations behind the HTTP layer, each taking the
-//! authenticated [`TenantContext`] first, and [`SqliteStorage`], the implementation over one
+//! [`Storage`]: the tenant data operations behind the HTTP layer, each taking an
+//! authenticated context first (a device's [`TenantContext`], or an integration's
+//! [`IntegrationContext`] holding the scope the operation needs), and [`SqliteStorage`], the implementation over one
 //! SQLite file per tenant.
 //!
 //! A push is one transaction: each new event is appended to the tenant's log with the next
@@ -8,10 +9,13 @@
 //! by id against the log, which is the deduplication `apply` leaves to its caller.
 //! The methods are blocking; the HTTP layer calls them on tokio's blocking pool.
 
-use crate::auth::TenantContext;
+use crate::auth::{IntegrationContext, MasterWrite, StockRead, TenantContext};
 use crate::error::ServerError;
+use crate::master;
 use crate::pool::TenantPools;
+use crate::wire::ErpStockRow;
 use crate::wire::{PulledEvent, PushResult, PushStatus, StockRow};
+use aisle_core::ids::WarehouseId;
 use aisle_core::ids::{ItemId, LocationId};
 use aisle_core::stock::{apply, Discrepancy};
 use aisle_core::Event;
@@ -25,6 +29,12 @@ use uuid::Uuid;
 pub struct PullPage {
     pub events: Vec<PulledEvent>,
     pub next: u64,
+    /// `aisle_store::checksum::page_checksum` of the page's events over this server's
+    /// projection, taken in the same snapshot as the page.
+    pub checksum: String,
+    /// The warehouse's last seq in that snapshot: the checksum describes the projection
+    /// of exactly the events up to it.
+    pub checksum_seq: u64,
 }
 
 /// Which stock to show: all of the device's warehouse, or one item and/or location of it.
@@ -63,6 +73,56 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// On-hand rows and open discrepancies of the context's warehouse.
     fn stock(&self, context: &TenantContext, filter: StockFilter)
         -> Result<StockView, ServerError>;
+
+    /// Master-data changes after `after` for the context's device: the tenant's items and
+    /// users and its warehouse's locations and pick lists (see [`master::changes`]).
+    fn master_changes(
+        &self,
+        context: &TenantContext,
+        after: u64,
+        limit: u32,
+    ) -> Result<master::ChangesPage, ServerError>;
+
+    /// Upserts items by SKU in one transaction, or names the first bad record.
+    fn upsert_items(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        items: &[master::NewItem],
+        now_ms: i64,
+    ) -> Result<master::Upsert, ServerError>;
+
+    /// Upserts locations by warehouse and code in one transaction.
+    fn upsert_locations(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        locations: &[master::NewLocation],
+        now_ms: i64,
+    ) -> Result<master::Upsert, ServerError>;
+
+    /// Upserts users by badge in one transaction.
+    fn upsert_users(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        users: &[master::NewUser],
+        now_ms: i64,
+    ) -> Result<master::Upsert, ServerError>;
+
+    /// Upserts pick lists (with all their lines) by warehouse and reference in one
+    /// transaction.
+    fn upsert_pick_lists(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        lists: &[master::NewPickList],
+        now_ms: i64,
+    ) -> Result<master::Upsert, ServerError>;
+
+    /// On-hand stock of the context's tenant, of one of its warehouses when given. The
+    /// caller has resolved `warehouse` among the tenant's own.
+    fn tenant_stock(
+        &self,
+        context: &IntegrationContext<StockRead>,
+        warehouse: Option<WarehouseId>,
+    ) -> Result<Vec<ErpStockRow>, ServerError>;
 }
 
 /// [`Storage`] over one SQLite database per tenant.
@@ -99,6 +159,7 @@ impl Storage for SqliteStorage {
         now_ms: i64,
     ) -> Result<Vec<PushResult>, ServerError> {
         let db = self.pools.get(context)?;
+        let _turn = db.write_turn();
         let mut conn = db.connection()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(events.len());
@@ -163,28 +224,46 @@ impl Storage for SqliteStorage {
         limit: u32,
     ) -> Result<PullPage, ServerError> {
         let db = self.pools.get(context)?;
-        let conn = db.connection()?;
-        let mut statement = conn.prepare_cached(
-            "SELECT seq, payload FROM events WHERE warehouse = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-        )?;
-        let rows = statement.query_map(
-            (
-                context.warehouse().as_bytes(),
-                i64::try_from(after).unwrap_or(i64::MAX),
-                limit,
-            ),
-            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
-        )?;
+        let mut conn = db.connection()?;
+        // One read transaction, so the page, the last seq and the checksum's quantities
+        // all come from the same snapshot of the log and projection.
+        let tx = conn.transaction()?;
+        let warehouse = context.warehouse();
         let mut events = Vec::new();
-        for row in rows {
-            let (seq, payload) = row?;
-            events.push(PulledEvent {
-                seq: seq as u64,
-                event: RawValue::from_string(payload)?,
-            });
+        let mut decoded = Vec::new();
+        {
+            let mut statement = tx.prepare_cached(
+                "SELECT seq, payload FROM events WHERE warehouse = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = statement.query_map(
+                (
+                    warehouse.as_bytes(),
+                    i64::try_from(after).unwrap_or(i64::MAX),
+                    limit,
+                ),
+                |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
+            )?;
+            for row in rows {
+                let (seq, payload) = row?;
+                decoded.push(serde_json::from_str::<Event>(&payload)?);
+                events.push(PulledEvent {
+                    seq: seq as u64,
+                    event: RawValue::from_string(payload)?,
+                });
+            }
         }
+        let checksum_seq: i64 = tx
+            .prepare_cached("SELECT coalesce(max(seq), 0) FROM events WHERE warehouse = ?1")?
+            .query_row([warehouse.as_bytes()], |row| row.get(0))?;
+        let checksum = aisle_store::checksum::page_checksum(&tx, &decoded)?;
+        tx.commit()?;
         let next = events.last().map_or(after, |event| event.seq);
-        Ok(PullPage { events, next })
+        Ok(PullPage {
+            events,
+            next,
+            checksum,
+            checksum_seq: checksum_seq as u64,
+        })
     }
 
     fn stock(
@@ -240,5 +319,70 @@ impl Storage for SqliteStorage {
             rows,
             discrepancies,
         })
+    }
+
+    fn master_changes(
+        &self,
+        context: &TenantContext,
+        after: u64,
+        limit: u32,
+    ) -> Result<master::ChangesPage, ServerError> {
+        let db = self.pools.get(context)?;
+        let mut conn = db.connection()?;
+        master::changes(&mut conn, context.warehouse(), after, limit)
+    }
+
+    fn upsert_items(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        items: &[master::NewItem],
+        now_ms: i64,
+    ) -> Result<master::Upsert, ServerError> {
+        let db = self.pools.get(context)?;
+        let mut conn = db.connection()?;
+        master::upsert_items(&mut conn, items, now_ms)
+    }
+
+    fn upsert_locations(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        locations: &[master::NewLocation],
+        now_ms: i64,
+    ) -> Result<master::Upsert, ServerError> {
+        let db = self.pools.get(context)?;
+        let mut conn = db.connection()?;
+        master::upsert_locations(&mut conn, locations, now_ms)
+    }
+
+    fn upsert_users(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        users: &[master::NewUser],
+        now_ms: i64,
+    ) -> Result<master::Upsert, ServerError> {
+        let db = self.pools.get(context)?;
+        let mut conn = db.connection()?;
+        master::upsert_users(&mut conn, users, now_ms)
+    }
+
+    fn upsert_pick_lists(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        lists: &[master::NewPickList],
+        now_ms: i64,
+    ) -> Result<master::Upsert, ServerError> {
+        let db = self.pools.get(context)?;
+        let mut conn = db.connection()?;
+        master::upsert_pick_lists(&mut conn, lists, now_ms)
+    }
+
+    fn tenant_stock(
+        &self,
+        context: &IntegrationContext<StockRead>,
+        warehouse: Option<WarehouseId>,
+    ) -> Result<Vec<ErpStockRow>, ServerError> {
+        let db = self.pools.get(context)?;
+        let conn = db.connection()?;
+        master::tenant_stock(&conn, warehouse)
     }
 }

@@ -17,14 +17,14 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_PULL_LIMIT: u32 = 500;
 pub const MAX_PULL_LIMIT: u32 = 5_000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
     pub code: String,
     pub device_name: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EnrollResponse {
     pub tenant: String,
     pub warehouse: String,
@@ -75,7 +75,7 @@ fn foreign_version(raw_event: &RawValue) -> Option<u64> {
 }
 
 /// What happened to one pushed event.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PushStatus {
     Applied,
@@ -83,7 +83,7 @@ pub enum PushStatus {
     Rejected,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PushResult {
     pub id: String,
     pub status: PushStatus,
@@ -97,13 +97,14 @@ pub struct PushResult {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PushResponse {
     pub results: Vec<PushResult>,
     pub server_time_ms: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PullQuery {
     #[serde(default)]
     pub after: u64,
@@ -112,27 +113,36 @@ pub struct PullQuery {
     pub warehouse: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PulledEvent {
     pub seq: u64,
+    /// An `aisle_core::Event` in its JSON form, exactly as it was pushed.
+    #[schema(value_type = Object)]
     pub event: Box<RawValue>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PullResponse {
     pub events: Vec<PulledEvent>,
     /// The `after` to ask for next: the last seq returned, or the request's `after`.
     pub next: u64,
+    /// SHA-256 hex of the on-hand quantities of the stock keys this page's events touch, in
+    /// the server's projection as of `checksum_seq` (`aisle_store::checksum`).
+    pub checksum: String,
+    /// The warehouse's last seq when the checksum was taken: a device can compare the
+    /// checksum once it has applied exactly the events up to this seq.
+    pub checksum_seq: u64,
     pub server_time_ms: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StockQuery {
     pub item: Option<String>,
     pub location: Option<String>,
 }
 
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, Clone)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, Clone, utoipa::ToSchema)]
 pub struct StockRow {
     pub location: String,
     pub item: String,
@@ -142,12 +152,241 @@ pub struct StockRow {
     pub on_hand: i64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StockResponse {
     pub rows: Vec<StockRow>,
     /// Open discrepancies of the warehouse (about the filtered item/location when given),
     /// in aisle-core's `Discrepancy` form.
+    #[schema(value_type = Vec<Object>)]
     pub discrepancies: Vec<aisle_core::stock::Discrepancy>,
+    pub server_time_ms: i64,
+}
+
+// Master data: the device's download (`GET /v1/t/{tenant}/master`).
+
+/// The default and largest page of a master-data pull, in rows.
+pub const DEFAULT_MASTER_LIMIT: u32 = 500;
+pub const MAX_MASTER_LIMIT: u32 = 5_000;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MasterQuery {
+    /// The `next` of the previous page; 0 (the default) for everything.
+    #[serde(default)]
+    pub after: u64,
+    pub limit: Option<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MasterBarcode {
+    pub code: String,
+    /// Base units in one scan of this code (1 for a single, 12 for a case of 12).
+    pub pack_qty: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MasterItem {
+    pub id: String,
+    pub sku: String,
+    pub name: String,
+    pub base_unit: String,
+    pub lot_tracked: bool,
+    pub barcodes: Vec<MasterBarcode>,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MasterLocation {
+    pub id: String,
+    pub warehouse: String,
+    pub code: String,
+    pub name: String,
+    /// Pickers are routed through locations in ascending walk order.
+    pub walk_order: i64,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MasterUser {
+    pub id: String,
+    pub badge: String,
+    pub name: String,
+    /// `picker`, `manager` or `admin`.
+    pub role: String,
+    /// An argon2id PHC string; devices check PINs against it offline.
+    pub pin_hash: String,
+    pub active: bool,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MasterPickLine {
+    pub line: u32,
+    pub item: String,
+    pub location: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lot: Option<String>,
+    pub qty: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MasterPickList {
+    pub id: String,
+    pub warehouse: String,
+    pub reference: String,
+    /// `open`, `done` or `cancelled`.
+    pub status: String,
+    pub lines: Vec<MasterPickLine>,
+    pub version: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MasterResponse {
+    pub items: Vec<MasterItem>,
+    pub locations: Vec<MasterLocation>,
+    pub users: Vec<MasterUser>,
+    pub pick_lists: Vec<MasterPickList>,
+    /// The `after` to ask for next: the highest version in the page, or the request's
+    /// `after` when the page is empty.
+    pub next: u64,
+    pub server_time_ms: i64,
+}
+
+// The ERP integration API (`/v1/t/{tenant}/erp/...`). Rows are named by natural keys;
+// warehouses by name or id.
+
+fn default_base_unit() -> String {
+    "each".to_owned()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_status() -> String {
+    "open".to_owned()
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErpItem {
+    pub sku: String,
+    pub name: String,
+    #[serde(default = "default_base_unit")]
+    pub base_unit: String,
+    #[serde(default)]
+    pub lot_tracked: bool,
+    #[serde(default)]
+    pub barcodes: Vec<MasterBarcode>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErpItems {
+    pub items: Vec<ErpItem>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErpLocation {
+    /// The warehouse's name or id.
+    pub warehouse: String,
+    pub code: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub walk_order: i64,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErpLocations {
+    pub locations: Vec<ErpLocation>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErpUser {
+    pub badge: String,
+    pub name: String,
+    /// `picker`, `manager` or `admin`.
+    pub role: String,
+    /// An argon2id PHC string; plain PINs are not accepted.
+    pub pin_hash: String,
+    #[serde(default = "default_true")]
+    pub active: bool,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErpUsers {
+    pub users: Vec<ErpUser>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErpPickLine {
+    pub line: u32,
+    pub sku: String,
+    /// The location's code in the list's warehouse.
+    pub location: String,
+    #[serde(default)]
+    pub lot: Option<String>,
+    pub qty: i64,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErpPickList {
+    /// The warehouse's name or id.
+    pub warehouse: String,
+    pub reference: String,
+    /// `open` (the default), `done` or `cancelled`.
+    #[serde(default = "default_status")]
+    pub status: String,
+    pub lines: Vec<ErpPickLine>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErpPickLists {
+    pub pick_lists: Vec<ErpPickList>,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErpUpsertResponse {
+    pub upserted: usize,
+    /// The master version of the last record written: devices that pulled up to it have
+    /// the batch.
+    pub version: u64,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ErpStockQuery {
+    /// A warehouse's name or id; all of the tenant's warehouses when absent.
+    pub warehouse: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErpStockRow {
+    pub warehouse: String,
+    pub location: String,
+    /// Absent when master data has no such location.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub location_code: Option<String>,
+    pub item: String,
+    /// Absent when master data has no such item.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sku: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lot: Option<String>,
+    pub on_hand: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErpStockResponse {
+    pub rows: Vec<ErpStockRow>,
     pub server_time_ms: i64,
 }
 

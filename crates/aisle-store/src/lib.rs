@@ -12,6 +12,7 @@
 //! semantics itself. It must never hold a device token or any other secret: those live in
 //! the OS keyring (PIN hashes, which are argon2id, are not secrets in that sense).
 
+pub mod checksum;
 mod checkpoint;
 mod error;
 pub mod floor;

@@ -1,11 +1,16 @@
 //! aisle-server's integration tests: the real server on 127.0.0.1 port 0, over real SQLite
 //! files in temporary directories, driven with reqwest. One module per concern.
 
+mod backup;
 mod bad_input;
+mod cli_import;
 mod concurrency;
 mod durability;
+mod erp;
 mod idempotency;
 mod isolation;
+mod master;
+mod observability;
 mod stock;
 mod support;
 mod tenants;

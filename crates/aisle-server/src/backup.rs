@@ -1,0 +1,222 @@
+//! Online backup and restore of one tenant's database, for the admin CLI
+//! (`aisle-server backup` / `restore`), safe while a server serves the same data directory.
+//!
+//! Both go *through* SQLite rather than around it, which is what makes them safe next to a
+//! running server without telling it anything:
+//!
+//! - **Backup** is `VACUUM INTO` a temporary file beside the target, then a rename. It reads
+//!   one snapshot of the tenant's database inside a read transaction (WAL lets the server
+//!   keep writing meanwhile), so the copy is exactly the tenant as of one instant.
+//! - **Restore** first checks the backup (integrity, schema version, and that every event in
+//!   it is this tenant's), then copies it *into* the live database file with SQLite's online
+//!   backup API in a single step, which is one write transaction on the live file. The
+//!   server's pushes wait for it on their busy timeout; its reads in progress finish on the
+//!   snapshot they started with; every transaction after the commit sees the restored
+//!   database through the server's existing pooled connections, with no stale cache. The file
+//!   is never replaced or renamed under an open connection (which would pair the server's
+//!   write-ahead log with the wrong file).
+//!
+//! Only the one tenant's file is read or written; other tenants are not touched.
+//! The admin CLI works on the data directory it is given, as the operator; it does not go
+//! through a device's [`crate::auth::TenantContext`], which is for network requests.
+
+use crate::error::ServerError;
+use crate::migrate;
+use crate::registry::Registry;
+use aisle_core::ids::TenantId;
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a restore waits for the server's writes to let it in before giving up.
+const RESTORE_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a backup or restore copied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogSummary {
+    pub n_events: u64,
+    /// The last seq of the tenant's log (0 when empty).
+    pub last_seq: u64,
+}
+
+/// The outcome of a restore.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Restored {
+    /// The log that was live before the restore.
+    pub before: LogSummary,
+    /// The log now live: the backup's.
+    pub after: LogSummary,
+}
+
+fn summary(conn: &Connection) -> Result<LogSummary, ServerError> {
+    let (n_events, last_seq): (i64, i64) = conn.query_row(
+        "SELECT count(*), coalesce(max(seq), 0) FROM events",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    Ok(LogSummary {
+        n_events: n_events as u64,
+        last_seq: last_seq as u64,
+    })
+}
+
+/// Writes a consistent copy of `tenant`'s database to `out`, which must not exist yet.
+pub fn backup_tenant(
+    data_dir: &Path,
+    tenant: TenantId,
+    out: &Path,
+) -> Result<LogSummary, ServerError> {
+    let source_path = crate::tenant_db_path(data_dir, tenant);
+    if !source_path.exists() {
+        return Err(ServerError::NotFound(format!(
+            "tenant {tenant} has no database yet (nothing was pushed to it)"
+        )));
+    }
+    if out.exists() {
+        return Err(ServerError::Invalid(format!(
+            "{} exists already; choose a new file",
+            out.display()
+        )));
+    }
+    let source = Connection::open_with_flags(&source_path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    migrate::configure(&source)?;
+    // Written beside the target and renamed, so a crash never leaves a half file at `out`.
+    let partial = partial_path(out);
+    let _ = std::fs::remove_file(&partial);
+    let vacuumed = source
+        .execute(
+            "VACUUM INTO ?1",
+            [partial.to_str().ok_or_else(|| {
+                ServerError::Invalid(format!("{} is not valid UTF-8", out.display()))
+            })?],
+        )
+        .map_err(ServerError::from)
+        .and_then(|_| {
+            let copy = Connection::open_with_flags(&partial, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            summary(&copy)
+        });
+    let copied = match vacuumed {
+        Ok(copied) => copied,
+        Err(error) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(error);
+        }
+    };
+    std::fs::rename(&partial, out).map_err(ServerError::Io)?;
+    Ok(copied)
+}
+
+fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out.file_name().unwrap_or_default().to_owned();
+    name.push(".partial");
+    out.with_file_name(name)
+}
+
+/// Replaces `tenant`'s database with the backup at `from`, online (see the module docs).
+pub fn restore_tenant(
+    data_dir: &Path,
+    registry: &Registry,
+    tenant: TenantId,
+    from: &Path,
+) -> Result<Restored, ServerError> {
+    let backup =
+        Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|error| {
+            ServerError::Invalid(format!("cannot open {}: {error}", from.display()))
+        })?;
+    check_backup(&backup, tenant)?;
+    let after = summary(&backup)?;
+
+    let target_path = crate::tenant_db_path(data_dir, tenant);
+    std::fs::create_dir_all(
+        target_path
+            .parent()
+            .expect("tenant files live in a directory"),
+    )
+    .map_err(ServerError::Io)?;
+    let mut target = Connection::open(&target_path)?;
+    migrate::configure(&target)?;
+    let before = if target_has_events(&target)? {
+        summary(&target)?
+    } else {
+        LogSummary {
+            n_events: 0,
+            last_seq: 0,
+        }
+    };
+    {
+        let copy = Backup::new(&backup, &mut target)?;
+        let started = Instant::now();
+        // All pages in one step: one write transaction on the live file, so no reader ever
+        // sees half a restore and the copy never restarts because the server wrote between
+        // steps. Busy means a server transaction holds the lock: wait for it.
+        loop {
+            match copy.step(-1)? {
+                StepResult::Done => break,
+                StepResult::More => continue,
+                StepResult::Busy | StepResult::Locked => {
+                    if started.elapsed() > RESTORE_LOCK_TIMEOUT {
+                        return Err(ServerError::Invalid(format!(
+                            "the tenant's database stayed busy for {}s; nothing was restored",
+                            RESTORE_LOCK_TIMEOUT.as_secs()
+                        )));
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                _ => {
+                    return Err(ServerError::Invalid(
+                        "unexpected backup step result".to_owned(),
+                    ))
+                }
+            }
+        }
+    }
+    // A backup from an older build is brought up to this build's schema, as a first open
+    // by the server would.
+    let version = migrate::migrate_tenant(&mut target)?;
+    registry.record_tenant_version(tenant, version)?;
+    target.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+    Ok(Restored { before, after })
+}
+
+fn target_has_events(conn: &Connection) -> Result<bool, ServerError> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'events'",
+        [],
+        |row| row.get(0),
+    )?;
+    Ok(n == 1)
+}
+
+/// Refuses a file that is not a sound tenant database of this build's schema or older, or
+/// that holds another tenant's events.
+fn check_backup(backup: &Connection, tenant: TenantId) -> Result<(), ServerError> {
+    let refuse = |why: String| ServerError::Invalid(format!("refusing the backup: {why}"));
+    let check: String = backup
+        .query_row("PRAGMA quick_check", [], |row| row.get(0))
+        .map_err(|error| refuse(format!("it is not a readable database ({error})")))?;
+    if check != "ok" {
+        return Err(refuse(format!("its integrity check says {check:?}")));
+    }
+    let version: i64 = backup.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if !(1..=migrate::TENANT_SCHEMA_VERSION).contains(&version) {
+        return Err(refuse(format!(
+            "its schema version is {version}; this build knows 1 to {}",
+            migrate::TENANT_SCHEMA_VERSION
+        )));
+    }
+    if !target_has_events(backup)? {
+        return Err(refuse("it has no events table".to_owned()));
+    }
+    let foreign: i64 = backup.query_row(
+        "SELECT count(*) FROM events WHERE json_extract(payload, '$.tenant') IS NOT ?1",
+        [tenant.to_string()],
+        |row| row.get(0),
+    )?;
+    if foreign > 0 {
+        return Err(refuse(format!(
+            "{foreign} of its events belong to another tenant than {tenant}"
+        )));
+    }
+    Ok(())
+}

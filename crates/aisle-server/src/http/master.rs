@@ -1,0 +1,352 @@
+//! Master data over HTTP: the devices' download (`GET /v1/t/{tenant}/master`) and the ERP
+//! integration API (`/v1/t/{tenant}/erp/...`).
+//!
+//! Handlers stay thin: the extractor authenticates ([`TenantContext`] for devices,
+//! [`IntegrationContext`] with the scope the route needs for ERPs), the body is decoded into
+//! wire types and converted here to [`crate::master`]'s domain types (warehouses named by
+//! name or id are resolved among the key's own tenant's warehouses only), and one storage
+//! call does the rest. A bad record is `422 invalid_record`, naming it by its path in the
+//! body; nothing of the batch is written.
+
+use super::{blocking, AppState};
+use crate::auth::{IntegrationContext, MasterWrite, StockRead, TenantContext};
+use crate::error::AppError;
+use crate::master::{
+    self, NewItem, NewLocation, NewPickLine, NewPickList, NewUser, PickStatus, Upsert,
+};
+use crate::wire::{
+    self, ErpItems, ErpLocations, ErpPickLists, ErpStockQuery, ErpStockResponse, ErpUpsertResponse,
+    ErpUsers, MasterQuery, MasterResponse,
+};
+use aisle_core::ids::WarehouseId;
+use aisle_store::master::{Barcode, PinHash};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use tracing::Instrument;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/t/{tenant}/master", get(master_changes))
+        .route("/v1/t/{tenant}/erp/items", put(put_items))
+        .route("/v1/t/{tenant}/erp/locations", put(put_locations))
+        .route("/v1/t/{tenant}/erp/users", put(put_users))
+        .route("/v1/t/{tenant}/erp/pick_lists", put(put_pick_lists))
+        .route("/v1/t/{tenant}/erp/stock", get(erp_stock))
+}
+
+fn json_error(rejection: JsonRejection) -> AppError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::PayloadTooLarge
+    } else {
+        AppError::BadJson(rejection.body_text())
+    }
+}
+
+fn query_error(rejection: QueryRejection) -> AppError {
+    AppError::BadQuery(rejection.body_text())
+}
+
+/// Master-data rows changed after a version: the tenant's items and users, the device's
+/// warehouse's locations and pick lists.
+#[utoipa::path(get, path = "/v1/t/{tenant}/master", tag = "sync",
+    params(("tenant" = String, Path, description = "The tenant id; it must be the token's tenant"), MasterQuery),
+    responses(
+        (status = 200, description = "Rows with `version > after`, at most `limit`", body = MasterResponse),
+        (status = 400, description = "`bad_query`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`tenant_mismatch`: the path names another tenant than the token's; audited", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+    ),
+    security(("device_token" = [])))]
+pub(crate) async fn master_changes(
+    context: TenantContext,
+    State(state): State<AppState>,
+    query: Result<Query<MasterQuery>, QueryRejection>,
+) -> Result<Json<MasterResponse>, AppError> {
+    let Query(query) = query.map_err(query_error)?;
+    let limit = query
+        .limit
+        .unwrap_or(wire::DEFAULT_MASTER_LIMIT)
+        .clamp(1, wire::MAX_MASTER_LIMIT);
+    let storage = state.storage.clone();
+    let span = context.span("master");
+    let page = blocking(move || storage.master_changes(&context, query.after, limit))
+        .instrument(span)
+        .await?;
+    Ok(Json(MasterResponse {
+        items: page.items,
+        locations: page.locations,
+        users: page.users,
+        pick_lists: page.pick_lists,
+        next: page.next,
+        server_time_ms: crate::now_ms(),
+    }))
+}
+
+/// The answer to a batch: how much was written, or which record was refused.
+fn answer(outcome: Upsert, collection: &str) -> Result<Json<ErpUpsertResponse>, AppError> {
+    match outcome {
+        Ok(upserted) => {
+            tracing::info!(
+                collection,
+                n_records = upserted.n_records,
+                version = upserted.version,
+                "master data upserted"
+            );
+            Ok(Json(ErpUpsertResponse {
+                upserted: upserted.n_records,
+                version: upserted.version,
+            }))
+        }
+        Err(refused) => Err(AppError::InvalidRecord(refused.describe(collection))),
+    }
+}
+
+fn warehouse_of(
+    warehouses: &[(WarehouseId, String)],
+    id_or_name: &str,
+    path: String,
+) -> Result<WarehouseId, AppError> {
+    master::resolve_warehouse(warehouses, id_or_name).ok_or_else(|| {
+        AppError::InvalidRecord(format!(
+            "{path}.warehouse: no warehouse {id_or_name:?} in this tenant"
+        ))
+    })
+}
+
+/// Upserts items by SKU, with their barcodes and pack sizes.
+#[utoipa::path(put, path = "/v1/t/{tenant}/erp/items", tag = "erp",
+    params(("tenant" = String, Path, description = "The tenant id; it must be the key's tenant")),
+    request_body = ErpItems,
+    responses(
+        (status = 200, description = "Every record written, in one transaction", body = ErpUpsertResponse),
+        (status = 400, description = "`bad_json`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`bad_token` (no or an unknown key) or `revoked_key` (audited)", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`tenant_mismatch`: the path names another tenant than the key's (audited); `missing_scope`: the key lacks the scope (audited)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+        (status = 413, description = "`payload_too_large`: more than 4 MiB", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`invalid_record`: the first bad record, by its path in the body; nothing was written", body = crate::openapi::ErrorBody),
+    ),
+    security(("api_key" = ["master:write"])))]
+pub(crate) async fn put_items(
+    context: IntegrationContext<MasterWrite>,
+    State(state): State<AppState>,
+    body: Result<Json<ErpItems>, JsonRejection>,
+) -> Result<Json<ErpUpsertResponse>, AppError> {
+    let Json(body) = body.map_err(json_error)?;
+    let items: Vec<NewItem> = body
+        .items
+        .into_iter()
+        .map(|item| NewItem {
+            sku: item.sku,
+            name: item.name,
+            base_unit: item.base_unit,
+            lot_tracked: item.lot_tracked,
+            barcodes: item
+                .barcodes
+                .into_iter()
+                .map(|barcode| Barcode {
+                    code: barcode.code,
+                    pack_qty: barcode.pack_qty,
+                })
+                .collect(),
+        })
+        .collect();
+    let storage = state.storage.clone();
+    let span = context.span("erp_items");
+    let outcome = blocking(move || storage.upsert_items(&context, &items, crate::now_ms()))
+        .instrument(span)
+        .await?;
+    answer(outcome, "items")
+}
+
+/// Upserts locations by warehouse and code.
+#[utoipa::path(put, path = "/v1/t/{tenant}/erp/locations", tag = "erp",
+    params(("tenant" = String, Path, description = "The tenant id; it must be the key's tenant")),
+    request_body = ErpLocations,
+    responses(
+        (status = 200, description = "Every record written, in one transaction", body = ErpUpsertResponse),
+        (status = 400, description = "`bad_json`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`bad_token` (no or an unknown key) or `revoked_key` (audited)", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`tenant_mismatch`: the path names another tenant than the key's (audited); `missing_scope`: the key lacks the scope (audited)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+        (status = 413, description = "`payload_too_large`: more than 4 MiB", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`invalid_record`: the first bad record, by its path in the body; nothing was written", body = crate::openapi::ErrorBody),
+    ),
+    security(("api_key" = ["master:write"])))]
+pub(crate) async fn put_locations(
+    context: IntegrationContext<MasterWrite>,
+    State(state): State<AppState>,
+    body: Result<Json<ErpLocations>, JsonRejection>,
+) -> Result<Json<ErpUpsertResponse>, AppError> {
+    let Json(body) = body.map_err(json_error)?;
+    let (registry, storage) = (state.registry.clone(), state.storage.clone());
+    let span = context.span("erp_locations");
+    let outcome = blocking(move || -> Result<Upsert, AppError> {
+        let warehouses = registry.list_warehouses(context.tenant())?;
+        let mut locations = Vec::with_capacity(body.locations.len());
+        for (record_idx, location) in body.locations.into_iter().enumerate() {
+            let path = format!("locations[{record_idx}]");
+            locations.push(NewLocation {
+                warehouse: warehouse_of(&warehouses, &location.warehouse, path)?,
+                code: location.code,
+                name: location.name,
+                walk_order: location.walk_order,
+            });
+        }
+        Ok(storage.upsert_locations(&context, &locations, crate::now_ms())?)
+    })
+    .instrument(span)
+    .await?;
+    answer(outcome, "locations")
+}
+
+/// Upserts users by badge; PINs only as argon2id PHC strings.
+#[utoipa::path(put, path = "/v1/t/{tenant}/erp/users", tag = "erp",
+    params(("tenant" = String, Path, description = "The tenant id; it must be the key's tenant")),
+    request_body = ErpUsers,
+    responses(
+        (status = 200, description = "Every record written, in one transaction", body = ErpUpsertResponse),
+        (status = 400, description = "`bad_json`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`bad_token` (no or an unknown key) or `revoked_key` (audited)", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`tenant_mismatch`: the path names another tenant than the key's (audited); `missing_scope`: the key lacks the scope (audited)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+        (status = 413, description = "`payload_too_large`: more than 4 MiB", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`invalid_record`: the first bad record, by its path in the body; nothing was written", body = crate::openapi::ErrorBody),
+    ),
+    security(("api_key" = ["master:write"])))]
+pub(crate) async fn put_users(
+    context: IntegrationContext<MasterWrite>,
+    State(state): State<AppState>,
+    body: Result<Json<ErpUsers>, JsonRejection>,
+) -> Result<Json<ErpUpsertResponse>, AppError> {
+    let Json(body) = body.map_err(json_error)?;
+    let mut users = Vec::with_capacity(body.users.len());
+    for (record_idx, user) in body.users.into_iter().enumerate() {
+        let role = master::parse_role(&user.role).ok_or_else(|| {
+            AppError::InvalidRecord(format!(
+                "users[{record_idx}].role: {:?} is not picker, manager or admin",
+                user.role
+            ))
+        })?;
+        // The value is never echoed: a plain PIN sent by mistake must not reach a log.
+        let pin_hash = PinHash::from_phc(&user.pin_hash).map_err(|_| {
+            AppError::InvalidRecord(format!(
+                "users[{record_idx}].pin_hash: is not an argon2id PHC string"
+            ))
+        })?;
+        users.push(NewUser {
+            badge: user.badge,
+            name: user.name,
+            role,
+            pin_hash,
+            active: user.active,
+        });
+    }
+    let storage = state.storage.clone();
+    let span = context.span("erp_users");
+    let outcome = blocking(move || storage.upsert_users(&context, &users, crate::now_ms()))
+        .instrument(span)
+        .await?;
+    answer(outcome, "users")
+}
+
+/// Upserts pick lists by warehouse and reference; a list's lines replace its earlier ones.
+#[utoipa::path(put, path = "/v1/t/{tenant}/erp/pick_lists", tag = "erp",
+    params(("tenant" = String, Path, description = "The tenant id; it must be the key's tenant")),
+    request_body = ErpPickLists,
+    responses(
+        (status = 200, description = "Every record written, in one transaction", body = ErpUpsertResponse),
+        (status = 400, description = "`bad_json`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`bad_token` (no or an unknown key) or `revoked_key` (audited)", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`tenant_mismatch`: the path names another tenant than the key's (audited); `missing_scope`: the key lacks the scope (audited)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+        (status = 413, description = "`payload_too_large`: more than 4 MiB", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`invalid_record`: the first bad record, by its path in the body; nothing was written", body = crate::openapi::ErrorBody),
+    ),
+    security(("api_key" = ["master:write"])))]
+pub(crate) async fn put_pick_lists(
+    context: IntegrationContext<MasterWrite>,
+    State(state): State<AppState>,
+    body: Result<Json<ErpPickLists>, JsonRejection>,
+) -> Result<Json<ErpUpsertResponse>, AppError> {
+    let Json(body) = body.map_err(json_error)?;
+    let (registry, storage) = (state.registry.clone(), state.storage.clone());
+    let span = context.span("erp_pick_lists");
+    let outcome = blocking(move || -> Result<Upsert, AppError> {
+        let warehouses = registry.list_warehouses(context.tenant())?;
+        let mut lists = Vec::with_capacity(body.pick_lists.len());
+        for (record_idx, list) in body.pick_lists.into_iter().enumerate() {
+            let path = format!("pick_lists[{record_idx}]");
+            let status = PickStatus::parse(&list.status).ok_or_else(|| {
+                AppError::InvalidRecord(format!(
+                    "{path}.status: {:?} is not open, done or cancelled",
+                    list.status
+                ))
+            })?;
+            lists.push(NewPickList {
+                warehouse: warehouse_of(&warehouses, &list.warehouse, path)?,
+                reference: list.reference,
+                status,
+                lines: list
+                    .lines
+                    .into_iter()
+                    .map(|line| NewPickLine {
+                        line: line.line,
+                        sku: line.sku,
+                        location: line.location,
+                        lot: line.lot.filter(|lot| !lot.is_empty()),
+                        qty: line.qty,
+                    })
+                    .collect(),
+            });
+        }
+        Ok(storage.upsert_pick_lists(&context, &lists, crate::now_ms())?)
+    })
+    .instrument(span)
+    .await?;
+    answer(outcome, "pick_lists")
+}
+
+/// On-hand stock of the key's tenant, of one warehouse when asked.
+#[utoipa::path(get, path = "/v1/t/{tenant}/erp/stock", tag = "erp",
+    params(("tenant" = String, Path, description = "The tenant id; it must be the key's tenant"), ErpStockQuery),
+    responses(
+        (status = 200, description = "On-hand rows with SKUs and location codes", body = ErpStockResponse),
+        (status = 400, description = "`bad_query`: e.g. no such warehouse in this tenant", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`bad_token` (no or an unknown key) or `revoked_key` (audited)", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`tenant_mismatch`: the path names another tenant than the key's (audited); `missing_scope`: the key lacks the scope (audited)", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+    ),
+    security(("api_key" = ["stock:read"])))]
+pub(crate) async fn erp_stock(
+    context: IntegrationContext<StockRead>,
+    State(state): State<AppState>,
+    query: Result<Query<ErpStockQuery>, QueryRejection>,
+) -> Result<Json<ErpStockResponse>, AppError> {
+    let Query(query) = query.map_err(query_error)?;
+    let (registry, storage) = (state.registry.clone(), state.storage.clone());
+    let span = context.span("erp_stock");
+    let rows = blocking(move || -> Result<_, AppError> {
+        let warehouse = match query.warehouse.as_deref().filter(|w| !w.is_empty()) {
+            None => None,
+            Some(id_or_name) => {
+                let warehouses = registry.list_warehouses(context.tenant())?;
+                let found = master::resolve_warehouse(&warehouses, id_or_name);
+                Some(found.ok_or_else(|| {
+                    AppError::BadQuery(format!("no warehouse {id_or_name:?} in this tenant"))
+                })?)
+            }
+        };
+        Ok(storage.tenant_stock(&context, warehouse)?)
+    })
+    .instrument(span)
+    .await?;
+    Ok(Json(ErpStockResponse {
+        rows,
+        server_time_ms: crate::now_ms(),
+    }))
+}
