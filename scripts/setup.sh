@@ -21,6 +21,8 @@ APT_PACKAGES=(
 )
 # A virtual display, a session bus and a keyring: the end-to-end and keyring tests run headless.
 APT_PACKAGES+=(xvfb xauth dbus-x11 gnome-keyring)
+# The keyring crate talks to Secret Service through libdbus.
+APT_PACKAGES+=(libdbus-1-dev)
 
 missing_packages=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -40,10 +42,9 @@ else
   echo "setup: system packages already installed"
 fi
 
-# The UI tests use Node's built-in test runner, which needs Node 18 or newer.
-node_major="$(node -p 'process.versions.node.split(".")[0]')"
-if [ "$node_major" -lt 18 ]; then
-  echo "error: Node $(node --version) is too old for the UI tests; install Node 18 or newer" >&2
+# The UI is built with Vite 7 and tested with Vitest 3, which need Node 20.19 or newer.
+if ! node -e 'const [major, minor] = process.versions.node.split(".").map(Number); process.exit(major > 20 || (major === 20 && minor >= 19) ? 0 : 1)'; then
+  echo "error: Node $(node --version) is too old to build the UI; install Node 20.19 or newer" >&2
   exit 1
 fi
 
@@ -59,7 +60,8 @@ MESSAGE
 fi
 echo "setup: $(cargo --version)"
 
-# The UI has no runtime dependencies; `npm ci` checks the lock file and prepares node_modules.
-(cd "$REPO_ROOT/ui" && npm ci --no-audit --no-fund)
+# `npm ci` installs the UI's locked dependencies; the build then writes ui/dist, which the
+# Rust build embeds at compile time, so it must exist before any cargo build, test or clippy.
+(cd "$REPO_ROOT/ui" && npm ci --no-audit --no-fund && npm run build)
 
 echo "setup: done"

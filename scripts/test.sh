@@ -13,16 +13,26 @@ ui_log="$(mktemp)"
 cargo_log="$(mktemp)"
 trap 'rm -f "$ui_log" "$cargo_log"' EXIT
 
-echo "==> ui: npm test"
+echo "==> ui: npm test (vitest)"
 ui_status=0
-(cd "$REPO_ROOT/ui" && npm test 2>&1) | tee "$ui_log" || ui_status=$?
+(cd "$REPO_ROOT/ui" && NO_COLOR=1 npm test 2>&1) | tee "$ui_log" || ui_status=$?
 
 # Not --all-targets: that would also run the benches (harness = false) as tests.
 echo "==> cargo test --workspace --locked"
 cargo_status=0
-(cd "$REPO_ROOT" && cargo test --workspace --locked 2>&1) | tee "$cargo_log" || cargo_status=$?
+# Inside a private session bus with an unlocked gnome-keyring, so the sync tests use the
+# real Secret Service headless. `--unlock` reads the login keyring's password from stdin
+# (creating the keyring with it the first time); `--start` then adds the secrets component.
+(cd "$REPO_ROOT" && dbus-run-session -- bash -c '
+  mkdir -p "$HOME/.cache" "$HOME/.local/share/keyrings"
+  eval "$(printf "\n" | gnome-keyring-daemon --unlock)"
+  eval "$(printf "\n" | gnome-keyring-daemon --start --components=secrets)"
+  export GNOME_KEYRING_CONTROL
+  cargo test --workspace --locked' 2>&1) | tee "$cargo_log" || cargo_status=$?
 
-# Cargo prints one "test result:" line per test binary; Node prints "# pass N" (or "ℹ pass N").
+# Cargo prints one "test result:" line per test binary; Vitest prints one summary line,
+# "Tests  55 passed (55)" or "Tests  1 failed | 54 passed (55)" (and "Test Files ..." above it,
+# which is not counted). Colour codes are stripped in case a terminal forced them on.
 read -r cargo_passed cargo_failed < <(awk '
   /^test result:/ {
     for (i = 1; i <= NF; i++) {
@@ -32,8 +42,13 @@ read -r cargo_passed cargo_failed < <(awk '
   }
   END { print passed + 0, failed + 0 }' "$cargo_log")
 read -r ui_passed ui_failed < <(awk '
-  $2 == "pass" && ($1 == "#" || $1 == "ℹ") { passed += $3 }
-  $2 == "fail" && ($1 == "#" || $1 == "ℹ") { failed += $3 }
+  { gsub(/\033\[[0-9;]*m/, "") }
+  $1 == "Tests" {
+    for (i = 2; i < NF; i++) {
+      if ($(i + 1) == "passed") passed += $i
+      if ($(i + 1) == "failed") failed += $i
+    }
+  }
   END { print passed + 0, failed + 0 }' "$ui_log")
 
 # A suite that failed without a failing test (say, a compile error) still counts as one failure.

@@ -1,0 +1,190 @@
+// The app shell: which screen shows, the header with the online/offline and pending badge
+// (on every screen), the keyboard-wedge and serial scan wiring, and sign-out when idle.
+
+import { useEffect, useRef, useState } from "preact/hooks";
+
+import { Action } from "./components/Action";
+import type { Message } from "./components/Feedback";
+import type { AppStatus, ScannerSettings, SyncStatus, User } from "./contract";
+import { EnvContext, useEnv, type Env } from "./env";
+import { errorText } from "./errors";
+import { t } from "./i18n";
+import { DEFAULT_IDLE_MS, idleExpired } from "./logic/idle";
+import { DEFAULT_SCANNER_SETTINGS } from "./scanner/defaults";
+import { attachWedge } from "./scanner/keyboard";
+import { Count } from "./screens/Count";
+import { Enroll } from "./screens/Enroll";
+import { Home, type MenuEntry } from "./screens/Home";
+import { Lookup } from "./screens/Lookup";
+import { Manager } from "./screens/Manager";
+import { Move } from "./screens/Move";
+import { Pick } from "./screens/Pick";
+import { Receive } from "./screens/Receive";
+import { ScannerSetup } from "./screens/ScannerSetup";
+import { SignIn } from "./screens/SignIn";
+import { SyncPanel } from "./screens/SyncPanel";
+import { StatusBadge } from "./components/StatusBadge";
+
+const SYNC_POLL_MS = 15_000;
+const IDLE_CHECK_MS = 5_000;
+
+export function App({ env, idleMs = DEFAULT_IDLE_MS }: { env: Env; idleMs?: number }) {
+  return (
+    <EnvContext.Provider value={env}>
+      <Shell idleMs={idleMs} />
+    </EnvContext.Provider>
+  );
+}
+
+type Screen = MenuEntry | "home" | "profiles";
+
+function Shell({ idleMs }: { idleMs: number }) {
+  const { backend, scans, keys } = useEnv();
+  const [status, setStatus] = useState<AppStatus | null>(null);
+  const [startError, setStartError] = useState<Message | null>(null);
+  const [sync, setSync] = useState<SyncStatus | null>(null);
+  const [settings, setSettings] = useState<ScannerSettings>(DEFAULT_SCANNER_SETTINGS);
+  const [screen, setScreen] = useState<Screen>("home");
+  const [signInNotice, setSignInNotice] = useState<Message | null>(null);
+  const settingsRef = useRef(settings);
+  settingsRef.current = settings;
+  const lastActivity = useRef(Date.now());
+
+  async function refresh(): Promise<void> {
+    try {
+      setStatus(await backend.appStatus());
+      setStartError(null);
+    } catch (error) {
+      const text = errorText(error);
+      setStartError({ tone: "error", title: text.title, detail: text.detail });
+    }
+    backend.syncStatus().then(setSync, () => {});
+    backend.scannerSettings().then(setSettings, () => {});
+  }
+
+  useEffect(() => {
+    void refresh();
+    const stopSync = backend.onSyncStatus(setSync);
+    const poll = setInterval(() => backend.syncStatus().then(setSync, () => {}), SYNC_POLL_MS);
+    const stopSerial = backend.onScan((raw) => {
+      lastActivity.current = Date.now();
+      scans.publish(raw);
+    });
+    const stopWedge = attachWedge(window, {
+      settings: () => settingsRef.current,
+      onScan: (raw) => {
+        lastActivity.current = Date.now();
+        scans.publish(raw);
+      },
+    });
+    const onKey = (event: KeyboardEvent) => {
+      lastActivity.current = Date.now();
+      keys.dispatch(event);
+    };
+    const onPointer = () => {
+      lastActivity.current = Date.now();
+    };
+    window.addEventListener("keydown", onKey);
+    window.addEventListener("pointerdown", onPointer);
+    return () => {
+      stopSync();
+      clearInterval(poll);
+      stopSerial();
+      stopWedge();
+      window.removeEventListener("keydown", onKey);
+      window.removeEventListener("pointerdown", onPointer);
+    };
+  }, []);
+
+  const user = status?.user ?? null;
+
+  async function signOut(notice: Message | null): Promise<void> {
+    try {
+      await backend.signOut();
+    } catch {
+      // Signed out locally either way; the backend forgets the session on its own restart.
+    }
+    setSignInNotice(notice);
+    setScreen("home");
+    setStatus((current) => (current === null ? null : { ...current, user: null }));
+  }
+
+  useEffect(() => {
+    if (user === null) return;
+    lastActivity.current = Date.now();
+    const timer = setInterval(() => {
+      if (idleExpired(lastActivity.current, Date.now(), idleMs)) void signOut({ tone: "info", title: t("signIn.idleSignedOut") });
+    }, IDLE_CHECK_MS);
+    return () => clearInterval(timer);
+  }, [user?.id, idleMs]);
+
+  function signedIn(next: User): void {
+    setSignInNotice(null);
+    setStatus((current) => (current === null ? null : { ...current, user: next }));
+    setScreen("home");
+  }
+
+  const home = () => setScreen("home");
+  let body;
+  let title = "";
+  if (status === null) {
+    body = startError === null ? <p class="hint">{t("app.starting")}</p> : <StartError message={startError} onRetry={() => void refresh()} />;
+  } else if (status.profile === null || screen === "profiles") {
+    title = t("screen.enroll");
+    body = (
+      <Enroll
+        onEnrolled={() => {
+          setScreen("home");
+          void refresh();
+        }}
+        onCancel={status.profile === null ? undefined : home}
+      />
+    );
+  } else if (user === null) {
+    title = t("screen.signIn");
+    body = <SignIn onSignedIn={signedIn} onProfiles={() => setScreen("profiles")} notice={signInNotice} />;
+  } else {
+    title = t(`screen.${screen}`);
+    body = {
+      home: <Home role={user.role} onOpen={setScreen} />,
+      receive: <Receive onBack={home} />,
+      pick: <Pick onBack={home} />,
+      move: <Move onBack={home} />,
+      count: <Count onBack={home} />,
+      lookup: <Lookup onBack={home} />,
+      sync: <SyncPanel status={sync} onBack={home} />,
+      scanner: <ScannerSetup settings={settings} onSaved={setSettings} onBack={home} />,
+      manager: user.role === "manager" ? <Manager onBack={home} /> : <Home role={user.role} onOpen={setScreen} />,
+    }[screen];
+  }
+
+  return (
+    <div class="app">
+      <header class="top-bar">
+        <span class="brand">{t("app.name")}</span>
+        <h1 class="screen-title">{title}</h1>
+        {user !== null && <span class="user">{t("app.user", { name: user.name, role: t(`role.${user.role}`) })}</span>}
+        <StatusBadge status={sync} demo={status?.demo === true} />
+      </header>
+      <main class="content">{body}</main>
+      {user !== null && (
+        <footer class="bottom-bar">
+          <Action keyName="F10" label={t("screen.sync")} onRun={() => setScreen("sync")} />
+          <Action keyName="F9" label={t("action.signOut")} onRun={() => void signOut(null)} />
+        </footer>
+      )}
+    </div>
+  );
+}
+
+function StartError({ message, onRetry }: { message: Message; onRetry: () => void }) {
+  return (
+    <section class="screen narrow">
+      <div class="feedback feedback-error" role="alert">
+        <p class="feedback-title">{message.title}</p>
+        {message.detail !== undefined && message.detail !== "" && <p class="feedback-detail">{message.detail}</p>}
+      </div>
+      <Action keyName="Enter" label={t("action.retry")} tone="primary" onRun={onRetry} />
+    </section>
+  );
+}

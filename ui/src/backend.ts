@@ -1,0 +1,197 @@
+// The one module that talks to the Rust backend (docs/desktop-commands.md).
+//
+// Screens receive a `Backend` through context instead of calling Tauri themselves, so tests
+// drive the same screens with a fake one. Every failure becomes a `CommandError` with a stable
+// `code`; screens branch on `code`, never on message text.
+
+import type {
+  AppStatus,
+  CountArgs,
+  CountRecorded,
+  CountTask,
+  Discrepancy,
+  EnrollArgs,
+  ErrorCode,
+  HistoryFilter,
+  HistoryPage,
+  LookupAnswer,
+  MoveArgs,
+  PickLineArgs,
+  PickListSummary,
+  PickListView,
+  Profile,
+  QuarantinedEvent,
+  ReceiveArgs,
+  Recorded,
+  Resolved,
+  ScannerSettings,
+  SeriesPoint,
+  ShortPickArgs,
+  SyncStatus,
+  User,
+  Variance,
+} from "./contract";
+
+export class CommandError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "CommandError";
+    this.code = code;
+  }
+
+  /** Whether this is the given code; a typo in `code` is then a type error. */
+  is(code: ErrorCode): boolean {
+    return this.code === code;
+  }
+}
+
+/**
+ * Turns whatever an invoke rejected with into a CommandError. Our commands reject with
+ * `{code, message}`; Tauri itself rejects with plain strings (e.g. an unknown command).
+ */
+export function toCommandError(raw: unknown): CommandError {
+  if (raw instanceof CommandError) return raw;
+  if (raw !== null && typeof raw === "object" && typeof (raw as { code?: unknown }).code === "string") {
+    const shaped = raw as { code: string; message?: unknown };
+    return new CommandError(shaped.code, String(shaped.message ?? shaped.code));
+  }
+  if (raw instanceof Error) return new CommandError("backend_failed", raw.message);
+  return new CommandError("backend_failed", String(raw));
+}
+
+export type Unsubscribe = () => void;
+
+export interface Backend {
+  appStatus(): Promise<AppStatus>;
+  listProfiles(): Promise<Profile[]>;
+  enroll(args: EnrollArgs): Promise<Profile>;
+  startDemo(): Promise<Profile>;
+  switchProfile(profileId: string): Promise<Profile>;
+  signIn(badge: string, pin: string): Promise<User>;
+  signOut(): Promise<null>;
+
+  resolveScan(raw: string): Promise<Resolved>;
+
+  receive(args: ReceiveArgs): Promise<Recorded>;
+  moveStock(args: MoveArgs): Promise<Recorded>;
+  count(args: CountArgs): Promise<CountRecorded>;
+  pickLine(args: PickLineArgs): Promise<Recorded>;
+  shortPick(args: ShortPickArgs): Promise<Recorded>;
+  pickLists(): Promise<PickListSummary[]>;
+  /** Without an id: claims the next unclaimed list. */
+  openPickList(pickList?: string): Promise<PickListView>;
+  countTasks(): Promise<CountTask[]>;
+  lookup(raw: string): Promise<LookupAnswer>;
+
+  variances(): Promise<Variance[]>;
+  reviewCount(countedEvent: string, approve: boolean): Promise<Recorded>;
+  discrepancies(): Promise<Discrepancy[]>;
+  quarantined(): Promise<QuarantinedEvent[]>;
+  history(filter: HistoryFilter): Promise<HistoryPage>;
+  stockSeries(item: string): Promise<SeriesPoint[]>;
+
+  syncStatus(): Promise<SyncStatus>;
+  syncNow(): Promise<null>;
+  scannerSettings(): Promise<ScannerSettings>;
+  saveScannerSettings(settings: ScannerSettings): Promise<ScannerSettings>;
+  serialPorts(): Promise<string[]>;
+
+  /** The `sync-status` event. */
+  onSyncStatus(handler: (status: SyncStatus) => void): Unsubscribe;
+  /** The `scan` event of a serial scanner. */
+  onScan(handler: (raw: string) => void): Unsubscribe;
+}
+
+export type Invoke = (command: string, args?: Record<string, unknown>) => Promise<unknown>;
+export type Listen = (event: string, handler: (event: { payload: unknown }) => void) => Promise<() => void>;
+
+/** Drops keys whose value is undefined, so optional arguments are absent rather than null. */
+function defined<T extends object>(args: T): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(args).filter(([, value]) => value !== undefined));
+}
+
+/**
+ * The backend over Tauri's `invoke` and `listen`. Without them (a plain browser), every call
+ * rejects with `backend_unreachable` and the events never fire.
+ */
+export function createBackend(invoke: Invoke | undefined, listen: Listen | undefined): Backend {
+  async function call<T>(command: string, args?: object): Promise<T> {
+    if (invoke === undefined) {
+      throw new CommandError("backend_unreachable", "this page must run inside the Aisle app");
+    }
+    try {
+      // Every Rust command that takes arguments takes one struct named `args`.
+      return (await invoke(command, args === undefined ? undefined : { args: defined(args) })) as T;
+    } catch (raw) {
+      throw toCommandError(raw);
+    }
+  }
+
+  function subscribe<T>(event: string, handler: (payload: T) => void): Unsubscribe {
+    if (listen === undefined) return () => {};
+    let stop: (() => void) | undefined;
+    let stopped = false;
+    listen(event, (message) => handler(message.payload as T)).then(
+      (unlisten) => {
+        if (stopped) unlisten();
+        else stop = unlisten;
+      },
+      () => {},
+    );
+    return () => {
+      stopped = true;
+      stop?.();
+    };
+  }
+
+  return {
+    appStatus: () => call("app_status"),
+    listProfiles: () => call("list_profiles"),
+    enroll: (args) => call("enroll", args),
+    startDemo: () => call("start_demo"),
+    switchProfile: (profileId) => call("switch_profile", { profileId }),
+    signIn: (badge, pin) => call("sign_in", { badge, pin }),
+    signOut: () => call("sign_out"),
+
+    resolveScan: (raw) => call("resolve_scan", { raw }),
+
+    receive: (args) => call("receive", args),
+    moveStock: (args) => call("move_stock", args),
+    count: (args) => call("count", args),
+    pickLine: (args) => call("pick_line", args),
+    shortPick: (args) => call("short_pick", args),
+    pickLists: () => call("pick_lists"),
+    openPickList: (pickList) => call("open_pick_list", { pickList }),
+    countTasks: () => call("count_tasks"),
+    lookup: (raw) => call("lookup", { raw }),
+
+    variances: () => call("variances"),
+    reviewCount: (countedEvent, approve) => call("review_count", { countedEvent, approve }),
+    discrepancies: () => call("discrepancies"),
+    quarantined: () => call("quarantined"),
+    history: (filter) => call("history", filter),
+    stockSeries: (item) => call("stock_series", { item }),
+
+    syncStatus: () => call("sync_status"),
+    syncNow: () => call("sync_now"),
+    scannerSettings: () => call("scanner_settings"),
+    saveScannerSettings: (settings) => call("save_scanner_settings", settings),
+    serialPorts: () => call("serial_ports"),
+
+    onSyncStatus: (handler) => subscribe("sync-status", handler),
+    onScan: (handler) => subscribe<{ raw: string }>("scan", (payload) => handler(payload.raw)),
+  };
+}
+
+interface TauriGlobal {
+  core?: { invoke?: Invoke };
+  event?: { listen?: Listen };
+}
+
+/** The backend over what Tauri injects with `app.withGlobalTauri`, if anything. */
+export function tauriBackend(): Backend {
+  const tauri = (globalThis as { __TAURI__?: TauriGlobal }).__TAURI__;
+  return createBackend(tauri?.core?.invoke, tauri?.event?.listen);
+}

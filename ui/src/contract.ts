@@ -1,0 +1,280 @@
+// The shapes of docs/desktop-commands.md, the contract with the Rust side.
+//
+// Field names are the JSON names (camelCase). Ids are UUID strings, quantities are
+// integers in the item's base unit, dates are `YYYY-MM-DD`, times are HLC milliseconds.
+
+/** Every `code` a command may reject with, plus two the UI itself produces. */
+export const ERROR_CODES = [
+  "no_profile",
+  "not_signed_in",
+  "forbidden",
+  "bad_scan",
+  "unknown_barcode",
+  "unknown_location",
+  "wrong_location",
+  "wrong_item",
+  "bad_quantity",
+  "bad_pin",
+  "enroll_failed",
+  "store_busy",
+  "disk_full",
+  "store_too_new",
+  "store_error",
+  "not_found",
+  "sync_error",
+  "demo_failed",
+  // Not sent by Rust: no Tauri at all, or a rejection without the {code, message} shape.
+  "backend_unreachable",
+  "backend_failed",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface Profile {
+  id: string;
+  label: string;
+  serverUrl: string;
+  tenant: string;
+  warehouse: string;
+  device: string;
+}
+
+export type Role = "picker" | "manager";
+
+export interface User {
+  id: string;
+  name: string;
+  badge: string;
+  role: Role;
+}
+
+export interface AppStatus {
+  appVersion: string;
+  eventVersion: number;
+  storeSchemaVersion: number;
+  profile: Profile | null;
+  user: User | null;
+  demo: boolean;
+}
+
+export interface EnrollArgs {
+  serverUrl: string;
+  code: string;
+  deviceName: string;
+  allowHttp?: boolean;
+}
+
+export interface Location {
+  id: string;
+  code: string;
+  name: string;
+  walkOrder: number;
+}
+
+export interface Item {
+  id: string;
+  sku: string;
+  name: string;
+  baseUnit: string;
+}
+
+export interface ResolvedLocation {
+  kind: "location";
+  location: Location;
+}
+
+export interface ResolvedItem {
+  kind: "item";
+  item: Item;
+  lot?: string;
+  expiry?: string;
+  /** The GS1 count (AI 30/37) times the pack size, when the barcode says so. */
+  quantity?: number;
+  packSize: number;
+}
+
+export interface ResolvedBadge {
+  kind: "badge";
+  badge: string;
+}
+
+export type Resolved = ResolvedLocation | ResolvedItem | ResolvedBadge;
+
+export interface Recorded {
+  eventId: string;
+  onHand: number;
+  notices: string[];
+}
+
+export interface CountRecorded extends Recorded {
+  decision: "self_approved" | "needs_review";
+  expected: number;
+  variance: number;
+}
+
+export interface ReceiveArgs {
+  location: string;
+  item: string;
+  lot?: string;
+  expiry?: string;
+  qty: number;
+}
+
+export interface MoveArgs {
+  from: string;
+  to: string;
+  item: string;
+  lot?: string;
+  qty: number;
+}
+
+export interface CountArgs {
+  location: string;
+  item: string;
+  lot?: string;
+  countedQty: number;
+  task?: string;
+}
+
+export interface PickLineArgs {
+  pickList: string;
+  line: string;
+  location: string;
+  item: string;
+  lot?: string;
+  qty: number;
+}
+
+export const SHORT_PICK_REASONS = ["not_found", "damaged", "wrong_item"] as const;
+export type ShortPickReason = (typeof SHORT_PICK_REASONS)[number];
+
+export interface ShortPickArgs {
+  pickList: string;
+  line: string;
+  qtyShort: number;
+  reason: ShortPickReason;
+}
+
+export interface PickListSummary {
+  id: string;
+  reference: string;
+  nLines: number;
+  nDone: number;
+  claimedBy?: string;
+}
+
+export interface PickLineView {
+  id: string;
+  location: Location;
+  item: Item;
+  qty: number;
+  picked: number;
+  done: boolean;
+}
+
+export interface PickListView {
+  id: string;
+  reference: string;
+  lines: PickLineView[];
+}
+
+export interface CountTask {
+  id: string;
+  location: Location;
+  item: Item;
+  lot?: string;
+  reason: string;
+}
+
+export interface HistoryEntry {
+  eventId: string;
+  kind: string;
+  hlcMs: number;
+  device: string;
+  user: string;
+  summary: string;
+}
+
+export interface StockRow {
+  location: Location;
+  item: Item;
+  lot?: string;
+  onHand: number;
+}
+
+export interface LookupAnswer {
+  resolved: Resolved;
+  rows: StockRow[];
+  history: HistoryEntry[];
+}
+
+export interface Variance {
+  countedEvent: string;
+  location: Location;
+  item: Item;
+  lot?: string;
+  countedQty: number;
+  expected: number;
+  variance: number;
+  user: string;
+  hlcMs: number;
+}
+
+export interface Discrepancy {
+  id: string;
+  kind: string;
+  summary: string;
+  location?: Location;
+  item?: Item;
+  lot?: string;
+}
+
+export interface QuarantinedEvent {
+  eventId: string;
+  kind: string;
+  reason: string;
+  attempts: number;
+  summary: string;
+}
+
+export interface HistoryFilter {
+  item?: string;
+  location?: string;
+  user?: string;
+  device?: string;
+  page?: number | string;
+}
+
+export interface HistoryPage {
+  entries: HistoryEntry[];
+  nextPage?: number | string;
+}
+
+export interface SeriesPoint {
+  hlcMs: number;
+  onHand: number;
+  variance: number;
+}
+
+export interface SyncStatus {
+  online: boolean;
+  pending: number;
+  quarantined: number;
+  lastSuccessMs?: number;
+  lastError?: string;
+  clockOffsetMs?: number;
+  progress?: { done: number; total: number };
+}
+
+export type Terminator = "enter" | "tab" | "none";
+
+export interface ScannerSettings {
+  maxKeyGapMs: number;
+  minLength: number;
+  prefix: string;
+  suffix: string;
+  terminator: Terminator;
+  gsSubstitutes: string[];
+  serialPort?: string;
+  baud?: number;
+}

@@ -1,0 +1,106 @@
+// Wires the pure wedge detector (wedge.ts) to the page's keyboard.
+//
+// A keydown listener in the capture phase on the window sees every key before any field
+// does. Keys the detector holds back are prevented; when they turn out to be a person's,
+// they are replayed: a synthetic keydown goes to the focused element (so shortcuts still
+// work) and, unless something prevented it, the character is inserted into the focused
+// text field with an `input` event, as the browser would have done.
+
+import { INITIAL_WEDGE_STATE, wedgeDeadline, wedgeKey, wedgeTimeout, type WedgeAction, type WedgeSettings, type WedgeStep } from "./wedge";
+
+/** The keydowns this module made itself; its own listener lets them through. */
+const replayed = new WeakSet<Event>();
+
+/** The ASCII group separator; some wedges send it as Ctrl+]. */
+const GROUP_SEPARATOR = "\u001d";
+
+/** Modifier keys alone are not keys for the detector. */
+const MODIFIERS = new Set(["Shift", "Control", "Alt", "AltGraph", "Meta", "CapsLock", "NumLock", "Dead"]);
+
+/** What the detector should see for a keydown, or null when it must not see it at all. */
+export function wedgeKeyOf(event: KeyboardEvent): string | null {
+  if (MODIFIERS.has(event.key) || event.isComposing) return null;
+  if (event.ctrlKey && event.key === "]") return GROUP_SEPARATOR;
+  // AltGr reports Ctrl+Alt on Windows; those keys are characters, not shortcuts.
+  const shortcut = (event.ctrlKey && !event.altKey) || event.metaKey;
+  if (shortcut) return "Shortcut";
+  return event.key;
+}
+
+type TextField = HTMLInputElement | HTMLTextAreaElement;
+
+const TEXT_INPUT_TYPES = new Set(["text", "search", "password", "url", "tel", "email", ""]);
+
+function asTextField(element: Element | null): TextField | null {
+  if (element instanceof HTMLTextAreaElement) return element;
+  if (element instanceof HTMLInputElement && TEXT_INPUT_TYPES.has(element.type)) return element;
+  return null;
+}
+
+/** Types `text` into the focused element as if the keys had gone through. */
+export function replayTyping(doc: Document, text: string): void {
+  for (const character of text) {
+    const target = doc.activeElement ?? doc.body;
+    const view = doc.defaultView ?? window;
+    const keydown = new view.KeyboardEvent("keydown", { key: character, bubbles: true, cancelable: true });
+    replayed.add(keydown);
+    const notPrevented = target.dispatchEvent(keydown);
+    const field = asTextField(target);
+    if (!notPrevented || field === null || field.readOnly || field.disabled) continue;
+    const start = field.selectionStart ?? field.value.length;
+    const end = field.selectionEnd ?? start;
+    field.setRangeText(character, start, end, "end");
+    field.dispatchEvent(new view.InputEvent("input", { bubbles: true, data: character, inputType: "insertText" }));
+  }
+}
+
+export interface WedgeOptions {
+  settings: () => WedgeSettings;
+  onScan: (raw: string) => void;
+  /** Milliseconds, monotonic; tests pass their own. */
+  clock?: () => number;
+}
+
+/** Starts detecting scans on `view`'s keyboard; returns the function that stops it. */
+export function attachWedge(view: Window, options: WedgeOptions): () => void {
+  const clock = options.clock ?? (() => view.performance.now());
+  let state = INITIAL_WEDGE_STATE;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+
+  function apply(step: WedgeStep): void {
+    state = step.state;
+    step.actions.forEach(run);
+    schedule();
+  }
+
+  function run(action: WedgeAction): void {
+    if (action.kind === "scan") options.onScan(action.raw);
+    else replayTyping(view.document, action.text);
+  }
+
+  function schedule(): void {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    const deadline = wedgeDeadline(state, options.settings());
+    if (deadline === null) return;
+    timer = setTimeout(() => apply(wedgeTimeout(state, clock(), options.settings())), Math.max(0, deadline - clock()) + 1);
+  }
+
+  function onKeyDown(event: KeyboardEvent): void {
+    if (replayed.has(event)) return;
+    const key = wedgeKeyOf(event);
+    if (key === null) return;
+    const step = wedgeKey(state, { key, timeMs: clock(), repeat: event.repeat }, options.settings());
+    if (step.swallow) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+    apply(step);
+  }
+
+  view.addEventListener("keydown", onKeyDown, true);
+  return () => {
+    view.removeEventListener("keydown", onKeyDown, true);
+    if (timer !== undefined) clearTimeout(timer);
+  };
+}

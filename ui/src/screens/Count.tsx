@@ -1,0 +1,170 @@
+// Count: a task from the list (made from a discrepancy, a short pick or a manager's request)
+// or an ad-hoc count. Counts are blind: the expected quantity is never shown, not even after
+// the count. A count the backend finds off by more than the tolerance is counted once more.
+
+import { useEffect, useState } from "preact/hooks";
+
+import { Action, Actions } from "../components/Action";
+import { FeedbackBox, useFeedback } from "../components/Feedback";
+import { Field } from "../components/Field";
+import type { CountTask, Item, Location } from "../contract";
+import { useEnv, useScan } from "../env";
+import { t } from "../i18n";
+import { parseQuantity } from "../logic/quantity";
+import { Facts, Prompt, resolveOrReport, type Fact } from "./common";
+
+type Step = "location" | "item" | "qty";
+
+/** How many times a count is taken before it goes to review as it stands. */
+const MAX_ATTEMPTS = 2;
+
+export function Count({ onBack }: { onBack: () => void }) {
+  const { backend } = useEnv();
+  const feedback = useFeedback();
+  const [tasks, setTasks] = useState<CountTask[] | null>(null);
+  /** The task being counted; null with `counting` set is an ad-hoc count. */
+  const [task, setTask] = useState<CountTask | null>(null);
+  const [counting, setCounting] = useState(false);
+  const [step, setStep] = useState<Step>("location");
+  const [location, setLocation] = useState<Location | null>(null);
+  const [item, setItem] = useState<Item | null>(null);
+  const [lot, setLot] = useState<string | undefined>(undefined);
+  const [scanText, setScanText] = useState("");
+  const [qty, setQty] = useState("");
+  const [attempt, setAttempt] = useState(1);
+
+  async function loadTasks(): Promise<void> {
+    try {
+      setTasks(await backend.countTasks());
+    } catch (error) {
+      feedback.fail(error);
+    }
+  }
+  useEffect(() => void loadTasks(), []);
+
+  function start(chosen: CountTask | null): void {
+    setTask(chosen);
+    setCounting(true);
+    setStep("location");
+    setLocation(null);
+    setItem(null);
+    setLot(chosen?.lot);
+    setQty("");
+    setAttempt(1);
+    feedback.clear();
+  }
+
+  async function onScan(raw: string): Promise<void> {
+    setScanText("");
+    if (!counting || step === "qty") {
+      feedback.refuse(t("scan.notNow"));
+      return;
+    }
+    const resolved = await resolveOrReport(backend, feedback, raw);
+    if (resolved === null) return;
+    if (step === "location") {
+      if (resolved.kind !== "location") feedback.refuse(t("scan.expectedLocation"));
+      else if (task !== null && resolved.location.id !== task.location.id) {
+        feedback.refuse(t("pick.wrong_location"), t("pick.expected", { expected: task.location.code }));
+      } else {
+        setLocation(resolved.location);
+        setStep("item");
+        feedback.success(t("scan.locationSet", { code: resolved.location.code }));
+      }
+    } else if (resolved.kind !== "item") feedback.refuse(t("scan.expectedItem"));
+    else if (task !== null && resolved.item.id !== task.item.id) {
+      feedback.refuse(t("pick.wrong_item"), t("pick.expected", { expected: `${task.item.sku} ${task.item.name}` }));
+    } else {
+      setItem(resolved.item);
+      if (resolved.lot !== undefined) setLot(resolved.lot);
+      setStep("qty");
+      feedback.success(t("receive.itemScanned", { sku: resolved.item.sku, name: resolved.item.name }));
+    }
+  }
+  useScan((raw) => void onScan(raw));
+
+  async function submit(text: string): Promise<void> {
+    const counted = parseQuantity(text, true);
+    if (counted === null || location === null || item === null) {
+      feedback.refuse(t("qty.invalid"));
+      return;
+    }
+    try {
+      const recorded = await backend.count({ location: location.id, item: item.id, lot, countedQty: counted, task: task?.id });
+      if (recorded.decision === "needs_review" && attempt < MAX_ATTEMPTS) {
+        setAttempt(attempt + 1);
+        setQty("");
+        feedback.refuse(t("count.recount"));
+        return;
+      }
+      const title = recorded.decision === "needs_review" ? t("count.toReview") : t("count.done");
+      feedback.success(title, recorded.notices);
+      setCounting(false);
+      setTask(null);
+      void loadTasks();
+    } catch (error) {
+      feedback.fail(error);
+    }
+  }
+
+  function back(): void {
+    feedback.clear();
+    if (!counting) onBack();
+    else if (step === "qty") setStep("item");
+    else if (step === "item") setStep("location");
+    else setCounting(false);
+  }
+
+  if (!counting) {
+    return (
+      <section class="screen">
+        <Prompt>{t("count.choose")}</Prompt>
+        <ol class="choices">
+          {(tasks ?? []).slice(0, 9).map((each, index) => (
+            <li key={each.id}>
+              <Action
+                keyName={String(index + 1)}
+                label={t("count.taskLabel", { code: each.location.code, sku: each.item.sku, reason: each.reason })}
+                onRun={() => start(each)}
+              />
+            </li>
+          ))}
+        </ol>
+        {tasks !== null && tasks.length === 0 && <p class="hint">{t("count.noTasks")}</p>}
+        <FeedbackBox message={feedback.message} />
+        <Actions>
+          <Action keyName="F3" label={t("count.adHoc")} tone="primary" onRun={() => start(null)} />
+          <Action keyName="Escape" label={t("action.home")} onRun={back} />
+        </Actions>
+      </section>
+    );
+  }
+
+  const facts: Fact[] = [];
+  const shownLocation = location ?? task?.location;
+  const shownItem = item ?? task?.item;
+  if (shownLocation !== undefined) facts.push({ label: t("field.location"), value: shownLocation.code });
+  if (shownItem !== undefined) facts.push({ label: t("field.item"), value: `${shownItem.sku} · ${shownItem.name}` });
+  if (lot !== undefined) facts.push({ label: t("field.lot"), value: lot });
+
+  return (
+    <section class="screen">
+      <Facts facts={facts} />
+      {step !== "qty" ? (
+        <>
+          <Prompt>{step === "location" ? t("count.scanLocation") : t("count.scanItem")}</Prompt>
+          <Field id={`count-${step}`} label={t("field.scan")} value={scanText} onValue={setScanText} onEnter={(value) => void onScan(value)} focused />
+        </>
+      ) : (
+        <>
+          <Prompt>{attempt > 1 ? t("count.enterRecount") : t("count.enterQty")}</Prompt>
+          <Field id={`count-qty-${attempt}`} label={t("field.countedQty")} value={qty} onValue={setQty} onEnter={(value) => void submit(value)} numeric focused />
+        </>
+      )}
+      <FeedbackBox message={feedback.message} />
+      <Actions>
+        <Action keyName="Escape" label={t("action.back")} onRun={back} />
+      </Actions>
+    </section>
+  );
+}

@@ -1,0 +1,222 @@
+// Pick: choose a pick list (or take the next one), then walk its lines in walk order. For
+// each line: scan the location, scan the item, enter the quantity. A wrong scan is refused
+// with the error sound and the screen says what it expected; picking fewer than asked for
+// takes a reason (a short pick).
+
+import { useEffect, useState } from "preact/hooks";
+
+import { toCommandError } from "../backend";
+import { Action, Actions } from "../components/Action";
+import { FeedbackBox, useFeedback } from "../components/Feedback";
+import { Field } from "../components/Field";
+import { SHORT_PICK_REASONS, type PickListSummary, type PickListView, type ShortPickReason } from "../contract";
+import { useEnv, useScan } from "../env";
+import { t } from "../i18n";
+import { afterPick, checkItemScan, checkLocationScan, nextLine, remaining, sortByWalkOrder } from "../logic/pick";
+import { parseQuantity } from "../logic/quantity";
+import { Facts, Prompt, resolveOrReport } from "./common";
+
+type Step = "location" | "item" | "qty" | "reason";
+
+export function Pick({ onBack }: { onBack: () => void }) {
+  const { backend } = useEnv();
+  const feedback = useFeedback();
+  const [lists, setLists] = useState<PickListSummary[] | null>(null);
+  const [view, setView] = useState<PickListView | null>(null);
+  const [step, setStep] = useState<Step>("location");
+  const [scanText, setScanText] = useState("");
+  const [qty, setQty] = useState("");
+  const [lot, setLot] = useState<string | undefined>(undefined);
+
+  async function loadLists(): Promise<void> {
+    try {
+      setLists(await backend.pickLists());
+    } catch (error) {
+      feedback.fail(error);
+    }
+  }
+  useEffect(() => void loadLists(), []);
+
+  async function open(pickList?: string): Promise<void> {
+    try {
+      const opened = await backend.openPickList(pickList);
+      setView({ ...opened, lines: sortByWalkOrder(opened.lines) });
+      setStep("location");
+      feedback.info(t("pick.opened", { reference: opened.reference }));
+    } catch (error) {
+      feedback.fail(error);
+    }
+  }
+
+  const line = view === null ? undefined : nextLine(view.lines);
+
+  function refuse(reason: string, expected: string): void {
+    feedback.refuse(t(`pick.${reason}` as "pick.wrong_location"), t("pick.expected", { expected }));
+  }
+
+  async function onScan(raw: string): Promise<void> {
+    setScanText("");
+    if (line === undefined || (step !== "location" && step !== "item")) {
+      feedback.refuse(t("scan.notNow"));
+      return;
+    }
+    const resolved = await resolveOrReport(backend, feedback, raw);
+    if (resolved === null) return;
+    const check = step === "location" ? checkLocationScan(line, resolved) : checkItemScan(line, resolved);
+    if (!check.ok) {
+      refuse(check.reason, check.expected);
+      return;
+    }
+    if (step === "location") {
+      feedback.success(t("scan.locationSet", { code: line.location.code }));
+      setStep("item");
+    } else if (resolved.kind === "item") {
+      setLot(resolved.lot);
+      setQty(String(resolved.quantity ?? remaining(line)));
+      feedback.success(t("pick.itemOk"));
+      setStep("qty");
+    }
+  }
+  useScan((raw) => void onScan(raw));
+
+  async function record(pickedQty: number, reason?: ShortPickReason): Promise<void> {
+    if (view === null || line === undefined) return;
+    const notices: string[] = [];
+    try {
+      if (pickedQty > 0) {
+        const recorded = await backend.pickLine({
+          pickList: view.id,
+          line: line.id,
+          location: line.location.id,
+          item: line.item.id,
+          lot,
+          qty: pickedQty,
+        });
+        notices.push(...recorded.notices);
+      }
+      if (reason !== undefined) {
+        const recorded = await backend.shortPick({ pickList: view.id, line: line.id, qtyShort: remaining(line) - pickedQty, reason });
+        notices.push(...recorded.notices);
+      }
+    } catch (error) {
+      const commandError = toCommandError(error);
+      if (commandError.is("wrong_location")) refuse("wrong_location", line.location.code);
+      else if (commandError.is("wrong_item")) refuse("wrong_item", `${line.item.sku} ${line.item.name}`);
+      else feedback.fail(error);
+      return;
+    }
+    setView({ ...view, lines: afterPick(view.lines, line.id, pickedQty, reason !== undefined) });
+    setQty("");
+    setLot(undefined);
+    setStep("location");
+    feedback.success(reason === undefined ? t("pick.lineDone") : t("pick.shortDone"), notices);
+  }
+
+  function submitQty(text: string): void {
+    if (line === undefined) return;
+    const quantity = parseQuantity(text, true);
+    if (quantity === null || quantity > remaining(line)) {
+      feedback.refuse(t("pick.qtyRange", { max: remaining(line) }));
+      return;
+    }
+    setQty(String(quantity));
+    if (quantity === remaining(line)) void record(quantity);
+    else {
+      feedback.info(t("pick.shortAsk", { qty: quantity, needed: remaining(line) }));
+      setStep("reason");
+    }
+  }
+
+  function back(): void {
+    feedback.clear();
+    if (view === null) onBack();
+    else if (step === "reason") setStep("qty");
+    else if (step === "qty") setStep("item");
+    else if (step === "item") setStep("location");
+    else {
+      setView(null);
+      void loadLists();
+    }
+  }
+
+  if (view === null) {
+    return (
+      <section class="screen">
+        <Prompt>{t("pick.choose")}</Prompt>
+        <ol class="choices">
+          {(lists ?? []).slice(0, 9).map((list, index) => (
+            <li key={list.id}>
+              <Action
+                keyName={String(index + 1)}
+                label={t("pick.listLabel", { reference: list.reference, done: list.nDone, lines: list.nLines, claimedBy: list.claimedBy ?? "-" })}
+                onRun={() => void open(list.id)}
+              />
+            </li>
+          ))}
+        </ol>
+        {lists !== null && lists.length === 0 && <p class="hint">{t("pick.noLists")}</p>}
+        <FeedbackBox message={feedback.message} />
+        <Actions>
+          <Action keyName="Enter" label={t("pick.next")} tone="primary" onRun={() => void open()} />
+          <Action keyName="Escape" label={t("action.home")} onRun={back} />
+        </Actions>
+      </section>
+    );
+  }
+
+  if (line === undefined) {
+    return (
+      <section class="screen">
+        <Prompt>{t("pick.complete", { reference: view.reference })}</Prompt>
+        <FeedbackBox message={feedback.message} />
+        <Actions>
+          <Action keyName="Enter" label={t("pick.next")} tone="primary" onRun={() => void open()} />
+          <Action keyName="Escape" label={t("action.back")} onRun={back} />
+        </Actions>
+      </section>
+    );
+  }
+
+  const lineNumber = view.lines.filter((each) => each.done).length + 1;
+  return (
+    <section class="screen">
+      <Facts
+        facts={[
+          { label: t("pick.list"), value: t("pick.progress", { reference: view.reference, n: lineNumber, total: view.lines.length }) },
+          { label: t("field.location"), value: line.location.code },
+          { label: t("field.item"), value: `${line.item.sku} · ${line.item.name}` },
+          { label: t("field.qty"), value: `${remaining(line)} ${line.item.baseUnit}` },
+        ]}
+      />
+      {(step === "location" || step === "item") && (
+        <>
+          <Prompt>
+            {step === "location" ? t("pick.scanLocation", { code: line.location.code }) : t("pick.scanItem", { sku: line.item.sku })}
+          </Prompt>
+          <Field id="pick-scan" label={t("field.scan")} value={scanText} onValue={setScanText} onEnter={(value) => void onScan(value)} focused />
+        </>
+      )}
+      {step === "qty" && (
+        <>
+          <Prompt>{t("pick.enterQty", { needed: remaining(line) })}</Prompt>
+          <Field id="pick-qty" label={t("field.qty")} value={qty} onValue={setQty} onEnter={submitQty} numeric focused />
+        </>
+      )}
+      {step === "reason" && <Prompt>{t("pick.reasonAsk")}</Prompt>}
+      <FeedbackBox message={feedback.message} />
+      <Actions>
+        {step === "reason" &&
+          SHORT_PICK_REASONS.map((reason, index) => (
+            <Action
+              key={reason}
+              keyName={String(index + 1)}
+              label={t(`shortReason.${reason}`)}
+              onRun={() => void record(parseQuantity(qty, true) ?? 0, reason)}
+            />
+          ))}
+        {step === "qty" && <Action keyName="F4" label={t("pick.shortNone")} onRun={() => { setQty("0"); submitQty("0"); }} />}
+        <Action keyName="Escape" label={t("action.back")} onRun={back} />
+      </Actions>
+    </section>
+  );
+}

@@ -1,0 +1,90 @@
+// Sign in: scan a badge (or type it), then enter the PIN. A wrong badge or PIN is said the
+// same way for both, as the backend does.
+
+import { useState } from "preact/hooks";
+
+import { toCommandError } from "../backend";
+import { Action, Actions } from "../components/Action";
+import { FeedbackBox, useFeedback, type Message } from "../components/Feedback";
+import { Field } from "../components/Field";
+import type { User } from "../contract";
+import { useEnv, useScan } from "../env";
+import { t } from "../i18n";
+import { Prompt } from "./common";
+
+interface SignInProps {
+  onSignedIn: (user: User) => void;
+  onProfiles: () => void;
+  /** Said once when the screen opens, e.g. that the last user was signed out for being idle. */
+  notice?: Message | null;
+}
+
+export function SignIn({ onSignedIn, onProfiles, notice = null }: SignInProps) {
+  const { backend } = useEnv();
+  const feedback = useFeedback();
+  const [badge, setBadge] = useState("");
+  const [pin, setPin] = useState("");
+  const [step, setStep] = useState<"badge" | "pin">("badge");
+
+  async function takeBadge(raw: string): Promise<void> {
+    const trimmed = raw.trim();
+    if (trimmed === "") return;
+    let scanned = trimmed;
+    try {
+      const resolved = await backend.resolveScan(trimmed);
+      if (resolved.kind !== "badge") {
+        feedback.refuse(t("signIn.notABadge"));
+        setBadge("");
+        return;
+      }
+      scanned = resolved.badge;
+    } catch (error) {
+      // A badge typed by hand may be no barcode the parser knows: let sign_in judge it.
+      const code = toCommandError(error).code;
+      if (code !== "bad_scan" && code !== "unknown_barcode" && code !== "not_signed_in") {
+        feedback.fail(error);
+        return;
+      }
+    }
+    setBadge(scanned);
+    setPin("");
+    setStep("pin");
+    feedback.clear();
+  }
+  useScan((raw) => void takeBadge(raw));
+
+  async function signIn(enteredPin: string): Promise<void> {
+    try {
+      const user = await backend.signIn(badge, enteredPin);
+      onSignedIn(user);
+    } catch (error) {
+      feedback.fail(error);
+      setPin("");
+      if (toCommandError(error).is("bad_pin")) {
+        setBadge("");
+        setStep("badge");
+      }
+    }
+  }
+
+  return (
+    <section class="screen narrow">
+      {step === "badge" ? (
+        <>
+          <Prompt>{t("signIn.scanBadge")}</Prompt>
+          <Field id="signin-badge" label={t("field.badge")} value={badge} onValue={setBadge} onEnter={(value) => void takeBadge(value)} focused />
+        </>
+      ) : (
+        <>
+          <Prompt>{t("signIn.enterPin", { badge })}</Prompt>
+          <Field id="signin-pin" label={t("field.pin")} type="password" value={pin} onValue={setPin} onEnter={(value) => void signIn(value)} numeric focused />
+        </>
+      )}
+      <FeedbackBox message={feedback.message ?? notice} />
+      <Actions>
+        {step === "pin" && <Action keyName="Escape" label={t("action.back")} onRun={() => setStep("badge")} />}
+        <Action keyName="F3" label={t("signIn.profiles")} onRun={onProfiles} />
+      </Actions>
+    </section>
+  );
+}

@@ -1,0 +1,43 @@
+// Pieces every floor screen uses: the big prompt, the facts gathered so far, and resolving a
+// scan with the failure reported.
+
+import type { ComponentChildren } from "preact";
+
+import type { Backend } from "../backend";
+import type { Resolved } from "../contract";
+import type { Feedback } from "../components/Feedback";
+
+/** Resolves `raw`; on failure reports it (with the error sound) and answers null. */
+export async function resolveOrReport(backend: Backend, feedback: Feedback, raw: string): Promise<Resolved | null> {
+  const trimmed = raw.trim();
+  if (trimmed === "") return null;
+  try {
+    return await backend.resolveScan(trimmed);
+  } catch (error) {
+    feedback.fail(error);
+    return null;
+  }
+}
+
+export function Prompt({ children }: { children: ComponentChildren }) {
+  return <p class="prompt">{children}</p>;
+}
+
+export interface Fact {
+  label: string;
+  value: string;
+}
+
+export function Facts({ facts }: { facts: Fact[] }) {
+  if (facts.length === 0) return null;
+  return (
+    <dl class="facts">
+      {facts.map((fact) => (
+        <div class="fact" key={fact.label}>
+          <dt>{fact.label}</dt>
+          <dd>{fact.value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}

@@ -1,0 +1,72 @@
+// The backend interface: command names and argument shapes per docs/desktop-commands.md,
+// and {code, message} errors.
+
+import { describe, expect, it } from "vitest";
+
+import { CommandError, createBackend, toCommandError, type Invoke } from "../src/backend";
+
+function recording(answer: unknown = null): { invoke: Invoke; calls: Array<[string, unknown]> } {
+  const calls: Array<[string, unknown]> = [];
+  return {
+    calls,
+    invoke: async (command, args) => {
+      calls.push([command, args]);
+      return answer;
+    },
+  };
+}
+
+describe("backend", () => {
+  it("calls the contract's commands with camelCase arguments in `args` and drops absent optionals", async () => {
+    const { invoke, calls } = recording();
+    const backend = createBackend(invoke, undefined);
+    await backend.receive({ location: "l", item: "i", qty: 3, lot: undefined });
+    await backend.openPickList();
+    await backend.reviewCount("e1", false);
+    await backend.signIn("U:0042", "1234");
+    await backend.switchProfile("p1");
+    await backend.history({ item: "i", page: 2 });
+    // The Rust commands take one struct parameter named `args`.
+    expect(calls).toEqual([
+      ["receive", { args: { location: "l", item: "i", qty: 3 } }],
+      ["open_pick_list", { args: {} }],
+      ["review_count", { args: { countedEvent: "e1", approve: false } }],
+      ["sign_in", { args: { badge: "U:0042", pin: "1234" } }],
+      ["switch_profile", { args: { profileId: "p1" } }],
+      ["history", { args: { item: "i", page: 2 } }],
+    ]);
+  });
+
+  it("keeps the code of a {code, message} rejection", async () => {
+    const backend = createBackend(async () => {
+      throw { code: "wrong_location", message: "expected L:A-01" };
+    }, undefined);
+    const error = await backend.resolveScan("x").catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(CommandError);
+    expect((error as CommandError).is("wrong_location")).toBe(true);
+  });
+
+  it("wraps Tauri's plain-string rejections and a missing Tauri", async () => {
+    expect(toCommandError("command foo not found").code).toBe("backend_failed");
+    const error = await createBackend(undefined, undefined).appStatus().catch((caught: unknown) => caught);
+    expect((error as CommandError).code).toBe("backend_unreachable");
+  });
+
+  it("delivers the scan and sync-status events and stops on unsubscribe", async () => {
+    const handlers = new Map<string, (event: { payload: unknown }) => void>();
+    let unlistened = 0;
+    const backend = createBackend(undefined, async (event, handler) => {
+      handlers.set(event, handler);
+      return () => {
+        unlistened += 1;
+      };
+    });
+    const scans: string[] = [];
+    const stop = backend.onScan((raw) => scans.push(raw));
+    await Promise.resolve();
+    handlers.get("scan")?.({ payload: { raw: "L:A-01" } });
+    expect(scans).toEqual(["L:A-01"]);
+    stop();
+    expect(unlistened).toBe(1);
+  });
+});

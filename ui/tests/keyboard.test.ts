@@ -1,0 +1,101 @@
+// The wedge on a real (happy-dom) page: a scan never lands in the focused field, a person's
+// keys do, and shortcuts still see a person's keys.
+
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+import { attachWedge, wedgeKeyOf } from "../src/scanner/keyboard";
+import { DEFAULT_SCANNER_SETTINGS } from "../src/scanner/defaults";
+
+let startMs = 0;
+let scans: string[] = [];
+let detach: () => void = () => {};
+let input: HTMLInputElement;
+
+/** Presses `key` on the focused element at `atMs`, running timers due before it. */
+function press(key: string, atMs: number, init: KeyboardEventInit = {}): KeyboardEvent {
+  vi.advanceTimersByTime(atMs - elapsed());
+  const event = new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true, ...init });
+  (document.activeElement ?? document.body).dispatchEvent(event);
+  return event;
+}
+
+/** Fake milliseconds since the test began; the fake timers move Date.now() too. */
+function elapsed(): number {
+  return Date.now() - startMs;
+}
+
+function settle(): void {
+  vi.advanceTimersByTime(1000);
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  startMs = Date.now();
+  scans = [];
+  document.body.innerHTML = '<input id="qty" type="text" />';
+  input = document.getElementById("qty") as HTMLInputElement;
+  input.focus();
+  detach = attachWedge(window, { settings: () => DEFAULT_SCANNER_SETTINGS, onScan: (raw) => scans.push(raw), clock: elapsed });
+});
+
+afterEach(() => {
+  detach();
+  vi.useRealTimers();
+});
+
+describe("attachWedge", () => {
+  it("keeps a scanner burst out of the focused quantity field", () => {
+    [..."S:BOLT-M6"].forEach((key, index) => press(key, 1000 + index * 4));
+    const enter = press("Enter", 1040);
+    expect(scans).toEqual(["S:BOLT-M6"]);
+    expect(input.value, "not one character of the scan may be typed into the field").toBe("");
+    expect(enter.defaultPrevented, "the scanner's Enter must not submit").toBe(true);
+  });
+
+  it("types a person's keys into the field once they are known to be a person's", () => {
+    const inputs: string[] = [];
+    input.addEventListener("input", () => inputs.push(input.value));
+    press("1", 0);
+    press("2", 200);
+    settle();
+    expect(input.value).toBe("12");
+    expect(inputs, "each key fires an input event, as a real key would").toEqual(["1", "12"]);
+    expect(scans).toEqual([]);
+  });
+
+  it("lets the field see a short run before the Enter that submits it", () => {
+    let valueAtEnter = "";
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") valueAtEnter = input.value;
+    });
+    press("7", 0);
+    press("Enter", 10);
+    expect(valueAtEnter).toBe("7");
+  });
+
+  it("replays a person's digit as a keydown for menu shortcuts", () => {
+    input.blur();
+    const seen: string[] = [];
+    window.addEventListener("keydown", (event) => seen.push(event.key));
+    press("3", 0);
+    expect(seen, "held back at first").toEqual([]);
+    settle();
+    expect(seen).toEqual(["3"]);
+    expect(document.activeElement === input).toBe(false);
+  });
+
+  it("stops listening when detached", () => {
+    detach();
+    const event = press("5", 0);
+    expect(event.defaultPrevented).toBe(false);
+  });
+});
+
+describe("wedgeKeyOf", () => {
+  it("ignores modifiers alone, maps Ctrl+] to GS and marks shortcuts", () => {
+    expect(wedgeKeyOf(new KeyboardEvent("keydown", { key: "Shift" }))).toBeNull();
+    expect(wedgeKeyOf(new KeyboardEvent("keydown", { key: "]", ctrlKey: true }))).toBe("\u001d");
+    expect(wedgeKeyOf(new KeyboardEvent("keydown", { key: "c", ctrlKey: true }))).toBe("Shortcut");
+    expect(wedgeKeyOf(new KeyboardEvent("keydown", { key: "@", ctrlKey: true, altKey: true })), "AltGr types characters").toBe("@");
+  });
+});

@@ -1,0 +1,105 @@
+// The pick screen with a fake backend: walk order, refusing a wrong scan with what was
+// expected, and a short pick with its reason.
+
+import { fireEvent, screen } from "@testing-library/preact";
+import { describe, expect, it, vi } from "vitest";
+
+import { CommandError } from "../src/backend";
+import type { PickListView } from "../src/contract";
+import { Pick } from "../src/screens/Pick";
+import { BOLT, fakeBackend, fakeResolve, LOC_A, LOC_B, NUT, renderScreen } from "./fake";
+
+// Lines deliberately out of walk order: B (20) comes first in the answer, A (10) first on the floor.
+const LIST: PickListView = {
+  id: "pl-1",
+  reference: "PL-1001",
+  lines: [
+    { id: "line-b", location: LOC_B, item: NUT, qty: 4, picked: 0, done: false },
+    { id: "line-a", location: LOC_A, item: BOLT, qty: 5, picked: 0, done: false },
+  ],
+};
+
+function pickBackend(overrides = {}) {
+  return fakeBackend({
+    pickLists: async () => [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0 }],
+    openPickList: async () => structuredClone(LIST),
+    resolveScan: fakeResolve(),
+    pickLine: vi.fn(async () => ({ eventId: "e1", onHand: 7, notices: [] })),
+    shortPick: vi.fn(async () => ({ eventId: "e2", onHand: 0, notices: [] })),
+    ...overrides,
+  });
+}
+
+async function openNext(ui: ReturnType<typeof renderScreen>): Promise<void> {
+  await screen.findByText(/PL-1001 · 0\/2 lines/);
+  ui.key("Enter");
+  await screen.findByText("Go to A-01-01 and scan the location.");
+}
+
+describe("Pick", () => {
+  it("starts with the line first in walk order", async () => {
+    const ui = renderScreen(<Pick onBack={() => {}} />, pickBackend());
+    await openNext(ui);
+    expect(screen.getByText("PL-1001 · line 1 of 2")).toBeTruthy();
+  });
+
+  it("refuses a wrong location with the error sound and says which one it expected", async () => {
+    const ui = renderScreen(<Pick onBack={() => {}} />, pickBackend());
+    await openNext(ui);
+    ui.scan("L:B-02-03");
+    await screen.findByText("Wrong location.");
+    expect(screen.getByText("Expected: A-01-01")).toBeTruthy();
+    expect(ui.sounds.at(-1)).toBe("error");
+    expect(screen.getByText("Go to A-01-01 and scan the location."), "still waiting for the right location").toBeTruthy();
+  });
+
+  it("refuses a wrong item, then picks the line with the right one", async () => {
+    const backend = pickBackend();
+    const ui = renderScreen(<Pick onBack={() => {}} />, backend);
+    await openNext(ui);
+    ui.scan("L:A-01-01");
+    await screen.findByText("Scan the item BOLT-M6.");
+    ui.scan("S:NUT-M6");
+    await screen.findByText("Wrong item.");
+    expect(screen.getByText("Expected: BOLT-M6 Bolt M6")).toBeTruthy();
+    ui.scan("S:BOLT-M6");
+    const qty = (await screen.findByLabelText("Quantity")) as HTMLInputElement;
+    expect(qty.value, "the remaining quantity is proposed").toBe("5");
+    ui.key("Enter");
+    await screen.findByText("Line picked.");
+    expect(backend.pickLine).toHaveBeenCalledWith({ pickList: "pl-1", line: "line-a", location: "loc-a", item: "item-bolt", lot: undefined, qty: 5 });
+    expect(await screen.findByText("Go to B-02-03 and scan the location.")).toBeTruthy();
+  });
+
+  it("says what was expected when the backend refuses with wrong_location", async () => {
+    const ui = renderScreen(
+      <Pick onBack={() => {}} />,
+      pickBackend({ pickLine: async () => Promise.reject(new CommandError("wrong_location", "anything")) }),
+    );
+    await openNext(ui);
+    ui.scan("L:A-01-01");
+    await screen.findByText("Scan the item BOLT-M6.");
+    ui.scan("S:BOLT-M6");
+    await screen.findByLabelText("Quantity");
+    ui.key("Enter");
+    await screen.findByText("Wrong location.");
+    expect(screen.getByText("Expected: A-01-01")).toBeTruthy();
+  });
+
+  it("asks a reason for a short pick and records both parts", async () => {
+    const backend = pickBackend();
+    const ui = renderScreen(<Pick onBack={() => {}} />, backend);
+    await openNext(ui);
+    ui.scan("L:A-01-01");
+    await screen.findByText("Scan the item BOLT-M6.");
+    ui.scan("S:BOLT-M6");
+    const qty = (await screen.findByLabelText("Quantity")) as HTMLInputElement;
+    fireEvent.input(qty, { target: { value: "3" } });
+    ui.key("Enter");
+    await screen.findByText("Why is the pick short?");
+    ui.key("2");
+    await screen.findByText("Short pick recorded.");
+    expect(backend.pickLine).toHaveBeenCalledWith(expect.objectContaining({ qty: 3 }));
+    expect(backend.shortPick).toHaveBeenCalledWith({ pickList: "pl-1", line: "line-a", qtyShort: 2, reason: "damaged" });
+  });
+});
