@@ -58,7 +58,7 @@ impl Role {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    pub fn parse(text: &str) -> Option<Self> {
         match text {
             "picker" => Some(Self::Picker),
             "manager" => Some(Self::Manager),

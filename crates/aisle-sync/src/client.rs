@@ -1,0 +1,171 @@
+//! The HTTP client for protocol v1: one method per endpoint, each answer paired with the
+//! clock sample its exchange gave.
+//!
+//! Every non-2xx answer becomes [`SyncError::Server`] with the server's stable `code` and
+//! any `Retry-After`; no answer at all is [`SyncError::Transport`]. The token goes into the
+//! `Authorization` header and nowhere else.
+
+use crate::clock::ClockSample;
+use crate::enroll::check_server_url;
+use crate::token::Token;
+use crate::wire::{ErrorBody, PullResponse, PushRequest, PushResponse};
+use crate::{system_now_ms, SyncConfig, SyncError};
+use aisle_core::ids::TenantId;
+use aisle_core::Event;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::Url;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// An answer and the clock sample taken around it.
+#[derive(Debug)]
+pub struct Exchange<T> {
+    pub body: T,
+    pub sample: ClockSample,
+}
+
+/// A client for one enrolled device.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    tenant: TenantId,
+    token: Token,
+}
+
+impl Client {
+    /// A client for `server_url`, refusing plain http to anything but loopback unless
+    /// `allow_insecure_http`.
+    pub fn new(
+        server_url: &str,
+        allow_insecure_http: bool,
+        tenant: TenantId,
+        token: Token,
+        config: &SyncConfig,
+    ) -> Result<Self, SyncError> {
+        let base = check_server_url(server_url, allow_insecure_http)?;
+        Ok(Self {
+            http: http_client(config)?,
+            base,
+            tenant,
+            token,
+        })
+    }
+
+    fn url(&self, path: &str) -> Url {
+        // `check_server_url` made sure the base ends with a slash, so the join appends.
+        self.base
+            .join(path.trim_start_matches('/'))
+            .expect("a relative path joins onto an http(s) url")
+    }
+
+    /// `POST /v1/t/{tenant}/events`.
+    pub async fn push(&self, events: &[Event]) -> Result<Exchange<PushResponse>, SyncError> {
+        let request = self
+            .http
+            .post(self.url(&format!("v1/t/{}/events", self.tenant)))
+            .bearer_auth(self.token.expose())
+            .json(&PushRequest { events });
+        let exchange: Exchange<PushResponse> =
+            send(request, |body: &PushResponse| body.server_time_ms).await?;
+        if exchange.body.results.len() != events.len() {
+            return Err(SyncError::Protocol(format!(
+                "{} results for {} events",
+                exchange.body.results.len(),
+                events.len()
+            )));
+        }
+        Ok(exchange)
+    }
+
+    /// `GET /v1/t/{tenant}/events?after=&limit=`.
+    pub async fn pull(&self, after: u64, limit: u32) -> Result<Exchange<PullResponse>, SyncError> {
+        let request = self
+            .http
+            .get(self.url(&format!(
+                "v1/t/{}/events?after={after}&limit={limit}",
+                self.tenant
+            )))
+            .bearer_auth(self.token.expose());
+        send(request, |body: &PullResponse| body.server_time_ms).await
+    }
+
+    /// `GET /v1/t/{tenant}/master?after=`, as raw JSON (`None` when the server has no such
+    /// endpoint yet).
+    pub async fn master(
+        &self,
+        after: u64,
+    ) -> Result<Option<Exchange<serde_json::Value>>, SyncError> {
+        let request = self
+            .http
+            .get(self.url(&format!("v1/t/{}/master?after={after}", self.tenant)))
+            .bearer_auth(self.token.expose());
+        match send(request, |body: &serde_json::Value| {
+            body["server_time_ms"].as_i64().unwrap_or(0)
+        })
+        .await
+        {
+            Ok(exchange) => Ok(Some(exchange)),
+            Err(SyncError::Server {
+                status: 404, code, ..
+            }) if code == "not_found" => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// The shared HTTP client settings: rustls, timeouts, no redirects (a redirect could carry
+/// the bearer token to another host).
+pub(crate) fn http_client(config: &SyncConfig) -> Result<reqwest::Client, SyncError> {
+    reqwest::Client::builder()
+        .timeout(config.request_timeout)
+        .connect_timeout(config.connect_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("aisle-sync/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|error| SyncError::Transport(format!("cannot build the http client: {error}")))
+}
+
+/// Sends a request and decodes a 2xx JSON answer, timing the exchange.
+pub(crate) async fn send<T: DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    server_time: impl Fn(&T) -> i64,
+) -> Result<Exchange<T>, SyncError> {
+    let sent_ms = system_now_ms();
+    let response = request.send().await?;
+    let status = response.status();
+    if !status.is_success() {
+        let retry_after = retry_after(response.headers());
+        let text = response.text().await.unwrap_or_default();
+        let (code, message) = match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(body) => (body.code, body.message),
+            // A proxy's or load balancer's page: keep a short prefix for the log.
+            Err(_) => (
+                "http_error".to_owned(),
+                text.chars().take(200).collect::<String>(),
+            ),
+        };
+        return Err(SyncError::Server {
+            status: status.as_u16(),
+            code,
+            message,
+            retry_after,
+        });
+    }
+    let bytes = response.bytes().await?;
+    let received_ms = system_now_ms();
+    let body: T = serde_json::from_slice(&bytes)
+        .map_err(|error| SyncError::Protocol(format!("undecodable answer: {error}")))?;
+    let sample = ClockSample {
+        sent_ms,
+        received_ms,
+        server_ms: server_time(&body),
+    };
+    Ok(Exchange { body, sample })
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is rare for APIs and is ignored).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}

@@ -1,0 +1,729 @@
+//! The executor: runs what [`crate::plan::plan`] decides against the server and the store,
+//! and the background task that decides when to run a round.
+//!
+//! A round snapshots the store, plans, executes, and plans again until the plan is done or
+//! says to wait. Everything the engine sends comes from the store and every answer is
+//! settled in the store (one transaction per answer), so a crash at any point loses nothing
+//! and re-sending is always safe: the server answers `duplicate` for what it already has.
+//!
+//! A round starts on a local event (debounced), on a timer, when the connection comes back,
+//! or when the user asks ("sync now"). Failures set a retry time by
+//! [`crate::backoff::delay`]; the server's `Retry-After` is a floor that even "sync now"
+//! honours.
+
+use crate::backoff;
+use crate::clock::{ClockSample, DeviceClock, SharedClock};
+use crate::conflicts::open_conflicts;
+use crate::plan::{self, Identity, Op, Plan, Snapshot};
+use crate::status::{ErrorInfo, Progress, SyncStatus};
+use crate::token::{Token, TokenStore};
+use crate::wire::{PullResponse, PushStatus};
+use crate::{system_now_ms, Client, DeviceProfile, SyncConfig, SyncError};
+use aisle_core::ids::EventId;
+use aisle_core::stock::Notice;
+use aisle_core::Event;
+use aisle_store::{Recorded, Store, StoreError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tracing::Instrument;
+
+/// The store cursor holding the last server seq applied.
+pub const PULL_CURSOR: &str = "server_seq";
+/// The store cursor holding the master-data version applied.
+pub const MASTER_CURSOR: &str = "master_version";
+/// How many notices the status keeps.
+const MAX_NOTICES: usize = 50;
+
+/// What one round did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RoundReport {
+    /// Events the server acknowledged (applied or duplicate).
+    pub n_sent: u64,
+    pub n_quarantined: u64,
+    /// Pulled events that were new here.
+    pub n_pulled_new: u64,
+    /// When the earliest pending event is due, if some are still waiting.
+    pub next_due_ms: Option<i64>,
+}
+
+/// The sync engine for one enrolled device and its store.
+#[derive(Debug)]
+pub struct Engine {
+    store: Arc<Mutex<Store>>,
+    client: Client,
+    identity: Identity,
+    config: SyncConfig,
+    clock: SharedClock,
+    state: plan::State,
+    /// The server's Retry-After, which "sync now" does not override.
+    server_floor_ms: Option<i64>,
+    /// Set by "sync now": send pending events even if their retry time has not come.
+    force_due: bool,
+    status: watch::Sender<SyncStatus>,
+    span: tracing::Span,
+}
+
+impl Engine {
+    /// An engine over its own connection to the device store (the app keeps another one
+    /// for recording; WAL lets both work at once).
+    pub fn new(
+        store: Store,
+        profile: &DeviceProfile,
+        token: Token,
+        config: SyncConfig,
+        clock: SharedClock,
+    ) -> Result<Self, SyncError> {
+        if store.profile() != profile.store_profile() {
+            return Err(SyncError::Store(StoreError::Invalid(
+                "the store belongs to another tenant or warehouse than the profile".into(),
+            )));
+        }
+        let client = Client::new(
+            &profile.server_url,
+            profile.allow_insecure_http,
+            profile.tenant,
+            token,
+            &config,
+        )?;
+        let span = tracing::info_span!("sync", tenant = %profile.tenant, warehouse = %profile.warehouse, device = %profile.device);
+        Ok(Self {
+            store: Arc::new(Mutex::new(store)),
+            client,
+            identity: Identity {
+                tenant: profile.tenant,
+                warehouse: profile.warehouse,
+                device: profile.device,
+            },
+            config,
+            clock,
+            state: plan::State::default(),
+            server_floor_ms: None,
+            force_due: false,
+            status: watch::Sender::new(SyncStatus::default()),
+            span,
+        })
+    }
+
+    /// [`Engine::new`] with the profile's token from `tokens` (the OS keyring).
+    pub fn with_token_store(
+        store: Store,
+        profile: &DeviceProfile,
+        tokens: &dyn TokenStore,
+        config: SyncConfig,
+        clock: SharedClock,
+    ) -> Result<Self, SyncError> {
+        let token = tokens
+            .load(&profile.name)?
+            .ok_or_else(|| SyncError::NotEnrolled(profile.name.clone()))?;
+        Self::new(store, profile, token, config, clock)
+    }
+
+    pub fn status(&self) -> watch::Receiver<SyncStatus> {
+        self.status.subscribe()
+    }
+
+    /// The engine's store connection, for reading results in tests and tools.
+    pub fn store(&self) -> Arc<Mutex<Store>> {
+        Arc::clone(&self.store)
+    }
+
+    pub fn clock(&self) -> SharedClock {
+        Arc::clone(&self.clock)
+    }
+
+    /// Runs one round: push what is due, pull until caught up, pull master data. Stops at
+    /// the first failure, which sets the retry time and is also published in the status.
+    pub async fn sync_once(&mut self) -> Result<RoundReport, SyncError> {
+        let span = self.span.clone();
+        self.round().instrument(span).await
+    }
+
+    /// "Sync now": forget our own backoff (not the server's Retry-After) and run a round.
+    pub async fn sync_now(&mut self) -> Result<RoundReport, SyncError> {
+        self.clear_backoff();
+        self.sync_once().await
+    }
+
+    fn clear_backoff(&mut self) {
+        let now_ms = system_now_ms();
+        self.state.consecutive_failures = 0;
+        self.state.retry_at_ms = self.server_floor_ms.filter(|floor| *floor > now_ms);
+        self.force_due = true;
+    }
+
+    async fn round(&mut self) -> Result<RoundReport, SyncError> {
+        self.state.pulled_to_end = false;
+        self.state.master_to_end = false;
+        let mut report = RoundReport::default();
+        loop {
+            let now_ms = system_now_ms();
+            let due_before_ms = if self.force_due { i64::MAX } else { now_ms };
+            let snapshot = match self.snapshot(due_before_ms).await {
+                Ok(snapshot) => snapshot,
+                Err(error) => return Err(self.fail(error, &[]).await),
+            };
+            report.next_due_ms = snapshot.next_due_ms;
+            let step = plan::plan(
+                &snapshot,
+                &self.state,
+                &self.identity,
+                self.config.pull_master,
+                now_ms,
+            );
+            let ops = match step {
+                Plan::Done => break,
+                Plan::Wait { until_ms } => return Err(SyncError::BackingOff { until_ms }),
+                Plan::Run(ops) => ops,
+            };
+            for op in ops {
+                let pushed_ids: Vec<EventId> = match &op {
+                    Op::Push { events } => events.iter().map(|event| event.id).collect(),
+                    _ => Vec::new(),
+                };
+                if let Err(error) = self.execute(op, &mut report).await {
+                    return Err(self.fail(error, &pushed_ids).await);
+                }
+                self.state.consecutive_failures = 0;
+                self.state.retry_at_ms = None;
+                self.status.send_modify(|status| {
+                    status.online = true;
+                    status.consecutive_failures = 0;
+                    status.next_retry_ms = None;
+                });
+            }
+        }
+        self.force_due = false;
+        let counts = self
+            .with_store(|store| {
+                Ok((
+                    store.pending_outbox_count()?,
+                    store.quarantined_count()?,
+                    open_conflicts(store)?.len() as u64,
+                ))
+            })
+            .await;
+        let (pending, quarantined, n_conflicts) = match counts {
+            Ok(counts) => counts,
+            Err(error) => return Err(self.fail(error, &[]).await),
+        };
+        self.status.send_modify(|status| {
+            status.pending = pending;
+            status.quarantined = quarantined;
+            status.open_conflicts = n_conflicts;
+            status.last_success_ms = Some(system_now_ms());
+            status.progress = None;
+        });
+        tracing::debug!(?report, "sync round done");
+        Ok(report)
+    }
+
+    async fn snapshot(&self, due_before_ms: i64) -> Result<Snapshot, SyncError> {
+        let batch_size = self.config.batch_size.clamp(1, 1_000);
+        let snapshot = self
+            .with_store(move |store| {
+                let due = store
+                    .outbox_batch(due_before_ms, batch_size)?
+                    .into_iter()
+                    .map(|entry| entry.event)
+                    .collect();
+                let cursor = |name: &str| -> Result<u64, StoreError> {
+                    Ok(store
+                        .cursor(name)?
+                        .and_then(|value| value.parse().ok())
+                        .unwrap_or(0))
+                };
+                Ok(Snapshot {
+                    due,
+                    n_pending: store.pending_outbox_count()?,
+                    next_due_ms: store.next_outbox_attempt_ms()?,
+                    pull_cursor: cursor(PULL_CURSOR)?,
+                    master_cursor: cursor(MASTER_CURSOR)?,
+                })
+            })
+            .await?;
+        self.status
+            .send_modify(|status| status.pending = snapshot.n_pending);
+        Ok(snapshot)
+    }
+
+    async fn execute(&mut self, op: Op, report: &mut RoundReport) -> Result<(), SyncError> {
+        match op {
+            Op::Quarantine { id, reason } => {
+                tracing::warn!(event = %id, %reason, "event quarantined before sending");
+                self.with_store(move |store| store.settle_push(&[], &[(id, reason)]))
+                    .await?;
+                report.n_quarantined += 1;
+                self.status.send_modify(|status| status.quarantined += 1);
+                Ok(())
+            }
+            Op::Push { events } => self.push(events, report).await,
+            Op::Pull { after } => self.pull(after, report).await,
+            Op::PullMaster { after } => self.pull_master(after).await,
+        }
+    }
+
+    async fn push(
+        &mut self,
+        events: Vec<Event>,
+        report: &mut RoundReport,
+    ) -> Result<(), SyncError> {
+        let exchange = match self.client.push(&events).await {
+            Ok(exchange) => exchange,
+            // The server names an event it cannot decode: settle that one, keep the rest.
+            Err(SyncError::Server {
+                status: 400,
+                code,
+                message,
+                ..
+            }) if code == "bad_json"
+                && undecodable_index(&message).is_some_and(|idx| idx < events.len()) =>
+            {
+                let event_idx = undecodable_index(&message).unwrap_or(0);
+                let id = events[event_idx].id;
+                tracing::warn!(event = %id, "event quarantined: the server cannot decode it");
+                let reason = format!("bad_json: {message}");
+                self.with_store(move |store| store.settle_push(&[], &[(id, reason)]))
+                    .await?;
+                report.n_quarantined += 1;
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
+        self.record_sample(exchange.sample);
+        let mut sent = Vec::with_capacity(events.len());
+        let mut rejected = Vec::new();
+        for (event, result) in events.iter().zip(&exchange.body.results) {
+            if result.id != event.id.to_string() {
+                return Err(SyncError::Protocol(format!(
+                    "result for {} where {} was expected",
+                    result.id, event.id
+                )));
+            }
+            match result.status {
+                PushStatus::Applied | PushStatus::Duplicate => sent.push(event.id),
+                PushStatus::Rejected => {
+                    let reason = match (&result.reason, &result.message) {
+                        (Some(reason), Some(message)) => format!("{reason}: {message}"),
+                        (Some(reason), None) => reason.clone(),
+                        (None, _) => "rejected".to_owned(),
+                    };
+                    tracing::warn!(event = %event.id, %reason, "event rejected by the server and quarantined");
+                    rejected.push((event.id, reason));
+                }
+            }
+        }
+        let (n_sent, n_rejected) = (sent.len() as u64, rejected.len() as u64);
+        self.with_store(move |store| store.settle_push(&sent, &rejected))
+            .await?;
+        report.n_sent += n_sent;
+        report.n_quarantined += n_rejected;
+        self.status.send_modify(|status| {
+            status.pending = status.pending.saturating_sub(n_sent + n_rejected);
+            status.quarantined += n_rejected;
+        });
+        Ok(())
+    }
+
+    async fn pull(&mut self, mut after: u64, report: &mut RoundReport) -> Result<(), SyncError> {
+        let limit = self.config.pull_limit.clamp(1, 5_000);
+        let mut n_done = 0u64;
+        loop {
+            let exchange = self.client.pull(after, limit).await?;
+            self.record_sample(exchange.sample);
+            let page = exchange.body;
+            check_page(&page, after)?;
+            if page.events.is_empty() {
+                break;
+            }
+            let n_events = page.events.len();
+            let events: Vec<Event> = page.events.into_iter().map(|pulled| pulled.event).collect();
+            self.observe_remote_clocks(&events);
+            let next = page.next;
+            // The server's checksum describes its projection as of `checksum_seq`; it is
+            // comparable once this page brings us exactly there (the tail page).
+            let checksum = page.checksum.filter(|_| page.checksum_seq == Some(next));
+            let last_hlc = self.clock.lock().expect("clock lock").last().to_packed();
+            let (recorded, verdict) = self
+                .with_store(move |store| {
+                    let recorded =
+                        store.apply_remote(&events, Some((PULL_CURSOR, &next.to_string())))?;
+                    store.set_meta(DeviceClock::META_LAST_HLC, &last_hlc.to_string())?;
+                    let verdict = match checksum {
+                        Some(expected) => verify_checksum(store, &events, &expected)?,
+                        None => Checksum::NotCompared,
+                    };
+                    Ok((recorded, verdict))
+                })
+                .await?;
+            match verdict {
+                Checksum::NotCompared | Checksum::Matched => {}
+                Checksum::RepairedByRebuild(differences) => {
+                    tracing::warn!(after, ?differences, "stock checksum differed; rebuilt the projection from the log and it matches now");
+                }
+                Checksum::Mismatch => {
+                    tracing::error!(
+                        after,
+                        next,
+                        "stock checksum differs from the server's even after a rebuild"
+                    );
+                    self.status
+                        .send_modify(|status| status.checksum_mismatches += 1);
+                }
+            }
+            let mut notices = Vec::new();
+            for outcome in recorded {
+                if let Recorded::New { notices: new } = outcome {
+                    report.n_pulled_new += 1;
+                    notices.extend(new.into_iter().filter(|notice| self.is_for_me(notice)));
+                }
+            }
+            n_done += n_events as u64;
+            self.status.send_modify(|status| {
+                status.progress = Some(Progress {
+                    phase: "events",
+                    done: n_done,
+                    total: None,
+                });
+                status.notices.extend(notices);
+                let excess = status.notices.len().saturating_sub(MAX_NOTICES);
+                status.notices.drain(..excess);
+            });
+            after = next;
+            if n_events < limit as usize {
+                break;
+            }
+        }
+        self.state.pulled_to_end = true;
+        Ok(())
+    }
+
+    /// Pulls master data page by page until current, applying each page to the store and
+    /// moving the master cursor after it, and reporting progress as it goes (the first
+    /// pull of a new device can be large).
+    async fn pull_master(&mut self, mut after: u64) -> Result<(), SyncError> {
+        let mut n_done = 0u64;
+        loop {
+            let Some(exchange) = self.client.master(after).await? else {
+                self.status
+                    .send_modify(|status| status.master_data_available = Some(false));
+                break;
+            };
+            self.record_sample(exchange.sample);
+            let page: crate::master::MasterPage = serde_json::from_value(exchange.body)
+                .map_err(|error| SyncError::Protocol(format!("master data page: {error}")))?;
+            let n_rows = page.n_rows();
+            let next = page.next;
+            if n_rows > 0 {
+                let store = Arc::clone(&self.store);
+                tokio::task::spawn_blocking(move || {
+                    let mut store = store.lock().expect("store lock");
+                    crate::master::apply_page(&mut store, &page, MASTER_CURSOR)
+                })
+                .await
+                .map_err(|_| SyncError::Stopped)??;
+            }
+            n_done += n_rows;
+            self.status.send_modify(|status| {
+                status.master_data_available = Some(true);
+                status.progress = (n_rows > 0).then_some(Progress {
+                    phase: "master",
+                    done: n_done,
+                    total: None,
+                });
+            });
+            if n_rows == 0 || next <= after {
+                break;
+            }
+            after = next;
+        }
+        self.status.send_modify(|status| status.progress = None);
+        self.state.master_to_end = true;
+        Ok(())
+    }
+
+    fn is_for_me(&self, notice: &Notice) -> bool {
+        match notice {
+            Notice::ClaimLost { loser, .. } => *loser == self.identity.device,
+        }
+    }
+
+    fn observe_remote_clocks(&self, events: &[Event]) {
+        let now_ms = system_now_ms();
+        let mut clock = self.clock.lock().expect("clock lock");
+        for event in events {
+            if let Err(drift) = clock.observe(event.hlc, now_ms) {
+                // The event still applies (it happened); only our clock ignores its time.
+                tracing::warn!(event = %event.id, device = %event.device, ahead_ms = drift.ahead_ms, "a pulled event's clock is far ahead; not following it");
+            }
+        }
+    }
+
+    fn record_sample(&self, sample: ClockSample) {
+        let (offset_ms, round_trip_ms, warning) = {
+            let mut clock = self.clock.lock().expect("clock lock");
+            clock.record_sample(sample);
+            let best = clock.estimate().best();
+            (
+                best.map(|best| best.offset_ms()),
+                best.map(|best| best.round_trip_ms()),
+                clock.warning(),
+            )
+        };
+        self.status.send_modify(|status| {
+            status.online = true;
+            status.clock_offset_ms = offset_ms;
+            status.clock_round_trip_ms = round_trip_ms;
+            status.clock_warning = warning;
+        });
+    }
+
+    /// Books a failure: the retry time, the pushed events' attempts, the status. Returns
+    /// the error for the caller to pass on.
+    async fn fail(&mut self, error: SyncError, pushed_ids: &[EventId]) -> SyncError {
+        let now_ms = system_now_ms();
+        self.state.consecutive_failures = self.state.consecutive_failures.saturating_add(1);
+        let delay = if error.is_retryable() {
+            backoff::delay(
+                self.state.consecutive_failures,
+                self.config.backoff_base,
+                self.config.backoff_cap,
+                error.retry_after(),
+                backoff::random_fraction(),
+            )
+        } else {
+            // Someone has to change something (a revoked token, a newer server): try again
+            // rarely rather than never, so a fix is picked up without a restart.
+            self.config.backoff_cap
+        };
+        let retry_at_ms = now_ms.saturating_add(duration_ms(delay));
+        self.server_floor_ms = error
+            .retry_after()
+            .map(|floor| now_ms.saturating_add(duration_ms(floor)));
+        self.state.retry_at_ms = Some(retry_at_ms);
+        if !pushed_ids.is_empty() {
+            let ids = pushed_ids.to_vec();
+            let message = error.to_string();
+            if let Err(store_error) = self
+                .with_store(move |store| store.mark_retry_batch(&ids, &message, retry_at_ms))
+                .await
+            {
+                tracing::error!(error = %store_error, "cannot record the failed push attempt");
+            }
+        }
+        tracing::warn!(code = error.code(), error = %error, delay_ms = duration_ms(delay), failures = self.state.consecutive_failures, "sync failed; will retry");
+        let failures = self.state.consecutive_failures;
+        self.status.send_modify(|status| {
+            if error.is_offline() {
+                status.online = false;
+            }
+            status.last_error = Some(ErrorInfo {
+                code: error.code().to_owned(),
+                message: error.to_string(),
+                at_ms: now_ms,
+            });
+            status.consecutive_failures = failures;
+            status.next_retry_ms = Some(retry_at_ms);
+            status.progress = None;
+        });
+        error
+    }
+
+    async fn with_store<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, SyncError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || {
+            let mut store = store.lock().expect("store lock");
+            work(&mut store)
+        })
+        .await
+        .map_err(|_| SyncError::Stopped)?
+        .map_err(SyncError::Store)
+    }
+
+    /// Runs the engine in the background until [`SyncHandle::stop`].
+    pub fn spawn(self) -> SyncHandle {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let status = self.status();
+        let task = tokio::spawn(self.run(receiver));
+        SyncHandle {
+            triggers: sender,
+            status,
+            task,
+        }
+    }
+
+    async fn run(mut self, mut triggers: mpsc::UnboundedReceiver<Trigger>) -> Self {
+        let mut next_tick = Instant::now();
+        loop {
+            let mut wake = next_tick;
+            if let Some(retry_at_ms) = self.state.retry_at_ms {
+                wake = wake.min(instant_at(retry_at_ms));
+            }
+            tokio::select! {
+                trigger = triggers.recv() => match trigger {
+                    None | Some(Trigger::Stop) => return self,
+                    Some(Trigger::Now | Trigger::ConnectionChanged) => self.clear_backoff(),
+                    Some(Trigger::LocalEvent) => {
+                        // Debounce: a burst of scans becomes one round.
+                        tokio::time::sleep(self.config.debounce).await;
+                        while let Ok(trigger) = triggers.try_recv() {
+                            match trigger {
+                                Trigger::Stop => return self,
+                                Trigger::Now | Trigger::ConnectionChanged => self.clear_backoff(),
+                                Trigger::LocalEvent => {}
+                            }
+                        }
+                    }
+                },
+                () = tokio::time::sleep_until(wake) => {}
+            }
+            next_tick = Instant::now() + self.config.interval;
+            if let Ok(report) = self.sync_once().await {
+                if let Some(next_due_ms) = report.next_due_ms {
+                    next_tick = next_tick.min(instant_at(next_due_ms));
+                }
+            }
+        }
+    }
+}
+
+/// What asks the background engine for a round.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Trigger {
+    LocalEvent,
+    Now,
+    ConnectionChanged,
+    Stop,
+}
+
+/// The app's handle on a running engine.
+#[derive(Debug)]
+pub struct SyncHandle {
+    triggers: mpsc::UnboundedSender<Trigger>,
+    status: watch::Receiver<SyncStatus>,
+    task: tokio::task::JoinHandle<Engine>,
+}
+
+impl SyncHandle {
+    /// A local event was recorded: sync soon (debounced).
+    pub fn local_event(&self) {
+        let _ = self.triggers.send(Trigger::LocalEvent);
+    }
+
+    /// The user pressed "sync now".
+    pub fn sync_now(&self) {
+        let _ = self.triggers.send(Trigger::Now);
+    }
+
+    /// The OS says the network changed (e.g. the connection came back).
+    pub fn connection_changed(&self) {
+        let _ = self.triggers.send(Trigger::ConnectionChanged);
+    }
+
+    pub fn status(&self) -> watch::Receiver<SyncStatus> {
+        self.status.clone()
+    }
+
+    /// Stops after the current round and gives the engine back.
+    pub async fn stop(self) -> Result<Engine, SyncError> {
+        let _ = self.triggers.send(Trigger::Stop);
+        self.task.await.map_err(|_| SyncError::Stopped)
+    }
+}
+
+/// What comparing a page's stock checksum found.
+#[derive(Debug)]
+enum Checksum {
+    /// Not comparable: no checksum, not the tail page, or local events not yet pushed.
+    NotCompared,
+    Matched,
+    /// It differed, the projection was rebuilt from the log, and then it matched.
+    RepairedByRebuild(Vec<String>),
+    Mismatch,
+}
+
+/// Compares the server's checksum of the keys `events` touch with ours. It is meaningful
+/// only when our projection is of exactly the server's events, so not while local events
+/// wait in the outbox. A difference first rebuilds the projection from the log (the log is
+/// the truth on both sides); what still differs is recorded in the store and reported.
+fn verify_checksum(
+    store: &mut Store,
+    events: &[Event],
+    expected: &str,
+) -> Result<Checksum, StoreError> {
+    if store.pending_outbox_count()? > 0 {
+        return Ok(Checksum::NotCompared);
+    }
+    if store.page_checksum(events)? == expected {
+        return Ok(Checksum::Matched);
+    }
+    let report = store.rebuild_projection()?;
+    if store.page_checksum(events)? == expected {
+        return Ok(Checksum::RepairedByRebuild(report.differences));
+    }
+    let n_before: u64 = store
+        .meta(CHECKSUM_MISMATCHES)?
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    store.set_meta(CHECKSUM_MISMATCHES, &(n_before + 1).to_string())?;
+    Ok(Checksum::Mismatch)
+}
+
+/// The store meta entry counting pulled pages whose checksum stayed different.
+pub const CHECKSUM_MISMATCHES: &str = "sync.checksum_mismatches";
+
+/// The page fits the protocol: seqs increase past `after`, and `next` is the last one.
+fn check_page(page: &PullResponse, after: u64) -> Result<(), SyncError> {
+    let mut previous = after;
+    for pulled in &page.events {
+        if pulled.seq <= previous {
+            return Err(SyncError::Protocol(format!(
+                "pulled seq {} after {previous}",
+                pulled.seq
+            )));
+        }
+        previous = pulled.seq;
+    }
+    if page.next != previous {
+        return Err(SyncError::Protocol(format!(
+            "next is {} but the page ends at {previous}",
+            page.next
+        )));
+    }
+    Ok(())
+}
+
+/// The index in a `bad_json` message of the form `events[7]: ...`.
+fn undecodable_index(message: &str) -> Option<usize> {
+    let rest = message.strip_prefix("events[")?;
+    rest[..rest.find(']')?].parse().ok()
+}
+
+fn duration_ms(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The tokio instant at a device time in ms.
+fn instant_at(at_ms: i64) -> Instant {
+    // At most a day ahead: "never" (i64::MAX) must not overflow the instant.
+    let from_now = at_ms.saturating_sub(system_now_ms()).clamp(0, 86_400_000);
+    Instant::now() + Duration::from_millis(from_now as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_undecodable_event_is_found_in_the_message() {
+        assert_eq!(
+            undecodable_index("events[12]: missing field `id`"),
+            Some(12)
+        );
+        assert_eq!(undecodable_index("expected value at line 1"), None);
+    }
+}

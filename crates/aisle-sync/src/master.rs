@@ -1,0 +1,159 @@
+//! Master data from `GET /v1/t/{tenant}/master?after=`: the wire shapes, and applying a
+//! page to the device store (items, locations, users, pick lists, in that order, since pick
+//! lines name items and locations).
+//!
+//! Upserts are idempotent, so a page is applied row by row and the master cursor moves
+//! only after the whole page is in: a crash half way re-pulls the page and writes the same
+//! rows again.
+
+use crate::SyncError;
+use aisle_core::ids::{ItemId, LocationId, PickListId, UserId, WarehouseId};
+use aisle_store::master::{Barcode, Item, Location, PickLine, PickList, PinHash, Role, User};
+use aisle_store::Store;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+pub struct MasterBarcode {
+    pub code: String,
+    pub pack_qty: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MasterItem {
+    pub id: ItemId,
+    pub sku: String,
+    pub name: String,
+    pub base_unit: String,
+    pub lot_tracked: bool,
+    pub barcodes: Vec<MasterBarcode>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MasterLocation {
+    pub id: LocationId,
+    pub warehouse: WarehouseId,
+    pub code: String,
+    pub name: String,
+    pub walk_order: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MasterUser {
+    pub id: UserId,
+    pub badge: String,
+    pub name: String,
+    pub role: String,
+    pub pin_hash: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MasterPickLine {
+    pub line: u32,
+    pub item: ItemId,
+    pub location: LocationId,
+    #[serde(default)]
+    pub lot: Option<String>,
+    pub qty: i64,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MasterPickList {
+    pub id: PickListId,
+    pub warehouse: WarehouseId,
+    pub reference: String,
+    pub status: String,
+    pub lines: Vec<MasterPickLine>,
+}
+
+/// One page of master data.
+#[derive(Debug, Deserialize)]
+pub struct MasterPage {
+    pub items: Vec<MasterItem>,
+    pub locations: Vec<MasterLocation>,
+    pub users: Vec<MasterUser>,
+    pub pick_lists: Vec<MasterPickList>,
+    /// The `after` for the next page.
+    pub next: u64,
+}
+
+impl MasterPage {
+    pub fn n_rows(&self) -> u64 {
+        (self.items.len() + self.locations.len() + self.users.len() + self.pick_lists.len()) as u64
+    }
+}
+
+fn invalid(what: String) -> SyncError {
+    SyncError::Protocol(what)
+}
+
+/// Writes a page into the store and then moves `cursor` to its `next`.
+pub fn apply_page(store: &mut Store, page: &MasterPage, cursor: &str) -> Result<(), SyncError> {
+    for item in &page.items {
+        store.upsert_item(&Item {
+            id: item.id,
+            sku: item.sku.clone(),
+            name: item.name.clone(),
+            base_unit: item.base_unit.clone(),
+            lot_tracked: item.lot_tracked,
+            barcodes: item
+                .barcodes
+                .iter()
+                .map(|barcode| Barcode {
+                    code: barcode.code.clone(),
+                    pack_qty: barcode.pack_qty,
+                })
+                .collect(),
+        })?;
+    }
+    for location in &page.locations {
+        store.upsert_location(&Location {
+            id: location.id,
+            warehouse: location.warehouse,
+            code: location.code.clone(),
+            name: location.name.clone(),
+            walk_order: location.walk_order,
+        })?;
+    }
+    for user in &page.users {
+        let role = Role::parse(&user.role).ok_or_else(|| {
+            invalid(format!(
+                "user {} has the unknown role {:?}",
+                user.id, user.role
+            ))
+        })?;
+        // Only an argon2id hash is ever stored; anything else is refused by the store.
+        let pin_hash = PinHash::from_phc(&user.pin_hash)?;
+        store.upsert_user(
+            &User {
+                id: user.id,
+                name: user.name.clone(),
+                badge: user.badge.clone(),
+                role,
+                active: user.active,
+            },
+            &pin_hash,
+        )?;
+    }
+    for list in &page.pick_lists {
+        store.upsert_pick_list(&PickList {
+            id: list.id,
+            warehouse: list.warehouse,
+            reference: list.reference.clone(),
+            status: list.status.clone(),
+            lines: list
+                .lines
+                .iter()
+                .map(|line| PickLine {
+                    line: line.line,
+                    item: line.item,
+                    location: line.location,
+                    lot: line.lot.clone(),
+                    qty: line.qty,
+                })
+                .collect(),
+        })?;
+    }
+    store.set_cursor(cursor, &page.next.to_string())?;
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! What the UI shows about sync, published on a `tokio::sync::watch` channel.
+
+use aisle_core::stock::Notice;
+use serde::Serialize;
+
+/// An error as the UI gets it: a stable code to branch on and a message for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ErrorInfo {
+    pub code: String,
+    pub message: String,
+    pub at_ms: i64,
+}
+
+/// How far a long pull has come (the first sync of a new device, say).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    /// `"events"` or `"master"`.
+    pub phase: &'static str,
+    /// Rows applied so far in this phase.
+    pub done: u64,
+    /// The total, when the server says it.
+    pub total: Option<u64>,
+}
+
+/// The sync engine's state, for the status bar and the managers' screens.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    /// The last exchange reached the server.
+    pub online: bool,
+    /// Local events not yet acknowledged by the server.
+    pub pending: u64,
+    /// Local events the server rejected, waiting for a manager.
+    pub quarantined: u64,
+    /// Open discrepancies and count tasks: what needs a person.
+    pub open_conflicts: u64,
+    /// Device time of the last round that completed.
+    pub last_success_ms: Option<i64>,
+    pub last_error: Option<ErrorInfo>,
+    /// Failures in a row, and when the next try is due while backing off.
+    pub consecutive_failures: u32,
+    pub next_retry_ms: Option<i64>,
+    /// The measured offset to server time and the round trip it was measured with.
+    pub clock_offset_ms: Option<i64>,
+    pub clock_round_trip_ms: Option<i64>,
+    /// Set when the device clock is further off than the threshold.
+    pub clock_warning: Option<String>,
+    pub progress: Option<Progress>,
+    /// Things this device's user must be told, such as a lost pick-list claim.
+    pub notices: Vec<Notice>,
+    /// Pulled pages whose stock checksum disagreed with the server's even after a rebuild
+    /// of the projection from the log (each is also logged).
+    pub checksum_mismatches: u64,
+    /// Whether the server offers master data (`None` until asked).
+    pub master_data_available: Option<bool>,
+}

@@ -1,0 +1,3 @@
+//! aisle-sync's integration tests: the engine's binary against a real server.
+
+mod crash;
