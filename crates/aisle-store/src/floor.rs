@@ -44,6 +44,22 @@ impl Store {
         Ok(packed.map(Hlc::from_packed))
     }
 
+    /// A user named by id, badge or name (names ignoring case), as a manager types one
+    /// into the audit trail's filter.
+    pub fn find_user(&self, text: &str) -> Result<Option<UserId>, StoreError> {
+        let text = text.trim();
+        if let Ok(id) = text.parse::<UserId>() {
+            return Ok(Some(id));
+        }
+        self.conn
+            .prepare_cached(
+                "SELECT id FROM users WHERE badge = ?1 OR lower(name) = lower(?1) ORDER BY id LIMIT 1",
+            )?
+            .query_row([text], |row| Ok(UserId::from_uuid(uuid_at(row, 0)?)))
+            .optional()
+            .map_err(StoreError::from)
+    }
+
     /// Units picked so far per line of a pick list (lines nobody picked are absent).
     pub fn pick_progress(&self, pick_list: PickListId) -> Result<BTreeMap<u32, i64>, StoreError> {
         let mut statement = self.conn.prepare_cached(

@@ -12,8 +12,8 @@
 //! semantics itself. It must never hold a device token or any other secret: those live in
 //! the OS keyring (PIN hashes, which are argon2id, are not secrets in that sense).
 
-pub mod checksum;
 mod checkpoint;
+pub mod checksum;
 mod error;
 pub mod floor;
 pub mod ledger;

@@ -1,0 +1,56 @@
+//! [`AppError`]: every way a desktop action can fail, each with the stable code the UI
+//! branches on (`docs/desktop-commands.md`).
+
+use aisle_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("no warehouse profile is open: enroll this PC or start the demo")]
+    NoProfile,
+    #[error("sign in first: scan your badge and enter your PIN")]
+    NotSignedIn,
+    #[error("only a manager can do this")]
+    Forbidden,
+    #[error("that badge and PIN do not match a user of this warehouse")]
+    BadPin,
+    #[error("the scan could not be read: {0}")]
+    BadScan(String),
+    #[error("no item of this warehouse has the barcode {0}")]
+    UnknownBarcode(String),
+    #[error("no location of this warehouse has the code {0}")]
+    UnknownLocation(String),
+    #[error("wrong location: expected {expected}, scanned {scanned}")]
+    WrongLocation { expected: String, scanned: String },
+    #[error("wrong item: expected {expected}, scanned {scanned}")]
+    WrongItem { expected: String, scanned: String },
+    #[error("{0}")]
+    BadQuantity(String),
+    #[error("{0} was not found")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    /// The stable, machine-readable code the UI matches on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NoProfile => "no_profile",
+            Self::NotSignedIn => "not_signed_in",
+            Self::Forbidden => "forbidden",
+            Self::BadPin => "bad_pin",
+            Self::BadScan(_) => "bad_scan",
+            Self::UnknownBarcode(_) => "unknown_barcode",
+            Self::UnknownLocation(_) => "unknown_location",
+            Self::WrongLocation { .. } => "wrong_location",
+            Self::WrongItem { .. } => "wrong_item",
+            Self::BadQuantity(_) => "bad_quantity",
+            Self::NotFound(_) => "not_found",
+            Self::Store(StoreError::DiskFull) => "disk_full",
+            Self::Store(StoreError::TooNew { .. }) => "store_too_new",
+            // A busy database clears up by itself, so the UI may offer a retry.
+            Self::Store(error) if error.is_retryable() => "store_busy",
+            Self::Store(_) => "store_error",
+        }
+    }
+}

@@ -1,0 +1,492 @@
+//! [`Floor`]: one open warehouse profile, with whoever is signed in at this PC, turning
+//! the floor screens' actions into recorded events.
+//!
+//! Every action checks its inputs against master data first (a wrong location or item on
+//! a pick line is refused before anything is written), then stamps one event with a UUIDv7
+//! id and the hybrid logical clock, and records it through the store in one transaction.
+//! Time is always passed in (`now_ms`, the PC's clock in ms since the epoch), so tests can
+//! drive it; the clock correction measured by sync is applied here.
+
+use crate::views::{
+    CountArgs, CountedView, ItemView, LocationView, MoveArgs, PickArgs, PickLineView,
+    PickListSummaryView, PickListView, ReceiveArgs, RecordedView, ShortPickArgs, UserView,
+};
+use crate::AppError;
+use aisle_core::event::{EventBody, PickLineRef, EVENT_VERSION};
+use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, PickListId};
+use aisle_core::stock::{decide_count, Notice, StockKey};
+use aisle_core::{Event, EventVersion, Hlc, HlcClock, Lot};
+use aisle_store::master::{Item, Location, PickList, Role, User};
+use aisle_store::{Profile, Recorded, Store};
+use std::path::Path;
+
+/// A signed-in user is signed out after this long without an action (10 minutes).
+pub const SESSION_IDLE_MS: u64 = 10 * 60 * 1000;
+
+#[derive(Debug, Clone)]
+struct Session {
+    user: User,
+    last_action_ms: u64,
+}
+
+/// Where event times come from. The desktop app shares one clock between recording and
+/// sync, so a local event is always stamped after every remote event the device has seen
+/// (the hybrid logical clock's receive rule) and with the offset to server time that sync
+/// measured.
+pub trait Stamper: Send + std::fmt::Debug {
+    /// The hlc for a new local event and the clock correction (ms) it was stamped with,
+    /// given the PC's own clock.
+    fn stamp(&mut self, system_ms: u64) -> (Hlc, i64);
+}
+
+/// A clock of this device alone, with a fixed correction: for tests, tools, and a PC that
+/// has not synced yet.
+#[derive(Debug)]
+pub struct LocalClock {
+    clock: HlcClock,
+    offset_ms: i64,
+}
+
+impl LocalClock {
+    pub fn new(last: Hlc, offset_ms: i64) -> Self {
+        Self {
+            clock: HlcClock::new(last),
+            offset_ms,
+        }
+    }
+}
+
+impl Stamper for LocalClock {
+    fn stamp(&mut self, system_ms: u64) -> (Hlc, i64) {
+        let corrected_ms = system_ms.saturating_add_signed(self.offset_ms);
+        (self.clock.now(corrected_ms), self.offset_ms)
+    }
+}
+
+/// One open warehouse profile on this PC.
+#[derive(Debug)]
+pub struct Floor {
+    store: Store,
+    device: DeviceId,
+    clock: Box<dyn Stamper>,
+    session: Option<Session>,
+    idle_ms: u64,
+}
+
+impl Floor {
+    /// Opens (creating if needed) the profile's store with a [`LocalClock`] that starts
+    /// after the newest event in the log, so a restart never stamps an event earlier than
+    /// one it made.
+    pub fn open(path: &Path, profile: Profile, device: DeviceId) -> Result<Self, AppError> {
+        let store = Store::open(path, profile)?;
+        let last = store.latest_hlc()?.unwrap_or_default();
+        Ok(Self::with_clock(
+            store,
+            device,
+            Box::new(LocalClock::new(last, 0)),
+        ))
+    }
+
+    /// A floor over an open store, stamping with `clock` (in the app, the clock it shares
+    /// with sync; start it at [`Store::latest_hlc`]).
+    pub fn with_clock(store: Store, device: DeviceId, clock: Box<dyn Stamper>) -> Self {
+        Self {
+            store,
+            device,
+            clock,
+            session: None,
+            idle_ms: SESSION_IDLE_MS,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    pub fn profile(&self) -> Profile {
+        self.store.profile()
+    }
+
+    pub fn device(&self) -> DeviceId {
+        self.device
+    }
+
+    /// How long a session may stay idle before it ends by itself.
+    pub fn set_idle_timeout(&mut self, idle_ms: u64) {
+        self.idle_ms = idle_ms;
+    }
+
+    /// Checks a badge and PIN against the synced argon2id hashes; works offline.
+    pub fn sign_in(&mut self, badge: &str, pin: &str, now_ms: u64) -> Result<UserView, AppError> {
+        let user = self
+            .store
+            .sign_in(badge.trim(), pin)?
+            .ok_or(AppError::BadPin)?;
+        let view = UserView::from(&user);
+        self.session = Some(Session {
+            user,
+            last_action_ms: now_ms,
+        });
+        Ok(view)
+    }
+
+    pub fn sign_out(&mut self) {
+        self.session = None;
+    }
+
+    /// The signed-in user, unless the session has gone idle (which signs them out).
+    pub fn current_user(&mut self, now_ms: u64) -> Option<UserView> {
+        self.touch(now_ms).ok().map(|user| UserView::from(&user))
+    }
+
+    /// The signed-in user, noting the action so the idle timer restarts.
+    fn touch(&mut self, now_ms: u64) -> Result<User, AppError> {
+        let idle_ms = self.idle_ms;
+        match &mut self.session {
+            Some(session) if now_ms.saturating_sub(session.last_action_ms) <= idle_ms => {
+                session.last_action_ms = now_ms.max(session.last_action_ms);
+                Ok(session.user.clone())
+            }
+            Some(_) => {
+                self.session = None;
+                Err(AppError::NotSignedIn)
+            }
+            None => Err(AppError::NotSignedIn),
+        }
+    }
+
+    pub(crate) fn require_manager(&mut self, now_ms: u64) -> Result<User, AppError> {
+        let user = self.touch(now_ms)?;
+        match user.role {
+            Role::Manager | Role::Admin => Ok(user),
+            Role::Picker => Err(AppError::Forbidden),
+        }
+    }
+
+    /// Stamps an event for the signed-in user.
+    fn stamp(&mut self, user: &User, body: EventBody, now_ms: u64) -> Event {
+        let (hlc, clock_correction_ms) = self.clock.stamp(now_ms);
+        Event {
+            v: EventVersion::CURRENT,
+            id: EventId::new_v7(hlc.wall_ms, random_bytes()),
+            tenant: self.profile().tenant,
+            warehouse: self.profile().warehouse,
+            device: self.device,
+            user: user.id,
+            hlc,
+            clock_correction_ms,
+            body,
+        }
+    }
+
+    /// Stamps and records one event; answers with the new on-hand at `key`.
+    pub(crate) fn record(
+        &mut self,
+        user: &User,
+        body: EventBody,
+        key: &StockKey,
+        now_ms: u64,
+    ) -> Result<RecordedView, AppError> {
+        debug_assert_eq!(EVENT_VERSION, u16::from(EventVersion::CURRENT));
+        let event = self.stamp(user, body, now_ms);
+        let notices = match self.store.record(&event)? {
+            Recorded::New { notices } => notices,
+            Recorded::Duplicate => Vec::new(),
+        };
+        Ok(RecordedView {
+            event_id: event.id,
+            on_hand: self.store.on_hand(key)?,
+            notices: notices
+                .iter()
+                .map(|notice| self.notice_text(notice))
+                .collect(),
+        })
+    }
+
+    fn notice_text(&self, notice: &Notice) -> String {
+        match notice {
+            Notice::ClaimLost { winner, .. } => {
+                let who = self
+                    .user_name(winner.user)
+                    .unwrap_or_else(|| winner.user.to_string());
+                format!(
+                    "this pick list was already claimed by {who} on device {}",
+                    winner.order.device
+                )
+            }
+        }
+    }
+
+    pub(crate) fn user_name(&self, user: aisle_core::ids::UserId) -> Option<String> {
+        self.store.user(user).ok().flatten().map(|user| user.name)
+    }
+
+    pub(crate) fn key(&self, location: LocationId, item: ItemId, lot: Option<&str>) -> StockKey {
+        StockKey {
+            warehouse: self.profile().warehouse,
+            location,
+            item,
+            lot: lot.filter(|lot| !lot.is_empty()).map(Lot::new),
+        }
+    }
+
+    pub(crate) fn location(&self, id: LocationId) -> Result<Location, AppError> {
+        self.store
+            .location(id)?
+            .filter(|location| location.warehouse == self.profile().warehouse)
+            .ok_or_else(|| AppError::UnknownLocation(id.to_string()))
+    }
+
+    pub(crate) fn item(&self, id: ItemId) -> Result<Item, AppError> {
+        self.store
+            .item(id)?
+            .ok_or_else(|| AppError::NotFound(format!("item {id}")))
+    }
+
+    pub fn receive(&mut self, args: ReceiveArgs, now_ms: u64) -> Result<RecordedView, AppError> {
+        let user = self.touch(now_ms)?;
+        positive(args.qty)?;
+        self.location(args.location)?;
+        self.item(args.item)?;
+        let key = self.key(args.location, args.item, args.lot.as_deref());
+        let body = EventBody::Received {
+            location: args.location,
+            item: args.item,
+            lot: key.lot.clone(),
+            expiry: args.expiry,
+            qty: args.qty,
+        };
+        self.record(&user, body, &key, now_ms)
+    }
+
+    /// Moves stock; answers with the on-hand left at the `from` location.
+    pub fn move_stock(&mut self, args: MoveArgs, now_ms: u64) -> Result<RecordedView, AppError> {
+        let user = self.touch(now_ms)?;
+        positive(args.qty)?;
+        if args.from == args.to {
+            return Err(AppError::BadQuantity(
+                "a move needs two different locations".into(),
+            ));
+        }
+        self.location(args.from)?;
+        self.location(args.to)?;
+        self.item(args.item)?;
+        let key = self.key(args.from, args.item, args.lot.as_deref());
+        let body = EventBody::Moved {
+            from: args.from,
+            to: args.to,
+            item: args.item,
+            lot: key.lot.clone(),
+            qty: args.qty,
+        };
+        self.record(&user, body, &key, now_ms)
+    }
+
+    /// Records a blind count. Whether it approves itself is decided here, once, with the
+    /// warehouse's tolerance, and travels in the event so every replica agrees.
+    pub fn count(&mut self, args: CountArgs, now_ms: u64) -> Result<CountedView, AppError> {
+        let user = self.touch(now_ms)?;
+        if args.counted_qty < 0 {
+            return Err(AppError::BadQuantity(format!(
+                "a count cannot be negative, got {}",
+                args.counted_qty
+            )));
+        }
+        self.location(args.location)?;
+        self.item(args.item)?;
+        let key = self.key(args.location, args.item, args.lot.as_deref());
+        let expected = self.store.on_hand(&key)?;
+        let tolerance = self.store.tolerance(self.profile().warehouse)?;
+        let decision = decide_count(tolerance, expected, args.counted_qty);
+        let body = EventBody::Counted {
+            count_task: args.task,
+            location: args.location,
+            item: args.item,
+            lot: key.lot.clone(),
+            counted_qty: args.counted_qty,
+            system_qty: expected,
+            blind: true,
+            decision,
+        };
+        let recorded = self.record(&user, body, &key, now_ms)?;
+        Ok(CountedView {
+            recorded,
+            decision,
+            expected,
+            variance: args.counted_qty - expected,
+        })
+    }
+
+    pub fn pick_lists(&self) -> Result<Vec<PickListSummaryView>, AppError> {
+        let summaries = self.store.pick_list_summaries()?;
+        Ok(summaries
+            .into_iter()
+            .map(|summary| PickListSummaryView {
+                id: summary.id,
+                reference: summary.reference,
+                n_lines: summary.n_lines,
+                n_done: summary.n_done,
+                claimed_by: summary.claimed_by.map(|claim| {
+                    self.user_name(claim.user)
+                        .unwrap_or_else(|| claim.user.to_string())
+                }),
+            })
+            .collect())
+    }
+
+    /// Opens a pick list (or the first open one nobody has claimed) and claims it for the
+    /// signed-in user, unless this user already holds the claim.
+    pub fn open_pick_list(
+        &mut self,
+        pick_list: Option<PickListId>,
+        now_ms: u64,
+    ) -> Result<PickListView, AppError> {
+        let user = self.touch(now_ms)?;
+        let id = match pick_list {
+            Some(id) => id,
+            None => self
+                .store
+                .pick_list_summaries()?
+                .into_iter()
+                .find(|summary| summary.claimed_by.is_none() && summary.n_done < summary.n_lines)
+                .map(|summary| summary.id)
+                .ok_or_else(|| AppError::NotFound("an open, unclaimed pick list".into()))?,
+        };
+        let list = self.pick_list(id)?;
+        let mut notices = Vec::new();
+        let already_mine = self
+            .store
+            .pick_list_winner(id)?
+            .is_some_and(|claim| claim.user == user.id && claim.order.device == self.device);
+        if !already_mine {
+            let body = EventBody::PickListClaimed { pick_list: id };
+            let event = self.stamp(&user, body, now_ms);
+            if let Recorded::New { notices: raised } = self.store.record(&event)? {
+                notices.extend(raised.iter().map(|notice| self.notice_text(notice)));
+            }
+        }
+        let progress = self.store.pick_progress(id)?;
+        let mut lines = Vec::with_capacity(list.lines.len());
+        for line in &list.lines {
+            let picked = progress.get(&line.line).copied().unwrap_or(0);
+            lines.push(PickLineView {
+                id: line.line,
+                location: LocationView::from(&self.location(line.location)?),
+                item: ItemView::from(&self.item(line.item)?),
+                lot: line.lot.clone(),
+                qty: line.qty,
+                picked,
+                done: picked >= line.qty,
+            });
+        }
+        Ok(PickListView {
+            id,
+            reference: list.reference,
+            lines,
+            notices,
+        })
+    }
+
+    fn pick_list(&self, id: PickListId) -> Result<PickList, AppError> {
+        self.store
+            .pick_list(id)?
+            .filter(|list| list.warehouse == self.profile().warehouse)
+            .ok_or_else(|| AppError::NotFound(format!("pick list {id}")))
+    }
+
+    /// Picks on one line. The scanned location and item must be the line's; anything else
+    /// is refused before a thing is written, naming what was expected.
+    pub fn pick_line(&mut self, args: PickArgs, now_ms: u64) -> Result<RecordedView, AppError> {
+        let user = self.touch(now_ms)?;
+        positive(args.qty)?;
+        let list = self.pick_list(args.pick_list)?;
+        let line = list
+            .lines
+            .iter()
+            .find(|line| line.line == args.line)
+            .ok_or_else(|| AppError::NotFound(format!("line {} of the pick list", args.line)))?;
+        if args.location != line.location {
+            return Err(AppError::WrongLocation {
+                expected: self.location(line.location)?.code,
+                scanned: self
+                    .store
+                    .location(args.location)?
+                    .map_or_else(|| args.location.to_string(), |location| location.code),
+            });
+        }
+        if args.item != line.item {
+            return Err(AppError::WrongItem {
+                expected: self.item(line.item)?.sku,
+                scanned: self
+                    .store
+                    .item(args.item)?
+                    .map_or_else(|| args.item.to_string(), |item| item.sku),
+            });
+        }
+        let lot = args.lot.clone().or_else(|| line.lot.clone());
+        let key = self.key(line.location, line.item, lot.as_deref());
+        let body = EventBody::Picked {
+            pick_line: Some(PickLineRef {
+                pick_list: args.pick_list,
+                line: args.line,
+                line_qty: line.qty,
+            }),
+            location: line.location,
+            item: line.item,
+            lot: key.lot.clone(),
+            qty: args.qty,
+        };
+        self.record(&user, body, &key, now_ms)
+    }
+
+    /// Records that a line could not be picked in full, which raises a count task.
+    pub fn short_pick(
+        &mut self,
+        args: ShortPickArgs,
+        now_ms: u64,
+    ) -> Result<RecordedView, AppError> {
+        let user = self.touch(now_ms)?;
+        positive(args.qty_short)?;
+        let list = self.pick_list(args.pick_list)?;
+        let line = list
+            .lines
+            .iter()
+            .find(|line| line.line == args.line)
+            .ok_or_else(|| AppError::NotFound(format!("line {} of the pick list", args.line)))?;
+        let key = self.key(line.location, line.item, line.lot.as_deref());
+        let body = EventBody::ShortPicked {
+            pick_line: PickLineRef {
+                pick_list: args.pick_list,
+                line: args.line,
+                line_qty: line.qty,
+            },
+            location: line.location,
+            item: line.item,
+            lot: key.lot.clone(),
+            qty_short: args.qty_short,
+            reason: args.reason,
+        };
+        self.record(&user, body, &key, now_ms)
+    }
+}
+
+fn positive(qty: i64) -> Result<(), AppError> {
+    if qty > 0 {
+        Ok(())
+    } else {
+        Err(AppError::BadQuantity(format!(
+            "the quantity must be at least 1, got {qty}"
+        )))
+    }
+}
+
+/// Random bytes for event ids from the operating system.
+fn random_bytes() -> [u8; 10] {
+    let mut bytes = [0u8; 10];
+    getrandom::fill(&mut bytes).expect("the operating system's random source is available");
+    bytes
+}

@@ -1,0 +1,78 @@
+//! From raw scanner input to what it names in this warehouse: [`resolve_scan`] parses
+//! with `aisle_core::scan` and looks the result up in the store's master data, filling in
+//! what the barcode itself says (GS1 lot, expiry, count).
+
+use crate::views::{ItemView, LocationView, Resolved};
+use crate::AppError;
+use aisle_core::event::Date;
+use aisle_core::scan::{parse_scan, Scan, ScanConfig};
+use aisle_store::master::Item;
+use aisle_store::Store;
+
+/// Parses a scan and resolves it against the store's master data. `today` is the
+/// calendar date the GS1 century rule reads two-digit years against.
+pub fn resolve_scan(
+    store: &Store,
+    raw: &str,
+    config: &ScanConfig,
+    today: Date,
+) -> Result<Resolved, AppError> {
+    let scan =
+        parse_scan(raw, config, today).map_err(|error| AppError::BadScan(error.to_string()))?;
+    match &scan {
+        Scan::Location(code) => {
+            let location = store
+                .location_by_code(code)?
+                .filter(|location| location.warehouse == store.profile().warehouse)
+                .ok_or_else(|| AppError::UnknownLocation(code.clone()))?;
+            Ok(Resolved::Location {
+                location: LocationView::from(&location),
+            })
+        }
+        Scan::Badge(badge) => Ok(Resolved::Badge {
+            badge: badge.clone(),
+        }),
+        Scan::Sku(sku) => {
+            let item = store
+                .item_by_sku(sku)?
+                .ok_or_else(|| AppError::UnknownBarcode(sku.clone()))?;
+            Ok(item_resolved(&item, 1, &scan))
+        }
+        _ => {
+            let gtin = scan
+                .gtin()
+                .ok_or_else(|| AppError::BadScan("the barcode names no item (no GTIN)".into()))?;
+            let (item, pack_qty) = find_by_gtin(store, gtin.as_str())?
+                .ok_or_else(|| AppError::UnknownBarcode(gtin.as_str().to_string()))?;
+            Ok(item_resolved(&item, pack_qty, &scan))
+        }
+    }
+}
+
+/// Items are labelled with the code as printed (EAN-13, UPC-A, EAN-8) or as a GTIN-14; a
+/// scan gives the 14-digit form, so try it and the shorter forms it pads.
+fn find_by_gtin(store: &Store, gtin14: &str) -> Result<Option<(Item, i64)>, AppError> {
+    for n_digits in [14, 13, 12, 8] {
+        let Some(short) = gtin14.get(gtin14.len().saturating_sub(n_digits)..) else {
+            continue;
+        };
+        let padding = &gtin14[..gtin14.len() - short.len()];
+        if !padding.bytes().all(|digit| digit == b'0') {
+            continue;
+        }
+        if let Some(found) = store.item_by_barcode(short)? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
+fn item_resolved(item: &Item, pack_qty: i64, scan: &Scan) -> Resolved {
+    Resolved::Item {
+        item: ItemView::from(item),
+        lot: scan.lot().map(|lot| lot.as_str().to_string()),
+        expiry: scan.expiry(),
+        quantity: scan.count().map(|count| i64::from(count) * pack_qty),
+        pack_size: pack_qty,
+    }
+}

@@ -1,0 +1,410 @@
+//! The JSON shapes the UI sends and receives (`docs/desktop-commands.md`), with camelCase
+//! fields. They are converted from and to domain types at this edge and go no deeper.
+
+use aisle_core::event::{Date, EventBody};
+use aisle_core::ids::{EventId, ItemId, LocationId, PickListId, TaskId, UserId};
+use aisle_core::Event;
+use aisle_store::master::{Item, Location, Role, User};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: UserId,
+    pub name: String,
+    pub badge: String,
+    pub role: Role,
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id,
+            name: user.name.clone(),
+            badge: user.badge.clone(),
+            role: user.role,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocationView {
+    pub id: LocationId,
+    pub code: String,
+    pub name: String,
+    pub walk_order: i64,
+}
+
+impl From<&Location> for LocationView {
+    fn from(location: &Location) -> Self {
+        Self {
+            id: location.id,
+            code: location.code.clone(),
+            name: location.name.clone(),
+            walk_order: location.walk_order,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemView {
+    pub id: ItemId,
+    pub sku: String,
+    pub name: String,
+    pub base_unit: String,
+    pub lot_tracked: bool,
+}
+
+impl From<&Item> for ItemView {
+    fn from(item: &Item) -> Self {
+        Self {
+            id: item.id,
+            sku: item.sku.clone(),
+            name: item.name.clone(),
+            base_unit: item.base_unit.clone(),
+            lot_tracked: item.lot_tracked,
+        }
+    }
+}
+
+/// What a scan turned out to be, with what the barcode itself says filled in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Resolved {
+    Location {
+        location: LocationView,
+    },
+    #[serde(rename_all = "camelCase")]
+    Item {
+        item: ItemView,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        lot: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expiry: Option<Date>,
+        /// Base units the barcode says it holds (its GS1 count times the pack size), if it
+        /// says so.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        quantity: Option<i64>,
+        /// Base units in one scan of this barcode.
+        pack_size: i64,
+    },
+    Badge {
+        badge: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiveArgs {
+    pub location: LocationId,
+    pub item: ItemId,
+    pub lot: Option<String>,
+    pub expiry: Option<Date>,
+    pub qty: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MoveArgs {
+    pub from: LocationId,
+    pub to: LocationId,
+    pub item: ItemId,
+    pub lot: Option<String>,
+    pub qty: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CountArgs {
+    pub location: LocationId,
+    pub item: ItemId,
+    pub lot: Option<String>,
+    pub counted_qty: i64,
+    pub task: Option<TaskId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PickArgs {
+    pub pick_list: PickListId,
+    pub line: u32,
+    pub location: LocationId,
+    pub item: ItemId,
+    pub lot: Option<String>,
+    pub qty: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShortPickArgs {
+    pub pick_list: PickListId,
+    pub line: u32,
+    pub qty_short: i64,
+    pub reason: aisle_core::event::ShortReason,
+}
+
+/// What recording one action did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedView {
+    pub event_id: EventId,
+    /// The new on-hand of the key the screen is about.
+    pub on_hand: i64,
+    /// Sentences for the user, e.g. that someone else's claim on a pick list won.
+    pub notices: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CountedView {
+    #[serde(flatten)]
+    pub recorded: RecordedView,
+    pub decision: aisle_core::event::CountDecision,
+    /// Only shown after the count: counts are blind.
+    pub expected: i64,
+    pub variance: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PickListSummaryView {
+    pub id: PickListId,
+    pub reference: String,
+    pub n_lines: u32,
+    pub n_done: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claimed_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PickLineView {
+    pub id: u32,
+    pub location: LocationView,
+    pub item: ItemView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
+    pub qty: i64,
+    pub picked: i64,
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PickListView {
+    pub id: PickListId,
+    pub reference: String,
+    pub lines: Vec<PickLineView>,
+    pub notices: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StockRowView {
+    pub location: LocationView,
+    pub item: ItemView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
+    pub on_hand: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub event_id: EventId,
+    pub kind: &'static str,
+    pub hlc_ms: u64,
+    pub device: String,
+    pub user: String,
+    pub summary: String,
+}
+
+/// Turns ids into what a person reads: a location's code, an item's SKU, a user's name.
+pub trait Names {
+    fn location(&self, id: LocationId) -> String;
+    fn item(&self, id: ItemId) -> String;
+    fn user(&self, id: UserId) -> String;
+    fn pick_list(&self, id: PickListId) -> String;
+}
+
+impl HistoryEntry {
+    pub fn from_event(event: &Event, names: &dyn Names) -> Self {
+        let lot = |lot: &Option<aisle_core::Lot>| {
+            lot.as_ref()
+                .map(|lot| format!(" lot {}", lot.as_str()))
+                .unwrap_or_default()
+        };
+        let summary = match &event.body {
+            EventBody::Received {
+                location,
+                item,
+                lot: l,
+                qty,
+                ..
+            } => format!(
+                "received {qty} x {}{} at {}",
+                names.item(*item),
+                lot(l),
+                names.location(*location)
+            ),
+            EventBody::Picked {
+                location,
+                item,
+                lot: l,
+                qty,
+                ..
+            } => format!(
+                "picked {qty} x {}{} at {}",
+                names.item(*item),
+                lot(l),
+                names.location(*location)
+            ),
+            EventBody::Moved {
+                from,
+                to,
+                item,
+                lot: l,
+                qty,
+            } => format!(
+                "moved {qty} x {}{} from {} to {}",
+                names.item(*item),
+                lot(l),
+                names.location(*from),
+                names.location(*to)
+            ),
+            EventBody::Adjusted {
+                location,
+                item,
+                delta,
+                reason,
+                ..
+            } => format!(
+                "adjusted {} by {delta:+} at {} ({reason})",
+                names.item(*item),
+                names.location(*location)
+            ),
+            EventBody::Counted {
+                location,
+                item,
+                lot: l,
+                counted_qty,
+                system_qty,
+                ..
+            } => format!(
+                "counted {counted_qty} x {}{} at {} (system said {system_qty})",
+                names.item(*item),
+                lot(l),
+                names.location(*location)
+            ),
+            EventBody::CountReviewed { counted, decision } => {
+                format!("count {counted} reviewed: {decision:?}").to_lowercase()
+            }
+            EventBody::ShortPicked {
+                location,
+                item,
+                qty_short,
+                reason,
+                ..
+            } => format!(
+                "short-picked {qty_short} x {} at {} ({reason:?})",
+                names.item(*item),
+                names.location(*location)
+            ),
+            EventBody::PickListClaimed { pick_list } => {
+                format!("claimed pick list {}", names.pick_list(*pick_list))
+            }
+        };
+        Self {
+            event_id: event.id,
+            kind: event.kind(),
+            hlc_ms: event.hlc.wall_ms,
+            device: event.device.to_string(),
+            user: names.user(event.user),
+            summary,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LookupView {
+    pub resolved: Resolved,
+    pub rows: Vec<StockRowView>,
+    pub history: Vec<HistoryEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CountTaskView {
+    pub id: TaskId,
+    pub location: LocationView,
+    pub item: ItemView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VarianceView {
+    pub counted_event: EventId,
+    pub location: LocationView,
+    pub item: ItemView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
+    pub counted_qty: i64,
+    pub expected: i64,
+    pub variance: i64,
+    pub user: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscrepancyView {
+    pub id: String,
+    pub kind: String,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuarantinedView {
+    pub event_id: EventId,
+    pub kind: &'static str,
+    pub reason: String,
+    pub attempts: u32,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryArgs {
+    pub item: Option<ItemId>,
+    pub location: Option<LocationId>,
+    /// A user's id, badge or name.
+    pub user: Option<String>,
+    /// A device's id.
+    pub device: Option<String>,
+    pub page: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryPageView {
+    pub entries: Vec<HistoryEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page: Option<u32>,
+}
+
+/// One point of the stock-over-time chart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StockPoint {
+    pub hlc_ms: u64,
+    pub on_hand: i64,
+    /// The counted minus the expected quantity, on points that are counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variance: Option<i64>,
+}

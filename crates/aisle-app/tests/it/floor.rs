@@ -1,0 +1,428 @@
+//! Floor work: sign-in, receive from a GS1 scan, picking with wrong scans refused, moves,
+//! blind counts and short picks.
+
+use crate::{site, MANAGER_PIN, NOW, PICKER_PIN};
+use aisle_app::views::{CountArgs, MoveArgs, PickArgs, ReceiveArgs, Resolved, ShortPickArgs};
+use aisle_app::{resolve_scan, AppError, SESSION_IDLE_MS};
+use aisle_core::event::{CountDecision, Date, ShortReason};
+use aisle_core::scan::ScanConfig;
+
+fn today() -> Date {
+    Date::new(2026, 11, 24).expect("date")
+}
+
+#[test]
+fn sign_in_checks_badge_and_pin_offline_and_ends_when_idle() {
+    let mut site = site();
+    let floor = &mut site.floor;
+    let wrong = floor.sign_in("U-0042", "0000", NOW).expect_err("wrong pin");
+    assert_eq!(wrong.code(), "bad_pin");
+    let unknown = floor
+        .sign_in("U-9999", PICKER_PIN, NOW)
+        .expect_err("unknown badge");
+    assert_eq!(
+        unknown.code(),
+        "bad_pin",
+        "an unknown badge must look like a wrong PIN, so badges cannot be probed"
+    );
+    let user = floor.sign_in("U-0042", PICKER_PIN, NOW).expect("sign in");
+    assert_eq!(user.name, "Ana");
+    assert!(floor.current_user(NOW + 1_000).is_some());
+    assert!(
+        floor
+            .current_user(NOW + 1_000 + SESSION_IDLE_MS + 1)
+            .is_none(),
+        "a session idle longer than the timeout is over"
+    );
+    let receive = floor
+        .receive(
+            ReceiveArgs {
+                location: site.bin_a,
+                item: site.widget,
+                lot: None,
+                expiry: None,
+                qty: 1,
+            },
+            NOW + 2 * SESSION_IDLE_MS,
+        )
+        .expect_err("signed out");
+    assert_eq!(receive.code(), "not_signed_in");
+    assert_eq!(site.floor.store().event_count().expect("count"), 0);
+}
+
+#[test]
+fn receive_takes_lot_expiry_and_count_from_a_gs1_scan() {
+    let mut site = site();
+    site.floor
+        .sign_in("U-0042", PICKER_PIN, NOW)
+        .expect("sign in");
+    // A GS1-128 case label: GTIN 15901234123454 (a case of 12), expiry 2027-03-31,
+    // lot L42, count 2, with the wedge's <GS> after the variable-length lot.
+    let raw = "]C1011590123412345417270331".to_string() + "10L42<GS>302";
+    let resolved =
+        resolve_scan(site.floor.store(), &raw, &ScanConfig::default(), today()).expect("scan");
+    let Resolved::Item {
+        item,
+        lot,
+        expiry,
+        quantity,
+        pack_size,
+    } = resolved
+    else {
+        panic!("a GTIN names an item, got {resolved:?}");
+    };
+    assert_eq!(item.sku, "WID-1");
+    assert_eq!(lot.as_deref(), Some("L42"));
+    assert_eq!(expiry, Some(Date::new(2027, 3, 31).expect("date")));
+    assert_eq!(pack_size, 12);
+    assert_eq!(quantity, Some(24), "2 cases of 12");
+
+    let location = resolve_scan(
+        site.floor.store(),
+        "L:A-01",
+        &ScanConfig::default(),
+        today(),
+    )
+    .expect("location scan");
+    let Resolved::Location { location } = location else {
+        panic!("L: is a location label");
+    };
+    let recorded = site
+        .floor
+        .receive(
+            ReceiveArgs {
+                location: location.id,
+                item: item.id,
+                lot,
+                expiry,
+                qty: quantity.expect("count"),
+            },
+            NOW + 1,
+        )
+        .expect("receive");
+    assert_eq!(recorded.on_hand, 24);
+    assert_eq!(
+        site.floor.store().pending_outbox_count().expect("outbox"),
+        1,
+        "the receipt is queued for sync in the same transaction"
+    );
+}
+
+#[test]
+fn garbled_and_unknown_scans_get_their_own_codes() {
+    let site = site();
+    let config = ScanConfig::default();
+    let garbled =
+        resolve_scan(site.floor.store(), "590123412345X", &config, today()).expect_err("garbled");
+    assert_eq!(garbled.code(), "bad_scan", "{garbled}");
+    let unknown = resolve_scan(site.floor.store(), "96385074", &config, today())
+        .expect_err("valid EAN-8 that no item has");
+    assert_eq!(unknown.code(), "unknown_barcode", "{unknown}");
+    let location =
+        resolve_scan(site.floor.store(), "L:Z-99", &config, today()).expect_err("no such location");
+    assert_eq!(location.code(), "unknown_location");
+}
+
+#[test]
+fn picking_refuses_wrong_scans_naming_what_was_expected() {
+    let mut site = site();
+    site.floor
+        .sign_in("U-0042", PICKER_PIN, NOW)
+        .expect("sign in");
+    let list = site
+        .floor
+        .open_pick_list(None, NOW + 1)
+        .expect("the next pick list");
+    assert_eq!(list.reference, "SO-1001");
+    assert_eq!(
+        list.lines
+            .iter()
+            .map(|line| line.location.code.as_str())
+            .collect::<Vec<_>>(),
+        ["B-07", "A-01"],
+        "lines come in walk order (B-07 is walked first)"
+    );
+    let n_events = site.floor.store().event_count().expect("count");
+    let wrong_location = site
+        .floor
+        .pick_line(
+            PickArgs {
+                pick_list: site.pick_list,
+                line: 2,
+                location: site.bin_a,
+                item: site.bolt,
+                lot: None,
+                qty: 3,
+            },
+            NOW + 2,
+        )
+        .expect_err("wrong location");
+    assert_eq!(wrong_location.code(), "wrong_location");
+    assert!(
+        wrong_location.to_string().contains("expected B-07"),
+        "the picker is told where to go: {wrong_location}"
+    );
+    let wrong_item = site
+        .floor
+        .pick_line(
+            PickArgs {
+                pick_list: site.pick_list,
+                line: 2,
+                location: site.bin_b,
+                item: site.widget,
+                lot: None,
+                qty: 3,
+            },
+            NOW + 3,
+        )
+        .expect_err("wrong item");
+    assert_eq!(wrong_item.code(), "wrong_item");
+    assert!(
+        wrong_item.to_string().contains("expected BOLT-M6"),
+        "{wrong_item}"
+    );
+    assert_eq!(
+        site.floor.store().event_count().expect("count"),
+        n_events,
+        "a refused scan records nothing"
+    );
+    let picked = site
+        .floor
+        .pick_line(
+            PickArgs {
+                pick_list: site.pick_list,
+                line: 2,
+                location: site.bin_b,
+                item: site.bolt,
+                lot: None,
+                qty: 3,
+            },
+            NOW + 4,
+        )
+        .expect("right scans");
+    assert_eq!(
+        picked.on_hand, -3,
+        "nothing was received there: stock goes negative"
+    );
+    let reopened = site
+        .floor
+        .open_pick_list(Some(site.pick_list), NOW + 5)
+        .expect("reopen");
+    assert!(reopened.lines[0].done, "line 2 is picked in full");
+    assert!(!reopened.lines[1].done);
+    let tasks = site.floor.count_tasks().expect("tasks");
+    assert!(
+        tasks
+            .iter()
+            .any(|task| task.reason == "negative_stock" && task.location.code == "B-07"),
+        "negative stock raises a count task: {tasks:?}"
+    );
+}
+
+#[test]
+fn a_short_pick_raises_a_count_task() {
+    let mut site = site();
+    site.floor
+        .sign_in("U-0042", PICKER_PIN, NOW)
+        .expect("sign in");
+    site.floor
+        .open_pick_list(Some(site.pick_list), NOW)
+        .expect("claim");
+    site.floor
+        .short_pick(
+            ShortPickArgs {
+                pick_list: site.pick_list,
+                line: 1,
+                qty_short: 2,
+                reason: ShortReason::NotFound,
+            },
+            NOW + 1,
+        )
+        .expect("short pick");
+    let tasks = site.floor.count_tasks().expect("tasks");
+    assert!(
+        tasks
+            .iter()
+            .any(|task| task.reason == "short_pick" && task.location.code == "A-01"),
+        "{tasks:?}"
+    );
+}
+
+#[test]
+fn counts_are_blind_and_outside_tolerance_wait_for_a_manager() {
+    let mut site = site();
+    site.floor
+        .sign_in("U-0042", PICKER_PIN, NOW)
+        .expect("sign in");
+    site.floor
+        .receive(
+            ReceiveArgs {
+                location: site.bin_a,
+                item: site.bolt,
+                lot: None,
+                expiry: None,
+                qty: 10,
+            },
+            NOW,
+        )
+        .expect("receive");
+    let within = site
+        .floor
+        .count(
+            CountArgs {
+                location: site.bin_a,
+                item: site.bolt,
+                lot: None,
+                counted_qty: 9,
+                task: None,
+            },
+            NOW + 1,
+        )
+        .expect("count");
+    assert_eq!(
+        within.decision,
+        CountDecision::SelfApproved,
+        "1 off, tolerance 1"
+    );
+    assert_eq!(
+        within.recorded.on_hand, 9,
+        "a self-approved count is the new baseline"
+    );
+    let outside = site
+        .floor
+        .count(
+            CountArgs {
+                location: site.bin_a,
+                item: site.bolt,
+                lot: None,
+                counted_qty: 4,
+                task: None,
+            },
+            NOW + 2,
+        )
+        .expect("count");
+    assert_eq!(outside.decision, CountDecision::NeedsReview);
+    assert_eq!((outside.expected, outside.variance), (9, -5));
+    assert_eq!(
+        outside.recorded.on_hand, 9,
+        "until reviewed, the count does not apply"
+    );
+
+    let forbidden = site
+        .floor
+        .variances(NOW + 3)
+        .expect_err("pickers do not review");
+    assert_eq!(forbidden.code(), "forbidden");
+    site.floor.sign_out();
+    site.floor
+        .sign_in("U-0001", MANAGER_PIN, NOW + 4)
+        .expect("manager");
+    let variances = site.floor.variances(NOW + 5).expect("variances");
+    assert_eq!(variances.len(), 1, "{variances:?}");
+    assert_eq!((variances[0].counted_qty, variances[0].expected), (4, 9));
+    assert_eq!(variances[0].user, "Ana");
+    let approved = site
+        .floor
+        .review_count(variances[0].counted_event, true, NOW + 6)
+        .expect("approve");
+    assert_eq!(
+        approved.on_hand, 4,
+        "an approved count becomes the baseline"
+    );
+    assert!(site.floor.variances(NOW + 7).expect("variances").is_empty());
+}
+
+#[test]
+fn moves_need_two_locations_and_a_positive_quantity() {
+    let mut site = site();
+    site.floor
+        .sign_in("U-0042", PICKER_PIN, NOW)
+        .expect("sign in");
+    let same = site
+        .floor
+        .move_stock(
+            MoveArgs {
+                from: site.bin_a,
+                to: site.bin_a,
+                item: site.bolt,
+                lot: None,
+                qty: 1,
+            },
+            NOW,
+        )
+        .expect_err("same location");
+    assert_eq!(same.code(), "bad_quantity");
+    let zero = site
+        .floor
+        .move_stock(
+            MoveArgs {
+                from: site.bin_a,
+                to: site.bin_b,
+                item: site.bolt,
+                lot: None,
+                qty: 0,
+            },
+            NOW,
+        )
+        .expect_err("zero");
+    assert!(matches!(zero, AppError::BadQuantity(_)));
+    let moved = site
+        .floor
+        .move_stock(
+            MoveArgs {
+                from: site.bin_a,
+                to: site.bin_b,
+                item: site.bolt,
+                lot: None,
+                qty: 2,
+            },
+            NOW + 1,
+        )
+        .expect("move");
+    assert_eq!(moved.on_hand, -2, "answers with what is left at the source");
+}
+
+#[test]
+fn a_restarted_floor_never_stamps_before_its_own_last_event() {
+    let mut site = site();
+    site.floor
+        .sign_in("U-0042", PICKER_PIN, NOW)
+        .expect("sign in");
+    site.floor
+        .receive(
+            ReceiveArgs {
+                location: site.bin_a,
+                item: site.bolt,
+                lot: None,
+                expiry: None,
+                qty: 1,
+            },
+            NOW,
+        )
+        .expect("receive");
+    let path = site.floor.store().path().to_owned();
+    let profile = site.floor.profile();
+    let device = site.floor.device();
+    drop(site.floor);
+    let mut floor = aisle_app::Floor::open(&path, profile, device).expect("reopen");
+    floor.sign_in("U-0042", PICKER_PIN, NOW).expect("sign in");
+    // The PC's clock went back an hour across the restart.
+    floor
+        .receive(
+            ReceiveArgs {
+                location: site.bin_a,
+                item: site.bolt,
+                lot: None,
+                expiry: None,
+                qty: 1,
+            },
+            NOW - 3_600_000,
+        )
+        .expect("receive");
+    let events = floor.store().load_events().expect("events");
+    assert_eq!(events.len(), 2);
+    assert!(
+        events[1].hlc > events[0].hlc,
+        "the second event is stamped after the first despite the clock going back"
+    );
+}
