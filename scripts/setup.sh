@@ -21,8 +21,11 @@ APT_PACKAGES=(
 )
 # A virtual display, a session bus and a keyring: the end-to-end and keyring tests run headless.
 APT_PACKAGES+=(xvfb xauth dbus-x11 gnome-keyring)
-# The keyring crate talks to Secret Service through libdbus.
-APT_PACKAGES+=(libdbus-1-dev)
+# The keyring crate talks to Secret Service through libdbus; serialport lists ports with libudev.
+APT_PACKAGES+=(libdbus-1-dev libudev-dev)
+# The UI end-to-end test (tests/e2e) drives the built app through tauri-driver, which runs
+# WebKitGTK's WebDriver server, WebKitWebDriver.
+APT_PACKAGES+=(webkit2gtk-driver)
 
 missing_packages=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -59,6 +62,15 @@ MESSAGE
   exit 1
 fi
 echo "setup: $(cargo --version)"
+
+# tauri-driver is the WebDriver front of the UI end-to-end test (tests/e2e); it is built once
+# from crates.io and then found on PATH (cargo's bin directory is on it, see common.sh).
+if command -v tauri-driver >/dev/null 2>&1; then
+  echo "setup: tauri-driver already installed"
+else
+  echo "setup: installing tauri-driver"
+  cargo install tauri-driver --locked
+fi
 
 # `npm ci` installs the UI's locked dependencies; the build then writes ui/dist, which the
 # Rust build embeds at compile time, so it must exist before any cargo build, test or clippy.

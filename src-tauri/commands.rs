@@ -1,30 +1,23 @@
-//! The Tauri command layer: the only functions the UI can call.
+//! The Tauri command layer: the only functions the UI can call (`docs/desktop-commands.md`).
 //!
-//! Every command is thin (decode, call one function, map the error), and every error
-//! reaches the UI as a [`CommandError`] `{code, message}` so the UI branches on a
-//! stable `code` and never on message text. The structs here are transport DTOs for
-//! the UI only; they are not the sync wire format and must not leak deeper than this
-//! module.
+//! Every command is thin: decode, call one function of `aisle-app` (or the profile and
+//! demo plumbing in this crate), map the error. Every error reaches the UI as a
+//! [`CommandError`] `{code, message}`, so the UI branches on a stable `code` and never on
+//! message text. DTOs live in `aisle_app::views` and go no deeper.
 
-use serde::Serialize;
-
-/// What the status line shows: which build is running and what state the store is in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AppStatus {
-    /// The desktop app's version, from `Cargo.toml`.
-    pub app_version: &'static str,
-    /// The domain crate this build links.
-    pub core_crate: &'static str,
-    /// The inventory event schema version the core writes.
-    pub event_version: u16,
-    /// The device store crate this build links.
-    pub store_crate: &'static str,
-    /// The newest device database schema this build can open.
-    pub store_schema_version: i64,
-    /// A human sentence about the local store.
-    pub store: &'static str,
-}
+use crate::scanner::ScannerSettings;
+use crate::state::{Active, AppState};
+use aisle_app::views::{
+    CountArgs, CountTaskView, CountedView, DiscrepancyView, HistoryArgs, HistoryPageView,
+    LookupView, MoveArgs, PickArgs, PickListSummaryView, PickListView, QuarantinedView,
+    ReceiveArgs, RecordedView, Resolved, ShortPickArgs, StockPoint, UserView, VarianceView,
+};
+use aisle_app::AppError;
+use aisle_core::event::Date;
+use aisle_core::ids::{EventId, ItemId, PickListId};
+use aisle_sync::{DeviceProfile, EnrollForm, SyncConfig, SyncStatus};
+use serde::{Deserialize, Serialize};
+use tauri::State;
 
 /// The one error shape every command returns to the UI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -35,36 +28,505 @@ pub struct CommandError {
     pub message: String,
 }
 
-impl From<aisle_store::StoreError> for CommandError {
-    fn from(error: aisle_store::StoreError) -> Self {
-        use aisle_store::StoreError;
-        let code = match &error {
-            StoreError::DiskFull => "disk_full",
-            StoreError::TooNew { .. } => "store_too_new",
-            // Busy and locked databases clear up on their own, so the UI may offer a retry.
-            _ if error.is_retryable() => "store_busy",
-            _ => "store_error",
-        };
+impl CommandError {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             code,
-            message: error.to_string(),
+            message: message.into(),
         }
     }
 }
 
-/// Reports the running build and the state of the local store.
-///
-/// The store is not opened by the app yet; a later issue adds profiles and opening.
+impl From<AppError> for CommandError {
+    fn from(error: AppError) -> Self {
+        Self::new(error.code(), error.to_string())
+    }
+}
+
+impl From<aisle_store::StoreError> for CommandError {
+    fn from(error: aisle_store::StoreError) -> Self {
+        Self::from(AppError::Store(error))
+    }
+}
+
+type Answer<T> = Result<T, CommandError>;
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+/// Today's date in UTC, which the GS1 century rule reads two-digit years against.
+fn today() -> Date {
+    civil_from_days((now_ms() / 86_400_000) as i64)
+}
+
+/// The calendar date `days` after 1970-01-01.
+fn civil_from_days(days: i64) -> Date {
+    // Civil-from-days (Howard Hinnant's algorithm), to avoid a date crate for one call.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+    let year = (yoe + era * 400 + i64::from(month <= 2)) as u16;
+    Date::new(year, month, day).unwrap_or(Date {
+        year: 2026,
+        month: 1,
+        day: 1,
+    })
+}
+
+/// Runs `work` on the open profile, or answers `no_profile`.
+fn with_active<T>(
+    state: &AppState,
+    work: impl FnOnce(&mut Active) -> Result<T, AppError>,
+) -> Answer<T> {
+    let mut slot = state
+        .active
+        .lock()
+        .map_err(|_| CommandError::new("store_error", "the profile lock is poisoned"))?;
+    let active = slot.as_mut().ok_or(AppError::NoProfile)?;
+    Ok(work(active)?)
+}
+
+/// Like [`with_active`] for actions that record an event: sync is told there is one.
+fn recording<T>(
+    state: &AppState,
+    work: impl FnOnce(&mut Active) -> Result<T, AppError>,
+) -> Answer<T> {
+    with_active(state, |active| {
+        let answer = work(active)?;
+        if let Some(sync) = &active.sync {
+            sync.local_event();
+        }
+        Ok(answer)
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileView {
+    pub id: String,
+    pub label: String,
+    pub server_url: String,
+    pub tenant: String,
+    pub warehouse: String,
+    pub device: String,
+}
+
+impl From<&DeviceProfile> for ProfileView {
+    fn from(profile: &DeviceProfile) -> Self {
+        Self {
+            id: profile.name.clone(),
+            label: profile.name.clone(),
+            server_url: profile.server_url.clone(),
+            tenant: profile.tenant.to_string(),
+            warehouse: profile.warehouse.to_string(),
+            device: profile.device.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppStatus {
+    pub app_version: &'static str,
+    pub event_version: u16,
+    pub store_schema_version: i64,
+    pub profile: Option<ProfileView>,
+    pub user: Option<UserView>,
+    pub demo: bool,
+    /// Badge, name, role and PIN of the demo users, shown only in demo mode.
+    pub demo_users: Vec<[&'static str; 4]>,
+}
+
 #[tauri::command]
-pub fn app_status() -> Result<AppStatus, CommandError> {
+pub async fn app_status(state: State<'_, AppState>) -> Answer<AppStatus> {
+    let demo = state
+        .demo
+        .lock()
+        .map(|demo| demo.is_some())
+        .unwrap_or(false);
+    let (profile, user) = match state.active.lock() {
+        Ok(mut slot) => match slot.as_mut() {
+            Some(active) => (
+                Some(ProfileView::from(&active.profile)),
+                active.floor.current_user(now_ms()),
+            ),
+            None => (None, None),
+        },
+        Err(_) => (None, None),
+    };
     Ok(AppStatus {
         app_version: env!("CARGO_PKG_VERSION"),
-        core_crate: "aisle-core",
         event_version: aisle_core::event::EVENT_VERSION,
-        store_crate: "aisle-store",
         store_schema_version: aisle_store::SCHEMA_VERSION,
-        store: "not opened yet",
+        profile,
+        user,
+        demo,
+        demo_users: if demo {
+            crate::demo::DEMO_USERS
+                .iter()
+                .map(|(badge, name, role, pin)| [*badge, *name, *role, *pin])
+                .collect()
+        } else {
+            Vec::new()
+        },
     })
+}
+
+#[tauri::command]
+pub async fn list_profiles(state: State<'_, AppState>) -> Answer<Vec<ProfileView>> {
+    let book = state
+        .book
+        .lock()
+        .map_err(|_| CommandError::new("store_error", "the profile book lock is poisoned"))?;
+    Ok(book.profiles.iter().map(ProfileView::from).collect())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollArgs {
+    pub server_url: String,
+    pub code: String,
+    pub device_name: String,
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+#[tauri::command]
+pub async fn enroll(state: State<'_, AppState>, args: EnrollArgs) -> Answer<ProfileView> {
+    let profile_name = format!("profile-{}", now_ms());
+    let profile = aisle_sync::enroll(
+        &EnrollForm {
+            server_url: args.server_url.trim(),
+            code: args.code.trim(),
+            device_name: args.device_name.trim(),
+            profile_name: &profile_name,
+            allow_insecure_http: args.allow_http,
+        },
+        state.tokens(),
+        &SyncConfig::default(),
+    )
+    .await
+    .map_err(|error| CommandError::new("enroll_failed", error.to_string()))?;
+    let view = ProfileView::from(&profile);
+    state
+        .activate(profile)
+        .map_err(|message| CommandError::new("store_error", message))?;
+    Ok(view)
+}
+
+#[tauri::command]
+pub async fn start_demo(state: State<'_, AppState>) -> Answer<ProfileView> {
+    start_demo_mode(&state).await
+}
+
+/// Starts (or reopens) the demo; shared by the command and `--demo` at launch.
+pub async fn start_demo_mode(state: &AppState) -> Answer<ProfileView> {
+    let known = state
+        .book
+        .lock()
+        .ok()
+        .and_then(|book| book.by_name(crate::demo::DEMO_PROFILE).cloned());
+    let (server, profile) = crate::demo::start(&state.data_dir, known, state.tokens())
+        .await
+        .map_err(|message| CommandError::new("demo_failed", message))?;
+    if let Ok(mut demo) = state.demo.lock() {
+        *demo = Some(server);
+    }
+    let view = ProfileView::from(&profile);
+    state
+        .activate(profile)
+        .map_err(|message| CommandError::new("demo_failed", message))?;
+    Ok(view)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SwitchArgs {
+    pub profile_id: String,
+}
+
+#[tauri::command]
+pub async fn switch_profile(state: State<'_, AppState>, args: SwitchArgs) -> Answer<ProfileView> {
+    let profile = state
+        .book
+        .lock()
+        .ok()
+        .and_then(|book| book.by_name(&args.profile_id).cloned())
+        .ok_or_else(|| CommandError::new("not_found", "no profile of that name on this PC"))?;
+    let view = ProfileView::from(&profile);
+    state
+        .activate(profile)
+        .map_err(|message| CommandError::new("store_error", message))?;
+    Ok(view)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInArgs {
+    pub badge: String,
+    pub pin: String,
+}
+
+#[tauri::command]
+pub async fn sign_in(state: State<'_, AppState>, args: SignInArgs) -> Answer<UserView> {
+    with_active(&state, |active| {
+        active.floor.sign_in(&args.badge, &args.pin, now_ms())
+    })
+}
+
+#[tauri::command]
+pub async fn sign_out(state: State<'_, AppState>) -> Answer<()> {
+    with_active(&state, |active| {
+        active.floor.sign_out();
+        Ok(())
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RawArgs {
+    pub raw: String,
+}
+
+fn scan_config(state: &AppState) -> aisle_core::scan::ScanConfig {
+    state
+        .scan_config
+        .lock()
+        .map(|config| config.clone())
+        .unwrap_or_default()
+}
+
+#[tauri::command]
+pub async fn resolve_scan(state: State<'_, AppState>, args: RawArgs) -> Answer<Resolved> {
+    let config = scan_config(&state);
+    with_active(&state, |active| {
+        aisle_app::resolve_scan(active.floor.store(), &args.raw, &config, today())
+    })
+}
+
+#[tauri::command]
+pub async fn lookup(state: State<'_, AppState>, args: RawArgs) -> Answer<LookupView> {
+    let config = scan_config(&state);
+    with_active(&state, |active| {
+        active.floor.lookup(&args.raw, &config, today())
+    })
+}
+
+#[tauri::command]
+pub async fn receive(state: State<'_, AppState>, args: ReceiveArgs) -> Answer<RecordedView> {
+    recording(&state, |active| active.floor.receive(args, now_ms()))
+}
+
+#[tauri::command]
+pub async fn move_stock(state: State<'_, AppState>, args: MoveArgs) -> Answer<RecordedView> {
+    recording(&state, |active| active.floor.move_stock(args, now_ms()))
+}
+
+#[tauri::command]
+pub async fn count(state: State<'_, AppState>, args: CountArgs) -> Answer<CountedView> {
+    recording(&state, |active| active.floor.count(args, now_ms()))
+}
+
+#[tauri::command]
+pub async fn pick_lists(state: State<'_, AppState>) -> Answer<Vec<PickListSummaryView>> {
+    with_active(&state, |active| active.floor.pick_lists())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenPickListArgs {
+    pub pick_list: Option<PickListId>,
+}
+
+#[tauri::command]
+pub async fn open_pick_list(
+    state: State<'_, AppState>,
+    args: OpenPickListArgs,
+) -> Answer<PickListView> {
+    recording(&state, |active| {
+        active.floor.open_pick_list(args.pick_list, now_ms())
+    })
+}
+
+#[tauri::command]
+pub async fn pick_line(state: State<'_, AppState>, args: PickArgs) -> Answer<RecordedView> {
+    recording(&state, |active| active.floor.pick_line(args, now_ms()))
+}
+
+#[tauri::command]
+pub async fn short_pick(state: State<'_, AppState>, args: ShortPickArgs) -> Answer<RecordedView> {
+    recording(&state, |active| active.floor.short_pick(args, now_ms()))
+}
+
+#[tauri::command]
+pub async fn count_tasks(state: State<'_, AppState>) -> Answer<Vec<CountTaskView>> {
+    with_active(&state, |active| active.floor.count_tasks())
+}
+
+#[tauri::command]
+pub async fn variances(state: State<'_, AppState>) -> Answer<Vec<VarianceView>> {
+    with_active(&state, |active| active.floor.variances(now_ms()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewArgs {
+    pub counted_event: EventId,
+    pub approve: bool,
+}
+
+#[tauri::command]
+pub async fn review_count(state: State<'_, AppState>, args: ReviewArgs) -> Answer<RecordedView> {
+    recording(&state, |active| {
+        active
+            .floor
+            .review_count(args.counted_event, args.approve, now_ms())
+    })
+}
+
+#[tauri::command]
+pub async fn discrepancies(state: State<'_, AppState>) -> Answer<Vec<DiscrepancyView>> {
+    with_active(&state, |active| active.floor.discrepancies(now_ms()))
+}
+
+#[tauri::command]
+pub async fn quarantined(state: State<'_, AppState>) -> Answer<Vec<QuarantinedView>> {
+    with_active(&state, |active| active.floor.quarantined(now_ms()))
+}
+
+#[tauri::command]
+pub async fn history(state: State<'_, AppState>, args: HistoryArgs) -> Answer<HistoryPageView> {
+    with_active(&state, |active| active.floor.history(&args, now_ms()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ItemArgs {
+    pub item: ItemId,
+}
+
+#[tauri::command]
+pub async fn stock_series(state: State<'_, AppState>, args: ItemArgs) -> Answer<Vec<StockPoint>> {
+    with_active(&state, |active| {
+        active.floor.stock_series(args.item, now_ms())
+    })
+}
+
+/// The sync status as the UI shows it (`docs/desktop-commands.md`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatusView {
+    pub online: bool,
+    pub pending: u64,
+    pub quarantined: u64,
+    pub last_success_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub clock_offset_ms: Option<i64>,
+    pub clock_warning: Option<String>,
+    pub progress: Option<ProgressView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProgressView {
+    pub done: u64,
+    pub total: Option<u64>,
+}
+
+impl From<&SyncStatus> for SyncStatusView {
+    fn from(status: &SyncStatus) -> Self {
+        Self {
+            online: status.online,
+            pending: status.pending,
+            quarantined: status.quarantined,
+            last_success_ms: status.last_success_ms,
+            last_error: status
+                .last_error
+                .as_ref()
+                .map(|error| error.message.clone()),
+            clock_offset_ms: status.clock_offset_ms,
+            clock_warning: status.clock_warning.clone(),
+            progress: status.progress.as_ref().map(|progress| ProgressView {
+                done: progress.done,
+                total: progress.total,
+            }),
+        }
+    }
+}
+
+#[tauri::command]
+pub async fn sync_status(state: State<'_, AppState>) -> Answer<SyncStatusView> {
+    let slot = state
+        .active
+        .lock()
+        .map_err(|_| CommandError::new("sync_error", "the profile lock is poisoned"))?;
+    Ok(slot
+        .as_ref()
+        .map(|active| SyncStatusView::from(&*active.status.borrow()))
+        .unwrap_or_default())
+}
+
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>) -> Answer<()> {
+    with_active(&state, |active| {
+        if let Some(sync) = &active.sync {
+            sync.sync_now();
+        }
+        Ok(())
+    })
+}
+
+#[tauri::command]
+pub async fn scanner_settings(state: State<'_, AppState>) -> Answer<ScannerSettings> {
+    Ok(ScannerSettings::load(&state.data_dir))
+}
+
+#[tauri::command]
+pub async fn save_scanner_settings(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    args: ScannerSettings,
+) -> Answer<ScannerSettings> {
+    args.save(&state.data_dir)
+        .map_err(|message| CommandError::new("bad_settings", message))?;
+    if let Ok(mut config) = state.scan_config.lock() {
+        config.gs_substitutes = args.gs_substitutes.clone();
+    }
+    open_serial_scanner(&app, &state, &args)?;
+    Ok(args)
+}
+
+/// (Re)opens the serial scanner the settings name, or closes it when they name none.
+pub fn open_serial_scanner(
+    app: &tauri::AppHandle,
+    state: &AppState,
+    settings: &ScannerSettings,
+) -> Answer<()> {
+    let mut serial = state
+        .serial
+        .lock()
+        .map_err(|_| CommandError::new("serial_error", "the serial lock is poisoned"))?;
+    *serial = None;
+    if let Some(port) = settings
+        .serial_port
+        .as_deref()
+        .filter(|port| !port.is_empty())
+    {
+        let reader =
+            crate::scanner::start_serial(app.clone(), port, settings.baud.unwrap_or(9_600))
+                .map_err(|message| CommandError::new("serial_error", message))?;
+        *serial = Some(reader);
+    }
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn serial_ports() -> Answer<Vec<String>> {
+    crate::scanner::serial_ports().map_err(|message| CommandError::new("serial_error", message))
 }
 
 #[cfg(test)]
@@ -72,50 +534,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn app_status_reports_this_build() {
-        let status = app_status().expect("app_status has no failure path yet");
-        assert_eq!(
-            status.app_version,
-            env!("CARGO_PKG_VERSION"),
-            "the status line must show the version of the binary that is running"
-        );
-        assert_eq!(status.store_schema_version, aisle_store::SCHEMA_VERSION);
-    }
-
-    /// `ui/src/status.js` reads these exact keys; renaming one breaks the status line.
-    #[test]
-    fn app_status_serializes_with_the_keys_the_ui_reads() {
-        let json = serde_json::to_value(app_status().unwrap()).unwrap();
-        let mut keys: Vec<&str> = json
-            .as_object()
-            .expect("app_status is a JSON object")
-            .keys()
-            .map(String::as_str)
-            .collect();
-        keys.sort_unstable();
-        assert_eq!(
-            keys,
-            [
-                "appVersion",
-                "coreCrate",
-                "eventVersion",
-                "store",
-                "storeCrate",
-                "storeSchemaVersion"
-            ],
-            "the UI's status formatter depends on these field names"
-        );
-    }
-
-    #[test]
-    fn store_errors_reach_the_ui_as_code_and_message() {
-        let store_error = aisle_store::StoreError::DiskFull;
-        let expected_message = store_error.to_string();
-        let json = serde_json::to_value(CommandError::from(store_error)).unwrap();
+    fn app_errors_reach_the_ui_as_code_and_message() {
+        let error = AppError::WrongLocation {
+            expected: "A-01".into(),
+            scanned: "B-07".into(),
+        };
+        let json = serde_json::to_value(CommandError::from(error)).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({ "code": "disk_full", "message": expected_message }),
+            serde_json::json!({
+                "code": "wrong_location",
+                "message": "wrong location: expected A-01, scanned B-07"
+            }),
             "the UI expects exactly {{code, message}} with a stable code"
         );
+        let full =
+            serde_json::to_value(CommandError::from(aisle_store::StoreError::DiskFull)).unwrap();
+        assert_eq!(full["code"], "disk_full");
+    }
+
+    #[test]
+    fn days_since_the_epoch_become_calendar_dates() {
+        for (days, expected) in [
+            (0, "1970-01-01"),
+            (11_017, "2000-03-01"),
+            (19_723, "2024-01-01"),
+            (19_782, "2024-02-29"),
+            (20_781, "2026-11-24"),
+        ] {
+            assert_eq!(civil_from_days(days).to_string(), expected, "day {days}");
+        }
     }
 }

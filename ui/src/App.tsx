@@ -162,7 +162,7 @@ function Shell({ idleMs }: { idleMs: number }) {
     <div class="app">
       <header class="top-bar">
         <span class="brand">{t("app.name")}</span>
-        <h1 class="screen-title">{title}</h1>
+        <h1 class="screen-title" data-testid="screen-title">{title}</h1>
         {user !== null && <span class="user">{t("app.user", { name: user.name, role: t(`role.${user.role}`) })}</span>}
         <StatusBadge status={sync} demo={status?.demo === true} />
       </header>

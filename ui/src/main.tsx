@@ -1,5 +1,8 @@
 // Entry point: the real backend, sounds, scan bus and key stack, rendered into #app.
 
+// First, before anything that formats numbers or dates loads.
+import "./locale-guard";
+
 import { render } from "preact";
 
 import { App } from "./App";

@@ -106,3 +106,12 @@ describe("idle and formats", () => {
     expect(percent(5, 0)).toBe(0);
   });
 });
+
+describe("locale guard", () => {
+  it("tells a language tag Intl accepts from one it refuses", async () => {
+    const { usableLanguage } = await import("../src/locale-guard");
+    expect(usableLanguage("en-US")).toBe(true);
+    expect(usableLanguage("de")).toBe(true);
+    expect(usableLanguage("C")).toBe(false);
+  });
+});

@@ -1,4 +1,6 @@
 // A big button that also answers to a key (Enter, Escape, an F-key or a digit), shown on it.
+// Its test id is `action-` and the key name (`action-F2`, `action-1`), unique on a screen
+// since a key runs one action; the end-to-end test (tests/e2e) clicks buttons by it.
 
 import type { ComponentChildren } from "preact";
 
@@ -21,7 +23,7 @@ export function Action({ keyName, label, onRun, tone = "plain", disabled = false
   const key = keyName.length === 1 ? keyName.toLowerCase() : keyName;
   useKeys(disabled ? {} : { [key]: onRun });
   return (
-    <button type="button" class={`action action-${tone}`} disabled={disabled} onClick={onRun}>
+    <button type="button" class={`action action-${tone}`} data-testid={`action-${keyName}`} disabled={disabled} onClick={onRun}>
       <kbd class="key-cap">{keyCap(keyName)}</kbd>
       <span>{label}</span>
     </button>

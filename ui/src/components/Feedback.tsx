@@ -53,7 +53,7 @@ export function useFeedback(): Feedback {
 export function FeedbackBox({ message }: { message: Message | null }) {
   if (message === null) return null;
   return (
-    <div class={`feedback feedback-${message.tone}`} role={message.tone === "error" ? "alert" : "status"}>
+    <div class={`feedback feedback-${message.tone}`} data-testid="feedback" data-tone={message.tone} role={message.tone === "error" ? "alert" : "status"}>
       <p class="feedback-title">{message.title}</p>
       {message.detail !== undefined && message.detail !== "" && <p class="feedback-detail">{message.detail}</p>}
       {message.lines?.map((line) => <p class="feedback-detail" key={line}>{line}</p>)}

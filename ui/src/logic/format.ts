@@ -1,7 +1,12 @@
 // Formatting numbers and times for display. Locale-aware, no words of its own.
 
 export function formatTime(ms: number): string {
-  return new Date(ms).toLocaleString();
+  try {
+    return new Date(ms).toLocaleString();
+  } catch {
+    // A PC whose locale the browser cannot read (e.g. "C") still gets a time.
+    return new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+  }
 }
 
 /** A signed millisecond offset in seconds with one decimal, e.g. "+1.5 s" without the unit. */

@@ -1,0 +1,148 @@
+//! The app's state between commands: the profile book, the open profile (its [`Floor`]
+//! and its running sync engine), the demo server when in demo mode, and scanner settings.
+//!
+//! Opening a profile is the one place that wires the crates together: the store file for
+//! recording, a second connection to it for the sync engine, and one clock shared by both
+//! so local events are always stamped after the remote ones sync has seen.
+
+use crate::demo::DemoServer;
+use crate::profiles::{store_path, ProfileBook};
+use aisle_app::{Floor, Stamper};
+use aisle_core::scan::ScanConfig;
+use aisle_core::Hlc;
+use aisle_store::Store;
+use aisle_sync::{
+    DeviceClock, DeviceProfile, Engine, KeyringTokenStore, SharedClock, SyncConfig, SyncHandle,
+    SyncStatus, TokenStore,
+};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use tokio::sync::watch;
+
+/// The clock shared with sync, as the floor stamps with it.
+#[derive(Debug)]
+struct SyncedClock(SharedClock);
+
+impl Stamper for SyncedClock {
+    fn stamp(&mut self, system_ms: u64) -> (Hlc, i64) {
+        // A poisoned lock only means another thread panicked mid-stamp; the clock's
+        // state is still a valid HLC, so keep stamping rather than stop the floor.
+        let mut clock = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let stamp = clock.stamp(system_ms as i64);
+        (stamp.hlc, stamp.clock_correction_ms)
+    }
+}
+
+/// One open profile.
+#[derive(Debug)]
+pub struct Active {
+    pub profile: DeviceProfile,
+    pub floor: Floor,
+    pub sync: Option<SyncHandle>,
+    pub status: watch::Receiver<SyncStatus>,
+}
+
+#[derive(Debug)]
+pub struct AppState {
+    pub data_dir: PathBuf,
+    pub book: Mutex<ProfileBook>,
+    pub active: Mutex<Option<Active>>,
+    pub demo: Mutex<Option<DemoServer>>,
+    pub scan_config: Mutex<ScanConfig>,
+    pub serial: Mutex<Option<crate::scanner::SerialReader>>,
+    pub tokens: KeyringTokenStore,
+}
+
+impl AppState {
+    pub fn new(data_dir: PathBuf) -> Result<Self, String> {
+        let book = ProfileBook::load(&data_dir)?;
+        let scanner = crate::scanner::ScannerSettings::load(&data_dir);
+        let scan_config = ScanConfig {
+            gs_substitutes: scanner.gs_substitutes,
+            ..ScanConfig::default()
+        };
+        Ok(Self {
+            data_dir,
+            book: Mutex::new(book),
+            active: Mutex::new(None),
+            demo: Mutex::new(None),
+            scan_config: Mutex::new(scan_config),
+            serial: Mutex::new(None),
+            tokens: KeyringTokenStore::new(KeyringTokenStore::SERVICE),
+        })
+    }
+
+    /// Opens `profile`: its store, the floor over it, and (when its token is in the
+    /// keyring) the sync engine on a second connection. Must run inside the async runtime.
+    pub fn open(&self, profile: DeviceProfile) -> Result<Active, String> {
+        let path = store_path(&self.data_dir, &profile);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
+        }
+        let store =
+            Store::open(&path, profile.store_profile()).map_err(|error| error.to_string())?;
+        profile.save_to(&store).map_err(|error| error.to_string())?;
+        let last = store
+            .latest_hlc()
+            .map_err(|error| error.to_string())?
+            .unwrap_or_default();
+        let config = SyncConfig::default();
+        let clock = DeviceClock::new(last, config.clock_warn_threshold_ms).shared();
+        let floor = Floor::with_clock(
+            store,
+            profile.device,
+            Box::new(SyncedClock(std::sync::Arc::clone(&clock))),
+        );
+        let sync_store =
+            Store::open(&path, profile.store_profile()).map_err(|error| error.to_string())?;
+        let (sync, status) =
+            match Engine::with_token_store(sync_store, &profile, &self.tokens, config, clock) {
+                Ok(engine) => {
+                    let handle = engine.spawn();
+                    let status = handle.status();
+                    handle.sync_now();
+                    (Some(handle), status)
+                }
+                Err(error) => {
+                    // Recording goes on without sync; the status line says why.
+                    tracing::warn!(profile = %profile.name, %error, "sync is off for this profile");
+                    let status = SyncStatus {
+                        last_error: Some(aisle_sync::status::ErrorInfo {
+                            code: "sync_error".into(),
+                            message: error.to_string(),
+                            at_ms: 0,
+                        }),
+                        ..SyncStatus::default()
+                    };
+                    (None, watch::channel(status).1)
+                }
+            };
+        Ok(Active {
+            profile,
+            floor,
+            sync,
+            status,
+        })
+    }
+
+    /// Makes `profile` the open one, remembering it in the profile book.
+    pub fn activate(&self, profile: DeviceProfile) -> Result<(), String> {
+        let active = self.open(profile.clone())?;
+        {
+            let mut book = self.book.lock().map_err(|_| "profile book lock poisoned")?;
+            book.put_active(profile);
+            book.save(&self.data_dir)?;
+        }
+        let mut slot = self.active.lock().map_err(|_| "profile lock poisoned")?;
+        *slot = Some(active);
+        Ok(())
+    }
+
+    pub fn tokens(&self) -> &dyn TokenStore {
+        &self.tokens
+    }
+}
