@@ -9,11 +9,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 bash "$REPO_ROOT/scripts/setup.sh"
 cd "$REPO_ROOT"
 
-# Later issues start the local demo server (aisle-server on 127.0.0.1) here, before the
-# app, and stop it when the app exits.
+# Demo mode: the app runs a real aisle-server on 127.0.0.1 inside itself, with a demo
+# tenant (items, locations, users, pick lists, and a "dock PC" that has received opening
+# stock), and enrolls this PC with it. Sign in with badge 1001 and PIN 1234 (picker) or
+# 9001 and 9999 (manager). Pass --data-dir DIR to keep the demo somewhere else.
+cargo build --locked
 
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
-  cargo build --locked
   cat >&2 <<'MESSAGE'
 run.sh: the app is built, but no DISPLAY (or WAYLAND_DISPLAY) is set, so its window has
 nowhere to open. Run it from a desktop session, or on a headless machine under a
@@ -25,4 +27,4 @@ MESSAGE
   exit 1
 fi
 
-exec cargo run --locked -- "$@"
+exec bash "$REPO_ROOT/scripts/with-keyring.sh" "$REPO_ROOT/target/debug/aisle" --demo "$@"

@@ -20,15 +20,9 @@ ui_status=0
 # Not --all-targets: that would also run the benches (harness = false) as tests.
 echo "==> cargo test --workspace --locked"
 cargo_status=0
-# Inside a private session bus with an unlocked gnome-keyring, so the sync tests use the
-# real Secret Service headless. `--unlock` reads the login keyring's password from stdin
-# (creating the keyring with it the first time); `--start` then adds the secrets component.
-(cd "$REPO_ROOT" && dbus-run-session -- bash -c '
-  mkdir -p "$HOME/.cache" "$HOME/.local/share/keyrings"
-  eval "$(printf "\n" | gnome-keyring-daemon --unlock)"
-  eval "$(printf "\n" | gnome-keyring-daemon --start --components=secrets)"
-  export GNOME_KEYRING_CONTROL
-  cargo test --workspace --locked' 2>&1) | tee "$cargo_log" || cargo_status=$?
+# With a working OS keyring (a private session bus and an unlocked gnome-keyring when the
+# machine has none), so the sync tests use the real Secret Service.
+(cd "$REPO_ROOT" && AISLE_PRIVATE_KEYRING=1 bash scripts/with-keyring.sh cargo test --workspace --locked 2>&1) | tee "$cargo_log" || cargo_status=$?
 
 # Cargo prints one "test result:" line per test binary; Vitest prints one summary line,
 # "Tests  55 passed (55)" or "Tests  1 failed | 54 passed (55)" (and "Test Files ..." above it,
