@@ -417,23 +417,30 @@ pub async fn stock_series(state: State<'_, AppState>, args: ItemArgs) -> Answer<
     })
 }
 
-/// The sync status as the UI shows it (`docs/desktop-commands.md`).
+/// The sync status as the UI shows it (`docs/desktop-commands.md`). What is not known is
+/// left out rather than sent as `null`: the UI's optional fields are `undefined` when absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SyncStatusView {
     pub online: bool,
     pub pending: u64,
     pub quarantined: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_success_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_offset_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_warning: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<ProgressView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProgressView {
     pub done: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total: Option<u64>,
 }
 
@@ -532,6 +539,18 @@ pub async fn serial_ports() -> Answer<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Sync screen was blank: `progress: null` passed its `!== undefined` check, and
+    /// reading `progress.done` threw while rendering.
+    #[test]
+    fn sync_status_leaves_out_what_it_does_not_know() {
+        let json = serde_json::to_value(SyncStatusView::from(&SyncStatus::default())).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({ "online": false, "pending": 0, "quarantined": 0 }),
+            "unknown fields must be absent, not null, for the UI's optional fields"
+        );
+    }
 
     #[test]
     fn app_errors_reach_the_ui_as_code_and_message() {

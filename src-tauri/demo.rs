@@ -75,6 +75,10 @@ pub async fn start(
         format!("cannot start the demo server on {address} ({error}); is another Aisle demo running? set AISLE_DEMO_PORT to use another port")
     })?;
     let url = format!("http://{address}/");
+    // Opened (and on the first start, created) before the server task opens it too: two
+    // first opens at once would both run the registry's migration, and one would fail.
+    let registry =
+        Registry::open(&registry_path(&server_dir)).map_err(|error| error.to_string())?;
     let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let served = aisle_server::serve(config, listener, async move {
@@ -88,8 +92,6 @@ pub async fn start(
     let server = DemoServer {
         shutdown: Some(sender),
     };
-    let registry =
-        Registry::open(&registry_path(&server_dir)).map_err(|error| error.to_string())?;
     let (tenant, warehouse) = match registry
         .list_tenants()
         .map_err(|error| error.to_string())?
