@@ -50,7 +50,8 @@ use std::time::Duration;
 pub struct SyncConfig {
     /// Events per push request (the server takes at most 1,000).
     pub batch_size: u32,
-    /// Events per pull page (the server gives at most 5,000).
+    /// Events per pull page (the server gives at most 5,000). Large pages apply much
+    /// faster (docs/BENCHMARKS.md, "Sync: drain and apply"), so the default is the most.
     pub pull_limit: u32,
     /// How long to wait after a local event for more before syncing.
     pub debounce: Duration,
@@ -73,7 +74,7 @@ impl Default for SyncConfig {
     fn default() -> Self {
         Self {
             batch_size: 500,
-            pull_limit: 1_000,
+            pull_limit: 5_000,
             debounce: Duration::from_millis(250),
             interval: Duration::from_secs(30),
             backoff_base: Duration::from_millis(500),
