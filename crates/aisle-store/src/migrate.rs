@@ -8,7 +8,10 @@ use crate::StoreError;
 use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 
-const MIGRATIONS: &[&str] = &[include_str!("../../../migrations/device/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../../migrations/device/0001_init.sql"),
+    include_str!("../../../migrations/device/0002_outbox_due.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -37,6 +40,25 @@ mod tests {
         migrations
             .validate()
             .expect("every migration applies cleanly to an empty database");
+    }
+
+    /// The engine asks for the next due time after every push; it must be an index seek,
+    /// not a scan of every pending row.
+    #[test]
+    fn the_next_due_outbox_time_is_an_index_seek() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        migrate(&mut conn).expect("migrate");
+        let plan: Vec<String> = conn
+            .prepare("EXPLAIN QUERY PLAN SELECT MIN(next_attempt_ms) FROM outbox WHERE state = 'pending'")
+            .expect("explain")
+            .query_map([], |row| row.get::<_, String>(3))
+            .expect("plan")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert!(
+            plan.iter().any(|step| step.contains("outbox_due")),
+            "the due-time query must use the outbox_due index: {plan:?}"
+        );
     }
 
     #[test]
