@@ -16,7 +16,7 @@ use aisle_core::event::{EventBody, PickLineRef, EVENT_VERSION};
 use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, PickListId};
 use aisle_core::stock::{decide_count, Notice, StockKey};
 use aisle_core::{Event, EventVersion, Hlc, HlcClock, Lot};
-use aisle_store::master::{Item, Location, PickList, Role, User};
+use aisle_store::master::{Item, Location, PickLine, PickList, Role, User};
 use aisle_store::{Profile, Recorded, Store};
 use std::path::Path;
 
@@ -398,17 +398,21 @@ impl Floor {
             .ok_or_else(|| AppError::NotFound(format!("pick list {id}")))
     }
 
+    /// One line of one of this warehouse's pick lists.
+    fn pick_line_of(&self, pick_list: PickListId, line: u32) -> Result<PickLine, AppError> {
+        self.pick_list(pick_list)?
+            .lines
+            .into_iter()
+            .find(|candidate| candidate.line == line)
+            .ok_or_else(|| AppError::NotFound(format!("line {line} of the pick list")))
+    }
+
     /// Picks on one line. The scanned location and item must be the line's; anything else
     /// is refused before a thing is written, naming what was expected.
     pub fn pick_line(&mut self, args: PickArgs, now_ms: u64) -> Result<RecordedView, AppError> {
         let user = self.touch(now_ms)?;
         positive(args.qty)?;
-        let list = self.pick_list(args.pick_list)?;
-        let line = list
-            .lines
-            .iter()
-            .find(|line| line.line == args.line)
-            .ok_or_else(|| AppError::NotFound(format!("line {} of the pick list", args.line)))?;
+        let line = self.pick_line_of(args.pick_list, args.line)?;
         if args.location != line.location {
             return Err(AppError::WrongLocation {
                 expected: self.location(line.location)?.code,
@@ -451,12 +455,7 @@ impl Floor {
     ) -> Result<RecordedView, AppError> {
         let user = self.touch(now_ms)?;
         positive(args.qty_short)?;
-        let list = self.pick_list(args.pick_list)?;
-        let line = list
-            .lines
-            .iter()
-            .find(|line| line.line == args.line)
-            .ok_or_else(|| AppError::NotFound(format!("line {} of the pick list", args.line)))?;
+        let line = self.pick_line_of(args.pick_list, args.line)?;
         let key = self.key(line.location, line.item, line.lot.as_deref());
         let body = EventBody::ShortPicked {
             pick_line: PickLineRef {
