@@ -8,6 +8,10 @@
 //!
 //! Quantities are integers in the item's base unit. Validation of a single event's own
 //! fields lives here ([`Event::validate`]); nothing here knows about other events.
+//!
+//! Every kind but one is a fact from the floor. The exception is `resolved`
+//! ([`Resolution`]): an automatic decision of the stock rules, recorded by the server so it
+//! is in the audit trail, which changes no stock.
 
 use crate::hlc::Hlc;
 use crate::ids::{
@@ -15,6 +19,10 @@ use crate::ids::{
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+mod resolution;
+
+pub use resolution::{ClaimRef, Resolution};
 
 /// The event schema version this build writes and understands.
 pub const EVENT_VERSION: u16 = 1;
@@ -245,6 +253,12 @@ pub enum EventBody {
     PickListClaimed {
         pick_list: PickListId,
     },
+    /// An automatic decision of the stock rules, recorded by the server (see
+    /// [`Resolution`]). It changes no stock and raises nothing.
+    Resolved {
+        #[serde(flatten)]
+        resolution: Resolution,
+    },
 }
 
 /// One inventory event: the envelope and the body.
@@ -282,6 +296,14 @@ pub enum InvalidEvent {
     BadLot,
     #[error("hlc wall time {0} ms is beyond the 47-bit range")]
     HlcOutOfRange(u64),
+    #[error("only the server records resolutions")]
+    ResolutionNotFromServer,
+    #[error("the server's identity records nothing but resolutions")]
+    FloorEventFromServer,
+    #[error("bad resolution: {0}")]
+    BadResolution(&'static str),
+    #[error("a floor event's id must be a UUIDv7, got version {0}")]
+    IdNotV7(usize),
 }
 
 impl Event {
@@ -290,6 +312,28 @@ impl Event {
     pub fn validate(&self) -> Result<(), InvalidEvent> {
         if self.hlc.wall_ms > crate::hlc::MAX_WALL_MS {
             return Err(InvalidEvent::HlcOutOfRange(self.hlc.wall_ms));
+        }
+        // The server's identity in this warehouse authors resolutions and nothing else. It
+        // is a UUIDv8 and enrolled devices are UUIDv7, so a scan's event skips the hash.
+        let by_server = self.device.as_uuid().get_version_num() == 8
+            && self.device == DeviceId::server(self.tenant, self.warehouse);
+        match (&self.body, by_server) {
+            (EventBody::Resolved { .. }, false) => {
+                return Err(InvalidEvent::ResolutionNotFromServer)
+            }
+            (EventBody::Resolved { resolution }, true) if resolution.event_id() != self.id => {
+                return Err(InvalidEvent::BadResolution(
+                    "the id is not the one derived from the decision",
+                ));
+            }
+            (EventBody::Resolved { .. }, true) => {}
+            (_, true) => return Err(InvalidEvent::FloorEventFromServer),
+            // Devices stamp UUIDv7 ids. Anything else is refused, so a device cannot take an
+            // id from the server's derived (UUIDv8) space and suppress a resolution with it.
+            (_, false) if self.id.as_uuid().get_version_num() != 7 => {
+                return Err(InvalidEvent::IdNotV7(self.id.as_uuid().get_version_num()))
+            }
+            (_, false) => {}
         }
         let positive = |qty: i64| {
             if qty > 0 {
@@ -361,6 +405,7 @@ impl Event {
                 lot_ok(lot)
             }
             EventBody::CountReviewed { .. } | EventBody::PickListClaimed { .. } => Ok(()),
+            EventBody::Resolved { resolution } => resolution.validate(lot_ok),
             EventBody::ShortPicked {
                 qty_short,
                 pick_line,
@@ -385,6 +430,7 @@ impl Event {
             EventBody::CountReviewed { .. } => "count_reviewed",
             EventBody::ShortPicked { .. } => "short_picked",
             EventBody::PickListClaimed { .. } => "pick_list_claimed",
+            EventBody::Resolved { .. } => "resolved",
         }
     }
 }
@@ -405,6 +451,16 @@ mod tests {
             clock_correction_ms: -250,
             body,
         }
+    }
+
+    #[test]
+    fn a_floor_event_needs_a_v7_id() {
+        let mut event = sample(EventBody::PickListClaimed {
+            pick_list: PickListId::new_v7(1, [6; 10]),
+        });
+        assert_eq!(event.validate(), Ok(()));
+        event.id = EventId::derived("resolution/claim_conflict", b"forged");
+        assert_eq!(event.validate(), Err(InvalidEvent::IdNotV7(8)));
     }
 
     #[test]

@@ -39,6 +39,15 @@ macro_rules! id_type {
             pub const fn as_bytes(&self) -> &[u8; 16] {
                 self.0.as_bytes()
             }
+
+            /// A UUIDv8 that the rules derive from `cause`, the same on every replica.
+            /// `tag` names the rule, so two rules derived from one cause get distinct ids.
+            pub fn derived(tag: &str, cause: &[u8]) -> Self {
+                Self(
+                    uuid::Builder::from_custom_bytes(stable_hash_128(tag.as_bytes(), cause))
+                        .into_uuid(),
+                )
+            }
         }
 
         impl fmt::Display for $name {
@@ -99,12 +108,28 @@ id_type!(
     TaskId
 );
 
-impl TaskId {
-    /// The id of a task that the stock rules derive from `cause`. `tag` names the rule
-    /// that raised it, so two rules raised by one cause get distinct ids.
-    pub fn derived(tag: &str, cause: &[u8]) -> Self {
-        Self(uuid::Builder::from_custom_bytes(stable_hash_128(tag.as_bytes(), cause)).into_uuid())
+impl DeviceId {
+    /// The server's own device identity in one warehouse of a tenant: the author of the
+    /// events only the server records (resolutions, see [`crate::event::Resolution`]).
+    /// Derived, so every replica knows it without asking; enrolled devices have UUIDv7
+    /// ids, so no device can be given it, and it has no token.
+    pub fn server(tenant: TenantId, warehouse: WarehouseId) -> Self {
+        Self::derived("server_device", &tenant_warehouse_bytes(tenant, warehouse))
     }
+}
+
+impl UserId {
+    /// The user the server's resolutions are recorded under: nobody decided them by hand.
+    pub fn server(tenant: TenantId, warehouse: WarehouseId) -> Self {
+        Self::derived("server_user", &tenant_warehouse_bytes(tenant, warehouse))
+    }
+}
+
+fn tenant_warehouse_bytes(tenant: TenantId, warehouse: WarehouseId) -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    bytes[..16].copy_from_slice(tenant.as_bytes());
+    bytes[16..].copy_from_slice(warehouse.as_bytes());
+    bytes
 }
 
 /// A 128-bit FNV-1a over two byte strings. It is not cryptographic; it only has to be
@@ -158,6 +183,40 @@ mod tests {
             "the cause separates tasks"
         );
         assert_eq!(a.as_uuid().get_version_num(), 8, "derived ids are UUIDv8");
+    }
+
+    #[test]
+    fn the_server_identity_is_per_tenant_and_warehouse_and_never_an_enrolled_one() {
+        let (tenant, warehouse) = (
+            TenantId::new_v7(1, [1; 10]),
+            WarehouseId::new_v7(1, [2; 10]),
+        );
+        let server = DeviceId::server(tenant, warehouse);
+        assert_eq!(
+            server,
+            DeviceId::server(tenant, warehouse),
+            "every replica derives the same id"
+        );
+        assert_ne!(
+            server,
+            DeviceId::server(tenant, WarehouseId::new_v7(1, [3; 10])),
+            "each warehouse has its own"
+        );
+        assert_ne!(
+            server,
+            DeviceId::server(TenantId::new_v7(1, [4; 10]), warehouse),
+            "each tenant has its own"
+        );
+        assert_eq!(
+            server.as_uuid().get_version_num(),
+            8,
+            "enrolled devices are UUIDv7, so none can be the server"
+        );
+        assert_ne!(
+            server.as_uuid(),
+            UserId::server(tenant, warehouse).as_uuid(),
+            "the server's user is tagged apart from its device"
+        );
     }
 
     #[test]

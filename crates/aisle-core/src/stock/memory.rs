@@ -2,8 +2,8 @@
 //! real store does. Tests and tools use it; the stores keep the same state in SQLite.
 
 use super::{
-    apply, Claim, CountRecord, CountStatus, CountTask, Discrepancy, EventOrder, KeyState, Ledger,
-    Notice, PickLineState, ReviewRecord, StockKey,
+    apply_with_resolutions, Applied, Claim, CountRecord, CountStatus, CountTask, Discrepancy,
+    EventOrder, KeyState, Ledger, Notice, PickLineState, ReviewRecord, StockKey,
 };
 use crate::event::Event;
 use crate::ids::{EventId, PickListId, TaskId};
@@ -203,16 +203,22 @@ impl Projection {
 
     /// Applies the event unless its id was seen. Returns notices for the user.
     pub fn apply(&mut self, event: &Event) -> Result<Vec<Notice>, PayloadMismatch> {
+        Ok(self.apply_with_resolutions(event)?.notices)
+    }
+
+    /// [`Projection::apply`], also returning the decisions the rules took (nothing for an
+    /// event seen before), as a server would record them.
+    pub fn apply_with_resolutions(&mut self, event: &Event) -> Result<Applied, PayloadMismatch> {
         if let Some(seen) = self.seen.get(&event.id) {
             return if seen == event {
-                Ok(Vec::new())
+                Ok(Applied::default())
             } else {
                 Err(PayloadMismatch(event.id))
             };
         }
         self.seen.insert(event.id, event.clone());
-        let Ok(notices) = apply(&mut self.ledger, event);
-        Ok(notices)
+        let Ok(applied) = apply_with_resolutions(&mut self.ledger, event);
+        Ok(applied)
     }
 
     pub fn snapshot(&self) -> Snapshot {

@@ -28,13 +28,20 @@
 //! device store and the server implement over SQLite; [`memory::MemoryLedger`] is the
 //! in-memory implementation, and [`reference::evaluate`] restates the rules as a plain
 //! function of a set of events, against which the incremental path is property-tested.
+//!
+//! [`apply_with_resolutions`] is the same, and also says which decisions applying the event
+//! took: each discrepancy or count task it opened, and each losing device of a contested
+//! pick list with the claim that won, as a [`crate::event::Resolution`]. The server records
+//! them as `resolved` events, so they are in the audit trail. Those events are ignored here:
+//! a resolution changes no stock and raises nothing, so everything above stays a function
+//! of the set of floor events.
 
 pub mod memory;
 pub mod reference;
 mod rules;
 mod tolerance;
 
-pub use rules::apply;
+pub use rules::{apply, apply_with_resolutions, Applied};
 pub use tolerance::{decide_count, CountTolerance};
 
 use crate::event::{CountDecision, Event, EventBody, Lot, ReviewDecision, ShortReason};
@@ -131,7 +138,8 @@ impl Event {
             EventBody::Counted { .. }
             | EventBody::CountReviewed { .. }
             | EventBody::ShortPicked { .. }
-            | EventBody::PickListClaimed { .. } => Vec::new(),
+            | EventBody::PickListClaimed { .. }
+            | EventBody::Resolved { .. } => Vec::new(),
         }
     }
 

@@ -3,6 +3,7 @@
 //! [`evaluate`] follows the definitions in the module docs of [`crate::stock`] literally,
 //! with no incremental state. It is slow and obviously right; the incremental [`super::apply`]
 //! is property-tested against it, and stores can compare their projections with it.
+//! `resolved` events are in the set like any other and, as the rules say, change nothing.
 
 use super::memory::Snapshot;
 use super::{

@@ -3,26 +3,80 @@
 //! Movements are the hot path (every scan) and touch only their keys' state. Counts,
 //! reviews, short picks and claims are rare, so they recompute what they affect from the
 //! ledger rather than patching it, which keeps them obviously equal to the definition.
+//!
+//! Where a rule opens a discrepancy or a count task, or names a claim's winner, it also
+//! notes the decision in the `Journal`, at the one place that knows the state changed.
 
 use super::{
     Baseline, Claim, CountRecord, CountStatus, CountTask, CountTaskReason, Discrepancy,
     DiscrepancyKind, EventOrder, KeyState, Ledger, Notice, PickLineState, ReviewRecord, StockKey,
 };
-use crate::event::{CountDecision, Event, EventBody, PickLineRef, ReviewDecision};
+use crate::event::{
+    ClaimRef, CountDecision, Event, EventBody, PickLineRef, Resolution, ReviewDecision,
+};
 use crate::ids::{EventId, PickListId, TaskId, WarehouseId};
+
+/// What applying one event did besides updating the projection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// What the device should tell its user.
+    pub notices: Vec<Notice>,
+    /// The decisions the rules took because of this event, in the order they took them.
+    /// A claim conflict is repeated each time another claim of the list arrives; its
+    /// [`Resolution::event_id`] is the same each time.
+    pub resolutions: Vec<Resolution>,
+}
+
+/// The decisions taken while applying one event (the cause).
+struct Journal {
+    cause: EventId,
+    resolutions: Vec<Resolution>,
+}
 
 /// Applies one event to the ledger. Each event must be applied once: the caller
 /// deduplicates by event id. Returns what the device should tell its user.
 pub fn apply<L: Ledger>(ledger: &mut L, event: &Event) -> Result<Vec<Notice>, L::Error> {
+    Ok(apply_with_resolutions(ledger, event)?.notices)
+}
+
+/// [`apply`], also returning the decisions the rules took because of the event, for the
+/// one replica that records them (the server).
+pub fn apply_with_resolutions<L: Ledger>(
+    ledger: &mut L,
+    event: &Event,
+) -> Result<Applied, L::Error> {
+    let mut journal = Journal {
+        cause: event.id,
+        resolutions: Vec::new(),
+    };
+    let notices = apply_event(ledger, event, &mut journal)?;
+    Ok(Applied {
+        notices,
+        resolutions: journal.resolutions,
+    })
+}
+
+fn apply_event<L: Ledger>(
+    ledger: &mut L,
+    event: &Event,
+    journal: &mut Journal,
+) -> Result<Vec<Notice>, L::Error> {
     let order = event.order();
     match &event.body {
         EventBody::Received { .. } | EventBody::Moved { .. } | EventBody::Adjusted { .. } => {
-            apply_deltas(ledger, event, &order)?;
+            apply_deltas(ledger, event, &order, journal)?;
         }
-        EventBody::Picked { pick_line, qty, .. } => {
-            apply_deltas(ledger, event, &order)?;
+        EventBody::Picked {
+            pick_line,
+            qty,
+            location,
+            item,
+            lot,
+        } => {
+            apply_deltas(ledger, event, &order, journal)?;
             if let Some(line) = pick_line {
-                track_pick_line(ledger, event.warehouse, line, *qty, &order)?;
+                let key = event.key(*location, *item, lot);
+                track_pick_line(ledger, &key, line, *qty, &order, journal)?;
             }
         }
         EventBody::Counted {
@@ -43,7 +97,7 @@ pub fn apply<L: Ledger>(ledger: &mut L, event: &Event) -> Result<Vec<Notice>, L:
                 status: count_status(*decision, &reviews),
             };
             ledger.put_count(&record)?;
-            after_count_change(ledger, &record)?;
+            after_count_change(ledger, &record, journal)?;
         }
         EventBody::CountReviewed { counted, decision } => {
             ledger.add_review(&ReviewRecord {
@@ -57,7 +111,7 @@ pub fn apply<L: Ledger>(ledger: &mut L, event: &Event) -> Result<Vec<Notice>, L:
                 if status != record.status {
                     record.status = status;
                     ledger.put_count(&record)?;
-                    after_count_change(ledger, &record)?;
+                    after_count_change(ledger, &record, journal)?;
                 }
             }
         }
@@ -73,7 +127,7 @@ pub fn apply<L: Ledger>(ledger: &mut L, event: &Event) -> Result<Vec<Notice>, L:
                 reason,
                 open: true,
             };
-            put_count_task(ledger, task)?;
+            put_count_task(ledger, task, journal)?;
         }
         EventBody::PickListClaimed { pick_list } => {
             ledger.add_claim(&Claim {
@@ -81,8 +135,11 @@ pub fn apply<L: Ledger>(ledger: &mut L, event: &Event) -> Result<Vec<Notice>, L:
                 pick_list: *pick_list,
                 user: event.user,
             })?;
-            return judge_claims(ledger, event.warehouse, *pick_list);
+            return judge_claims(ledger, event.warehouse, *pick_list, journal);
         }
+        // A resolution records a decision taken from the other events; it changes nothing
+        // the rules derive, so the projection stays a function of the floor's events.
+        EventBody::Resolved { .. } => {}
     }
     Ok(Vec::new())
 }
@@ -105,6 +162,7 @@ fn apply_deltas<L: Ledger>(
     ledger: &mut L,
     event: &Event,
     order: &EventOrder,
+    journal: &mut Journal,
 ) -> Result<(), L::Error> {
     for (key, delta) in event.deltas() {
         ledger.add_delta(&key, order, delta)?;
@@ -114,7 +172,7 @@ fn apply_deltas<L: Ledger>(
         if new.baseline.is_none_or(|baseline| *order > baseline.order) {
             new.on_hand += delta;
         }
-        set_key_state(ledger, &key, old, new)?;
+        set_key_state(ledger, &key, old, new, journal)?;
     }
     Ok(())
 }
@@ -125,6 +183,7 @@ fn set_key_state<L: Ledger>(
     key: &StockKey,
     old: Option<KeyState>,
     new: KeyState,
+    journal: &mut Journal,
 ) -> Result<(), L::Error> {
     if old == Some(new) {
         return Ok(());
@@ -145,12 +204,23 @@ fn set_key_state<L: Ledger>(
         ledger.resolve_discrepancy(&format!("negative_stock/{}", key_name(key)))?;
     }
     if is_negative != was_negative {
+        let task = TaskId::derived("negative_stock", &key.id_bytes());
         ledger.put_task(&CountTask {
-            id: TaskId::derived("negative_stock", &key.id_bytes()),
+            id: task,
             key: key.clone(),
             reason: CountTaskReason::NegativeStock,
             open: is_negative,
         })?;
+        if is_negative {
+            journal.resolutions.push(Resolution::NegativeStock {
+                location: key.location,
+                item: key.item,
+                lot: key.lot.clone(),
+                on_hand: new.on_hand,
+                task,
+                cause: journal.cause,
+            });
+        }
     }
     Ok(())
 }
@@ -167,7 +237,11 @@ fn key_name(key: &StockKey) -> String {
 }
 
 /// Recomputes the key from its latest approved count: `B.qty + Σ deltas after B`.
-fn recompute_key<L: Ledger>(ledger: &mut L, key: &StockKey) -> Result<(), L::Error> {
+fn recompute_key<L: Ledger>(
+    ledger: &mut L,
+    key: &StockKey,
+    journal: &mut Journal,
+) -> Result<(), L::Error> {
     let old = ledger.key_state(key)?;
     let baseline = ledger.latest_count(key, true)?.map(|count| Baseline {
         order: count.order,
@@ -175,11 +249,15 @@ fn recompute_key<L: Ledger>(ledger: &mut L, key: &StockKey) -> Result<(), L::Err
     });
     let after = ledger.sum_deltas_after(key, baseline.as_ref().map(|baseline| &baseline.order))?;
     let on_hand = baseline.map_or(0, |baseline| baseline.qty) + after;
-    set_key_state(ledger, key, old, KeyState { baseline, on_hand })
+    set_key_state(ledger, key, old, KeyState { baseline, on_hand }, journal)
 }
 
-fn after_count_change<L: Ledger>(ledger: &mut L, count: &CountRecord) -> Result<(), L::Error> {
-    recompute_key(ledger, &count.key)?;
+fn after_count_change<L: Ledger>(
+    ledger: &mut L,
+    count: &CountRecord,
+    journal: &mut Journal,
+) -> Result<(), L::Error> {
+    recompute_key(ledger, &count.key, journal)?;
     let variance_id = format!("count_variance/{}", count.order.id);
     if count.status == CountStatus::PendingReview {
         ledger.open_discrepancy(&Discrepancy {
@@ -193,10 +271,21 @@ fn after_count_change<L: Ledger>(ledger: &mut L, count: &CountRecord) -> Result<
                 system_qty: count.system_qty,
             },
         })?;
+        // A count is pending review only from its own arrival until its first review, so
+        // this runs once per count.
+        journal.resolutions.push(Resolution::CountVariance {
+            location: count.key.location,
+            item: count.key.item,
+            lot: count.key.lot.clone(),
+            counted: count.order.id,
+            counted_qty: count.counted_qty,
+            system_qty: count.system_qty,
+        });
     } else {
         ledger.resolve_discrepancy(&variance_id)?;
     }
     if count.status == CountStatus::Rejected {
+        // The count just became rejected, so its recount task was closed or absent.
         let task = CountTask {
             id: recount_task_id(count.order.id),
             key: count.key.clone(),
@@ -205,22 +294,58 @@ fn after_count_change<L: Ledger>(ledger: &mut L, count: &CountRecord) -> Result<
             },
             open: true,
         };
-        ledger.put_task(&task)?;
+        put_count_task(ledger, task, journal)?;
     }
-    reevaluate_count_tasks(ledger, &count.key)
+    reevaluate_count_tasks(ledger, &count.key, journal)
 }
 
 fn recount_task_id(counted: EventId) -> TaskId {
     TaskId::derived("recount", counted.as_bytes())
 }
 
-/// Stores a new short-pick or recount task, open unless a later count already covers it.
-fn put_count_task<L: Ledger>(ledger: &mut L, mut task: CountTask) -> Result<(), L::Error> {
+/// Stores a short-pick or recount task that was not open before, open unless a later count
+/// already covers it.
+fn put_count_task<L: Ledger>(
+    ledger: &mut L,
+    mut task: CountTask,
+    journal: &mut Journal,
+) -> Result<(), L::Error> {
     let latest = ledger
         .latest_count(&task.key, false)?
         .map(|count| count.order);
     task.open = is_task_open(ledger, &task.reason, latest)?;
-    ledger.put_task(&task)
+    ledger.put_task(&task)?;
+    if task.open {
+        journal.resolutions.push(task_raised(&task, journal.cause));
+    }
+    Ok(())
+}
+
+/// The decision to open a short-pick or recount task.
+fn task_raised(task: &CountTask, cause: EventId) -> Resolution {
+    let (location, item, lot) = (task.key.location, task.key.item, task.key.lot.clone());
+    match &task.reason {
+        CountTaskReason::ShortPick { short_pick, reason } => Resolution::ShortPick {
+            location,
+            item,
+            lot,
+            task: task.id,
+            short_pick: short_pick.id,
+            reason: *reason,
+            cause,
+        },
+        CountTaskReason::Recount { counted } => Resolution::Recount {
+            location,
+            item,
+            lot,
+            task: task.id,
+            counted: counted.id,
+            cause,
+        },
+        CountTaskReason::NegativeStock => {
+            unreachable!("negative-stock tasks are raised by set_key_state")
+        }
+    }
 }
 
 /// A short-pick or recount task is open until a count of its key that was not rejected
@@ -246,7 +371,11 @@ fn is_task_open<L: Ledger>(
     })
 }
 
-fn reevaluate_count_tasks<L: Ledger>(ledger: &mut L, key: &StockKey) -> Result<(), L::Error> {
+fn reevaluate_count_tasks<L: Ledger>(
+    ledger: &mut L,
+    key: &StockKey,
+    journal: &mut Journal,
+) -> Result<(), L::Error> {
     let latest = ledger.latest_count(key, false)?.map(|count| count.order);
     for mut task in ledger.count_tasks(key)? {
         if task.reason == CountTaskReason::NegativeStock {
@@ -256,17 +385,23 @@ fn reevaluate_count_tasks<L: Ledger>(ledger: &mut L, key: &StockKey) -> Result<(
         if open != task.open {
             task.open = open;
             ledger.put_task(&task)?;
+            if open {
+                // Reopened: the count that covered it was rejected.
+                journal.resolutions.push(task_raised(&task, journal.cause));
+            }
         }
     }
     Ok(())
 }
 
+/// `key` is the picked key, which the over-pick decision names.
 fn track_pick_line<L: Ledger>(
     ledger: &mut L,
-    warehouse: WarehouseId,
+    key: &StockKey,
     line: &PickLineRef,
     qty: i64,
     order: &EventOrder,
+    journal: &mut Journal,
 ) -> Result<(), L::Error> {
     let old = ledger.pick_line(line.pick_list, line.line)?;
     let mut new = old.unwrap_or(PickLineState {
@@ -285,7 +420,7 @@ fn track_pick_line<L: Ledger>(
     if new.picked_total > new.line_qty {
         ledger.open_discrepancy(&Discrepancy {
             id,
-            warehouse,
+            warehouse: key.warehouse,
             kind: DiscrepancyKind::OverPick {
                 pick_list: line.pick_list,
                 line: line.line,
@@ -293,6 +428,18 @@ fn track_pick_line<L: Ledger>(
                 line_qty: new.line_qty,
             },
         })?;
+        if !was_over {
+            journal.resolutions.push(Resolution::OverPick {
+                pick_list: line.pick_list,
+                line: line.line,
+                picked: new.picked_total,
+                line_qty: new.line_qty,
+                location: key.location,
+                item: key.item,
+                lot: key.lot.clone(),
+                cause: journal.cause,
+            });
+        }
     } else if was_over {
         ledger.resolve_discrepancy(&id)?;
     }
@@ -305,6 +452,7 @@ fn judge_claims<L: Ledger>(
     ledger: &mut L,
     warehouse: WarehouseId,
     pick_list: PickListId,
+    journal: &mut Journal,
 ) -> Result<Vec<Notice>, L::Error> {
     let mut claims = ledger.claims(pick_list)?;
     claims.sort();
@@ -326,6 +474,23 @@ fn judge_claims<L: Ledger>(
             winner: winner.clone(),
         })
         .collect();
+    // One decision per losing device, naming its earliest claim (claims are sorted).
+    let claim_ref = |claim: &Claim| ClaimRef {
+        event: claim.order.id,
+        device: claim.order.device,
+        user: claim.user,
+    };
+    let mut devices_told = Vec::new();
+    for loser in &losers {
+        if !devices_told.contains(&loser.order.device) {
+            devices_told.push(loser.order.device);
+            journal.resolutions.push(Resolution::ClaimConflict {
+                pick_list,
+                winner: claim_ref(&winner),
+                loser: claim_ref(loser),
+            });
+        }
+    }
     ledger.open_discrepancy(&Discrepancy {
         id: format!("pick_list_contested/{pick_list}"),
         warehouse,

@@ -3,5 +3,6 @@
 mod fixture;
 mod props;
 mod purity;
+mod resolutions;
 mod scan;
 mod stock;

@@ -3,6 +3,7 @@
 //! the same as the reference evaluation of the set.
 
 use crate::fixture::*;
+use crate::resolutions::{assert_every_open_thing_was_resolved, ingest};
 use aisle_core::event::{CountDecision, Event, EventBody, ReviewDecision};
 use aisle_core::stock::memory::Projection;
 use aisle_core::stock::reference;
@@ -98,23 +99,33 @@ fn scenario() -> impl Strategy<Value = (usize, Vec<Event>)> {
     })
 }
 
+/// A deterministic shuffle of `events` with `n_dups` duplicates, driven by the seed.
+fn arrival_order(events: &[Event], seed: u64, n_dups: usize) -> Vec<&Event> {
+    let mut arrival: Vec<&Event> = events.iter().collect();
+    let mut state = seed | 1;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..if events.is_empty() { 0 } else { n_dups } {
+        let pick = (next() as usize) % events.len();
+        arrival.push(&events[pick]);
+    }
+    for index in (1..arrival.len()).rev() {
+        arrival.swap(index, (next() as usize) % (index + 1));
+    }
+    arrival
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn any_order_and_duplication_gives_the_reference((_, events) in scenario(), seed in any::<u64>(), n_dups in 0usize..20) {
         let expected = reference::evaluate(&events);
-        // A deterministic shuffle with duplicates, driven by the seed.
-        let mut arrival: Vec<&Event> = events.iter().collect();
-        let mut state = seed | 1;
-        let mut next = || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
-        for _ in 0..if events.is_empty() { 0 } else { n_dups } {
-            let pick = (next() as usize) % events.len();
-            arrival.push(&events[pick]);
-        }
-        for index in (1..arrival.len()).rev() {
-            arrival.swap(index, (next() as usize) % (index + 1));
-        }
+        let arrival = arrival_order(&events, seed, n_dups);
         let mut projection = Projection::new();
         for event in arrival {
             projection.apply(event).expect("no payload mismatch");
@@ -150,5 +161,25 @@ proptest! {
         for (index, projection) in devices.iter().enumerate() {
             prop_assert_eq!(&projection.snapshot(), &expected, "device {} differs from the reference", index + 1);
         }
+    }
+
+    /// The server records a resolution for each decision as events arrive, in any order and
+    /// with duplicates: every open task and discrepancy has one, none is recorded twice, and
+    /// a device replaying the floor events and the resolutions in any order ends where the
+    /// floor events alone lead.
+    #[test]
+    fn recorded_resolutions_cover_what_is_open_and_change_nothing((_, events) in scenario(), seed in any::<u64>(), n_dups in 0usize..20) {
+        let expected = reference::evaluate(&events);
+        let (server, recorded) = ingest(arrival_order(&events, seed, n_dups));
+        prop_assert_eq!(&server.snapshot(), &expected, "the server's projection is the reference");
+        assert_every_open_thing_was_resolved(&expected, &recorded);
+        let ids: std::collections::BTreeSet<_> = recorded.iter().map(|event| event.id).collect();
+        prop_assert_eq!(ids.len(), recorded.len(), "no decision is recorded twice");
+        let everything: Vec<Event> = events.iter().chain(&recorded).cloned().collect();
+        let mut device = Projection::new();
+        for event in arrival_order(&everything, seed.rotate_left(17), n_dups) {
+            device.apply(event).expect("apply");
+        }
+        prop_assert_eq!(device.snapshot(), expected, "a device with the resolutions in its log");
     }
 }
