@@ -169,6 +169,12 @@ impl crate::Store {
         tx.commit()?;
         Ok(checksum)
     }
+
+    /// [`page_keys`] as this store's projection knows them: the keys a checksum of
+    /// `events` covers, which a device re-fetches when the checksum differs.
+    pub fn page_keys(&self, events: &[Event]) -> Result<BTreeSet<StockKey>, StoreError> {
+        page_keys(&self.conn, events)
+    }
 }
 
 #[cfg(test)]

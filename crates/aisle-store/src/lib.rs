@@ -22,6 +22,7 @@ pub mod master;
 mod migrate;
 pub mod outbox;
 pub mod queries;
+pub mod repairs;
 
 pub use error::StoreError;
 pub use log::{RebuildReport, Recorded};
