@@ -18,6 +18,7 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 pub(crate) mod master;
+pub(crate) mod touching;
 
 /// What every handler can reach. Tenant data only through [`Storage`] with a context.
 #[derive(Clone, Debug)]
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/t/{tenant}/events", post(push).get(pull))
         .route("/v1/t/{tenant}/stock", get(stock))
         .merge(master::routes())
+        .merge(touching::routes())
         .fallback(|| async { AppError::NotFound })
         // One byte over the limit is enough to know a body is too large.
         .layer(DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
@@ -157,12 +159,13 @@ pub(crate) async fn enroll(
     }))
 }
 
-/// Appends and applies a batch of events in one transaction.
+/// Appends and applies a batch of events in one transaction, with a `resolved` event for
+/// each decision the stock rules took because of them.
 #[utoipa::path(post, path = "/v1/t/{tenant}/events", tag = "sync",
     params(("tenant" = String, Path, description = "The tenant id; it must be the token's tenant")),
     request_body = crate::openapi::PushRequest,
     responses(
-        (status = 200, description = "One result per event, in request order", body = PushResponse),
+        (status = 200, description = "One result per event, in request order; a pushed `resolved` event is `rejected` with reason `server_only`", body = PushResponse),
         (status = 400, description = "`bad_json`", body = crate::openapi::ErrorBody),
         (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
         (status = 403, description = "`tenant_mismatch` (or `warehouse_mismatch`): the request names another tenant or warehouse than the token's; audited", body = crate::openapi::ErrorBody),

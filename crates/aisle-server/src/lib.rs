@@ -5,7 +5,9 @@
 //! and the security audit log. Devices push events and pull the events of their warehouse
 //! over JSON protocol v1 (`docs/protocol.md`); the server keeps each tenant's stock
 //! projection with the very same `aisle_core::stock::apply` the devices run, through
-//! `aisle_store::ledger::SqlLedger`.
+//! `aisle_store::ledger::SqlLedger`. It is the one replica that records the rules' automatic
+//! decisions, as `resolved` events it authors itself (`storage`), so they are in the audit
+//! trail of every device.
 //!
 //! ERPs upsert master data (items, locations, users, pick lists) and read stock with
 //! per-tenant API keys; devices download master data by version.
@@ -28,6 +30,7 @@ pub mod openapi;
 pub mod pool;
 pub mod registry;
 pub mod storage;
+pub mod touching;
 pub mod wire;
 
 pub use error::{AppError, ServerError};

@@ -23,7 +23,8 @@ pub struct ErrorBody {
 #[derive(Debug, utoipa::ToSchema)]
 #[allow(dead_code)] // Only described: pushes are decoded by `wire::decode_push`.
 pub struct PushRequest {
-    /// Events in `aisle_core::Event`'s JSON form (schema version `v` = 1).
+    /// Events in `aisle_core::Event`'s JSON form (schema version `v` = 1). A `resolved`
+    /// event is answered `rejected` / `server_only`: only the server records those.
     #[schema(value_type = Vec<Object>)]
     pub events: Vec<serde_json::Value>,
 }
@@ -73,6 +74,7 @@ impl Modify for SecuritySchemes {
         crate::http::enroll,
         crate::http::push,
         crate::http::pull,
+        crate::http::touching::events_touching,
         crate::http::stock,
         crate::http::master::master_changes,
         crate::http::master::put_items,

@@ -8,6 +8,12 @@
 //! `aisle_store::ledger::SqlLedger`, the same code the devices run. Events are deduplicated
 //! by id against the log, which is the deduplication `apply` leaves to its caller.
 //! The methods are blocking; the HTTP layer calls them on tokio's blocking pool.
+//!
+//! The server is the one replica that records the rules' automatic decisions: each decision
+//! that applying a pushed event takes is appended right after it, in the same transaction,
+//! as a `resolved` event authored by the server's identity in the warehouse
+//! (`DeviceId::server`). Its id is derived from the decision, so a decision taken again is
+//! not recorded again. Devices may not push resolutions (`rejected` / `server_only`).
 
 use crate::auth::{IntegrationContext, MasterWrite, StockRead, TenantContext};
 use crate::error::ServerError;
@@ -15,10 +21,11 @@ use crate::master;
 use crate::pool::TenantPools;
 use crate::wire::ErpStockRow;
 use crate::wire::{PulledEvent, PushResult, PushStatus, StockRow};
+use aisle_core::event::{EventBody, Resolution};
 use aisle_core::ids::WarehouseId;
 use aisle_core::ids::{ItemId, LocationId};
-use aisle_core::stock::{apply, Discrepancy};
-use aisle_core::Event;
+use aisle_core::stock::{apply, apply_with_resolutions, Discrepancy};
+use aisle_core::{Event, Hlc, HlcClock};
 use aisle_store::ledger::SqlLedger;
 use rusqlite::TransactionBehavior;
 use serde_json::value::RawValue;
@@ -73,6 +80,16 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     /// On-hand rows and open discrepancies of the context's warehouse.
     fn stock(&self, context: &TenantContext, filter: StockFilter)
         -> Result<StockView, ServerError>;
+
+    /// The context's warehouse's events with `seq > after` that touch any of `keys`, at
+    /// most `limit` of them (see [`crate::touching`]).
+    fn events_touching(
+        &self,
+        context: &TenantContext,
+        keys: &[aisle_core::stock::StockKey],
+        after: u64,
+        limit: u32,
+    ) -> Result<crate::touching::TouchingPage, ServerError>;
 
     /// Master-data changes after `after` for the context's device: the tenant's items and
     /// users and its warehouse's locations and pick lists (see [`master::changes`]).
@@ -141,6 +158,44 @@ impl SqliteStorage {
     }
 }
 
+/// Appends the `resolved` event recording `resolution`, which applying `cause` decided,
+/// unless the same decision is recorded already. `clock` stamps it after its cause and the
+/// push's earlier resolutions, and no earlier than the server's time.
+fn record_resolution(
+    insert: &mut rusqlite::CachedStatement<'_>,
+    ledger: &mut SqlLedger<'_>,
+    clock: &mut HlcClock,
+    cause: &Event,
+    resolution: Resolution,
+    now_ms: i64,
+) -> Result<(), ServerError> {
+    *clock = HlcClock::new(clock.last().max(cause.hlc));
+    let hlc = clock.now(u64::try_from(now_ms).unwrap_or(0));
+    let rule = resolution.rule();
+    let resolved = resolution.into_event(cause.tenant, cause.warehouse, hlc);
+    // Devices validate every event they pull: one they would refuse must never be written,
+    // or every device's pull would stop at it. Losing the record is the lesser harm.
+    if let Err(invalid) = resolved.validate() {
+        tracing::error!(event = %cause.id, %invalid, "a resolution of the rules is invalid; not recorded");
+        return Ok(());
+    }
+    let inserted = insert.execute((
+        resolved.id.as_bytes(),
+        resolved.warehouse.as_bytes(),
+        resolved.device.as_bytes(),
+        resolved.hlc.to_packed(),
+        resolved.kind(),
+        now_ms,
+        serde_json::to_string(&resolved)?,
+    ))?;
+    if inserted == 1 {
+        // Changes nothing, but every logged event goes through the rules once.
+        apply(ledger, &resolved)?;
+        tracing::debug!(event = %resolved.id, cause = %cause.id, rule, "resolution recorded");
+    }
+    Ok(())
+}
+
 fn rejected(event: &Event, reason: &str, message: Option<String>) -> PushResult {
     PushResult {
         id: event.id.to_string(),
@@ -163,6 +218,7 @@ impl Storage for SqliteStorage {
         let mut conn = db.connection()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(events.len());
+        let mut resolution_clock = HlcClock::new(Hlc::default());
         {
             let mut ledger = SqlLedger::new(&tx);
             let mut insert = tx.prepare_cached(
@@ -172,6 +228,11 @@ impl Storage for SqliteStorage {
             let mut existing =
                 tx.prepare_cached("SELECT seq, payload FROM events WHERE id = ?1")?;
             for event in events {
+                if let EventBody::Resolved { .. } = event.body {
+                    let message = "only the server records resolutions".to_owned();
+                    results.push(rejected(event, "server_only", Some(message)));
+                    continue;
+                }
                 if let Err(invalid) = event.validate() {
                     results.push(rejected(event, "invalid_event", Some(invalid.to_string())));
                     continue;
@@ -188,7 +249,7 @@ impl Storage for SqliteStorage {
                 ))?;
                 if inserted == 1 {
                     let seq = tx.last_insert_rowid() as u64;
-                    apply(&mut ledger, event)?;
+                    let applied = apply_with_resolutions(&mut ledger, event)?;
                     results.push(PushResult {
                         id: event.id.to_string(),
                         status: PushStatus::Applied,
@@ -196,6 +257,16 @@ impl Storage for SqliteStorage {
                         reason: None,
                         message: None,
                     });
+                    for resolution in applied.resolutions {
+                        record_resolution(
+                            &mut insert,
+                            &mut ledger,
+                            &mut resolution_clock,
+                            event,
+                            resolution,
+                            now_ms,
+                        )?;
+                    }
                     continue;
                 }
                 let (seq, stored): (i64, String) = existing
@@ -319,6 +390,18 @@ impl Storage for SqliteStorage {
             rows,
             discrepancies,
         })
+    }
+
+    fn events_touching(
+        &self,
+        context: &TenantContext,
+        keys: &[aisle_core::stock::StockKey],
+        after: u64,
+        limit: u32,
+    ) -> Result<crate::touching::TouchingPage, ServerError> {
+        let db = self.pools.get(context)?;
+        let mut conn = db.connection()?;
+        crate::touching::events_touching(&mut conn, context.warehouse(), keys, after, limit)
     }
 
     fn master_changes(

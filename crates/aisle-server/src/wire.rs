@@ -89,7 +89,8 @@ pub struct PushResult {
     pub status: PushStatus,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub seq: Option<u64>,
-    /// A stable code: `payload_mismatch` or `invalid_event`.
+    /// A stable code: `payload_mismatch`, `invalid_event`, or `server_only` (a `resolved`
+    /// event: only the server records those).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reason: Option<String>,
     /// For people: what exactly was invalid.
@@ -116,7 +117,8 @@ pub struct PullQuery {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PulledEvent {
     pub seq: u64,
-    /// An `aisle_core::Event` in its JSON form, exactly as it was pushed.
+    /// An `aisle_core::Event` in its JSON form, exactly as it was pushed, or a `resolved`
+    /// event the server recorded (authored by its own device identity in the warehouse).
     #[schema(value_type = Object)]
     pub event: Box<RawValue>,
 }
@@ -132,6 +134,51 @@ pub struct PullResponse {
     /// The warehouse's last seq when the checksum was taken: a device can compare the
     /// checksum once it has applied exactly the events up to this seq.
     pub checksum_seq: u64,
+    pub server_time_ms: i64,
+}
+
+// Re-fetching by stock key (`POST /v1/t/{tenant}/events/touching`), for a device whose
+// pulled checksum differed from the server's.
+
+/// At most this many stock keys in one request for the events touching them.
+pub const MAX_TOUCHING_KEYS: usize = 100;
+/// The default and largest page of events touching keys.
+pub const DEFAULT_TOUCHING_LIMIT: u32 = 500;
+pub const MAX_TOUCHING_LIMIT: u32 = 5_000;
+
+/// A stock key of the device's warehouse.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRef {
+    pub location: String,
+    pub item: String,
+    /// Absent (or empty) when the stock has no lot.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lot: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TouchingRequest {
+    /// 1 to 100 stock keys.
+    pub keys: Vec<KeyRef>,
+    /// Only events with a greater seq (default 0).
+    #[serde(default)]
+    pub after: u64,
+    /// Events per page (default 500, at most 5,000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Optional; when given it must be the device's own warehouse.
+    #[serde(default)]
+    pub warehouse: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TouchingResponse {
+    /// Events touching any of the keys with `seq > after`, in seq order, at most `limit`.
+    pub events: Vec<PulledEvent>,
+    /// The `after` to ask for next: the last seq returned, or the request's `after`.
+    pub next: u64,
     pub server_time_ms: i64,
 }
 

@@ -11,6 +11,8 @@ mod idempotency;
 mod isolation;
 mod master;
 mod observability;
+mod resolutions;
 mod stock;
 mod support;
 mod tenants;
+mod touching;

@@ -1,0 +1,161 @@
+//! `POST /v1/t/{tenant}/events/touching`: the events of the device's warehouse that touch
+//! given stock keys, which a device re-fetches when a pulled page's stock checksum differs
+//! from its own (see [`crate::touching`]).
+//!
+//! The same rules as the events endpoints: the tenant comes from the token alone (a path
+//! naming another is refused and audited by the [`TenantContext`] extractor), an optional
+//! `warehouse` must be the token's (else `403 warehouse_mismatch`, audited), and the keys
+//! are always looked up in the token's warehouse.
+
+use super::{blocking, AppState};
+use crate::auth::TenantContext;
+use crate::error::{AppError, Boundary};
+use crate::wire::{self, KeyRef, TouchingRequest, TouchingResponse};
+use aisle_core::ids::{ItemId, LocationId, WarehouseId};
+use aisle_core::stock::StockKey;
+use aisle_core::Lot;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use tracing::Instrument;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new().route("/v1/t/{tenant}/events/touching", post(events_touching))
+}
+
+/// The warehouse's events that touch any of the given stock keys, paged by seq.
+#[utoipa::path(post, path = "/v1/t/{tenant}/events/touching", tag = "sync",
+    params(("tenant" = String, Path, description = "The tenant id; it must be the token's tenant")),
+    request_body = TouchingRequest,
+    responses(
+        (status = 200, description = "Events touching the keys with `seq > after`, in seq order, at most `limit`", body = TouchingResponse),
+        (status = 400, description = "`bad_json`: not the expected shape, a key that does not parse, no keys or more than 100", body = crate::openapi::ErrorBody),
+        (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
+        (status = 403, description = "`tenant_mismatch` (or `warehouse_mismatch`): the request names another tenant or warehouse than the token's; audited", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+    ),
+    security(("device_token" = [])))]
+pub(crate) async fn events_touching(
+    context: TenantContext,
+    State(state): State<AppState>,
+    request: Result<Json<TouchingRequest>, JsonRejection>,
+) -> Result<Json<TouchingResponse>, AppError> {
+    let Json(request) = request.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge
+        } else {
+            AppError::BadJson(rejection.body_text())
+        }
+    })?;
+    if let Some(warehouse) = &request.warehouse {
+        if warehouse.parse().ok() != Some(context.warehouse()) {
+            let detail = format!("events touching keys of warehouse {warehouse:?}");
+            return Err(context.refuse(&state, Boundary::Warehouse, detail).await);
+        }
+    }
+    let keys = stock_keys(&request.keys, context.warehouse())?;
+    let limit = request
+        .limit
+        .unwrap_or(wire::DEFAULT_TOUCHING_LIMIT)
+        .clamp(1, wire::MAX_TOUCHING_LIMIT);
+    let storage = state.storage.clone();
+    let span = context.span("events_touching");
+    let after = request.after;
+    let n_keys = keys.len();
+    let page = blocking(move || storage.events_touching(&context, &keys, after, limit))
+        .instrument(span.clone())
+        .await?;
+    span.in_scope(|| {
+        tracing::info!(
+            n_keys,
+            after,
+            n_events = page.events.len(),
+            "events touching keys"
+        )
+    });
+    Ok(Json(TouchingResponse {
+        events: page.events,
+        next: page.next,
+        server_time_ms: crate::now_ms(),
+    }))
+}
+
+/// The wire keys as stock keys of `warehouse`: between 1 and
+/// [`wire::MAX_TOUCHING_KEYS`] of them, each naming a location and an item by id.
+fn stock_keys(keys: &[KeyRef], warehouse: WarehouseId) -> Result<Vec<StockKey>, AppError> {
+    if keys.is_empty() || keys.len() > wire::MAX_TOUCHING_KEYS {
+        return Err(AppError::BadJson(format!(
+            "keys: between 1 and {} keys per request, got {}",
+            wire::MAX_TOUCHING_KEYS,
+            keys.len()
+        )));
+    }
+    keys.iter()
+        .enumerate()
+        .map(|(key_idx, key)| {
+            let location: LocationId = key
+                .location
+                .parse()
+                .map_err(|_| AppError::BadJson(format!("keys[{key_idx}].location: not an id")))?;
+            let item: ItemId = key
+                .item
+                .parse()
+                .map_err(|_| AppError::BadJson(format!("keys[{key_idx}].item: not an id")))?;
+            Ok(StockKey {
+                warehouse,
+                location,
+                item,
+                lot: key
+                    .lot
+                    .as_deref()
+                    .filter(|lot| !lot.is_empty())
+                    .map(Lot::new),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_bounded_and_named_by_index_when_they_do_not_parse() {
+        let warehouse = aisle_core::testkit::warehouse();
+        let good = KeyRef {
+            location: aisle_core::testkit::location(1).to_string(),
+            item: aisle_core::testkit::item(1).to_string(),
+            lot: Some(String::new()),
+        };
+        let parsed = stock_keys(std::slice::from_ref(&good), warehouse).expect("one good key");
+        assert_eq!(parsed[0].lot, None, "an empty lot is no lot, as in storage");
+        assert!(
+            matches!(stock_keys(&[], warehouse), Err(AppError::BadJson(_))),
+            "no keys is refused"
+        );
+        let too_many: Vec<KeyRef> = (0..=wire::MAX_TOUCHING_KEYS)
+            .map(|_| KeyRef {
+                location: good.location.clone(),
+                item: good.item.clone(),
+                lot: None,
+            })
+            .collect();
+        assert!(
+            matches!(stock_keys(&too_many, warehouse), Err(AppError::BadJson(_))),
+            "more than the limit is refused"
+        );
+        let bad = KeyRef {
+            location: good.location.clone(),
+            item: "not-an-id".into(),
+            lot: None,
+        };
+        match stock_keys(&[good, bad], warehouse) {
+            Err(AppError::BadJson(message)) => {
+                assert!(message.starts_with("keys[1].item"), "{message}")
+            }
+            other => panic!("a bad item id is bad json: {other:?}"),
+        }
+    }
+}
