@@ -1,9 +1,12 @@
 //! End-to-end sync: real `aisle-server` on port 0, real SQLite device files, the real OS
 //! keyring (Secret Service under `dbus-run-session` in CI), and `aisle-sync`'s engine.
 
+mod checksum_repair;
+mod connection;
 mod enrollment;
 mod faults;
 mod lost_ack;
 mod offline;
 mod randomized;
+mod resolutions;
 mod support;

@@ -26,8 +26,8 @@ pub const KEYRING_SERVICE: &str = "aisle-tests";
 
 /// A server with one tenant and warehouse, and a directory for device files.
 pub struct World {
-    /// Kept so the server's files live as long as the world.
-    _server_dir: tempfile::TempDir,
+    /// The server's data directory, which lives as long as the world.
+    server_dir: tempfile::TempDir,
     pub devices_dir: tempfile::TempDir,
     pub server: RunningServer,
     pub registry: Registry,
@@ -51,7 +51,7 @@ impl World {
             .add_warehouse(tenant, "main", 1)
             .expect("warehouse");
         World {
-            _server_dir: server_dir,
+            server_dir,
             devices_dir: tempfile::tempdir().expect("tempdir"),
             server,
             registry,
@@ -62,6 +62,11 @@ impl World {
 
     pub fn url(&self) -> String {
         self.server.url("")
+    }
+
+    /// The server's data directory, for the admin CLI's operations (backup, restore).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.server_dir.path()
     }
 
     /// Enrolls a device (through `server_url`, the server's own when `None`) and opens its

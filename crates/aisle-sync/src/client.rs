@@ -8,9 +8,13 @@
 use crate::clock::ClockSample;
 use crate::enroll::check_server_url;
 use crate::token::Token;
-use crate::wire::{ErrorBody, PullResponse, PushRequest, PushResponse};
+use crate::wire::{
+    ErrorBody, KeyRef, PullResponse, PushRequest, PushResponse, TouchingRequest, TouchingResponse,
+    MAX_TOUCHING_KEYS,
+};
 use crate::{system_now_ms, SyncConfig, SyncError};
 use aisle_core::ids::TenantId;
+use aisle_core::stock::StockKey;
 use aisle_core::Event;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::Url;
@@ -90,6 +94,30 @@ impl Client {
         send(request, |body: &PullResponse| body.server_time_ms).await
     }
 
+    /// `POST /v1/t/{tenant}/events/touching`: the events touching `keys` (at most
+    /// [`MAX_TOUCHING_KEYS`]) with `seq > after`, at most `limit` of them.
+    pub async fn events_touching(
+        &self,
+        keys: &[StockKey],
+        after: u64,
+        limit: u32,
+    ) -> Result<Exchange<TouchingResponse>, SyncError> {
+        debug_assert!(
+            keys.len() <= MAX_TOUCHING_KEYS,
+            "the caller splits the keys"
+        );
+        let request = self
+            .http
+            .post(self.url(&format!("v1/t/{}/events/touching", self.tenant)))
+            .bearer_auth(self.token.expose())
+            .json(&TouchingRequest {
+                keys: keys.iter().map(KeyRef::new).collect(),
+                after,
+                limit,
+            });
+        send(request, |body: &TouchingResponse| body.server_time_ms).await
+    }
+
     /// `GET /v1/t/{tenant}/master?after=`, as raw JSON (`None` when the server has no such
     /// endpoint yet).
     pub async fn master(
@@ -126,8 +154,14 @@ pub(crate) fn http_client(config: &SyncConfig) -> Result<reqwest::Client, SyncEr
         .map_err(|error| SyncError::Transport(format!("cannot build the http client: {error}")))
 }
 
+/// The code of an error answer that is not an Aisle server's `{code, message}`.
+pub(crate) const FOREIGN_ERROR_CODE: &str = "http_error";
+
+/// Answers larger than this are decoded on the blocking pool.
+const DECODE_OFF_THREAD_BYTES: usize = 256 * 1024;
+
 /// Sends a request and decodes a 2xx JSON answer, timing the exchange.
-pub(crate) async fn send<T: DeserializeOwned>(
+pub(crate) async fn send<T: DeserializeOwned + Send + 'static>(
     request: reqwest::RequestBuilder,
     server_time: impl Fn(&T) -> i64,
 ) -> Result<Exchange<T>, SyncError> {
@@ -141,7 +175,7 @@ pub(crate) async fn send<T: DeserializeOwned>(
             Ok(body) => (body.code, body.message),
             // A proxy's or load balancer's page: keep a short prefix for the log.
             Err(_) => (
-                "http_error".to_owned(),
+                FOREIGN_ERROR_CODE.to_owned(),
                 text.chars().take(200).collect::<String>(),
             ),
         };
@@ -154,8 +188,16 @@ pub(crate) async fn send<T: DeserializeOwned>(
     }
     let bytes = response.bytes().await?;
     let received_ms = system_now_ms();
-    let body: T = serde_json::from_slice(&bytes)
-        .map_err(|error| SyncError::Protocol(format!("undecodable answer: {error}")))?;
+    let body: T = if bytes.len() > DECODE_OFF_THREAD_BYTES {
+        // A full pull page is megabytes of JSON: tens of milliseconds that would hold up
+        // one of the runtime's workers (the app's commands run there too).
+        tokio::task::spawn_blocking(move || serde_json::from_slice(&bytes))
+            .await
+            .map_err(|_| SyncError::Stopped)?
+    } else {
+        serde_json::from_slice(&bytes)
+    }
+    .map_err(|error| SyncError::Protocol(format!("undecodable answer: {error}")))?;
     let sample = ClockSample {
         sent_ms,
         received_ms,

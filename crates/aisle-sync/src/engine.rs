@@ -11,11 +11,13 @@
 //! [`crate::backoff::delay`]; the server's `Retry-After` is a floor that even "sync now"
 //! honours.
 
+mod repair;
+
 use crate::backoff;
 use crate::clock::{ClockSample, DeviceClock, SharedClock};
 use crate::conflicts::open_conflicts;
 use crate::plan::{self, Identity, Op, Plan, Snapshot};
-use crate::status::{ErrorInfo, Progress, SyncStatus};
+use crate::status::{ChecksumRepairStatus, ErrorInfo, Progress, SyncStatus};
 use crate::token::{Token, TokenStore};
 use crate::wire::{PullResponse, PushStatus};
 use crate::{system_now_ms, Client, DeviceProfile, SyncConfig, SyncError};
@@ -87,6 +89,15 @@ impl Engine {
             token,
             &config,
         )?;
+        // The checksum repairs are counted over the store's life, not this process's.
+        let repairs = store.checksum_repair_counts()?;
+        let last_repair = store.checksum_repairs(1)?;
+        let status = SyncStatus {
+            checksum_mismatches: repairs.n_repairs,
+            checksum_unresolved: repairs.n_unresolved,
+            last_checksum_repair: last_repair.first().map(ChecksumRepairStatus::from),
+            ..SyncStatus::default()
+        };
         let span = tracing::info_span!("sync", tenant = %profile.tenant, warehouse = %profile.warehouse, device = %profile.device);
         Ok(Self {
             store: Arc::new(Mutex::new(store)),
@@ -101,7 +112,7 @@ impl Engine {
             state: plan::State::default(),
             server_floor_ms: None,
             force_due: false,
-            status: watch::Sender::new(SyncStatus::default()),
+            status: watch::Sender::new(status),
             span,
         })
     }
@@ -326,11 +337,16 @@ impl Engine {
         Ok(())
     }
 
+    /// Pulls and applies pages after `after` until a short page. While one page is applied
+    /// the next is already being fetched (and decoded), so the server's and the network's
+    /// share of the time overlaps the store's; the cursor still moves only with an applied
+    /// page, in its transaction, so a failure or a crash at any point loses nothing.
     async fn pull(&mut self, mut after: u64, report: &mut RoundReport) -> Result<(), SyncError> {
         let limit = self.config.pull_limit.clamp(1, 5_000);
         let mut n_done = 0u64;
+        let mut fetched = self.client.pull(after, limit).await;
         loop {
-            let exchange = self.client.pull(after, limit).await?;
+            let exchange = fetched?;
             self.record_sample(exchange.sample);
             let page = exchange.body;
             check_page(&page, after)?;
@@ -338,46 +354,39 @@ impl Engine {
                 break;
             }
             let n_events = page.events.len();
+            let is_full = n_events >= limit as usize;
+            let next = page.next;
             let events: Vec<Event> = page.events.into_iter().map(|pulled| pulled.event).collect();
             self.observe_remote_clocks(&events);
-            let next = page.next;
             // The server's checksum describes its projection as of `checksum_seq`; it is
             // comparable once this page brings us exactly there (the tail page).
             let checksum = page.checksum.filter(|_| page.checksum_seq == Some(next));
-            let last_hlc = self.clock.lock().expect("clock lock").last().to_packed();
-            let (recorded, verdict) = self
-                .with_store(move |store| {
-                    let recorded =
-                        store.apply_remote(&events, Some((PULL_CURSOR, &next.to_string())))?;
-                    store.set_meta(DeviceClock::META_LAST_HLC, &last_hlc.to_string())?;
-                    let verdict = match checksum {
-                        Some(expected) => verify_checksum(store, &events, &expected)?,
-                        None => Checksum::NotCompared,
-                    };
-                    Ok((recorded, verdict))
-                })
-                .await?;
-            match verdict {
-                Checksum::NotCompared | Checksum::Matched => {}
-                Checksum::RepairedByRebuild(differences) => {
-                    tracing::warn!(after, ?differences, "stock checksum differed; rebuilt the projection from the log and it matches now");
-                }
-                Checksum::Mismatch => {
-                    tracing::error!(
-                        after,
-                        next,
-                        "stock checksum differs from the server's even after a rebuild"
-                    );
-                    self.status
-                        .send_modify(|status| status.checksum_mismatches += 1);
-                }
-            }
-            let mut notices = Vec::new();
-            for outcome in recorded {
-                if let Recorded::New { notices: new } = outcome {
-                    report.n_pulled_new += 1;
-                    notices.extend(new.into_iter().filter(|notice| self.is_for_me(notice)));
-                }
+            let expected = checksum.clone();
+            let apply = self.with_store(move |store| {
+                let recorded =
+                    store.apply_remote(&events, Some((PULL_CURSOR, &next.to_string())))?;
+                let verdict = match &checksum {
+                    Some(expected) => repair::compare(store, &events, expected)?,
+                    None => repair::Checksum::NotCompared,
+                };
+                Ok((recorded, verdict, events))
+            });
+            let (applied, prefetched) = if is_full {
+                let (applied, prefetched) = tokio::join!(apply, self.client.pull(next, limit));
+                (applied, Some(prefetched))
+            } else {
+                (apply.await, None)
+            };
+            let (recorded, verdict, events) = applied?;
+            let mut notices = self.new_notices(recorded, report);
+            if let (repair::Checksum::Differs { keys }, Some(expected)) = (verdict, expected) {
+                let page = repair::PulledPage {
+                    after,
+                    checksum_seq: next,
+                    expected,
+                    events,
+                };
+                notices.extend(self.repair_checksum(page, keys, report).await?);
             }
             n_done += n_events as u64;
             self.status.send_modify(|status| {
@@ -391,12 +400,33 @@ impl Engine {
                 status.notices.drain(..excess);
             });
             after = next;
-            if n_events < limit as usize {
-                break;
+            match prefetched {
+                Some(prefetched) => fetched = prefetched,
+                None => break,
             }
         }
+        // The clock's last hlc, for a restart: once per pull rather than once per page,
+        // which would be a transaction (an fsync) of its own. The app's restart reads the
+        // log's own latest hlc (`Store::latest_hlc`), which covers every applied page.
+        let last_hlc = self.clock.lock().expect("clock lock").last().to_packed();
+        self.with_store(move |store| {
+            store.set_meta(DeviceClock::META_LAST_HLC, &last_hlc.to_string())
+        })
+        .await?;
         self.state.pulled_to_end = true;
         Ok(())
+    }
+
+    /// Counts the new events of an applied batch and keeps the notices for this device.
+    fn new_notices(&self, recorded: Vec<Recorded>, report: &mut RoundReport) -> Vec<Notice> {
+        let mut notices = Vec::new();
+        for outcome in recorded {
+            if let Recorded::New { notices: new } = outcome {
+                report.n_pulled_new += 1;
+                notices.extend(new.into_iter().filter(|notice| self.is_for_me(notice)));
+            }
+        }
+        notices
     }
 
     /// Pulls master data page by page until current, applying each page to the store and
@@ -515,8 +545,12 @@ impl Engine {
         tracing::warn!(code = error.code(), error = %error, delay_ms = duration_ms(delay), failures = self.state.consecutive_failures, "sync failed; will retry");
         let failures = self.state.consecutive_failures;
         self.status.send_modify(|status| {
+            // A probe while backing off that our server answers, even with an error, means
+            // the network is back: say so at once, not after the next success.
             if error.is_offline() {
                 status.online = false;
+            } else if error.is_from_server() {
+                status.online = true;
             }
             status.last_error = Some(ErrorInfo {
                 code: error.code().to_owned(),
@@ -544,11 +578,25 @@ impl Engine {
         .map_err(SyncError::Store)
     }
 
-    /// Runs the engine in the background until [`SyncHandle::stop`].
+    /// Runs the engine in the background until [`SyncHandle::stop`], with the OS network
+    /// watch ([`crate::netwatch`]) unless the configuration turns it off.
     pub fn spawn(self) -> SyncHandle {
         let (sender, receiver) = mpsc::unbounded_channel();
         let status = self.status();
-        let task = tokio::spawn(self.run(receiver));
+        // The watch holds only a weak sender, so dropping the handle still ends the engine;
+        // the engine aborts the watch when it ends.
+        let network_watch = self.config.watch_network.then(|| {
+            let triggers = sender.downgrade();
+            tokio::spawn(crate::netwatch::watch(
+                self.config.network_quiet,
+                move || {
+                    triggers
+                        .upgrade()
+                        .is_some_and(|sender| sender.send(Trigger::ConnectionChanged).is_ok())
+                },
+            ))
+        });
+        let task = tokio::spawn(self.run(receiver, AbortOnDrop(network_watch)));
         SyncHandle {
             triggers: sender,
             status,
@@ -556,7 +604,11 @@ impl Engine {
         }
     }
 
-    async fn run(mut self, mut triggers: mpsc::UnboundedReceiver<Trigger>) -> Self {
+    async fn run(
+        mut self,
+        mut triggers: mpsc::UnboundedReceiver<Trigger>,
+        _network_watch: AbortOnDrop,
+    ) -> Self {
         let mut next_tick = Instant::now();
         loop {
             let mut wake = next_tick;
@@ -587,6 +639,18 @@ impl Engine {
                     next_tick = next_tick.min(instant_at(next_due_ms));
                 }
             }
+        }
+    }
+}
+
+/// Aborts a background task when dropped.
+#[derive(Debug)]
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
         }
     }
 }
@@ -634,47 +698,6 @@ impl SyncHandle {
         self.task.await.map_err(|_| SyncError::Stopped)
     }
 }
-
-/// What comparing a page's stock checksum found.
-#[derive(Debug)]
-enum Checksum {
-    /// Not comparable: no checksum, not the tail page, or local events not yet pushed.
-    NotCompared,
-    Matched,
-    /// It differed, the projection was rebuilt from the log, and then it matched.
-    RepairedByRebuild(Vec<String>),
-    Mismatch,
-}
-
-/// Compares the server's checksum of the keys `events` touch with ours. It is meaningful
-/// only when our projection is of exactly the server's events, so not while local events
-/// wait in the outbox. A difference first rebuilds the projection from the log (the log is
-/// the truth on both sides); what still differs is recorded in the store and reported.
-fn verify_checksum(
-    store: &mut Store,
-    events: &[Event],
-    expected: &str,
-) -> Result<Checksum, StoreError> {
-    if store.pending_outbox_count()? > 0 {
-        return Ok(Checksum::NotCompared);
-    }
-    if store.page_checksum(events)? == expected {
-        return Ok(Checksum::Matched);
-    }
-    let report = store.rebuild_projection()?;
-    if store.page_checksum(events)? == expected {
-        return Ok(Checksum::RepairedByRebuild(report.differences));
-    }
-    let n_before: u64 = store
-        .meta(CHECKSUM_MISMATCHES)?
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    store.set_meta(CHECKSUM_MISMATCHES, &(n_before + 1).to_string())?;
-    Ok(Checksum::Mismatch)
-}
-
-/// The store meta entry counting pulled pages whose checksum stayed different.
-pub const CHECKSUM_MISMATCHES: &str = "sync.checksum_mismatches";
 
 /// The page fits the protocol: seqs increase past `after`, and `next` is the last one.
 fn check_page(page: &PullResponse, after: u64) -> Result<(), SyncError> {

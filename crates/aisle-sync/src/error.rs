@@ -61,6 +61,12 @@ impl SyncError {
         matches!(self, Self::Transport(_))
     }
 
+    /// Whether the failure is an answer from an Aisle server (a `{code, message}` error),
+    /// which proves the network reaches it; a proxy's or load balancer's page does not.
+    pub fn is_from_server(&self) -> bool {
+        matches!(self, Self::Server { code, .. } if code != crate::client::FOREIGN_ERROR_CODE)
+    }
+
     /// The delay the server asked for, if it asked.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

@@ -12,7 +12,11 @@
 //!   answer for it (sent, or quarantined with the reason), so one bad event never blocks
 //!   the rest. Failures back off exponentially with full jitter ([`backoff`]).
 //! - Pull applies pages through `aisle_store::Store::apply_remote`, moving the cursor in the
-//!   same transaction.
+//!   same transaction, while the next page is already being fetched. When a page's stock
+//!   checksum differs from the server's, the events touching its stock keys are fetched
+//!   again and the episode is recorded (`aisle_store::repairs`).
+//! - Besides its timer, the background engine syncs on a new local event, on "sync now",
+//!   and when the OS reports the network back ([`netwatch`]).
 //! - Every exchange measures the offset to the server's clock ([`clock`]), which corrects
 //!   the device's hybrid logical clock.
 //! - The UI follows a [`status::SyncStatus`] on a `tokio::sync::watch` channel and lists
@@ -30,6 +34,7 @@ pub mod engine;
 pub mod enroll;
 mod error;
 pub mod master;
+pub mod netwatch;
 pub mod plan;
 pub mod status;
 pub mod token;
@@ -68,6 +73,12 @@ pub struct SyncConfig {
     pub clock_warn_threshold_ms: i64,
     /// Whether to pull master data (items, locations, users, pick lists) into the store.
     pub pull_master: bool,
+    /// Whether the background engine watches the OS's network addresses and syncs as soon
+    /// as one comes up ([`netwatch`]).
+    pub watch_network: bool,
+    /// How long the network must be quiet after an address came up before that sync (a
+    /// network comes up as a burst of addresses).
+    pub network_quiet: Duration,
 }
 
 impl Default for SyncConfig {
@@ -83,6 +94,8 @@ impl Default for SyncConfig {
             connect_timeout: Duration::from_secs(10),
             clock_warn_threshold_ms: 5_000,
             pull_master: true,
+            watch_network: true,
+            network_quiet: Duration::from_secs(1),
         }
     }
 }

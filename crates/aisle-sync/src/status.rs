@@ -1,6 +1,7 @@
 //! What the UI shows about sync, published on a `tokio::sync::watch` channel.
 
 use aisle_core::stock::Notice;
+use aisle_store::repairs::{ChecksumRepair, RepairOutcome};
 use serde::Serialize;
 
 /// An error as the UI gets it: a stable code to branch on and a message for people.
@@ -47,9 +48,39 @@ pub struct SyncStatus {
     pub progress: Option<Progress>,
     /// Things this device's user must be told, such as a lost pick-list claim.
     pub notices: Vec<Notice>,
-    /// Pulled pages whose stock checksum disagreed with the server's even after a rebuild
-    /// of the projection from the log (each is also logged).
+    /// Pulled pages whose stock checksum differed from the server's. Each was repaired by
+    /// fetching its keys' events again (and, failing that, a rebuild) and is recorded in
+    /// the store (`Store::checksum_repairs`); counted over the store's whole life.
     pub checksum_mismatches: u64,
+    /// Of those, the ones that still differed after the re-fetch and the rebuild.
+    pub checksum_unresolved: u64,
+    /// The latest of those repairs.
+    pub last_checksum_repair: Option<ChecksumRepairStatus>,
     /// Whether the server offers master data (`None` until asked).
     pub master_data_available: Option<bool>,
+}
+
+/// A checksum repair in brief; the store keeps it whole, keys included.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChecksumRepairStatus {
+    /// Device time when it finished.
+    pub at_ms: i64,
+    /// The stock keys the differing page touched.
+    pub n_keys: u64,
+    /// Events the server returned for them, and how many this device lacked.
+    pub n_fetched: u64,
+    pub n_missing: u64,
+    pub outcome: RepairOutcome,
+}
+
+impl From<&ChecksumRepair> for ChecksumRepairStatus {
+    fn from(repair: &ChecksumRepair) -> Self {
+        Self {
+            at_ms: repair.at_ms,
+            n_keys: repair.n_keys,
+            n_fetched: repair.n_fetched,
+            n_missing: repair.n_missing,
+            outcome: repair.outcome,
+        }
+    }
 }

@@ -6,7 +6,9 @@
 //! server, which is what keeps the two in step. Events are `aisle_core::Event` in their
 //! JSON form on both sides.
 
-use aisle_core::Event;
+use aisle_core::ids::{ItemId, LocationId};
+use aisle_core::stock::StockKey;
+use aisle_core::{Event, Lot};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize)]
@@ -74,6 +76,45 @@ pub struct PullResponse {
     pub checksum: Option<String>,
     #[serde(default)]
     pub checksum_seq: Option<u64>,
+}
+
+/// At most this many stock keys in one request for the events touching them.
+pub const MAX_TOUCHING_KEYS: usize = 100;
+
+/// A stock key of the device's warehouse, as the server names it.
+#[derive(Debug, Serialize)]
+pub struct KeyRef<'a> {
+    pub location: LocationId,
+    pub item: ItemId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot: Option<&'a str>,
+}
+
+impl<'a> KeyRef<'a> {
+    pub fn new(key: &'a StockKey) -> Self {
+        Self {
+            location: key.location,
+            item: key.item,
+            lot: key.lot.as_ref().map(Lot::as_str),
+        }
+    }
+}
+
+/// `POST /v1/t/{tenant}/events/touching`: the events touching some stock keys.
+#[derive(Debug, Serialize)]
+pub struct TouchingRequest<'a> {
+    pub keys: Vec<KeyRef<'a>>,
+    pub after: u64,
+    pub limit: u32,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TouchingResponse {
+    /// Events touching any of the keys with `seq > after`, in seq order.
+    pub events: Vec<PulledEvent>,
+    /// The `after` for the next page.
+    pub next: u64,
+    pub server_time_ms: i64,
 }
 
 /// Every error answer: a stable code and a message for people.

@@ -54,10 +54,13 @@ async fn run(db: &Path, profile_name: &str, count: u64) -> anyhow::Result<()> {
         "the store's profile is {:?}",
         profile.name
     );
-    let last_hlc = store
+    // The saved clock, or the log's latest hlc if later: the engine saves the clock once
+    // per pull, so a kill mid-pull can leave applied events newer than the saved value.
+    let saved_hlc = store
         .meta(DeviceClock::META_LAST_HLC)?
         .and_then(|packed| packed.parse().ok())
         .map_or(Hlc::default(), Hlc::from_packed);
+    let last_hlc = saved_hlc.max(store.latest_hlc()?.unwrap_or_default());
     let config = SyncConfig {
         debounce: Duration::from_millis(20),
         interval: Duration::from_millis(500),
