@@ -10,9 +10,10 @@ use crate::state::{Active, AppState};
 use aisle_app::views::{
     CountArgs, CountTaskView, CountedView, DiscrepancyView, HistoryArgs, HistoryPageView,
     LookupView, MoveArgs, PickArgs, PickListSummaryView, PickListView, QuarantinedView,
-    ReceiveArgs, RecordedView, Resolved, ShortPickArgs, StockPoint, UserView, VarianceView,
+    ReceiveArgs, RecordedView, Resolved, SessionView, ShortPickArgs, StockPoint, UserView,
+    VarianceView,
 };
-use aisle_app::AppError;
+use aisle_app::{AppError, IdleTimeout};
 use aisle_core::event::Date;
 use aisle_core::ids::{EventId, ItemId, PickListId};
 use aisle_sync::{DeviceProfile, EnrollForm, SyncConfig, SyncStatus};
@@ -140,28 +141,59 @@ pub struct AppStatus {
     pub store_schema_version: i64,
     pub profile: Option<ProfileView>,
     pub user: Option<UserView>,
+    /// Whether the open profile is the demo, served by the app's own demo server.
     pub demo: bool,
-    /// Badge, name, role and PIN of the demo users, shown only in demo mode.
-    pub demo_users: Vec<[&'static str; 4]>,
+    /// The demo users with their PINs, for the sign-in screen; empty unless `demo`.
+    pub demo_users: Vec<DemoUserView>,
+}
+
+/// A demo user as the sign-in screen lists it. Only demo PINs ever cross here: they are
+/// public by design, printed in the README.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DemoUserView {
+    pub badge: &'static str,
+    pub name: &'static str,
+    pub role: &'static str,
+    pub pin: &'static str,
+}
+
+/// The demo users when the open profile is the demo one and its server runs; else none.
+fn demo_users(demo: bool) -> Vec<DemoUserView> {
+    if !demo {
+        return Vec::new();
+    }
+    crate::demo::DEMO_USERS
+        .iter()
+        .map(|&(badge, name, role, pin)| DemoUserView {
+            badge,
+            name,
+            role,
+            pin,
+        })
+        .collect()
 }
 
 #[tauri::command]
 pub async fn app_status(state: State<'_, AppState>) -> Answer<AppStatus> {
-    let demo = state
+    let demo_server_runs = state
         .demo
         .lock()
         .map(|demo| demo.is_some())
         .unwrap_or(false);
-    let (profile, user) = match state.active.lock() {
+    let (profile, user, demo_profile) = match state.active.lock() {
         Ok(mut slot) => match slot.as_mut() {
             Some(active) => (
                 Some(ProfileView::from(&active.profile)),
                 active.floor.current_user(now_ms()),
+                active.profile.name == crate::demo::DEMO_PROFILE,
             ),
-            None => (None, None),
+            None => (None, None, false),
         },
-        Err(_) => (None, None),
+        Err(_) => (None, None, false),
     };
+    // The demo server keeps running after a switch to an enrolled profile; that profile is
+    // not a demo, and its sign-in screen must not list the demo's PINs.
+    let demo = demo_server_runs && demo_profile;
     Ok(AppStatus {
         app_version: env!("CARGO_PKG_VERSION"),
         event_version: aisle_core::event::EVENT_VERSION,
@@ -169,14 +201,7 @@ pub async fn app_status(state: State<'_, AppState>) -> Answer<AppStatus> {
         profile,
         user,
         demo,
-        demo_users: if demo {
-            crate::demo::DEMO_USERS
-                .iter()
-                .map(|(badge, name, role, pin)| [*badge, *name, *role, *pin])
-                .collect()
-        } else {
-            Vec::new()
-        },
+        demo_users: demo_users(demo),
     })
 }
 
@@ -290,6 +315,38 @@ pub async fn sign_out(state: State<'_, AppState>) -> Answer<()> {
 }
 
 #[derive(Debug, Deserialize)]
+pub struct SessionArgs {
+    /// The person did something since the UI last asked: restart the idle timer.
+    #[serde(default)]
+    pub activity: bool,
+}
+
+#[tauri::command]
+pub async fn session(state: State<'_, AppState>, args: SessionArgs) -> Answer<SessionView> {
+    with_active(&state, |active| {
+        Ok(active.floor.session(args.activity, now_ms()))
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdleTimeoutArgs {
+    pub minutes: u32,
+}
+
+#[tauri::command]
+pub async fn set_idle_timeout(
+    state: State<'_, AppState>,
+    args: IdleTimeoutArgs,
+) -> Answer<SessionView> {
+    let timeout = IdleTimeout::from_minutes(args.minutes)?;
+    with_active(&state, |active| {
+        let now = now_ms();
+        active.floor.set_idle_timeout(timeout, now)?;
+        Ok(active.floor.session(false, now))
+    })
+}
+
+#[derive(Debug, Deserialize)]
 pub struct RawArgs {
     pub raw: String,
 }
@@ -314,7 +371,7 @@ pub async fn resolve_scan(state: State<'_, AppState>, args: RawArgs) -> Answer<R
 pub async fn lookup(state: State<'_, AppState>, args: RawArgs) -> Answer<LookupView> {
     let config = scan_config(&state);
     with_active(&state, |active| {
-        active.floor.lookup(&args.raw, &config, today())
+        active.floor.lookup(&args.raw, &config, today(), now_ms())
     })
 }
 
@@ -429,6 +486,10 @@ pub struct SyncStatusView {
     pub last_success_ms: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// When the last error happened (device time, as `last_success_ms`), so the UI can tell
+    /// an error that a later sync got past from one that still holds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error_ms: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clock_offset_ms: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -455,6 +516,11 @@ impl From<&SyncStatus> for SyncStatusView {
                 .last_error
                 .as_ref()
                 .map(|error| error.message.clone()),
+            last_error_ms: status
+                .last_error
+                .as_ref()
+                .map(|error| error.at_ms)
+                .filter(|at_ms| *at_ms > 0),
             clock_offset_ms: status.clock_offset_ms,
             clock_warning: status.clock_warning.clone(),
             progress: status.progress.as_ref().map(|progress| ProgressView {
@@ -553,6 +619,33 @@ mod tests {
     }
 
     #[test]
+    fn sync_status_says_when_the_last_error_happened() {
+        let status = SyncStatus {
+            last_success_ms: Some(2_000),
+            last_error: Some(aisle_sync::status::ErrorInfo {
+                code: "offline".into(),
+                message: "the server cannot be reached".into(),
+                at_ms: 1_000,
+            }),
+            ..SyncStatus::default()
+        };
+        let json = serde_json::to_value(SyncStatusView::from(&status)).unwrap();
+        assert_eq!(
+            (
+                &json["lastError"],
+                &json["lastErrorMs"],
+                &json["lastSuccessMs"]
+            ),
+            (
+                &serde_json::json!("the server cannot be reached"),
+                &serde_json::json!(1_000),
+                &serde_json::json!(2_000)
+            ),
+            "the UI compares the error's time with the last success's to mark it as past"
+        );
+    }
+
+    #[test]
     fn app_errors_reach_the_ui_as_code_and_message() {
         let error = AppError::WrongLocation {
             expected: "A-01".into(),
@@ -570,6 +663,26 @@ mod tests {
         let full =
             serde_json::to_value(CommandError::from(aisle_store::StoreError::DiskFull)).unwrap();
         assert_eq!(full["code"], "disk_full");
+    }
+
+    #[test]
+    fn demo_users_are_listed_in_demo_mode_only() {
+        assert_eq!(
+            demo_users(false),
+            Vec::new(),
+            "outside demo mode no PIN may reach the sign-in screen"
+        );
+        let json = serde_json::to_value(demo_users(true)).unwrap();
+        assert_eq!(
+            json[0],
+            serde_json::json!({ "badge": "1001", "name": "Pia Picker", "role": "picker", "pin": "1234" }),
+            "the UI reads badge, name, role and pin by name"
+        );
+        assert_eq!(
+            json.as_array().map(Vec::len),
+            Some(crate::demo::DEMO_USERS.len()),
+            "every seeded demo user is listed"
+        );
     }
 
     #[test]

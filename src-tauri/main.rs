@@ -156,6 +156,8 @@ fn main() {
             commands::switch_profile,
             commands::sign_in,
             commands::sign_out,
+            commands::session,
+            commands::set_idle_timeout,
             commands::resolve_scan,
             commands::lookup,
             commands::receive,

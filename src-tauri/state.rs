@@ -114,7 +114,7 @@ impl AppState {
                         last_error: Some(aisle_sync::status::ErrorInfo {
                             code: "sync_error".into(),
                             message: error.to_string(),
-                            at_ms: 0,
+                            at_ms: aisle_sync::system_now_ms(),
                         }),
                         ..SyncStatus::default()
                     };

@@ -196,11 +196,20 @@ impl Ui {
     }
 
     /// Runs `script` in the page and answers its result.
-    async fn eval(&self, script: &str, args: Vec<Value>) -> Value {
+    pub async fn eval(&self, script: &str, args: Vec<Value>) -> Value {
         self.client
             .execute(script, args)
             .await
             .unwrap_or_else(|error| panic!("running a script in the app failed: {error}"))
+    }
+
+    /// Runs `script` in the page with one more argument, a callback, and answers what the
+    /// script passes that callback (WebDriver's Execute Async Script).
+    pub async fn eval_async(&self, script: &str, args: Vec<Value>) -> Value {
+        self.client
+            .execute_async(script, args)
+            .await
+            .unwrap_or_else(|error| panic!("running an async script in the app failed: {error}"))
     }
 
     /// The text of the first element matching `css`, if there is one.

@@ -17,16 +17,17 @@
 //! Secret Service for the device token (scripts/test.sh runs the tests inside one).
 
 mod display;
+// Shared with the scan-to-screen benchmark (benches/scan_latency.rs), which uses more of it.
+#[allow(dead_code)]
 mod driver;
+mod flows;
 mod server;
 
 use driver::{TauriDriver, Ui};
-use server::{Seeded, TestServer, BOLT, NUT, PICKER, PICK_LIST, PICK_LOCATION, PICK_QTY};
+use flows::{enroll_and_sign_in, leave_receive, pending, receive, wait_until_synced, RESYNC_WAIT};
+use server::{Seeded, TestServer, BOLT, NUT, PICK_LIST, PICK_LOCATION, PICK_QTY};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// How long the app may take to get back in sync once the server is back.
-const RESYNC_WAIT: Duration = Duration::from_secs(60);
 
 fn screenshot_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/e2e-screenshots");
@@ -138,72 +139,6 @@ async fn wait_for_server_stock(seeded: &Seeded, expected: &[(String, String, i64
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-}
-
-/// The pending count in the badge.
-async fn pending(ui: &Ui) -> Option<u64> {
-    ui.attribute("[data-testid=sync-pending]", "data-pending")
-        .await?
-        .parse()
-        .ok()
-}
-
-async fn wait_until_synced(ui: &Ui, what: &str) {
-    ui.wait_for_within(what, RESYNC_WAIT, || async move {
-        let online = ui.text("[data-testid=sync-state]").await? == "Online";
-        (online && pending(ui).await? == 0).then_some(())
-    })
-    .await;
-}
-
-async fn enroll_and_sign_in(ui: &Ui, seeded: &Seeded) {
-    ui.wait_for_screen("Enroll this PC").await;
-    ui.wait_for_focus("enroll-serverUrl").await;
-    ui.type_text(&seeded.base_url).await;
-    ui.click_field("enroll-code").await;
-    ui.type_text(&seeded.enrollment_code).await;
-    ui.click_field("enroll-deviceName").await;
-    ui.type_text("Dock PC 1").await;
-    ui.screenshot("01-enroll").await;
-    ui.click_action("F2").await;
-
-    ui.wait_for_screen("Sign in").await;
-    // The first sync brings the users (with their PIN hashes) down; until then no badge
-    // is known here.
-    wait_until_synced(ui, "the first sync after enrolling").await;
-    ui.wait_for_focus("signin-badge").await;
-    ui.screenshot("02-sign-in").await;
-    let (badge, name, _role, pin) = PICKER;
-    ui.scan(&format!("U:{badge}")).await;
-    ui.wait_for_focus("signin-pin").await;
-    ui.type_line(pin).await;
-    ui.wait_for_screen("Menu").await;
-    ui.wait_for_text(".user", name).await;
-    ui.screenshot("03-menu").await;
-}
-
-/// Receives `qty` of the item with `ean` at `location`, from the menu, and stays on the
-/// Receive screen with the message that says it is done.
-async fn receive(ui: &Ui, location: &str, ean: &str, qty: i64, done: &str) {
-    ui.click_action("1").await;
-    ui.wait_for_screen("Receive").await;
-    ui.wait_for_focus("receive-scan").await;
-    ui.scan(&format!("L:{location}")).await;
-    ui.wait_for_feedback(&format!("Location {location}")).await;
-    ui.scan(ean).await;
-    ui.wait_for_focus("receive-qty").await;
-    ui.type_line(&qty.to_string()).await;
-    ui.wait_for_text(".prompt", "Press Enter to receive.").await;
-    ui.click_action("Enter").await;
-    ui.wait_for_feedback(done).await;
-}
-
-/// From the Receive screen's item step back to the menu.
-async fn leave_receive(ui: &Ui) {
-    ui.click_action("Escape").await;
-    ui.wait_for_text(".prompt", "Scan the location").await;
-    ui.click_action("Escape").await;
-    ui.wait_for_screen("Menu").await;
 }
 
 async fn pick_with_a_wrong_scan(ui: &Ui) {

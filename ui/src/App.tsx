@@ -1,5 +1,6 @@
 // The app shell: which screen shows, the header with the online/offline and pending badge
-// (on every screen), the keyboard-wedge and serial scan wiring, and sign-out when idle.
+// (on every screen), the keyboard-wedge and serial scan wiring, and following the backend's
+// session, which ends after the profile's idle timeout (logic/idle.ts).
 
 import { useEffect, useRef, useState } from "preact/hooks";
 
@@ -9,7 +10,7 @@ import type { AppStatus, ScannerSettings, SyncStatus, User } from "./contract";
 import { EnvContext, useEnv, type Env } from "./env";
 import { errorText } from "./errors";
 import { t } from "./i18n";
-import { DEFAULT_IDLE_MS, idleExpired } from "./logic/idle";
+import { SESSION_CHECK_MS, watchSession } from "./logic/idle";
 import { DEFAULT_SCANNER_SETTINGS } from "./scanner/defaults";
 import { attachWedge } from "./scanner/keyboard";
 import { Count } from "./screens/Count";
@@ -26,19 +27,19 @@ import { SyncPanel } from "./screens/SyncPanel";
 import { StatusBadge } from "./components/StatusBadge";
 
 const SYNC_POLL_MS = 15_000;
-const IDLE_CHECK_MS = 5_000;
+const PROFILE_POLL_MS = 1_000;
 
-export function App({ env, idleMs = DEFAULT_IDLE_MS }: { env: Env; idleMs?: number }) {
+export function App({ env, sessionCheckMs = SESSION_CHECK_MS }: { env: Env; sessionCheckMs?: number }) {
   return (
     <EnvContext.Provider value={env}>
-      <Shell idleMs={idleMs} />
+      <Shell sessionCheckMs={sessionCheckMs} />
     </EnvContext.Provider>
   );
 }
 
 type Screen = MenuEntry | "home" | "profiles";
 
-function Shell({ idleMs }: { idleMs: number }) {
+function Shell({ sessionCheckMs }: { sessionCheckMs: number }) {
   const { backend, scans, keys } = useEnv();
   const [status, setStatus] = useState<AppStatus | null>(null);
   const [startError, setStartError] = useState<Message | null>(null);
@@ -98,6 +99,20 @@ function Shell({ idleMs }: { idleMs: number }) {
 
   const user = status?.user ?? null;
 
+  // Demo mode (`--demo`) enrolls this PC in the background while the window opens, so the
+  // first status may have no profile yet. Until one appears, look again now and then, so the
+  // sign-in screen comes up by itself instead of leaving a newcomer on enrollment.
+  const noProfile = status !== null && status.profile === null;
+  useEffect(() => {
+    if (!noProfile) return;
+    const timer = setInterval(() => {
+      backend.appStatus().then((next) => {
+        if (next.profile !== null) void refresh();
+      }, () => {});
+    }, PROFILE_POLL_MS);
+    return () => clearInterval(timer);
+  }, [noProfile]);
+
   async function signOut(notice: Message | null): Promise<void> {
     try {
       await backend.signOut();
@@ -111,12 +126,16 @@ function Shell({ idleMs }: { idleMs: number }) {
 
   useEffect(() => {
     if (user === null) return;
-    lastActivity.current = Date.now();
-    const timer = setInterval(() => {
-      if (idleExpired(lastActivity.current, Date.now(), idleMs)) void signOut({ tone: "info", title: t("signIn.idleSignedOut") });
-    }, IDLE_CHECK_MS);
-    return () => clearInterval(timer);
-  }, [user?.id, idleMs]);
+    return watchSession(
+      {
+        check: (activity) => backend.session(activity),
+        lastActivityMs: () => lastActivity.current,
+        nowMs: () => Date.now(),
+        onEnded: () => void signOut({ tone: "info", title: t("signIn.idleSignedOut") }),
+      },
+      sessionCheckMs,
+    );
+  }, [user?.id, sessionCheckMs]);
 
   function signedIn(next: User): void {
     setSignInNotice(null);
@@ -142,7 +161,7 @@ function Shell({ idleMs }: { idleMs: number }) {
     );
   } else if (user === null) {
     title = t("screen.signIn");
-    body = <SignIn onSignedIn={signedIn} onProfiles={() => setScreen("profiles")} notice={signInNotice} />;
+    body = <SignIn onSignedIn={signedIn} onProfiles={() => setScreen("profiles")} notice={signInNotice} demoUsers={status.demoUsers ?? []} />;
   } else {
     title = t(`screen.${screen}`);
     body = {

@@ -26,6 +26,7 @@ import type {
   Resolved,
   ScannerSettings,
   SeriesPoint,
+  SessionState,
   ShortPickArgs,
   SyncStatus,
   User,
@@ -71,6 +72,10 @@ export interface Backend {
   switchProfile(profileId: string): Promise<Profile>;
   signIn(badge: string, pin: string): Promise<User>;
   signOut(): Promise<null>;
+  /** The session; `activity` (something happened since the last call) restarts its idle timer. */
+  session(activity: boolean): Promise<SessionState>;
+  /** Managers only: the profile's idle timeout, 1-60 minutes. */
+  setIdleTimeout(minutes: number): Promise<SessionState>;
 
   resolveScan(raw: string): Promise<Resolved>;
 
@@ -154,6 +159,8 @@ export function createBackend(invoke: Invoke | undefined, listen: Listen | undef
     switchProfile: (profileId) => call("switch_profile", { profileId }),
     signIn: (badge, pin) => call("sign_in", { badge, pin }),
     signOut: () => call("sign_out"),
+    session: (activity) => call("session", { activity }),
+    setIdleTimeout: (minutes) => call("set_idle_timeout", { minutes }),
 
     resolveScan: (raw) => call("resolve_scan", { raw }),
 

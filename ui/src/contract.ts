@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   "not_found",
   "sync_error",
   "demo_failed",
+  "bad_settings",
   // Not sent by Rust: no Tauri at all, or a rejection without the {code, message} shape.
   "backend_unreachable",
   "backend_failed",
@@ -48,6 +49,14 @@ export interface User {
   role: Role;
 }
 
+/** A user of the demo tenant, PIN included: shown on the sign-in screen in demo mode only. */
+export interface DemoUser {
+  badge: string;
+  name: string;
+  role: string;
+  pin: string;
+}
+
 export interface AppStatus {
   appVersion: string;
   eventVersion: number;
@@ -55,6 +64,14 @@ export interface AppStatus {
   profile: Profile | null;
   user: User | null;
   demo: boolean;
+  /** Empty unless the open profile is the demo. */
+  demoUsers?: DemoUser[];
+}
+
+/** The session as the backend keeps it: nobody once it went idle. */
+export interface SessionState {
+  user: User | null;
+  idleTimeoutMinutes: number;
 }
 
 export interface EnrollArgs {
@@ -186,11 +203,26 @@ export interface CountTask {
   reason: string;
 }
 
+/** Every event kind (`aisle_core::Event::kind`); `resolved` is an automatic decision of the stock rules, recorded by the server. */
+export const EVENT_KINDS = [
+  "received",
+  "picked",
+  "moved",
+  "adjusted",
+  "counted",
+  "count_reviewed",
+  "short_picked",
+  "pick_list_claimed",
+  "resolved",
+] as const;
+
 export interface HistoryEntry {
   eventId: string;
+  /** One of `EVENT_KINDS`. */
   kind: string;
   hlcMs: number;
   device: string;
+  /** The user's name; empty for `resolved`, which no person decided. */
   user: string;
   summary: string;
 }
@@ -262,6 +294,8 @@ export interface SyncStatus {
   quarantined: number;
   lastSuccessMs?: number;
   lastError?: string;
+  /** When the last error happened, on the same clock as `lastSuccessMs`. */
+  lastErrorMs?: number;
   clockOffsetMs?: number;
   progress?: { done: number; total: number };
 }

@@ -1,5 +1,5 @@
 // The app shell: the online/offline and pending badge on every screen, the right first
-// screen, sign-in with a wrong PIN, and sign-out when idle.
+// screen, sign-in with a wrong PIN, and following the backend's idle sign-out.
 
 import { act, render, screen } from "@testing-library/preact";
 import { describe, expect, it, vi } from "vitest";
@@ -21,6 +21,19 @@ describe("App", () => {
     expect(screen.getByText("3 pending")).toBeTruthy();
   });
 
+  it("moves on to sign-in by itself once the demo, started in the background, has enrolled the PC", async () => {
+    let enrolled = false;
+    const backend = fakeBackend({
+      appStatus: async () => (enrolled ? { ...STATUS, demo: true } : { ...STATUS, profile: null }),
+      syncStatus: async () => OFFLINE,
+      listProfiles: async () => [],
+    });
+    render(<App env={makeEnv(backend).env} />);
+    await screen.findByText("Enroll this PC with the server, or start the demo.");
+    enrolled = true;
+    await screen.findByText("Scan your badge.", {}, { timeout: 3_000 });
+  });
+
   it("follows sync-status events in the badge", async () => {
     let push: (status: SyncStatus) => void = () => {};
     const backend = fakeBackend({
@@ -40,23 +53,30 @@ describe("App", () => {
     expect(screen.getByText("1 quarantined")).toBeTruthy();
   });
 
-  it("says a wrong badge or PIN with one message, then signs in, then signs out when idle", async () => {
+  it("says a wrong badge or PIN with one message, then signs in, then follows the backend's idle sign-out", async () => {
     vi.useFakeTimers({ shouldAdvanceTime: true });
     let pinOk = false;
+    let sessionOn = true;
+    const reports: boolean[] = [];
     const signOut = vi.fn(async () => null);
+    const ana = { id: "u", name: "Ana", badge: "0042", role: "picker" as const };
     const backend = fakeBackend({
       appStatus: async () => STATUS,
       syncStatus: async () => OFFLINE,
       resolveScan: fakeResolve(),
       signIn: async (badge) => {
         if (!pinOk) throw new CommandError("bad_pin", "wrong badge or pin");
-        return { id: "u", name: "Ana", badge, role: "picker" };
+        return { ...ana, badge };
       },
       signOut,
+      session: async (activity) => {
+        reports.push(activity);
+        return { user: sessionOn ? ana : null, idleTimeoutMinutes: 5 };
+      },
     });
     const { env } = makeEnv(backend);
     const ui = { scan: (raw: string) => env.scans.publish(raw), key: pressKey };
-    render(<App env={env} idleMs={60_000} />);
+    render(<App env={env} sessionCheckMs={1_000} />);
     await screen.findByText("Scan your badge.");
     ui.scan("U:0042");
     const pin = (await screen.findByLabelText("PIN")) as HTMLInputElement;
@@ -70,10 +90,28 @@ describe("App", () => {
     ui.key("Enter");
     await screen.findByText("Receive");
     expect(screen.getByText("Ana (picker)")).toBeTruthy();
+
+    // Quiet for a while: the checks say so, and the UI does not sign out on its own.
     await act(async () => {
-      vi.advanceTimersByTime(70_000);
+      await vi.advanceTimersByTimeAsync(3_500);
+    });
+    expect(reports.length).toBeGreaterThanOrEqual(2);
+    expect(reports.every((activity) => !activity), "no key was pressed: no activity to report").toBe(true);
+    expect(screen.getByText("Ana (picker)")).toBeTruthy();
+    // A key press is reported with the next check, which restarts the backend's timer.
+    await act(async () => {
+      pressKey("ArrowDown");
+      await vi.advanceTimersByTimeAsync(1_000);
+    });
+    expect(reports.at(-1), "the key since the last check is reported as activity").toBe(true);
+
+    // The backend ends the session: the screen follows.
+    sessionOn = false;
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(1_000);
     });
     await screen.findByText("You were signed out after a period without activity.");
+    expect(screen.queryByText("Ana (picker)")).toBeNull();
     expect(signOut).toHaveBeenCalled();
     vi.useRealTimers();
   });

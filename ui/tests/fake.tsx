@@ -27,7 +27,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     ...Object.fromEntries(
       (
         [
-          "appStatus", "listProfiles", "enroll", "startDemo", "switchProfile", "signIn", "signOut", "resolveScan",
+          "appStatus", "listProfiles", "enroll", "startDemo", "switchProfile", "signIn", "signOut", "session", "setIdleTimeout", "resolveScan",
           "receive", "moveStock", "count", "pickLine", "shortPick", "pickLists", "openPickList", "countTasks", "lookup",
           "variances", "reviewCount", "discrepancies", "quarantined", "history", "stockSeries", "syncStatus", "syncNow",
           "scannerSettings", "saveScannerSettings", "serialPorts",

@@ -5,9 +5,11 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-import { ERROR_CODES, SHORT_PICK_REASONS } from "../src/contract";
+import { ERROR_CODES, EVENT_KINDS, SHORT_PICK_REASONS } from "../src/contract";
 import { hasMessage, t } from "../src/i18n";
 import { MENU } from "../src/screens/Home";
+import { eventKindLabel } from "../src/screens/Lookup";
+import { TABS } from "../src/screens/Manager";
 
 function sources(directory: string): string[] {
   return readdirSync(directory).flatMap((name) => {
@@ -31,7 +33,9 @@ describe("i18n", () => {
   it("has keys for every key built at run time", () => {
     const built = [
       ...MENU.flatMap((entry) => [`menu.${entry}`, `screen.${entry}`]),
+      ...TABS.map((tab) => `manager.${tab}`),
       ...SHORT_PICK_REASONS.map((reason) => `shortReason.${reason}`),
+      ...EVENT_KINDS.map((kind) => `eventKind.${kind}`),
       ...["not_a_location", "wrong_location", "not_an_item", "wrong_item"].map((reason) => `pick.${reason}`),
       ...["match", "qwertz", "azerty", "us", "caps_lock", "unknown"].map((verdict) => `scanner.layout.${verdict}`),
       ...["enter", "tab", "none"].map((terminator) => `scanner.terminator.${terminator}`),
@@ -39,6 +43,12 @@ describe("i18n", () => {
       "screen.profiles",
     ];
     for (const key of built) expect(hasMessage(key), key).toBe(true);
+  });
+
+  it("labels the history's event kinds, and shows a kind it does not know as sent", () => {
+    expect(eventKindLabel("resolved")).toBe("Automatic decision");
+    expect(eventKindLabel("pick_list_claimed")).toBe("Pick list claimed");
+    expect(eventKindLabel("teleported")).toBe("teleported");
   });
 
   it("every literal key passed to t() exists", () => {

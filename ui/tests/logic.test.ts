@@ -1,13 +1,15 @@
-// Small pure pieces: quantities, pick rules, the key stack, the scan bus, idle and formats.
+// Small pure pieces: quantities, pick rules, the key stack, the scan bus, the session watch,
+// the sync panel's last error, and formats.
 
 import { describe, expect, it, vi } from "vitest";
 
-import type { PickLineView } from "../src/contract";
+import type { PickLineView, SessionState } from "../src/contract";
 import { createKeyStack } from "../src/keys";
 import { formatOffsetSeconds, percent } from "../src/logic/format";
-import { idleExpired } from "../src/logic/idle";
+import { parseIdleMinutes, watchSession } from "../src/logic/idle";
 import { afterPick, checkItemScan, checkLocationScan, nextLine, remaining } from "../src/logic/pick";
 import { parseQuantity } from "../src/logic/quantity";
+import { lastError } from "../src/logic/sync";
 import { createScanBus } from "../src/scanner/bus";
 import { BOLT, LOC_A, LOC_B, NUT } from "./fake";
 
@@ -93,11 +95,150 @@ describe("scan bus", () => {
   });
 });
 
-describe("idle and formats", () => {
-  it("expires at the idle period", () => {
-    expect(idleExpired(0, 59_999, 60_000)).toBe(false);
-    expect(idleExpired(0, 60_000, 60_000)).toBe(true);
+describe("idle timeout setting", () => {
+  it.each([
+    ["1", 1],
+    [" 5 ", 5],
+    ["60", 60],
+    ["0", null],
+    ["61", null],
+    ["2.5", null],
+    ["-3", null],
+    ["", null],
+    ["ten", null],
+  ])("parses %j as %j minutes", (text, expected) => {
+    expect(parseIdleMinutes(text)).toBe(expected);
   });
+});
+
+describe("session watch", () => {
+  const ON: SessionState = { user: { id: "u", name: "Ana", badge: "0042", role: "picker" }, idleTimeoutMinutes: 5 };
+  const OFF: SessionState = { user: null, idleTimeoutMinutes: 5 };
+
+  async function tick(ms: number): Promise<void> {
+    await vi.advanceTimersByTimeAsync(ms);
+  }
+
+  it("reports activity once per check, and stops when the backend ends the session", async () => {
+    vi.useFakeTimers();
+    try {
+      let nowMs = 1_000;
+      let lastActivityMs = 1_000;
+      let answer = ON;
+      const reports: boolean[] = [];
+      const ended = vi.fn();
+      const stop = watchSession(
+        {
+          check: async (activity) => {
+            reports.push(activity);
+            return answer;
+          },
+          lastActivityMs: () => lastActivityMs,
+          nowMs: () => nowMs,
+          onEnded: ended,
+        },
+        100,
+      );
+      nowMs = 1_100;
+      await tick(100);
+      expect(reports, "nothing happened after signing in").toEqual([false]);
+      lastActivityMs = 1_150;
+      nowMs = 1_200;
+      await tick(100);
+      nowMs = 1_300;
+      await tick(100);
+      expect(reports, "the key at 1150 is reported once").toEqual([false, true, false]);
+      answer = OFF;
+      nowMs = 1_400;
+      await tick(100);
+      expect(ended).toHaveBeenCalledTimes(1);
+      await tick(300);
+      expect(reports.length, "no more checks once the session is over").toBe(4);
+      stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("reports activity again after a failed check", async () => {
+    vi.useFakeTimers();
+    try {
+      let nowMs = 0;
+      let fail = true;
+      const reports: boolean[] = [];
+      const ended = vi.fn();
+      watchSession(
+        {
+          check: async (activity) => {
+            reports.push(activity);
+            if (fail) throw new Error("store busy");
+            return OFF;
+          },
+          lastActivityMs: () => 50,
+          nowMs: () => nowMs,
+          onEnded: ended,
+        },
+        100,
+      );
+      nowMs = 100;
+      await tick(100);
+      fail = false;
+      nowMs = 200;
+      await tick(100);
+      expect(reports, "the activity at 50 is reported until a check is answered").toEqual([true, true]);
+      expect(ended).toHaveBeenCalledTimes(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("does not end a session after it was stopped (a manual sign-out, say)", async () => {
+    vi.useFakeTimers();
+    try {
+      let answer: (session: SessionState) => void = () => {};
+      const ended = vi.fn();
+      const stop = watchSession(
+        {
+          check: () => new Promise((resolve) => (answer = resolve)),
+          lastActivityMs: () => 0,
+          nowMs: () => 0,
+          onEnded: ended,
+        },
+        100,
+      );
+      await tick(100);
+      stop();
+      answer(OFF);
+      await tick(100);
+      expect(ended, "the answer to a check made before the stop is ignored").not.toHaveBeenCalled();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe("sync last error", () => {
+  it("tells an error that still holds from one a later sync got past", () => {
+    const base = { online: true, pending: 0, quarantined: 0 };
+    expect(lastError(base)).toEqual({ kind: "none" });
+    expect(lastError({ ...base, lastError: "offline", lastErrorMs: 2_000, lastSuccessMs: 1_000 })).toEqual({
+      kind: "current",
+      message: "offline",
+      atMs: 2_000,
+    });
+    expect(lastError({ ...base, lastError: "offline", lastErrorMs: 2_000, lastSuccessMs: 3_000 })).toEqual({
+      kind: "past",
+      message: "offline",
+      atMs: 2_000,
+    });
+    expect(lastError({ ...base, lastError: "offline", lastSuccessMs: 3_000 }), "without its time an error cannot be judged past").toEqual({
+      kind: "current",
+      message: "offline",
+    });
+  });
+});
+
+describe("formats", () => {
 
   it("formats clock offsets and progress", () => {
     expect(formatOffsetSeconds(1500)).toBe("+1.5");

@@ -27,6 +27,8 @@ pub enum AppError {
     BadQuantity(String),
     #[error("{0} was not found")]
     NotFound(String),
+    #[error("{0}")]
+    BadSetting(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -46,6 +48,7 @@ impl AppError {
             Self::WrongItem { .. } => "wrong_item",
             Self::BadQuantity(_) => "bad_quantity",
             Self::NotFound(_) => "not_found",
+            Self::BadSetting(_) => "bad_settings",
             Self::Store(StoreError::DiskFull) => "disk_full",
             Self::Store(StoreError::TooNew { .. }) => "store_too_new",
             // A busy database clears up by itself, so the UI may offer a retry.

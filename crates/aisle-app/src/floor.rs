@@ -9,9 +9,10 @@
 
 use crate::views::{
     CountArgs, CountedView, ItemView, LocationView, MoveArgs, PickArgs, PickLineView,
-    PickListSummaryView, PickListView, ReceiveArgs, RecordedView, ShortPickArgs, UserView,
+    PickListSummaryView, PickListView, ReceiveArgs, RecordedView, SessionView, ShortPickArgs,
+    UserView,
 };
-use crate::AppError;
+use crate::{AppError, IdleTimeout};
 use aisle_core::event::{EventBody, PickLineRef, EVENT_VERSION};
 use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, PickListId};
 use aisle_core::stock::{decide_count, Notice, StockKey};
@@ -19,9 +20,6 @@ use aisle_core::{Event, EventVersion, Hlc, HlcClock, Lot};
 use aisle_store::master::{Item, Location, PickLine, PickList, Role, User};
 use aisle_store::{Profile, Recorded, Store};
 use std::path::Path;
-
-/// A signed-in user is signed out after this long without an action (10 minutes).
-pub const SESSION_IDLE_MS: u64 = 10 * 60 * 1000;
 
 #[derive(Debug, Clone)]
 struct Session {
@@ -70,7 +68,7 @@ pub struct Floor {
     device: DeviceId,
     clock: Box<dyn Stamper>,
     session: Option<Session>,
-    idle_ms: u64,
+    idle_timeout: IdleTimeout,
 }
 
 impl Floor {
@@ -88,14 +86,18 @@ impl Floor {
     }
 
     /// A floor over an open store, stamping with `clock` (in the app, the clock it shares
-    /// with sync; start it at [`Store::latest_hlc`]).
+    /// with sync; start it at [`Store::latest_hlc`]). Sessions end after the profile's
+    /// saved idle timeout.
     pub fn with_clock(store: Store, device: DeviceId, clock: Box<dyn Stamper>) -> Self {
+        // A store that cannot be read here cannot be worked with either; the first action
+        // will say so. Until then the default timeout holds.
+        let idle_timeout = IdleTimeout::load(&store).unwrap_or(IdleTimeout::DEFAULT);
         Self {
             store,
             device,
             clock,
             session: None,
-            idle_ms: SESSION_IDLE_MS,
+            idle_timeout,
         }
     }
 
@@ -116,8 +118,21 @@ impl Floor {
     }
 
     /// How long a session may stay idle before it ends by itself.
-    pub fn set_idle_timeout(&mut self, idle_ms: u64) {
-        self.idle_ms = idle_ms;
+    pub fn idle_timeout(&self) -> IdleTimeout {
+        self.idle_timeout
+    }
+
+    /// Changes the profile's idle timeout and saves it (managers only). It applies to the
+    /// session under way too, from its last activity.
+    pub fn set_idle_timeout(
+        &mut self,
+        timeout: IdleTimeout,
+        now_ms: u64,
+    ) -> Result<IdleTimeout, AppError> {
+        self.require_manager(now_ms)?;
+        timeout.save(&self.store)?;
+        self.idle_timeout = timeout;
+        Ok(timeout)
     }
 
     /// Checks a badge and PIN against the synced argon2id hashes; works offline.
@@ -138,25 +153,50 @@ impl Floor {
         self.session = None;
     }
 
-    /// The signed-in user, unless the session has gone idle (which signs them out).
+    /// The signed-in user, unless the session has gone idle (which signs them out). Asking
+    /// is not activity: the idle timer goes on.
     pub fn current_user(&mut self, now_ms: u64) -> Option<UserView> {
+        self.end_if_idle(now_ms);
+        self.session
+            .as_ref()
+            .map(|session| UserView::from(&session.user))
+    }
+
+    /// Notes that the person at the PC did something (a key, a click, a scan) that needed
+    /// no command, so the idle timer restarts; answers the signed-in user, if any is left.
+    pub fn note_activity(&mut self, now_ms: u64) -> Option<UserView> {
         self.touch(now_ms).ok().map(|user| UserView::from(&user))
     }
 
-    /// The signed-in user, noting the action so the idle timer restarts.
-    fn touch(&mut self, now_ms: u64) -> Result<User, AppError> {
-        let idle_ms = self.idle_ms;
-        match &mut self.session {
-            Some(session) if now_ms.saturating_sub(session.last_action_ms) <= idle_ms => {
-                session.last_action_ms = now_ms.max(session.last_action_ms);
-                Ok(session.user.clone())
-            }
-            Some(_) => {
-                self.session = None;
-                Err(AppError::NotSignedIn)
-            }
-            None => Err(AppError::NotSignedIn),
+    /// The session as the UI follows it. `activity` says the person did something since
+    /// the UI last asked (which restarts the idle timer); without it this only looks.
+    pub fn session(&mut self, activity: bool, now_ms: u64) -> SessionView {
+        let user = if activity {
+            self.note_activity(now_ms)
+        } else {
+            self.current_user(now_ms)
+        };
+        SessionView {
+            user,
+            idle_timeout_minutes: self.idle_timeout.minutes(),
         }
+    }
+
+    fn end_if_idle(&mut self, now_ms: u64) {
+        let idle_ms = self.idle_timeout.as_ms();
+        if let Some(session) = &self.session {
+            if now_ms.saturating_sub(session.last_action_ms) > idle_ms {
+                self.session = None;
+            }
+        }
+    }
+
+    /// The signed-in user, noting the action so the idle timer restarts.
+    pub(crate) fn touch(&mut self, now_ms: u64) -> Result<User, AppError> {
+        self.end_if_idle(now_ms);
+        let session = self.session.as_mut().ok_or(AppError::NotSignedIn)?;
+        session.last_action_ms = now_ms.max(session.last_action_ms);
+        Ok(session.user.clone())
     }
 
     pub(crate) fn require_manager(&mut self, now_ms: u64) -> Result<User, AppError> {

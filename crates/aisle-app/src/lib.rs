@@ -15,8 +15,10 @@ mod error;
 mod floor;
 mod manager;
 mod resolve;
+mod session;
 pub mod views;
 
 pub use error::AppError;
-pub use floor::{Floor, LocalClock, Stamper, SESSION_IDLE_MS};
+pub use floor::{Floor, LocalClock, Stamper};
 pub use resolve::resolve_scan;
+pub use session::IdleTimeout;

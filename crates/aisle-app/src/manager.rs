@@ -58,13 +58,16 @@ impl Floor {
         Ok(views)
     }
 
-    /// Scans anything and shows its stock by location and lot, with recent history.
+    /// Scans anything and shows its stock by location and lot, with recent history. Only
+    /// for a signed-in user: stock and who did what are the business's data.
     pub fn lookup(
-        &self,
+        &mut self,
         raw: &str,
         config: &ScanConfig,
         today: Date,
+        now_ms: u64,
     ) -> Result<LookupView, AppError> {
+        self.touch(now_ms)?;
         let resolved = crate::resolve_scan(self.store(), raw, config, today)?;
         let (rows, filter) = match &resolved {
             Resolved::Location { location } => (
@@ -304,6 +307,10 @@ impl Floor {
         let mut keys = std::collections::BTreeSet::<StockKey>::new();
         let mut points = Vec::with_capacity(events.len());
         for event in &events {
+            // A resolution names the item but moves no stock: it is no point of the chart.
+            if let EventBody::Resolved { .. } = event.body {
+                continue;
+            }
             // Replaying distinct events from the log cannot mismatch; skip one if it did.
             if projection.apply(event).is_err() {
                 continue;

@@ -1,7 +1,7 @@
 //! The JSON shapes the UI sends and receives (`docs/desktop-commands.md`), with camelCase
 //! fields. They are converted from and to domain types at this edge and go no deeper.
 
-use aisle_core::event::{Date, EventBody};
+use aisle_core::event::{Date, EventBody, Resolution};
 use aisle_core::ids::{EventId, ItemId, LocationId, PickListId, TaskId, UserId};
 use aisle_core::Event;
 use aisle_store::master::{Item, Location, Role, User};
@@ -25,6 +25,15 @@ impl From<&User> for UserView {
             role: user.role,
         }
     }
+}
+
+/// The session as the UI follows it: who is signed in (nobody once the session went idle)
+/// and the profile's idle timeout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub user: Option<UserView>,
+    pub idle_timeout_minutes: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -315,15 +324,95 @@ impl HistoryEntry {
             EventBody::PickListClaimed { pick_list } => {
                 format!("claimed pick list {}", names.pick_list(*pick_list))
             }
+            EventBody::Resolved { resolution } => resolution_summary(resolution, names),
         };
         Self {
             event_id: event.id,
             kind: event.kind(),
             hlc_ms: event.hlc.wall_ms,
             device: event.device.to_string(),
-            user: names.user(event.user),
+            // Nobody decided a resolution by hand: the stock rules did, on the server.
+            user: match event.body {
+                EventBody::Resolved { .. } => String::new(),
+                _ => names.user(event.user),
+            },
             summary,
         }
+    }
+}
+
+/// What the rules decided and why, in a sentence.
+fn resolution_summary(resolution: &Resolution, names: &dyn Names) -> String {
+    let key = |location: &LocationId, item: &ItemId, lot: &Option<aisle_core::Lot>| {
+        format!(
+            "{}{} at {}",
+            names.item(*item),
+            lot.as_ref()
+                .map(|lot| format!(" lot {}", lot.as_str()))
+                .unwrap_or_default(),
+            names.location(*location)
+        )
+    };
+    match resolution {
+        Resolution::ClaimConflict {
+            pick_list,
+            winner,
+            loser,
+        } => format!(
+            "pick list {} claimed from two devices: the earliest claim, {} on device {}, won; {} on device {} was told",
+            names.pick_list(*pick_list),
+            names.user(winner.user),
+            winner.device,
+            names.user(loser.user),
+            loser.device
+        ),
+        Resolution::NegativeStock {
+            location,
+            item,
+            lot,
+            on_hand,
+            ..
+        } => format!(
+            "{} went to {on_hand}: count task raised",
+            key(location, item, lot)
+        ),
+        Resolution::OverPick {
+            pick_list,
+            line,
+            picked,
+            line_qty,
+            ..
+        } => format!(
+            "pick list {} line {line}: {picked} picked of {line_qty}: over-pick flagged",
+            names.pick_list(*pick_list)
+        ),
+        Resolution::ShortPick {
+            location,
+            item,
+            lot,
+            reason,
+            ..
+        } => format!(
+            "short pick of {} ({reason:?}): count task raised",
+            key(location, item, lot)
+        ),
+        Resolution::CountVariance {
+            location,
+            item,
+            lot,
+            counted_qty,
+            system_qty,
+            ..
+        } => format!(
+            "count of {}: {counted_qty} against {system_qty} is outside tolerance: waits for a manager's review",
+            key(location, item, lot)
+        ),
+        Resolution::Recount {
+            location, item, lot, ..
+        } => format!(
+            "count of {} rejected: recount task raised",
+            key(location, item, lot)
+        ),
     }
 }
 

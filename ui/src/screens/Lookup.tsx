@@ -8,7 +8,7 @@ import { FeedbackBox, useFeedback } from "../components/Feedback";
 import { Field } from "../components/Field";
 import type { HistoryEntry, LookupAnswer, Resolved } from "../contract";
 import { useEnv, useScan } from "../env";
-import { t } from "../i18n";
+import { hasMessage, t } from "../i18n";
 import { formatTime } from "../logic/format";
 import { Prompt } from "./common";
 
@@ -16,6 +16,12 @@ export function describeResolved(resolved: Resolved): string {
   if (resolved.kind === "location") return t("lookup.location", { code: resolved.location.code, name: resolved.location.name });
   if (resolved.kind === "badge") return t("lookup.badge", { badge: resolved.badge });
   return t("lookup.item", { sku: resolved.item.sku, name: resolved.item.name });
+}
+
+/** The kind's label; an event kind this UI does not know yet shows as sent. */
+export function eventKindLabel(kind: string): string {
+  const key = `eventKind.${kind}`;
+  return hasMessage(key) ? t(key) : kind;
 }
 
 export function HistoryTable({ entries }: { entries: HistoryEntry[] }) {
@@ -35,7 +41,7 @@ export function HistoryTable({ entries }: { entries: HistoryEntry[] }) {
         {entries.map((entry) => (
           <tr key={entry.eventId}>
             <td>{formatTime(entry.hlcMs)}</td>
-            <td>{entry.kind}</td>
+            <td>{eventKindLabel(entry.kind)}</td>
             <td>{entry.summary}</td>
             <td>{entry.user}</td>
             <td>{entry.device}</td>

@@ -1,5 +1,6 @@
 // Manager: variances to approve or reject, the discrepancy inbox, quarantined events, the
-// event history and the stock chart, one tab each, chosen with the number keys.
+// event history, the stock chart and the profile's settings, one tab each, chosen with the
+// number keys.
 
 import { useState } from "preact/hooks";
 
@@ -8,9 +9,10 @@ import { t } from "../i18n";
 import { ChartTab } from "./manager/ChartTab";
 import { History } from "./manager/History";
 import { Discrepancies, Quarantined } from "./manager/Inbox";
+import { Settings } from "./manager/Settings";
 import { Variances } from "./manager/Variances";
 
-const TABS = ["variances", "discrepancies", "quarantined", "history", "chart"] as const;
+export const TABS = ["variances", "discrepancies", "quarantined", "history", "chart", "settings"] as const;
 type Tab = (typeof TABS)[number];
 
 export function Manager({ onBack }: { onBack: () => void }) {
@@ -29,6 +31,7 @@ export function Manager({ onBack }: { onBack: () => void }) {
       {tab === "quarantined" && <Quarantined />}
       {tab === "history" && <History />}
       {tab === "chart" && <ChartTab />}
+      {tab === "settings" && <Settings />}
       <Actions>
         <Action keyName="Escape" label={t("action.home")} onRun={onBack} />
       </Actions>

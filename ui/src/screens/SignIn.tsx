@@ -1,5 +1,6 @@
 // Sign in: scan a badge (or type it), then enter the PIN. A wrong badge or PIN is said the
-// same way for both, as the backend does.
+// same way for both, as the backend does. In demo mode the demo users are listed with their
+// PINs, each on a big button that fills in the badge, so a newcomer can sign in unaided.
 
 import { useState } from "preact/hooks";
 
@@ -7,7 +8,7 @@ import { toCommandError } from "../backend";
 import { Action, Actions } from "../components/Action";
 import { FeedbackBox, useFeedback, type Message } from "../components/Feedback";
 import { Field } from "../components/Field";
-import type { User } from "../contract";
+import type { DemoUser, User } from "../contract";
 import { useEnv, useScan } from "../env";
 import { t } from "../i18n";
 import { Prompt } from "./common";
@@ -17,9 +18,20 @@ interface SignInProps {
   onProfiles: () => void;
   /** Said once when the screen opens, e.g. that the last user was signed out for being idle. */
   notice?: Message | null;
+  /** The demo users, in demo mode only (empty otherwise). */
+  demoUsers?: DemoUser[];
 }
 
-export function SignIn({ onSignedIn, onProfiles, notice = null }: SignInProps) {
+/** The key of the n-th demo user's button (F6, F7, ...): digits would clash with typing a badge. */
+export function demoUserKey(index: number): string {
+  return `F${6 + index}`;
+}
+
+function roleText(role: string): string {
+  return role === "picker" || role === "manager" ? t(`role.${role}`) : role;
+}
+
+export function SignIn({ onSignedIn, onProfiles, notice = null, demoUsers = [] }: SignInProps) {
   const { backend } = useEnv();
   const feedback = useFeedback();
   const [badge, setBadge] = useState("");
@@ -53,6 +65,13 @@ export function SignIn({ onSignedIn, onProfiles, notice = null }: SignInProps) {
   }
   useScan((raw) => void takeBadge(raw));
 
+  function chooseDemoUser(user: DemoUser): void {
+    setBadge(user.badge);
+    setPin("");
+    setStep("pin");
+    feedback.clear();
+  }
+
   async function signIn(enteredPin: string): Promise<void> {
     try {
       const user = await backend.signIn(badge, enteredPin);
@@ -81,6 +100,22 @@ export function SignIn({ onSignedIn, onProfiles, notice = null }: SignInProps) {
         </>
       )}
       <FeedbackBox message={feedback.message ?? notice} />
+      {demoUsers.length > 0 && (
+        <div class="demo-users" data-testid="demo-users">
+          <p class="hint">{t("signIn.demoUsers")}</p>
+          <ul class="choices">
+            {demoUsers.map((user, index) => (
+              <li key={user.badge}>
+                <Action
+                  keyName={demoUserKey(index)}
+                  label={t("signIn.demoUser", { name: user.name, role: roleText(user.role), badge: user.badge, pin: user.pin })}
+                  onRun={() => chooseDemoUser(user)}
+                />
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       <Actions>
         {step === "pin" && <Action keyName="Escape" label={t("action.back")} onRun={() => setStep("badge")} />}
         <Action keyName="F3" label={t("signIn.profiles")} onRun={onProfiles} />

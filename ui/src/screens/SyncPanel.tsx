@@ -1,5 +1,5 @@
-// Sync: status, pending count, last error and clock offset; "sync now"; a progress bar while
-// a large pull runs.
+// Sync: status, pending count, last error (with its time, marked once a later sync got past
+// it) and clock offset; "sync now"; a progress bar while a large pull runs.
 
 import { Action, Actions } from "../components/Action";
 import { FeedbackBox, useFeedback } from "../components/Feedback";
@@ -7,7 +7,17 @@ import type { SyncStatus } from "../contract";
 import { useEnv } from "../env";
 import { t } from "../i18n";
 import { formatOffsetSeconds, formatTime, percent } from "../logic/format";
-import { Facts } from "./common";
+import { lastError } from "../logic/sync";
+import { Facts, type Fact } from "./common";
+
+function lastErrorFact(status: SyncStatus): Fact {
+  const label = t("sync.lastError");
+  const error = lastError(status);
+  if (error.kind === "none") return { label, value: t("sync.none") };
+  if (error.kind === "past") return { label, value: t("sync.errorPast", { message: error.message, time: formatTime(error.atMs) }), tone: "past" };
+  const value = error.atMs === undefined ? error.message : t("sync.errorAt", { message: error.message, time: formatTime(error.atMs) });
+  return { label, value, tone: "error" };
+}
 
 export function SyncPanel({ status, onBack }: { status: SyncStatus | null; onBack: () => void }) {
   const { backend } = useEnv();
@@ -35,7 +45,7 @@ export function SyncPanel({ status, onBack }: { status: SyncStatus | null; onBac
             { label: t("sync.pending"), value: String(status.pending) },
             { label: t("sync.quarantined"), value: String(status.quarantined) },
             { label: t("sync.lastSuccess"), value: status.lastSuccessMs === undefined ? t("sync.never") : formatTime(status.lastSuccessMs) },
-            { label: t("sync.lastError"), value: status.lastError ?? t("sync.none") },
+            lastErrorFact(status),
             {
               label: t("sync.clockOffset"),
               value: status.clockOffsetMs === undefined ? t("sync.unknownValue") : t("sync.seconds", { s: formatOffsetSeconds(status.clockOffsetMs) }),

@@ -26,6 +26,8 @@ export function Prompt({ children }: { children: ComponentChildren }) {
 export interface Fact {
   label: string;
   value: string;
+  /** `error` for something wrong now, `past` for something that no longer holds. */
+  tone?: "error" | "past";
 }
 
 export function Facts({ facts }: { facts: Fact[] }) {
@@ -33,7 +35,7 @@ export function Facts({ facts }: { facts: Fact[] }) {
   return (
     <dl class="facts">
       {facts.map((fact) => (
-        <div class="fact" key={fact.label}>
+        <div class={fact.tone === undefined ? "fact" : `fact fact-${fact.tone}`} key={fact.label} data-tone={fact.tone}>
           <dt>{fact.label}</dt>
           <dd>{fact.value}</dd>
         </div>

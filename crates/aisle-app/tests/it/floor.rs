@@ -3,7 +3,7 @@
 
 use crate::{site, MANAGER_PIN, NOW, PICKER_PIN};
 use aisle_app::views::{CountArgs, MoveArgs, PickArgs, ReceiveArgs, Resolved, ShortPickArgs};
-use aisle_app::{resolve_scan, AppError, SESSION_IDLE_MS};
+use aisle_app::{resolve_scan, AppError, IdleTimeout};
 use aisle_core::event::{CountDecision, Date, ShortReason};
 use aisle_core::scan::ScanConfig;
 
@@ -27,11 +27,10 @@ fn sign_in_checks_badge_and_pin_offline_and_ends_when_idle() {
     );
     let user = floor.sign_in("U-0042", PICKER_PIN, NOW).expect("sign in");
     assert_eq!(user.name, "Ana");
+    let idle_ms = IdleTimeout::DEFAULT.as_ms();
     assert!(floor.current_user(NOW + 1_000).is_some());
     assert!(
-        floor
-            .current_user(NOW + 1_000 + SESSION_IDLE_MS + 1)
-            .is_none(),
+        floor.current_user(NOW + idle_ms + 1).is_none(),
         "a session idle longer than the timeout is over"
     );
     let receive = floor
@@ -43,7 +42,7 @@ fn sign_in_checks_badge_and_pin_offline_and_ends_when_idle() {
                 expiry: None,
                 qty: 1,
             },
-            NOW + 2 * SESSION_IDLE_MS,
+            NOW + 2 * idle_ms,
         )
         .expect_err("signed out");
     assert_eq!(receive.code(), "not_signed_in");

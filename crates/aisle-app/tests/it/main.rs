@@ -3,6 +3,7 @@
 
 mod floor;
 mod manager;
+mod session;
 
 use aisle_app::Floor;
 use aisle_core::ids::{DeviceId, ItemId, LocationId, PickListId, UserId, WarehouseId};
