@@ -11,6 +11,7 @@ use rusqlite_migration::{Migrations, M};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/device/0001_init.sql"),
     include_str!("../../../migrations/device/0002_outbox_due.sql"),
+    include_str!("../../../migrations/device/0003_compact_stock_deltas.sql"),
 ];
 
 /// The schema version this build writes.
