@@ -17,6 +17,7 @@ use axum::{Json, Router};
 use std::sync::Arc;
 use tracing::Instrument;
 
+mod drain;
 pub(crate) mod master;
 pub(crate) mod touching;
 
@@ -60,6 +61,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { AppError::NotFound })
         // One byte over the limit is enough to know a body is too large.
         .layer(DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
+        // Outside the limit above: an oversized body is read to its end before the 413.
+        .layer(axum::middleware::from_fn(drain::limit_body))
         .with_state(state)
 }
 

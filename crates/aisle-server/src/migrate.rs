@@ -17,6 +17,7 @@ const REGISTRY_MIGRATIONS: &[&str] = &[
 const TENANT_MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cloud/tenant/0001_init.sql"),
     include_str!("../../../migrations/cloud/tenant/0002_master_data.sql"),
+    include_str!("../../../migrations/cloud/tenant/0003_compact_stock_deltas.sql"),
 ];
 
 /// The tenant schema version this build writes.
@@ -67,7 +68,12 @@ pub fn migrate_tenant(conn: &mut Connection) -> Result<i64, ServerError> {
 mod tests {
     use super::*;
 
-    const DEVICE_MIGRATIONS: &[&str] = &[include_str!("../../../migrations/device/0001_init.sql")];
+    const DEVICE_MIGRATIONS: &[&str] = &[
+        include_str!("../../../migrations/device/0001_init.sql"),
+        include_str!("../../../migrations/device/0002_outbox_due.sql"),
+        include_str!("../../../migrations/device/0003_checksum_repairs.sql"),
+        include_str!("../../../migrations/device/0004_compact_stock_deltas.sql"),
+    ];
 
     /// The tables `aisle_store::ledger::SqlLedger` reads and writes.
     const PROJECTION_TABLES: &[&str] = &[
@@ -81,27 +87,36 @@ mod tests {
         "discrepancies",
     ];
 
-    /// The statements of a set of migration files that create or index a projection table,
-    /// without comments and with whitespace collapsed.
+    /// The projection's tables and indexes as they stand after every migration in `files`:
+    /// SQLite's own record of their DDL, with comments cut and whitespace collapsed.
     fn projection_ddl(files: &[&str]) -> Vec<String> {
+        let mut conn = Connection::open_in_memory().expect("in-memory database");
+        Migrations::new(files.iter().map(|sql| M::up(sql)).collect())
+            .to_latest(&mut conn)
+            .expect("migrations apply");
+        let mut statement = conn
+            .prepare("SELECT tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+            .expect("prepare");
+        let rows = statement
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .expect("query");
         let mut statements = Vec::new();
-        for file in files {
-            let without_comments: String = file
-                .lines()
-                .map(|line| line.split("--").next().unwrap_or(""))
-                .collect::<Vec<_>>()
-                .join("\n");
-            for statement in without_comments.split(';') {
-                let words: Vec<&str> = statement.split_whitespace().collect();
-                let table = match words.as_slice() {
-                    ["CREATE", "TABLE", name, ..] => Some(*name),
-                    ["CREATE", "INDEX", _, "ON", name, ..]
-                    | ["CREATE", "UNIQUE", "INDEX", _, "ON", name, ..] => Some(*name),
-                    _ => None,
-                };
-                if table.is_some_and(|name| PROJECTION_TABLES.contains(&name)) {
-                    statements.push(words.join(" "));
-                }
+        for row in rows {
+            let (table, sql) = row.expect("row");
+            if PROJECTION_TABLES.contains(&table.as_str()) {
+                let without_comments: Vec<&str> = sql
+                    .lines()
+                    .map(|line| line.split("--").next().unwrap_or(""))
+                    .collect();
+                statements.push(
+                    without_comments
+                        .join(" ")
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
             }
         }
         statements

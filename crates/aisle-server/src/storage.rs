@@ -248,12 +248,13 @@ impl Storage for SqliteStorage {
                     &payload,
                 ))?;
                 if inserted == 1 {
-                    let seq = tx.last_insert_rowid() as u64;
+                    let seq = tx.last_insert_rowid();
+                    ledger.applying(event.id, seq);
                     let applied = apply_with_resolutions(&mut ledger, event)?;
                     results.push(PushResult {
                         id: event.id.to_string(),
                         status: PushStatus::Applied,
-                        seq: Some(seq),
+                        seq: Some(seq as u64),
                         reason: None,
                         message: None,
                     });

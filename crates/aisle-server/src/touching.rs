@@ -22,14 +22,16 @@ use serde_json::value::RawValue;
 /// SQLite drive the join from the touching events (index seeks per key) rather than from
 /// the warehouse's log in seq order, which would read every later event of the warehouse.
 const TOUCHING_SQL: &str = "WITH wanted(key_id) AS (SELECT value FROM json_each(?1)),
-     touching(event_id) AS (
-         SELECT event_id FROM stock_deltas WHERE key_id IN (SELECT key_id FROM wanted)
-         UNION SELECT event_id FROM counts WHERE key_id IN (SELECT key_id FROM wanted)
-         UNION SELECT r.event_id FROM count_reviews r JOIN counts c ON c.event_id = r.counted
+     touching(seq) AS (
+         SELECT event_seq FROM stock_deltas WHERE key_id IN (SELECT key_id FROM wanted)
+         UNION SELECT e.seq FROM counts c JOIN events e ON e.id = c.event_id
                WHERE c.key_id IN (SELECT key_id FROM wanted)
-         UNION SELECT unhex(value) FROM json_each(?2)
+         UNION SELECT e.seq FROM count_reviews r JOIN counts c ON c.event_id = r.counted
+               JOIN events e ON e.id = r.event_id
+               WHERE c.key_id IN (SELECT key_id FROM wanted)
+         UNION SELECT e.seq FROM json_each(?2) j JOIN events e ON e.id = unhex(j.value)
      )
-     SELECT e.seq, e.payload FROM touching t CROSS JOIN events e ON e.id = t.event_id
+     SELECT e.seq, e.payload FROM touching t CROSS JOIN events e ON e.seq = t.seq
      WHERE e.warehouse = ?3 AND e.seq > ?4
      ORDER BY e.seq LIMIT ?5";
 
@@ -133,8 +135,8 @@ mod tests {
         );
         assert!(
             plan.iter()
-                .any(|step| step.starts_with("SEARCH e USING INDEX sqlite_autoindex_events")),
-            "events are looked up by id: {plan:#?}"
+                .any(|step| step.starts_with("SEARCH e USING INTEGER PRIMARY KEY (rowid=?)")),
+            "events are looked up by seq: {plan:#?}"
         );
         assert!(
             !plan

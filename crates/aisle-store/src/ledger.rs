@@ -72,6 +72,8 @@ fn corrupt(what: &str, value: &str) -> rusqlite::Error {
 pub struct SqlLedger<'c> {
     conn: &'c Connection,
     key_ids: HashMap<StockKey, i64>,
+    /// The event being applied and its row in `events` (see [`SqlLedger::applying`]).
+    current: Option<(EventId, i64)>,
 }
 
 impl<'c> SqlLedger<'c> {
@@ -83,7 +85,37 @@ impl<'c> SqlLedger<'c> {
     /// Wraps a connection with key ids already known from earlier, committed
     /// transactions. Only ids whose `stock_keys` rows are committed may be passed in.
     pub fn with_key_ids(conn: &'c Connection, key_ids: HashMap<StockKey, i64>) -> Self {
-        Self { conn, key_ids }
+        Self {
+            conn,
+            key_ids,
+            current: None,
+        }
+    }
+
+    /// Says that the event about to be applied is row `seq` of `events`, which saves
+    /// looking it up: stock deltas are keyed by that row. Optional; every event applied
+    /// must already be in `events` either way.
+    pub fn applying(&mut self, event: EventId, seq: i64) {
+        self.current = Some((event, seq));
+    }
+
+    /// The `events.seq` of an event that is in the log.
+    fn event_seq(&mut self, event: EventId) -> Result<i64, StoreError> {
+        if let Some((id, seq)) = self.current {
+            if id == event {
+                return Ok(seq);
+            }
+        }
+        let seq: i64 = self
+            .conn
+            .prepare_cached("SELECT seq FROM events WHERE id = ?1")?
+            .query_row([event.as_bytes()], |row| row.get(0))
+            .optional()?
+            .ok_or_else(|| {
+                StoreError::Invalid(format!("event {event} is applied before it is logged"))
+            })?;
+        self.current = Some((event, seq));
+        Ok(seq)
     }
 
     /// The key ids this ledger knows, to carry into the next transaction once this one
@@ -193,9 +225,12 @@ impl Ledger for SqlLedger<'_> {
         delta: i64,
     ) -> Result<(), StoreError> {
         let key_id = self.key_id(key, true)?.expect("created");
+        let seq = self.event_seq(order.id)?;
         self.conn
-            .prepare_cached("INSERT INTO stock_deltas (key_id, hlc, device, event_id, delta) VALUES (?1, ?2, ?3, ?4, ?5)")?
-            .execute((key_id, order.hlc.to_packed(), order.device.as_bytes(), order.id.as_bytes(), delta))?;
+            .prepare_cached(
+                "INSERT INTO stock_deltas (key_id, hlc, event_seq, delta) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute((key_id, order.hlc.to_packed(), seq, delta))?;
         Ok(())
     }
 
@@ -214,11 +249,14 @@ impl Ledger for SqlLedger<'_> {
                     "SELECT COALESCE(SUM(delta), 0) FROM stock_deltas WHERE key_id = ?1",
                 )?
                 .query_row([key_id], |row| row.get(0))?,
+            // Rows are keyed by hlc and event row; only a row with the same hlc as `after`
+            // needs its event's device and id to place it in the event order.
             Some(after) => self
                 .conn
                 .prepare_cached(
-                    "SELECT COALESCE(SUM(delta), 0) FROM stock_deltas
-                     WHERE key_id = ?1 AND (hlc, device, event_id) > (?2, ?3, ?4)",
+                    "SELECT COALESCE(SUM(d.delta), 0) FROM stock_deltas d
+                     WHERE d.key_id = ?1 AND d.hlc >= ?2
+                       AND (d.hlc > ?2 OR (SELECT (e.device, e.id) > (?3, ?4) FROM events e WHERE e.seq = d.event_seq))",
                 )?
                 .query_row(
                     (

@@ -100,10 +100,11 @@ impl Store {
         {
             let mut ledger = SqlLedger::new(&tx);
             let mut statement =
-                tx.prepare("SELECT payload FROM events ORDER BY hlc, device, id")?;
+                tx.prepare("SELECT seq, payload FROM events ORDER BY hlc, device, id")?;
             let mut rows = statement.query([])?;
             while let Some(row) = rows.next()? {
-                let event: Event = serde_json::from_str(&row.get::<_, String>(0)?)?;
+                let event: Event = serde_json::from_str(&row.get::<_, String>(1)?)?;
+                ledger.applying(event.id, row.get(0)?);
                 apply(&mut ledger, &event)?;
                 n_events += 1;
             }
@@ -187,6 +188,8 @@ fn write_one(
             _ => Err(StoreError::PayloadMismatch(event.id)),
         };
     }
+    // Read before the outbox insert below replaces it.
+    let seq = conn.last_insert_rowid();
     if origin == Origin::Local {
         conn.prepare_cached("INSERT INTO outbox (event_id, hlc, device) VALUES (?1, ?2, ?3)")?
             .execute((
@@ -195,6 +198,7 @@ fn write_one(
                 event.device.as_bytes(),
             ))?;
     }
+    ledger.applying(event.id, seq);
     let notices = apply(ledger, event)?;
     Ok(Recorded::New { notices })
 }

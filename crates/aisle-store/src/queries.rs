@@ -114,10 +114,10 @@ impl Store {
         };
         let mut statement = self.conn.prepare_cached(
             "SELECT payload FROM events
-             WHERE id IN (SELECT event_id FROM stock_deltas WHERE key_id = ?1
-                          UNION SELECT event_id FROM counts WHERE key_id = ?1
+             WHERE (seq IN (SELECT event_seq FROM stock_deltas WHERE key_id = ?1)
+                    OR id IN (SELECT event_id FROM counts WHERE key_id = ?1
                           UNION SELECT r.event_id FROM count_reviews r JOIN counts c ON c.event_id = r.counted
-                                WHERE c.key_id = ?1)
+                                WHERE c.key_id = ?1))
                AND (?2 IS NULL OR (hlc, device, id) < (?2, ?3, ?4))
              ORDER BY hlc DESC, device DESC, id DESC LIMIT ?5",
         )?;

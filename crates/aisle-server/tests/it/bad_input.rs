@@ -226,3 +226,44 @@ async fn each_malformed_request_gets_its_documented_code() {
         "no malformed request wrote anything"
     );
 }
+
+/// A device's HTTP client sends a whole oversized body, reading the answer as it comes,
+/// and must get the 413 with its limits every time, not a connection reset: the server reads
+/// the rest of the body before it answers, so it never closes a connection with unread
+/// data, which the kernel answers with a reset that can destroy the answer in flight.
+/// Before the server drained such bodies, this failed in about two runs of five with one
+/// request; this many requests make a regression all but certain to show.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_body_always_gets_its_413_not_a_reset() {
+    const ATTEMPTS: usize = 300;
+    let world = World::start(8).await;
+    let (tenant, warehouse) = world.tenant("t");
+    let device = world.enroll(tenant, warehouse, "pc").await;
+    let body = format!("{{\"events\":[],\"pad\":\"{}\"}}", "x".repeat(5 << 20));
+    let url = world.url(&format!("/v1/t/{tenant}/events"));
+    let mut failures = Vec::new();
+    for attempt in 0..ATTEMPTS {
+        let answer = async {
+            let response = world
+                .http
+                .post(&url)
+                .bearer_auth(&device.token)
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await?;
+            let status = response.status().as_u16();
+            Ok::<_, reqwest::Error>((status, response.json::<Value>().await?))
+        }
+        .await;
+        match answer {
+            Ok((413, body)) if body["code"] == "payload_too_large" => {}
+            other => failures.push(format!("attempt {attempt}: {other:?}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {ATTEMPTS} failed: {failures:#?}",
+        failures.len()
+    );
+}

@@ -3,6 +3,7 @@
 mod checkpoint;
 mod crash;
 mod master;
+mod migrations;
 mod projection;
 mod queries;
 mod record;
