@@ -1,6 +1,7 @@
 // Builds the UI into ui/dist, which tauri.conf.json points at; Vitest runs the tests in
-// tests/ against a happy-dom document. Preact's JSX is compiled by esbuild directly, so no
-// Babel-based plugin is needed.
+// tests/ against a jsdom document. Preact's JSX is compiled by esbuild directly, so no
+// Babel-based plugin is needed. Vite 6, Vitest 3 and jsdom 26 are the newest that still run
+// on Node 18.19, which is what Debian 12's apt `nodejs` is (see package.json "engines").
 
 import { defineConfig } from "vitest/config";
 
@@ -15,7 +16,8 @@ export default defineConfig({
   },
   server: { port: 1420, strictPort: true },
   test: {
-    environment: "happy-dom",
+    environment: "jsdom",
+    setupFiles: ["tests/setup.ts"],
     include: ["tests/**/*.test.{ts,tsx}"],
   },
 });

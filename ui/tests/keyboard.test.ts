@@ -1,4 +1,4 @@
-// The wedge on a real (happy-dom) page: a scan never lands in the focused field, a person's
+// The wedge on a real (jsdom) page: a scan never lands in the focused field, a person's
 // keys do, and shortcuts still see a person's keys.
 
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
