@@ -29,9 +29,11 @@
 //! through send keys (which does cross WebKit's UI process and IPC, but not X), timed on the
 //! wall clock from just before the WebDriver request to the frame showing the result.
 //!
-//! Reported: "first key → painted" (includes the scanner's own typing time, which grows with
-//! the length of the code and which no app can shorten: the scan is not known before its
-//! terminator) and "terminator → painted" (what the app adds after the last key). Beside
+//! Reported: "terminator → painted", the scan-to-screen latency the target is about (from
+//! the moment the scan has arrived to the painted result: everything the app adds), and for
+//! comparison "first key → painted" (which also includes the scanner's own typing time; it
+//! grows with the length of the code and no app can shorten it: the scan is not known
+//! before its terminator). Beside
 //! them, measured in the same run and interleaved sample by sample, a baseline: the same
 //! burst into an element outside the page, which on Enter makes a near no-op command
 //! round trip (`sync_status`) over the same IPC and writes the keys into the page, up to the
@@ -664,13 +666,14 @@ fn report(
     };
     println!();
     println!(
-        "  target p95 ≤ {TARGET_P95_MS} ms, terminator → painted: {:.1} ms, {}",
+        "  target p95 ≤ {TARGET_P95_MS} ms, scan-to-screen (terminator → painted): {:.1} ms, {}",
         percentile(&all.terminator, 95.0),
         verdict(percentile(&all.terminator, 95.0))
     );
+    // Not the target's measure: the scan is not known before its terminator, and the typing
+    // of a long code at the scanner's pace can exceed 50 ms by itself.
     println!(
-        "  target p95 ≤ {TARGET_P95_MS} ms, first key → painted (with the scanner's typing): {:.1} ms, {}",
+        "  for comparison, first key → painted (with the scanner's typing): p95 {:.1} ms",
         percentile(&all.first_key, 95.0),
-        verdict(percentile(&all.first_key, 95.0))
     );
 }
