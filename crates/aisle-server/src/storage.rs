@@ -179,21 +179,37 @@ fn record_resolution(
         tracing::error!(event = %cause.id, %invalid, "a resolution of the rules is invalid; not recorded");
         return Ok(());
     }
-    let inserted = insert.execute((
-        resolved.id.as_bytes(),
-        resolved.warehouse.as_bytes(),
-        resolved.device.as_bytes(),
-        resolved.hlc.to_packed(),
-        resolved.kind(),
+    let inserted = insert_event(
+        insert,
+        &resolved,
+        &serde_json::to_string(&resolved)?,
         now_ms,
-        serde_json::to_string(&resolved)?,
-    ))?;
+    )?;
     if inserted == 1 {
         // Changes nothing, but every logged event goes through the rules once.
         apply(ledger, &resolved)?;
         tracing::debug!(event = %resolved.id, cause = %cause.id, rule, "resolution recorded");
     }
     Ok(())
+}
+
+/// Runs the push's `INSERT INTO events ... ON CONFLICT (id) DO NOTHING` for `event`; 1 if
+/// it is new, 0 if its id is logged already.
+fn insert_event(
+    insert: &mut rusqlite::CachedStatement<'_>,
+    event: &Event,
+    payload: &str,
+    now_ms: i64,
+) -> Result<usize, rusqlite::Error> {
+    insert.execute((
+        event.id.as_bytes(),
+        event.warehouse.as_bytes(),
+        event.device.as_bytes(),
+        event.hlc.to_packed(),
+        event.kind(),
+        now_ms,
+        payload,
+    ))
 }
 
 fn rejected(event: &Event, reason: &str, message: Option<String>) -> PushResult {
@@ -238,15 +254,7 @@ impl Storage for SqliteStorage {
                     continue;
                 }
                 let payload = serde_json::to_string(event)?;
-                let inserted = insert.execute((
-                    event.id.as_bytes(),
-                    event.warehouse.as_bytes(),
-                    event.device.as_bytes(),
-                    event.hlc.to_packed(),
-                    event.kind(),
-                    now_ms,
-                    &payload,
-                ))?;
+                let inserted = insert_event(&mut insert, event, &payload, now_ms)?;
                 if inserted == 1 {
                     let seq = tx.last_insert_rowid();
                     ledger.applying(event.id, seq);
