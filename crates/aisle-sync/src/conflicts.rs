@@ -128,6 +128,12 @@ fn from_task(task: &CountTask) -> Conflict {
             format!("a picker could not pick the full quantity here ({reason:?})")
         }
         CountTaskReason::Recount { .. } => "a manager rejected the last count".to_owned(),
+        CountTaskReason::Requested { user, note, .. } if note.is_empty() => {
+            format!("a manager (user {user}) asked for a count")
+        }
+        CountTaskReason::Requested { user, note, .. } => {
+            format!("a manager (user {user}) asked for a count: {note}")
+        }
     };
     Conflict {
         id: task.id.to_string(),
