@@ -342,8 +342,9 @@ impl Floor {
         let mut keys = std::collections::BTreeSet::<StockKey>::new();
         let mut points = Vec::with_capacity(events.len());
         for event in &events {
-            // A resolution names the item but moves no stock: it is no point of the chart.
-            if let EventBody::Resolved { .. } = event.body {
+            // A resolution or a count request names the item but moves no stock: it is no
+            // point of the chart.
+            if let EventBody::Resolved { .. } | EventBody::CountRequested { .. } = event.body {
                 continue;
             }
             // Replaying distinct events from the log cannot mismatch; skip one if it did.

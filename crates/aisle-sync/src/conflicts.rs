@@ -139,7 +139,11 @@ fn from_task(task: &CountTask) -> Conflict {
         id: task.id.to_string(),
         kind: task.reason.as_str(),
         device: None,
-        user: None,
+        // A requested count names the manager who asked; the other tasks have no author.
+        user: match &task.reason {
+            CountTaskReason::Requested { user, .. } => Some(*user),
+            _ => None,
+        },
         what: format!(
             "count item {} at location {}",
             task.key.item, task.key.location
