@@ -10,8 +10,8 @@ use crate::state::{Active, AppState};
 use aisle_app::views::{
     CountArgs, CountTaskView, CountedView, DiscrepancyView, HistoryArgs, HistoryPageView,
     LookupView, MoveArgs, PickArgs, PickListSummaryView, PickListView, QuarantinedView,
-    ReceiveArgs, RecordedView, Resolved, SessionView, ShortPickArgs, StockPoint, UserView,
-    VarianceView,
+    ReceiveArgs, RecordedView, RequestCountArgs, Resolved, SessionView, ShortPickArgs, StockPoint,
+    UserView, VarianceView,
 };
 use aisle_app::{AppError, IdleTimeout};
 use aisle_core::event::Date;
@@ -445,6 +445,14 @@ pub async fn review_count(state: State<'_, AppState>, args: ReviewArgs) -> Answe
             .floor
             .review_count(args.counted_event, args.approve, now_ms())
     })
+}
+
+#[tauri::command]
+pub async fn request_count(
+    state: State<'_, AppState>,
+    args: RequestCountArgs,
+) -> Answer<RecordedView> {
+    recording(&state, |active| active.floor.request_count(args, now_ms()))
 }
 
 #[tauri::command]

@@ -170,6 +170,7 @@ fn main() {
             commands::count_tasks,
             commands::variances,
             commands::review_count,
+            commands::request_count,
             commands::discrepancies,
             commands::quarantined,
             commands::history,

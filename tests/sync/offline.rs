@@ -1,11 +1,13 @@
 //! Two devices work offline: they receive, both pick the same last unit, claim the same
 //! pick list, and count. They reconnect. Both devices and the server then show identical
-//! stock and the same discrepancies, and the device that lost the claim is told who won.
+//! stock and the same discrepancies, and the device that lost the claim is told who won. A
+//! manager's count request made offline on one device is a count task on both.
 
 use crate::support::{fast_config, key, user_of, Proxy, World};
 use aisle_core::event::CountDecision;
+use aisle_core::stock::CountTaskReason;
 use aisle_core::stock::Notice;
-use aisle_core::testkit::{claimed, counted, pick_list, picked, received};
+use aisle_core::testkit::{claimed, count_requested, counted, pick_list, picked, received};
 use aisle_sync::conflicts::open_conflicts;
 use aisle_sync::SyncError;
 
@@ -18,7 +20,7 @@ async fn two_offline_devices_converge_with_the_server_and_the_same_discrepancies
     );
     let mut a = world.device("a", Some(&proxy_a.url()), fast_config()).await;
     let mut b = world.device("b", Some(&proxy_b.url()), fast_config()).await;
-    let (last_unit, shelf) = (key(&world, 1, 1), key(&world, 2, 2));
+    let (last_unit, shelf, asked) = (key(&world, 1, 1), key(&world, 2, 2), key(&world, 3, 1));
 
     a.record(received(&last_unit, 1));
     a.record(received(&shelf, 5));
@@ -31,6 +33,7 @@ async fn two_offline_devices_converge_with_the_server_and_the_same_discrepancies
     a.record(picked(&last_unit, 1));
     a.record(claimed(pick_list(7)));
     a.record(counted(&shelf, 3, 5, CountDecision::NeedsReview));
+    let request = a.record(count_requested(&asked, "cycle count"));
     b.record(picked(&last_unit, 1));
     b.record(claimed(pick_list(7)));
     b.record(counted(&shelf, 5, 5, CountDecision::SelfApproved));
@@ -47,8 +50,8 @@ async fn two_offline_devices_converge_with_the_server_and_the_same_discrepancies
     );
     assert_eq!(
         a.engine().status().borrow().pending,
-        3,
-        "a's three offline events wait"
+        4,
+        "a's four offline events wait"
     );
 
     proxy_a.set_offline(false);
@@ -90,6 +93,30 @@ async fn two_offline_devices_converge_with_the_server_and_the_same_discrepancies
             "{expected} is open everywhere: {kinds:?}"
         );
     }
+    let requested: Vec<_> = view_b
+        .tasks
+        .iter()
+        .flatten()
+        .filter(|(_, task)| matches!(task.reason, CountTaskReason::Requested { .. }))
+        .collect();
+    assert_eq!(
+        requested.len(),
+        1,
+        "a's offline request is a task on b too: {requested:?}"
+    );
+    assert_eq!(requested[0].1.key, asked);
+    assert!(
+        matches!(&requested[0].1.reason, CountTaskReason::Requested { requested: order, note, .. }
+            if order.id == request.id && note == "cycle count"),
+        "{requested:?}"
+    );
+    let conflicts_b = open_conflicts(&b.recorder).expect("conflicts");
+    assert!(
+        conflicts_b.iter().any(|c| c.kind == "requested"
+            && c.why.contains("cycle count")
+            && c.user == Some(user_of(&a.profile))),
+        "b's conflicts list the request with who asked and the note: {conflicts_b:#?}"
+    );
     let conflicts = open_conflicts(&a.recorder).expect("conflicts");
     assert!(
         conflicts

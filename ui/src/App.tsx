@@ -170,7 +170,7 @@ function Shell({ sessionCheckMs }: { sessionCheckMs: number }) {
       pick: <Pick onBack={home} />,
       move: <Move onBack={home} />,
       count: <Count onBack={home} />,
-      lookup: <Lookup onBack={home} />,
+      lookup: <Lookup role={user.role} onBack={home} />,
       sync: <SyncPanel status={sync} onBack={home} />,
       scanner: <ScannerSetup settings={settings} onSaved={setSettings} onBack={home} />,
       manager: user.role === "manager" ? <Manager onBack={home} /> : <Home role={user.role} onOpen={setScreen} />,

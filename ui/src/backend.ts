@@ -23,6 +23,7 @@ import type {
   QuarantinedEvent,
   ReceiveArgs,
   Recorded,
+  RequestCountArgs,
   Resolved,
   ScannerSettings,
   SeriesPoint,
@@ -92,6 +93,8 @@ export interface Backend {
 
   variances(): Promise<Variance[]>;
   reviewCount(countedEvent: string, approve: boolean): Promise<Recorded>;
+  /** Managers only: ask for a key to be counted; it shows as a `requested` count task. */
+  requestCount(args: RequestCountArgs): Promise<Recorded>;
   discrepancies(): Promise<Discrepancy[]>;
   quarantined(): Promise<QuarantinedEvent[]>;
   history(filter: HistoryFilter): Promise<HistoryPage>;
@@ -176,6 +179,7 @@ export function createBackend(invoke: Invoke | undefined, listen: Listen | undef
 
     variances: () => call("variances"),
     reviewCount: (countedEvent, approve) => call("review_count", { countedEvent, approve }),
+    requestCount: (args) => call("request_count", args),
     discrepancies: () => call("discrepancies"),
     quarantined: () => call("quarantined"),
     history: (filter) => call("history", filter),

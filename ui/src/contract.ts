@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   "sync_error",
   "demo_failed",
   "bad_settings",
+  "bad_note",
   // Not sent by Rust: no Tauri at all, or a rejection without the {code, message} shape.
   "backend_unreachable",
   "backend_failed",
@@ -195,12 +196,25 @@ export interface PickListView {
   lines: PickLineView[];
 }
 
+/** Why a count task is open: `negative_stock`, `short_pick`, `recount` or `requested` (by a manager). */
 export interface CountTask {
   id: string;
   location: Location;
   item: Item;
   lot?: string;
   reason: string;
+  /** The manager who asked, on a `requested` task. */
+  requestedBy?: string;
+  /** The manager's note on a `requested` task (may be empty). */
+  note?: string;
+}
+
+/** A manager's request that a key be counted (`request_count`). */
+export interface RequestCountArgs {
+  location: string;
+  item: string;
+  lot?: string;
+  note?: string;
 }
 
 /** Every event kind (`aisle_core::Event::kind`); `resolved` is an automatic decision of the stock rules, recorded by the server. */
@@ -213,6 +227,7 @@ export const EVENT_KINDS = [
   "count_reviewed",
   "short_picked",
   "pick_list_claimed",
+  "count_requested",
   "resolved",
 ] as const;
 

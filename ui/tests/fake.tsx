@@ -29,7 +29,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
         [
           "appStatus", "listProfiles", "enroll", "startDemo", "switchProfile", "signIn", "signOut", "session", "setIdleTimeout", "resolveScan",
           "receive", "moveStock", "count", "pickLine", "shortPick", "pickLists", "openPickList", "countTasks", "lookup",
-          "variances", "reviewCount", "discrepancies", "quarantined", "history", "stockSeries", "syncStatus", "syncNow",
+          "variances", "reviewCount", "requestCount", "discrepancies", "quarantined", "history", "stockSeries", "syncStatus", "syncNow",
           "scannerSettings", "saveScannerSettings", "serialPorts",
         ] as const
       ).map((name) => [name, base[name]]),

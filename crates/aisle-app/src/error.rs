@@ -29,6 +29,8 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     BadSetting(String),
+    #[error("{0}")]
+    BadNote(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -49,6 +51,7 @@ impl AppError {
             Self::BadQuantity(_) => "bad_quantity",
             Self::NotFound(_) => "not_found",
             Self::BadSetting(_) => "bad_settings",
+            Self::BadNote(_) => "bad_note",
             Self::Store(StoreError::DiskFull) => "disk_full",
             Self::Store(StoreError::TooNew { .. }) => "store_too_new",
             // A busy database clears up by itself, so the UI may offer a retry.

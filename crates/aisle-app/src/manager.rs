@@ -4,11 +4,11 @@
 
 use crate::views::{
     CountTaskView, DiscrepancyView, HistoryArgs, HistoryEntry, HistoryPageView, ItemView,
-    LocationView, LookupView, Names, QuarantinedView, RecordedView, Resolved, StockPoint,
-    StockRowView, VarianceView,
+    LocationView, LookupView, Names, QuarantinedView, RecordedView, RequestCountArgs, Resolved,
+    StockPoint, StockRowView, VarianceView,
 };
 use crate::{AppError, Floor};
-use aisle_core::event::{Date, EventBody, ReviewDecision};
+use aisle_core::event::{Date, EventBody, ReviewDecision, MAX_NOTE_CHARS};
 use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, PickListId, UserId};
 use aisle_core::scan::ScanConfig;
 use aisle_core::stock::memory::Projection;
@@ -38,24 +38,59 @@ impl Floor {
         })
     }
 
-    /// Count tasks open in this warehouse: from negative stock, short picks and rejected
-    /// counts.
+    /// Count tasks open in this warehouse: from negative stock, short picks, rejected
+    /// counts and managers' requests (with who asked and their note).
     pub fn count_tasks(&self) -> Result<Vec<CountTaskView>, AppError> {
         let mut views = Vec::new();
         for task in self.store().open_tasks()? {
+            let (requested_by, note) = match &task.reason {
+                CountTaskReason::Requested { user, note, .. } => {
+                    (Some(Names::user(self, *user)), Some(note.clone()))
+                }
+                _ => (None, None),
+            };
             views.push(CountTaskView {
                 id: task.id,
                 location: LocationView::from(&self.location(task.key.location)?),
                 item: ItemView::from(&self.item(task.key.item)?),
                 lot: task.key.lot.as_ref().map(|lot| lot.as_str().to_string()),
-                reason: match task.reason {
-                    CountTaskReason::NegativeStock => "negative_stock".into(),
-                    CountTaskReason::ShortPick { .. } => "short_pick".into(),
-                    CountTaskReason::Recount { .. } => "recount".into(),
-                },
+                reason: task.reason.as_str().into(),
+                requested_by,
+                note,
             });
         }
         Ok(views)
+    }
+
+    /// A manager asks for a key to be counted: one `count_requested` event, which opens a
+    /// count task until a count of the key taken after it arrives. The note is trimmed.
+    pub fn request_count(
+        &mut self,
+        args: RequestCountArgs,
+        now_ms: u64,
+    ) -> Result<RecordedView, AppError> {
+        let user = self.require_manager(now_ms)?;
+        let note = args.note.trim().to_string();
+        if note.chars().count() > MAX_NOTE_CHARS {
+            return Err(AppError::BadNote(format!(
+                "a note can be at most {MAX_NOTE_CHARS} characters"
+            )));
+        }
+        if note.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(AppError::BadNote(
+                "a note cannot hold control characters".into(),
+            ));
+        }
+        self.location(args.location)?;
+        self.item(args.item)?;
+        let key = self.key(args.location, args.item, args.lot.as_deref());
+        let body = EventBody::CountRequested {
+            location: args.location,
+            item: args.item,
+            lot: key.lot.clone(),
+            note,
+        };
+        self.record(&user, body, &key, now_ms)
     }
 
     /// Scans anything and shows its stock by location and lot, with recent history. Only
@@ -307,8 +342,9 @@ impl Floor {
         let mut keys = std::collections::BTreeSet::<StockKey>::new();
         let mut points = Vec::with_capacity(events.len());
         for event in &events {
-            // A resolution names the item but moves no stock: it is no point of the chart.
-            if let EventBody::Resolved { .. } = event.body {
+            // A resolution or a count request names the item but moves no stock: it is no
+            // point of the chart.
+            if let EventBody::Resolved { .. } | EventBody::CountRequested { .. } = event.body {
                 continue;
             }
             // Replaying distinct events from the log cannot mismatch; skip one if it did.

@@ -134,6 +134,18 @@ pub struct CountArgs {
     pub task: Option<TaskId>,
 }
 
+/// A manager's request that a key be counted.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestCountArgs {
+    pub location: LocationId,
+    pub item: ItemId,
+    pub lot: Option<String>,
+    /// Why, for the person who counts (optional).
+    #[serde(default)]
+    pub note: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PickArgs {
@@ -324,6 +336,22 @@ impl HistoryEntry {
             EventBody::PickListClaimed { pick_list } => {
                 format!("claimed pick list {}", names.pick_list(*pick_list))
             }
+            EventBody::CountRequested {
+                location,
+                item,
+                lot: l,
+                note,
+            } => format!(
+                "asked for a count of {}{} at {}{}",
+                names.item(*item),
+                lot(l),
+                names.location(*location),
+                if note.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {note}")
+                }
+            ),
             EventBody::Resolved { resolution } => resolution_summary(resolution, names),
         };
         Self {
@@ -433,6 +461,12 @@ pub struct CountTaskView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lot: Option<String>,
     pub reason: String,
+    /// Who asked for the count, when a manager did (`reason` is `requested`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<String>,
+    /// The manager's note on a requested count (may be empty).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -9,6 +9,9 @@
 //! Quantities are integers in the item's base unit. Validation of a single event's own
 //! fields lives here ([`Event::validate`]); nothing here knows about other events.
 //!
+//! `count_requested` is a manager's request that a key be counted: it moves no stock and
+//! opens a count task, like a short pick does.
+//!
 //! Every kind but one is a fact from the floor. The exception is `resolved`
 //! ([`Resolution`]): an automatic decision of the stock rules, recorded by the server so it
 //! is in the audit trail, which changes no stock.
@@ -26,6 +29,10 @@ pub use resolution::{ClaimRef, Resolution};
 
 /// The event schema version this build writes and understands.
 pub const EVENT_VERSION: u16 = 1;
+
+/// The longest note a count request may carry, in characters. It is read on a floor
+/// screen next to the task, so a sentence or two is all it needs.
+pub const MAX_NOTE_CHARS: usize = 200;
 
 /// The schema version of an event; decoding any other number fails.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -253,6 +260,15 @@ pub enum EventBody {
     PickListClaimed {
         pick_list: PickListId,
     },
+    /// A manager asks for the key to be counted. It moves no stock; it opens a count task
+    /// that a count of the key ordered after the request closes.
+    CountRequested {
+        location: LocationId,
+        item: ItemId,
+        lot: Option<Lot>,
+        /// Why, in the manager's words (may be empty).
+        note: String,
+    },
     /// An automatic decision of the stock rules, recorded by the server (see
     /// [`Resolution`]). It changes no stock and raises nothing.
     Resolved {
@@ -304,6 +320,8 @@ pub enum InvalidEvent {
     BadResolution(&'static str),
     #[error("a floor event's id must be a UUIDv7, got version {0}")]
     IdNotV7(usize),
+    #[error("a note must be at most {MAX_NOTE_CHARS} characters with no control characters other than line breaks")]
+    BadNote,
 }
 
 impl Event {
@@ -405,6 +423,13 @@ impl Event {
                 lot_ok(lot)
             }
             EventBody::CountReviewed { .. } | EventBody::PickListClaimed { .. } => Ok(()),
+            EventBody::CountRequested { lot, note, .. } => {
+                let control = |c: char| c.is_control() && c != '\n';
+                if note.chars().count() > MAX_NOTE_CHARS || note.chars().any(control) {
+                    return Err(InvalidEvent::BadNote);
+                }
+                lot_ok(lot)
+            }
             EventBody::Resolved { resolution } => resolution.validate(lot_ok),
             EventBody::ShortPicked {
                 qty_short,
@@ -430,6 +455,7 @@ impl Event {
             EventBody::CountReviewed { .. } => "count_reviewed",
             EventBody::ShortPicked { .. } => "short_picked",
             EventBody::PickListClaimed { .. } => "pick_list_claimed",
+            EventBody::CountRequested { .. } => "count_requested",
             EventBody::Resolved { .. } => "resolved",
         }
     }
@@ -571,6 +597,33 @@ mod tests {
                 },
                 InvalidEvent::BadLot,
             ),
+            (
+                EventBody::CountRequested {
+                    location: loc,
+                    item,
+                    lot: None,
+                    note: "x".repeat(MAX_NOTE_CHARS + 1),
+                },
+                InvalidEvent::BadNote,
+            ),
+            (
+                EventBody::CountRequested {
+                    location: loc,
+                    item,
+                    lot: None,
+                    note: "bell \u{7}".into(),
+                },
+                InvalidEvent::BadNote,
+            ),
+            (
+                EventBody::CountRequested {
+                    location: loc,
+                    item,
+                    lot: Some(Lot::new("")),
+                    note: String::new(),
+                },
+                InvalidEvent::BadLot,
+            ),
         ];
         for (body, expected) in cases {
             assert_eq!(
@@ -579,6 +632,27 @@ mod tests {
                 "body {body:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_count_request_is_tagged_and_takes_a_note_up_to_the_bound() {
+        let request = sample(EventBody::CountRequested {
+            location: LocationId::new_v7(1, [6; 10]),
+            item: ItemId::new_v7(1, [7; 10]),
+            lot: Some(Lot::new("L42")),
+            note: format!("{}\n", "é".repeat(MAX_NOTE_CHARS - 1)),
+        });
+        assert_eq!(
+            request.validate(),
+            Ok(()),
+            "the bound is in characters, and a line break is allowed"
+        );
+        assert_eq!(request.kind(), "count_requested");
+        let json = serde_json::to_value(&request).expect("serialize");
+        assert_eq!(json["body"]["type"], "count_requested");
+        assert_eq!(json["v"], 1, "a new kind does not change the event version");
+        let back: Event = serde_json::from_value(json).expect("deserialize");
+        assert_eq!(back, request);
     }
 
     #[test]

@@ -184,3 +184,11 @@ pub fn short_picked(k: &StockKey, list: PickListId, qty_short: i64) -> EventBody
 pub fn claimed(list: PickListId) -> EventBody {
     EventBody::PickListClaimed { pick_list: list }
 }
+pub fn count_requested(k: &StockKey, note: &str) -> EventBody {
+    EventBody::CountRequested {
+        location: k.location,
+        item: k.item,
+        lot: k.lot.clone(),
+        note: note.into(),
+    }
+}

@@ -6,8 +6,8 @@
 //! (which `aisle_core::stock::apply` keeps over every event the server holds) rather than
 //! by decoding the log: a movement touches the keys of its deltas (`stock_deltas`), a count
 //! its key (`counts`), a review the key of the count it reviews (`count_reviews`), and a
-//! short pick its key (the count task it opened, whose id the rules derive from the short
-//! pick, in `tasks`). Every lookup is an index seek per key, so the cost is that of the
+//! short pick or a manager's count request its key (the count task it opened, in `tasks`,
+//! whose reason names the event; the rules keep that task, open or closed, for good). Every lookup is an index seek per key, so the cost is that of the
 //! events returned, not of the warehouse's log.
 
 use crate::error::ServerError;
@@ -54,14 +54,16 @@ pub fn events_touching(
 ) -> Result<TouchingPage, ServerError> {
     let tx = conn.transaction()?;
     let mut key_ids = Vec::with_capacity(keys.len());
-    let mut short_picks = Vec::new();
+    // Events that move no stock but are about a key, found through the task each opened.
+    let mut task_causes = Vec::new();
     {
         let mut key_id = tx.prepare_cached(
             "SELECT key_id FROM stock_keys WHERE warehouse = ?1 AND location = ?2 AND item = ?3 AND lot = ?4",
         )?;
-        let mut short_pick_tasks = tx.prepare_cached(
+        let mut caused_tasks = tx.prepare_cached(
             "SELECT detail FROM tasks
-             WHERE warehouse = ?1 AND location = ?2 AND item = ?3 AND lot = ?4 AND kind = 'short_pick'",
+             WHERE warehouse = ?1 AND location = ?2 AND item = ?3 AND lot = ?4
+               AND kind IN ('short_pick', 'requested')",
         )?;
         for key in keys.iter().filter(|key| key.warehouse == warehouse) {
             let params = (
@@ -76,10 +78,16 @@ pub fn events_touching(
             {
                 key_ids.push(id);
             }
-            for detail in short_pick_tasks.query_map(params, |row| row.get::<_, String>(0))? {
+            for detail in caused_tasks.query_map(params, |row| row.get::<_, String>(0))? {
                 let task: CountTask = serde_json::from_str(&detail?)?;
-                if let CountTaskReason::ShortPick { short_pick, .. } = task.reason {
-                    short_picks.push(hex::encode(short_pick.id.as_bytes()));
+                match task.reason {
+                    CountTaskReason::ShortPick {
+                        short_pick: cause, ..
+                    }
+                    | CountTaskReason::Requested {
+                        requested: cause, ..
+                    } => task_causes.push(hex::encode(cause.id.as_bytes())),
+                    CountTaskReason::NegativeStock | CountTaskReason::Recount { .. } => {}
                 }
             }
         }
@@ -90,7 +98,7 @@ pub fn events_touching(
         let rows = statement.query_map(
             (
                 serde_json::to_string(&key_ids)?,
-                serde_json::to_string(&short_picks)?,
+                serde_json::to_string(&task_causes)?,
                 warehouse.as_bytes(),
                 i64::try_from(after).unwrap_or(i64::MAX),
                 limit,

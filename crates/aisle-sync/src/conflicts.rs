@@ -128,12 +128,22 @@ fn from_task(task: &CountTask) -> Conflict {
             format!("a picker could not pick the full quantity here ({reason:?})")
         }
         CountTaskReason::Recount { .. } => "a manager rejected the last count".to_owned(),
+        CountTaskReason::Requested { user, note, .. } if note.is_empty() => {
+            format!("a manager (user {user}) asked for a count")
+        }
+        CountTaskReason::Requested { user, note, .. } => {
+            format!("a manager (user {user}) asked for a count: {note}")
+        }
     };
     Conflict {
         id: task.id.to_string(),
         kind: task.reason.as_str(),
         device: None,
-        user: None,
+        // A requested count names the manager who asked; the other tasks have no author.
+        user: match &task.reason {
+            CountTaskReason::Requested { user, .. } => Some(*user),
+            _ => None,
+        },
         what: format!(
             "count item {} at location {}",
             task.key.item, task.key.location

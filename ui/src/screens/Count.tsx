@@ -9,11 +9,23 @@ import { FeedbackBox, useFeedback } from "../components/Feedback";
 import { Field } from "../components/Field";
 import type { CountTask, Item, Location } from "../contract";
 import { useEnv, useScan } from "../env";
-import { t } from "../i18n";
+import { hasMessage, t } from "../i18n";
 import { parseQuantity } from "../logic/quantity";
 import { Facts, Prompt, resolveOrReport, type Fact } from "./common";
 
 type Step = "location" | "item" | "qty";
+
+/** Why the task is open, in words; a manager's request says who asked and their note. */
+export function taskReason(task: CountTask): string {
+  if (task.reason === "requested") {
+    const who = task.requestedBy ?? "";
+    return task.note !== undefined && task.note !== ""
+      ? t("countReason.requestedNote", { who, note: task.note })
+      : t("countReason.requested", { who });
+  }
+  const key = `countReason.${task.reason}`;
+  return hasMessage(key) ? t(key) : task.reason;
+}
 
 /** How many times a count is taken before it goes to review as it stands. */
 const MAX_ATTEMPTS = 2;
@@ -124,7 +136,7 @@ export function Count({ onBack }: { onBack: () => void }) {
             <li key={each.id}>
               <Action
                 keyName={String(index + 1)}
-                label={t("count.taskLabel", { code: each.location.code, sku: each.item.sku, reason: each.reason })}
+                label={t("count.taskLabel", { code: each.location.code, sku: each.item.sku, reason: taskReason(each) })}
                 onRun={() => start(each)}
               />
             </li>

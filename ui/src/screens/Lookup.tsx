@@ -1,13 +1,14 @@
 // Look up: scan anything (an item, a location or a lot) to see stock by location and lot,
-// and the recent history.
+// and the recent history. A manager can ask for any row to be counted (F2-F8 for the first
+// rows, or the row's button); the request shows on the Count screen as a task with the note.
 
 import { useState } from "preact/hooks";
 
 import { Action, Actions } from "../components/Action";
 import { FeedbackBox, useFeedback } from "../components/Feedback";
 import { Field } from "../components/Field";
-import type { HistoryEntry, LookupAnswer, Resolved } from "../contract";
-import { useEnv, useScan } from "../env";
+import type { HistoryEntry, LookupAnswer, Resolved, Role, StockRow } from "../contract";
+import { useEnv, useKeys, useScan } from "../env";
 import { hasMessage, t } from "../i18n";
 import { formatTime } from "../logic/format";
 import { Prompt } from "./common";
@@ -52,14 +53,71 @@ export function HistoryTable({ entries }: { entries: HistoryEntry[] }) {
   );
 }
 
-export function Lookup({ onBack }: { onBack: () => void }) {
+/** Rows whose request has a key of its own: F2 to F8 (F9 and F10 belong to the app bar). */
+const ROW_KEYS = ["F2", "F3", "F4", "F5", "F6", "F7", "F8"] as const;
+
+/** The key that requests a count of row `index`, if it has one. */
+export function rowKey(index: number): string | undefined {
+  return ROW_KEYS[index];
+}
+
+/** A row's large "Request count" button, answering to its F-key when it has one. */
+function RequestButton({ index, onRun }: { index: number; onRun: () => void }) {
+  const keyName = rowKey(index);
+  useKeys(keyName === undefined ? {} : { [keyName]: onRun });
+  return (
+    <button type="button" class="action action-plain" data-testid={`request-count-${index}`} onClick={onRun}>
+      {keyName !== undefined && <kbd class="key-cap">{keyName}</kbd>}
+      <span>{t("lookup.requestCount")}</span>
+    </button>
+  );
+}
+
+function rowId(row: StockRow): string {
+  return `${row.location.id}/${row.item.id}/${row.lot ?? ""}`;
+}
+
+export function Lookup({ onBack, role = "picker" }: { onBack: () => void; role?: Role }) {
   const { backend } = useEnv();
   const feedback = useFeedback();
   const [scanText, setScanText] = useState("");
   const [answer, setAnswer] = useState<LookupAnswer | null>(null);
+  /** The row a manager is asking to be counted, while the note is typed. */
+  const [requesting, setRequesting] = useState<StockRow | null>(null);
+  const [note, setNote] = useState("");
+  const manager = role === "manager";
+
+  function startRequest(row: StockRow): void {
+    setRequesting(row);
+    setNote("");
+    feedback.clear();
+  }
+
+  async function sendRequest(text: string): Promise<void> {
+    if (requesting === null) return;
+    const row = requesting;
+    try {
+      await backend.requestCount({ location: row.location.id, item: row.item.id, lot: row.lot, note: text.trim() });
+      setRequesting(null);
+      feedback.success(t("lookup.requested", { sku: row.item.sku, code: row.location.code }));
+    } catch (error) {
+      feedback.fail(error);
+    }
+  }
+
+  function back(): void {
+    if (requesting !== null) {
+      setRequesting(null);
+      feedback.clear();
+    } else onBack();
+  }
 
   async function onScan(raw: string): Promise<void> {
     setScanText("");
+    if (requesting !== null) {
+      feedback.refuse(t("scan.notNow"));
+      return;
+    }
     if (raw.trim() === "") return;
     try {
       setAnswer(await backend.lookup(raw.trim()));
@@ -70,6 +128,21 @@ export function Lookup({ onBack }: { onBack: () => void }) {
     }
   }
   useScan((raw) => void onScan(raw));
+
+  if (requesting !== null) {
+    const what = { sku: requesting.item.sku, code: requesting.location.code, lot: requesting.lot ?? "" };
+    return (
+      <section class="screen">
+        <Prompt>{requesting.lot === undefined ? t("lookup.requestFor", what) : t("lookup.requestForLot", what)}</Prompt>
+        <Field id="lookup-note" label={t("field.note")} value={note} onValue={setNote} onEnter={(value) => void sendRequest(value)} focused />
+        <FeedbackBox message={feedback.message} />
+        <Actions>
+          <Action keyName="F2" label={t("lookup.sendRequest")} tone="primary" onRun={() => void sendRequest(note)} />
+          <Action keyName="Escape" label={t("action.back")} onRun={back} />
+        </Actions>
+      </section>
+    );
+  }
 
   return (
     <section class="screen">
@@ -89,15 +162,21 @@ export function Lookup({ onBack }: { onBack: () => void }) {
                   <th>{t("field.item")}</th>
                   <th>{t("field.lot")}</th>
                   <th class="number">{t("lookup.onHand")}</th>
+                  {manager && <th>{t("lookup.requestCount")}</th>}
                 </tr>
               </thead>
               <tbody>
-                {answer.rows.map((row) => (
-                  <tr key={`${row.location.id}/${row.item.id}/${row.lot ?? ""}`}>
+                {answer.rows.map((row, index) => (
+                  <tr key={rowId(row)}>
                     <td>{row.location.code}</td>
                     <td>{`${row.item.sku} · ${row.item.name}`}</td>
                     <td>{row.lot ?? "-"}</td>
                     <td class="number">{row.onHand}</td>
+                    {manager && (
+                      <td>
+                        <RequestButton index={index} onRun={() => startRequest(row)} />
+                      </td>
+                    )}
                   </tr>
                 ))}
               </tbody>
@@ -108,7 +187,7 @@ export function Lookup({ onBack }: { onBack: () => void }) {
         </>
       )}
       <Actions>
-        <Action keyName="Escape" label={t("action.home")} onRun={onBack} />
+        <Action keyName="Escape" label={t("action.home")} onRun={back} />
       </Actions>
     </section>
   );

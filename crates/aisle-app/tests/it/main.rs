@@ -3,6 +3,7 @@
 
 mod floor;
 mod manager;
+mod requests;
 mod session;
 
 use aisle_app::Floor;

@@ -11,6 +11,9 @@
 //! warehouse ([`DeviceId::server`]); [`crate::Event::validate`] refuses a resolution from any
 //! other device, so a device can never author one. Devices pull it like any event.
 //!
+//! A manager's `count_requested` opens a count task too, but it is no automatic decision:
+//! the request is itself an event with an author and a time, so no resolution records it.
+//!
 //! A resolution changes no stock and raises nothing: the rules ignore it, so on-hand
 //! quantities, discrepancies and tasks stay a function of the set of floor events. Its id is
 //! derived from the decision ([`Resolution::event_id`]), so taking the same decision twice

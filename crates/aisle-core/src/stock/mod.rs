@@ -18,8 +18,9 @@
 //!
 //! - negative stock: `on_hand < 0` opens a discrepancy and a count task for the key;
 //! - a count outside tolerance and not yet reviewed is an open variance;
-//! - a rejected count asks for a recount; a short pick asks for a count; both tasks close
-//!   once a count of the key that was not rejected is ordered after their cause;
+//! - a rejected count asks for a recount; a short pick asks for a count; so does a manager's
+//!   `count_requested`; these tasks close once a count of the key that was not rejected is
+//!   ordered after their cause;
 //! - picks above a pick line's quantity are an over-pick;
 //! - a pick list claimed from two devices is contested: the earliest claim wins and the
 //!   other devices get a [`Notice::ClaimLost`].
@@ -30,7 +31,9 @@
 //! function of a set of events, against which the incremental path is property-tested.
 //!
 //! [`apply_with_resolutions`] is the same, and also says which decisions applying the event
-//! took: each discrepancy or count task it opened, and each losing device of a contested
+//! took: each discrepancy or count task it opened (except a task a manager requested: the
+//! request is already an event with an author, so there is no automatic decision to record),
+//! and each losing device of a contested
 //! pick list with the claim that won, as a [`crate::event::Resolution`]. The server records
 //! them as `resolved` events, so they are in the audit trail. Those events are ignored here:
 //! a resolution changes no stock and raises nothing, so everything above stays a function
@@ -139,11 +142,12 @@ impl Event {
             | EventBody::CountReviewed { .. }
             | EventBody::ShortPicked { .. }
             | EventBody::PickListClaimed { .. }
+            | EventBody::CountRequested { .. }
             | EventBody::Resolved { .. } => Vec::new(),
         }
     }
 
-    /// The stock key a count or short pick is about.
+    /// The stock key a count, short pick or count request is about.
     pub fn subject_key(&self) -> Option<StockKey> {
         match &self.body {
             EventBody::Counted {
@@ -153,6 +157,12 @@ impl Event {
                 ..
             }
             | EventBody::ShortPicked {
+                location,
+                item,
+                lot,
+                ..
+            }
+            | EventBody::CountRequested {
                 location,
                 item,
                 lot,
@@ -256,6 +266,12 @@ pub enum CountTaskReason {
     },
     /// A manager rejected a count of this key.
     Recount { counted: EventOrder },
+    /// A manager asked for this key to be counted (`count_requested`), saying why.
+    Requested {
+        requested: EventOrder,
+        user: UserId,
+        note: String,
+    },
 }
 
 impl CountTaskReason {
@@ -264,6 +280,7 @@ impl CountTaskReason {
             Self::NegativeStock => "negative_stock",
             Self::ShortPick { .. } => "short_pick",
             Self::Recount { .. } => "recount",
+            Self::Requested { .. } => "requested",
         }
     }
 }

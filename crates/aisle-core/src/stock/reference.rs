@@ -190,6 +190,22 @@ pub fn evaluate<'a>(events: impl IntoIterator<Item = &'a Event>) -> Snapshot {
                     snapshot.tasks.insert(task.id, task);
                 }
             }
+            EventBody::CountRequested { note, .. } => {
+                let key = event.subject_key().expect("a count request has a key");
+                if latest_live_count(&key).is_none_or(|latest| latest <= event.order()) {
+                    let task = CountTask {
+                        id: TaskId::derived("requested", event.id.as_bytes()),
+                        key,
+                        reason: CountTaskReason::Requested {
+                            requested: event.order(),
+                            user: event.user,
+                            note: note.clone(),
+                        },
+                        open: true,
+                    };
+                    snapshot.tasks.insert(task.id, task);
+                }
+            }
             EventBody::Picked {
                 pick_line: Some(line),
                 qty,

@@ -129,6 +129,20 @@ fn apply_event<L: Ledger>(
             };
             put_count_task(ledger, task, journal)?;
         }
+        EventBody::CountRequested { note, .. } => {
+            let key = event.subject_key().expect("a count request has a key");
+            let task = CountTask {
+                id: TaskId::derived("requested", event.id.as_bytes()),
+                key,
+                reason: CountTaskReason::Requested {
+                    requested: order,
+                    user: event.user,
+                    note: note.clone(),
+                },
+                open: true,
+            };
+            put_count_task(ledger, task, journal)?;
+        }
         EventBody::PickListClaimed { pick_list } => {
             ledger.add_claim(&Claim {
                 order,
@@ -303,8 +317,8 @@ fn recount_task_id(counted: EventId) -> TaskId {
     TaskId::derived("recount", counted.as_bytes())
 }
 
-/// Stores a short-pick or recount task that was not open before, open unless a later count
-/// already covers it.
+/// Stores a short-pick, recount or requested task that was not open before, open unless a
+/// later count already covers it.
 fn put_count_task<L: Ledger>(
     ledger: &mut L,
     mut task: CountTask,
@@ -316,15 +330,20 @@ fn put_count_task<L: Ledger>(
     task.open = is_task_open(ledger, &task.reason, latest)?;
     ledger.put_task(&task)?;
     if task.open {
-        journal.resolutions.push(task_raised(&task, journal.cause));
+        journal
+            .resolutions
+            .extend(task_raised(&task, journal.cause));
     }
     Ok(())
 }
 
-/// The decision to open a short-pick or recount task.
-fn task_raised(task: &CountTask, cause: EventId) -> Resolution {
+/// The decision to open a short-pick or recount task. A task a manager requested is no
+/// automatic decision: the `count_requested` event already records who asked and when, and
+/// whether it is open again after a covering count was rejected follows from that rejection,
+/// which is recorded itself (as the recount it raises). So it has none.
+fn task_raised(task: &CountTask, cause: EventId) -> Option<Resolution> {
     let (location, item, lot) = (task.key.location, task.key.item, task.key.lot.clone());
-    match &task.reason {
+    Some(match &task.reason {
         CountTaskReason::ShortPick { short_pick, reason } => Resolution::ShortPick {
             location,
             item,
@@ -342,14 +361,15 @@ fn task_raised(task: &CountTask, cause: EventId) -> Resolution {
             counted: counted.id,
             cause,
         },
+        CountTaskReason::Requested { .. } => return None,
         CountTaskReason::NegativeStock => {
             unreachable!("negative-stock tasks are raised by set_key_state")
         }
-    }
+    })
 }
 
-/// A short-pick or recount task is open until a count of its key that was not rejected
-/// is ordered after its cause; a recount task also needs its count still rejected.
+/// A short-pick, recount or requested task is open until a count of its key that was not
+/// rejected is ordered after its cause; a recount task also needs its count still rejected.
 fn is_task_open<L: Ledger>(
     ledger: &mut L,
     reason: &CountTaskReason,
@@ -362,6 +382,7 @@ fn is_task_open<L: Ledger>(
             unreachable!("negative-stock tasks follow on_hand, not counts")
         }
         CountTaskReason::ShortPick { short_pick, .. } => !covered_after(short_pick),
+        CountTaskReason::Requested { requested, .. } => !covered_after(requested),
         CountTaskReason::Recount { counted } => {
             let still_rejected = ledger
                 .count(counted.id)?
@@ -387,7 +408,9 @@ fn reevaluate_count_tasks<L: Ledger>(
             ledger.put_task(&task)?;
             if open {
                 // Reopened: the count that covered it was rejected.
-                journal.resolutions.push(task_raised(&task, journal.cause));
+                journal
+                    .resolutions
+                    .extend(task_raised(&task, journal.cause));
             }
         }
     }

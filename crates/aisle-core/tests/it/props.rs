@@ -1,6 +1,7 @@
 //! Property tests: random event sets across 2-5 devices, applied in random orders, with
 //! duplicates and partitions, give the same projection and discrepancies everywhere, and
-//! the same as the reference evaluation of the set.
+//! the same as the reference evaluation of the set. Managers' count requests are among the
+//! events, so the tasks they open converge too.
 
 use crate::fixture::*;
 use crate::resolutions::{assert_every_open_thing_was_resolved, ingest};
@@ -19,6 +20,7 @@ enum Op {
     Review(usize, bool),
     Short(u16, u16, bool, i64),
     Claim(u16),
+    Request(u16, u16, bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -35,6 +37,7 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (any::<usize>(), any::<bool>()).prop_map(|(target, ok)| Op::Review(target, ok)),
         1 => (loc.clone(), item.clone(), any::<bool>(), 1i64..4).prop_map(|(l, i, lot, q)| Op::Short(l, i, lot, q)),
         1 => (1u16..=2).prop_map(Op::Claim),
+        1 => (loc.clone(), item.clone(), any::<bool>()).prop_map(|(l, i, lot)| Op::Request(l, i, lot)),
     ]
 }
 
@@ -83,6 +86,7 @@ fn build(ops: Vec<(Op, u16, u64, u16)>) -> Vec<Event> {
             }
             Op::Short(l, i, lotted, q) => short_picked(&key(l, i, lot(lotted)), pick_list(1), q),
             Op::Claim(list) => claimed(pick_list(list)),
+            Op::Request(l, i, lotted) => count_requested(&key(l, i, lot(lotted)), "recount please"),
         };
         built.push(events.make(device_n, wall, counter, body));
     }

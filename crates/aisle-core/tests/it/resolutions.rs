@@ -353,10 +353,20 @@ pub fn discrepancy_of(resolution: &Resolution) -> Option<String> {
 }
 
 /// Every open task and discrepancy in `snapshot` has a recorded resolution that raised it;
-/// a contested list has one naming its current winner for each losing device.
+/// a contested list has one naming its current winner for each losing device. A task a
+/// manager requested has none: the request is its record, not a decision of the rules.
 pub fn assert_every_open_thing_was_resolved(snapshot: &Snapshot, recorded: &[Event]) {
     let resolved = resolutions(recorded);
-    for task in snapshot.tasks.keys() {
+    for (task, open) in &snapshot.tasks {
+        if let CountTaskReason::Requested { .. } = open.reason {
+            assert!(
+                !resolved
+                    .iter()
+                    .any(|resolution| resolution.task() == Some(*task)),
+                "requested task {task} is not recorded as a decision: {resolved:?}"
+            );
+            continue;
+        }
         assert!(
             resolved
                 .iter()
@@ -385,4 +395,28 @@ pub fn assert_every_open_thing_was_resolved(snapshot: &Snapshot, recorded: &[Eve
             );
         }
     }
+}
+
+/// A manager's request is an event with an author already: applying it opens a task but
+/// takes no decision, so the server records nothing for it.
+#[test]
+fn a_count_request_opens_a_task_and_records_no_decision() {
+    let mut events = Events::default();
+    let bin = key(1, 1, None);
+    let request = events.make(3, 1_000, 0, count_requested(&bin, "cycle count"));
+    let (projection, recorded) = ingest([&request]);
+    assert!(
+        recorded.is_empty(),
+        "nothing decided automatically: {recorded:?}"
+    );
+    let snapshot = assert_neutral(std::slice::from_ref(&request), &projection, &recorded);
+    assert!(
+        snapshot
+            .tasks
+            .values()
+            .any(|task| matches!(task.reason, CountTaskReason::Requested { .. })),
+        "the request's task is open: {:?}",
+        snapshot.tasks
+    );
+    assert_every_open_thing_was_resolved(&snapshot, &recorded);
 }

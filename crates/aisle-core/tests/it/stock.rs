@@ -368,3 +368,107 @@ fn same_id_different_payload_is_refused() {
     assert!(projection.apply(&forged).is_err(), "same id, other payload");
     assert_eq!(projection.on_hand(&bin), 10);
 }
+
+#[test]
+fn a_managers_request_opens_a_count_task_that_only_a_later_count_closes() {
+    let mut events = Events::default();
+    let bin = key(1, 1, Some("LOT-A"));
+    let receive = events.make(1, 1_000, 0, received(&bin, 5));
+    let request = events.make(3, 2_000, 0, count_requested(&bin, "pallet looks light"));
+    let snapshot = in_every_order(&[receive.clone(), request.clone()]);
+    assert_eq!(snapshot.on_hand[&bin], 5, "a request moves no stock");
+    let tasks: Vec<_> = snapshot.tasks.values().collect();
+    assert_eq!(tasks.len(), 1, "the request opens one task: {tasks:?}");
+    assert_eq!(tasks[0].key, bin);
+    assert_eq!(
+        tasks[0].reason,
+        CountTaskReason::Requested {
+            requested: request.order(),
+            user: request.user,
+            note: "pallet looks light".into(),
+        },
+        "the task says who asked and why"
+    );
+
+    let earlier_count = events.make(
+        1,
+        1_500,
+        0,
+        counted(&bin, 5, 5, CountDecision::SelfApproved),
+    );
+    let still_open = in_every_order(&[receive.clone(), request.clone(), earlier_count]);
+    assert_eq!(
+        still_open.tasks.len(),
+        1,
+        "a count taken before the request does not answer it"
+    );
+
+    let later_count = events.make(
+        2,
+        2_500,
+        0,
+        counted(&bin, 4, 5, CountDecision::SelfApproved),
+    );
+    let closed = in_every_order(&[receive.clone(), request.clone(), later_count.clone()]);
+    assert!(
+        closed.tasks.is_empty(),
+        "a count after the request closes it: {:?}",
+        closed.tasks
+    );
+    assert_eq!(closed.on_hand[&bin], 4);
+
+    let other_lot = events.make(
+        2,
+        2_600,
+        0,
+        counted(&key(1, 1, None), 0, 0, CountDecision::SelfApproved),
+    );
+    assert_eq!(
+        in_every_order(&[request.clone(), other_lot]).tasks.len(),
+        1,
+        "a count of another key (no lot) does not answer a request for the lot"
+    );
+}
+
+#[test]
+fn a_requested_task_reopens_when_the_count_that_closed_it_is_rejected() {
+    let mut events = Events::default();
+    let bin = key(2, 1, None);
+    let request = events.make(3, 2_000, 0, count_requested(&bin, ""));
+    let count = events.make(1, 3_000, 0, counted(&bin, 9, 2, CountDecision::NeedsReview));
+    let pending = in_every_order(&[request.clone(), count.clone()]);
+    assert!(
+        pending
+            .tasks
+            .values()
+            .all(|task| !matches!(task.reason, CountTaskReason::Requested { .. })),
+        "a count waiting for review still answers the request: {:?}",
+        pending.tasks
+    );
+    let reject = events.make(3, 4_000, 0, reviewed(count.id, ReviewDecision::Rejected));
+    let reopened = in_every_order(&[request.clone(), count, reject]);
+    assert!(
+        reopened
+            .tasks
+            .values()
+            .any(|task| matches!(task.reason, CountTaskReason::Requested { .. })),
+        "a rejected count answers nothing: the request is open again: {:?}",
+        reopened.tasks
+    );
+}
+
+#[test]
+fn a_duplicated_request_opens_one_task() {
+    let mut events = Events::default();
+    let bin = key(1, 2, None);
+    let request = events.make(3, 2_000, 0, count_requested(&bin, "check"));
+    let mut projection = Projection::new();
+    for _ in 0..3 {
+        projection.apply(&request).expect("the same payload");
+    }
+    assert_eq!(
+        projection.snapshot(),
+        reference::evaluate([&request, &request])
+    );
+    assert_eq!(projection.snapshot().tasks.len(), 1);
+}

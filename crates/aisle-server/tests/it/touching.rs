@@ -8,7 +8,8 @@ use aisle_core::event::{CountDecision, ReviewDecision};
 use aisle_core::ids::EventId;
 use aisle_core::stock::StockKey;
 use aisle_core::testkit::{
-    adjusted, claimed, counted, key, moved, pick_list, picked, received, reviewed, short_picked,
+    adjusted, claimed, count_requested, counted, key, moved, pick_list, picked, received, reviewed,
+    short_picked,
 };
 use aisle_core::Event;
 use serde_json::{json, Value};
@@ -92,6 +93,9 @@ async fn the_events_touching_keys_are_those_the_checksum_counts() {
     let short_k3 = make(short_picked(&k3, pick_list(9), 2));
     let claim = make(claimed(pick_list(9)));
     let adjust_k4 = make(adjusted(&k4, 5));
+    let request_k3 = make(count_requested(&k3, "looks short"));
+    let k5 = key(5, 5, None);
+    let request_k5 = make(count_requested(&k5, ""));
     let events = vec![
         receipt_k1.clone(),
         move_k1_to_k2.clone(),
@@ -102,6 +106,8 @@ async fn the_events_touching_keys_are_those_the_checksum_counts() {
         short_k3.clone(),
         claim,
         adjust_k4,
+        request_k3.clone(),
+        request_k5.clone(),
     ];
     let (status, body) = world.push(&device, &events).await;
     assert_eq!(status, 200, "{body}");
@@ -130,8 +136,13 @@ async fn the_events_touching_keys_are_those_the_checksum_counts() {
     );
     assert_eq!(
         ids(&all_touching(&world, &device, &[&k3], 500).await),
-        vec![receipt_k3.id, short_k3.id],
-        "k3 (with a lot): its receipt and the short pick about it; the claim touches no key"
+        vec![receipt_k3.id, short_k3.id, request_k3.id],
+        "k3 (with a lot): its receipt, the short pick and the count request about it; the claim touches no key"
+    );
+    assert_eq!(
+        ids(&all_touching(&world, &device, &[&k5], 500).await),
+        vec![request_k5.id],
+        "a key only a manager's request is about (no stock row) is touched by the request"
     );
     assert!(
         all_touching(&world, &device, &[&key(9, 9, None)], 500)
@@ -142,7 +153,7 @@ async fn the_events_touching_keys_are_those_the_checksum_counts() {
     let union: BTreeSet<EventId> = ids(&all_touching(&world, &device, &[&k1, &k2, &k3], 500).await)
         .into_iter()
         .collect();
-    assert_eq!(union.len(), 7, "an event touching two keys comes once");
+    assert_eq!(union.len(), 8, "an event touching two keys comes once");
 
     let paged = all_touching(&world, &device, &[&k1, &k3], 2).await;
     let whole = all_touching(&world, &device, &[&k1, &k3], 500).await;
