@@ -106,13 +106,13 @@ fn open_connection(path: &Path) -> Result<Connection, ServerError> {
 ///
 /// - A push runs ~25 distinct cached statements (the event insert and `SqlLedger`'s), more
 ///   than rusqlite's default cache of 16, which would re-prepare them round-robin.
-/// - A 16 MB page cache per connection, so a push of 500 events fits in it. At SQLite's
-///   default 2 MB a push spilled dirty pages into the WAL mid-transaction and read them back,
-///   and (on Linux 6.x ext4) the kernel spent a fifth of the server's CPU zeroing page-cache
-///   folios for those spilled WAL writes. Pages are allocated as used, and the whole
-///   process's SQLite memory is held near [`SQLITE_MEMORY_LIMIT`] (a soft heap limit: past
-///   it, each cache recycles its own least recently used pages instead of growing), so 256
-///   open tenants with 4 idle connections each cannot grow to 16 GB.
+/// - SQLite's default 2 MB page cache per connection. A 16 MB cache took the kernel's
+///   folio zeroing under spilled WAL writes out of the 50-tenant profile (19% of the CPU to
+///   0.3%) and sped up pulls, but in the full benchmark on a quiet machine aggregate ingest
+///   fell from 40,413 to 32,207 events/s with it (51 busy tenants' caches against the heap
+///   limit below), so the default stays; see docs/BENCHMARKS.md. The whole process's SQLite
+///   memory is held near [`SQLITE_MEMORY_LIMIT`] (a soft heap limit: past it, each cache
+///   recycles its own least recently used pages instead of growing).
 /// - SQLite checkpoints the WAL inside whichever commit crosses `wal_autocheckpoint` pages.
 ///   At the default (1,000 pages, 4 MB) a push of 500 events crossed it every few pushes and
 ///   the checkpoints were most of the ingest time; at 10,000 pages (~40 MB of WAL per busy
@@ -129,7 +129,7 @@ fn tune(conn: &Connection) -> Result<(), ServerError> {
 
 const STATEMENT_CACHE: usize = 64;
 /// Each connection's page cache, in KiB.
-const CACHE_KIB: u32 = 16 * 1024;
+const CACHE_KIB: u32 = 2 * 1024;
 /// The soft limit on all of SQLite's memory in this process (every tenant's connections and
 /// the registry's), in bytes. `PRAGMA soft_heap_limit` is process-wide.
 pub const SQLITE_MEMORY_LIMIT: u64 = 192 * 1024 * 1024;
@@ -318,7 +318,7 @@ mod tests {
     }
 
     #[test]
-    fn tenant_connections_get_a_big_cache_under_a_process_wide_memory_limit() {
+    fn tenant_connections_get_their_cache_under_a_process_wide_memory_limit() {
         let dir = tempfile::tempdir().expect("tempdir");
         let conn = open_connection(&dir.path().join("t.sqlite3")).expect("open");
         let pragma = |name: &str| -> i64 {
