@@ -657,8 +657,9 @@ pub fn tenant_stock(
     warehouse: Option<WarehouseId>,
 ) -> Result<Vec<ErpStockRow>, ServerError> {
     let mut statement = conn.prepare_cached(
-        "SELECT s.warehouse, s.location, l.code, s.item, i.sku, s.lot, s.on_hand
+        "SELECT s.warehouse, s.location, l.code, s.item, i.sku, s.lot, coalesce(st.on_hand, 0)
          FROM stock_keys s
+         LEFT JOIN key_states st USING (key_id)
          LEFT JOIN locations l ON l.id = s.location
          LEFT JOIN items i ON i.id = s.item
          WHERE ?1 IS NULL OR s.warehouse = ?1

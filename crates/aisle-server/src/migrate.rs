@@ -18,6 +18,7 @@ const TENANT_MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cloud/tenant/0001_init.sql"),
     include_str!("../../../migrations/cloud/tenant/0002_master_data.sql"),
     include_str!("../../../migrations/cloud/tenant/0003_compact_stock_deltas.sql"),
+    include_str!("../../../migrations/cloud/tenant/0004_key_states.sql"),
 ];
 
 /// The tenant schema version this build writes.
@@ -73,11 +74,13 @@ mod tests {
         include_str!("../../../migrations/device/0002_outbox_due.sql"),
         include_str!("../../../migrations/device/0003_checksum_repairs.sql"),
         include_str!("../../../migrations/device/0004_compact_stock_deltas.sql"),
+        include_str!("../../../migrations/device/0005_key_states.sql"),
     ];
 
     /// The tables `aisle_store::ledger::SqlLedger` reads and writes.
     const PROJECTION_TABLES: &[&str] = &[
         "stock_keys",
+        "key_states",
         "stock_deltas",
         "counts",
         "count_reviews",
@@ -128,8 +131,8 @@ mod tests {
         let tenant = projection_ddl(TENANT_MIGRATIONS);
         assert_eq!(
             device.len(),
-            16,
-            "the device schema has 8 projection tables and 8 indexes; update this test if it grew"
+            17,
+            "the device schema has 9 projection tables and 8 indexes; update this test if it grew"
         );
         assert_eq!(
             tenant, device,

@@ -292,6 +292,7 @@ impl Storage for SqliteStorage {
                     results.push(rejected(event, "payload_mismatch", None));
                 }
             }
+            ledger.finish()?;
         }
         tx.commit()?;
         Ok(results)
@@ -355,9 +356,9 @@ impl Storage for SqliteStorage {
         let conn = db.connection()?;
         let warehouse = context.warehouse();
         let mut statement = conn.prepare_cached(
-            "SELECT location, item, lot, on_hand FROM stock_keys
-             WHERE warehouse = ?1 AND (?2 IS NULL OR item = ?2) AND (?3 IS NULL OR location = ?3)
-             ORDER BY location, item, lot",
+            "SELECT k.location, k.item, k.lot, coalesce(s.on_hand, 0) FROM stock_keys k LEFT JOIN key_states s USING (key_id)
+             WHERE k.warehouse = ?1 AND (?2 IS NULL OR k.item = ?2) AND (?3 IS NULL OR k.location = ?3)
+             ORDER BY k.location, k.item, k.lot",
         )?;
         let rows = statement.query_map(
             (

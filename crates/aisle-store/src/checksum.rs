@@ -130,7 +130,8 @@ pub fn projection_rows(
     keys: &BTreeSet<StockKey>,
 ) -> Result<Vec<(StockKey, i64)>, StoreError> {
     let mut statement = conn.prepare_cached(
-        "SELECT on_hand FROM stock_keys WHERE warehouse = ?1 AND location = ?2 AND item = ?3 AND lot = ?4",
+        "SELECT s.on_hand FROM stock_keys k JOIN key_states s USING (key_id)
+         WHERE k.warehouse = ?1 AND k.location = ?2 AND k.item = ?3 AND k.lot = ?4",
     )?;
     let mut rows = Vec::with_capacity(keys.len());
     for key in keys {

@@ -3,6 +3,14 @@
 //! Each method is one or two prepared, cached statements. Stock keys get an integer
 //! `key_id`, cached per ledger so a scan touching one key looks it up once; the device
 //! store carries that cache from one committed transaction to the next.
+//!
+//! Key states and stock deltas are written behind: within one ledger (one transaction), a
+//! key's state is read from SQLite once and kept in memory, and the state of every key the
+//! transaction changed is written once, with the transaction's deltas, by
+//! [`SqlLedger::finish`], which the caller must run before committing. A batch that touches
+//! a popular key a hundred times updates its row once, and the deltas go in sorted, in
+//! multi-row inserts. Nothing outside the ledger reads these tables inside the
+//! transaction; inside it, [`Ledger::sum_deltas_after`] writes the pending deltas first.
 
 use crate::StoreError;
 use aisle_core::event::{CountDecision, Lot, ReviewDecision};
@@ -67,6 +75,22 @@ fn corrupt(what: &str, value: &str) -> rusqlite::Error {
     )
 }
 
+/// Rows per multi-row `INSERT INTO stock_deltas` when the pending deltas are written.
+const DELTA_ROWS_PER_INSERT: usize = 50;
+
+/// One pending `stock_deltas` row: key id, hlc, event seq, delta (the table's column order,
+/// which is also the order they are inserted in).
+type DeltaRow = (i64, i64, i64, i64);
+
+/// A key's state as this transaction sees it, and whether it changed since it was read.
+#[derive(Debug)]
+struct CachedState {
+    state: KeyState,
+    /// The `events.seq` of the baseline count, if there is a baseline.
+    baseline_seq: Option<i64>,
+    dirty: bool,
+}
+
 /// The rules' state in the store's tables.
 #[derive(Debug)]
 pub struct SqlLedger<'c> {
@@ -74,6 +98,10 @@ pub struct SqlLedger<'c> {
     key_ids: HashMap<StockKey, i64>,
     /// The event being applied and its row in `events` (see [`SqlLedger::applying`]).
     current: Option<(EventId, i64)>,
+    /// Key states read or written in this transaction, by key id.
+    states: HashMap<i64, CachedState>,
+    /// Deltas added in this transaction and not yet inserted.
+    deltas: Vec<DeltaRow>,
 }
 
 impl<'c> SqlLedger<'c> {
@@ -89,6 +117,8 @@ impl<'c> SqlLedger<'c> {
             conn,
             key_ids,
             current: None,
+            states: HashMap::new(),
+            deltas: Vec::new(),
         }
     }
 
@@ -106,6 +136,13 @@ impl<'c> SqlLedger<'c> {
                 return Ok(seq);
             }
         }
+        let seq = self.logged_seq(event)?;
+        self.current = Some((event, seq));
+        Ok(seq)
+    }
+
+    /// The `events.seq` of an event that is in the log, looked up.
+    fn logged_seq(&self, event: EventId) -> Result<i64, StoreError> {
         let seq: i64 = self
             .conn
             .prepare_cached("SELECT seq FROM events WHERE id = ?1")?
@@ -114,14 +151,78 @@ impl<'c> SqlLedger<'c> {
             .ok_or_else(|| {
                 StoreError::Invalid(format!("event {event} is applied before it is logged"))
             })?;
-        self.current = Some((event, seq));
         Ok(seq)
     }
 
-    /// The key ids this ledger knows, to carry into the next transaction once this one
-    /// has committed (a rolled-back transaction's ids must be dropped instead).
-    pub fn into_key_ids(self) -> HashMap<StockKey, i64> {
-        self.key_ids
+    /// Writes what the ledger holds back (the changed key states and the pending deltas)
+    /// and returns the key ids it knows, to carry into the next transaction once this one
+    /// has committed (a rolled-back transaction's ids must be dropped instead). Run it
+    /// before committing: without it the transaction commits events without their
+    /// projection.
+    pub fn finish(mut self) -> Result<HashMap<StockKey, i64>, StoreError> {
+        self.flush_states()?;
+        self.flush_deltas()?;
+        Ok(self.key_ids)
+    }
+
+    fn flush_states(&mut self) -> Result<(), StoreError> {
+        let mut dirty: Vec<(i64, KeyState, Option<i64>)> = self
+            .states
+            .iter_mut()
+            .filter(|(_, cached)| cached.dirty)
+            .map(|(key_id, cached)| {
+                cached.dirty = false;
+                (*key_id, cached.state, cached.baseline_seq)
+            })
+            .collect();
+        // In key order, so the writes walk the table's pages in order.
+        dirty.sort_unstable_by_key(|(key_id, _, _)| *key_id);
+        let mut upsert = self.conn.prepare_cached(
+            "INSERT INTO key_states (key_id, on_hand, baseline_hlc, baseline_seq, baseline_qty) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (key_id) DO UPDATE SET on_hand = excluded.on_hand, baseline_hlc = excluded.baseline_hlc,
+               baseline_seq = excluded.baseline_seq, baseline_qty = excluded.baseline_qty",
+        )?;
+        for (key_id, state, baseline_seq) in dirty {
+            let baseline = state.baseline.as_ref();
+            upsert.execute((
+                key_id,
+                state.on_hand,
+                baseline.map(|b| b.order.hlc.to_packed()),
+                baseline_seq,
+                baseline.map(|b| b.qty),
+            ))?;
+        }
+        Ok(())
+    }
+
+    fn flush_deltas(&mut self) -> Result<(), StoreError> {
+        if self.deltas.is_empty() {
+            return Ok(());
+        }
+        let mut deltas = std::mem::take(&mut self.deltas);
+        // In primary-key order: consecutive rows usually land on the same page.
+        deltas.sort_unstable();
+        let mut chunks = deltas.chunks_exact(DELTA_ROWS_PER_INSERT);
+        if chunks.len() > 0 {
+            let placeholders = vec!["(?, ?, ?, ?)"; DELTA_ROWS_PER_INSERT].join(", ");
+            let mut insert = self.conn.prepare_cached(&format!(
+                "INSERT INTO stock_deltas (key_id, hlc, event_seq, delta) VALUES {placeholders}"
+            ))?;
+            for chunk in chunks.by_ref() {
+                let params: Vec<i64> = chunk
+                    .iter()
+                    .flat_map(|&(key_id, hlc, seq, delta)| [key_id, hlc, seq, delta])
+                    .collect();
+                insert.execute(rusqlite::params_from_iter(params))?;
+            }
+        }
+        let mut insert = self.conn.prepare_cached(
+            "INSERT INTO stock_deltas (key_id, hlc, event_seq, delta) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for row in chunks.remainder() {
+            insert.execute(*row)?;
+        }
+        Ok(())
     }
 
     fn key_id(&mut self, key: &StockKey, create: bool) -> Result<Option<i64>, StoreError> {
@@ -183,38 +284,62 @@ impl Ledger for SqlLedger<'_> {
         let Some(key_id) = self.key_id(key, false)? else {
             return Ok(None);
         };
-        let state = self
+        if let Some(cached) = self.states.get(&key_id) {
+            return Ok(Some(cached.state));
+        }
+        // The baseline's device and id come from its row in `events`.
+        let read = self
             .conn
             .prepare_cached(
-                "SELECT on_hand, baseline_hlc, baseline_device, baseline_event, baseline_qty FROM stock_keys WHERE key_id = ?1",
+                "SELECT s.on_hand, s.baseline_hlc, e.device, e.id, s.baseline_qty, s.baseline_seq
+                 FROM key_states s LEFT JOIN events e ON e.seq = s.baseline_seq WHERE s.key_id = ?1",
             )?
             .query_row([key_id], |row| {
-                let baseline_hlc: Option<i64> = row.get(1)?;
-                let baseline = match baseline_hlc {
+                let baseline_seq: Option<i64> = row.get(5)?;
+                let baseline = match baseline_seq {
                     None => None,
                     Some(_) => Some(Baseline { order: order_at(row, 1, 2, 3)?, qty: row.get(4)? }),
                 };
-                Ok(KeyState { baseline, on_hand: row.get(0)? })
-            })?;
+                Ok((KeyState { baseline, on_hand: row.get(0)? }, baseline_seq))
+            })
+            .optional()?;
+        // A key with no state row has nothing on hand and no baseline yet.
+        let (state, baseline_seq) = read.unwrap_or_default();
+        self.states.insert(
+            key_id,
+            CachedState {
+                state,
+                baseline_seq,
+                dirty: false,
+            },
+        );
         Ok(Some(state))
     }
 
     fn put_key_state(&mut self, key: &StockKey, state: &KeyState) -> Result<(), StoreError> {
         let key_id = self.key_id(key, true)?.expect("created");
-        let baseline = state.baseline.as_ref();
-        self.conn
-            .prepare_cached(
-                "UPDATE stock_keys SET on_hand = ?2, baseline_hlc = ?3, baseline_device = ?4, baseline_event = ?5, baseline_qty = ?6
-                 WHERE key_id = ?1",
-            )?
-            .execute((
-                key_id,
-                state.on_hand,
-                baseline.map(|b| b.order.hlc.to_packed()),
-                baseline.map(|b| b.order.device.as_bytes().to_vec()),
-                baseline.map(|b| b.order.id.as_bytes().to_vec()),
-                baseline.map(|b| b.qty),
-            ))?;
+        let known_seq = self.states.get(&key_id).and_then(|cached| {
+            let unchanged =
+                cached.state.baseline.map(|b| b.order.id) == state.baseline.map(|b| b.order.id);
+            unchanged.then_some(cached.baseline_seq).flatten()
+        });
+        let baseline_seq = match (state.baseline, known_seq) {
+            (None, _) => None,
+            (Some(_), Some(seq)) => Some(seq),
+            // A new baseline is usually the count being applied; otherwise an earlier one.
+            (Some(baseline), None) => Some(match self.current {
+                Some((id, seq)) if id == baseline.order.id => seq,
+                _ => self.logged_seq(baseline.order.id)?,
+            }),
+        };
+        self.states.insert(
+            key_id,
+            CachedState {
+                state: *state,
+                baseline_seq,
+                dirty: true,
+            },
+        );
         Ok(())
     }
 
@@ -226,11 +351,8 @@ impl Ledger for SqlLedger<'_> {
     ) -> Result<(), StoreError> {
         let key_id = self.key_id(key, true)?.expect("created");
         let seq = self.event_seq(order.id)?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO stock_deltas (key_id, hlc, event_seq, delta) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute((key_id, order.hlc.to_packed(), seq, delta))?;
+        self.deltas
+            .push((key_id, order.hlc.to_packed(), seq, delta));
         Ok(())
     }
 
@@ -242,6 +364,7 @@ impl Ledger for SqlLedger<'_> {
         let Some(key_id) = self.key_id(key, false)? else {
             return Ok(0);
         };
+        self.flush_deltas()?;
         let sum = match after {
             None => self
                 .conn

@@ -73,7 +73,7 @@ impl Store {
         for event in events {
             results.push(write_one(&tx, &mut ledger, profile, event, origin)?);
         }
-        let key_ids = ledger.into_key_ids();
+        let key_ids = ledger.finish()?;
         if let Some((name, value)) = cursor {
             crate::outbox::set_cursor(&tx, name, value)?;
         }
@@ -94,7 +94,7 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(
             "DELETE FROM stock_deltas; DELETE FROM counts; DELETE FROM count_reviews; DELETE FROM pick_line_progress;
-             DELETE FROM pick_claims; DELETE FROM tasks; DELETE FROM discrepancies; DELETE FROM stock_keys;",
+             DELETE FROM pick_claims; DELETE FROM tasks; DELETE FROM discrepancies; DELETE FROM key_states; DELETE FROM stock_keys;",
         )?;
         let mut n_events = 0;
         {
@@ -108,6 +108,9 @@ impl Store {
                 apply(&mut ledger, &event)?;
                 n_events += 1;
             }
+            drop(rows);
+            drop(statement);
+            ledger.finish()?;
         }
         tx.commit()?;
         let after = self.snapshot()?;

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/device/0002_outbox_due.sql"),
     include_str!("../../../migrations/device/0003_checksum_repairs.sql"),
     include_str!("../../../migrations/device/0004_compact_stock_deltas.sql"),
+    include_str!("../../../migrations/device/0005_key_states.sql"),
 ];
 
 /// The schema version this build writes.

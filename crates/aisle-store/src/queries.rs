@@ -38,8 +38,8 @@ pub struct HistoryPage {
 impl Store {
     pub fn on_hand_by_item(&self, item: ItemId) -> Result<ItemStock, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT warehouse, location, item, lot, on_hand FROM stock_keys
-             WHERE warehouse = ?1 AND item = ?2 AND on_hand <> 0 ORDER BY location, lot",
+            "SELECT k.warehouse, k.location, k.item, k.lot, s.on_hand FROM stock_keys k JOIN key_states s USING (key_id)
+             WHERE k.warehouse = ?1 AND k.item = ?2 AND s.on_hand <> 0 ORDER BY k.location, k.lot",
         )?;
         let rows = statement
             .query_map(
@@ -62,8 +62,8 @@ impl Store {
     /// Keys with non-zero stock at a location, by item then lot.
     pub fn on_hand_by_location(&self, location: LocationId) -> Result<Vec<StockRow>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT warehouse, location, item, lot, on_hand FROM stock_keys
-             WHERE warehouse = ?1 AND location = ?2 AND on_hand <> 0 ORDER BY item, lot",
+            "SELECT k.warehouse, k.location, k.item, k.lot, s.on_hand FROM stock_keys k JOIN key_states s USING (key_id)
+             WHERE k.warehouse = ?1 AND k.location = ?2 AND s.on_hand <> 0 ORDER BY k.item, k.lot",
         )?;
         let rows = statement.query_map(
             (self.profile.warehouse.as_bytes(), location.as_bytes()),
@@ -81,9 +81,17 @@ impl Store {
     pub fn on_hand(&self, key: &StockKey) -> Result<i64, StoreError> {
         Ok(self
             .conn
-            .prepare_cached("SELECT on_hand FROM stock_keys WHERE warehouse = ?1 AND location = ?2 AND item = ?3 AND lot = ?4")?
+            .prepare_cached(
+                "SELECT s.on_hand FROM stock_keys k JOIN key_states s USING (key_id)
+                 WHERE k.warehouse = ?1 AND k.location = ?2 AND k.item = ?3 AND k.lot = ?4",
+            )?
             .query_row(
-                (key.warehouse.as_bytes(), key.location.as_bytes(), key.item.as_bytes(), lot_to_sql(&key.lot)),
+                (
+                    key.warehouse.as_bytes(),
+                    key.location.as_bytes(),
+                    key.item.as_bytes(),
+                    lot_to_sql(&key.lot),
+                ),
                 |row| row.get(0),
             )
             .optional()?
@@ -172,7 +180,7 @@ impl Store {
     pub fn snapshot(&self) -> Result<Snapshot, StoreError> {
         let mut statement = self
             .conn
-            .prepare("SELECT warehouse, location, item, lot, on_hand FROM stock_keys")?;
+            .prepare("SELECT k.warehouse, k.location, k.item, k.lot, coalesce(s.on_hand, 0) FROM stock_keys k LEFT JOIN key_states s USING (key_id)")?;
         let on_hand = statement
             .query_map([], |row| Ok((key_at(row, 0)?, row.get::<_, i64>(4)?)))?
             .collect::<Result<BTreeMap<_, _>, _>>()?;

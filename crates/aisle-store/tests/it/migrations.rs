@@ -32,11 +32,31 @@ fn deltas(conn: &Connection, schema_3: bool) -> Vec<Delta> {
     rows
 }
 
-/// Schema 4 keys stock deltas by the event's row instead of its device and id. A file at
-/// schema 3 (made here by turning a fresh file's table back into the old layout) upgrades
-/// with every delta kept, and its projection still equals a rebuild from the log.
-#[test]
-fn schema_3_stock_deltas_upgrade_to_the_compact_layout() {
+/// Turns a schema 5 file back into schema 4: each key's state goes back into `stock_keys`,
+/// with the baseline named by its device and event id.
+fn back_to_schema_4(conn: &Connection) {
+    conn.execute_batch(
+        "ALTER TABLE stock_keys ADD COLUMN on_hand INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE stock_keys ADD COLUMN baseline_hlc INTEGER;
+         ALTER TABLE stock_keys ADD COLUMN baseline_device BLOB;
+         ALTER TABLE stock_keys ADD COLUMN baseline_event BLOB;
+         ALTER TABLE stock_keys ADD COLUMN baseline_qty INTEGER;
+         UPDATE stock_keys SET
+             on_hand = coalesce((SELECT s.on_hand FROM key_states s WHERE s.key_id = stock_keys.key_id), 0),
+             (baseline_hlc, baseline_device, baseline_event, baseline_qty) = (
+                 SELECT s.baseline_hlc, e.device, e.id, s.baseline_qty
+                 FROM key_states s JOIN events e ON e.seq = s.baseline_seq
+                 WHERE s.key_id = stock_keys.key_id);
+         DROP TABLE key_states;
+         PRAGMA user_version = 4;",
+    )
+    .expect("turn the file back into schema 4");
+}
+
+/// A closed store with movements on three keys and a self-approved count (a baseline) at
+/// wall time 1,002 on `key(1, 1, None)`; returns the temp dir's guard, the file and the
+/// event maker.
+fn recorded_store() -> (tempfile::TempDir, std::path::PathBuf, Events) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = profile().database_path(dir.path());
     let mut events = Events::default();
@@ -59,10 +79,23 @@ fn schema_3_stock_deltas_upgrade_to_the_compact_layout() {
             .record(&events.make(device, wall, 0, body))
             .expect("record");
     }
-    let before = store.snapshot().expect("snapshot");
     drop(store);
+    (dir, path, events)
+}
+
+/// Schema 4 keys stock deltas by the event's row instead of its device and id. A file at
+/// schema 3 (made here by turning a fresh file's table back into the old layout) upgrades
+/// with every delta kept, and its projection still equals a rebuild from the log.
+#[test]
+fn schema_3_stock_deltas_upgrade_to_the_compact_layout() {
+    let (_dir, path, _events) = recorded_store();
+    let before = Store::open(&path, profile())
+        .expect("open")
+        .snapshot()
+        .expect("snapshot");
 
     let conn = Connection::open(&path).expect("raw open");
+    back_to_schema_4(&conn);
     let expected = deltas(&conn, true);
     assert_eq!(
         expected.len(),
@@ -107,4 +140,109 @@ fn schema_3_stock_deltas_upgrade_to_the_compact_layout() {
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("version");
     assert!(version >= 4, "the file is at schema {version}");
+}
+
+type StateRow = (i64, Option<i64>, Option<i64>, Option<i64>);
+
+/// Every key's state as (on hand, baseline hlc, baseline event's seq, baseline qty), by
+/// key id, from either layout.
+fn key_states(conn: &Connection, schema_5: bool) -> Vec<(i64, StateRow)> {
+    let sql = if schema_5 {
+        "SELECT k.key_id, coalesce(s.on_hand, 0), s.baseline_hlc, s.baseline_seq, s.baseline_qty
+         FROM stock_keys k LEFT JOIN key_states s USING (key_id) ORDER BY k.key_id"
+    } else {
+        "SELECT k.key_id, k.on_hand, k.baseline_hlc, e.seq, k.baseline_qty
+         FROM stock_keys k LEFT JOIN events e ON e.id = k.baseline_event ORDER BY k.key_id"
+    };
+    let mut statement = conn.prepare(sql).expect("prepare");
+    let rows = statement
+        .query_map([], |row| {
+            Ok((
+                row.get(0)?,
+                (row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?),
+            ))
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    rows
+}
+
+/// Schema 5 moves each key's on-hand and baseline out of `stock_keys` into `key_states`,
+/// naming the baseline count by its row in `events`. A schema 4 file upgrades with every
+/// key's state kept, and the baseline still orders later events: a pick stamped before
+/// the count, recorded after the upgrade, is absorbed by it.
+#[test]
+fn schema_4_key_states_upgrade_to_their_own_table() {
+    let (_dir, path, mut events) = recorded_store();
+    let before = Store::open(&path, profile())
+        .expect("open")
+        .snapshot()
+        .expect("snapshot");
+
+    let conn = Connection::open(&path).expect("raw open");
+    back_to_schema_4(&conn);
+    let expected = key_states(&conn, false);
+    assert_eq!(
+        expected.len(),
+        3,
+        "the bin, the move's destination and the lot"
+    );
+    let bin_state = expected[0].1;
+    assert_eq!(
+        bin_state.0, 3,
+        "the count set the bin to 4, then one was picked: {expected:?}"
+    );
+    assert!(
+        bin_state.1.is_some() && bin_state.2.is_some() && bin_state.3 == Some(4),
+        "the schema 4 file holds the bin's baseline (the count of 4): {expected:?}"
+    );
+    drop(conn);
+
+    let mut store = Store::open(&path, profile()).expect("open upgrades the file");
+    assert_eq!(store.snapshot().expect("snapshot"), before);
+    let bin = key(1, 1, None);
+    // Stamped before the count (wall 1,002): the count absorbs it.
+    store
+        .record(&events.make(4, 1_001, 0, picked(&bin, 3)))
+        .expect("record a late pick");
+    assert_eq!(
+        store.on_hand(&bin).expect("on hand"),
+        3,
+        "a pick from before the baseline count does not move the counted stock"
+    );
+    store
+        .record(&events.make(4, 1_003, 0, picked(&bin, 1)))
+        .expect("record a pick after the count");
+    assert_eq!(store.on_hand(&bin).expect("on hand"), 2);
+    let conn = Connection::open(&path).expect("raw open");
+    let upgraded = key_states(&conn, true);
+    let baseline = |(_, hlc, seq, qty): StateRow| (hlc, seq, qty);
+    assert_eq!(
+        baseline(upgraded[0].1),
+        baseline(bin_state),
+        "the baseline is the same count after the upgrade: {upgraded:?}"
+    );
+    drop(conn);
+    let report = store.rebuild_projection().expect("rebuild");
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+    drop(store);
+
+    let conn = Connection::open(&path).expect("raw open");
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .expect("version");
+    assert!(version >= 5, "the file is at schema {version}");
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('stock_keys')")
+        .expect("prepare")
+        .query_map([], |row| row.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("columns");
+    assert_eq!(
+        columns,
+        ["key_id", "warehouse", "location", "item", "lot"],
+        "stock_keys keeps only the keys' identity"
+    );
 }

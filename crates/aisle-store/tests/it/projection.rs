@@ -92,7 +92,7 @@ fn rebuild_detects_and_repairs_a_tampered_projection() {
         .expect("record");
     let conn =
         rusqlite::Connection::open(crate::profile().database_path(dir.path())).expect("open raw");
-    conn.execute("UPDATE stock_keys SET on_hand = 999", [])
+    conn.execute("UPDATE key_states SET on_hand = 999", [])
         .expect("tamper");
     let report = store.rebuild_projection().expect("rebuild");
     assert_eq!(
