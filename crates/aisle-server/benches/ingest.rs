@@ -27,6 +27,8 @@
 //! - `AISLE_BENCH_TENANTS` (default 50), `AISLE_BENCH_DEVICES` (default 100),
 //!   `AISLE_BENCH_AGG_EVENTS`: events pushed in phase 2 in all (default 500,000);
 //! - `AISLE_BENCH_RSS_TENANTS` (default 2,000), `AISLE_BENCH_POOL_CAP` (default 256);
+//! - `AISLE_BENCH_STRAY_PICKS`: picks per mille sent to a random, maybe empty slot (default
+//!   10; see [`Floor`]);
 //! - `AISLE_BENCH_DIR`: where the data directory goes (default: cargo's target tmp dir, on
 //!   the real disk; fsync on a tmpfs would measure nothing); `AISLE_BENCH_KEEP=1` keeps it.
 
@@ -35,6 +37,7 @@ use aisle_core::testkit::{self, Events};
 use aisle_core::Event;
 use aisle_server::Registry;
 use rusqlite::{Connection, TransactionBehavior};
+use std::collections::HashMap;
 use std::error::Error;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -74,6 +77,10 @@ fn main() -> BenchResult<()> {
     println!(
         "  one tenant: {n_single} events in pushes of {batch}; aggregate: {n_aggregate} events, \
          {n_tenants} tenants, {n_devices} devices; memory: {n_rss_tenants} tenants, pool cap {pool_cap}"
+    );
+    println!(
+        "  floor: 40% receipts, 45% picks, 15% moves; {} per mille of picks from a random slot",
+        stray_picks_per_mille()
     );
     println!("  files in {}", dir.path().display());
 
@@ -613,13 +620,39 @@ impl PlainLog {
 }
 
 /// A deterministic warehouse floor for one device: 40% receipts, 45% picks and 15% moves
-/// over about 8,000 stock keys, with enough received that stock rarely goes negative.
+/// over about 8,000 stock keys. A device picks and moves stock it has received itself (a
+/// picker is sent to a slot that holds the item); when it holds nothing yet, it receives.
+/// A few picks (`AISLE_BENCH_STRAY_PICKS` per mille, default 10) go to a random slot
+/// instead, as a mis-scan or stock the system never heard of would, and usually drive
+/// stock negative: the server then records a discrepancy, a count task and a resolution.
+///
+/// Before 2026-11-24 (afternoon) picks and moves went to any key, stocked or not: with
+/// 10,000 events over 8,000 keys per tenant in the aggregate phase, most keys' first event
+/// was a pick from an empty slot, so a third of the pushed events drove stock negative and
+/// the server recorded a discrepancy, a count task and a resolution event for each.
 struct Floor {
     device: Device,
     events: Events,
     rng: u64,
     serial: u64,
     wall_ms: u64,
+    /// This device's stock by (item, slot), and whether the key is in `stocked`.
+    stock: HashMap<(u64, u64), (i64, bool)>,
+    /// Keys this device has stock at (entries whose stock fell to 0 are removed lazily).
+    stocked: Vec<(u64, u64)>,
+    stray_picks_per_mille: u64,
+}
+
+/// `AISLE_BENCH_STRAY_PICKS`, read once.
+fn stray_picks_per_mille() -> u64 {
+    static VALUE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *VALUE.get_or_init(|| match std::env::var("AISLE_BENCH_STRAY_PICKS") {
+        Err(_) => 10,
+        Ok(text) => match text.parse() {
+            Ok(per_mille @ 0..=1000) => per_mille,
+            _ => panic!("AISLE_BENCH_STRAY_PICKS={text:?}: give picks per mille, 0 to 1000"),
+        },
+    })
 }
 
 /// Items on the floor; each is slotted in [`SLOTS_PER_ITEM`] of the locations, as in the
@@ -637,7 +670,34 @@ impl Floor {
             // Serials are unique per device; ids also carry the device's stamp below.
             serial: seed << 32,
             wall_ms: 1_700_000_000_000,
+            stock: HashMap::new(),
+            stocked: Vec::new(),
+            stray_picks_per_mille: stray_picks_per_mille(),
         }
+    }
+
+    fn add_stock(&mut self, key: (u64, u64), qty: i64) {
+        let entry = self.stock.entry(key).or_insert((0, false));
+        entry.0 += qty;
+        if entry.0 > 0 && !entry.1 {
+            entry.1 = true;
+            self.stocked.push(key);
+        }
+    }
+
+    /// A key this device holds stock at, chosen uniformly, or `None` if it holds none.
+    fn stocked_key(&mut self) -> Option<(u64, u64)> {
+        while !self.stocked.is_empty() {
+            let idx = (self.next_u64() % self.stocked.len() as u64) as usize;
+            let key = self.stocked[idx];
+            let entry = self.stock.get_mut(&key).expect("a stocked key has stock");
+            if entry.0 > 0 {
+                return Some(key);
+            }
+            entry.1 = false;
+            self.stocked.swap_remove(idx);
+        }
+        None
     }
 
     fn next_u64(&mut self) -> u64 {
@@ -649,14 +709,35 @@ impl Floor {
     }
 
     fn event(&mut self) -> Event {
-        let item = self.next_u64() % N_ITEMS;
-        let slot = self.next_u64() % SLOTS_PER_ITEM;
+        let roll = self.next_u64() % 20;
+        let random_key = (self.next_u64() % N_ITEMS, self.next_u64() % SLOTS_PER_ITEM);
+        let stray = roll <= 16 && self.next_u64() % 1000 < self.stray_picks_per_mille;
+        let (kind, (item, slot)) = match roll {
+            0..=7 => (0, random_key),
+            _ if stray => (1, random_key),
+            _ => match self.stocked_key() {
+                Some(key) if roll <= 16 => (1, key),
+                Some(key) => (2, key),
+                None => (0, random_key),
+            },
+        };
         let location = |slot: u64| ((item * SLOTS_PER_ITEM + slot) % N_LOCATIONS) as u16 + 1;
         let key = testkit::key(location(slot), item as u16 + 1, None);
-        let body: EventBody = match self.next_u64() % 20 {
-            0..=7 => testkit::received(&key, 20),
-            8..=16 => testkit::picked(&key, 1),
-            _ => testkit::moved(&key, location((slot + 1) % SLOTS_PER_ITEM), 1),
+        let body: EventBody = match kind {
+            0 => {
+                self.add_stock((item, slot), 20);
+                testkit::received(&key, 20)
+            }
+            1 => {
+                self.add_stock((item, slot), -1);
+                testkit::picked(&key, 1)
+            }
+            _ => {
+                let to = (slot + 1) % SLOTS_PER_ITEM;
+                self.add_stock((item, slot), -1);
+                self.add_stock((item, to), 1);
+                testkit::moved(&key, location(to), 1)
+            }
         };
         self.serial += 1;
         self.wall_ms += 1;
