@@ -10,7 +10,8 @@
 //! [`SqlLedger::finish`], which the caller must run before committing. A batch that touches
 //! a popular key a hundred times updates its row once, and the deltas go in sorted, in
 //! multi-row inserts. Nothing outside the ledger reads these tables inside the
-//! transaction; inside it, [`Ledger::sum_deltas_after`] writes the pending deltas first.
+//! transaction; inside it, [`Ledger::sum_deltas_after`] adds the pending deltas to what the
+//! table holds.
 
 use crate::StoreError;
 use aisle_core::event::{CountDecision, Lot, ReviewDecision};
@@ -82,6 +83,14 @@ const DELTA_ROWS_PER_INSERT: usize = 50;
 /// which is also the order they are inserted in).
 type DeltaRow = (i64, i64, i64, i64);
 
+/// A delta added in this transaction, with its event's full place in the event order.
+#[derive(Debug)]
+struct PendingDelta {
+    order: EventOrder,
+    seq: i64,
+    delta: i64,
+}
+
 /// A key's state as this transaction sees it, and whether it changed since it was read.
 #[derive(Debug)]
 struct CachedState {
@@ -100,8 +109,8 @@ pub struct SqlLedger<'c> {
     current: Option<(EventId, i64)>,
     /// Key states read or written in this transaction, by key id.
     states: HashMap<i64, CachedState>,
-    /// Deltas added in this transaction and not yet inserted.
-    deltas: Vec<DeltaRow>,
+    /// Deltas added in this transaction and not yet inserted, by key id.
+    deltas: HashMap<i64, Vec<PendingDelta>>,
 }
 
 impl<'c> SqlLedger<'c> {
@@ -118,7 +127,7 @@ impl<'c> SqlLedger<'c> {
             key_ids,
             current: None,
             states: HashMap::new(),
-            deltas: Vec::new(),
+            deltas: HashMap::new(),
         }
     }
 
@@ -199,7 +208,14 @@ impl<'c> SqlLedger<'c> {
         if self.deltas.is_empty() {
             return Ok(());
         }
-        let mut deltas = std::mem::take(&mut self.deltas);
+        let mut deltas: Vec<DeltaRow> = std::mem::take(&mut self.deltas)
+            .into_iter()
+            .flat_map(|(key_id, pending)| {
+                pending
+                    .into_iter()
+                    .map(move |d| (key_id, d.order.hlc.to_packed(), d.seq, d.delta))
+            })
+            .collect();
         // In primary-key order: consecutive rows usually land on the same page.
         deltas.sort_unstable();
         let mut chunks = deltas.chunks_exact(DELTA_ROWS_PER_INSERT);
@@ -351,8 +367,11 @@ impl Ledger for SqlLedger<'_> {
     ) -> Result<(), StoreError> {
         let key_id = self.key_id(key, true)?.expect("created");
         let seq = self.event_seq(order.id)?;
-        self.deltas
-            .push((key_id, order.hlc.to_packed(), seq, delta));
+        self.deltas.entry(key_id).or_default().push(PendingDelta {
+            order: *order,
+            seq,
+            delta,
+        });
         Ok(())
     }
 
@@ -364,8 +383,15 @@ impl Ledger for SqlLedger<'_> {
         let Some(key_id) = self.key_id(key, false)? else {
             return Ok(0);
         };
-        self.flush_deltas()?;
-        let sum = match after {
+        // This transaction's deltas, not inserted yet, count as much as the table's.
+        let pending: i64 = self.deltas.get(&key_id).map_or(0, |pending| {
+            pending
+                .iter()
+                .filter(|d| after.is_none_or(|after| d.order > *after))
+                .map(|d| d.delta)
+                .sum()
+        });
+        let stored: i64 = match after {
             None => self
                 .conn
                 .prepare_cached(
@@ -391,7 +417,7 @@ impl Ledger for SqlLedger<'_> {
                     |row| row.get(0),
                 )?,
         };
-        Ok(sum)
+        Ok(stored + pending)
     }
 
     fn count(&mut self, counted: EventId) -> Result<Option<CountRecord>, StoreError> {
