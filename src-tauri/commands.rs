@@ -614,6 +614,47 @@ pub async fn serial_ports() -> Answer<Vec<String>> {
 mod tests {
     use super::*;
 
+    /// The quoted strings that follow each `marker` in `source`.
+    fn codes_after(source: &str, marker: &str) -> Vec<String> {
+        source
+            .split(marker)
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|code| {
+                !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            })
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Every code the backend answers with has its own sentence in the UI: a code missing
+    /// from `ERROR_CODES` shows the floor "Error serial_error." instead of what to do.
+    #[test]
+    fn the_ui_knows_every_error_code_the_backend_sends() {
+        let contract = include_str!("../ui/src/contract.ts");
+        let listed = contract
+            .split("export const ERROR_CODES = [")
+            .nth(1)
+            .and_then(|rest| rest.split("] as const").next())
+            .expect("contract.ts lists ERROR_CODES");
+        let mut sent = codes_after(include_str!("commands.rs"), "CommandError::new(\"");
+        sent.extend(codes_after(include_str!("state.rs"), "code: \""));
+        sent.extend(codes_after(
+            include_str!("../crates/aisle-app/src/error.rs"),
+            "=> \"",
+        ));
+        assert!(
+            sent.len() >= 20 && sent.iter().any(|code| code == "serial_error"),
+            "the scan of the sources found the codes: {sent:?}"
+        );
+        for code in &sent {
+            assert!(
+                listed.contains(&format!("\"{code}\"")),
+                "the backend sends {code:?}, which ui/src/contract.ts ERROR_CODES does not list"
+            );
+        }
+    }
+
     /// The Sync screen was blank: `progress: null` passed its `!== undefined` check, and
     /// reading `progress.done` threw while rendering.
     #[test]

@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   "demo_failed",
   "bad_settings",
   "bad_note",
+  "serial_error",
   // Not sent by Rust: no Tauri at all, or a rejection without the {code, message} shape.
   "backend_unreachable",
   "backend_failed",

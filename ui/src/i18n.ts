@@ -279,6 +279,7 @@ const en = {
   "error.demo_failed": "The demo could not start.",
   "error.bad_settings": "That setting is not allowed.",
   "error.bad_note": "That note is too long or has characters it cannot hold.",
+  "error.serial_error": "The serial scanner cannot be used. Check its cable and port.",
   "error.backend_unreachable": "The Aisle backend is not reachable.",
   "error.backend_failed": "Something went wrong.",
   "error.other": "Error {code}.",
