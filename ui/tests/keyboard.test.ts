@@ -84,6 +84,22 @@ describe("attachWedge", () => {
     expect(document.activeElement === input).toBe(false);
   });
 
+  it("judges a person's keys by when they were pressed, not by when a busy page handled them", () => {
+    // Keys pressed 150 ms apart while the page was busy reach the listener together, at
+    // 2000 ms; each carries its own timestamp. By handling time they would be a 0 ms burst
+    // ending in Enter: a scan of "12345".
+    vi.advanceTimersByTime(2000 - elapsed());
+    const typed = [..."12345", "Enter"].map((key, index) => {
+      const event = new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true });
+      Object.defineProperty(event, "timeStamp", { value: 1200 + index * 150 });
+      return event;
+    });
+    for (const event of typed) (document.activeElement ?? document.body).dispatchEvent(event);
+    settle();
+    expect(scans, "a person typing slowly is not a scanner").toEqual([]);
+    expect(input.value).toBe("12345");
+  });
+
   it("stops listening when detached", () => {
     detach();
     const event = press("5", 0);

@@ -54,6 +54,21 @@ export function replayTyping(doc: Document, text: string): void {
   }
 }
 
+/** How far back a key's own timestamp may lie and still be believed, in milliseconds. */
+const MAX_KEY_AGE_MS = 10_000;
+
+/**
+ * When the key was pressed: the event's own timestamp, which is on `performance.now()`'s
+ * timeline in the webview, when it is plausible (not in the future, not older than
+ * MAX_KEY_AGE_MS); otherwise `nowMs`, the time it is handled. A busy page handles queued
+ * keys together; judged by handling time, a person's slow keys would look like a
+ * scanner's burst.
+ */
+export function keyTimeMs(event: Event, nowMs: number): number {
+  const stamp = event.timeStamp;
+  return Number.isFinite(stamp) && stamp > 0 && stamp <= nowMs && nowMs - stamp <= MAX_KEY_AGE_MS ? stamp : nowMs;
+}
+
 export interface WedgeOptions {
   settings: () => WedgeSettings;
   onScan: (raw: string) => void;
@@ -90,7 +105,7 @@ export function attachWedge(view: Window, options: WedgeOptions): () => void {
     if (replayed.has(event)) return;
     const key = wedgeKeyOf(event);
     if (key === null) return;
-    const step = wedgeKey(state, { key, timeMs: clock(), repeat: event.repeat }, options.settings());
+    const step = wedgeKey(state, { key, timeMs: keyTimeMs(event, clock()), repeat: event.repeat }, options.settings());
     if (step.swallow) {
       event.preventDefault();
       event.stopImmediatePropagation();
