@@ -140,6 +140,57 @@ mod tests {
         );
     }
 
+    /// Tenant schema 4 moves each key's on-hand and baseline from `stock_keys` into
+    /// `key_states`, naming the baseline by its event's seq; a tenant file at schema 3
+    /// keeps every key's state through the upgrade.
+    #[test]
+    fn schema_3_key_states_move_to_their_own_table() {
+        let mut conn = Connection::open_in_memory().expect("in-memory database");
+        Migrations::new(
+            TENANT_MIGRATIONS[..3]
+                .iter()
+                .map(|sql| M::up(sql))
+                .collect(),
+        )
+        .to_latest(&mut conn)
+        .expect("schema 3");
+        conn.execute_batch(
+            "INSERT INTO events (seq, id, warehouse, device, hlc, kind, received_ms, payload)
+                 VALUES (7, x'0A', x'01', x'0D', 500, 'counted', 0, '{}');
+             INSERT INTO stock_keys (key_id, warehouse, location, item, lot, on_hand,
+                     baseline_hlc, baseline_device, baseline_event, baseline_qty)
+                 VALUES (1, x'01', x'02', x'03', '', 12, 500, x'0D', x'0A', 10),
+                        (2, x'01', x'02', x'04', 'L1', -3, NULL, NULL, NULL, NULL),
+                        (3, x'01', x'02', x'05', '', 0, NULL, NULL, NULL, NULL);",
+        )
+        .expect("schema 3 rows");
+        assert_eq!(
+            migrate_tenant(&mut conn).expect("upgrade"),
+            TENANT_SCHEMA_VERSION
+        );
+        let rows: Vec<(i64, i64, Option<i64>, Option<i64>, Option<i64>)> = conn
+            .prepare("SELECT key_id, on_hand, baseline_hlc, baseline_seq, baseline_qty FROM key_states ORDER BY key_id")
+            .expect("prepare")
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+            })
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert_eq!(
+            rows,
+            [
+                (1, 12, Some(500), Some(7), Some(10)),
+                (2, -3, None, None, None)
+            ],
+            "a key with stock or a baseline keeps both; an untouched key needs no row"
+        );
+        let keys: i64 = conn
+            .query_row("SELECT count(*) FROM stock_keys", [], |row| row.get(0))
+            .expect("count");
+        assert_eq!(keys, 3, "every key keeps its identity");
+    }
+
     #[test]
     fn migrations_apply_to_an_empty_database() {
         for files in [REGISTRY_MIGRATIONS, TENANT_MIGRATIONS] {
