@@ -168,7 +168,8 @@ mod tests {
             migrate_tenant(&mut conn).expect("upgrade"),
             TENANT_SCHEMA_VERSION
         );
-        let rows: Vec<(i64, i64, Option<i64>, Option<i64>, Option<i64>)> = conn
+        type StateRow = (i64, i64, Option<i64>, Option<i64>, Option<i64>);
+        let rows: Vec<StateRow> = conn
             .prepare("SELECT key_id, on_hand, baseline_hlc, baseline_seq, baseline_qty FROM key_states ORDER BY key_id")
             .expect("prepare")
             .query_map([], |row| {
