@@ -292,6 +292,36 @@ fn file_size_text(path: &Path) -> String {
     )
 }
 
+/// A connection with the settings of `aisle_store::configure`: WAL, `synchronous=FULL`,
+/// foreign keys, a busy timeout. The store also sets a 32 MB page cache, a 64 MB WAL size
+/// limit and a 64-statement cache, and moves WAL checkpoints to a background thread; these
+/// files get the same cache settings and no automatic checkpoint either. Their checkpoints
+/// run between turns, untimed ([`checkpoint`]), which favours them.
+fn open_like_the_store(path: &Path) -> BenchResult<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(format!("journal_mode is {mode}, not wal").into());
+    }
+    conn.set_prepared_statement_cache_capacity(64);
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+         PRAGMA cache_size = -32768; PRAGMA journal_size_limit = 67108864;
+         PRAGMA wal_autocheckpoint = 0;",
+    )?;
+    Ok(conn)
+}
+
+/// Copies a baseline file's WAL back into the database file; called between turns, never
+/// timed.
+fn checkpoint(conn: &Connection) -> BenchResult<()> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        row.get::<_, i64>(0)
+    })?;
+    Ok(())
+}
+
 /// A floor for `record_batch`, not a baseline: the store's own event table (with its order
 /// index) and a minimal outbox row per event (keyed by the event's row, no index), in one
 /// transaction, and no projection. Whatever design the store's write path takes, it writes
@@ -304,18 +334,9 @@ struct LogAndOutbox {
 
 impl LogAndOutbox {
     fn open(path: &Path) -> BenchResult<Self> {
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(format!("journal_mode is {mode}, not wal").into());
-        }
-        conn.set_prepared_statement_cache_capacity(64);
+        let conn = open_like_the_store(path)?;
         conn.execute_batch(
-            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-             PRAGMA cache_size = -32768; PRAGMA journal_size_limit = 67108864;
-             PRAGMA wal_autocheckpoint = 0;
-             CREATE TABLE IF NOT EXISTS events (
+            "CREATE TABLE IF NOT EXISTS events (
                  seq     INTEGER PRIMARY KEY,
                  id      BLOB NOT NULL UNIQUE,
                  hlc     INTEGER NOT NULL,
@@ -337,11 +358,7 @@ impl LogAndOutbox {
     }
 
     fn checkpoint(&self) -> BenchResult<()> {
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-                row.get::<_, i64>(0)
-            })?;
-        Ok(())
+        checkpoint(&self.conn)
     }
 
     fn insert(&mut self, events: &[Event]) -> BenchResult<()> {
@@ -381,31 +398,13 @@ struct PlainLog {
 impl PlainLog {
     /// Copies the WAL back into the database file; called between turns, never timed.
     fn checkpoint(&self) -> BenchResult<()> {
-        self.conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-                row.get::<_, i64>(0)
-            })?;
-        Ok(())
+        checkpoint(&self.conn)
     }
 
     fn open(path: &Path) -> BenchResult<Self> {
-        let conn = Connection::open(path)?;
-        // The same settings as `aisle_store::configure`.
-        conn.busy_timeout(Duration::from_secs(5))?;
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(format!("journal_mode is {mode}, not wal").into());
-        }
-        // The store also sets a 32 MB page cache, a 64 MB WAL size limit and a 64-statement
-        // cache, and moves WAL checkpoints to a background thread. The baseline gets the
-        // same cache settings and no automatic checkpoint either; its checkpoints run
-        // between turns, untimed (`PlainLog::checkpoint`), which favours the baseline.
-        conn.set_prepared_statement_cache_capacity(64);
+        let conn = open_like_the_store(path)?;
         conn.execute_batch(
-            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-             PRAGMA cache_size = -32768; PRAGMA journal_size_limit = 67108864;
-             PRAGMA wal_autocheckpoint = 0;
-             CREATE TABLE IF NOT EXISTS plain_events (
+            "CREATE TABLE IF NOT EXISTS plain_events (
                  seq     INTEGER PRIMARY KEY,
                  id      BLOB NOT NULL UNIQUE,
                  hlc     INTEGER NOT NULL,
