@@ -160,6 +160,41 @@ pub(crate) const FOREIGN_ERROR_CODE: &str = "http_error";
 /// Answers larger than this are decoded on the blocking pool.
 const DECODE_OFF_THREAD_BYTES: usize = 256 * 1024;
 
+/// When an answer with pulled events (`{"events": [{"seq", "event"}, ...]}`) does not
+/// decode because one of its events has a kind or a version this build does not know,
+/// what that event is, as [`SyncError::UpdateNeeded`]; `None` for any other failure.
+fn written_by_newer_aisle(bytes: &[u8]) -> Option<SyncError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    for pulled in value.get("events")?.as_array()? {
+        let event = pulled.get("event")?;
+        let Err(error) = serde_json::from_value::<Event>(event.clone()) else {
+            continue;
+        };
+        let version = event.get("v").and_then(serde_json::Value::as_u64);
+        if let Some(version) = version.filter(|v| *v != u64::from(aisle_core::event::EVENT_VERSION))
+        {
+            return Some(SyncError::UpdateNeeded {
+                what: format!(
+                    "events of version {version} (this version reads version {})",
+                    aisle_core::event::EVENT_VERSION
+                ),
+            });
+        }
+        let kind = event
+            .get("body")
+            .and_then(|body| body.get("type"))
+            .and_then(serde_json::Value::as_str);
+        // serde_json's words for an internally tagged enum's unknown tag; a test pins them.
+        if let Some(kind) = kind.filter(|_| error.to_string().starts_with("unknown variant")) {
+            return Some(SyncError::UpdateNeeded {
+                what: format!("events of kind {kind:?}"),
+            });
+        }
+        return None;
+    }
+    None
+}
+
 /// Sends a request and decodes a 2xx JSON answer, timing the exchange.
 pub(crate) async fn send<T: DeserializeOwned + Send + 'static>(
     request: reqwest::RequestBuilder,
@@ -191,13 +226,19 @@ pub(crate) async fn send<T: DeserializeOwned + Send + 'static>(
     let body: T = if bytes.len() > DECODE_OFF_THREAD_BYTES {
         // A full pull page is megabytes of JSON: tens of milliseconds that would hold up
         // one of the runtime's workers (the app's commands run there too).
-        tokio::task::spawn_blocking(move || serde_json::from_slice(&bytes))
+        // `Bytes` clones share the buffer.
+        let page = bytes.clone();
+        tokio::task::spawn_blocking(move || serde_json::from_slice(&page))
             .await
             .map_err(|_| SyncError::Stopped)?
     } else {
         serde_json::from_slice(&bytes)
     }
-    .map_err(|error| SyncError::Protocol(format!("undecodable answer: {error}")))?;
+    .map_err(|error| {
+        // Re-read only on failure: the usual cause, when the rest fits, is a newer Aisle.
+        written_by_newer_aisle(&bytes)
+            .unwrap_or_else(|| SyncError::Protocol(format!("undecodable answer: {error}")))
+    })?;
     let sample = ClockSample {
         sent_ms,
         received_ms,
@@ -210,4 +251,63 @@ pub(crate) async fn send<T: DeserializeOwned + Send + 'static>(
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aisle_core::testkit::{key, received, Events};
+
+    /// A pull page holding a good event and then `second`.
+    fn page(second: serde_json::Value) -> Vec<u8> {
+        let good = Events::default().make(1, 1_000, 0, received(&key(1, 1, None), 5));
+        serde_json::to_vec(&serde_json::json!({
+            "events": [{ "seq": 1, "event": good }, { "seq": 2, "event": second }],
+            "next": 2,
+            "server_time_ms": 0,
+        }))
+        .expect("json")
+    }
+
+    fn good_event_json() -> serde_json::Value {
+        let event = Events::default().make(2, 1_001, 0, received(&key(1, 1, None), 1));
+        serde_json::to_value(event).expect("json")
+    }
+
+    #[test]
+    fn an_event_of_an_unknown_kind_asks_for_an_update() {
+        let mut future = good_event_json();
+        future["body"] = serde_json::json!({ "type": "relabelled", "location": "x" });
+        let error = written_by_newer_aisle(&page(future)).expect("diagnosed");
+        assert_eq!(error.code(), "update_needed");
+        let message = error.to_string();
+        assert!(
+            message.contains("\"relabelled\"") && message.contains("update Aisle on this PC"),
+            "{message}"
+        );
+        assert!(
+            error.is_retryable(),
+            "the engine keeps running, and pushing"
+        );
+    }
+
+    #[test]
+    fn an_event_of_a_newer_version_asks_for_an_update() {
+        let mut future = good_event_json();
+        future["v"] = serde_json::json!(2);
+        let message = written_by_newer_aisle(&page(future))
+            .expect("diagnosed")
+            .to_string();
+        assert!(message.contains("version 2"), "{message}");
+    }
+
+    #[test]
+    fn other_undecodable_answers_are_not_blamed_on_a_newer_aisle() {
+        let mut broken = good_event_json();
+        broken["body"]["qty"] = serde_json::json!("five");
+        assert!(written_by_newer_aisle(&page(broken)).is_none());
+        assert!(written_by_newer_aisle(&page(good_event_json())).is_none());
+        assert!(written_by_newer_aisle(b"<html>proxy error</html>").is_none());
+        assert!(written_by_newer_aisle(br#"{"events": 3}"#).is_none());
+    }
 }

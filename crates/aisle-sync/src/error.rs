@@ -23,6 +23,10 @@ pub enum SyncError {
     /// The server answered 2xx with something that does not fit protocol v1.
     #[error("the server's answer does not fit the protocol: {0}")]
     Protocol(String),
+    /// The server sent events a newer Aisle wrote, which this build cannot read. Pulling
+    /// stops there until this PC runs a newer Aisle; its own events are still pushed.
+    #[error("the server sends {what}, which this version of Aisle cannot read: update Aisle on this PC (its own events are still sent)")]
+    UpdateNeeded { what: String },
     #[error("pulled page after seq {after} does not match its checksum")]
     ChecksumMismatch { after: u64 },
     #[error("this device is not enrolled for profile {0:?}: enroll it again")]
@@ -43,6 +47,8 @@ impl SyncError {
         match self {
             Self::Transport(_)
             | Self::Protocol(_)
+            // Retried with backoff so the engine keeps pushing; it clears with an update.
+            | Self::UpdateNeeded { .. }
             | Self::ChecksumMismatch { .. }
             | Self::BackingOff { .. } => true,
             // 408 timeout, 429 slow down, 5xx: the server's trouble, not ours.
@@ -83,6 +89,7 @@ impl SyncError {
             Self::Transport(_) => "offline",
             Self::Server { code, .. } => code,
             Self::Protocol(_) => "protocol",
+            Self::UpdateNeeded { .. } => "update_needed",
             Self::ChecksumMismatch { .. } => "checksum_mismatch",
             Self::NotEnrolled(_) => "not_enrolled",
             Self::Keyring(_) => "keyring",
