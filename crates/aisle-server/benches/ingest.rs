@@ -709,30 +709,40 @@ impl Floor {
     }
 
     fn event(&mut self) -> Event {
+        enum Kind {
+            Receive,
+            Pick,
+            Move,
+        }
         let roll = self.next_u64() % 20;
         let random_key = (self.next_u64() % N_ITEMS, self.next_u64() % SLOTS_PER_ITEM);
-        let stray = roll <= 16 && self.next_u64() % 1000 < self.stray_picks_per_mille;
-        let (kind, (item, slot)) = match roll {
-            0..=7 => (0, random_key),
-            _ if stray => (1, random_key),
-            _ => match self.stocked_key() {
-                Some(key) if roll <= 16 => (1, key),
-                Some(key) => (2, key),
-                None => (0, random_key),
+        let wanted = match roll {
+            0..=7 => Kind::Receive,
+            8..=16 => Kind::Pick,
+            _ => Kind::Move,
+        };
+        let (kind, (item, slot)) = match wanted {
+            Kind::Receive => (Kind::Receive, random_key),
+            Kind::Pick if self.next_u64() % 1000 < self.stray_picks_per_mille => {
+                (Kind::Pick, random_key)
+            }
+            wanted => match self.stocked_key() {
+                Some(key) => (wanted, key),
+                None => (Kind::Receive, random_key),
             },
         };
         let location = |slot: u64| ((item * SLOTS_PER_ITEM + slot) % N_LOCATIONS) as u16 + 1;
         let key = testkit::key(location(slot), item as u16 + 1, None);
         let body: EventBody = match kind {
-            0 => {
+            Kind::Receive => {
                 self.add_stock((item, slot), 20);
                 testkit::received(&key, 20)
             }
-            1 => {
+            Kind::Pick => {
                 self.add_stock((item, slot), -1);
                 testkit::picked(&key, 1)
             }
-            _ => {
+            Kind::Move => {
                 let to = (slot + 1) % SLOTS_PER_ITEM;
                 self.add_stock((item, slot), -1);
                 self.add_stock((item, to), 1);

@@ -16,7 +16,7 @@
 //!
 //! The bulk phase also times a third file that holds only what any `record_batch` must
 //! write whatever its design: the store's event table with its indexes and one minimal
-//! outbox row per event, with no projection (`LogAndOutbox`). Its ratio to the plain insert
+//! outbox row per event, with no projection (`LogFile::log_and_outbox`). Its ratio to the plain insert
 //! is a floor: the projection has to fit in what is left of the bulk target.
 //!
 //! Fairness on a shared, noisy machine: the store and the baseline are never measured in
@@ -73,8 +73,8 @@ fn main() -> BenchResult<()> {
         warehouse: testkit::warehouse(),
     };
     let mut store = Store::open(&store_path, profile)?;
-    let mut plain = PlainLog::open(&plain_path)?;
-    let mut log_only = LogAndOutbox::open(&log_only_path)?;
+    let mut plain = LogFile::plain(&plain_path)?;
+    let mut log_only = LogFile::log_and_outbox(&log_only_path)?;
     let mut floor = Floor::new(0x00a1_5e5e_ed00_0001);
 
     // 1. Preload both files with the same events, taking turns chunk by chunk.
@@ -296,7 +296,7 @@ fn file_size_text(path: &Path) -> String {
 /// foreign keys, a busy timeout. The store also sets a 32 MB page cache, a 64 MB WAL size
 /// limit and a 64-statement cache, and moves WAL checkpoints to a background thread; these
 /// files get the same cache settings and no automatic checkpoint either. Their checkpoints
-/// run between turns, untimed ([`checkpoint`]), which favours them.
+/// run between turns, untimed ([`LogFile::checkpoint`]), which favours them.
 fn open_like_the_store(path: &Path) -> BenchResult<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
@@ -313,27 +313,41 @@ fn open_like_the_store(path: &Path) -> BenchResult<Connection> {
     Ok(conn)
 }
 
-/// Copies a baseline file's WAL back into the database file; called between turns, never
-/// timed.
-fn checkpoint(conn: &Connection) -> BenchResult<()> {
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-        row.get::<_, i64>(0)
-    })?;
-    Ok(())
-}
-
-/// A floor for `record_batch`, not a baseline: the store's own event table (with its order
-/// index) and a minimal outbox row per event (keyed by the event's row, no index), in one
-/// transaction, and no projection. Whatever design the store's write path takes, it writes
-/// at least this; if this alone is under the bulk target, the target cannot be met by a
-/// store that also updates its projection in the same transaction.
+/// A file the store is compared with. The baseline ([`LogFile::plain`]): the events as JSON
+/// in one plain table, with the store's pragmas. The floor ([`LogFile::log_and_outbox`]):
+/// the store's own event table (with its order index) and a minimal outbox row per event
+/// (keyed by the event's row, no index), in one transaction, and no projection. Whatever
+/// design the store's write path takes, it writes at least the floor; if the floor alone is
+/// under the bulk target, the target cannot be met by a store that also updates its
+/// projection in the same transaction.
 #[derive(Debug)]
-struct LogAndOutbox {
+struct LogFile {
     conn: Connection,
+    /// Whether each event also gets an outbox row.
+    outbox: bool,
 }
 
-impl LogAndOutbox {
-    fn open(path: &Path) -> BenchResult<Self> {
+impl LogFile {
+    fn plain(path: &Path) -> BenchResult<Self> {
+        let conn = open_like_the_store(path)?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS events (
+                 seq     INTEGER PRIMARY KEY,
+                 id      BLOB NOT NULL UNIQUE,
+                 hlc     INTEGER NOT NULL,
+                 device  BLOB NOT NULL,
+                 kind    TEXT NOT NULL,
+                 origin  TEXT NOT NULL,
+                 payload TEXT NOT NULL
+             );",
+        )?;
+        Ok(Self {
+            conn,
+            outbox: false,
+        })
+    }
+
+    fn log_and_outbox(path: &Path) -> BenchResult<Self> {
         let conn = open_like_the_store(path)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS events (
@@ -354,67 +368,16 @@ impl LogAndOutbox {
                  last_error      TEXT
              ) STRICT;",
         )?;
-        Ok(Self { conn })
+        Ok(Self { conn, outbox: true })
     }
 
-    fn checkpoint(&self) -> BenchResult<()> {
-        checkpoint(&self.conn)
-    }
-
-    fn insert(&mut self, events: &[Event]) -> BenchResult<()> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        {
-            let mut event_insert = tx.prepare_cached(
-                "INSERT INTO events (id, hlc, device, kind, origin, payload)
-                 VALUES (?1, ?2, ?3, ?4, 'local', ?5)",
-            )?;
-            let mut outbox_insert =
-                tx.prepare_cached("INSERT INTO outbox (event_seq) VALUES (?1)")?;
-            for event in events {
-                let payload = serde_json::to_string(event)?;
-                event_insert.execute((
-                    event.id.as_bytes(),
-                    event.hlc.to_packed(),
-                    event.device.as_bytes(),
-                    event.kind(),
-                    payload,
-                ))?;
-                outbox_insert.execute([tx.last_insert_rowid()])?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    }
-}
-
-/// The baseline: the events as JSON in one plain table, with the store's pragmas.
-#[derive(Debug)]
-struct PlainLog {
-    conn: Connection,
-}
-
-impl PlainLog {
     /// Copies the WAL back into the database file; called between turns, never timed.
     fn checkpoint(&self) -> BenchResult<()> {
-        checkpoint(&self.conn)
-    }
-
-    fn open(path: &Path) -> BenchResult<Self> {
-        let conn = open_like_the_store(path)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS plain_events (
-                 seq     INTEGER PRIMARY KEY,
-                 id      BLOB NOT NULL UNIQUE,
-                 hlc     INTEGER NOT NULL,
-                 device  BLOB NOT NULL,
-                 kind    TEXT NOT NULL,
-                 origin  TEXT NOT NULL,
-                 payload TEXT NOT NULL
-             );",
-        )?;
-        Ok(Self { conn })
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                row.get::<_, i64>(0)
+            })?;
+        Ok(())
     }
 
     /// Inserts the events in one transaction, begun the way the store begins its own.
@@ -424,19 +387,26 @@ impl PlainLog {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
-            let mut statement = tx.prepare_cached(
-                "INSERT INTO plain_events (id, hlc, device, kind, origin, payload)
+            let mut event_insert = tx.prepare_cached(
+                "INSERT INTO events (id, hlc, device, kind, origin, payload)
                  VALUES (?1, ?2, ?3, ?4, 'local', ?5)",
             )?;
+            let mut outbox_insert = match self.outbox {
+                true => Some(tx.prepare_cached("INSERT INTO outbox (event_seq) VALUES (?1)")?),
+                false => None,
+            };
             for event in events {
                 let payload = serde_json::to_string(event)?;
-                statement.execute((
+                event_insert.execute((
                     event.id.as_bytes(),
                     event.hlc.to_packed(),
                     event.device.as_bytes(),
                     event.kind(),
                     payload,
                 ))?;
+                if let Some(outbox_insert) = outbox_insert.as_mut() {
+                    outbox_insert.execute([tx.last_insert_rowid()])?;
+                }
             }
         }
         tx.commit()?;
@@ -446,7 +416,7 @@ impl PlainLog {
     fn count(&self) -> BenchResult<u64> {
         Ok(self
             .conn
-            .query_row("SELECT COUNT(*) FROM plain_events", [], |row| row.get(0))?)
+            .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))?)
     }
 }
 

@@ -138,20 +138,14 @@ impl<'c> SqlLedger<'c> {
         self.current = Some((event, seq));
     }
 
-    /// The `events.seq` of an event that is in the log.
-    fn event_seq(&mut self, event: EventId) -> Result<i64, StoreError> {
+    /// The `events.seq` of an event that is in the log: the one being applied (see
+    /// [`SqlLedger::applying`]) without a lookup, any other looked up.
+    fn event_seq(&self, event: EventId) -> Result<i64, StoreError> {
         if let Some((id, seq)) = self.current {
             if id == event {
                 return Ok(seq);
             }
         }
-        let seq = self.logged_seq(event)?;
-        self.current = Some((event, seq));
-        Ok(seq)
-    }
-
-    /// The `events.seq` of an event that is in the log, looked up.
-    fn logged_seq(&self, event: EventId) -> Result<i64, StoreError> {
         let seq: i64 = self
             .conn
             .prepare_cached("SELECT seq FROM events WHERE id = ?1")?
@@ -343,10 +337,7 @@ impl Ledger for SqlLedger<'_> {
             (None, _) => None,
             (Some(_), Some(seq)) => Some(seq),
             // A new baseline is usually the count being applied; otherwise an earlier one.
-            (Some(baseline), None) => Some(match self.current {
-                Some((id, seq)) if id == baseline.order.id => seq,
-                _ => self.logged_seq(baseline.order.id)?,
-            }),
+            (Some(baseline), None) => Some(self.event_seq(baseline.order.id)?),
         };
         self.states.insert(
             key_id,

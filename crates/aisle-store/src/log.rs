@@ -108,8 +108,6 @@ impl Store {
                 apply(&mut ledger, &event)?;
                 n_events += 1;
             }
-            drop(rows);
-            drop(statement);
             ledger.finish()?;
         }
         tx.commit()?;

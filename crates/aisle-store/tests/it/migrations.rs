@@ -7,6 +7,20 @@ use rusqlite::Connection;
 
 type Delta = (i64, i64, Vec<u8>, Vec<u8>, i64);
 
+/// Every row `sql` selects, read by `row`.
+fn all_rows<T>(
+    conn: &Connection,
+    sql: &str,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Vec<T> {
+    conn.prepare(sql)
+        .expect("prepare")
+        .query_map([], row)
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
 /// The stock deltas as (key, hlc, device, event id, delta), whatever the table's layout.
 fn deltas(conn: &Connection, schema_3: bool) -> Vec<Delta> {
     let sql = if schema_3 {
@@ -14,20 +28,15 @@ fn deltas(conn: &Connection, schema_3: bool) -> Vec<Delta> {
     } else {
         "SELECT key_id, hlc, device, event_id, delta FROM stock_deltas"
     };
-    let mut statement = conn.prepare(sql).expect("prepare");
-    let mut rows: Vec<Delta> = statement
-        .query_map([], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-            ))
-        })
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows");
+    let mut rows: Vec<Delta> = all_rows(conn, sql, |row| {
+        Ok((
+            row.get(0)?,
+            row.get(1)?,
+            row.get(2)?,
+            row.get(3)?,
+            row.get(4)?,
+        ))
+    });
     rows.sort();
     rows
 }
@@ -154,18 +163,12 @@ fn key_states(conn: &Connection, schema_5: bool) -> Vec<(i64, StateRow)> {
         "SELECT k.key_id, k.on_hand, k.baseline_hlc, e.seq, k.baseline_qty
          FROM stock_keys k LEFT JOIN events e ON e.id = k.baseline_event ORDER BY k.key_id"
     };
-    let mut statement = conn.prepare(sql).expect("prepare");
-    let rows = statement
-        .query_map([], |row| {
-            Ok((
-                row.get(0)?,
-                (row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?),
-            ))
-        })
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows");
-    rows
+    all_rows(conn, sql, |row| {
+        Ok((
+            row.get(0)?,
+            (row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?),
+        ))
+    })
 }
 
 /// Schema 5 moves each key's on-hand and baseline out of `stock_keys` into `key_states`,
@@ -233,13 +236,11 @@ fn schema_4_key_states_upgrade_to_their_own_table() {
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("version");
     assert!(version >= 5, "the file is at schema {version}");
-    let columns: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_info('stock_keys')")
-        .expect("prepare")
-        .query_map([], |row| row.get(0))
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("columns");
+    let columns: Vec<String> = all_rows(
+        &conn,
+        "SELECT name FROM pragma_table_info('stock_keys')",
+        |row| row.get(0),
+    );
     assert_eq!(
         columns,
         ["key_id", "warehouse", "location", "item", "lot"],
