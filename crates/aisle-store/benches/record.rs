@@ -313,6 +313,11 @@ fn open_like_the_store(path: &Path) -> BenchResult<Connection> {
     Ok(conn)
 }
 
+/// The columns of the store's `events` table, which both comparison files use.
+const EVENT_COLUMNS: &str =
+    "seq INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, hlc INTEGER NOT NULL,
+    device BLOB NOT NULL, kind TEXT NOT NULL, origin TEXT NOT NULL, payload TEXT NOT NULL";
+
 /// A file the store is compared with. The baseline ([`LogFile::plain`]): the events as JSON
 /// in one plain table, with the store's pragmas. The floor ([`LogFile::log_and_outbox`]):
 /// the store's own event table (with its order index) and a minimal outbox row per event
@@ -330,17 +335,9 @@ struct LogFile {
 impl LogFile {
     fn plain(path: &Path) -> BenchResult<Self> {
         let conn = open_like_the_store(path)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS events (
-                 seq     INTEGER PRIMARY KEY,
-                 id      BLOB NOT NULL UNIQUE,
-                 hlc     INTEGER NOT NULL,
-                 device  BLOB NOT NULL,
-                 kind    TEXT NOT NULL,
-                 origin  TEXT NOT NULL,
-                 payload TEXT NOT NULL
-             );",
-        )?;
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS events ({EVENT_COLUMNS});"
+        ))?;
         Ok(Self {
             conn,
             outbox: false,
@@ -349,16 +346,8 @@ impl LogFile {
 
     fn log_and_outbox(path: &Path) -> BenchResult<Self> {
         let conn = open_like_the_store(path)?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS events (
-                 seq     INTEGER PRIMARY KEY,
-                 id      BLOB NOT NULL UNIQUE,
-                 hlc     INTEGER NOT NULL,
-                 device  BLOB NOT NULL,
-                 kind    TEXT NOT NULL,
-                 origin  TEXT NOT NULL,
-                 payload TEXT NOT NULL
-             ) STRICT;
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS events ({EVENT_COLUMNS}) STRICT;
              CREATE INDEX IF NOT EXISTS events_order ON events (hlc, device, id);
              CREATE TABLE IF NOT EXISTS outbox (
                  event_seq       INTEGER PRIMARY KEY,
@@ -366,8 +355,8 @@ impl LogFile {
                  attempts        INTEGER NOT NULL DEFAULT 0,
                  next_attempt_ms INTEGER NOT NULL DEFAULT 0,
                  last_error      TEXT
-             ) STRICT;",
-        )?;
+             ) STRICT;"
+        ))?;
         Ok(Self { conn, outbox: true })
     }
 

@@ -63,9 +63,14 @@ fn back_to_schema_4(conn: &Connection) {
 }
 
 /// A closed store with movements on three keys and a self-approved count (a baseline) at
-/// wall time 1,002 on `key(1, 1, None)`; returns the temp dir's guard, the file and the
-/// event maker.
-fn recorded_store() -> (tempfile::TempDir, std::path::PathBuf, Events) {
+/// wall time 1,002 on `key(1, 1, None)`; returns the temp dir's guard, the file, the event
+/// maker and the store's projection.
+fn recorded_store() -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Events,
+    aisle_core::stock::memory::Snapshot,
+) {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = profile().database_path(dir.path());
     let mut events = Events::default();
@@ -88,8 +93,9 @@ fn recorded_store() -> (tempfile::TempDir, std::path::PathBuf, Events) {
             .record(&events.make(device, wall, 0, body))
             .expect("record");
     }
+    let snapshot = store.snapshot().expect("snapshot");
     drop(store);
-    (dir, path, events)
+    (dir, path, events, snapshot)
 }
 
 /// Schema 4 keys stock deltas by the event's row instead of its device and id. A file at
@@ -97,11 +103,7 @@ fn recorded_store() -> (tempfile::TempDir, std::path::PathBuf, Events) {
 /// with every delta kept, and its projection still equals a rebuild from the log.
 #[test]
 fn schema_3_stock_deltas_upgrade_to_the_compact_layout() {
-    let (_dir, path, _events) = recorded_store();
-    let before = Store::open(&path, profile())
-        .expect("open")
-        .snapshot()
-        .expect("snapshot");
+    let (_dir, path, _events, before) = recorded_store();
 
     let conn = Connection::open(&path).expect("raw open");
     back_to_schema_4(&conn);
@@ -177,11 +179,7 @@ fn key_states(conn: &Connection, schema_5: bool) -> Vec<(i64, StateRow)> {
 /// the count, recorded after the upgrade, is absorbed by it.
 #[test]
 fn schema_4_key_states_upgrade_to_their_own_table() {
-    let (_dir, path, mut events) = recorded_store();
-    let before = Store::open(&path, profile())
-        .expect("open")
-        .snapshot()
-        .expect("snapshot");
+    let (_dir, path, mut events, before) = recorded_store();
 
     let conn = Connection::open(&path).expect("raw open");
     back_to_schema_4(&conn);
