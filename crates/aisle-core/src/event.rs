@@ -34,6 +34,16 @@ pub const EVENT_VERSION: u16 = 1;
 /// screen next to the task, so a sentence or two is all it needs.
 pub const MAX_NOTE_CHARS: usize = 200;
 
+/// The largest quantity one event may receive, pick, move, count or adjust by, in the
+/// item's base unit. A billion of anything is far beyond one warehouse slot, and the bound
+/// keeps every sum the rules take far inside `i64`, so no event can overflow the arithmetic
+/// of the stock it touches.
+pub const MAX_EVENT_QTY: i64 = 1_000_000_000;
+
+/// The bound on a count's `system_qty`, which is what a projection said (a sum of many
+/// bounded events), so it is wider than [`MAX_EVENT_QTY`] and still far inside `i64`.
+pub const MAX_SYSTEM_QTY: i64 = 1_000_000_000_000_000;
+
 /// The schema version of an event; decoding any other number fails.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "u16", into = "u16")]
@@ -298,6 +308,8 @@ pub struct Event {
 pub enum InvalidEvent {
     #[error("quantity must be positive, got {0}")]
     NonPositiveQty(i64),
+    #[error("quantity {0} is beyond the bound of {MAX_EVENT_QTY} per event")]
+    QtyOutOfRange(i64),
     #[error("a counted quantity cannot be negative, got {0}")]
     NegativeCount(i64),
     #[error("an adjustment must change stock: delta is 0")]
@@ -354,10 +366,12 @@ impl Event {
             (_, false) => {}
         }
         let positive = |qty: i64| {
-            if qty > 0 {
-                Ok(())
-            } else {
+            if qty <= 0 {
                 Err(InvalidEvent::NonPositiveQty(qty))
+            } else if qty > MAX_EVENT_QTY {
+                Err(InvalidEvent::QtyOutOfRange(qty))
+            } else {
+                Ok(())
             }
         };
         let lot_ok = |lot: &Option<Lot>| match lot {
@@ -371,7 +385,7 @@ impl Event {
             _ => Ok(()),
         };
         let line_ok = |line: &PickLineRef| {
-            if line.line_qty > 0 {
+            if line.line_qty > 0 && line.line_qty <= MAX_EVENT_QTY {
                 Ok(())
             } else {
                 Err(InvalidEvent::BadPickLineQty(line.line_qty))
@@ -409,16 +423,30 @@ impl Event {
                 if *delta == 0 {
                     return Err(InvalidEvent::ZeroAdjustment);
                 }
+                if delta.unsigned_abs() > MAX_EVENT_QTY as u64 {
+                    return Err(InvalidEvent::QtyOutOfRange(*delta));
+                }
                 if reason.trim().is_empty() {
                     return Err(InvalidEvent::MissingReason);
                 }
                 lot_ok(lot)
             }
             EventBody::Counted {
-                counted_qty, lot, ..
+                counted_qty,
+                system_qty,
+                lot,
+                ..
             } => {
                 if *counted_qty < 0 {
                     return Err(InvalidEvent::NegativeCount(*counted_qty));
+                }
+                if *counted_qty > MAX_EVENT_QTY {
+                    return Err(InvalidEvent::QtyOutOfRange(*counted_qty));
+                }
+                // What the device's projection said: a sum of bounded events, so it may lie
+                // beyond one event's bound, but never near the ends of `i64`.
+                if system_qty.unsigned_abs() > MAX_SYSTEM_QTY as u64 {
+                    return Err(InvalidEvent::QtyOutOfRange(*system_qty));
                 }
                 lot_ok(lot)
             }
@@ -632,6 +660,102 @@ mod tests {
                 "body {body:?}"
             );
         }
+    }
+
+    /// Regression: a receipt of `i64::MAX` was accepted, and the next event on its key
+    /// overflowed the stock arithmetic (a panic on the server, a 500 on every retry).
+    #[test]
+    fn quantities_are_bounded_per_event() {
+        let loc = LocationId::new_v7(1, [6; 10]);
+        let to = LocationId::new_v7(1, [9; 10]);
+        let item = ItemId::new_v7(1, [7; 10]);
+        let received = |qty| EventBody::Received {
+            location: loc,
+            item,
+            lot: None,
+            expiry: None,
+            qty,
+        };
+        let picked = |qty| EventBody::Picked {
+            pick_line: None,
+            location: loc,
+            item,
+            lot: None,
+            qty,
+        };
+        let moved = |qty| EventBody::Moved {
+            from: loc,
+            to,
+            item,
+            lot: None,
+            qty,
+        };
+        let adjusted = |delta| EventBody::Adjusted {
+            location: loc,
+            item,
+            lot: None,
+            delta,
+            reason: "damage".into(),
+            note: String::new(),
+        };
+        let counted = |counted_qty, system_qty| EventBody::Counted {
+            count_task: None,
+            location: loc,
+            item,
+            lot: None,
+            counted_qty,
+            system_qty,
+            blind: false,
+            decision: CountDecision::SelfApproved,
+        };
+        let at_bound = [
+            received(MAX_EVENT_QTY),
+            picked(MAX_EVENT_QTY),
+            moved(MAX_EVENT_QTY),
+            adjusted(MAX_EVENT_QTY),
+            adjusted(-MAX_EVENT_QTY),
+            counted(MAX_EVENT_QTY, -5),
+            counted(0, MAX_SYSTEM_QTY),
+        ];
+        for body in at_bound {
+            assert_eq!(
+                sample(body.clone()).validate(),
+                Ok(()),
+                "{body:?} is in bounds"
+            );
+        }
+        let beyond = [
+            (received(MAX_EVENT_QTY + 1), MAX_EVENT_QTY + 1),
+            (received(i64::MAX), i64::MAX),
+            (picked(i64::MAX), i64::MAX),
+            (moved(MAX_EVENT_QTY + 1), MAX_EVENT_QTY + 1),
+            (adjusted(MAX_EVENT_QTY + 1), MAX_EVENT_QTY + 1),
+            (adjusted(i64::MIN), i64::MIN),
+            (counted(MAX_EVENT_QTY + 1, 0), MAX_EVENT_QTY + 1),
+            (counted(1, i64::MIN), i64::MIN),
+        ];
+        for (body, qty) in beyond {
+            assert_eq!(
+                sample(body.clone()).validate(),
+                Err(InvalidEvent::QtyOutOfRange(qty)),
+                "{body:?} is out of bounds"
+            );
+        }
+        let huge_line = EventBody::Picked {
+            pick_line: Some(PickLineRef {
+                pick_list: PickListId::new_v7(1, [8; 10]),
+                line: 1,
+                line_qty: i64::MAX,
+            }),
+            location: loc,
+            item,
+            lot: None,
+            qty: 1,
+        };
+        assert_eq!(
+            sample(huge_line).validate(),
+            Err(InvalidEvent::BadPickLineQty(i64::MAX))
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! real store does. Tests and tools use it; the stores keep the same state in SQLite.
 
 use super::{
-    apply_with_resolutions, Applied, Claim, CountRecord, CountStatus, CountTask, Discrepancy,
-    EventOrder, KeyState, Ledger, Notice, PickLineState, ReviewRecord, StockKey,
+    apply_with_resolutions, saturating_sum, Applied, Claim, CountRecord, CountStatus, CountTask,
+    Discrepancy, EventOrder, KeyState, Ledger, Notice, PickLineState, ReviewRecord, StockKey,
 };
 use crate::event::Event;
 use crate::ids::{EventId, PickListId, TaskId};
@@ -54,14 +54,15 @@ impl Ledger for MemoryLedger {
             return Ok(0);
         };
         Ok(match after {
-            None => deltas.values().sum(),
-            Some(after) => deltas
-                .range((
-                    std::ops::Bound::Excluded(*after),
-                    std::ops::Bound::Unbounded,
-                ))
-                .map(|(_, d)| d)
-                .sum(),
+            None => saturating_sum(deltas.values().copied()),
+            Some(after) => saturating_sum(
+                deltas
+                    .range((
+                        std::ops::Bound::Excluded(*after),
+                        std::ops::Bound::Unbounded,
+                    ))
+                    .map(|(_, d)| *d),
+            ),
         })
     }
     fn count(&mut self, counted: EventId) -> Result<Option<CountRecord>, Infallible> {

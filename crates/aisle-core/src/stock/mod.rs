@@ -25,6 +25,18 @@
 //! - a pick list claimed from two devices is contested: the earliest claim wins and the
 //!   other devices get a [`Notice::ClaimLost`].
 //!
+//! Quantities are bounded per event ([`crate::event::MAX_EVENT_QTY`]), and [`crate::event::Event::validate`]
+//! refuses an event beyond the bound. The rules themselves are total all the same: they read
+//! every quantity through [`bounded_qty`] and add with saturation, so no input, valid or
+//! not and in any order, can panic or wrap. With bounded terms a sum reaches the ends of
+//! `i64` only after some nine billion events on one key, so saturation never makes two
+//! replicas disagree in practice.
+//!
+//! The **latest** `count_reviewed` of a count that needed review, in event order, decides
+//! it: a manager who rejected by mistake can approve later, and an offline manager's older
+//! approval cannot override a rejection that everyone already saw. A count that approved
+//! itself within tolerance stays approved; a review of it changes nothing.
+//!
 //! [`apply`] updates all of this incrementally through the [`Ledger`] trait, which the
 //! device store and the server implement over SQLite; [`memory::MemoryLedger`] is the
 //! in-memory implementation, and [`reference::evaluate`] restates the rules as a plain
@@ -41,13 +53,28 @@
 
 pub mod memory;
 pub mod reference;
+
+/// A quantity as the rules read it: clamped to ± [`MAX_EVENT_QTY`]. Validation refuses
+/// anything beyond the bound, so for every accepted event this is the identity; it is here so
+/// that the rules stay total over events that were never validated (an old file, a fuzzer).
+pub fn bounded_qty(qty: i64) -> i64 {
+    qty.clamp(-MAX_EVENT_QTY, MAX_EVENT_QTY)
+}
+
+/// Adds quantities without wrapping or panicking (see the module docs on bounds).
+pub fn saturating_sum(quantities: impl IntoIterator<Item = i64>) -> i64 {
+    quantities.into_iter().fold(0, i64::saturating_add)
+}
+
 mod rules;
 mod tolerance;
 
 pub use rules::{apply, apply_with_resolutions, Applied};
 pub use tolerance::{decide_count, CountTolerance};
 
-use crate::event::{CountDecision, Event, EventBody, Lot, ReviewDecision, ShortReason};
+use crate::event::{
+    CountDecision, Event, EventBody, Lot, ReviewDecision, ShortReason, MAX_EVENT_QTY,
+};
 use crate::hlc::Hlc;
 use crate::ids::{DeviceId, EventId, ItemId, LocationId, PickListId, TaskId, UserId, WarehouseId};
 use serde::{Deserialize, Serialize};
@@ -101,8 +128,8 @@ impl Event {
         }
     }
 
-    /// The signed quantity changes this event makes, one per stock key it touches.
-    /// Counts and decisions are not deltas and give none.
+    /// The signed quantity changes this event makes, one per stock key it touches, each
+    /// read through [`bounded_qty`]. Counts and decisions are not deltas and give none.
     pub fn deltas(&self) -> Vec<(StockKey, i64)> {
         match &self.body {
             EventBody::Received {
@@ -111,14 +138,14 @@ impl Event {
                 lot,
                 qty,
                 ..
-            } => vec![(self.key(*location, *item, lot), *qty)],
+            } => vec![(self.key(*location, *item, lot), bounded_qty(*qty))],
             EventBody::Picked {
                 location,
                 item,
                 lot,
                 qty,
                 ..
-            } => vec![(self.key(*location, *item, lot), -*qty)],
+            } => vec![(self.key(*location, *item, lot), -bounded_qty(*qty))],
             EventBody::Moved {
                 from,
                 to,
@@ -127,8 +154,8 @@ impl Event {
                 qty,
             } => {
                 vec![
-                    (self.key(*from, *item, lot), -*qty),
-                    (self.key(*to, *item, lot), *qty),
+                    (self.key(*from, *item, lot), -bounded_qty(*qty)),
+                    (self.key(*to, *item, lot), bounded_qty(*qty)),
                 ]
             }
             EventBody::Adjusted {
@@ -137,7 +164,7 @@ impl Event {
                 lot,
                 delta,
                 ..
-            } => vec![(self.key(*location, *item, lot), *delta)],
+            } => vec![(self.key(*location, *item, lot), bounded_qty(*delta))],
             EventBody::Counted { .. }
             | EventBody::CountReviewed { .. }
             | EventBody::ShortPicked { .. }

@@ -7,8 +7,8 @@
 
 use super::memory::Snapshot;
 use super::{
-    Claim, CountStatus, CountTask, CountTaskReason, Discrepancy, DiscrepancyKind, EventOrder,
-    StockKey,
+    bounded_qty, saturating_sum, Claim, CountStatus, CountTask, CountTaskReason, Discrepancy,
+    DiscrepancyKind, EventOrder, StockKey,
 };
 use crate::event::{CountDecision, Event, EventBody, ReviewDecision};
 use crate::ids::{EventId, PickListId, TaskId, WarehouseId};
@@ -31,18 +31,19 @@ pub fn evaluate<'a>(events: impl IntoIterator<Item = &'a Event>) -> Snapshot {
     }
     let events: Vec<&Event> = unique.into_values().collect();
 
-    // The earliest review of each count decides it.
-    let mut first_review: BTreeMap<EventId, ReviewDecision> = BTreeMap::new();
+    // The latest review of each count, in event order, decides it (events are in order,
+    // so the last one written stands).
+    let mut deciding_review: BTreeMap<EventId, ReviewDecision> = BTreeMap::new();
     for event in &events {
         if let EventBody::CountReviewed { counted, decision } = &event.body {
-            first_review.entry(*counted).or_insert(*decision);
+            deciding_review.insert(*counted, *decision);
         }
     }
     let counts: Vec<Count> = events
         .iter()
         .filter_map(|event| match &event.body {
             EventBody::Counted { decision, .. } => {
-                let status = match (decision, first_review.get(&event.id)) {
+                let status = match (decision, deciding_review.get(&event.id)) {
                     (CountDecision::SelfApproved, _) => CountStatus::Approved,
                     (CountDecision::NeedsReview, None) => CountStatus::PendingReview,
                     (CountDecision::NeedsReview, Some(ReviewDecision::Approved)) => {
@@ -74,19 +75,22 @@ pub fn evaluate<'a>(events: impl IntoIterator<Item = &'a Event>) -> Snapshot {
             .max_by_key(|count| count.event.order());
         let (base_qty, base_order) = match baseline {
             Some(count) => match count.event.body {
-                EventBody::Counted { counted_qty, .. } => (counted_qty, Some(count.event.order())),
+                EventBody::Counted { counted_qty, .. } => {
+                    (bounded_qty(counted_qty), Some(count.event.order()))
+                }
                 _ => unreachable!(),
             },
             None => (0, None),
         };
-        let moved: i64 = events
-            .iter()
-            .filter(|event| base_order.is_none_or(|base| event.order() > base))
-            .flat_map(|event| event.deltas())
-            .filter(|(delta_key, _)| *delta_key == key)
-            .map(|(_, delta)| delta)
-            .sum();
-        let on_hand = base_qty + moved;
+        let moved = saturating_sum(
+            events
+                .iter()
+                .filter(|event| base_order.is_none_or(|base| event.order() > base))
+                .flat_map(|event| event.deltas())
+                .filter(|(delta_key, _)| *delta_key == key)
+                .map(|(_, delta)| delta),
+        );
+        let on_hand = base_qty.saturating_add(moved);
         if on_hand < 0 {
             let id = format!(
                 "negative_stock/{}/{}/{}/{}",
@@ -216,8 +220,8 @@ pub fn evaluate<'a>(events: impl IntoIterator<Item = &'a Event>) -> Snapshot {
                     picked
                         .entry((line.pick_list, line.line))
                         .or_insert((event.warehouse, 0, 0));
-                entry.1 += qty;
-                entry.2 = line.line_qty;
+                entry.1 = saturating_sum([entry.1, bounded_qty(*qty)]);
+                entry.2 = bounded_qty(line.line_qty);
             }
             EventBody::PickListClaimed { pick_list } => {
                 let claim = Claim {

@@ -7,6 +7,7 @@
 //! Where a rule opens a discrepancy or a count task, or names a claim's winner, it also
 //! notes the decision in the `Journal`, at the one place that knows the state changed.
 
+use super::bounded_qty;
 use super::{
     Baseline, Claim, CountRecord, CountStatus, CountTask, CountTaskReason, Discrepancy,
     DiscrepancyKind, EventOrder, KeyState, Ledger, Notice, PickLineState, ReviewRecord, StockKey,
@@ -159,12 +160,13 @@ fn apply_event<L: Ledger>(
 }
 
 /// A count's status: its own decision, unless it needed review, in which case the
-/// earliest review decides. Taking the earliest makes a second, conflicting review from
-/// another manager a no-op on every replica alike.
+/// latest review in event order decides. A manager who rejected by mistake can approve
+/// later, and an offline manager's older approval, synced late, orders before the rejection
+/// everyone already saw and so cannot override it. Every replica orders reviews alike.
 fn count_status(decision: CountDecision, reviews: &[ReviewRecord]) -> CountStatus {
     match decision {
         CountDecision::SelfApproved => CountStatus::Approved,
-        CountDecision::NeedsReview => match reviews.iter().min_by_key(|review| review.order) {
+        CountDecision::NeedsReview => match reviews.iter().max_by_key(|review| review.order) {
             None => CountStatus::PendingReview,
             Some(review) if review.decision == ReviewDecision::Approved => CountStatus::Approved,
             Some(_) => CountStatus::Rejected,
@@ -184,7 +186,7 @@ fn apply_deltas<L: Ledger>(
         let mut new = old.unwrap_or_default();
         // A movement ordered before the baseline count was already in what was counted.
         if new.baseline.is_none_or(|baseline| *order > baseline.order) {
-            new.on_hand += delta;
+            new.on_hand = new.on_hand.saturating_add(delta);
         }
         set_key_state(ledger, &key, old, new, journal)?;
     }
@@ -259,10 +261,12 @@ fn recompute_key<L: Ledger>(
     let old = ledger.key_state(key)?;
     let baseline = ledger.latest_count(key, true)?.map(|count| Baseline {
         order: count.order,
-        qty: count.counted_qty,
+        qty: bounded_qty(count.counted_qty),
     });
     let after = ledger.sum_deltas_after(key, baseline.as_ref().map(|baseline| &baseline.order))?;
-    let on_hand = baseline.map_or(0, |baseline| baseline.qty) + after;
+    let on_hand = baseline
+        .map_or(0, |baseline| baseline.qty)
+        .saturating_add(after);
     set_key_state(ledger, key, old, KeyState { baseline, on_hand }, journal)
 }
 
@@ -285,8 +289,9 @@ fn after_count_change<L: Ledger>(
                 system_qty: count.system_qty,
             },
         })?;
-        // A count is pending review only from its own arrival until its first review, so
-        // this runs once per count.
+        // A count is pending review only from its own arrival until its first review
+        // arrives (a review approves or rejects, never un-decides), so this runs once per
+        // count.
         journal.resolutions.push(Resolution::CountVariance {
             location: count.key.location,
             item: count.key.item,
@@ -299,7 +304,8 @@ fn after_count_change<L: Ledger>(
         ledger.resolve_discrepancy(&variance_id)?;
     }
     if count.status == CountStatus::Rejected {
-        // The count just became rejected, so its recount task was closed or absent.
+        // The count just became rejected (first, or again after a later approval was
+        // overridden by a still later rejection), so its recount task was closed or absent.
         let task = CountTask {
             id: recount_task_id(count.order.id),
             key: count.key.clone(),
@@ -429,12 +435,12 @@ fn track_pick_line<L: Ledger>(
     let old = ledger.pick_line(line.pick_list, line.line)?;
     let mut new = old.unwrap_or(PickLineState {
         picked_total: 0,
-        line_qty: line.line_qty,
+        line_qty: bounded_qty(line.line_qty),
         line_qty_order: *order,
     });
-    new.picked_total += qty;
+    new.picked_total = new.picked_total.saturating_add(bounded_qty(qty));
     if *order > new.line_qty_order {
-        new.line_qty = line.line_qty;
+        new.line_qty = bounded_qty(line.line_qty);
         new.line_qty_order = *order;
     }
     ledger.put_pick_line(line.pick_list, line.line, &new)?;

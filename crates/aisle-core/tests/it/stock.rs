@@ -324,11 +324,32 @@ fn count_outside_tolerance_waits_for_review() {
     );
     assert!(approved.discrepancies.is_empty());
 
-    let reject = events.make(4, 2_500, 0, reviewed(count.id, ReviewDecision::Rejected));
-    let rejected = in_every_order(&[receive.clone(), count.clone(), reject.clone(), approve]);
+    // The latest review in event order decides, whatever order the reviews arrive in: a
+    // rejection ordered before the approval is overridden by it.
+    let early_reject = events.make(4, 2_500, 0, reviewed(count.id, ReviewDecision::Rejected));
+    let approved_last = in_every_order(&[
+        receive.clone(),
+        count.clone(),
+        early_reject.clone(),
+        approve.clone(),
+    ]);
+    assert_eq!(
+        approved_last.on_hand[&bin], 4,
+        "the latest review (an approval) decides over an earlier rejection"
+    );
+    assert!(
+        approved_last.tasks.is_empty(),
+        "an approved count asks for no recount: {:?}",
+        approved_last.tasks
+    );
+
+    // A manager who approved by mistake rejects later: the rejection stands, and an older
+    // approval synced late cannot override it.
+    let reject = events.make(4, 3_500, 0, reviewed(count.id, ReviewDecision::Rejected));
+    let rejected = in_every_order(&[receive.clone(), count.clone(), approve, reject.clone()]);
     assert_eq!(
         rejected.on_hand[&bin], 10,
-        "the earliest review (a rejection) decides"
+        "the latest review (a rejection) decides"
     );
     assert!(
         rejected
@@ -351,6 +372,28 @@ fn count_outside_tolerance_waits_for_review() {
         "the recount closes the task: {:?}",
         done.tasks
     );
+}
+
+/// A count that approved itself within tolerance stays approved: a review of it, even a
+/// rejection, changes nothing.
+#[test]
+fn a_review_of_a_self_approved_count_changes_nothing() {
+    let mut events = Events::default();
+    let bin = key(1, 1, None);
+    let receive = events.make(1, 1_000, 0, received(&bin, 10));
+    let count = events.make(
+        1,
+        2_000,
+        0,
+        counted(&bin, 9, 10, CountDecision::SelfApproved),
+    );
+    let reject = events.make(2, 3_000, 0, reviewed(count.id, ReviewDecision::Rejected));
+    let after = in_every_order(&[receive, count, reject]);
+    assert_eq!(
+        after.on_hand[&bin], 9,
+        "the self-approved count stays the baseline"
+    );
+    assert!(after.tasks.is_empty(), "no recount: {:?}", after.tasks);
 }
 
 #[test]
