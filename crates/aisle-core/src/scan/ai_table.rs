@@ -8,6 +8,12 @@
 //! are deliberately not transcribed: a warehouse must be able to read a label that breaks
 //! them, and nothing here acts on them.
 //!
+//! The table follows the dictionary release of 2026-01-27 (GS1 General Specifications
+//! v25 and the GSCNs approved after it, such as AIs 717 and 8040-8043). The test module
+//! `dictionary_tests` holds every entry of that release, with its format and its
+//! "predefined length" flag, and checks this table against it AI by AI, both ways; a new
+//! release is brought in by updating both.
+//!
 //! AIs are prefix-free, and the first two digits of an AI fix its length (2, 3 or 4
 //! digits); the unit tests check both properties of this table, because the element
 //! string parser relies on them to tell "unknown AI" from "input ends inside an AI".
@@ -38,14 +44,20 @@ impl Charset {
 }
 
 /// One component of a field, e.g. the `N13` and `[X..17]` of AI 253.
+///
+/// A part takes the next `max` characters of the value, or what is left. An optional part
+/// (written `[...]` in the dictionary) is skipped only when nothing is left; once started
+/// it must be complete, so AI 8008 (`N6 N2 [N2] [N2]`) takes 8, 10 or 12 digits, never 9.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Part {
     pub charset: Charset,
-    /// Zero for an optional trailing part.
+    /// The fewest characters when the part is present.
     pub min: usize,
     pub max: usize,
     /// The part's last digit is a GS1 mod-10 check digit over the digits before it.
     pub check_digit: bool,
+    /// The part may be left out when the value ends before it.
+    pub optional: bool,
 }
 
 const fn part(charset: Charset, min: usize, max: usize, check_digit: bool) -> Part {
@@ -54,38 +66,46 @@ const fn part(charset: Charset, min: usize, max: usize, check_digit: bool) -> Pa
         min,
         max,
         check_digit,
+        optional: false,
     }
 }
 
 use Charset::{Cs39, Cs64, Cs82, Numeric};
 
-/// Exactly `len` digits.
+/// Exactly `len` digits (`N6`).
 const fn n(len: usize) -> Part {
     part(Numeric, len, len, false)
 }
-/// Exactly `len` digits, the last a check digit.
+/// Exactly `len` digits, the last a check digit (`N14,csum`).
 const fn n_check(len: usize) -> Part {
     part(Numeric, len, len, true)
 }
-/// One to `max` digits.
+/// One to `max` digits (`N..8`).
 const fn n_upto(max: usize) -> Part {
     part(Numeric, 1, max, false)
 }
-/// Up to `max` digits, possibly none.
-const fn n_optional(max: usize) -> Part {
-    part(Numeric, 0, max, false)
-}
-/// Exactly `len` CS82 characters.
+/// Exactly `len` CS82 characters (`X2`).
 const fn x(len: usize) -> Part {
     part(Cs82, len, len, false)
 }
-/// One to `max` CS82 characters.
+/// One to `max` CS82 characters (`X..20`).
 const fn x_upto(max: usize) -> Part {
     part(Cs82, 1, max, false)
 }
-/// Up to `max` CS82 characters, possibly none.
-const fn x_optional(max: usize) -> Part {
-    part(Cs82, 0, max, false)
+/// One to `max` CS39 characters (`Y..30`).
+const fn y_upto(max: usize) -> Part {
+    part(Cs39, 1, max, false)
+}
+/// One to `max` base64url characters (`Z..90`).
+const fn z_upto(max: usize) -> Part {
+    part(Cs64, 1, max, false)
+}
+/// The same part, optional (`[N6]`).
+const fn opt(part: Part) -> Part {
+    Part {
+        optional: true,
+        ..part
+    }
 }
 
 /// One row of the table.
@@ -106,8 +126,13 @@ impl AiEntry {
         self.ai.len() + usize::from(self.last_digit_max.is_some())
     }
 
+    /// The fewest characters a value can have: every required part at its shortest.
     pub fn min_value_len(&self) -> usize {
-        self.parts.iter().map(|part| part.min).sum()
+        self.parts
+            .iter()
+            .filter(|part| !part.optional)
+            .map(|part| part.min)
+            .sum()
     }
 
     pub fn max_value_len(&self) -> usize {
@@ -153,6 +178,7 @@ pub(crate) const AI_TABLE: &[AiEntry] = &[
     entry("00", &[n_check(18)], "SSCC"),
     entry("01", &[n_check(14)], "GTIN"),
     entry("02", &[n_check(14)], "CONTENT"),
+    entry("03", &[n_check(14)], "MTO GTIN"),
     entry("10", &[x_upto(20)], "BATCH/LOT"),
     entry("11", DATE, "PROD DATE"),
     entry("12", DATE, "DUE DATE"),
@@ -170,9 +196,9 @@ pub(crate) const AI_TABLE: &[AiEntry] = &[
     entry("243", &[x_upto(20)], "PCN"),
     entry("250", &[x_upto(30)], "SECONDARY SERIAL"),
     entry("251", &[x_upto(30)], "REF. TO SOURCE"),
-    entry("253", &[n_check(13), x_optional(17)], "GDTI"),
+    entry("253", &[n_check(13), opt(x_upto(17))], "GDTI"),
     entry("254", &[x_upto(20)], "GLN EXTENSION COMPONENT"),
-    entry("255", &[n_check(13), n_optional(12)], "GCN"),
+    entry("255", &[n_check(13), opt(n_upto(12))], "GCN"),
     entry("30", &[n_upto(8)], "VAR. COUNT"),
     family("310", 5, MEASURE, "NET WEIGHT (kg)"),
     family("311", 5, MEASURE, "LENGTH (m)"),
@@ -215,15 +241,15 @@ pub(crate) const AI_TABLE: &[AiEntry] = &[
     family("353", 5, MEASURE, "AREA (in²), log"),
     family("354", 5, MEASURE, "AREA (ft²), log"),
     family("355", 5, MEASURE, "AREA (yd²), log"),
-    family("356", 5, MEASURE, "NET WEIGHT (t oz)"),
+    family("356", 5, MEASURE, "NET WEIGHT (tr oz)"),
     family("357", 5, MEASURE, "NET VOLUME (oz)"),
-    family("360", 5, MEASURE, "NET VOLUME (qt)"),
+    family("360", 5, MEASURE, "NET VOLUME (qt (US))"),
     family("361", 5, MEASURE, "NET VOLUME (gal.)"),
-    family("362", 5, MEASURE, "VOLUME (qt), log"),
-    family("363", 5, MEASURE, "VOLUME (gal.), log"),
-    family("364", 5, MEASURE, "VOLUME (in³)"),
-    family("365", 5, MEASURE, "VOLUME (ft³)"),
-    family("366", 5, MEASURE, "VOLUME (yd³)"),
+    family("362", 5, MEASURE, "VOLUME (qt (US)), log"),
+    family("363", 5, MEASURE, "VOLUME (gal (US)), log"),
+    family("364", 5, MEASURE, "NET VOLUME (in³)"),
+    family("365", 5, MEASURE, "NET VOLUME (ft³)"),
+    family("366", 5, MEASURE, "NET VOLUME (yd³)"),
     family("367", 5, MEASURE, "VOLUME (in³), log"),
     family("368", 5, MEASURE, "VOLUME (ft³), log"),
     family("369", 5, MEASURE, "VOLUME (yd³), log"),
@@ -251,13 +277,13 @@ pub(crate) const AI_TABLE: &[AiEntry] = &[
     entry("422", &[n(3)], "ORIGIN"),
     entry(
         "423",
-        &[part(Numeric, 3, 15, false)],
+        &[n(3), opt(n(3)), opt(n(3)), opt(n(3)), opt(n(3))],
         "COUNTRY - INITIAL PROCESS",
     ),
     entry("424", &[n(3)], "COUNTRY - PROCESS"),
     entry(
         "425",
-        &[part(Numeric, 3, 15, false)],
+        &[n(3), opt(n(3)), opt(n(3)), opt(n(3)), opt(n(3))],
         "COUNTRY - DISASSEMBLY",
     ),
     entry("426", &[n(3)], "COUNTRY - FULL PROCESS"),
@@ -271,7 +297,7 @@ pub(crate) const AI_TABLE: &[AiEntry] = &[
     entry("4306", &[x_upto(70)], "SHIP TO REG"),
     entry("4307", &[x(2)], "SHIP TO COUNTRY"),
     entry("4308", &[x_upto(30)], "SHIP TO PHONE"),
-    entry("4309", &[n(20)], "SHIP TO GEO"),
+    entry("4309", &[n(10), n(10)], "SHIP TO GEO"),
     entry("4310", &[x_upto(35)], "RTN TO COMP"),
     entry("4311", &[x_upto(35)], "RTN TO NAME"),
     entry("4312", &[x_upto(70)], "RTN TO ADD1"),
@@ -286,30 +312,40 @@ pub(crate) const AI_TABLE: &[AiEntry] = &[
     entry("4321", &[n(1)], "DANGEROUS GOODS"),
     entry("4322", &[n(1)], "AUTH TO LEAVE"),
     entry("4323", &[n(1)], "SIG REQUIRED"),
-    entry("4324", &[n(10)], "NOT BEF DEL DT"),
-    entry("4325", &[n(10)], "NOT AFT DEL DT"),
+    entry("4324", &[n(6), n(4)], "NOT BEF DEL DT"),
+    entry("4325", &[n(6), n(4)], "NOT AFT DEL DT"),
     entry("4326", &[n(6)], "REL DATE"),
-    entry("4330", &[n(6), x_optional(1)], "MAX TEMP F."),
-    entry("4331", &[n(6), x_optional(1)], "MAX TEMP C."),
-    entry("4332", &[n(6), x_optional(1)], "MIN TEMP F."),
-    entry("4333", &[n(6), x_optional(1)], "MIN TEMP C."),
+    entry("4330", &[n(6), opt(x(1))], "MAX TEMP F."),
+    entry("4331", &[n(6), opt(x(1))], "MAX TEMP C."),
+    entry("4332", &[n(6), opt(x(1))], "MIN TEMP F."),
+    entry("4333", &[n(6), opt(x(1))], "MIN TEMP C."),
     entry("7001", &[n(13)], "NSN"),
     entry("7002", &[x_upto(30)], "MEAT CUT"),
-    entry("7003", &[n(10)], "EXPIRY TIME"),
+    entry("7003", &[n(6), n(4)], "EXPIRY TIME"),
     entry("7004", &[n_upto(4)], "ACTIVE POTENCY"),
     entry("7005", &[x_upto(12)], "CATCH AREA"),
     entry("7006", &[n(6)], "FIRST FREEZE DATE"),
-    entry("7007", &[n(6), n_optional(6)], "HARVEST DATE"),
+    entry("7007", &[n(6), opt(n(6))], "HARVEST DATE"),
     entry("7008", &[x_upto(3)], "AQUATIC SPECIES"),
     entry("7009", &[x_upto(10)], "FISHING GEAR TYPE"),
     entry("7010", &[x_upto(2)], "PROD METHOD"),
-    entry("7011", &[n(6), n_optional(4)], "TEST BY DATE"),
+    entry("7011", &[n(6), opt(n(4))], "TEST BY DATE"),
     entry("7020", &[x_upto(20)], "REFURB LOT"),
     entry("7021", &[x_upto(20)], "FUNC STAT"),
     entry("7022", &[x_upto(20)], "REV STAT"),
     entry("7023", &[x_upto(30)], "GIAI - ASSEMBLY"),
-    family("703", 9, &[n(3), x_upto(27)], "PROCESSOR # s"),
-    entry("7040", &[n(1), x(3)], "UIC+EXT"),
+    entry("7030", &[n(3), x_upto(27)], "PROCESSOR # 0"),
+    entry("7031", &[n(3), x_upto(27)], "PROCESSOR # 1"),
+    entry("7032", &[n(3), x_upto(27)], "PROCESSOR # 2"),
+    entry("7033", &[n(3), x_upto(27)], "PROCESSOR # 3"),
+    entry("7034", &[n(3), x_upto(27)], "PROCESSOR # 4"),
+    entry("7035", &[n(3), x_upto(27)], "PROCESSOR # 5"),
+    entry("7036", &[n(3), x_upto(27)], "PROCESSOR # 6"),
+    entry("7037", &[n(3), x_upto(27)], "PROCESSOR # 7"),
+    entry("7038", &[n(3), x_upto(27)], "PROCESSOR # 8"),
+    entry("7039", &[n(3), x_upto(27)], "PROCESSOR # 9"),
+    entry("7040", &[n(1), x(1), x(1), x(1)], "UIC+EXT"),
+    entry("7041", &[x_upto(4)], "UFRGT UNIT TYPE"),
     entry("710", &[x_upto(20)], "NHRN PZN"),
     entry("711", &[x_upto(20)], "NHRN CIP"),
     entry("712", &[x_upto(20)], "NHRN CN"),
@@ -317,29 +353,54 @@ pub(crate) const AI_TABLE: &[AiEntry] = &[
     entry("714", &[x_upto(20)], "NHRN AIM"),
     entry("715", &[x_upto(20)], "NHRN NDC"),
     entry("716", &[x_upto(20)], "NHRN AIC"),
-    family("723", 9, &[x(2), x_upto(28)], "CERT # s"),
+    entry("717", &[x_upto(20)], "NHRN SRN"),
+    entry("7230", &[x(2), x_upto(28)], "CERT # 1"),
+    entry("7231", &[x(2), x_upto(28)], "CERT # 2"),
+    entry("7232", &[x(2), x_upto(28)], "CERT # 3"),
+    entry("7233", &[x(2), x_upto(28)], "CERT # 4"),
+    entry("7234", &[x(2), x_upto(28)], "CERT # 5"),
+    entry("7235", &[x(2), x_upto(28)], "CERT # 6"),
+    entry("7236", &[x(2), x_upto(28)], "CERT # 7"),
+    entry("7237", &[x(2), x_upto(28)], "CERT # 8"),
+    entry("7238", &[x(2), x_upto(28)], "CERT # 9"),
+    entry("7239", &[x(2), x_upto(28)], "CERT # 10"),
     entry("7240", &[x_upto(20)], "PROTOCOL"),
     entry("7241", &[n(2)], "AIDC MEDIA TYPE"),
     entry("7242", &[x_upto(25)], "VCN"),
-    entry("8001", &[n(14)], "DIMENSIONS"),
+    entry("7250", &[n(8)], "DOB"),
+    entry("7251", &[n(8), n(4)], "DOB TIME"),
+    entry("7252", &[n(1)], "BIO SEX"),
+    entry("7253", &[x_upto(40)], "FAMILY NAME"),
+    entry("7254", &[x_upto(40)], "GIVEN NAME"),
+    entry("7255", &[x_upto(10)], "SUFFIX"),
+    entry("7256", &[x_upto(90)], "FULL NAME"),
+    entry("7257", &[x_upto(70)], "PERSON ADDR"),
+    entry("7258", &[x(3)], "BIRTH SEQUENCE"),
+    entry("7259", &[x_upto(40)], "BABY"),
+    entry("8001", &[n(4), n(5), n(3), n(1), n(1)], "DIMENSIONS"),
     entry("8002", &[x_upto(20)], "CMT No."),
-    entry("8003", &[n(1), n_check(13), x_optional(16)], "GRAI"),
+    entry("8003", &[n(1), n_check(13), opt(x_upto(16))], "GRAI"),
     entry("8004", &[x_upto(30)], "GIAI"),
     entry("8005", &[n(6)], "PRICE PER UNIT"),
     entry("8006", &[n_check(14), n(4)], "ITIP"),
     entry("8007", &[x_upto(34)], "IBAN"),
-    entry("8008", &[n(8), n_optional(4)], "PROD TIME"),
+    entry("8008", &[n(6), n(2), opt(n(2)), opt(n(2))], "PROD TIME"),
     entry("8009", &[x_upto(50)], "OPTSEN"),
-    entry("8010", &[part(Cs39, 1, 30, false)], "CPID"),
+    entry("8010", &[y_upto(30)], "CPID"),
     entry("8011", &[n_upto(12)], "CPID SERIAL"),
     entry("8012", &[x_upto(20)], "VERSION"),
     entry("8013", &[x_upto(25)], "GMN"),
+    entry("8014", &[x_upto(25)], "MUDI"),
     entry("8017", &[n_check(18)], "GSRN - PROVIDER"),
     entry("8018", &[n_check(18)], "GSRN - RECIPIENT"),
     entry("8019", &[n_upto(10)], "SRIN"),
     entry("8020", &[x_upto(25)], "REF No."),
     entry("8026", &[n_check(14), n(4)], "ITIP CONTENT"),
-    entry("8030", &[part(Cs64, 1, 90, false)], "DIGSIG"),
+    entry("8030", &[z_upto(90)], "DIGSIG"),
+    entry("8040", &[n(15)], "IMEI"),
+    entry("8041", &[n(15)], "IMEI2"),
+    entry("8042", &[n(32)], "ESIM"),
+    entry("8043", &[n(18), opt(n_upto(2))], "PSIM"),
     entry("8110", &[x_upto(70)], "COUPON CODE"),
     entry("8111", &[n(4)], "POINTS"),
     entry("8112", &[x_upto(70)], "PAPERLESS COUPON"),
@@ -383,6 +444,9 @@ pub(crate) fn ai_len_for_prefix(first_two_digits: &str) -> Option<usize> {
         .find(|entry| entry.ai.starts_with(first_two_digits))
         .map(AiEntry::ai_len)
 }
+
+#[cfg(test)]
+mod dictionary_tests;
 
 #[cfg(test)]
 mod tests {
@@ -438,6 +502,20 @@ mod tests {
                 entry.ai
             );
             assert!(last.max >= 1, "{}: a field holds something", entry.ai);
+            let first_optional = entry
+                .parts
+                .iter()
+                .position(|part| part.optional)
+                .unwrap_or(entry.parts.len());
+            assert!(
+                entry
+                    .parts
+                    .iter()
+                    .skip(first_optional)
+                    .all(|part| part.optional),
+                "{}: no required part may follow an optional one",
+                entry.ai
+            );
         }
     }
 }

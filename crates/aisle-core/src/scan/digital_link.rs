@@ -20,10 +20,10 @@ use super::error::{ScanError, ScanErrorKind};
 use super::input::{text_of, Symbol};
 use crate::event::Date;
 
-/// The AIs that may stand as a Digital Link primary key.
-const PRIMARY_KEYS: &[&str] = &[
-    "00", "01", "253", "255", "401", "402", "414", "417", "8003", "8004", "8006", "8010", "8013",
-    "8017", "8018",
+/// The AIs that may stand as a Digital Link primary key (the dictionary's `dlpkey`).
+pub(crate) const PRIMARY_KEYS: &[&str] = &[
+    "00", "01", "253", "255", "401", "402", "414", "415", "417", "8003", "8004", "8006", "8010",
+    "8013", "8017", "8018",
 ];
 
 /// Digital Link short names and the AI each stands for.

@@ -314,12 +314,12 @@ fn validate_format(
     value: &[Symbol],
     ai_at: usize,
 ) -> Result<(), ScanError> {
-    let too_short = || {
+    let too_short = |expected: usize| {
         ScanError::new(
             ai_at,
             ScanErrorKind::TooShort {
                 ai: ai.to_string(),
-                expected: entry.min_value_len(),
+                expected,
                 found: value.len(),
             },
         )
@@ -327,9 +327,21 @@ fn validate_format(
     let mut offset = 0;
     for part in entry.parts {
         let remaining = value.len().saturating_sub(offset);
+        if part.optional && remaining == 0 {
+            // Only optional parts follow an optional one (a table property), so the value
+            // is complete.
+            break;
+        }
         let take = part.max.min(remaining);
         if take < part.min {
-            return Err(too_short());
+            // A started optional part must be finished; a missing required part means the
+            // value is short of the whole required length.
+            let expected = if part.optional {
+                offset + part.min
+            } else {
+                entry.min_value_len()
+            };
+            return Err(too_short(expected));
         }
         let chunk = value.get(offset..offset + take).unwrap_or(&[]);
         for symbol in chunk {

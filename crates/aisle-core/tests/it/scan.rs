@@ -298,6 +298,31 @@ fn unknown_but_valid_ai_is_kept_raw() {
     assert_eq!(element.title(), "ADDITIONAL ID");
 }
 
+/// AIs added to GS1 since the table was first transcribed; the old table refused each
+/// as an unknown AI (regression: the AI table lacked 03, 7041, 717, 7250-7259, 8014 and
+/// 8040-8043).
+#[rstest]
+#[case::mto_gtin_03("]C10309506000134352", "03", "09506000134352")]
+#[case::ufrgt_unit_type_7041("]C1004006141411234567897041BOX", "7041", "BOX")]
+#[case::nhrn_srn_717("]C10109506000134352717SRN-42", "717", "SRN-42")]
+#[case::date_of_birth_7250("]C18018095060001343520000725020240615", "7250", "20240615")]
+#[case::birth_sequence_7258("]C1801809506000134352000072581/2", "7258", "1/2")]
+#[case::mudi_8014("]C1010950600013435280142A5B", "8014", "2A5B")]
+#[case::imei_8040(
+    "]C10109506000134352215\u{1D}8040490154203237518",
+    "8040",
+    "490154203237518"
+)]
+#[case::psim_8043_with_its_optional_digits(
+    "]C10109506000134352215\u{1D}804312345678901234567812",
+    "8043",
+    "12345678901234567812"
+)]
+fn ais_added_to_gs1_lately(#[case] raw: &str, #[case] ai: &str, #[case] value: &str) {
+    let elements = gs1(raw);
+    assert_eq!(elements.value(ai), Some(value), "AI {ai} in {raw:?}");
+}
+
 #[rstest]
 #[case::all_digits_without_identifier("010950600013435217251231")]
 #[case::mixed_without_identifier("010950600013435210ABC123")]
@@ -491,6 +516,9 @@ fn ai(digits: &str) -> String {
 #[case::space_in_lot("]C110AB C", 7, ScanErrorKind::InvalidCharacter { found: ' ' })]
 #[case::conflicting_lots("(10)A(10)B", 6, ScanErrorKind::ConflictingRepeat { ai: ai("10") })]
 #[case::two_net_weights("(3102)000100(3103)000100", 13, ScanErrorKind::ConflictingRepeat { ai: ai("3103") })]
+#[case::started_optional_part_unfinished_8008("]C18008202406151", 3, ScanErrorKind::TooShort { ai: ai("8008"), expected: 10, found: 9 })]
+#[case::started_optional_part_unfinished_7007("]C1010950600013435270072406151", 19, ScanErrorKind::TooShort { ai: ai("7007"), expected: 12, found: 7 })]
+#[case::countries_come_in_threes_423("(423)2501", 1, ScanErrorKind::TooShort { ai: ai("423"), expected: 6, found: 4 })]
 #[case::bracketed_value_too_long("(01)095060001343521", 18, ScanErrorKind::TooLong { ai: ai("01"), max: 14 })]
 #[case::bracketed_value_too_short("(01)0950600013435", 1, ScanErrorKind::TooShort { ai: ai("01"), expected: 14, found: 13 })]
 #[case::unclosed_bracket("(01", 3, ScanErrorKind::MalformedBracketedAi)]
