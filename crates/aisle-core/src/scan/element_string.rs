@@ -11,8 +11,12 @@
 //! and one at the very end are ignored.
 //!
 //! The bracketed form is the human-readable interpretation printed under a barcode, which
-//! people type or paste. A value runs to the next `(` that opens a valid AI in brackets,
-//! so a `(` inside a lot number is read as data unless it happens to look like an AI.
+//! people type or paste. A value runs to the next `(` that opens a run of digits closed by
+//! `)`: that is the next AI, and if GS1 has no AI with those digits the scan is refused
+//! with `unknown_ai` at them, rather than the unknown AI being swallowed into the value
+//! before it. A `(` in data is written `\(`, as the GS1 Barcode Syntax Engine writes it
+//! (`\` is not in any GS1 character set, so the escape cannot be data); a `(` that is not
+//! followed by digits and `)`, as in the lot `AB(C)1`, is read as data without it.
 
 use super::ai_table::{ai_len_for_prefix, lookup, AiEntry};
 use super::elements::{Gs1Elements, Gs1Syntax};
@@ -146,12 +150,8 @@ pub(crate) fn parse_bracketed(
         let Some(entry) = lookup(&ai) else {
             return Err(ScanError::new(ai_at, ScanErrorKind::UnknownAi { ai }));
         };
-        let value_start = close_idx + 1;
-        let value_end = (value_start..symbols.len())
-            .find(|&idx| opens_bracketed_ai(symbols, idx))
-            .unwrap_or(symbols.len());
-        let value = symbols.get(value_start..value_end).unwrap_or(&[]);
-        elements.add(&ai, entry, value, ai_at, today)?;
+        let (value, value_end) = read_bracketed_value(symbols, close_idx + 1);
+        elements.add(&ai, entry, &value, ai_at, today)?;
         symbol_idx = value_end;
     }
     if elements.elements().is_empty() {
@@ -160,19 +160,46 @@ pub(crate) fn parse_bracketed(
     Ok(elements)
 }
 
-/// Whether `(`, two to four digits that form a known AI, and `)` start at `symbol_idx`.
+/// Reads the value that starts at `value_start`, up to the next bracketed AI or the end,
+/// turning each `\(` into a `(` positioned at its backslash. Returns the value and the
+/// index just after it.
+fn read_bracketed_value(symbols: &[Symbol], value_start: usize) -> (Vec<Symbol>, usize) {
+    let mut value = Vec::new();
+    let mut symbol_idx = value_start;
+    while let Some(symbol) = symbols.get(symbol_idx) {
+        let escapes_a_parenthesis = symbol.ch == '\\'
+            && symbols
+                .get(symbol_idx + 1)
+                .is_some_and(|next| next.ch == '(');
+        if escapes_a_parenthesis {
+            value.push(Symbol {
+                ch: '(',
+                at: symbol.at,
+            });
+            symbol_idx += 2;
+            continue;
+        }
+        if opens_bracketed_ai(symbols, symbol_idx) {
+            break;
+        }
+        value.push(*symbol);
+        symbol_idx += 1;
+    }
+    (value, symbol_idx)
+}
+
+/// Whether `(`, one or more digits and `)` start at `symbol_idx`: the opening of an AI,
+/// known or not. Each run of digits is looked at only from the `(` just before it, so
+/// reading a whole value stays linear in its length.
 fn opens_bracketed_ai(symbols: &[Symbol], symbol_idx: usize) -> bool {
     let rest = symbols.get(symbol_idx..).unwrap_or(&[]);
     if rest.first().map(|symbol| symbol.ch) != Some('(') {
         return false;
     }
-    let digits: String = rest
+    let digit_count = rest
         .iter()
         .skip(1)
-        .take(5)
-        .map_while(|symbol| symbol.ch.is_ascii_digit().then_some(symbol.ch))
-        .collect();
-    (2..=4).contains(&digits.len())
-        && rest.get(digits.len() + 1).map(|symbol| symbol.ch) == Some(')')
-        && lookup(&digits).is_some()
+        .take_while(|symbol| symbol.ch.is_ascii_digit())
+        .count();
+    digit_count > 0 && rest.get(digit_count + 1).map(|symbol| symbol.ch) == Some(')')
 }

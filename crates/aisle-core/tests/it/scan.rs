@@ -224,6 +224,22 @@ fn bracketed_lot_may_contain_parentheses_that_are_not_ais() {
     assert_eq!(elements.lot(), Some("AB(C)1"));
 }
 
+/// Regression: a bracketed AI the parser did not know was swallowed into the value before
+/// it, so `(10)ABC(717)XYZ` gave the lot `ABC(717)XYZ` and no error.
+#[rstest]
+#[case::ai_717_after_a_lot("(01)09506000134352(10)ABC(717)XYZ", "ABC", Some("XYZ"))]
+#[case::escaped_parenthesis_is_data("(01)09506000134352(10)AB\\(12)C", "AB(12)C", None)]
+#[case::escaped_before_a_real_ai("(01)09506000134352(10)\\(9)(717)XYZ", "(9)", Some("XYZ"))]
+fn bracketed_values_end_at_the_next_ai(
+    #[case] raw: &str,
+    #[case] lot: &str,
+    #[case] nhrn_srn: Option<&str>,
+) {
+    let elements = gs1(raw);
+    assert_eq!(elements.lot(), Some(lot), "the lot of {raw:?}");
+    assert_eq!(elements.value("717"), nhrn_srn, "AI 717 of {raw:?}");
+}
+
 #[test]
 fn pallet_label_with_sscc_content_and_count() {
     let raw = "]C10010614141123456789702095060001343523740";
@@ -507,6 +523,8 @@ fn ai(digits: &str) -> String {
 #[case::unknown_three_digit_ai("]C12312345", 3, ScanErrorKind::UnknownAi { ai: ai("231") })]
 #[case::unknown_two_digit_ai("]C10412345", 3, ScanErrorKind::UnknownAi { ai: ai("04") })]
 #[case::unknown_bracketed_ai("(23)ABC", 1, ScanErrorKind::UnknownAi { ai: ai("23") })]
+#[case::unknown_bracketed_ai_after_a_value("(01)09506000134352(10)ABC(999)XYZ", 26, ScanErrorKind::UnknownAi { ai: ai("999") })]
+#[case::unassigned_bracketed_ai_after_a_value("(01)09506000134352(10)ABC(718)XYZ", 26, ScanErrorKind::UnknownAi { ai: ai("718") })]
 #[case::measure_with_too_many_decimals("]C101095060001343523106000525", 19, ScanErrorKind::UnknownAi { ai: ai("3106") })]
 #[case::input_ends_inside_ai("]C101095060001343521", 20, ScanErrorKind::TruncatedAi)]
 #[case::input_ends_inside_four_digit_ai("]C10109506000134352310", 22, ScanErrorKind::TruncatedAi)]
