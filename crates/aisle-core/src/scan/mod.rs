@@ -20,7 +20,12 @@
 //! 4. A leading `(` makes a bracketed element string.
 //! 5. A group separator (0x1D or a configured substitute) makes a raw element string.
 //! 6. All digits: 6, 8, 12, 13 or 14 of them make a plain retail code (see
-//!    [`GtinSymbology`] for the 6- and 8-digit rules); more than 14 make an element string.
+//!    [`GtinSymbology`] for the 6- and 8-digit rules), even one whose check digit is
+//!    wrong: at those lengths a mistyped or misread retail code is the likelier story, and
+//!    reading it as an element string would turn a typo into, say, a lot number. Any
+//!    other number of digits is an element string (`3103001250` is a net weight of
+//!    1.250 kg, `37120` a count of 120). An all-digit element string that has a retail
+//!    code's length can only be told apart by its symbology identifier (`]C1`).
 //! 7. Anything else starting with a digit is tried as an element string (`10ABC123` is a
 //!    valid one); if that fails and the length is that of a retail code, the retail
 //!    code's error is reported instead, since a mistyped EAN is the likelier story.
@@ -198,11 +203,11 @@ pub fn parse_scan(raw: &str, config: &ScanConfig, today: Date) -> Result<Scan, S
 
     let is_retail_length = [6, 8, 12, 13, 14].contains(&content.len());
     let all_digits = content.iter().all(|symbol| symbol.ch.is_ascii_digit());
-    if all_digits && content.len() > 14 {
-        return read_gs1(content, config, end_at, today);
+    if all_digits && is_retail_length {
+        return gtin::read_plain_code(content, symbology).map(Scan::Gtin);
     }
     if all_digits {
-        return gtin::read_plain_code(content, symbology).map(Scan::Gtin);
+        return read_gs1(content, config, end_at, today);
     }
     if first.ch.is_ascii_digit() {
         return match read_gs1(content, config, end_at, today) {

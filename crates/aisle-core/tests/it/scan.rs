@@ -354,6 +354,53 @@ fn element_strings_read_leniently(#[case] raw: &str) {
     );
 }
 
+/// Regression: all-digit element strings without a symbology identifier were refused as
+/// retail codes of the wrong length (`wrong_length`), although the parser's rules say to
+/// read them as element strings.
+#[rstest]
+#[case::net_weight("3103001250", "3103", "001250")]
+#[case::content_count("37120", "37", "120")]
+#[case::variable_count("3012", "30", "12")]
+#[case::behind_plain_code128_identifier("]C03103001250", "3103", "001250")]
+fn all_digit_element_strings_without_identifier(
+    #[case] raw: &str,
+    #[case] ai: &str,
+    #[case] value: &str,
+) {
+    let elements = gs1(raw);
+    assert_eq!(elements.value(ai), Some(value), "AI {ai} of {raw:?}");
+}
+
+#[test]
+fn all_digit_element_string_reads_its_measure() {
+    let scan = parse("3103001250").expect("a net weight element string");
+    let measures = scan.gs1().map(Gs1Elements::measures).unwrap_or_default();
+    let rendered: Vec<String> = measures.iter().map(ToString::to_string).collect();
+    assert_eq!(rendered, ["1.250"], "AI 3103 has three decimals");
+}
+
+/// At a retail length the retail reading wins, even over a valid element string, and a
+/// wrong check digit is a retail error: `17251231` is AI 17 (expiry) but also eight
+/// digits, and a mistyped EAN-8 must not turn into an expiry date.
+#[rstest]
+#[case::eight_digits_with_a_bad_ean8_check_digit("17251231", 7, 5, 1)]
+#[case::gtin14_starting_like_a_lot("10012345678903", 13, 2, 3)]
+fn all_digit_retail_lengths_stay_retail_codes(
+    #[case] raw: &str,
+    #[case] position: usize,
+    #[case] expected: u8,
+    #[case] found: u8,
+) {
+    assert_eq!(
+        error(raw),
+        ScanError {
+            position,
+            kind: ScanErrorKind::BadCheckDigit { expected, found }
+        },
+        "{raw:?} is read as a retail code with a wrong check digit"
+    );
+}
+
 #[test]
 fn scan_conveniences_fill_a_receive_form() {
     let scan = parse("]C10109506000134352172512311012A\u{1D}3012").expect("valid");
@@ -503,7 +550,7 @@ fn ai(digits: &str) -> String {
 #[case::letter_in_ean13("590123412345X", 12, ScanErrorKind::NonDigit { found: 'X' })]
 #[case::letter_in_ean13_middle("59012341234S7", 11, ScanErrorKind::NonDigit { found: 'S' })]
 #[case::letter_after_ean_identifier("]E0400638133393l", 15, ScanErrorKind::NonDigit { found: 'l' })]
-#[case::seven_digits("1234567", 0, ScanErrorKind::WrongLength { expected: "6, 8, 12, 13 or 14", found: 7 })]
+#[case::seven_digits_are_an_element_string("1234567", 0, ScanErrorKind::TooShort { ai: ai("12"), expected: 6, found: 5 })]
 #[case::ean8_identifier_wrong_length("]E4123", 3, ScanErrorKind::WrongLength { expected: "8", found: 3 })]
 #[case::words("hello", 0, ScanErrorKind::UnrecognisedFormat)]
 #[case::non_ascii_junk("é€", 0, ScanErrorKind::UnrecognisedFormat)]
