@@ -14,6 +14,10 @@
 //! number system 1 if that check digit is right; otherwise the preferred reading's error
 //! is reported (UPC-E for a leading 0, EAN-8 otherwise). A 6-digit code is a UPC-E printed without number system and
 //! check digit: number system 0 is assumed and the check digit computed.
+//!
+//! Under `]E3` the wedge sends an EAN-13, UPC-A or UPC-E together with the 2- or 5-digit
+//! add-on printed beside it; the add-on is kept apart ([`GtinScan::add_on`]) and the
+//! GTIN read from the main code alone.
 
 use super::error::{ScanError, ScanErrorKind};
 use super::input::{Symbol, Symbology};
@@ -94,8 +98,12 @@ pub enum GtinSymbology {
 pub struct GtinScan {
     pub symbology: GtinSymbology,
     pub gtin: Gtin,
-    /// The digits as scanned (6 or 8 for UPC-E), after trimming.
+    /// The digits as scanned (6 or 8 for UPC-E), after trimming, without any add-on.
     pub scanned: String,
+    /// The 2- or 5-digit add-on printed beside an EAN-13, UPC-A or UPC-E and sent with it
+    /// under `]E3`: a periodical's issue number or a book's price, say. It is not part of
+    /// the GTIN, which names the same item with or without it.
+    pub add_on: Option<String>,
 }
 
 /// The GS1 mod-10 check digit for `data_digits` (everything but the check digit), or
@@ -180,6 +188,7 @@ fn read_upc_e8(digits: &[Symbol]) -> Result<GtinScan, ScanError> {
         symbology: GtinSymbology::UpcE,
         gtin: Gtin::from_verified_digits(&format!("{upc_a_data}{}", check.ch)),
         scanned: chars.iter().collect(),
+        add_on: None,
     })
 }
 
@@ -193,6 +202,7 @@ fn read_upc_e6(digits: &[Symbol]) -> GtinScan {
         symbology: GtinSymbology::UpcE,
         gtin: Gtin::from_verified_digits(&format!("{upc_a_data}{check}")),
         scanned: chars.iter().collect(),
+        add_on: None,
     }
 }
 
@@ -206,6 +216,7 @@ fn read_with_check_digit(
         symbology,
         gtin: Gtin::from_verified_digits(&text),
         scanned: text,
+        add_on: None,
     })
 }
 
@@ -224,6 +235,19 @@ fn read_eight_digits(digits: &[Symbol]) -> Result<GtinScan, ScanError> {
         (Err(_), Err(upc_e_error)) if starts_with_zero => Err(upc_e_error),
         (Err(ean8_error), Err(_)) => Err(ean8_error),
     }
+}
+
+/// Splits an `]E3` transmission into the main code and its add-on. The main code is a
+/// UPC-E (8 digits), UPC-A (12) or EAN-13 (13) and the add-on 2 or 5 digits; the six sums
+/// are all different, so the total length alone says where the add-on starts.
+fn split_add_on(digits: &[Symbol]) -> Option<(&[Symbol], &[Symbol])> {
+    let add_on_len = match digits.len() {
+        10 | 14 | 15 => 2,
+        13 | 17 | 18 => 5,
+        _ => return None,
+    };
+    let main_len = digits.len() - add_on_len;
+    Some((digits.get(..main_len)?, digits.get(main_len..)?))
 }
 
 /// Reads a plain retail barcode. `digits` is the trimmed input without symbology
@@ -249,6 +273,14 @@ pub(crate) fn read_plain_code(
         ))
     };
     match (symbology, digits.len()) {
+        (Symbology::EanUpcWithAddOn, _) => match split_add_on(digits) {
+            Some((main, add_on)) => {
+                let mut scan = read_plain_code(main, Symbology::EanUpc)?;
+                scan.add_on = Some(add_on.iter().map(|symbol| symbol.ch).collect());
+                Ok(scan)
+            }
+            None => wrong_length("10, 13, 14, 15, 17 or 18"),
+        },
         (Symbology::Ean8, 8) => read_with_check_digit(digits, GtinSymbology::Ean8),
         (Symbology::Ean8, _) => wrong_length("8"),
         (Symbology::EanUpc, 6) => Ok(read_upc_e6(digits)),

@@ -72,6 +72,8 @@ pub(crate) enum Symbology {
     Gs1ElementString,
     /// EAN-13, UPC-A or UPC-E (`]E0`).
     EanUpc,
+    /// EAN-13, UPC-A or UPC-E followed by its 2- or 5-digit add-on (`]E3`).
+    EanUpcWithAddOn,
     /// EAN-8 (`]E4`).
     Ean8,
     /// Some other symbology (plain Code 128 `]C0`, Code 39 `]A0`, QR `]Q1`, ...): the
@@ -106,6 +108,7 @@ pub(crate) fn strip_symbology_identifier(
             Symbology::Gs1ElementString
         }
         ('E', '0') => Symbology::EanUpc,
+        ('E', '3') => Symbology::EanUpcWithAddOn,
         ('E', '4') => Symbology::Ean8,
         _ => Symbology::Other,
     };

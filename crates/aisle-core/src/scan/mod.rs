@@ -13,8 +13,9 @@
 //! It decides in this order, after trimming whitespace the wedge adds around the code:
 //!
 //! 1. A symbology identifier is stripped. A GS1 one (`]C1`, `]e0`, `]d2`, `]Q3`, `]J1`)
-//!    means an element string; `]E0`/`]E4` mean an EAN/UPC code; others (`]C0`, `]Q1`, ...)
-//!    leave the decision to the content.
+//!    means an element string; `]E0`/`]E4` mean an EAN/UPC code, and `]E3` one with its
+//!    2- or 5-digit add-on ([`GtinScan::add_on`]); others (`]C0`, `]Q1`, ...) leave the
+//!    decision to the content.
 //! 2. An internal prefix (longest first) makes an internal code.
 //! 3. `http://` or `https://` makes a Digital Link.
 //! 4. A leading `(` makes a bracketed element string.
@@ -182,7 +183,7 @@ pub fn parse_scan(raw: &str, config: &ScanConfig, today: Date) -> Result<Scan, S
 
     match symbology {
         Symbology::Gs1ElementString => return read_gs1(content, config, end_at, today),
-        Symbology::EanUpc | Symbology::Ean8 => {
+        Symbology::EanUpc | Symbology::EanUpcWithAddOn | Symbology::Ean8 => {
             return gtin::read_plain_code(content, symbology).map(Scan::Gtin)
         }
         Symbology::Unknown | Symbology::Other => {}

@@ -74,6 +74,51 @@ fn plain_retail_codes(#[case] raw: &str, #[case] symbology: GtinSymbology, #[cas
     assert_eq!(scan.gtin.as_str(), gtin, "normalised GTIN of {raw:?}");
 }
 
+/// Regression: `]E3` (a retail code with its add-on) was not recognised, so the content
+/// decided and eighteen digits were read as a GS1 element string starting with AI 97.
+#[rstest]
+#[case::isbn_with_price(
+    "]E3978030640615751299",
+    GtinSymbology::Ean13,
+    "09780306406157",
+    Some("51299")
+)]
+#[case::ean13_with_issue_number(
+    "]E3400638133393112",
+    GtinSymbology::Ean13,
+    "04006381333931",
+    Some("12")
+)]
+#[case::upc_a_with_five_digits(
+    "]E303600029145212345",
+    GtinSymbology::UpcA,
+    "00036000291452",
+    Some("12345")
+)]
+#[case::upc_e_with_two_digits("]E30425261407", GtinSymbology::UpcE, "00042100005264", Some("07"))]
+#[case::no_add_on_without_e3("]E04006381333931", GtinSymbology::Ean13, "04006381333931", None)]
+fn retail_codes_with_an_add_on(
+    #[case] raw: &str,
+    #[case] symbology: GtinSymbology,
+    #[case] gtin: &str,
+    #[case] add_on: Option<&str>,
+) {
+    let Ok(Scan::Gtin(scan)) = parse(raw) else {
+        panic!("{raw:?} should be a plain GTIN scan, got {:?}", parse(raw));
+    };
+    assert_eq!(scan.symbology, symbology, "symbology of {raw:?}");
+    assert_eq!(
+        scan.gtin.as_str(),
+        gtin,
+        "the GTIN comes from the main code of {raw:?}"
+    );
+    assert_eq!(
+        scan.add_on.as_deref(),
+        add_on,
+        "the add-on of {raw:?} is kept apart"
+    );
+}
+
 #[rstest]
 #[case::ean13("4006381333932", 12, 1, 2)]
 #[case::ean13_second("5901234123450", 12, 7, 0)]
@@ -552,6 +597,8 @@ fn ai(digits: &str) -> String {
 #[case::letter_after_ean_identifier("]E0400638133393l", 15, ScanErrorKind::NonDigit { found: 'l' })]
 #[case::seven_digits_are_an_element_string("1234567", 0, ScanErrorKind::TooShort { ai: ai("12"), expected: 6, found: 5 })]
 #[case::ean8_identifier_wrong_length("]E4123", 3, ScanErrorKind::WrongLength { expected: "8", found: 3 })]
+#[case::add_on_scan_of_no_valid_length("]E340063813339", 3, ScanErrorKind::WrongLength { expected: "10, 13, 14, 15, 17 or 18", found: 11 })]
+#[case::add_on_scan_with_a_bad_check_digit("]E3400638133393212", 15, ScanErrorKind::BadCheckDigit { expected: 1, found: 2 })]
 #[case::words("hello", 0, ScanErrorKind::UnrecognisedFormat)]
 #[case::non_ascii_junk("é€", 0, ScanErrorKind::UnrecognisedFormat)]
 #[case::bad_identifier("]X", 0, ScanErrorKind::InvalidSymbologyIdentifier)]
@@ -670,6 +717,9 @@ fn fragment() -> impl Strategy<Value = String> {
         Just("]d2".to_string()),
         Just("]E0".to_string()),
         Just("]E4".to_string()),
+        Just("]E3".to_string()),
+        Just("\\(".to_string()),
+        Just("(717)".to_string()),
         Just("01".to_string()),
         Just("0109506000134352".to_string()),
         Just("17".to_string()),
