@@ -5,9 +5,10 @@
 //! followed by qualifier AI/value pairs; the query string may add data AIs. The primary
 //! key is the *last* path segment that names a primary key AI and is followed only by
 //! AI/value pairs. No qualifier AI is itself a primary key, so this finds the key even
-//! under a path prefix that contains key-like segments (`/products/01/x/01/{gtin}`). Values are percent-decoded and then validated exactly like
-//! element string values; a GTIN in AI 01 may be given as 8, 12, 13 or 14 digits, as the
-//! Digital Link standard allows, and is padded to 14.
+//! under a path prefix that contains key-like segments (`/products/01/x/01/{gtin}`), and
+//! the search is linear in the path (see `find_primary_key`). Values are percent-decoded
+//! and then validated exactly like element string values; a GTIN in AI 01 may be given as
+//! 8, 12, 13 or 14 digits, as the Digital Link standard allows, and is padded to 14.
 //!
 //! The short names of the 2019 standard (`gtin`, `lot`, `ser`, `sscc`, ...) and `exp` for
 //! AI 17 are read as their AIs. Query parameters that are not AIs (`linkType=all`) are
@@ -123,7 +124,7 @@ pub(crate) fn parse_digital_link(
     if segments.last().is_some_and(|segment| segment.is_empty()) {
         segments.pop();
     }
-    let Some(key_idx) = find_primary_key(&segments) else {
+    let Some(key_idx) = find_primary_key(&segments, segment_name) else {
         return Err(invalid(
             position_of(authority_end),
             "no gs1 primary key and value at the end of the path",
@@ -149,21 +150,45 @@ pub(crate) fn parse_digital_link(
     Ok(elements)
 }
 
+/// What a path segment names, as far as the primary key search cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SegmentName {
+    PrimaryKey,
+    OtherAi,
+    NotAnAi,
+}
+
+fn segment_name(segment: &[Symbol]) -> SegmentName {
+    match ai_named_by(segment) {
+        Some(ai) if PRIMARY_KEYS.contains(&ai.as_str()) => SegmentName::PrimaryKey,
+        Some(_) => SegmentName::OtherAi,
+        None => SegmentName::NotAnAi,
+    }
+}
+
 /// The index of the primary key segment: the last that names a primary key AI and is
-/// followed by a value and then only AI/value pairs.
-fn find_primary_key(segments: &[&[Symbol]]) -> Option<usize> {
-    (0..segments.len()).rev().find(|&key_idx| {
-        let tail = segments.get(key_idx..).unwrap_or(&[]);
-        let names_primary_key = tail
-            .first()
-            .and_then(|key| ai_named_by(key))
-            .is_some_and(|ai| PRIMARY_KEYS.contains(&ai.as_str()));
-        names_primary_key
-            && tail.len() % 2 == 0
-            && tail
-                .chunks(2)
-                .all(|pair| pair.first().is_some_and(|key| ai_named_by(key).is_some()))
-    })
+/// followed by a value and then only AI/value pairs. `name_of` is [`segment_name`]; the
+/// tests pass a counting wrapper.
+///
+/// The search is linear. A candidate key sits an even number of segments before the end,
+/// and every second segment after it must name an AI. So walk back from the last pair
+/// two segments at a time: the first primary key met is the last candidate, and the
+/// first segment that names no AI breaks the tail of every candidate before it, which
+/// ends the search. Each segment is named at most once. (Checking each candidate's whole
+/// tail afresh, as this once did, is quadratic: a path of thousands of `01` segments
+/// ending in a non-AI pair took a fifth of a second.)
+fn find_primary_key(
+    segments: &[&[Symbol]],
+    mut name_of: impl FnMut(&[Symbol]) -> SegmentName,
+) -> Option<usize> {
+    let mut key_idx = segments.len().checked_sub(2)?;
+    loop {
+        match name_of(segments.get(key_idx)?) {
+            SegmentName::PrimaryKey => return Some(key_idx),
+            SegmentName::OtherAi => key_idx = key_idx.checked_sub(2)?,
+            SegmentName::NotAnAi => return None,
+        }
+    }
 }
 
 /// Decodes and records one AI/value pair from the path or the query.
@@ -228,4 +253,60 @@ fn percent_decode(raw: &[Symbol]) -> Result<Vec<Symbol>, ScanError> {
         symbol_idx += 3;
     }
     Ok(decoded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::input::symbols_of;
+
+    /// Finds the key in `path` and counts how many segments the search named.
+    fn search(path: &str) -> (Option<usize>, usize, usize) {
+        let symbols = symbols_of(path);
+        let segments: Vec<&[Symbol]> = symbols.split(|symbol| symbol.ch == '/').skip(1).collect();
+        let mut n_named = 0;
+        let found = find_primary_key(&segments, |segment| {
+            n_named += 1;
+            segment_name(segment)
+        });
+        (found, n_named, segments.len())
+    }
+
+    /// Regression: the search re-checked the whole tail of every candidate, so a crafted
+    /// path took time quadratic in its number of segments. Counting the segments named
+    /// pins the linear walk without timing anything.
+    #[test]
+    fn primary_key_search_names_each_segment_at_most_once() {
+        let no_key = format!("{}/x/y", "/01".repeat(2000));
+        let (found, n_named, n_segments) = search(&no_key);
+        assert_eq!(
+            found, None,
+            "the last pair's key x is no AI, so no key has only pairs after it"
+        );
+        assert!(
+            n_named <= n_segments,
+            "named {n_named} of {n_segments} segments; the old search named about half a million"
+        );
+
+        let deep_key = format!("/01/09506000134352{}", "/10/A".repeat(2000));
+        let (found, n_named, n_segments) = search(&deep_key);
+        assert_eq!(
+            found,
+            Some(0),
+            "the GTIN is the key behind 2000 qualifier pairs"
+        );
+        assert!(
+            n_named <= n_segments,
+            "named {n_named} of {n_segments} segments"
+        );
+    }
+
+    #[test]
+    fn primary_key_is_the_last_one_followed_only_by_pairs() {
+        assert_eq!(search("/products/01/x/01/09506000134352").0, Some(3));
+        assert_eq!(search("/01/09506000134352/10/A/21/B").0, Some(0));
+        assert_eq!(search("/01/09506000134352/10").0, None, "an odd tail");
+        assert_eq!(search("/01").0, None, "a key without a value");
+        assert_eq!(search("").0, None);
+    }
 }

@@ -531,6 +531,29 @@ fn digital_link_other_primary_keys() {
     assert_eq!(location.value("254"), Some("A1"));
 }
 
+/// Regression: the primary key search was quadratic, and a crafted URI near the input
+/// limit (thousands of `01` segments ending in a pair whose key is no AI) took about 0.2 s
+/// a scan. The search is linear now (a unit test next to it counts its steps); this runs
+/// the crafted URI end to end and checks the answer, with no timing.
+#[test]
+fn crafted_long_digital_link_path_is_refused_with_the_right_error() {
+    let prefix = "https://example.com";
+    let pairs_that_fit = (aisle_core::scan::MAX_INPUT_CHARS - prefix.len() - 4) / 3;
+    let raw = format!("{prefix}{}/x/y", "/01".repeat(pairs_that_fit));
+    assert!(raw.chars().count() <= aisle_core::scan::MAX_INPUT_CHARS);
+    assert!(raw.len() > 8000, "the crafted URI is about 8k characters");
+    assert_eq!(
+        error(&raw),
+        ScanError {
+            position: prefix.len(),
+            kind: ScanErrorKind::InvalidDigitalLink {
+                reason: "no gs1 primary key and value at the end of the path"
+            }
+        },
+        "the last pair's key x is no AI, so no primary key ends the path"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Internal codes
 // ---------------------------------------------------------------------------------------
