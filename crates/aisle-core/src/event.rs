@@ -234,6 +234,10 @@ pub enum EventBody {
         item: ItemId,
         lot: Option<Lot>,
         qty: i64,
+        /// The person was told the source held less than `qty` and moved anyway. Absent
+        /// on the wire when false, so events from before the field read the same.
+        #[serde(default, skip_serializing_if = "is_false")]
+        over_source_confirmed: bool,
     },
     Adjusted {
         location: LocationId,
@@ -285,6 +289,10 @@ pub enum EventBody {
         #[serde(flatten)]
         resolution: Resolution,
     },
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// One inventory event: the envelope and the body.
@@ -517,6 +525,30 @@ mod tests {
         assert_eq!(event.validate(), Err(InvalidEvent::IdNotV7(8)));
     }
 
+    /// A move's confirmation that it took more than the source held is on the wire only
+    /// when true, so a move from before the field, and an old device reading a new one,
+    /// see the same event.
+    #[test]
+    fn a_confirmed_over_move_says_so_and_a_plain_one_reads_as_before() {
+        let body = |over_source_confirmed| EventBody::Moved {
+            from: LocationId::new_v7(1, [6; 10]),
+            to: LocationId::new_v7(1, [9; 10]),
+            item: ItemId::new_v7(1, [7; 10]),
+            lot: None,
+            qty: 20,
+            over_source_confirmed,
+        };
+        let plain = serde_json::to_value(sample(body(false))).expect("serialize");
+        assert!(
+            plain["body"].get("over_source_confirmed").is_none(),
+            "absent when false: {plain}"
+        );
+        let back: Event = serde_json::from_value(plain).expect("a move without the field");
+        assert_eq!(back.body, body(false));
+        let confirmed = serde_json::to_value(sample(body(true))).expect("serialize");
+        assert_eq!(confirmed["body"]["over_source_confirmed"], true);
+    }
+
     #[test]
     fn wire_form_is_tagged_and_versioned() {
         let event = sample(EventBody::Received {
@@ -577,6 +609,7 @@ mod tests {
                     item,
                     lot: None,
                     qty: 1,
+                    over_source_confirmed: false,
                 },
                 InvalidEvent::MoveToSameLocation,
             ),
@@ -689,6 +722,7 @@ mod tests {
             item,
             lot: None,
             qty,
+            over_source_confirmed: false,
         };
         let adjusted = |delta| EventBody::Adjusted {
             location: loc,

@@ -86,8 +86,9 @@ pub struct HlcClock {
 }
 
 impl HlcClock {
-    /// Defaults to tolerating remote clocks up to one hour ahead.
-    pub const DEFAULT_MAX_DRIFT_MS: u64 = 60 * 60 * 1000;
+    /// Defaults to tolerating clocks up to ten minutes ahead: the server refuses events
+    /// stamped further ahead than that (`clock_ahead`), so a device must never stamp one.
+    pub const DEFAULT_MAX_DRIFT_MS: u64 = 10 * 60 * 1000;
 
     pub fn new(last: Hlc) -> Self {
         Self {
@@ -105,9 +106,17 @@ impl HlcClock {
         self.last
     }
 
-    /// Stamps a local event (the "send" rule).
+    /// Stamps a local event (the "send" rule), never more than the allowed drift ahead of
+    /// `physical_ms`. A clock left far ahead (a PC whose clock once jumped years forward, and
+    /// then the last stamp restored from its log) starts again from physical time: the events
+    /// stamped in the future are refused by the server as `clock_ahead` and recorded again,
+    /// and following them would make every later event the same.
     pub fn now(&mut self, physical_ms: u64) -> Hlc {
         let physical_ms = physical_ms.min(MAX_WALL_MS);
+        if self.last.wall_ms > physical_ms.saturating_add(self.max_drift_ms) {
+            self.last = Hlc::new(physical_ms, 0);
+            return self.last;
+        }
         self.last = if physical_ms > self.last.wall_ms {
             Hlc::new(physical_ms, 0)
         } else {
@@ -187,6 +196,25 @@ mod tests {
             clock.last(),
             Hlc::new(100, 0),
             "a refused time must not move our clock"
+        );
+    }
+
+    /// Regression: a device whose last stamp was in the year 6429 stamped every later event
+    /// after it, so the server refused them all, forever.
+    #[test]
+    fn a_clock_left_far_ahead_stamps_from_physical_time_again() {
+        let mut clock = HlcClock::new(Hlc::new(MAX_WALL_MS, 0));
+        assert_eq!(clock.now(1_000_000), Hlc::new(1_000_000, 0));
+        assert_eq!(
+            clock.now(1_000_000),
+            Hlc::new(1_000_000, 1),
+            "then monotonic"
+        );
+        let mut near = HlcClock::new(Hlc::new(1_000_000 + HlcClock::DEFAULT_MAX_DRIFT_MS, 0));
+        assert_eq!(
+            near.now(1_000_000),
+            Hlc::new(1_000_000 + HlcClock::DEFAULT_MAX_DRIFT_MS, 1),
+            "within the drift, the clock stays ahead and monotonic"
         );
     }
 

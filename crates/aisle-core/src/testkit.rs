@@ -135,6 +135,7 @@ pub fn moved(from: &StockKey, to_location: u16, qty: i64) -> EventBody {
         item: from.item,
         lot: from.lot.clone(),
         qty,
+        over_source_confirmed: false,
     }
 }
 pub fn adjusted(k: &StockKey, delta: i64) -> EventBody {

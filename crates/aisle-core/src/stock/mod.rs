@@ -54,6 +54,11 @@
 pub mod memory;
 pub mod reference;
 
+/// The version of these rules. A projection records the version that wrote it and is rebuilt
+/// from its log when opened by a build with a newer one. Version 2: the latest review decides
+/// a count (it was the earliest).
+pub const RULES_VERSION: u32 = 2;
+
 /// A quantity as the rules read it: clamped to ± [`MAX_EVENT_QTY`]. Validation refuses
 /// anything beyond the bound, so for every accepted event this is the identity; it is here so
 /// that the rules stay total over events that were never validated (an old file, a fuzzer).
@@ -152,6 +157,7 @@ impl Event {
                 item,
                 lot,
                 qty,
+                ..
             } => {
                 vec![
                     (self.key(*from, *item, lot), -bounded_qty(*qty)),
@@ -355,6 +361,16 @@ pub enum DiscrepancyKind {
         winner: Claim,
         losers: Vec<Claim>,
     },
+    /// An event on a lot-tracked item that names no lot. It is still a fact and its stock
+    /// counts (on the key without a lot), but a manager must find out which lot it was.
+    /// The rules do not know which items are lot-tracked (that is master data), so this is
+    /// opened by the server when it accepts such an event, never by [`apply`].
+    LotMissing {
+        key: StockKey,
+        event: EventId,
+        /// The event's type, as on the wire (`received`, `picked`, ...).
+        event_kind: String,
+    },
 }
 
 impl DiscrepancyKind {
@@ -364,13 +380,16 @@ impl DiscrepancyKind {
             Self::CountVariance { .. } => "count_variance",
             Self::OverPick { .. } => "over_pick",
             Self::PickListContested { .. } => "pick_list_contested",
+            Self::LotMissing { .. } => "lot_missing",
         }
     }
 
     /// The stock key this is about, when it is about one.
     pub fn key(&self) -> Option<&StockKey> {
         match self {
-            Self::NegativeStock { key, .. } | Self::CountVariance { key, .. } => Some(key),
+            Self::NegativeStock { key, .. }
+            | Self::CountVariance { key, .. }
+            | Self::LotMissing { key, .. } => Some(key),
             Self::OverPick { .. } | Self::PickListContested { .. } => None,
         }
     }
