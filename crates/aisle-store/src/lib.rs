@@ -77,8 +77,17 @@ impl Store {
         })?;
         configure(&conn)?;
         migrate::migrate(&mut conn)?;
-        let store = Self::assemble(conn, profile, path);
+        let mut store = Self::assemble(conn, profile, path);
         store.claim_profile()?;
+        if let Some(report) = store.follow_rules_version()? {
+            if !report.differences.is_empty() {
+                tracing::info!(
+                    n_events = report.n_events,
+                    n_differences = report.differences.len(),
+                    "the projection was rebuilt under the current stock rules"
+                );
+            }
+        }
         Ok(store)
     }
 

@@ -4,7 +4,7 @@
 use crate::ledger::SqlLedger;
 use crate::queries::diff_snapshots;
 use crate::{Profile, Store, StoreError};
-use aisle_core::stock::{apply, Notice};
+use aisle_core::stock::{apply, Notice, RULES_VERSION};
 use aisle_core::Event;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
@@ -81,6 +81,27 @@ impl Store {
         self.key_ids = key_ids;
         self.counters.committed(events.len() as u64);
         Ok(results)
+    }
+
+    /// Rebuilds the projection if an older version of the stock rules wrote it (see
+    /// `aisle_core::stock::RULES_VERSION`), then records the current version. A crash in
+    /// between only means the rebuild runs again at the next open.
+    pub fn follow_rules_version(&mut self) -> Result<Option<RebuildReport>, StoreError> {
+        let written: i64 = self.conn.query_row(
+            "SELECT coalesce((SELECT version FROM projection_rules WHERE id = 1), 1)",
+            [],
+            |row| row.get(0),
+        )?;
+        if written >= i64::from(RULES_VERSION) {
+            return Ok(None);
+        }
+        let report = self.rebuild_projection()?;
+        self.conn.execute(
+            "INSERT INTO projection_rules (id, version) VALUES (1, ?1)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+            [RULES_VERSION],
+        )?;
+        Ok(Some(report))
     }
 
     /// Recomputes the whole projection from the log and reports any difference from the

@@ -44,6 +44,7 @@ fn deltas(conn: &Connection, schema_3: bool) -> Vec<Delta> {
 /// Turns a schema 5 file back into schema 4: each key's state goes back into `stock_keys`,
 /// with the baseline named by its device and event id.
 fn back_to_schema_4(conn: &Connection) {
+    back_to_schema_5(conn);
     conn.execute_batch(
         "ALTER TABLE stock_keys ADD COLUMN on_hand INTEGER NOT NULL DEFAULT 0;
          ALTER TABLE stock_keys ADD COLUMN baseline_hlc INTEGER;
@@ -60,6 +61,76 @@ fn back_to_schema_4(conn: &Connection) {
          PRAGMA user_version = 4;",
     )
     .expect("turn the file back into schema 4");
+}
+
+/// Schema 6 records which version of the stock rules wrote the projection; a file of
+/// schema 5 has no such record, so its projection is taken as version 1's.
+fn back_to_schema_5(conn: &Connection) {
+    conn.execute_batch("DROP TABLE projection_rules; PRAGMA user_version = 5;")
+        .expect("turn the file back into schema 5");
+}
+
+/// A file written when the earliest review decided a count is rebuilt when opened, so it
+/// follows the rule every replica now follows: the latest review decides.
+#[test]
+fn a_projection_written_under_the_earliest_review_rule_is_rebuilt_on_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = profile().database_path(dir.path());
+    let mut events = Events::default();
+    let bin = key(1, 1, None);
+    let mut store = Store::open(&path, profile()).expect("open");
+    let count = events.make(
+        1,
+        2_000,
+        0,
+        counted(&bin, 4, 10, aisle_core::event::CountDecision::NeedsReview),
+    );
+    for event in [
+        events.make(1, 1_000, 0, received(&bin, 10)),
+        count.clone(),
+        events.make(
+            2,
+            3_000,
+            0,
+            reviewed(count.id, aisle_core::event::ReviewDecision::Rejected),
+        ),
+        events.make(
+            3,
+            4_000,
+            0,
+            reviewed(count.id, aisle_core::event::ReviewDecision::Approved),
+        ),
+    ] {
+        store.record(&event).expect("record");
+    }
+    assert_eq!(
+        store.on_hand(&bin).expect("on hand"),
+        4,
+        "the later approval decides"
+    );
+    drop(store);
+
+    // What the earlier rule made of the same log: the rejection decided, so no baseline.
+    let conn = Connection::open(&path).expect("raw open");
+    back_to_schema_5(&conn);
+    conn.execute_batch(
+        "UPDATE key_states SET on_hand = 10, baseline_hlc = NULL, baseline_seq = NULL, baseline_qty = NULL;",
+    )
+    .expect("the old rule's projection");
+    drop(conn);
+
+    let store = Store::open(&path, profile()).expect("open upgrades the file");
+    assert_eq!(
+        store.on_hand(&bin).expect("on hand"),
+        4,
+        "the projection was rebuilt under the latest-review rule"
+    );
+    drop(store);
+    let conn = Connection::open(&path).expect("raw open");
+    let version: i64 = conn
+        .query_row("SELECT version FROM projection_rules", [], |row| row.get(0))
+        .expect("the rules version is recorded");
+    assert_eq!(version, i64::from(aisle_core::stock::RULES_VERSION));
 }
 
 /// A closed store with movements on three keys and a self-approved count (a baseline) at
