@@ -66,10 +66,7 @@ pub async fn start(
     let server_dir: PathBuf = data_dir.join("demo-server");
     std::fs::create_dir_all(&server_dir)
         .map_err(|error| format!("cannot create {}: {error}", server_dir.display()))?;
-    let config = ServerConfig {
-        data_dir: server_dir.clone(),
-        max_open_tenants: 16,
-    };
+    let config = ServerConfig::new(server_dir.clone(), 16);
     let address = format!("127.0.0.1:{}", port());
     let listener = tokio::net::TcpListener::bind(&address).await.map_err(|error| {
         format!("cannot start the demo server on {address} ({error}); is another Aisle demo running? set AISLE_DEMO_PORT to use another port")

@@ -78,10 +78,7 @@ impl TestServer {
     }
 
     fn serve(&mut self, listener: tokio::net::TcpListener) {
-        let config = ServerConfig {
-            data_dir: self.data_dir.clone(),
-            max_open_tenants: 4,
-        };
+        let config = ServerConfig::new(self.data_dir.clone(), 4);
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             aisle_server::serve(config, listener, async move {

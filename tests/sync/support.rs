@@ -38,12 +38,9 @@ pub struct World {
 impl World {
     pub async fn start() -> World {
         let server_dir = tempfile::tempdir().expect("tempdir");
-        let server = RunningServer::start(ServerConfig {
-            data_dir: server_dir.path().to_owned(),
-            max_open_tenants: 8,
-        })
-        .await
-        .expect("server starts");
+        let server = RunningServer::start(ServerConfig::new(server_dir.path().to_owned(), 8))
+            .await
+            .expect("server starts");
         let registry = Registry::open(&aisle_server::registry_path(server_dir.path()))
             .expect("registry opens");
         let tenant = registry.add_tenant("acme", 1).expect("tenant");

@@ -28,6 +28,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod openapi;
 pub mod pool;
+pub mod rebuild;
 pub mod registry;
 pub mod storage;
 pub mod touching;
@@ -44,11 +45,30 @@ use tokio::net::TcpListener;
 /// The default cap on tenant databases kept open at once.
 pub const DEFAULT_MAX_OPEN_TENANTS: usize = 256;
 
-/// Where a server keeps its files and how many tenants it keeps open.
+/// How far ahead of the server's clock a pushed event may be stamped, by default: 10 minutes.
+pub const DEFAULT_MAX_CLOCK_AHEAD_MS: i64 = 10 * 60 * 1000;
+
+/// Where a server keeps its files, how many tenants it keeps open, and the limits it holds
+/// pushes to.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
     pub max_open_tenants: usize,
+    /// A pushed event stamped more than this ahead of the server's clock is refused
+    /// (`rejected` / `clock_ahead`): an event from a PC whose clock jumped years ahead would
+    /// otherwise become the newest count of its key forever (docs/protocol.md).
+    pub max_clock_ahead_ms: i64,
+}
+
+impl ServerConfig {
+    /// A configuration with the default limits.
+    pub fn new(data_dir: impl Into<PathBuf>, max_open_tenants: usize) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            max_open_tenants,
+            max_clock_ahead_ms: DEFAULT_MAX_CLOCK_AHEAD_MS,
+        }
+    }
 }
 
 /// The registry database under a data directory.
@@ -100,7 +120,9 @@ pub fn app(config: &ServerConfig) -> Result<axum::Router, ServerError> {
         config.max_open_tenants,
     )
     .with_metrics(metrics.pool());
-    let storage = Arc::new(storage::SqliteStorage::new(pools));
+    let storage = Arc::new(
+        storage::SqliteStorage::new(pools).with_max_clock_ahead_ms(config.max_clock_ahead_ms),
+    );
     let router = http::router(http::AppState {
         registry,
         storage,

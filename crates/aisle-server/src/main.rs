@@ -5,7 +5,9 @@
 //! logs a device token (those are shown only to the enrolling device).
 
 use aisle_core::ids::DeviceId;
-use aisle_server::{registry_path, Registry, ServerConfig, DEFAULT_MAX_OPEN_TENANTS};
+use aisle_server::{
+    registry_path, Registry, ServerConfig, DEFAULT_MAX_CLOCK_AHEAD_MS, DEFAULT_MAX_OPEN_TENANTS,
+};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::io::Write;
@@ -44,6 +46,10 @@ enum Command {
         /// Tenant databases kept open at once; the least recently used beyond it are closed.
         #[arg(long, default_value_t = DEFAULT_MAX_OPEN_TENANTS)]
         max_open_tenants: usize,
+        /// Refuse pushed events stamped more than this many seconds ahead of this server's
+        /// clock (`rejected` / `clock_ahead`).
+        #[arg(long, env = "AISLE_MAX_CLOCK_AHEAD_SECS", default_value_t = DEFAULT_MAX_CLOCK_AHEAD_MS / 1000)]
+        max_clock_ahead_secs: i64,
     },
     /// Add or list tenants.
     Tenant {
@@ -173,12 +179,23 @@ fn main() -> anyhow::Result<()> {
         Command::Serve {
             listen,
             max_open_tenants,
-        } => serve(cli.data, &listen, max_open_tenants),
+            max_clock_ahead_secs,
+        } => serve(
+            cli.data,
+            &listen,
+            max_open_tenants,
+            max_clock_ahead_secs.saturating_mul(1000),
+        ),
         command => admin(&cli.data, command),
     }
 }
 
-fn serve(data_dir: PathBuf, listen: &str, max_open_tenants: usize) -> anyhow::Result<()> {
+fn serve(
+    data_dir: PathBuf,
+    listen: &str,
+    max_open_tenants: usize,
+    max_clock_ahead_ms: i64,
+) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -203,10 +220,8 @@ fn serve(data_dir: PathBuf, listen: &str, max_open_tenants: usize) -> anyhow::Re
         let mut stdout = std::io::stdout();
         writeln!(stdout, "listening on {addr}")?;
         stdout.flush()?;
-        let config = ServerConfig {
-            data_dir: data_dir.clone(),
-            max_open_tenants,
-        };
+        let mut config = ServerConfig::new(data_dir.clone(), max_open_tenants);
+        config.max_clock_ahead_ms = max_clock_ahead_ms;
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };

@@ -19,6 +19,7 @@ const TENANT_MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cloud/tenant/0002_master_data.sql"),
     include_str!("../../../migrations/cloud/tenant/0003_compact_stock_deltas.sql"),
     include_str!("../../../migrations/cloud/tenant/0004_key_states.sql"),
+    include_str!("../../../migrations/cloud/tenant/0005_projection_rules.sql"),
 ];
 
 /// The tenant schema version this build writes.

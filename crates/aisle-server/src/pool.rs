@@ -234,6 +234,9 @@ impl TenantPools {
         let path = crate::tenant_db_path(&self.data_dir, tenant);
         let migrated = open_connection(&path).and_then(|mut conn| {
             let version = migrate::migrate_tenant(&mut conn)?;
+            if let Some(n_events) = crate::rebuild::follow_rules_version(&mut conn)? {
+                tracing::info!(%tenant, n_events, "projection rebuilt under the current stock rules");
+            }
             Ok((conn, version))
         });
         match migrated {

@@ -24,10 +24,10 @@ use crate::wire::{PulledEvent, PushResult, PushStatus, StockRow};
 use aisle_core::event::{EventBody, Resolution};
 use aisle_core::ids::WarehouseId;
 use aisle_core::ids::{ItemId, LocationId};
-use aisle_core::stock::{apply, apply_with_resolutions, Discrepancy};
+use aisle_core::stock::{apply, apply_with_resolutions, Discrepancy, DiscrepancyKind};
 use aisle_core::{Event, Hlc, HlcClock};
 use aisle_store::ledger::SqlLedger;
-use rusqlite::TransactionBehavior;
+use rusqlite::{OptionalExtension, TransactionBehavior};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
@@ -146,11 +146,21 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
 #[derive(Debug)]
 pub struct SqliteStorage {
     pools: TenantPools,
+    max_clock_ahead_ms: i64,
 }
 
 impl SqliteStorage {
     pub fn new(pools: TenantPools) -> Self {
-        Self { pools }
+        Self {
+            pools,
+            max_clock_ahead_ms: crate::DEFAULT_MAX_CLOCK_AHEAD_MS,
+        }
+    }
+
+    /// Refuse events stamped more than `bound_ms` ahead of the server's clock.
+    pub fn with_max_clock_ahead_ms(mut self, bound_ms: i64) -> Self {
+        self.max_clock_ahead_ms = bound_ms.max(0);
+        self
     }
 
     pub fn pools(&self) -> &TenantPools {
@@ -169,7 +179,10 @@ fn record_resolution(
     resolution: Resolution,
     now_ms: i64,
 ) -> Result<(), ServerError> {
-    *clock = HlcClock::new(clock.last().max(cause.hlc));
+    // Any drift: the cause was accepted within the server's clock bound, and its
+    // resolution must order after it whatever that bound is set to.
+    *clock =
+        HlcClock::new(clock.last().max(cause.hlc)).with_max_drift(aisle_core::hlc::MAX_WALL_MS);
     let hlc = clock.now(u64::try_from(now_ms).unwrap_or(0));
     let rule = resolution.rule();
     let resolved = resolution.into_event(cause.tenant, cause.warehouse, hlc);
@@ -212,6 +225,73 @@ fn insert_event(
     ))
 }
 
+/// The refusal of an event stamped further ahead of `now_ms` than `bound_ms`, if it is.
+/// Such an event, accepted, would order after everything the floor does until its time
+/// comes: a count stamped in the year 6429 would stay its key's baseline forever.
+fn clock_ahead(event: &Event, now_ms: i64, bound_ms: i64) -> Option<PushResult> {
+    let stamped_ms = i64::try_from(event.hlc.wall_ms).unwrap_or(i64::MAX);
+    let ahead_ms = stamped_ms.saturating_sub(now_ms);
+    (ahead_ms > bound_ms).then(|| {
+        let message = format!(
+            "stamped {} s ahead of the server's clock (at most {} s allowed); check the PC's clock, then record it again",
+            ahead_ms / 1000,
+            bound_ms / 1000
+        );
+        rejected(event, "clock_ahead", Some(message))
+    })
+}
+
+/// Which items of the tenant are lot-tracked, read once per item per push.
+#[derive(Default)]
+pub(crate) struct LotTracking {
+    lot_tracked: std::collections::HashMap<ItemId, bool>,
+}
+
+impl LotTracking {
+    /// The `lot_missing` discrepancy that `event` opens: an event on a lot-tracked item that
+    /// names no lot. The event is a fact and is kept; a manager finds out which lot it was.
+    pub(crate) fn missing_lot(
+        &mut self,
+        conn: &rusqlite::Connection,
+        event: &Event,
+    ) -> Result<Option<Discrepancy>, ServerError> {
+        // A manager's request to count names a key to look at; it records no stock.
+        if matches!(event.body, EventBody::CountRequested { .. }) {
+            return Ok(None);
+        }
+        let Some(key) = event
+            .subject_key()
+            .or_else(|| event.deltas().into_iter().next().map(|(key, _)| key))
+        else {
+            return Ok(None);
+        };
+        if key.lot.is_some() {
+            return Ok(None);
+        }
+        let lot_tracked = match self.lot_tracked.get(&key.item) {
+            Some(known) => *known,
+            None => {
+                let known: bool = conn
+                    .prepare_cached("SELECT lot_tracked FROM items WHERE id = ?1")?
+                    .query_row([key.item.as_bytes()], |row| row.get(0))
+                    .optional()?
+                    .unwrap_or(false);
+                self.lot_tracked.insert(key.item, known);
+                known
+            }
+        };
+        Ok(lot_tracked.then(|| Discrepancy {
+            id: format!("lot_missing/{}", event.id),
+            warehouse: event.warehouse,
+            kind: DiscrepancyKind::LotMissing {
+                key,
+                event: event.id,
+                event_kind: event.kind().to_owned(),
+            },
+        }))
+    }
+}
+
 fn rejected(event: &Event, reason: &str, message: Option<String>) -> PushResult {
     PushResult {
         id: event.id.to_string(),
@@ -235,6 +315,7 @@ impl Storage for SqliteStorage {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(events.len());
         let mut resolution_clock = HlcClock::new(Hlc::default());
+        let mut lot_tracking = LotTracking::default();
         {
             let mut ledger = SqlLedger::new(&tx);
             let mut insert = tx.prepare_cached(
@@ -253,12 +334,19 @@ impl Storage for SqliteStorage {
                     results.push(rejected(event, "invalid_event", Some(invalid.to_string())));
                     continue;
                 }
+                if let Some(refusal) = clock_ahead(event, now_ms, self.max_clock_ahead_ms) {
+                    results.push(refusal);
+                    continue;
+                }
                 let payload = serde_json::to_string(event)?;
                 let inserted = insert_event(&mut insert, event, &payload, now_ms)?;
                 if inserted == 1 {
                     let seq = tx.last_insert_rowid();
                     ledger.applying(event.id, seq);
                     let applied = apply_with_resolutions(&mut ledger, event)?;
+                    if let Some(discrepancy) = lot_tracking.missing_lot(&tx, event)? {
+                        aisle_core::stock::Ledger::open_discrepancy(&mut ledger, &discrepancy)?;
+                    }
                     results.push(PushResult {
                         id: event.id.to_string(),
                         status: PushStatus::Applied,

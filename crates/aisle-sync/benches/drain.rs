@@ -489,10 +489,10 @@ impl Harness {
         let server_dir = dir.join("server");
         let devices_dir = dir.join("devices");
         std::fs::create_dir_all(&devices_dir)?;
-        let server = runtime.block_on(RunningServer::start(ServerConfig {
-            data_dir: server_dir.clone(),
-            max_open_tenants: 8,
-        }))?;
+        let server = runtime.block_on(RunningServer::start(ServerConfig::new(
+            server_dir.clone(),
+            8,
+        )))?;
         let registry = Registry::open(&aisle_server::registry_path(&server_dir))?;
         let sink = runtime.block_on(Sink::start())?;
         let config = SyncConfig::default();

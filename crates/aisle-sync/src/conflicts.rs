@@ -86,6 +86,15 @@ fn from_discrepancy(discrepancy: &Discrepancy, tasks: &[CountTask]) -> Conflict 
             );
             conflict.why = "the difference is outside the warehouse's tolerance (stock may have moved during the count); a manager must approve or reject the count".into();
         }
+        DiscrepancyKind::LotMissing {
+            key, event_kind, ..
+        } => {
+            conflict.what = format!(
+                "item {} at location {}: a {event_kind} event names no lot",
+                key.item, key.location
+            );
+            conflict.why = "the item is lot-tracked, so its stock must be held per lot; find which lot it was and move or adjust it there".into();
+        }
         DiscrepancyKind::OverPick {
             pick_list,
             line,

@@ -7,6 +7,7 @@ mod cli_import;
 mod concurrency;
 mod durability;
 mod erp;
+mod floor_truth;
 mod idempotency;
 mod isolation;
 mod master;

@@ -29,12 +29,10 @@ pub struct Device {
 impl World {
     pub async fn start(max_open_tenants: usize) -> World {
         let dir = tempfile::tempdir().expect("tempdir");
-        let server = RunningServer::start(ServerConfig {
-            data_dir: dir.path().to_owned(),
-            max_open_tenants,
-        })
-        .await
-        .expect("server starts");
+        let server =
+            RunningServer::start(ServerConfig::new(dir.path().to_owned(), max_open_tenants))
+                .await
+                .expect("server starts");
         let registry =
             Registry::open(&aisle_server::registry_path(dir.path())).expect("registry opens");
         World {

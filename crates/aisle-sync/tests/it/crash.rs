@@ -16,12 +16,9 @@ const SERVICE: &str = "aisle-tests";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_sync_loses_nothing_and_doubles_nothing() {
     let server_dir = tempfile::tempdir().expect("tempdir");
-    let server = RunningServer::start(ServerConfig {
-        data_dir: server_dir.path().to_owned(),
-        max_open_tenants: 4,
-    })
-    .await
-    .expect("server");
+    let server = RunningServer::start(ServerConfig::new(server_dir.path().to_owned(), 4))
+        .await
+        .expect("server");
     let registry =
         Registry::open(&aisle_server::registry_path(server_dir.path())).expect("registry");
     let tenant = registry.add_tenant("acme", 1).expect("tenant");
