@@ -25,6 +25,20 @@ pub enum AppError {
     WrongItem { expected: String, scanned: String },
     #[error("{0}")]
     BadQuantity(String),
+    #[error("a move needs two different locations: {0} is both the source and the target")]
+    SameLocation(String),
+    #[error("{location} holds {holds}. Move {qty} anyway?")]
+    MoveExceedsSource {
+        location: String,
+        holds: i64,
+        qty: i64,
+    },
+    #[error("{sku} is lot-tracked: scan or type its lot{}", lot_hint(.lots))]
+    LotRequired {
+        sku: String,
+        /// The lots the location holds of the item, as "lot: qty", to offer.
+        lots: Vec<String>,
+    },
     #[error("{0} was not found")]
     NotFound(String),
     #[error("{0}")]
@@ -33,6 +47,15 @@ pub enum AppError {
     BadNote(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// " (here: L2405A: 12, L2406B: 3)" when the location holds lots of the item.
+fn lot_hint(lots: &[String]) -> String {
+    if lots.is_empty() {
+        String::new()
+    } else {
+        format!(" (here: {})", lots.join(", "))
+    }
 }
 
 impl AppError {
@@ -49,6 +72,9 @@ impl AppError {
             Self::WrongLocation { .. } => "wrong_location",
             Self::WrongItem { .. } => "wrong_item",
             Self::BadQuantity(_) => "bad_quantity",
+            Self::SameLocation(_) => "same_location",
+            Self::MoveExceedsSource { .. } => "move_exceeds_source",
+            Self::LotRequired { .. } => "lot_required",
             Self::NotFound(_) => "not_found",
             Self::BadSetting(_) => "bad_settings",
             Self::BadNote(_) => "bad_note",

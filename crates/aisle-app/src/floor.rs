@@ -13,7 +13,7 @@ use crate::views::{
     UserView,
 };
 use crate::{AppError, IdleTimeout};
-use aisle_core::event::{EventBody, PickLineRef, EVENT_VERSION};
+use aisle_core::event::{EventBody, PickLineRef, EVENT_VERSION, MAX_EVENT_QTY};
 use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, PickListId};
 use aisle_core::stock::{decide_count, Notice, StockKey};
 use aisle_core::{Event, EventVersion, Hlc, HlcClock, Lot};
@@ -287,12 +287,46 @@ impl Floor {
             .ok_or_else(|| AppError::NotFound(format!("item {id}")))
     }
 
+    /// Refuses an action on a lot-tracked item that names no lot, offering the lots the
+    /// location holds of it with their quantities. Stock of a lot-tracked item without a lot
+    /// cannot be told apart from any of its lots, so the device never records one.
+    pub(crate) fn require_lot(&self, item: &Item, key: &StockKey) -> Result<(), AppError> {
+        if !item.lot_tracked || key.lot.is_some() {
+            return Ok(());
+        }
+        let lots = self
+            .lots_at(key.location, key.item)?
+            .into_iter()
+            .map(|(lot, on_hand)| format!("{lot}: {on_hand}"))
+            .collect();
+        Err(AppError::LotRequired {
+            sku: item.sku.clone(),
+            lots,
+        })
+    }
+
+    /// The lots of `item` at `location` with stock other than zero, with their on-hand.
+    pub fn lots_at(
+        &self,
+        location: LocationId,
+        item: ItemId,
+    ) -> Result<Vec<(String, i64)>, AppError> {
+        Ok(self
+            .store
+            .on_hand_by_location(location)?
+            .into_iter()
+            .filter(|row| row.key.item == item && row.on_hand != 0)
+            .filter_map(|row| Some((row.key.lot?.as_str().to_owned(), row.on_hand)))
+            .collect())
+    }
+
     pub fn receive(&mut self, args: ReceiveArgs, now_ms: u64) -> Result<RecordedView, AppError> {
         let user = self.touch(now_ms)?;
         positive(args.qty)?;
         self.location(args.location)?;
-        self.item(args.item)?;
+        let item = self.item(args.item)?;
         let key = self.key(args.location, args.item, args.lot.as_deref());
+        self.require_lot(&item, &key)?;
         let body = EventBody::Received {
             location: args.location,
             item: args.item,
@@ -307,21 +341,30 @@ impl Floor {
     pub fn move_stock(&mut self, args: MoveArgs, now_ms: u64) -> Result<RecordedView, AppError> {
         let user = self.touch(now_ms)?;
         positive(args.qty)?;
+        let from = self.location(args.from)?;
         if args.from == args.to {
-            return Err(AppError::BadQuantity(
-                "a move needs two different locations".into(),
-            ));
+            return Err(AppError::SameLocation(from.code));
         }
-        self.location(args.from)?;
         self.location(args.to)?;
-        self.item(args.item)?;
+        let item = self.item(args.item)?;
         let key = self.key(args.from, args.item, args.lot.as_deref());
+        self.require_lot(&item, &key)?;
+        let holds = self.store.on_hand(&key)?;
+        let over_source = args.qty > holds;
+        if over_source && !args.confirm_over_source {
+            return Err(AppError::MoveExceedsSource {
+                location: from.code,
+                holds,
+                qty: args.qty,
+            });
+        }
         let body = EventBody::Moved {
             from: args.from,
             to: args.to,
             item: args.item,
             lot: key.lot.clone(),
             qty: args.qty,
+            over_source_confirmed: over_source,
         };
         self.record(&user, body, &key, now_ms)
     }
@@ -336,9 +379,16 @@ impl Floor {
                 args.counted_qty
             )));
         }
+        if args.counted_qty > MAX_EVENT_QTY {
+            return Err(AppError::BadQuantity(format!(
+                "a count can be at most {MAX_EVENT_QTY}, got {}",
+                args.counted_qty
+            )));
+        }
         self.location(args.location)?;
-        self.item(args.item)?;
+        let item = self.item(args.item)?;
         let key = self.key(args.location, args.item, args.lot.as_deref());
+        self.require_lot(&item, &key)?;
         let expected = self.store.on_hand(&key)?;
         let tolerance = self.store.tolerance(self.profile().warehouse)?;
         let decision = decide_count(tolerance, expected, args.counted_qty);
@@ -473,6 +523,7 @@ impl Floor {
         }
         let lot = args.lot.clone().or_else(|| line.lot.clone());
         let key = self.key(line.location, line.item, lot.as_deref());
+        self.require_lot(&self.item(line.item)?, &key)?;
         let body = EventBody::Picked {
             pick_line: Some(PickLineRef {
                 pick_list: args.pick_list,
@@ -496,7 +547,9 @@ impl Floor {
         let user = self.touch(now_ms)?;
         positive(args.qty_short)?;
         let line = self.pick_line_of(args.pick_list, args.line)?;
-        let key = self.key(line.location, line.item, line.lot.as_deref());
+        let lot = line.lot.clone().or_else(|| args.lot.clone());
+        let key = self.key(line.location, line.item, lot.as_deref());
+        self.require_lot(&self.item(line.item)?, &key)?;
         let body = EventBody::ShortPicked {
             pick_line: PickLineRef {
                 pick_list: args.pick_list,
@@ -514,12 +567,16 @@ impl Floor {
 }
 
 fn positive(qty: i64) -> Result<(), AppError> {
-    if qty > 0 {
-        Ok(())
-    } else {
+    if qty <= 0 {
         Err(AppError::BadQuantity(format!(
             "the quantity must be at least 1, got {qty}"
         )))
+    } else if qty > MAX_EVENT_QTY {
+        Err(AppError::BadQuantity(format!(
+            "the quantity can be at most {MAX_EVENT_QTY}, got {qty}"
+        )))
+    } else {
+        Ok(())
     }
 }
 

@@ -258,8 +258,12 @@ impl Floor {
                             winner.order.device
                         ),
                     ),
-                    #[allow(unreachable_patterns)]
-                    _ => ("other", format!("{:?}", discrepancy.kind)),
+                    DiscrepancyKind::LotMissing {
+                        key, event_kind, ..
+                    } => (
+                        "lot_missing",
+                        format!("{}: {event_kind} with no lot", key_text(key)),
+                    ),
                 };
                 DiscrepancyView {
                     id: discrepancy.id.clone(),

@@ -122,6 +122,9 @@ pub struct MoveArgs {
     pub item: ItemId,
     pub lot: Option<String>,
     pub qty: i64,
+    /// The person was told the source holds less than `qty` and confirmed the move.
+    #[serde(default)]
+    pub confirm_over_source: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -164,6 +167,9 @@ pub struct ShortPickArgs {
     pub line: u32,
     pub qty_short: i64,
     pub reason: aisle_core::event::ShortReason,
+    /// The lot, for a lot-tracked item on a line that names none.
+    #[serde(default)]
+    pub lot: Option<String>,
 }
 
 /// What recording one action did.
@@ -288,6 +294,7 @@ impl HistoryEntry {
                 item,
                 lot: l,
                 qty,
+                ..
             } => format!(
                 "moved {qty} x {}{} from {} to {}",
                 names.item(*item),

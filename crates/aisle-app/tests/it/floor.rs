@@ -227,16 +227,20 @@ fn a_short_pick_raises_a_count_task() {
     site.floor
         .open_pick_list(Some(site.pick_list), NOW)
         .expect("claim");
+    let short = |lot: Option<&str>| ShortPickArgs {
+        pick_list: site.pick_list,
+        line: 1,
+        qty_short: 2,
+        reason: ShortReason::NotFound,
+        lot: lot.map(str::to_owned),
+    };
+    let refused = site
+        .floor
+        .short_pick(short(None), NOW + 1)
+        .expect_err("line 1 is a lot-tracked item with no lot on the line");
+    assert_eq!(refused.code(), "lot_required");
     site.floor
-        .short_pick(
-            ShortPickArgs {
-                pick_list: site.pick_list,
-                line: 1,
-                qty_short: 2,
-                reason: ShortReason::NotFound,
-            },
-            NOW + 1,
-        )
+        .short_pick(short(Some("L42")), NOW + 1)
         .expect("short pick");
     let tasks = site.floor.count_tasks().expect("tasks");
     assert!(
@@ -331,54 +335,165 @@ fn counts_are_blind_and_outside_tolerance_wait_for_a_manager() {
     assert!(site.floor.variances(NOW + 7).expect("variances").is_empty());
 }
 
+fn move_args(site: &crate::Site, to: aisle_core::ids::LocationId, qty: i64) -> MoveArgs {
+    MoveArgs {
+        from: site.bin_a,
+        to,
+        item: site.bolt,
+        lot: None,
+        qty,
+        confirm_over_source: false,
+    }
+}
+
+/// Regression: a move to the same location answered `bad_quantity`; it has its own code.
+/// A move of more than the source holds asks first, and the event records the yes.
 #[test]
-fn moves_need_two_locations_and_a_positive_quantity() {
+fn moves_need_two_locations_a_bounded_quantity_and_a_yes_beyond_the_source() {
     let mut site = site();
     site.floor
         .sign_in("U-0042", PICKER_PIN, NOW)
         .expect("sign in");
     let same = site
         .floor
-        .move_stock(
-            MoveArgs {
-                from: site.bin_a,
-                to: site.bin_a,
+        .move_stock(move_args(&site, site.bin_a, 1), NOW)
+        .expect_err("same location");
+    assert_eq!(same.code(), "same_location");
+    assert!(same.to_string().contains("A-01"), "{same}");
+    for qty in [0, 1_000_000_001, i64::MAX] {
+        let refused = site
+            .floor
+            .move_stock(move_args(&site, site.bin_b, qty), NOW)
+            .expect_err("out of bounds");
+        assert!(
+            matches!(refused, AppError::BadQuantity(_)),
+            "{qty}: {refused}"
+        );
+    }
+    site.floor
+        .receive(
+            ReceiveArgs {
+                location: site.bin_a,
                 item: site.bolt,
                 lot: None,
-                qty: 1,
+                expiry: None,
+                qty: 12,
             },
             NOW,
         )
-        .expect_err("same location");
-    assert_eq!(same.code(), "bad_quantity");
-    let zero = site
+        .expect("receive");
+    let over = site
+        .floor
+        .move_stock(move_args(&site, site.bin_b, 20), NOW + 1)
+        .expect_err("more than the source holds");
+    assert_eq!(over.code(), "move_exceeds_source");
+    assert_eq!(over.to_string(), "A-01 holds 12. Move 20 anyway?");
+    assert_eq!(
+        site.floor.store().event_count().expect("count"),
+        1,
+        "nothing is written before the yes"
+    );
+    let within = site
+        .floor
+        .move_stock(move_args(&site, site.bin_b, 5), NOW + 2)
+        .expect("within what the source holds");
+    assert_eq!(within.on_hand, 7, "answers with what is left at the source");
+    let confirmed = site
         .floor
         .move_stock(
             MoveArgs {
-                from: site.bin_a,
-                to: site.bin_b,
-                item: site.bolt,
-                lot: None,
-                qty: 0,
+                confirm_over_source: true,
+                ..move_args(&site, site.bin_b, 20)
             },
-            NOW,
+            NOW + 3,
         )
-        .expect_err("zero");
-    assert!(matches!(zero, AppError::BadQuantity(_)));
+        .expect("confirmed");
+    assert_eq!(confirmed.on_hand, -13);
+    let events = site.floor.store().load_events().expect("events");
+    let confirmations: Vec<bool> = events
+        .iter()
+        .filter_map(|event| match event.body {
+            aisle_core::event::EventBody::Moved {
+                over_source_confirmed,
+                ..
+            } => Some(over_source_confirmed),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        confirmations,
+        [false, true],
+        "only the move beyond the source records a confirmation"
+    );
+}
+
+/// Regression: a lot-tracked item could be received, moved, picked and counted without a
+/// lot; a move took A-01 to -20 with no lot while 12 stayed in lot L2405A.
+#[test]
+fn every_action_on_a_lot_tracked_item_names_its_lot() {
+    let mut site = site();
+    site.floor
+        .sign_in("U-0042", PICKER_PIN, NOW)
+        .expect("sign in");
+    let receive = |lot: Option<&str>| ReceiveArgs {
+        location: site.bin_a,
+        item: site.widget,
+        lot: lot.map(str::to_owned),
+        expiry: None,
+        qty: 12,
+    };
+    let refused = site.floor.receive(receive(None), NOW).expect_err("no lot");
+    assert_eq!(refused.code(), "lot_required");
+    assert_eq!(
+        refused.to_string(),
+        "WID-1 is lot-tracked: scan or type its lot"
+    );
+    site.floor
+        .receive(receive(Some("L2405A")), NOW + 1)
+        .expect("with its lot");
     let moved = site
         .floor
         .move_stock(
             MoveArgs {
                 from: site.bin_a,
                 to: site.bin_b,
-                item: site.bolt,
+                item: site.widget,
                 lot: None,
-                qty: 2,
+                qty: 20,
+                confirm_over_source: true,
             },
-            NOW + 1,
+            NOW + 2,
         )
-        .expect("move");
-    assert_eq!(moved.on_hand, -2, "answers with what is left at the source");
+        .expect_err("a move names the lot too, even confirmed");
+    assert_eq!(moved.code(), "lot_required");
+    assert_eq!(
+        moved.to_string(),
+        "WID-1 is lot-tracked: scan or type its lot (here: L2405A: 12)",
+        "the lots the location holds are offered, with their quantities"
+    );
+    assert_eq!(
+        site.floor.lots_at(site.bin_a, site.widget).expect("lots"),
+        [("L2405A".to_owned(), 12)]
+    );
+    let count = site
+        .floor
+        .count(
+            CountArgs {
+                location: site.bin_a,
+                item: site.widget,
+                lot: None,
+                counted_qty: 12,
+                task: None,
+            },
+            NOW + 3,
+        )
+        .expect_err("a count names the lot");
+    assert_eq!(count.code(), "lot_required");
+    assert_eq!(
+        site.floor.store().event_count().expect("count"),
+        1,
+        "only the receipt with its lot was recorded"
+    );
 }
 
 #[test]
