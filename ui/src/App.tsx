@@ -11,6 +11,7 @@ import { EnvContext, useEnv, type Env } from "./env";
 import { errorText } from "./errors";
 import { t } from "./i18n";
 import { SESSION_CHECK_MS, watchSession } from "./logic/idle";
+import { mayOpen } from "./logic/roles";
 import { DEFAULT_SCANNER_SETTINGS } from "./scanner/defaults";
 import { attachWedge } from "./scanner/keyboard";
 import { Count } from "./screens/Count";
@@ -163,7 +164,8 @@ function Shell({ sessionCheckMs }: { sessionCheckMs: number }) {
     title = t("screen.signIn");
     body = <SignIn onSignedIn={signedIn} onProfiles={() => setScreen("profiles")} notice={signInNotice} demoUsers={status.demoUsers ?? []} />;
   } else {
-    title = t(`screen.${screen}`);
+    const shown = mayOpen(user.role, screen) ? screen : "home";
+    title = t(`screen.${shown}`);
     body = {
       home: <Home role={user.role} onOpen={setScreen} />,
       receive: <Receive onBack={home} />,
@@ -173,8 +175,8 @@ function Shell({ sessionCheckMs }: { sessionCheckMs: number }) {
       lookup: <Lookup role={user.role} onBack={home} />,
       sync: <SyncPanel status={sync} onBack={home} />,
       scanner: <ScannerSetup settings={settings} onSaved={setSettings} onBack={home} />,
-      manager: user.role === "manager" ? <Manager onBack={home} /> : <Home role={user.role} onOpen={setScreen} />,
-    }[screen];
+      manager: <Manager onBack={home} />,
+    }[shown];
   }
 
   return (

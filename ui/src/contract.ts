@@ -42,7 +42,7 @@ export interface Profile {
   device: string;
 }
 
-export type Role = "picker" | "manager";
+export type Role = "picker" | "manager" | "admin";
 
 export interface User {
   id: string;
@@ -238,6 +238,8 @@ export interface HistoryEntry {
   kind: string;
   hlcMs: number;
   device: string;
+  /** The device's name, when the backend knows it. */
+  deviceName?: string;
   /** The user's name; empty for `resolved`, which no person decided. */
   user: string;
   summary: string;
@@ -265,7 +267,8 @@ export interface Variance {
   expected: number;
   variance: number;
   user: string;
-  hlcMs: number;
+  /** When the count was taken (its hlc wall ms); absent from a backend older than the field. */
+  hlcMs?: number;
 }
 
 export interface Discrepancy {

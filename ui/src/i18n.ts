@@ -8,6 +8,7 @@ const en = {
   "app.user": "{name} ({role})",
   "role.picker": "picker",
   "role.manager": "manager",
+  "role.admin": "admin",
 
   "badge.online": "Online",
   "badge.offline": "Offline",
@@ -41,6 +42,7 @@ const en = {
   "action.back": "Back",
   "action.home": "Menu",
   "action.confirm": "Confirm",
+  "action.cancel": "Cancel",
   "action.retry": "Try again",
   "action.signOut": "Sign out",
 
@@ -60,6 +62,7 @@ const en = {
   "scan.expectedLocation": "That is not a location. Scan a location label.",
   "scan.expectedItem": "That is not an item. Scan the item.",
   "scan.notNow": "No scan expected now.",
+  "scan.oneMore": "Scanned again: quantity {qty}.",
   "scan.locationSet": "Location {code}",
   "qty.invalid": "Enter a whole number greater than zero.",
 
@@ -93,6 +96,7 @@ const en = {
 
   "pick.choose": "Choose a pick list, or press Enter for the next one.",
   "pick.listLabel": "{reference} · {done}/{lines} lines · claimed by {claimedBy}",
+  "pick.listLabelFree": "{reference} · {done}/{lines} lines",
   "pick.noLists": "No open pick lists.",
   "pick.next": "Next pick list",
   "pick.opened": "Pick list {reference}",
@@ -114,6 +118,9 @@ const en = {
   "pick.lineDone": "Line picked.",
   "pick.shortDone": "Short pick recorded.",
   "pick.complete": "Pick list {reference} is complete.",
+  "pick.completeShort": "Pick list {reference}: every line visited, {n} short.",
+  "pick.shortLine": "{code} · {sku} {name}: {picked} of {qty} picked",
+  "pick.shortNext": "A count task was raised for each short line. The list stays open with these lines until they are picked; press Enter for the next list.",
 
   "shortReason.not_found": "Not found",
   "shortReason.damaged": "Damaged",
@@ -127,7 +134,7 @@ const en = {
   "move.confirm": "Press Enter to move.",
   "move.done": "Moved {qty} × {sku} from {from} to {to}.",
 
-  "count.choose": "Choose a count task, or start an ad-hoc count.",
+  "count.choose": "Choose a count task, scan a location to count there, or start an ad-hoc count.",
   "count.taskLabel": "{code} · {sku} · {reason}",
   "countReason.negative_stock": "Negative stock",
   "countReason.short_pick": "Short pick",
@@ -164,6 +171,8 @@ const en = {
   "history.user": "User",
   "history.device": "Device",
   "history.empty": "No history.",
+  "history.thisDevice": "This PC",
+  "history.otherDevice": "PC {id}",
   "history.search": "Search",
   "history.nextPage": "Next page",
 
@@ -197,9 +206,16 @@ const en = {
   "variances.variance": "Variance",
   "variances.approve": "Approve",
   "variances.reject": "Reject",
+  "variances.confirmApprove": "Approve the count of {sku} at {code}: {counted} counted, {expected} expected? Enter or A again to approve, Esc to cancel.",
+  "variances.confirmReject": "Reject the count of {sku} at {code}: {counted} counted, {expected} expected? Enter or R again to reject, Esc to cancel.",
   "variances.approved": "Variance approved.",
   "variances.rejected": "Variance rejected.",
   "discrepancies.none": "No discrepancies.",
+  "discrepancyKind.negative_stock": "Negative stock",
+  "discrepancyKind.count_variance": "Count off, waiting for review",
+  "discrepancyKind.over_pick": "Over-pick",
+  "discrepancyKind.pick_list_contested": "Pick list claimed twice",
+  "discrepancyKind.lot_missing": "Lot missing",
   "quarantined.none": "No quarantined events.",
   "quarantined.reason": "Reason",
   "quarantined.attempts": "Attempts",

@@ -31,7 +31,10 @@ export function createKeyStack(): KeyStack {
     },
     dispatch(event) {
       if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return false;
-      if ([...event.key].length === 1 && isTypingTarget(event.target)) return false;
+      // The focus may have moved to a field during this key (a field takes it back when a
+      // key is typed while nothing took text), so the focused element counts as well.
+      const focused = typeof document === "undefined" ? null : document.activeElement;
+      if ([...event.key].length === 1 && (isTypingTarget(event.target) || isTypingTarget(focused))) return false;
       const key = [...event.key].length === 1 ? event.key.toLowerCase() : event.key;
       for (let index = maps.length - 1; index >= 0; index -= 1) {
         const action = maps[index]?.()[key];

@@ -103,3 +103,66 @@ describe("Pick", () => {
     expect(backend.shortPick).toHaveBeenCalledWith({ pickList: "pl-1", line: "line-a", qtyShort: 2, reason: "damaged" });
   });
 });
+
+describe("Pick, as seen on the demo", () => {
+  it("selects the proposed quantity, so typing 2 over 4 gives 2", async () => {
+    const backend = pickBackend();
+    const ui = renderScreen(<Pick onBack={() => {}} />, backend);
+    await openNext(ui);
+    ui.scan("L:A-01-01");
+    await screen.findByText("Scan the item BOLT-M6.");
+    ui.scan("S:BOLT-M6");
+    const qty = (await screen.findByLabelText("Quantity")) as HTMLInputElement;
+    expect(qty.value).toBe("5");
+    expect(document.activeElement, "the quantity field has the focus").toBe(qty);
+    expect([qty.selectionStart, qty.selectionEnd], "the proposal is selected: a typed digit replaces it").toEqual([0, 1]);
+  });
+
+  it("counts by scanning: the same item scanned again is one more", async () => {
+    const backend = pickBackend();
+    const ui = renderScreen(<Pick onBack={() => {}} />, backend);
+    await openNext(ui);
+    ui.scan("L:A-01-01");
+    await screen.findByText("Scan the item BOLT-M6.");
+    ui.scan("S:BOLT-M6");
+    const qty = (await screen.findByLabelText("Quantity")) as HTMLInputElement;
+    ui.scan("S:BOLT-M6");
+    await screen.findByText("Scanned again: quantity 2.");
+    expect(qty.value, "two scans, two units").toBe("2");
+    ui.scan("S:BOLT-M6");
+    await screen.findByText("Scanned again: quantity 3.");
+    ui.scan("S:NUT-M6");
+    await screen.findByText("No scan expected now.");
+    expect(qty.value, "another item changes nothing").toBe("3");
+  });
+
+  it("says which lines are short when the walk is done, and what happens to them", async () => {
+    const ui = renderScreen(<Pick onBack={() => {}} />, pickBackend());
+    await openNext(ui);
+    ui.scan("L:A-01-01");
+    await screen.findByText("Scan the item BOLT-M6.");
+    ui.scan("S:BOLT-M6");
+    const qty = (await screen.findByLabelText("Quantity")) as HTMLInputElement;
+    fireEvent.input(qty, { target: { value: "3" } });
+    ui.key("Enter");
+    await screen.findByText("Why is the pick short?");
+    ui.key("1");
+    await screen.findByText("Go to B-02-03 and scan the location.");
+    ui.scan("L:B-02-03");
+    await screen.findByText("Scan the item NUT-M6.");
+    ui.scan("S:NUT-M6");
+    await screen.findByLabelText("Quantity");
+    ui.key("Enter");
+    await screen.findByText("Pick list PL-1001: every line visited, 1 short.");
+    expect(screen.queryByText("Pick list PL-1001 is complete."), "a short list is not called complete").toBeNull();
+    expect(screen.getByTestId("short-lines").textContent).toContain("A-01-01 · BOLT-M6 Bolt M6: 3 of 5 picked");
+    expect(screen.getByText(/A count task was raised for each short line/)).toBeTruthy();
+  });
+
+  it("says nothing about a claim nobody holds", async () => {
+    renderScreen(<Pick onBack={() => {}} />, pickBackend());
+    await screen.findByText(/PL-1001 · 0\/2 lines/);
+    expect(document.body.textContent).not.toContain("claimed by -");
+    expect(document.body.textContent).not.toContain("claimed by");
+  });
+});

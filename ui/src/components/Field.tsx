@@ -1,8 +1,15 @@
 // A big labelled text field. It takes the focus when `focused` becomes true, so the field a
 // step is waiting for is always the one a person types into; Enter calls `onEnter` with what
 // the field holds right now (read from the field, not from state, which may lag a key behind).
+//
+// A `focused` field also takes the focus back after a click anywhere that is not another
+// field (a stray tap with a glove), and when a key is typed while nothing that takes text
+// has the focus, so typing never goes nowhere. A `selectProposed` field selects a value the
+// screen proposed (not one typed), so typing `2` over a proposed `4` gives `2`.
 
-import { useLayoutEffect, useRef } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
+
+import { isTypingTarget } from "../keys";
 
 interface FieldProps {
   id: string;
@@ -14,13 +21,51 @@ interface FieldProps {
   type?: "text" | "password";
   numeric?: boolean;
   placeholder?: string;
+  /** Select the value whenever the screen (not the person) put it there. */
+  selectProposed?: boolean;
+}
+
+/** Whether a click on `target` leaves the focus where the click put it (on a field). */
+function keepsFocus(target: EventTarget | null): boolean {
+  if (isTypingTarget(target)) return true;
+  // A label moves the focus to its own field; a select opens its list.
+  return target instanceof Element && target.closest("label, select, textarea") !== null;
 }
 
 export function Field(props: FieldProps) {
   const input = useRef<HTMLInputElement>(null);
+  /** The value as last typed into the field; any other value was proposed by the screen. */
+  const typed = useRef<string | null>(null);
   // A layout effect, so the field has the focus before the next key can arrive.
   useLayoutEffect(() => {
     if (props.focused === true) input.current?.focus();
+  }, [props.focused, props.id]);
+  useLayoutEffect(() => {
+    const field = input.current;
+    if (props.selectProposed !== true || field === null || props.value === typed.current) return;
+    if (field.ownerDocument.activeElement === field) field.select();
+  }, [props.value, props.focused, props.id, props.selectProposed]);
+
+  useEffect(() => {
+    if (props.focused !== true) return;
+    const doc = input.current?.ownerDocument;
+    if (doc === undefined) return;
+    const refocus = () => {
+      const field = input.current;
+      if (field !== null && field.isConnected && !isTypingTarget(doc.activeElement)) field.focus();
+    };
+    const onClick = (event: MouseEvent) => {
+      if (!keepsFocus(event.target)) refocus();
+    };
+    const onKey = (event: KeyboardEvent) => {
+      if ([...event.key].length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey) refocus();
+    };
+    doc.addEventListener("click", onClick);
+    doc.addEventListener("keydown", onKey, true);
+    return () => {
+      doc.removeEventListener("click", onClick);
+      doc.removeEventListener("keydown", onKey, true);
+    };
   }, [props.focused, props.id]);
 
   return (
@@ -37,7 +82,13 @@ export function Field(props: FieldProps) {
         spellcheck={false}
         placeholder={props.placeholder}
         value={props.value}
-        onInput={(event) => props.onValue(event.currentTarget.value)}
+        onFocus={(event) => {
+          if (props.selectProposed === true && event.currentTarget.value !== typed.current) event.currentTarget.select();
+        }}
+        onInput={(event) => {
+          typed.current = event.currentTarget.value;
+          props.onValue(event.currentTarget.value);
+        }}
         onKeyDown={(event) => {
           if (event.key === "Enter" && props.onEnter !== undefined) {
             event.preventDefault();

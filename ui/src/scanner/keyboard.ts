@@ -45,7 +45,9 @@ export function replayTyping(doc: Document, text: string): void {
     const keydown = new view.KeyboardEvent("keydown", { key: character, bubbles: true, cancelable: true });
     replayed.add(keydown);
     const notPrevented = target.dispatchEvent(keydown);
-    const field = asTextField(target);
+    // As in a browser, the character goes where the focus is after its keydown: a screen
+    // may move the focus to its field on a key typed while nothing took text.
+    const field = asTextField(doc.activeElement);
     if (!notPrevented || field === null || field.readOnly || field.disabled) continue;
     const start = field.selectionStart ?? field.value.length;
     const end = field.selectionEnd ?? start;

@@ -11,7 +11,7 @@ import type { CountTask, Item, Location } from "../contract";
 import { useEnv, useScan } from "../env";
 import { hasMessage, t } from "../i18n";
 import { parseQuantity } from "../logic/quantity";
-import { Facts, Prompt, resolveOrReport, type Fact } from "./common";
+import { Facts, Prompt, resolveOrReport, Scroll, type Fact } from "./common";
 
 type Step = "location" | "item" | "qty";
 
@@ -44,6 +44,8 @@ export function Count({ onBack }: { onBack: () => void }) {
   const [scanText, setScanText] = useState("");
   const [qty, setQty] = useState("");
   const [attempt, setAttempt] = useState(1);
+  /** Units scanned on this item so far: a repeat scan counts one more. */
+  const [unitsScanned, setUnitsScanned] = useState(0);
 
   async function loadTasks(): Promise<void> {
     try {
@@ -54,26 +56,45 @@ export function Count({ onBack }: { onBack: () => void }) {
   }
   useEffect(() => void loadTasks(), []);
 
-  function start(chosen: CountTask | null): void {
+  function start(chosen: CountTask | null, at: Location | null = null): void {
     setTask(chosen);
     setCounting(true);
-    setStep("location");
-    setLocation(null);
+    setStep(at === null ? "location" : "item");
+    setLocation(at);
     setItem(null);
     setLot(chosen?.lot);
     setQty("");
     setAttempt(1);
+    setUnitsScanned(0);
     feedback.clear();
+  }
+
+  /** A location scanned on the task list: its task if it has one, else an ad-hoc count there. */
+  function startAt(at: Location): void {
+    const here = (tasks ?? []).find((each) => each.location.id === at.id) ?? null;
+    start(here, at);
+    feedback.success(t("scan.locationSet", { code: at.code }));
   }
 
   async function onScan(raw: string): Promise<void> {
     setScanText("");
-    if (!counting || step === "qty") {
-      feedback.refuse(t("scan.notNow"));
-      return;
-    }
     const resolved = await resolveOrReport(backend, feedback, raw);
     if (resolved === null) return;
+    if (!counting) {
+      if (resolved.kind === "location") startAt(resolved.location);
+      else feedback.refuse(t("scan.expectedLocation"));
+      return;
+    }
+    if (step === "qty") {
+      // The same item again: the person is counting by scanning, one scan a unit.
+      if (resolved.kind === "item" && item !== null && resolved.item.id === item.id) {
+        const units = unitsScanned + (resolved.quantity ?? resolved.packSize);
+        setUnitsScanned(units);
+        setQty(String(units));
+        feedback.success(t("scan.oneMore", { qty: units }));
+      } else feedback.refuse(t("scan.notNow"));
+      return;
+    }
     if (step === "location") {
       if (resolved.kind !== "location") feedback.refuse(t("scan.expectedLocation"));
       else if (task !== null && resolved.location.id !== task.location.id) {
@@ -83,11 +104,16 @@ export function Count({ onBack }: { onBack: () => void }) {
         setStep("item");
         feedback.success(t("scan.locationSet", { code: resolved.location.code }));
       }
+    } else if (resolved.kind === "location" && task === null) {
+      // An ad-hoc count moves on to another location with a scan of it.
+      setLocation(resolved.location);
+      feedback.success(t("scan.locationSet", { code: resolved.location.code }));
     } else if (resolved.kind !== "item") feedback.refuse(t("scan.expectedItem"));
     else if (task !== null && resolved.item.id !== task.item.id) {
       feedback.refuse(t("pick.wrong_item"), t("pick.expected", { expected: `${task.item.sku} ${task.item.name}` }));
     } else {
       setItem(resolved.item);
+      setUnitsScanned(resolved.quantity ?? resolved.packSize);
       if (resolved.lot !== undefined) setLot(resolved.lot);
       setStep("qty");
       feedback.success(t("receive.itemScanned", { sku: resolved.item.sku, name: resolved.item.name }));
@@ -111,8 +137,17 @@ export function Count({ onBack }: { onBack: () => void }) {
       }
       const title = recorded.decision === "needs_review" ? t("count.toReview") : t("count.done");
       feedback.success(title, recorded.notices);
-      setCounting(false);
-      setTask(null);
+      if (task === null) {
+        // Ad hoc: stay on this location for the next item.
+        setItem(null);
+        setLot(undefined);
+        setQty("");
+        setAttempt(1);
+        setStep("item");
+      } else {
+        setCounting(false);
+        setTask(null);
+      }
       void loadTasks();
     } catch (error) {
       feedback.fail(error);
@@ -131,6 +166,8 @@ export function Count({ onBack }: { onBack: () => void }) {
     return (
       <section class="screen">
         <Prompt>{t("count.choose")}</Prompt>
+        <FeedbackBox message={feedback.message} />
+        <Scroll>
         <ol class="choices">
           {(tasks ?? []).slice(0, 9).map((each, index) => (
             <li key={each.id}>
@@ -142,8 +179,8 @@ export function Count({ onBack }: { onBack: () => void }) {
             </li>
           ))}
         </ol>
+        </Scroll>
         {tasks !== null && tasks.length === 0 && <p class="hint">{t("count.noTasks")}</p>}
-        <FeedbackBox message={feedback.message} />
         <Actions>
           <Action keyName="F3" label={t("count.adHoc")} tone="primary" onRun={() => start(null)} />
           <Action keyName="Escape" label={t("action.home")} onRun={back} />
@@ -170,7 +207,7 @@ export function Count({ onBack }: { onBack: () => void }) {
       ) : (
         <>
           <Prompt>{attempt > 1 ? t("count.enterRecount") : t("count.enterQty")}</Prompt>
-          <Field id={`count-qty-${attempt}`} label={t("field.countedQty")} value={qty} onValue={setQty} onEnter={(value) => void submit(value)} numeric focused />
+          <Field id={`count-qty-${attempt}`} label={t("field.countedQty")} value={qty} onValue={setQty} onEnter={(value) => void submit(value)} numeric focused selectProposed />
         </>
       )}
       <FeedbackBox message={feedback.message} />

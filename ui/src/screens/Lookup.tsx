@@ -2,7 +2,7 @@
 // and the recent history. A manager can ask for any row to be counted (F2-F8 for the first
 // rows, or the row's button); the request shows on the Count screen as a task with the note.
 
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 
 import { Action, Actions } from "../components/Action";
 import { FeedbackBox, useFeedback } from "../components/Feedback";
@@ -11,7 +11,8 @@ import type { HistoryEntry, LookupAnswer, Resolved, Role, StockRow } from "../co
 import { useEnv, useKeys, useScan } from "../env";
 import { hasMessage, t } from "../i18n";
 import { formatTime } from "../logic/format";
-import { Prompt } from "./common";
+import { isManager } from "../logic/roles";
+import { Prompt, Scroll } from "./common";
 
 export function describeResolved(resolved: Resolved): string {
   if (resolved.kind === "location") return t("lookup.location", { code: resolved.location.code, name: resolved.location.name });
@@ -25,7 +26,28 @@ export function eventKindLabel(kind: string): string {
   return hasMessage(key) ? t(key) : kind;
 }
 
+/** This PC's device id, once the backend said it (null until then, or when it cannot). */
+function useThisDevice(): string | null {
+  const { backend } = useEnv();
+  const [device, setDevice] = useState<string | null>(null);
+  useEffect(() => {
+    backend.appStatus().then((status) => setDevice(status.profile?.device ?? null), () => {});
+  }, []);
+  return device;
+}
+
+/**
+ * A device as a person reads it: this PC by its word, another by the name the backend sent
+ * with the entry, or else by the first characters of its id (enough to tell PCs apart).
+ */
+export function deviceLabel(entry: HistoryEntry, thisDevice: string | null): string {
+  if (thisDevice !== null && entry.device === thisDevice) return t("history.thisDevice");
+  if (entry.deviceName !== undefined && entry.deviceName !== "") return entry.deviceName;
+  return t("history.otherDevice", { id: entry.device.slice(0, 8) });
+}
+
 export function HistoryTable({ entries }: { entries: HistoryEntry[] }) {
+  const thisDevice = useThisDevice();
   if (entries.length === 0) return <p class="hint">{t("history.empty")}</p>;
   return (
     <table class="table">
@@ -45,7 +67,7 @@ export function HistoryTable({ entries }: { entries: HistoryEntry[] }) {
             <td>{eventKindLabel(entry.kind)}</td>
             <td>{entry.summary}</td>
             <td>{entry.user}</td>
-            <td>{entry.device}</td>
+            <td>{deviceLabel(entry, thisDevice)}</td>
           </tr>
         ))}
       </tbody>
@@ -85,7 +107,7 @@ export function Lookup({ onBack, role = "picker" }: { onBack: () => void; role?:
   /** The row a manager is asking to be counted, while the note is typed. */
   const [requesting, setRequesting] = useState<StockRow | null>(null);
   const [note, setNote] = useState("");
-  const manager = role === "manager";
+  const manager = isManager(role);
 
   function startRequest(row: StockRow): void {
     setRequesting(row);
@@ -150,7 +172,7 @@ export function Lookup({ onBack, role = "picker" }: { onBack: () => void; role?:
       <Field id="lookup-scan" label={t("field.scan")} value={scanText} onValue={setScanText} onEnter={(value) => void onScan(value)} focused />
       <FeedbackBox message={feedback.message} />
       {answer !== null && (
-        <>
+        <Scroll>
           <h2>{describeResolved(answer.resolved)}</h2>
           {answer.rows.length === 0 ? (
             <p class="hint">{t("lookup.noStock")}</p>
@@ -184,7 +206,7 @@ export function Lookup({ onBack, role = "picker" }: { onBack: () => void; role?:
           )}
           <h3>{t("lookup.history")}</h3>
           <HistoryTable entries={answer.history} />
-        </>
+        </Scroll>
       )}
       <Actions>
         <Action keyName="Escape" label={t("action.home")} onRun={back} />

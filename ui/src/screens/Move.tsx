@@ -24,6 +24,8 @@ export function Move({ onBack }: { onBack: () => void }) {
   const [item, setItem] = useState<ResolvedItem | null>(null);
   const [scanText, setScanText] = useState("");
   const [qty, setQty] = useState("");
+  /** Units scanned on this item so far: a repeat scan counts one more. */
+  const [unitsScanned, setUnitsScanned] = useState(0);
 
   async function onScan(raw: string): Promise<void> {
     setScanText("");
@@ -33,7 +35,13 @@ export function Move({ onBack }: { onBack: () => void }) {
       setFrom(resolved.location);
       setStep("item");
       feedback.success(t("scan.locationSet", { code: resolved.location.code }));
+    } else if (step === "qty" && resolved.kind === "item" && item !== null && resolved.item.id === item.item.id && resolved.lot === item.lot) {
+      const units = unitsScanned + (resolved.quantity ?? resolved.packSize);
+      setUnitsScanned(units);
+      setQty(String(units));
+      feedback.success(t("scan.oneMore", { qty: units }));
     } else if ((step === "item" || step === "qty") && resolved.kind === "item") {
+      setUnitsScanned(resolved.quantity ?? resolved.packSize);
       setItem(resolved);
       setQty(resolved.quantity === undefined ? "" : String(resolved.quantity));
       setStep("qty");
@@ -102,7 +110,7 @@ export function Move({ onBack }: { onBack: () => void }) {
       {step === "qty" && (
         <>
           <Prompt>{t("move.enterQty")}</Prompt>
-          <Field id="move-qty" label={t("field.qty")} value={qty} onValue={setQty} onEnter={submitQty} numeric focused />
+          <Field id="move-qty" label={t("field.qty")} value={qty} onValue={setQty} onEnter={submitQty} numeric focused selectProposed />
         </>
       )}
       {step === "confirm" && <Prompt>{t("move.confirm")}</Prompt>}

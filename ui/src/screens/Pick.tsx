@@ -14,7 +14,7 @@ import { useEnv, useScan } from "../env";
 import { t } from "../i18n";
 import { afterPick, checkItemScan, checkLocationScan, nextLine, remaining, sortByWalkOrder } from "../logic/pick";
 import { parseQuantity } from "../logic/quantity";
-import { Facts, Prompt, resolveOrReport } from "./common";
+import { Facts, Prompt, resolveOrReport, Scroll } from "./common";
 
 type Step = "location" | "item" | "qty" | "reason";
 
@@ -27,6 +27,8 @@ export function Pick({ onBack }: { onBack: () => void }) {
   const [scanText, setScanText] = useState("");
   const [qty, setQty] = useState("");
   const [lot, setLot] = useState<string | undefined>(undefined);
+  /** Units scanned on this line's item so far: a repeat scan counts one more. */
+  const [unitsScanned, setUnitsScanned] = useState(0);
 
   async function loadLists(): Promise<void> {
     try {
@@ -56,12 +58,22 @@ export function Pick({ onBack }: { onBack: () => void }) {
 
   async function onScan(raw: string): Promise<void> {
     setScanText("");
-    if (line === undefined || (step !== "location" && step !== "item")) {
+    if (line === undefined || step === "reason") {
       feedback.refuse(t("scan.notNow"));
       return;
     }
     const resolved = await resolveOrReport(backend, feedback, raw);
     if (resolved === null) return;
+    if (step === "qty") {
+      // The same item again: the picker is counting by scanning, one scan a unit.
+      if (resolved.kind === "item" && resolved.item.id === line.item.id) {
+        const units = unitsScanned + (resolved.quantity ?? resolved.packSize);
+        setUnitsScanned(units);
+        setQty(String(units));
+        feedback.success(t("scan.oneMore", { qty: units }));
+      } else feedback.refuse(t("scan.notNow"));
+      return;
+    }
     const check = step === "location" ? checkLocationScan(line, resolved) : checkItemScan(line, resolved);
     if (!check.ok) {
       refuse(check.reason, check.expected);
@@ -72,6 +84,7 @@ export function Pick({ onBack }: { onBack: () => void }) {
       setStep("item");
     } else if (resolved.kind === "item") {
       setLot(resolved.lot);
+      setUnitsScanned(resolved.quantity ?? resolved.packSize);
       setQty(String(resolved.quantity ?? remaining(line)));
       feedback.success(t("pick.itemOk"));
       setStep("qty");
@@ -143,19 +156,25 @@ export function Pick({ onBack }: { onBack: () => void }) {
     return (
       <section class="screen">
         <Prompt>{t("pick.choose")}</Prompt>
+        <FeedbackBox message={feedback.message} />
+        <Scroll>
         <ol class="choices">
           {(lists ?? []).slice(0, 9).map((list, index) => (
             <li key={list.id}>
               <Action
                 keyName={String(index + 1)}
-                label={t("pick.listLabel", { reference: list.reference, done: list.nDone, lines: list.nLines, claimedBy: list.claimedBy ?? "-" })}
+                label={
+                  list.claimedBy === undefined || list.claimedBy === ""
+                    ? t("pick.listLabelFree", { reference: list.reference, done: list.nDone, lines: list.nLines })
+                    : t("pick.listLabel", { reference: list.reference, done: list.nDone, lines: list.nLines, claimedBy: list.claimedBy })
+                }
                 onRun={() => void open(list.id)}
               />
             </li>
           ))}
         </ol>
+        </Scroll>
         {lists !== null && lists.length === 0 && <p class="hint">{t("pick.noLists")}</p>}
-        <FeedbackBox message={feedback.message} />
         <Actions>
           <Action keyName="Enter" label={t("pick.next")} tone="primary" onRun={() => void open()} />
           <Action keyName="Escape" label={t("action.home")} onRun={back} />
@@ -165,9 +184,24 @@ export function Pick({ onBack }: { onBack: () => void }) {
   }
 
   if (line === undefined) {
+    const short = view.lines.filter((each) => each.picked < each.qty);
     return (
       <section class="screen">
-        <Prompt>{t("pick.complete", { reference: view.reference })}</Prompt>
+        {short.length === 0 ? (
+          <Prompt>{t("pick.complete", { reference: view.reference })}</Prompt>
+        ) : (
+          <>
+            <Prompt>{t("pick.completeShort", { reference: view.reference, n: short.length })}</Prompt>
+            <ul class="short-lines" data-testid="short-lines">
+              {short.map((each) => (
+                <li key={each.id}>
+                  {t("pick.shortLine", { code: each.location.code, sku: each.item.sku, name: each.item.name, picked: each.picked, qty: each.qty })}
+                </li>
+              ))}
+            </ul>
+            <p class="hint">{t("pick.shortNext")}</p>
+          </>
+        )}
         <FeedbackBox message={feedback.message} />
         <Actions>
           <Action keyName="Enter" label={t("pick.next")} tone="primary" onRun={() => void open()} />
@@ -199,7 +233,7 @@ export function Pick({ onBack }: { onBack: () => void }) {
       {step === "qty" && (
         <>
           <Prompt>{t("pick.enterQty", { needed: remaining(line) })}</Prompt>
-          <Field id="pick-qty" label={t("field.qty")} value={qty} onValue={setQty} onEnter={submitQty} numeric focused />
+          <Field id="pick-qty" label={t("field.qty")} value={qty} onValue={setQty} onEnter={submitQty} numeric focused selectProposed />
         </>
       )}
       {step === "reason" && <Prompt>{t("pick.reasonAsk")}</Prompt>}

@@ -24,8 +24,18 @@ export function Receive({ onBack }: { onBack: () => void }) {
   const [qty, setQty] = useState("");
   const [lot, setLot] = useState("");
   const [expiry, setExpiry] = useState("");
+  /** Units scanned on this item so far: a repeat scan counts one more. */
+  const [unitsScanned, setUnitsScanned] = useState(0);
 
   function takeItem(resolved: ResolvedItem): void {
+    if (step === "qty" && item !== null && resolved.item.id === item.item.id && resolved.lot === item.lot) {
+      const units = unitsScanned + (resolved.quantity ?? resolved.packSize);
+      setUnitsScanned(units);
+      setQty(String(units));
+      feedback.success(t("scan.oneMore", { qty: units }));
+      return;
+    }
+    setUnitsScanned(resolved.quantity ?? resolved.packSize);
     setItem(resolved);
     setLot(resolved.lot ?? "");
     setExpiry(resolved.expiry ?? "");
@@ -113,7 +123,7 @@ export function Receive({ onBack }: { onBack: () => void }) {
         <>
           <Prompt>{t("receive.enterQty")}</Prompt>
           <div class="field-row">
-            <Field id="receive-qty" label={t("field.qty")} value={qty} onValue={setQty} onEnter={toConfirm} numeric focused />
+            <Field id="receive-qty" label={t("field.qty")} value={qty} onValue={setQty} onEnter={toConfirm} numeric focused selectProposed />
             <Field id="receive-lot" label={t("field.lot")} value={lot} onValue={setLot} onEnter={() => toConfirm(qty)} />
             <Field id="receive-expiry" label={t("field.expiry")} value={expiry} onValue={setExpiry} onEnter={() => toConfirm(qty)} placeholder={t("field.datePlaceholder")} />
           </div>

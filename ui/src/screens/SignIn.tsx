@@ -11,6 +11,7 @@ import { Field } from "../components/Field";
 import type { DemoUser, User } from "../contract";
 import { useEnv, useScan } from "../env";
 import { t } from "../i18n";
+import { isRole } from "../logic/roles";
 import { Prompt } from "./common";
 
 interface SignInProps {
@@ -28,7 +29,7 @@ export function demoUserKey(index: number): string {
 }
 
 function roleText(role: string): string {
-  return role === "picker" || role === "manager" ? t(`role.${role}`) : role;
+  return isRole(role) ? t(`role.${role}`) : role;
 }
 
 export function SignIn({ onSignedIn, onProfiles, notice = null, demoUsers = [] }: SignInProps) {

@@ -23,6 +23,15 @@ export function Prompt({ children }: { children: ComponentChildren }) {
   return <p class="prompt">{children}</p>;
 }
 
+/**
+ * The part of a screen that scrolls: its tables and long lists. Everything outside it (the
+ * facts, the prompt, the scan field, the last message, the actions) stays in view at
+ * 640 x 480; see `.screen > .scroll` in style.css.
+ */
+export function Scroll({ children }: { children: ComponentChildren }) {
+  return <div class="scroll">{children}</div>;
+}
+
 export interface Fact {
   label: string;
   value: string;

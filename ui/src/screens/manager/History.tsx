@@ -11,7 +11,7 @@ import type { HistoryFilter, HistoryPage } from "../../contract";
 import { useEnv, useScan } from "../../env";
 import { t } from "../../i18n";
 import { HistoryTable } from "../Lookup";
-import { resolveOrReport } from "../common";
+import { resolveOrReport, Scroll } from "../common";
 
 export function History() {
   const { backend } = useEnv();
@@ -27,6 +27,8 @@ export function History() {
     try {
       setPage(await backend.history(next));
       setFilter(next);
+      // An old error no longer holds once a search went through.
+      feedback.clear();
     } catch (error) {
       feedback.fail(error);
     }
@@ -48,15 +50,18 @@ export function History() {
     const itemId = await idOf(item, "item");
     const locationId = await idOf(location, "location");
     if (itemId === null || locationId === null) return;
-    feedback.clear();
     const blankless = (text: string) => (text.trim() === "" ? undefined : text.trim());
     await load({ item: itemId, location: locationId, user: blankless(user), device: blankless(device) });
   }
 
   useScan((raw) => {
     void resolveOrReport(backend, feedback, raw).then((resolved) => {
-      if (resolved?.kind === "item") setItem(raw);
-      else if (resolved?.kind === "location") setLocation(raw);
+      if (resolved === null) return;
+      // A good scan answers whatever error was showing.
+      feedback.clear();
+      if (resolved.kind === "item") setItem(raw);
+      else if (resolved.kind === "location") setLocation(raw);
+      else feedback.refuse(t("scan.expectedItem"));
     });
   });
 
@@ -69,7 +74,6 @@ export function History() {
         <Field id="history-device" label={t("history.device")} value={device} onValue={setDevice} onEnter={() => void search()} />
       </div>
       <FeedbackBox message={feedback.message} />
-      {page !== null && <HistoryTable entries={page.entries} />}
       <Actions>
         <Action keyName="F2" label={t("history.search")} tone="primary" onRun={() => void search()} />
         <Action
@@ -79,6 +83,11 @@ export function History() {
           onRun={() => void load({ ...filter, page: page?.nextPage })}
         />
       </Actions>
+      {page !== null && (
+        <Scroll>
+          <HistoryTable entries={page.entries} />
+        </Scroll>
+      )}
     </>
   );
 }

@@ -5,7 +5,15 @@ import { useEffect, useState } from "preact/hooks";
 import { FeedbackBox, useFeedback } from "../../components/Feedback";
 import type { Discrepancy, QuarantinedEvent } from "../../contract";
 import { useEnv } from "../../env";
-import { t } from "../../i18n";
+import { hasMessage, t } from "../../i18n";
+import { eventKindLabel } from "../Lookup";
+import { Scroll } from "../common";
+
+/** What a discrepancy is, in words; a kind this UI does not know yet shows as sent. */
+export function discrepancyKindLabel(kind: string): string {
+  const key = `discrepancyKind.${kind}`;
+  return hasMessage(key) ? t(key) : kind;
+}
 
 function useLoaded<T>(load: () => Promise<T[]>): { rows: T[] | null; feedback: ReturnType<typeof useFeedback> } {
   const feedback = useFeedback();
@@ -22,7 +30,9 @@ export function Discrepancies() {
   if (rows !== null && rows.length === 0) return <p class="hint">{t("discrepancies.none")}</p>;
   return (
     <>
-      <table class="table">
+      <FeedbackBox message={feedback.message} />
+      <Scroll>
+      <table class="table table-fit">
         <thead>
           <tr>
             <th>{t("history.kind")}</th>
@@ -35,16 +45,16 @@ export function Discrepancies() {
         <tbody>
           {(rows ?? []).map((row) => (
             <tr key={row.id}>
-              <td>{row.kind}</td>
+              <td>{discrepancyKindLabel(row.kind)}</td>
               <td>{row.summary}</td>
-              <td>{row.location?.code ?? "-"}</td>
-              <td>{row.item?.sku ?? "-"}</td>
-              <td>{row.lot ?? "-"}</td>
+              <td>{row.location?.code ?? ""}</td>
+              <td>{row.item === undefined ? "" : `${row.item.sku} · ${row.item.name}`}</td>
+              <td>{row.lot ?? ""}</td>
             </tr>
           ))}
         </tbody>
       </table>
-      <FeedbackBox message={feedback.message} />
+      </Scroll>
     </>
   );
 }
@@ -55,7 +65,9 @@ export function Quarantined() {
   if (rows !== null && rows.length === 0) return <p class="hint">{t("quarantined.none")}</p>;
   return (
     <>
-      <table class="table">
+      <FeedbackBox message={feedback.message} />
+      <Scroll>
+      <table class="table table-fit">
         <thead>
           <tr>
             <th>{t("history.kind")}</th>
@@ -67,7 +79,7 @@ export function Quarantined() {
         <tbody>
           {(rows ?? []).map((row) => (
             <tr key={row.eventId}>
-              <td>{row.kind}</td>
+              <td>{eventKindLabel(row.kind)}</td>
               <td>{row.summary}</td>
               <td>{row.reason}</td>
               <td class="number">{row.attempts}</td>
@@ -75,7 +87,7 @@ export function Quarantined() {
           ))}
         </tbody>
       </table>
-      <FeedbackBox message={feedback.message} />
+      </Scroll>
     </>
   );
 }
