@@ -293,6 +293,7 @@ async fn dock_pc_receipts(
             user,
             hlc,
             clock_correction_ms: 0,
+            replaces: None,
             body: EventBody::Received {
                 location,
                 item,

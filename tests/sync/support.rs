@@ -262,6 +262,7 @@ impl Device {
             user: user_of(&self.profile),
             hlc: stamp.hlc,
             clock_correction_ms: stamp.clock_correction_ms,
+            replaces: None,
             body,
         };
         self.recorder.record(&event).expect("recorded");

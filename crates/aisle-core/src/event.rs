@@ -308,6 +308,11 @@ pub struct Event {
     /// The offset to server time (ms) that the device's clock was corrected by when it
     /// stamped this event; kept so a bad clock can be diagnosed after the fact.
     pub clock_correction_ms: i64,
+    /// The id of an event of the same device that the server refused and that this one
+    /// records again (a manager's "record it again now" for an event stamped by a clock far
+    /// ahead). Absent on the wire when `None`, so events without it read as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<EventId>,
     pub body: EventBody,
 }
 
@@ -340,6 +345,8 @@ pub enum InvalidEvent {
     BadResolution(&'static str),
     #[error("a floor event's id must be a UUIDv7, got version {0}")]
     IdNotV7(usize),
+    #[error("an event cannot record itself again")]
+    ReplacesItself,
     #[error("a note must be at most {MAX_NOTE_CHARS} characters with no control characters other than line breaks")]
     BadNote,
 }
@@ -350,6 +357,9 @@ impl Event {
     pub fn validate(&self) -> Result<(), InvalidEvent> {
         if self.hlc.wall_ms > crate::hlc::MAX_WALL_MS {
             return Err(InvalidEvent::HlcOutOfRange(self.hlc.wall_ms));
+        }
+        if self.replaces == Some(self.id) {
+            return Err(InvalidEvent::ReplacesItself);
         }
         // The server's identity in this warehouse authors resolutions and nothing else. It
         // is a UUIDv8 and enrolled devices are UUIDv7, so a scan's event skips the hash.
@@ -511,6 +521,7 @@ mod tests {
             user: UserId::new_v7(1, [5; 10]),
             hlc: Hlc::new(1_700_000_000_000, 3),
             clock_correction_ms: -250,
+            replaces: None,
             body,
         }
     }

@@ -87,6 +87,7 @@ fn build(device_n: u16, hlc: Hlc, serial: u64, body: EventBody) -> Event {
         user: user(device_n),
         hlc,
         clock_correction_ms: 0,
+        replaces: None,
         body,
     }
 }

@@ -113,24 +113,58 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(
-            "DELETE FROM stock_deltas; DELETE FROM counts; DELETE FROM count_reviews; DELETE FROM pick_line_progress;
-             DELETE FROM pick_claims; DELETE FROM tasks; DELETE FROM discrepancies; DELETE FROM key_states; DELETE FROM stock_keys;",
+        let n_events = replay_projection(&tx)?;
+        tx.commit()?;
+        let after = self.snapshot()?;
+        Ok(RebuildReport {
+            n_events,
+            differences: diff_snapshots(&before, &after),
+        })
+    }
+
+    /// Records `replacement` as a new local event that records `original` again, in one
+    /// transaction: the new event with its outbox row, the original marked replaced (so it
+    /// leaves the quarantine list and is never sent), and the projection rebuilt without the
+    /// original. `original` must be a quarantined local event not replaced already, and
+    /// `replacement` must name it.
+    pub fn record_replacement(
+        &mut self,
+        original: aisle_core::ids::EventId,
+        replacement: &Event,
+    ) -> Result<RebuildReport, StoreError> {
+        if replacement.replaces != Some(original) {
+            return Err(StoreError::Invalid(format!(
+                "event {} does not name {original} as the event it records again",
+                replacement.id
+            )));
+        }
+        let before = self.snapshot()?;
+        self.key_ids.clear();
+        let profile = self.profile;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let quarantined: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE event_id = ?1 AND state = 'quarantined'
+                 AND event_id NOT IN (SELECT event_id FROM replaced_events))",
+            [original.as_bytes()],
+            |row| row.get(0),
         )?;
-        let mut n_events = 0;
+        if !quarantined {
+            return Err(StoreError::Invalid(format!(
+                "event {original} is not a refused event of this device waiting for a decision"
+            )));
+        }
         {
             let mut ledger = SqlLedger::new(&tx);
-            let mut statement =
-                tx.prepare("SELECT seq, payload FROM events ORDER BY hlc, device, id")?;
-            let mut rows = statement.query([])?;
-            while let Some(row) = rows.next()? {
-                let event: Event = serde_json::from_str(&row.get::<_, String>(1)?)?;
-                ledger.applying(event.id, row.get(0)?);
-                apply(&mut ledger, &event)?;
-                n_events += 1;
-            }
+            write_one(&tx, &mut ledger, profile, replacement, Origin::Local)?;
             ledger.finish()?;
         }
+        tx.execute(
+            "INSERT INTO replaced_events (event_id, replacement) VALUES (?1, ?2)",
+            (original.as_bytes(), replacement.id.as_bytes()),
+        )?;
+        let n_events = replay_projection(&tx)?;
         tx.commit()?;
         let after = self.snapshot()?;
         Ok(RebuildReport {
@@ -155,6 +189,30 @@ impl Store {
             .conn
             .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))?)
     }
+}
+
+/// Empties the projection and applies every logged event again, in event order, except the
+/// events recorded again by a later one (`replaced_events`). Answers how many it applied.
+fn replay_projection(tx: &rusqlite::Transaction<'_>) -> Result<u64, StoreError> {
+    tx.execute_batch(
+        "DELETE FROM stock_deltas; DELETE FROM counts; DELETE FROM count_reviews; DELETE FROM pick_line_progress;
+         DELETE FROM pick_claims; DELETE FROM tasks; DELETE FROM discrepancies; DELETE FROM key_states; DELETE FROM stock_keys;",
+    )?;
+    let mut n_events = 0;
+    let mut ledger = SqlLedger::new(tx);
+    let mut statement = tx.prepare(
+        "SELECT seq, payload FROM events WHERE id NOT IN (SELECT event_id FROM replaced_events)
+         ORDER BY hlc, device, id",
+    )?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let event: Event = serde_json::from_str(&row.get::<_, String>(1)?)?;
+        ledger.applying(event.id, row.get(0)?);
+        apply(&mut ledger, &event)?;
+        n_events += 1;
+    }
+    ledger.finish()?;
+    Ok(n_events)
 }
 
 fn write_one(

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/device/0004_compact_stock_deltas.sql"),
     include_str!("../../../migrations/device/0005_key_states.sql"),
     include_str!("../../../migrations/device/0006_projection_rules.sql"),
+    include_str!("../../../migrations/device/0007_replaced_events.sql"),
 ];
 
 /// The schema version this build writes.

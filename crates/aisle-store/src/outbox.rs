@@ -56,7 +56,8 @@ impl Store {
 
     pub fn quarantined_count(&self) -> Result<u64, StoreError> {
         Ok(self.conn.query_row(
-            "SELECT COUNT(*) FROM outbox WHERE state = 'quarantined'",
+            "SELECT COUNT(*) FROM outbox WHERE state = 'quarantined'
+             AND event_id NOT IN (SELECT event_id FROM replaced_events)",
             [],
             |row| row.get(0),
         )?)
@@ -186,7 +187,8 @@ impl Store {
     pub fn quarantined(&self, limit: u32) -> Result<Vec<QuarantinedEvent>, StoreError> {
         let mut statement = self.conn.prepare_cached(
             "SELECT e.payload, o.attempts, o.last_error FROM outbox o JOIN events e ON e.id = o.event_id
-             WHERE o.state = 'quarantined' ORDER BY o.hlc, o.device, o.event_id LIMIT ?1",
+             WHERE o.state = 'quarantined' AND o.event_id NOT IN (SELECT event_id FROM replaced_events)
+             ORDER BY o.hlc, o.device, o.event_id LIMIT ?1",
         )?;
         let rows = statement.query_map([limit], |row| {
             Ok((

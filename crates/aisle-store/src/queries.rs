@@ -28,6 +28,17 @@ pub struct ItemStock {
 }
 
 /// A page of a key's audit trail, newest first.
+/// Where one count stands with its reviews ([`Store::review_standing`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReviewStanding {
+    /// The count approved itself within tolerance: no review changes it.
+    pub self_approved: bool,
+    /// The latest review in event order, which decides a count that needed review.
+    pub deciding: Option<aisle_core::ids::EventId>,
+    /// How many reviews the count has.
+    pub n_reviews: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HistoryPage {
     pub events: Vec<Event>,
@@ -96,6 +107,64 @@ impl Store {
             )
             .optional()?
             .unwrap_or(0))
+    }
+
+    /// The key of the count `counted` and whether it needed review, if the count is here.
+    pub fn count_key(
+        &self,
+        counted: aisle_core::ids::EventId,
+    ) -> Result<Option<(StockKey, bool)>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT k.warehouse, k.location, k.item, k.lot, c.decision = 'needs_review'
+                 FROM counts c JOIN stock_keys k USING (key_id) WHERE c.event_id = ?1",
+            )?
+            .query_row([counted.as_bytes()], |row| {
+                Ok((key_at(row, 0)?, row.get(4)?))
+            })
+            .optional()?)
+    }
+
+    /// What a review of `counted` did, as the projection holds it: `None` when the count is
+    /// not here; otherwise whether the count approved itself (reviews change nothing) and the
+    /// review that decides it (the latest in event order), if any.
+    pub fn review_standing(
+        &self,
+        counted: aisle_core::ids::EventId,
+    ) -> Result<Option<ReviewStanding>, StoreError> {
+        let decision: Option<String> = self
+            .conn
+            .prepare_cached("SELECT decision FROM counts WHERE event_id = ?1")?
+            .query_row([counted.as_bytes()], |row| row.get(0))
+            .optional()?;
+        let Some(decision) = decision else {
+            return Ok(None);
+        };
+        let deciding: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached(
+                "SELECT event_id FROM count_reviews WHERE counted = ?1
+                 ORDER BY hlc DESC, device DESC, event_id DESC LIMIT 1",
+            )?
+            .query_row([counted.as_bytes()], |row| row.get(0))
+            .optional()?;
+        let deciding = deciding
+            .map(|bytes| {
+                uuid::Uuid::from_slice(&bytes)
+                    .map(aisle_core::ids::EventId::from_uuid)
+                    .map_err(|error| StoreError::Corrupt(error.to_string()))
+            })
+            .transpose()?;
+        let n_reviews: u32 = self
+            .conn
+            .prepare_cached("SELECT COUNT(*) FROM count_reviews WHERE counted = ?1")?
+            .query_row([counted.as_bytes()], |row| row.get(0))?;
+        Ok(Some(ReviewStanding {
+            self_approved: decision == "self_approved",
+            deciding,
+            n_reviews,
+        }))
     }
 
     /// The events that moved, counted or reviewed stock at `key`, newest first in event

@@ -1071,6 +1071,7 @@ impl Floor {
             ),
             hlc: stamp.hlc,
             clock_correction_ms: stamp.clock_correction_ms,
+            replaces: None,
             body: self.body(),
         }
     }

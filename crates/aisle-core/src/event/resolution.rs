@@ -179,6 +179,7 @@ impl Resolution {
             user: UserId::server(tenant, warehouse),
             hlc,
             clock_correction_ms: 0,
+            replaces: None,
             body: EventBody::Resolved { resolution: self },
         }
     }

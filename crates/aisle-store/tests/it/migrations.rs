@@ -63,9 +63,16 @@ fn back_to_schema_4(conn: &Connection) {
     .expect("turn the file back into schema 4");
 }
 
+/// Schema 7 keeps which refused events were recorded again.
+fn back_to_schema_6(conn: &Connection) {
+    conn.execute_batch("DROP TABLE replaced_events; PRAGMA user_version = 6;")
+        .expect("turn the file back into schema 6");
+}
+
 /// Schema 6 records which version of the stock rules wrote the projection; a file of
 /// schema 5 has no such record, so its projection is taken as version 1's.
 fn back_to_schema_5(conn: &Connection) {
+    back_to_schema_6(conn);
     conn.execute_batch("DROP TABLE projection_rules; PRAGMA user_version = 5;")
         .expect("turn the file back into schema 5");
 }

@@ -128,6 +128,7 @@ fn receipt(profile: &DeviceProfile, serial: u64, hlc: Hlc, clock_correction_ms: 
         user: UserId::new_v7(1, fixed(1)),
         hlc,
         clock_correction_ms,
+        replaces: None,
         body: EventBody::Received {
             location: LocationId::new_v7(1, fixed(2)),
             item: ItemId::new_v7(1, fixed(3)),
