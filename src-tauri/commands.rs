@@ -9,13 +9,13 @@ use crate::scanner::ScannerSettings;
 use crate::state::{Active, AppState};
 use aisle_app::views::{
     CountArgs, CountTaskView, CountedView, DiscrepancyView, HistoryArgs, HistoryPageView,
-    LookupView, MoveArgs, PickArgs, PickListSummaryView, PickListView, QuarantinedView,
-    ReceiveArgs, RecordedView, RequestCountArgs, Resolved, SessionView, ShortPickArgs, StockPoint,
-    UserView, VarianceView,
+    LookupView, LotStockView, MoveArgs, PickArgs, PickListSummaryView, PickListView,
+    QuarantinedView, ReceiveArgs, RecordedView, RequestCountArgs, Resolved, SessionView,
+    ShortPickArgs, StockPoint, UserView, VarianceView,
 };
 use aisle_app::{AppError, IdleTimeout};
 use aisle_core::event::Date;
-use aisle_core::ids::{EventId, ItemId, PickListId};
+use aisle_core::ids::{EventId, ItemId, LocationId, PickListId};
 use aisle_sync::{DeviceProfile, EnrollForm, SyncConfig, SyncStatus};
 use serde::{Deserialize, Serialize};
 use tauri::State;
@@ -463,6 +463,36 @@ pub async fn discrepancies(state: State<'_, AppState>) -> Answer<Vec<Discrepancy
 #[tauri::command]
 pub async fn quarantined(state: State<'_, AppState>) -> Answer<Vec<QuarantinedView>> {
     with_active(&state, |active| active.floor.quarantined(now_ms()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordAgainArgs {
+    pub event_id: EventId,
+}
+
+#[tauri::command]
+pub async fn record_again(
+    state: State<'_, AppState>,
+    args: RecordAgainArgs,
+) -> Answer<RecordedView> {
+    recording(&state, |active| {
+        active.floor.record_again(args.event_id, now_ms())
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StockAtArgs {
+    pub location: LocationId,
+    pub item: ItemId,
+}
+
+#[tauri::command]
+pub async fn stock_at(state: State<'_, AppState>, args: StockAtArgs) -> Answer<Vec<LotStockView>> {
+    with_active(&state, |active| {
+        active.floor.stock_at(args.location, args.item)
+    })
 }
 
 #[tauri::command]

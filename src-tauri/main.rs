@@ -173,6 +173,8 @@ fn main() {
             commands::request_count,
             commands::discrepancies,
             commands::quarantined,
+            commands::record_again,
+            commands::stock_at,
             commands::history,
             commands::stock_series,
             commands::sync_status,

@@ -209,6 +209,16 @@ impl Floor {
 
     /// Stamps an event for the signed-in user.
     fn stamp(&mut self, user: &User, body: EventBody, now_ms: u64) -> Event {
+        self.stamp_for(user.id, body, now_ms)
+    }
+
+    /// Stamps an event by `user` with this device's clock.
+    pub(crate) fn stamp_for(
+        &mut self,
+        user: aisle_core::ids::UserId,
+        body: EventBody,
+        now_ms: u64,
+    ) -> Event {
         let (hlc, clock_correction_ms) = self.clock.stamp(now_ms);
         Event {
             v: EventVersion::CURRENT,
@@ -216,9 +226,10 @@ impl Floor {
             tenant: self.profile().tenant,
             warehouse: self.profile().warehouse,
             device: self.device,
-            user: user.id,
+            user,
             hlc,
             clock_correction_ms,
+            replaces: None,
             body,
         }
     }
@@ -303,6 +314,27 @@ impl Floor {
             sku: item.sku.clone(),
             lots,
         })
+    }
+
+    /// What `location` holds of `item`, per lot (stock without a lot first), leaving out
+    /// lots at zero.
+    pub fn stock_at(
+        &self,
+        location: LocationId,
+        item: ItemId,
+    ) -> Result<Vec<crate::views::LotStockView>, AppError> {
+        let mut rows: Vec<crate::views::LotStockView> = self
+            .store
+            .on_hand_by_location(location)?
+            .into_iter()
+            .filter(|row| row.key.item == item && row.on_hand != 0)
+            .map(|row| crate::views::LotStockView {
+                lot: row.key.lot.map(|lot| lot.as_str().to_owned()),
+                on_hand: row.on_hand,
+            })
+            .collect();
+        rows.sort_by(|a, b| a.lot.cmp(&b.lot));
+        Ok(rows)
     }
 
     /// The lots of `item` at `location` with stock other than zero, with their on-hand.

@@ -3,9 +3,9 @@
 //! look-up.
 
 use crate::views::{
-    CountTaskView, DiscrepancyView, HistoryArgs, HistoryEntry, HistoryPageView, ItemView,
-    LocationView, LookupView, Names, QuarantinedView, RecordedView, RequestCountArgs, Resolved,
-    StockPoint, StockRowView, VarianceView,
+    count_words, CountTaskView, DiscrepancyView, HistoryArgs, HistoryEntry, HistoryPageView,
+    ItemView, LocationView, LookupView, Names, QuarantinedView, RecordedView, RequestCountArgs,
+    Resolved, StockPoint, StockRowView, VarianceView,
 };
 use crate::{AppError, Floor};
 use aisle_core::event::{Date, EventBody, ReviewDecision, MAX_NOTE_CHARS};
@@ -15,18 +15,99 @@ use aisle_core::stock::memory::Projection;
 use aisle_core::stock::{CountTaskReason, DiscrepancyKind, StockKey};
 use aisle_store::floor::HistoryFilter;
 use aisle_store::queries::StockRow;
+use std::collections::{BTreeSet, HashMap};
 
 /// Entries per page of the audit trail.
 const HISTORY_PAGE: u32 = 50;
 /// Recent events shown under a look-up.
 const LOOKUP_HISTORY: u32 = 20;
 
+/// How many of the newest events are searched for the counts that reviews decide, when a
+/// count is not on the page itself.
+const COUNT_SEARCH_WINDOW: u32 = 5_000;
+
+/// The floor's names, plus the counts that the reviews of one page decide.
+struct PageNames<'a> {
+    floor: &'a Floor,
+    counts: HashMap<EventId, String>,
+}
+
+impl Names for PageNames<'_> {
+    fn location(&self, id: LocationId) -> String {
+        Names::location(self.floor, id)
+    }
+    fn item(&self, id: ItemId) -> String {
+        Names::item(self.floor, id)
+    }
+    fn user(&self, id: UserId) -> String {
+        Names::user(self.floor, id)
+    }
+    fn pick_list(&self, id: PickListId) -> String {
+        Names::pick_list(self.floor, id)
+    }
+    fn count(&self, counted: EventId) -> Option<String> {
+        self.counts.get(&counted).cloned()
+    }
+}
+
 impl Floor {
+    /// Entries for `events`; a review names the count it decides in words, looked up on the
+    /// page first and then among the newest events (one search for the whole page).
     fn history_entries(&self, events: &[aisle_core::Event]) -> Vec<HistoryEntry> {
+        let wanted: BTreeSet<EventId> = events
+            .iter()
+            .filter_map(|event| match event.body {
+                EventBody::CountReviewed { counted, .. } => Some(counted),
+                _ => None,
+            })
+            .collect();
+        let words_of = |found: &[aisle_core::Event]| -> HashMap<EventId, String> {
+            found
+                .iter()
+                .filter(|event| wanted.contains(&event.id))
+                .filter_map(|event| Some((event.id, count_words(event, self)?)))
+                .collect()
+        };
+        let mut counts = words_of(events);
+        if counts.len() < wanted.len() {
+            // A failed search only leaves the reviews without their count's words.
+            if let Ok(newest) =
+                self.store()
+                    .history(&HistoryFilter::default(), 0, COUNT_SEARCH_WINDOW)
+            {
+                counts.extend(words_of(&newest));
+            }
+        }
+        let names = PageNames {
+            floor: self,
+            counts,
+        };
         events
             .iter()
-            .map(|event| HistoryEntry::from_event(event, self))
+            .map(|event| {
+                let mut entry = HistoryEntry::from_event(event, &names);
+                if let EventBody::CountReviewed { counted, .. } = event.body {
+                    entry.summary.push_str(self.review_note(event.id, counted));
+                }
+                entry
+            })
             .collect()
+    }
+
+    /// Says whether a review decides its count, where there is a question: of several
+    /// reviews of a count the latest stands and the earlier ones were overridden, and any
+    /// review of a self-approved count changes nothing. Empty for a count's only review and
+    /// when the count is not on this PC.
+    fn review_note(&self, review: EventId, counted: EventId) -> &'static str {
+        match self.store().review_standing(counted) {
+            Ok(Some(standing)) if standing.self_approved => {
+                " (changes nothing: the count approved itself)"
+            }
+            Ok(Some(standing)) if standing.n_reviews < 2 => "",
+            Ok(Some(standing)) if standing.deciding == Some(review) => " (this decision stands)",
+            Ok(Some(_)) => " (overridden by a later review)",
+            Ok(None) | Err(_) => "",
+        }
     }
 
     fn row_view(&self, row: &StockRow) -> Result<StockRowView, AppError> {
@@ -143,7 +224,31 @@ impl Floor {
         })
     }
 
-    /// Counts outside the tolerance, waiting for a manager.
+    /// The newest count of `key` (in event order) and when it was taken, among the key's
+    /// newest events.
+    fn latest_count_of(&self, key: &StockKey) -> Result<Option<(EventId, u64)>, AppError> {
+        let filter = HistoryFilter {
+            item: Some(key.item),
+            location: Some(key.location),
+            ..HistoryFilter::default()
+        };
+        Ok(self
+            .store()
+            .history(&filter, 0, COUNT_SEARCH_WINDOW)?
+            .into_iter()
+            .find(|event| match &event.body {
+                EventBody::Counted { location, lot, .. } => {
+                    *location == key.location && *lot == key.lot
+                }
+                _ => false,
+            })
+            .map(|event| (event.id, event.hlc.wall_ms)))
+    }
+
+    /// Counts outside the tolerance, waiting for a manager: per key only the newest count.
+    /// A recount supersedes the count before it, which the rules leave open (a count is
+    /// open until its own review), so without this a count and its recount showed as two
+    /// rows, and deciding the recount left the first one behind.
     pub fn variances(&mut self, now_ms: u64) -> Result<Vec<VarianceView>, AppError> {
         self.require_manager(now_ms)?;
         let mut views = Vec::new();
@@ -156,6 +261,13 @@ impl Floor {
                 system_qty,
             } = discrepancy.kind
             {
+                let hlc_ms = match self.latest_count_of(&key)? {
+                    Some((latest, hlc_ms)) if latest == counted => hlc_ms,
+                    // A later count of the key supersedes this one.
+                    Some(_) => continue,
+                    // Older than the search window: keep it, timed by its UUIDv7 id.
+                    None => event_id_ms(counted),
+                };
                 views.push(VarianceView {
                     counted_event: counted,
                     location: LocationView::from(&self.location(key.location)?),
@@ -165,6 +277,7 @@ impl Floor {
                     expected: system_qty,
                     variance: counted_qty - system_qty,
                     user: Names::user(self, user),
+                    hlc_ms,
                 });
             }
         }
@@ -180,9 +293,19 @@ impl Floor {
         now_ms: u64,
     ) -> Result<RecordedView, AppError> {
         let user = self.require_manager(now_ms)?;
-        let key = self
-            .open_variance_key(counted)?
+        // The latest review decides, so a count already reviewed can be reviewed again (a
+        // rejection by mistake approved after all). A count that approved itself stays
+        // approved: a review of it would change nothing, so none is recorded.
+        let (key, needed_review) = self
+            .store()
+            .count_key(counted)?
             .ok_or_else(|| AppError::NotFound(format!("a count waiting for review ({counted})")))?;
+        if !needed_review {
+            return Err(AppError::BadSetting(
+                "this count approved itself within the tolerance; a review would change nothing"
+                    .into(),
+            ));
+        }
         let decision = if approve {
             ReviewDecision::Approved
         } else {
@@ -190,19 +313,6 @@ impl Floor {
         };
         let body = EventBody::CountReviewed { counted, decision };
         self.record(&user, body, &key, now_ms)
-    }
-
-    fn open_variance_key(&self, counted: EventId) -> Result<Option<StockKey>, AppError> {
-        Ok(self
-            .store()
-            .open_discrepancies()?
-            .into_iter()
-            .find_map(|discrepancy| match discrepancy.kind {
-                DiscrepancyKind::CountVariance {
-                    key, counted: id, ..
-                } if id == counted => Some(key),
-                _ => None,
-            }))
     }
 
     /// Everything the rules flagged for a person, open now.
@@ -219,9 +329,19 @@ impl Floor {
                     .unwrap_or_default()
             )
         };
-        Ok(self
-            .store()
-            .open_discrepancies()?
+        let mut open = self.store().open_discrepancies()?;
+        // A count's variance that a later count of its key superseded waits for nobody (the
+        // variances tab does not offer it either).
+        let mut superseded = BTreeSet::new();
+        for discrepancy in &open {
+            if let DiscrepancyKind::CountVariance { key, counted, .. } = &discrepancy.kind {
+                if matches!(self.latest_count_of(key)?, Some((latest, _)) if latest != *counted) {
+                    superseded.insert(discrepancy.id.clone());
+                }
+            }
+        }
+        open.retain(|discrepancy| !superseded.contains(&discrepancy.id));
+        Ok(open
             .into_iter()
             .map(|discrepancy| {
                 let (kind, summary) = match &discrepancy.kind {
@@ -265,10 +385,20 @@ impl Floor {
                         format!("{}: {event_kind} with no lot", key_text(key)),
                     ),
                 };
+                let key = discrepancy.kind.key();
                 DiscrepancyView {
                     id: discrepancy.id.clone(),
                     kind: kind.to_string(),
                     summary,
+                    location: key
+                        .and_then(|key| self.location(key.location).ok())
+                        .map(|location| LocationView::from(&location)),
+                    item: key
+                        .and_then(|key| self.item(key.item).ok())
+                        .map(|item| ItemView::from(&item)),
+                    lot: key
+                        .and_then(|key| key.lot.as_ref())
+                        .map(|lot| lot.as_str().to_string()),
                 }
             })
             .collect())
@@ -284,11 +414,52 @@ impl Floor {
             .map(|entry| QuarantinedView {
                 event_id: entry.event.id,
                 kind: entry.event.kind(),
+                can_record_again: is_clock_ahead(&entry.reason),
                 reason: entry.reason.clone(),
                 attempts: entry.attempts,
                 summary: HistoryEntry::from_event(&entry.event, self).summary,
             })
             .collect())
+    }
+
+    /// Records a refused `clock_ahead` event again now: a new event with the same body, a new
+    /// id and this PC's corrected time, naming the original (`Event::replaces`). The original
+    /// stays in the log for the audit trail and leaves the projection and the quarantine list,
+    /// in the same transaction. The floor fact keeps its author.
+    pub fn record_again(
+        &mut self,
+        original: EventId,
+        now_ms: u64,
+    ) -> Result<RecordedView, AppError> {
+        self.require_manager(now_ms)?;
+        let entry = self
+            .store()
+            .quarantined(u32::MAX)?
+            .into_iter()
+            .find(|entry| entry.event.id == original)
+            .ok_or_else(|| AppError::NotFound(format!("a refused event {original}")))?;
+        if !is_clock_ahead(&entry.reason) {
+            return Err(AppError::BadSetting(format!(
+                "only an event refused for its clock can be recorded again; this one was refused: {}",
+                entry.reason
+            )));
+        }
+        let key = entry
+            .event
+            .subject_key()
+            .or_else(|| entry.event.deltas().into_iter().next().map(|(key, _)| key));
+        let mut replacement = self.stamp_for(entry.event.user, entry.event.body.clone(), now_ms);
+        replacement.replaces = Some(original);
+        self.store_mut()
+            .record_replacement(original, &replacement)?;
+        Ok(RecordedView {
+            event_id: replacement.id,
+            on_hand: match key {
+                Some(key) => self.store().on_hand(&key)?,
+                None => 0,
+            },
+            notices: Vec::new(),
+        })
     }
 
     /// The audit trail, filtered, newest first, a page at a time.
@@ -416,4 +587,21 @@ impl Names for Floor {
             _ => id.to_string(),
         }
     }
+
+    /// Only [`Floor::history_entries`] looks counts up (once per page).
+    fn count(&self, _counted: EventId) -> Option<String> {
+        None
+    }
+}
+
+/// The Unix milliseconds in a UUIDv7 event id: the wall clock of the hlc it was stamped with.
+fn event_id_ms(id: EventId) -> u64 {
+    id.as_bytes()[..6]
+        .iter()
+        .fold(0, |ms, byte| (ms << 8) | u64::from(*byte))
+}
+
+/// Whether a quarantine reason is the server's `clock_ahead` (stored as `code: message`).
+fn is_clock_ahead(reason: &str) -> bool {
+    reason == "clock_ahead" || reason.starts_with("clock_ahead:")
 }

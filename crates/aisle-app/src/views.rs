@@ -172,6 +172,15 @@ pub struct ShortPickArgs {
     pub lot: Option<String>,
 }
 
+/// What a location holds of one item in one lot (`lot` is `None` for stock without a lot),
+/// for the move screen's source and the lot prompt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LotStockView {
+    pub lot: Option<String>,
+    pub on_hand: i64,
+}
+
 /// What recording one action did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -254,6 +263,33 @@ pub trait Names {
     fn item(&self, id: ItemId) -> String;
     fn user(&self, id: UserId) -> String;
     fn pick_list(&self, id: PickListId) -> String;
+    /// The count a review decides, in words (`8 x BOLT-M6 at A-01-01 by Ana`), when it is
+    /// known here.
+    fn count(&self, counted: EventId) -> Option<String>;
+}
+
+/// A count in words, as a review names it: `8 x BOLT-M6 lot L1 at A-01-01 by Ana`. None for
+/// an event that is no count.
+pub fn count_words(event: &Event, names: &dyn Names) -> Option<String> {
+    let EventBody::Counted {
+        location,
+        item,
+        lot,
+        counted_qty,
+        ..
+    } = &event.body
+    else {
+        return None;
+    };
+    Some(format!(
+        "{counted_qty} x {}{} at {} by {}",
+        names.item(*item),
+        lot.as_ref()
+            .map(|lot| format!(" lot {}", lot.as_str()))
+            .unwrap_or_default(),
+        names.location(*location),
+        names.user(event.user)
+    ))
 }
 
 impl HistoryEntry {
@@ -327,7 +363,15 @@ impl HistoryEntry {
                 names.location(*location)
             ),
             EventBody::CountReviewed { counted, decision } => {
-                format!("count {counted} reviewed: {decision:?}").to_lowercase()
+                let verb = match decision {
+                    aisle_core::event::ReviewDecision::Approved => "approved",
+                    aisle_core::event::ReviewDecision::Rejected => "rejected",
+                };
+                match names.count(*counted) {
+                    Some(words) => format!("{verb} the count of {words}"),
+                    // The count is not on this device (yet): say so rather than show its id.
+                    None => format!("{verb} a count not on this PC"),
+                }
             }
             EventBody::ShortPicked {
                 location,
@@ -488,6 +532,8 @@ pub struct VarianceView {
     pub expected: i64,
     pub variance: i64,
     pub user: String,
+    /// When the count was taken: its hlc's wall-clock milliseconds.
+    pub hlc_ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -496,6 +542,13 @@ pub struct DiscrepancyView {
     pub id: String,
     pub kind: String,
     pub summary: String,
+    /// The stock key's location, item and lot, when the discrepancy is about one key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<LocationView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<ItemView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -506,6 +559,9 @@ pub struct QuarantinedView {
     pub reason: String,
     pub attempts: u32,
     pub summary: String,
+    /// The server refused it as stamped too far ahead (`clock_ahead`): a manager can record
+    /// it again now, with the corrected time.
+    pub can_record_again: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -272,3 +272,213 @@ fn the_servers_resolutions_show_in_the_audit_trail_as_the_rules_decisions() {
         "a resolution is no point of the stock chart"
     );
 }
+
+/// Regression: a count stamped by a PC clock in the year 6429 froze its key; the server
+/// now refuses such an event (`clock_ahead`) and a manager records it again now, with one
+/// action. Nothing is lost: the original stays in the trail, out of the projection.
+#[test]
+fn a_manager_records_a_refused_clock_ahead_event_again_now() {
+    let mut site = site();
+    let far_ahead = (1u64 << 47) - 1_000;
+    site.floor
+        .sign_in("U-0042", PICKER_PIN, far_ahead)
+        .expect("sign in");
+    let original = site
+        .floor
+        .receive(
+            ReceiveArgs {
+                location: site.bin_a,
+                item: site.bolt,
+                lot: None,
+                expiry: None,
+                qty: 5,
+            },
+            far_ahead,
+        )
+        .expect("receive with the clock far ahead");
+    let refused = site
+        .floor
+        .receive(
+            ReceiveArgs {
+                location: site.bin_a,
+                item: site.bolt,
+                lot: None,
+                expiry: None,
+                qty: 2,
+            },
+            far_ahead + 1,
+        )
+        .expect("a second one");
+    site.floor
+        .store_mut()
+        .settle_push(
+            &[],
+            &[
+                (
+                    original.event_id,
+                    "clock_ahead: stamped 140000000 s ahead of the server's clock".into(),
+                ),
+                (refused.event_id, "invalid_event: something else".into()),
+            ],
+        )
+        .expect("the server refused both");
+
+    site.floor
+        .sign_in("U-0001", MANAGER_PIN, NOW)
+        .expect("manager signs in");
+    let quarantined = site.floor.quarantined(NOW).expect("quarantined");
+    assert_eq!(quarantined.len(), 2);
+    let offered: Vec<bool> = quarantined
+        .iter()
+        .map(|entry| entry.can_record_again)
+        .collect();
+    assert_eq!(
+        offered,
+        [true, false],
+        "only the clock_ahead refusal is offered"
+    );
+    let other = site
+        .floor
+        .record_again(refused.event_id, NOW + 1)
+        .expect_err("not a clock refusal");
+    assert_eq!(other.code(), "bad_settings");
+
+    let again = site
+        .floor
+        .record_again(original.event_id, NOW + 2)
+        .expect("recorded again");
+    assert_eq!(
+        again.on_hand, 7,
+        "the 5 count once, through the new event; the other refused receipt of 2 still shows here"
+    );
+    let events = site.floor.store().load_events().expect("events");
+    let replacement = events
+        .iter()
+        .find(|event| event.id == again.event_id)
+        .expect("the new event is in the log");
+    assert_eq!(replacement.replaces, Some(original.event_id));
+    assert!(
+        replacement.hlc.wall_ms < NOW + 60_000,
+        "stamped now, not in the future: {:?}",
+        replacement.hlc
+    );
+    assert!(
+        events.iter().any(|event| event.id == original.event_id),
+        "the original stays in the audit trail"
+    );
+    let left: Vec<_> = site
+        .floor
+        .quarantined(NOW + 3)
+        .expect("quarantined")
+        .into_iter()
+        .map(|entry| entry.event_id)
+        .collect();
+    assert_eq!(
+        left,
+        [refused.event_id],
+        "the original left the quarantine list"
+    );
+    let pending = site
+        .floor
+        .store()
+        .outbox_batch(i64::MAX, 10)
+        .expect("outbox");
+    assert_eq!(
+        pending
+            .iter()
+            .map(|entry| entry.event.id)
+            .collect::<Vec<_>>(),
+        [again.event_id],
+        "only the new event waits to be pushed"
+    );
+    site.floor
+        .record_again(original.event_id, NOW + 4)
+        .expect_err("an event is recorded again once");
+}
+
+/// The latest review decides: a manager who rejected a count by mistake approves it later,
+/// and the trail shows both decisions and which one stands. A self-approved count takes no
+/// review.
+#[test]
+fn a_rejection_by_mistake_is_approved_later_and_the_trail_says_which_stands() {
+    let mut site = site();
+    site.floor
+        .sign_in("U-0042", PICKER_PIN, NOW)
+        .expect("sign in");
+    site.floor
+        .receive(
+            ReceiveArgs {
+                location: site.bin_a,
+                item: site.bolt,
+                lot: None,
+                expiry: None,
+                qty: 10,
+            },
+            NOW + 1,
+        )
+        .expect("receive");
+    let count = |site: &mut crate::Site, qty, now_ms| {
+        site.floor
+            .count(
+                CountArgs {
+                    location: site.bin_a,
+                    item: site.bolt,
+                    lot: None,
+                    counted_qty: qty,
+                    task: None,
+                },
+                now_ms,
+            )
+            .expect("count")
+    };
+    let needs_review = count(&mut site, 4, NOW + 2).recorded.event_id;
+    site.floor
+        .sign_in("U-0001", MANAGER_PIN, NOW + 3)
+        .expect("manager");
+    let rejection = site
+        .floor
+        .review_count(needs_review, false, NOW + 4)
+        .expect("reject");
+    assert_eq!(rejection.on_hand, 10, "rejected: the count is no baseline");
+    let approval = site
+        .floor
+        .review_count(needs_review, true, NOW + 5)
+        .expect("a rejected count can be approved later");
+    assert_eq!(approval.on_hand, 4, "the latest review decides");
+
+    let history = site
+        .floor
+        .history(&HistoryArgs::default(), NOW + 6)
+        .expect("history");
+    let reviews: Vec<&str> = history
+        .entries
+        .iter()
+        .filter(|entry| entry.kind == "count_reviewed")
+        .map(|entry| entry.summary.as_str())
+        .collect();
+    assert_eq!(
+        reviews.len(),
+        2,
+        "both decisions are in the trail: {reviews:?}"
+    );
+    assert!(
+        reviews[0].starts_with("approved") && reviews[0].ends_with("(this decision stands)"),
+        "newest first, the approval stands: {reviews:?}"
+    );
+    assert!(
+        reviews[1].starts_with("rejected")
+            && reviews[1].ends_with("(overridden by a later review)"),
+        "{reviews:?}"
+    );
+
+    let self_approved = count(&mut site, 4, NOW + 7);
+    assert_eq!(
+        self_approved.decision,
+        aisle_core::event::CountDecision::SelfApproved
+    );
+    let refused = site
+        .floor
+        .review_count(self_approved.recorded.event_id, false, NOW + 8)
+        .expect_err("a self-approved count takes no review");
+    assert_eq!(refused.code(), "bad_settings");
+}
