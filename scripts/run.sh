@@ -13,7 +13,13 @@ cd "$REPO_ROOT"
 # tenant (items, locations, users, pick lists, and a "dock PC" that has received opening
 # stock), and enrolls this PC with it. Sign in with badge 1001 and PIN 1234 (picker) or
 # 9001 and 9999 (manager). Pass --data-dir DIR to keep the demo somewhere else.
-cargo build --locked
+#
+# The app is built exactly as scripts/test.sh builds it for the desktop end-to-end test
+# (`cargo test -p aisle`, whose dev-dependencies turn on a few more features of shared
+# crates such as syn and tokio). A plain `cargo build` would build those crates a second
+# way, so running the app after the tests would recompile glib, gio and the rest; this way
+# each command reuses what the other built.
+cargo test --locked -p aisle --no-run
 
 if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
   cat >&2 <<'MESSAGE'

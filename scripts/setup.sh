@@ -76,6 +76,27 @@ fi
 
 # `npm ci` installs the UI's locked dependencies; the build then writes ui/dist, which the
 # Rust build embeds at compile time, so it must exist before any cargo build, test or clippy.
-(cd "$REPO_ROOT/ui" && npm ci --no-audit --no-fund && npm run build)
+#
+# Both are skipped when nothing they depend on changed since they last ran, so running this
+# again (run.sh and test.sh always do) costs no reinstall and no rebuild. The stamps hold a
+# hash of the inputs: package-lock.json for node_modules; the UI's sources and build
+# configuration for dist/.
+ui_inputs_hash() {
+  (cd "$REPO_ROOT/ui" && find "$@" -type f -print0 2>/dev/null | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+}
+lock_hash="$(ui_inputs_hash package-lock.json package.json)"
+if [ -d "$REPO_ROOT/ui/node_modules" ] && [ "$(cat "$REPO_ROOT/ui/node_modules/.aisle-stamp" 2>/dev/null)" = "$lock_hash" ]; then
+  echo "setup: UI dependencies up to date"
+else
+  (cd "$REPO_ROOT/ui" && npm ci --no-audit --no-fund)
+  echo "$lock_hash" > "$REPO_ROOT/ui/node_modules/.aisle-stamp"
+fi
+build_hash="$(ui_inputs_hash src index.html vite.config.ts tsconfig.json package-lock.json package.json)"
+if [ -f "$REPO_ROOT/ui/dist/index.html" ] && [ "$(cat "$REPO_ROOT/ui/dist/.aisle-stamp" 2>/dev/null)" = "$build_hash" ]; then
+  echo "setup: UI build up to date"
+else
+  (cd "$REPO_ROOT/ui" && npm run build)
+  echo "$build_hash" > "$REPO_ROOT/ui/dist/.aisle-stamp"
+fi
 
 echo "setup: done"
