@@ -12,6 +12,7 @@ mod idempotency;
 mod isolation;
 mod master;
 mod observability;
+mod randomized;
 mod resolutions;
 mod stock;
 mod support;
