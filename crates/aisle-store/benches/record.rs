@@ -16,8 +16,11 @@
 //!
 //! The bulk phase also times a third file that holds only what any `record_batch` must
 //! write whatever its design: the store's event table with its indexes and one minimal
-//! outbox row per event, with no projection (`LogFile::log_and_outbox`). Its ratio to the plain insert
-//! is a floor: the projection has to fit in what is left of the bulk target.
+//! outbox row per event, with no projection (`LogFile::log_and_outbox`). The bulk rate is
+//! reported as a ratio to that floor, with no target: the former target (bulk at least 0.5x
+//! a plain one-table insert) compared unlike work and is retired. A PC joining a warehouse
+//! with a long history is a matter for snapshots, not for batch speed. The single-scan p99
+//! targets stay.
 //!
 //! Fairness on a shared, noisy machine: the store and the baseline are never measured in
 //! separate phases. Every phase is cut into chunks and the two take turns chunk by chunk,
@@ -46,7 +49,6 @@ const WARM_UP_SINGLES: usize = 100;
 
 const TARGET_P99_MS: f64 = 1.0;
 const TARGET_P99_RATIO: f64 = 3.0;
-const TARGET_BULK_RATIO: f64 = 0.5;
 
 fn main() -> BenchResult<()> {
     let n_preload = env_count("AISLE_BENCH_EVENTS", 1_000_000)?;
@@ -555,8 +557,8 @@ impl Report {
             format!("{:.0}", self.bulk_plain),
             bulk_ratio,
             format!(
-                ">= {TARGET_BULK_RATIO}x plain: {}",
-                verdict(bulk_ratio >= TARGET_BULK_RATIO)
+                "{:.2}x the event + outbox floor",
+                self.bulk_store / self.bulk_log_only
             ),
         );
         row(
