@@ -1,12 +1,14 @@
 //! Schema migrations for the registry and for each tenant database, from the numbered files
 //! in `migrations/cloud/registry/` and `migrations/cloud/tenant/`, and the connection
-//! settings every server database uses.
+//! settings every server database uses, and the tenant stamp that ties a tenant database
+//! file to its tenant.
 //!
 //! A tenant database's projection tables are the device store's, statement for statement, so
 //! `aisle_store::ledger::SqlLedger` runs over both; a test below keeps them from drifting.
 
 use crate::error::ServerError;
-use rusqlite::Connection;
+use aisle_core::ids::TenantId;
+use rusqlite::{Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 use std::time::Duration;
 
@@ -20,6 +22,7 @@ const TENANT_MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cloud/tenant/0003_compact_stock_deltas.sql"),
     include_str!("../../../migrations/cloud/tenant/0004_key_states.sql"),
     include_str!("../../../migrations/cloud/tenant/0005_projection_rules.sql"),
+    include_str!("../../../migrations/cloud/tenant/0006_tenant_stamp.sql"),
 ];
 
 /// The tenant schema version this build writes.
@@ -64,6 +67,45 @@ pub fn migrate_registry(conn: &mut Connection) -> Result<i64, ServerError> {
 /// Brings a tenant database to [`TENANT_SCHEMA_VERSION`] and returns that version.
 pub fn migrate_tenant(conn: &mut Connection) -> Result<i64, ServerError> {
     run(conn, TENANT_MIGRATIONS, "a tenant database")
+}
+
+/// Which tenant a tenant database file says it belongs to (`tenant_meta`, schema 6), or
+/// `None` for a file that was never stamped (written before schema 6, or not yet opened by
+/// a server since).
+pub fn tenant_stamp(conn: &Connection) -> Result<Option<String>, ServerError> {
+    let has_table: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'tenant_meta'",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_table {
+        return Ok(None);
+    }
+    Ok(conn
+        .query_row(
+            "SELECT value FROM tenant_meta WHERE name = 'tenant'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// Stamps a migrated tenant database with its tenant, or checks the stamp it has: a file
+/// stamped for another tenant is refused, so one tenant's data is never served as another's.
+pub fn stamp_tenant(conn: &Connection, tenant: TenantId) -> Result<(), ServerError> {
+    conn.execute(
+        "INSERT INTO tenant_meta (name, value) VALUES ('tenant', ?1) ON CONFLICT (name) DO NOTHING",
+        [tenant.to_string()],
+    )?;
+    match tenant_stamp(conn)? {
+        Some(stamp) if stamp == tenant.to_string() => Ok(()),
+        Some(stamp) => Err(ServerError::Invalid(format!(
+            "the database file is stamped for tenant {stamp}, not {tenant}; it was copied from another tenant"
+        ))),
+        None => Err(ServerError::Invalid(
+            "the tenant stamp could not be written".to_owned(),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -191,6 +233,33 @@ mod tests {
             .query_row("SELECT count(*) FROM stock_keys", [], |row| row.get(0))
             .expect("count");
         assert_eq!(keys, 3, "every key keeps its identity");
+    }
+
+    #[test]
+    fn a_tenant_file_keeps_the_first_tenant_it_was_stamped_with() {
+        let mut conn = Connection::open_in_memory().expect("in-memory database");
+        migrate_tenant(&mut conn).expect("migrate");
+        let acme = TenantId::new_v7(1, [1; 10]);
+        let globex = TenantId::new_v7(1, [2; 10]);
+        assert_eq!(
+            tenant_stamp(&conn).expect("read"),
+            None,
+            "a new file is unstamped"
+        );
+        stamp_tenant(&conn, acme).expect("the first open stamps");
+        stamp_tenant(&conn, acme).expect("the same tenant opens it again");
+        let refusal = stamp_tenant(&conn, globex).expect_err("another tenant is refused");
+        assert!(
+            refusal
+                .to_string()
+                .contains(&format!("stamped for tenant {acme}")),
+            "the refusal names the file's tenant: {refusal}"
+        );
+        assert_eq!(
+            tenant_stamp(&conn).expect("read"),
+            Some(acme.to_string()),
+            "a refused open leaves the stamp as it was"
+        );
     }
 
     #[test]

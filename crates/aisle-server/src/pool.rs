@@ -4,8 +4,9 @@
 //! [`Authenticated`] context (a device's `TenantContext` or an integration's
 //! `IntegrationContext`), so a handle exists only for an authenticated request; the tenant comes
 //! from the context, never from an argument a handler could fill in. The first open of a
-//! tenant in this process runs its migrations and records the version in the registry; a
-//! failed migration marks the tenant in the registry, and it is refused from then on while
+//! tenant in this process runs its migrations, stamps the file with its tenant (or refuses a
+//! file stamped for another) and records the version in the registry; a failed migration
+//! or a wrong stamp marks the tenant in the registry, and it is refused from then on while
 //! every other tenant keeps serving. Beyond `max_open` tenants the least recently used pool
 //! is dropped from the map; requests still holding it finish, and its connections close
 //! when the last of them is done. There is no "current tenant" anywhere.
@@ -234,6 +235,9 @@ impl TenantPools {
         let path = crate::tenant_db_path(&self.data_dir, tenant);
         let migrated = open_connection(&path).and_then(|mut conn| {
             let version = migrate::migrate_tenant(&mut conn)?;
+            // The path names the tenant, so a file from before stamping is stamped now; a
+            // file copied from another tenant is refused.
+            migrate::stamp_tenant(&conn, tenant)?;
             if let Some(n_events) = crate::rebuild::follow_rules_version(&mut conn)? {
                 tracing::info!(%tenant, n_events, "projection rebuilt under the current stock rules");
             }
