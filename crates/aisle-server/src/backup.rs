@@ -7,8 +7,17 @@
 //! - **Backup** is `VACUUM INTO` a temporary file beside the target, then a rename. It reads
 //!   one snapshot of the tenant's database inside a read transaction (WAL lets the server
 //!   keep writing meanwhile), so the copy is exactly the tenant as of one instant.
-//! - **Restore** first checks the backup (integrity, schema version, and that every event in
-//!   it is this tenant's), then copies it *into* the live database file with SQLite's online
+//! - **Restore** first checks the backup file, read-only: `PRAGMA integrity_check`, a schema
+//!   version this build knows, the tenant stamp (`tenant_meta`, written by the server when it
+//!   opens a tenant's file; a file stamped for another tenant is always refused, an
+//!   unstamped one only restores with `force_tenant`, which the registry's security audit
+//!   log records), and that every event in it is this tenant's. It then checks a scratch
+//!   copy beside the live file ([`check`]): migrated to this build's schema, it must have
+//!   every table, column, index and trigger a fresh database has, and its projection must be
+//!   what its own event log rebuilds to (with `repair`, the rebuilt projection is kept
+//!   instead of refusing). The backup file itself is never written.
+//!
+//!   Only then is the checked copy copied *into* the live database file with SQLite's online
 //!   backup API in a single step, which is one write transaction on the live file. The
 //!   server's pushes wait for it on their busy timeout; its reads in progress finish on the
 //!   snapshot they started with; every transaction after the commit sees the restored
@@ -22,12 +31,14 @@
 
 use crate::error::ServerError;
 use crate::migrate;
-use crate::registry::Registry;
+use crate::registry::{AuditRow, Registry};
 use aisle_core::ids::TenantId;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+mod check;
 
 /// How long a restore waits for the server's writes to let it in before giving up.
 const RESTORE_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -40,6 +51,18 @@ pub struct LogSummary {
     pub last_seq: u64,
 }
 
+/// What a restore may accept beyond a sound backup of this tenant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RestoreOptions {
+    /// Restore a backup that carries no tenant stamp (one written before tenant schema 6),
+    /// on the operator's word that it is this tenant's. Recorded in the security audit log.
+    /// A stamp of another tenant is refused regardless.
+    pub force_tenant: bool,
+    /// Where the backup's projection differs from a rebuild of its event log, restore the
+    /// rebuilt projection instead of refusing.
+    pub repair: bool,
+}
+
 /// The outcome of a restore.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Restored {
@@ -47,6 +70,17 @@ pub struct Restored {
     pub before: LogSummary,
     /// The log now live: the backup's.
     pub after: LogSummary,
+    /// The backup had no tenant stamp and was restored with `force_tenant` (and stamped).
+    pub forced_tenant: bool,
+    /// The backup's projection was written under older stock rules and was rebuilt.
+    pub rebuilt_for_rules: bool,
+    /// Entries of the backup's projection that differed from the rebuild and were repaired.
+    pub n_repaired: u64,
+}
+
+/// Why a restore does not go ahead, as the CLI says it.
+fn refuse(why: String) -> ServerError {
+    ServerError::Invalid(format!("refusing the backup: {why}"))
 }
 
 fn summary(conn: &Connection) -> Result<LogSummary, ServerError> {
@@ -113,18 +147,20 @@ fn partial_path(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
-/// Replaces `tenant`'s database with the backup at `from`, online (see the module docs).
+/// Replaces `tenant`'s database with the backup at `from`, online, once the backup has passed
+/// every check (see the module docs). Nothing live is touched when a check refuses.
 pub fn restore_tenant(
     data_dir: &Path,
     registry: &Registry,
     tenant: TenantId,
     from: &Path,
+    options: RestoreOptions,
 ) -> Result<Restored, ServerError> {
     let backup =
         Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|error| {
             ServerError::Invalid(format!("cannot open {}: {error}", from.display()))
         })?;
-    check_backup(&backup, tenant)?;
+    let stamped = check_backup(&backup, tenant, options)?;
     let after = summary(&backup)?;
 
     let target_path = crate::tenant_db_path(data_dir, tenant);
@@ -134,6 +170,27 @@ pub fn restore_tenant(
             .expect("tenant files live in a directory"),
     )
     .map_err(ServerError::Io)?;
+    let scratch = Scratch::beside(&target_path);
+    let mut checked = scratch.copy_of(&backup)?;
+    drop(backup);
+    let verified = check::verify(&mut checked, tenant, options.repair)?;
+    if !stamped {
+        registry.audit(
+            &AuditRow {
+                tenant: Some(tenant),
+                warehouse: None,
+                device: None,
+                reason: "restore_forced_tenant".to_owned(),
+                detail: format!(
+                    "operator (admin CLI, restore --force-tenant): a backup with no tenant \
+                     stamp restored as tenant {tenant}, from {}",
+                    from.display()
+                ),
+            },
+            crate::now_ms(),
+        )?;
+    }
+
     let mut target = Connection::open(&target_path)?;
     migrate::configure(&target)?;
     let before = if target_has_events(&target)? {
@@ -145,7 +202,7 @@ pub fn restore_tenant(
         }
     };
     {
-        let copy = Backup::new(&backup, &mut target)?;
+        let copy = Backup::new(&checked, &mut target)?;
         let started = Instant::now();
         // All pages in one step: one write transaction on the live file, so no reader ever
         // sees half a restore and the copy never restarts because the server wrote between
@@ -171,12 +228,59 @@ pub fn restore_tenant(
             }
         }
     }
-    // A backup from an older build is brought up to this build's schema, as a first open
+    // The checked copy is at this build's schema already; this records it, as a first open
     // by the server would.
     let version = migrate::migrate_tenant(&mut target)?;
     registry.record_tenant_version(tenant, version)?;
     target.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-    Ok(Restored { before, after })
+    Ok(Restored {
+        before,
+        after,
+        forced_tenant: !stamped,
+        rebuilt_for_rules: verified.rebuilt_for_rules,
+        n_repaired: verified.n_repaired,
+    })
+}
+
+/// The scratch copy a restore checks (and repairs), beside the live file so it is on the
+/// same disk; removed with its journal files when dropped, whatever happened.
+struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    fn beside(target: &Path) -> Self {
+        let mut name = target.file_name().unwrap_or_default().to_owned();
+        name.push(format!(".restore-{}", std::process::id()));
+        let scratch = Self {
+            path: target.with_file_name(name),
+        };
+        scratch.remove();
+        scratch
+    }
+
+    /// Copies `backup` into the scratch file with the online backup API and opens it.
+    fn copy_of(&self, backup: &Connection) -> Result<Connection, ServerError> {
+        backup.backup(rusqlite::MAIN_DB, &self.path, None)?;
+        let copy = Connection::open(&self.path)?;
+        copy.busy_timeout(Duration::from_secs(10))?;
+        copy.execute_batch("PRAGMA foreign_keys = ON;")?;
+        Ok(copy)
+    }
+
+    fn remove(&self) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = self.path.as_os_str().to_owned();
+            name.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(name));
+        }
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        self.remove();
+    }
 }
 
 fn target_has_events(conn: &Connection) -> Result<bool, ServerError> {
@@ -188,15 +292,28 @@ fn target_has_events(conn: &Connection) -> Result<bool, ServerError> {
     Ok(n == 1)
 }
 
-/// Refuses a file that is not a sound tenant database of this build's schema or older, or
-/// that holds another tenant's events.
-fn check_backup(backup: &Connection, tenant: TenantId) -> Result<(), ServerError> {
-    let refuse = |why: String| ServerError::Invalid(format!("refusing the backup: {why}"));
-    let check: String = backup
-        .query_row("PRAGMA quick_check", [], |row| row.get(0))
+/// Refuses a file that is not a sound tenant database of this build's schema or older, that
+/// is stamped for another tenant or holds another tenant's events, or that has no stamp
+/// unless `force_tenant`. Answers whether the file was stamped (for this tenant).
+fn check_backup(
+    backup: &Connection,
+    tenant: TenantId,
+    options: RestoreOptions,
+) -> Result<bool, ServerError> {
+    // The full check, not `quick_check`: it also compares every index with its table.
+    let mut statement = backup
+        .prepare("PRAGMA integrity_check(10)")
         .map_err(|error| refuse(format!("it is not a readable database ({error})")))?;
-    if check != "ok" {
-        return Err(refuse(format!("its integrity check says {check:?}")));
+    let problems: Vec<String> = statement
+        .query_map([], |row| row.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|error| refuse(format!("it is not a readable database ({error})")))?;
+    drop(statement);
+    if problems != ["ok"] {
+        return Err(refuse(format!(
+            "its integrity check failed: {}",
+            problems.join("; ")
+        )));
     }
     let version: i64 = backup.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if !(1..=migrate::TENANT_SCHEMA_VERSION).contains(&version) {
@@ -208,6 +325,14 @@ fn check_backup(backup: &Connection, tenant: TenantId) -> Result<(), ServerError
     if !target_has_events(backup)? {
         return Err(refuse("it has no events table".to_owned()));
     }
+    let stamp = migrate::tenant_stamp(backup)?;
+    if let Some(stamp) = &stamp {
+        if *stamp != tenant.to_string() {
+            return Err(refuse(format!(
+                "it is stamped for tenant {stamp}, not {tenant}; it is another tenant's backup"
+            )));
+        }
+    }
     let foreign: i64 = backup.query_row(
         "SELECT count(*) FROM events WHERE json_extract(payload, '$.tenant') IS NOT ?1",
         [tenant.to_string()],
@@ -218,5 +343,12 @@ fn check_backup(backup: &Connection, tenant: TenantId) -> Result<(), ServerError
             "{foreign} of its events belong to another tenant than {tenant}"
         )));
     }
-    Ok(())
+    if stamp.is_none() && !options.force_tenant {
+        return Err(refuse(format!(
+            "it has no tenant stamp (it was written before tenant schema 6), so nothing in it \
+             says it is {tenant}'s; if you are sure it is, restore it with --force-tenant, \
+             which is recorded in the security audit log"
+        )));
+    }
+    Ok(stamp.is_some())
 }

@@ -115,7 +115,7 @@ enum Command {
     },
     /// Replace one tenant's database with a backup, while the server may be running.
     #[command(
-        after_help = "Example:\n  aisle-server --data /var/lib/aisle restore acme --from /backups/acme-2026-11-22.sqlite3\n  restored acme: 1840 events, last seq 1840 (was 2210 events, last seq 2210)\n\nThe backup is checked first (integrity, schema, every event is this tenant's) and then\ncopied into the live database in one SQLite transaction: a running server waits for it\nand then sees the restored data; other tenants are not touched. Events pushed after the\nbackup are gone from the server; devices that pulled past the restored last seq must\npull again from 0 (see docs/protocol.md)."
+        after_help = "Example:\n  aisle-server --data /var/lib/aisle restore acme --from /backups/acme-2026-11-22.sqlite3\n  restored acme: 1840 events, last seq 1840 (was 2210 events, last seq 2210)\n\nBefore anything live is touched, the backup is checked (FILE itself is only read):\n  - PRAGMA integrity_check passes, and its schema version is one this build knows;\n  - it is stamped for this tenant (a stamp of another tenant is always refused; a backup\n    from before stamping needs --force-tenant) and every event in it is this tenant's;\n  - a copy of it, migrated to this build's schema, has every table, column, index and\n    trigger that schema has;\n  - its stock, counts, tasks and discrepancies are what its own event log rebuilds to\n    (otherwise it is refused, naming what differs, unless --repair is given).\nThe checked copy is then copied into the live database in one SQLite transaction: a\nrunning server waits for it and then sees the restored data; other tenants are not\ntouched. Events pushed after the backup are gone from the server; devices that pulled past\nthe restored last seq must pull again from 0 (see docs/protocol.md)."
     )]
     Restore {
         /// Tenant name or id.
@@ -123,6 +123,14 @@ enum Command {
         /// A file written by `aisle-server backup` for this tenant.
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
+        /// Restore a backup that has no tenant stamp (written before tenant schema 6) as this
+        /// tenant's. Recorded in the registry's security audit log.
+        #[arg(long)]
+        force_tenant: bool,
+        /// Where the backup's projection differs from a rebuild of its event log, restore the
+        /// rebuilt projection instead of refusing.
+        #[arg(long)]
+        repair: bool,
     },
 }
 
@@ -308,11 +316,21 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
                 out.display()
             );
         }
-        Command::Restore { tenant, from } => {
+        Command::Restore {
+            tenant,
+            from,
+            force_tenant,
+            repair,
+        } => {
             let tenant_id = registry.resolve_tenant(&tenant)?;
-            let restored =
-                aisle_server::backup::restore_tenant(data_dir, &registry, tenant_id, &from)
-                    .with_context(|| format!("restoring {tenant} from {}", from.display()))?;
+            let options = aisle_server::backup::RestoreOptions {
+                force_tenant,
+                repair,
+            };
+            let restored = aisle_server::backup::restore_tenant(
+                data_dir, &registry, tenant_id, &from, options,
+            )
+            .with_context(|| format!("restoring {tenant} from {}", from.display()))?;
             println!(
                 "restored {tenant}: {} events, last seq {} (was {} events, last seq {})",
                 restored.after.n_events,
@@ -320,6 +338,21 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
                 restored.before.n_events,
                 restored.before.last_seq
             );
+            if restored.forced_tenant {
+                println!(
+                    "the backup had no tenant stamp; restored as {tenant} (--force-tenant, \
+                     recorded in the security audit log) and stamped"
+                );
+            }
+            if restored.rebuilt_for_rules {
+                println!("its projection was written under older stock rules and was rebuilt");
+            }
+            if restored.n_repaired > 0 {
+                println!(
+                    "repaired {} projection entries that differed from a rebuild of its log (--repair)",
+                    restored.n_repaired
+                );
+            }
             if restored.before.last_seq > restored.after.last_seq {
                 eprintln!(
                     "warning: seqs {}..={} were handed out before the restore and will be reused; \

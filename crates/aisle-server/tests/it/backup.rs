@@ -1,10 +1,11 @@
 //! The admin CLI's online `backup` and `restore`, run as the real binary against a real
 //! server process over the same data directory.
 
-use crate::support::{get_json, post_json, pull_all_from, push_to, receipts, Device};
+use crate::support::{get_json, post_json, pull_all_from, push_to, receipts, Device, World};
 use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
+use aisle_server::Registry;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_aisle-server");
@@ -110,10 +111,11 @@ async fn push(http: &reqwest::Client, server: &ServerProcess, device: &Device, f
     assert_eq!(status, 200, "{body}");
 }
 
-async fn on_hand(http: &reqwest::Client, server: &ServerProcess, device: &Device) -> i64 {
+/// The tenant's total on hand, as the server at `base` serves it.
+async fn on_hand(http: &reqwest::Client, base: &str, device: &Device) -> i64 {
     let (status, body) = get_json(
         http,
-        &format!("{}/v1/t/{}/stock", server.base, device.tenant),
+        &format!("{base}/v1/t/{}/stock", device.tenant),
         &device.token,
     )
     .await;
@@ -157,7 +159,7 @@ async fn restore_brings_back_exactly_the_backed_up_tenant_while_the_server_runs(
     let b_before = pull_all_from(&http, &server.base, &b).await;
     assert_eq!(pull_all_from(&http, &server.base, &a).await.len(), 9);
     assert_eq!(
-        on_hand(&http, &server, &a).await,
+        on_hand(&http, &server.base, &a).await,
         9,
         "the server is warm on acme"
     );
@@ -179,7 +181,7 @@ async fn restore_brings_back_exactly_the_backed_up_tenant_while_the_server_runs(
         "the running server serves exactly the backed-up events of acme"
     );
     assert_eq!(
-        on_hand(&http, &server, &a).await,
+        on_hand(&http, &server.base, &a).await,
         5,
         "and the backed-up projection, not a cached one"
     );
@@ -190,7 +192,7 @@ async fn restore_brings_back_exactly_the_backed_up_tenant_while_the_server_runs(
     );
     push(&http, &server, &a, 200, 1).await;
     assert_eq!(
-        on_hand(&http, &server, &a).await,
+        on_hand(&http, &server.base, &a).await,
         6,
         "the restored tenant keeps taking pushes"
     );
@@ -268,4 +270,312 @@ fn restore_refuses_another_tenants_backup_and_help_shows_examples() {
             "{command} --help shows a real example: {help}"
         );
     }
+}
+
+/// Runs an admin command that must fail and returns its stderr.
+fn admin_refused(data: &Path, args: &[&str]) -> String {
+    let output = Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        !output.status.success(),
+        "aisle-server {args:?} should have been refused; it said: {}{stderr}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    stderr
+}
+
+/// A running server with tenants acme (5 units received on one stock key) and globex, and
+/// a backup of acme taken by the CLI. The backup is a file stamped for acme, as every
+/// backup of a file the server opened is.
+async fn acme_backed_up() -> (World, Device, PathBuf) {
+    let world = World::start(4).await;
+    let (acme, main) = world.tenant("acme");
+    world.tenant("globex");
+    let a = world.enroll(acme, main, "pc").await;
+    let (status, body) = world.push(&a, &receipts(&a, 1, 5)).await;
+    assert_eq!(status, 200, "{body}");
+    let backup = world.dir.path().join("acme.backup");
+    admin(
+        world.dir.path(),
+        &["backup", "acme", "--out", backup.to_str().expect("utf-8")],
+    );
+    (world, a, backup)
+}
+
+/// Edits a backup file the way a damaged or tampered one would be.
+fn tamper(backup: &Path, sql: &str) {
+    let conn = rusqlite::Connection::open(backup).expect("open the backup");
+    conn.execute_batch(sql).expect("tamper");
+}
+
+async fn push_more(world: &World, device: &Device, first: u64, n: u64) {
+    let (status, body) = world.push(device, &receipts(device, first, n)).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Regression: a backup whose index disagreed with its table passed `quick_check`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_refuses_a_backup_that_fails_the_full_integrity_check() {
+    let (world, a, backup) = acme_backed_up().await;
+    // The index's definition no longer matches the entries stored in it.
+    tamper(
+        &backup,
+        "PRAGMA writable_schema = ON;
+         UPDATE sqlite_schema SET sql = 'CREATE INDEX events_order ON events (device, hlc, id)'
+             WHERE name = 'events_order';",
+    );
+    let quick: String = rusqlite::Connection::open(&backup)
+        .expect("open")
+        .query_row("PRAGMA quick_check", [], |row| row.get(0))
+        .expect("quick_check");
+    assert_eq!(quick, "ok", "the damage is one only the full check sees");
+    push_more(&world, &a, 100, 2).await;
+
+    let backup_arg = backup.to_str().expect("utf-8");
+    let stderr = admin_refused(world.dir.path(), &["restore", "acme", "--from", backup_arg]);
+    assert!(
+        stderr.contains("integrity check failed") && stderr.contains("events_order"),
+        "the refusal says the integrity check failed, and where: {stderr}"
+    );
+    assert_eq!(
+        on_hand(&world.http, &world.url(""), &a).await,
+        7,
+        "nothing was restored"
+    );
+}
+
+/// Regression: a backup with `key_states` dropped restored, and every push after it
+/// answered 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_refuses_a_backup_missing_a_table_this_schema_needs() {
+    let (world, a, backup) = acme_backed_up().await;
+    tamper(&backup, "DROP TABLE key_states;");
+    push_more(&world, &a, 100, 3).await;
+
+    let backup_arg = backup.to_str().expect("utf-8");
+    let stderr = admin_refused(world.dir.path(), &["restore", "acme", "--from", backup_arg]);
+    assert!(
+        stderr.contains("lacks what this build's schema has: table key_states"),
+        "the refusal names the missing table: {stderr}"
+    );
+    let stderr = admin_refused(
+        world.dir.path(),
+        &["restore", "acme", "--from", backup_arg, "--repair"],
+    );
+    assert!(
+        stderr.contains("table key_states"),
+        "--repair rebuilds a projection, it does not invent a schema: {stderr}"
+    );
+    push_more(&world, &a, 200, 1).await;
+    assert_eq!(
+        on_hand(&world.http, &world.url(""), &a).await,
+        9,
+        "the live tenant was not touched and keeps taking pushes"
+    );
+}
+
+/// Regression: a backup with edited stock totals was restored without a rebuild or a
+/// comparison.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_refuses_tampered_stock_and_repair_restores_the_rebuilt_stock() {
+    let (world, a, backup) = acme_backed_up().await;
+    tamper(&backup, "UPDATE key_states SET on_hand = on_hand + 100;");
+    let backup_bytes = std::fs::read(&backup).expect("read the backup");
+    push_more(&world, &a, 100, 3).await;
+
+    let backup_arg = backup.to_str().expect("utf-8");
+    let stderr = admin_refused(world.dir.path(), &["restore", "acme", "--from", backup_arg]);
+    assert!(
+        stderr
+            .contains("differs from a rebuild of its event log in 1 stock key (stock at warehouse")
+            && stderr.contains("on hand 105 in the file, on hand 5 rebuilt")
+            && stderr.contains("--repair"),
+        "the refusal counts and names the differing key and says how to repair: {stderr}"
+    );
+    assert_eq!(
+        on_hand(&world.http, &world.url(""), &a).await,
+        8,
+        "a refused restore touches nothing live"
+    );
+
+    let said = admin(
+        world.dir.path(),
+        &["restore", "acme", "--from", backup_arg, "--repair"],
+    );
+    assert!(
+        said.contains("restored acme: 5 events") && said.contains("repaired 1 projection entries"),
+        "the restore says what it repaired: {said}"
+    );
+    assert_eq!(
+        on_hand(&world.http, &world.url(""), &a).await,
+        5,
+        "the rebuilt stock is live, not the edited 105"
+    );
+    assert_eq!(
+        std::fs::read(&backup).expect("read the backup"),
+        backup_bytes,
+        "the checks and the repair worked on a copy; the backup file is as it was"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(world.dir.path().join("tenants"))
+        .expect("tenants dir")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.contains(".restore-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the scratch copy is gone: {leftovers:?}"
+    );
+    push_more(&world, &a, 200, 1).await;
+    assert_eq!(on_hand(&world.http, &world.url(""), &a).await, 6);
+}
+
+/// Regression: the backup of a tenant with no events, restored into another tenant, put the
+/// first tenant's items and PIN hashes into the second; the tenant check only looked at
+/// events.
+#[test]
+fn restore_refuses_a_backup_stamped_for_another_tenant_even_without_events() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    admin(&data, &["tenant", "add", "acme"]);
+    admin(&data, &["tenant", "add", "globex"]);
+    let users = dir.path().join("users.csv");
+    std::fs::write(&users, "badge,name,role,pin\nB-1,Ana,picker,482193\n").expect("csv");
+    admin(
+        &data,
+        &["import", "users", "acme", users.to_str().expect("utf-8")],
+    );
+    let backup = dir.path().join("acme.backup");
+    let backup_arg = backup.to_str().expect("utf-8");
+    admin(&data, &["backup", "acme", "--out", backup_arg]);
+    let acme = Registry::open(&aisle_server::registry_path(&data))
+        .expect("registry")
+        .resolve_tenant("acme")
+        .expect("acme");
+
+    for extra in [&[][..], &["--force-tenant"][..], &["--repair"][..]] {
+        let mut args = vec!["restore", "globex", "--from", backup_arg];
+        args.extend_from_slice(extra);
+        let stderr = admin_refused(&data, &args);
+        assert!(
+            stderr.contains(&format!("it is stamped for tenant {acme}"))
+                && stderr.contains("another tenant's backup"),
+            "acme's backup is refused for globex with {extra:?}: {stderr}"
+        );
+    }
+    let globex = aisle_server::tenant_db_path(
+        &data,
+        Registry::open(&aisle_server::registry_path(&data))
+            .expect("registry")
+            .resolve_tenant("globex")
+            .expect("globex"),
+    );
+    assert!(
+        !globex.exists(),
+        "globex got no file, let alone acme's users"
+    );
+}
+
+/// A tenant file copied from another tenant (by hand, around `restore`) is refused when the
+/// server opens it, instead of serving the other tenant's data.
+#[test]
+fn a_tenant_file_stamped_for_another_tenant_is_refused_when_opened() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    admin(&data, &["tenant", "add", "acme"]);
+    admin(&data, &["tenant", "add", "globex"]);
+    // Opening acme through the server's pools stamps its new file.
+    admin(&data, &["export", "stock", "acme"]);
+    let registry = Registry::open(&aisle_server::registry_path(&data)).expect("registry");
+    let acme = registry.resolve_tenant("acme").expect("acme");
+    let globex = registry.resolve_tenant("globex").expect("globex");
+    let backup = dir.path().join("acme.backup");
+    admin(
+        &data,
+        &["backup", "acme", "--out", backup.to_str().expect("utf-8")],
+    );
+    std::fs::copy(&backup, aisle_server::tenant_db_path(&data, globex)).expect("copy");
+
+    let stderr = admin_refused(&data, &["export", "stock", "globex"]);
+    assert!(
+        stderr.contains(&format!("stamped for tenant {acme}, not {globex}")),
+        "the open names both tenants: {stderr}"
+    );
+    admin(&data, &["export", "stock", "acme"]);
+}
+
+/// A backup from before tenant files were stamped restores only on the operator's word,
+/// which the security audit log keeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_of_an_unstamped_backup_needs_force_tenant_and_is_audited() {
+    let (world, a, backup) = acme_backed_up().await;
+    // What a backup taken by a build of tenant schema 5 looks like.
+    tamper(&backup, "DROP TABLE tenant_meta; PRAGMA user_version = 5;");
+    push_more(&world, &a, 100, 3).await;
+    let audited = |world: &World| {
+        world
+            .registry
+            .audit_log()
+            .expect("audit log")
+            .into_iter()
+            .filter(|row| row.reason == "restore_forced_tenant")
+            .collect::<Vec<_>>()
+    };
+
+    let backup_arg = backup.to_str().expect("utf-8");
+    let stderr = admin_refused(world.dir.path(), &["restore", "acme", "--from", backup_arg]);
+    assert!(
+        stderr.contains("it has no tenant stamp") && stderr.contains("--force-tenant"),
+        "the refusal says why and what to do: {stderr}"
+    );
+    assert!(audited(&world).is_empty(), "nothing was forced yet");
+    assert_eq!(on_hand(&world.http, &world.url(""), &a).await, 8);
+
+    let said = admin(
+        world.dir.path(),
+        &["restore", "acme", "--from", backup_arg, "--force-tenant"],
+    );
+    assert!(
+        said.contains("restored acme: 5 events") && said.contains("no tenant stamp"),
+        "{said}"
+    );
+    let rows = audited(&world);
+    assert_eq!(
+        rows.len(),
+        1,
+        "the forced restore is audited once: {rows:?}"
+    );
+    assert_eq!(rows[0].tenant, Some(a.tenant));
+    assert!(
+        rows[0].detail.contains("operator (admin CLI") && rows[0].detail.contains(backup_arg),
+        "the audit row says who and which file: {}",
+        rows[0].detail
+    );
+    let live = rusqlite::Connection::open(aisle_server::tenant_db_path(world.dir.path(), a.tenant))
+        .expect("open the live file");
+    let stamp: String = live
+        .query_row(
+            "SELECT value FROM tenant_meta WHERE name = 'tenant'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("the restored file is stamped");
+    assert_eq!(stamp, a.tenant.to_string());
+    assert_eq!(on_hand(&world.http, &world.url(""), &a).await, 5);
+    push_more(&world, &a, 200, 1).await;
+    assert_eq!(
+        on_hand(&world.http, &world.url(""), &a).await,
+        6,
+        "the restored tenant keeps taking pushes"
+    );
 }
