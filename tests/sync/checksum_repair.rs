@@ -35,8 +35,14 @@ async fn a_device_missing_an_event_refetches_its_keys_and_records_the_repair() {
     a.engine().sync_once().await.expect("a pushes seq 2");
     b.engine().sync_once().await.expect("b pulls seq 2");
     assert_eq!(b.on_hand(&bin), 3, "b has a's second receipt");
-    aisle_server::backup::restore_tenant(world.data_dir(), &world.registry, world.tenant, &backup)
-        .expect("restore");
+    aisle_server::backup::restore_tenant(
+        world.data_dir(),
+        &world.registry,
+        world.tenant,
+        &backup,
+        aisle_server::backup::RestoreOptions::default(),
+    )
+    .expect("restore");
 
     // The restored server gives seq 2 again, to c's receipt; b's cursor is past it.
     let missed = c.record(received(&shelf, 2));

@@ -579,3 +579,78 @@ async fn restore_of_an_unstamped_backup_needs_force_tenant_and_is_audited() {
         "the restored tenant keeps taking pushes"
     );
 }
+
+/// The projection check must not refuse an honest backup: a tenant whose events opened
+/// tasks and discrepancies, contested a pick list, waited on reviews and arrived out of
+/// order (so the server decided and recorded resolutions) restores without `--repair`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_honest_backup_of_a_busy_tenant_restores_without_a_difference() {
+    use aisle_core::event::{CountDecision, ReviewDecision};
+    use aisle_core::testkit::{
+        adjusted, claimed, count_requested, counted, key, moved, pick_list, picked, picked_on_line,
+        received, reviewed, short_picked,
+    };
+    let world = World::start(4).await;
+    let (acme, main) = world.tenant("acme");
+    let a = world.enroll(acme, main, "dock").await;
+    let b = world.enroll(acme, main, "aisle").await;
+    let (shelf, bin, lot) = (key(1, 1, None), key(2, 2, None), key(3, 3, Some("L7")));
+    let list = pick_list(1);
+    let now = aisle_server::now_ms() as u64 - 120_000;
+    let at = |device: &Device, serial: u64, offset: u64, body| {
+        crate::support::event(device, serial, now + offset * 1_000, body)
+    };
+    let needs_review = at(&a, 5, 5, counted(&shelf, 3, 10, CountDecision::NeedsReview));
+    let first = vec![
+        at(&a, 1, 1, received(&shelf, 10)),
+        at(&a, 2, 2, received(&lot, 4)),
+        at(&a, 3, 3, picked(&bin, 2)),
+        at(&a, 4, 4, claimed(list)),
+        needs_review.clone(),
+        at(&a, 6, 6, moved(&shelf, 9, 1)),
+        at(&a, 7, 7, adjusted(&lot, -1)),
+        at(&a, 8, 8, count_requested(&lot, "looks wrong")),
+        at(&a, 9, 9, picked_on_line(&shelf, 2, list, 1, 5)),
+    ];
+    // b's events are older than some of a's and arrive after them.
+    let second = vec![
+        at(&b, 1, 2, claimed(list)),
+        at(&b, 2, 3, short_picked(&shelf, list, 1)),
+        at(&b, 3, 4, counted(&bin, 0, -2, CountDecision::SelfApproved)),
+        at(
+            &b,
+            4,
+            10,
+            reviewed(needs_review.id, ReviewDecision::Rejected),
+        ),
+        at(&b, 5, 11, picked(&lot, 9)),
+    ];
+    for (device, events) in [(&a, &first), (&b, &second)] {
+        let (status, body) = world.push(device, events).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let open: (i64, i64, i64) =
+        rusqlite::Connection::open(aisle_server::tenant_db_path(world.dir.path(), acme))
+            .expect("open")
+            .query_row(
+                "SELECT (SELECT count(*) FROM tasks WHERE is_open = 1),
+                (SELECT count(*) FROM discrepancies WHERE is_open = 1),
+                (SELECT count(*) FROM events WHERE kind = 'resolved')",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .expect("counts");
+    assert!(
+        open.0 > 0 && open.1 > 0 && open.2 > 0,
+        "the world has open tasks, discrepancies and resolutions to compare: {open:?}"
+    );
+
+    let backup = world.dir.path().join("acme.backup");
+    let backup_arg = backup.to_str().expect("utf-8");
+    admin(world.dir.path(), &["backup", "acme", "--out", backup_arg]);
+    let said = admin(world.dir.path(), &["restore", "acme", "--from", backup_arg]);
+    assert!(
+        said.contains("restored acme") && !said.contains("repaired"),
+        "an honest backup restores as it is: {said}"
+    );
+}
