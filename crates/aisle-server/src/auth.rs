@@ -13,7 +13,7 @@
 
 use crate::error::{AppError, Boundary};
 use crate::http::{blocking, AppState};
-use crate::registry::AuditRow;
+use crate::registry::{AuditRow, AuditSource};
 use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
 use aisle_core::Event;
 use axum::extract::{FromRequestParts, RawPathParams};
@@ -149,12 +149,15 @@ impl TenantContext {
             reason: boundary.code().to_owned(),
             detail,
         };
-        audit(state, row).await;
+        audit(state, AuditSource::Device(self.device), row).await;
         AppError::forbidden(boundary)
     }
 }
 
-async fn audit(state: &AppState, row: AuditRow) {
+/// Logs a refusal, counts it, and records it in the security audit log under `source`.
+/// The detail is bounded first: it often quotes the request, which the client chose.
+async fn audit(state: &AppState, source: AuditSource, mut row: AuditRow) {
+    row.detail = crate::registry::bounded(&row.detail, crate::registry::AUDIT_TEXT_MAX_CHARS);
     tracing::warn!(
         tenant = ?row.tenant,
         warehouse = ?row.warehouse,
@@ -165,7 +168,7 @@ async fn audit(state: &AppState, row: AuditRow) {
     );
     state.metrics.record_refusal(&row.reason);
     let registry = state.registry.clone();
-    if let Err(error) = blocking(move || registry.audit(&row, crate::now_ms())).await {
+    if let Err(error) = blocking(move || registry.audit_as(source, &row, crate::now_ms())).await {
         tracing::error!(%error, "cannot write the security audit log");
     }
 }
@@ -199,7 +202,7 @@ impl FromRequestParts<AppState> for TenantContext {
                 reason: "revoked_token".to_owned(),
                 detail: format!("{} {}", parts.method, parts.uri.path()),
             };
-            audit(state, row).await;
+            audit(state, AuditSource::Device(device.id), row).await;
             return Err(AppError::RevokedToken);
         }
         let params = RawPathParams::from_request_parts(parts, state)

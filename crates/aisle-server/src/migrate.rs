@@ -15,7 +15,12 @@ use std::time::Duration;
 const REGISTRY_MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cloud/registry/0001_init.sql"),
     include_str!("../../../migrations/cloud/registry/0002_api_keys.sql"),
+    include_str!("../../../migrations/cloud/registry/0003_audit_chain.sql"),
 ];
+
+/// The registry migration whose Rust hook chains the schema-1 audit rows (SQLite has no
+/// SHA-256 of its own).
+const REGISTRY_AUDIT_CHAIN: usize = 2;
 const TENANT_MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cloud/tenant/0001_init.sql"),
     include_str!("../../../migrations/cloud/tenant/0002_master_data.sql"),
@@ -43,7 +48,15 @@ pub fn configure(conn: &Connection) -> Result<(), ServerError> {
 }
 
 fn run(conn: &mut Connection, files: &[&'static str], what: &str) -> Result<i64, ServerError> {
-    let known = files.len() as i64;
+    run_migrations(conn, files.iter().map(|sql| M::up(sql)).collect(), what)
+}
+
+fn run_migrations(
+    conn: &mut Connection,
+    migrations: Vec<M<'static>>,
+    what: &str,
+) -> Result<i64, ServerError> {
+    let known = migrations.len() as i64;
     let found: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if found > known {
         return Err(ServerError::Migration {
@@ -51,7 +64,7 @@ fn run(conn: &mut Connection, files: &[&'static str], what: &str) -> Result<i64,
             message: format!("schema {found} is newer than this build's {known}"),
         });
     }
-    Migrations::new(files.iter().map(|sql| M::up(sql)).collect())
+    Migrations::new(migrations)
         .to_latest(conn)
         .map_err(|error| ServerError::Migration {
             what: what.to_owned(),
@@ -61,7 +74,15 @@ fn run(conn: &mut Connection, files: &[&'static str], what: &str) -> Result<i64,
 }
 
 pub fn migrate_registry(conn: &mut Connection) -> Result<i64, ServerError> {
-    run(conn, REGISTRY_MIGRATIONS, "the registry")
+    let migrations = REGISTRY_MIGRATIONS
+        .iter()
+        .enumerate()
+        .map(|(index, sql)| match index {
+            REGISTRY_AUDIT_CHAIN => M::up_with_hook(sql, crate::registry::chain_schema1_rows),
+            _ => M::up(sql),
+        })
+        .collect();
+    run_migrations(conn, migrations, "the registry")
 }
 
 /// Brings a tenant database to [`TENANT_SCHEMA_VERSION`] and returns that version.

@@ -1,5 +1,6 @@
 //! The registry database: tenants, warehouses, devices, enrollment codes, ERP API keys
-//! (`api_keys`), each tenant database's schema state, and the security audit log.
+//! (`api_keys`), each tenant database's schema state, and the security audit log (`audit`:
+//! bounded, coalesced, capped and hash-chained).
 //!
 //! Secrets never reach this file in the clear: device tokens and enrollment codes are
 //! stored as SHA-256 digests (see [`crate::auth`]). The registry hands out no tenant data;
@@ -15,13 +16,21 @@ use std::sync::{Mutex, MutexGuard};
 use uuid::Uuid;
 
 mod api_keys;
+mod audit;
 
 pub use api_keys::{ApiKeyId, ApiKeyRow, NewApiKey};
+pub(crate) use audit::chain_schema1_rows;
+pub use audit::{
+    bounded, AuditEntry, AuditSource, ChainBreak, ChainVerified, Pruned, AUDIT_TEXT_MAX_CHARS,
+    DEFAULT_AUDIT_MAX_ROWS,
+};
 
 /// The registry, behind one connection (its queries are short and indexed).
 #[derive(Debug)]
 pub struct Registry {
     conn: Mutex<Connection>,
+    /// The security audit log's row cap (see `audit`).
+    audit_max_rows: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +50,8 @@ pub struct DeviceRow {
     pub revoked: bool,
 }
 
+/// A refusal to record in the security audit log. Its detail may be any length; the log
+/// stores it bounded (see [`AuditEntry`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditRow {
     pub tenant: Option<TenantId>,
@@ -86,6 +97,7 @@ impl Registry {
         migrate::migrate_registry(&mut conn)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            audit_max_rows: DEFAULT_AUDIT_MAX_ROWS,
         })
     }
 
@@ -308,44 +320,6 @@ impl Registry {
             (device.as_bytes(), now_ms),
         )?;
         Ok(changed > 0)
-    }
-
-    /// Appends a row to the security audit log.
-    pub fn audit(&self, row: &AuditRow, now_ms: i64) -> Result<(), ServerError> {
-        self.conn().execute(
-            "INSERT INTO security_audit (at_ms, tenant, warehouse, device, reason, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            (
-                now_ms,
-                row.tenant.map(|id| *id.as_bytes()),
-                row.warehouse.map(|id| *id.as_bytes()),
-                row.device.map(|id| *id.as_bytes()),
-                &row.reason,
-                &row.detail,
-            ),
-        )?;
-        Ok(())
-    }
-
-    /// The whole audit log, oldest first (for operators and tests).
-    pub fn audit_log(&self) -> Result<Vec<AuditRow>, ServerError> {
-        let conn = self.conn();
-        let mut statement = conn.prepare(
-            "SELECT tenant, warehouse, device, reason, detail FROM security_audit ORDER BY id",
-        )?;
-        let rows = statement.query_map([], |row| {
-            let id = |index: usize| -> rusqlite::Result<Option<Uuid>> {
-                Ok(row.get::<_, Option<[u8; 16]>>(index)?.map(uuid))
-            };
-            Ok(AuditRow {
-                tenant: id(0)?.map(TenantId::from_uuid),
-                warehouse: id(1)?.map(WarehouseId::from_uuid),
-                device: id(2)?.map(DeviceId::from_uuid),
-                reason: row.get(3)?,
-                detail: row.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn record_tenant_version(&self, tenant: TenantId, version: i64) -> Result<(), ServerError> {

@@ -16,7 +16,7 @@
 use super::{audit, bearer, sealed, token_digest, Authenticated};
 use crate::error::{AppError, Boundary};
 use crate::http::{blocking, AppState};
-use crate::registry::{ApiKeyId, AuditRow, Registry};
+use crate::registry::{ApiKeyId, AuditRow, AuditSource, Registry};
 use crate::ServerError;
 use aisle_core::ids::TenantId;
 use axum::extract::{FromRequestParts, RawPathParams};
@@ -190,9 +190,10 @@ impl<S: RequiredScope> FromRequestParts<AppState> for IntegrationContext<S> {
             reason: reason.to_owned(),
             detail: format!("api key {}: {detail}", row.id),
         };
+        let source = AuditSource::ApiKey(row.id);
         let request = format!("{} {}", parts.method, parts.uri.path());
         if row.revoked {
-            audit(state, refusal("revoked_key", request)).await;
+            audit(state, source, refusal("revoked_key", request)).await;
             return Err(AppError::RevokedKey);
         }
         let params = RawPathParams::from_request_parts(parts, state)
@@ -205,13 +206,13 @@ impl<S: RequiredScope> FromRequestParts<AppState> for IntegrationContext<S> {
         if let Some(path_tenant) = path_tenant {
             if path_tenant.parse::<TenantId>().ok() != Some(row.tenant) {
                 let detail = format!("path tenant {path_tenant:?} on {request}");
-                audit(state, refusal(Boundary::Tenant.code(), detail)).await;
+                audit(state, source, refusal(Boundary::Tenant.code(), detail)).await;
                 return Err(AppError::forbidden(Boundary::Tenant));
             }
         }
         if !row.scopes.contains(&S::SCOPE) {
             let detail = format!("needs {} for {request}", S::SCOPE);
-            audit(state, refusal("missing_scope", detail)).await;
+            audit(state, source, refusal("missing_scope", detail)).await;
             return Err(AppError::MissingScope(S::SCOPE.as_str()));
         }
         Ok(Self {
