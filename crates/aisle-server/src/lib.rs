@@ -58,6 +58,9 @@ pub struct ServerConfig {
     /// (`rejected` / `clock_ahead`): an event from a PC whose clock jumped years ahead would
     /// otherwise become the newest count of its key forever (docs/protocol.md).
     pub max_clock_ahead_ms: i64,
+    /// The security audit log's row cap: past it the oldest rows are pruned (and the prune
+    /// recorded); see `registry::audit`.
+    pub audit_max_rows: u64,
 }
 
 impl ServerConfig {
@@ -67,6 +70,7 @@ impl ServerConfig {
             data_dir: data_dir.into(),
             max_open_tenants,
             max_clock_ahead_ms: DEFAULT_MAX_CLOCK_AHEAD_MS,
+            audit_max_rows: registry::DEFAULT_AUDIT_MAX_ROWS,
         }
     }
 }
@@ -112,7 +116,10 @@ pub async fn serve(
 /// The router over a data directory, for serving or for tests.
 pub fn app(config: &ServerConfig) -> Result<axum::Router, ServerError> {
     std::fs::create_dir_all(config.data_dir.join("tenants")).map_err(ServerError::Io)?;
-    let registry = Arc::new(Registry::open(&registry_path(&config.data_dir))?);
+    let registry = Arc::new(
+        Registry::open(&registry_path(&config.data_dir))?
+            .with_audit_max_rows(config.audit_max_rows),
+    );
     let metrics = Arc::new(metrics::Metrics::new());
     let pools = pool::TenantPools::new(
         config.data_dir.clone(),

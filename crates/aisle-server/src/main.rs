@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
 
+mod admin_audit;
 mod admin_master;
 
 #[derive(Debug, Parser)]
@@ -50,6 +51,18 @@ enum Command {
         /// clock (`rejected` / `clock_ahead`).
         #[arg(long, env = "AISLE_MAX_CLOCK_AHEAD_SECS", default_value_t = DEFAULT_MAX_CLOCK_AHEAD_MS / 1000)]
         max_clock_ahead_secs: i64,
+        /// Rows the security audit log keeps; past it the oldest are pruned, and the prune
+        /// is recorded (rows are at most about 1.3 KB; repeats coalesce per minute).
+        #[arg(long, env = "AISLE_AUDIT_MAX_ROWS", default_value_t = aisle_server::registry::DEFAULT_AUDIT_MAX_ROWS)]
+        audit_max_rows: u64,
+    },
+    /// List, verify or prune the security audit log.
+    #[command(
+        after_help = "Example:\n  aisle-server audit list --limit 20\n  aisle-server audit verify\n  aisle-server audit prune --before 2026-01-01"
+    )]
+    Audit {
+        #[command(subcommand)]
+        command: admin_audit::AuditCommand,
     },
     /// Add or list tenants.
     Tenant {
@@ -188,11 +201,13 @@ fn main() -> anyhow::Result<()> {
             listen,
             max_open_tenants,
             max_clock_ahead_secs,
+            audit_max_rows,
         } => serve(
             cli.data,
             &listen,
             max_open_tenants,
             max_clock_ahead_secs.saturating_mul(1000),
+            audit_max_rows,
         ),
         command => admin(&cli.data, command),
     }
@@ -203,6 +218,7 @@ fn serve(
     listen: &str,
     max_open_tenants: usize,
     max_clock_ahead_ms: i64,
+    audit_max_rows: u64,
 ) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -230,6 +246,7 @@ fn serve(
         stdout.flush()?;
         let mut config = ServerConfig::new(data_dir.clone(), max_open_tenants);
         config.max_clock_ahead_ms = max_clock_ahead_ms;
+        config.audit_max_rows = audit_max_rows;
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
@@ -290,6 +307,7 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
                 registry.create_enrollment_code(tenant, warehouse, ttl_ms, now_ms)?
             );
         }
+        Command::Audit { command } => admin_audit::audit(&registry, command, now_ms)?,
         Command::Import { command } => admin_master::import(data_dir, registry, command)?,
         Command::ApiKey { command } => admin_master::api_key(&registry, command, now_ms)?,
         Command::Export { command } => admin_master::export(data_dir, registry, command)?,

@@ -1,6 +1,7 @@
 //! aisle-server's integration tests: the real server on 127.0.0.1 port 0, over real SQLite
 //! files in temporary directories, driven with reqwest. One module per concern.
 
+mod audit;
 mod backup;
 mod bad_input;
 mod cli_import;
