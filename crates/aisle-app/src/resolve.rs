@@ -11,7 +11,63 @@ use aisle_store::Store;
 
 /// Parses a scan and resolves it against the store's master data. `today` is the
 /// calendar date the GS1 century rule reads two-digit years against.
+///
+/// What a person types (a location code or a SKU, without the labels' `L:`/`S:` prefixes,
+/// in any case) is tried when the text is no barcode, or no known one. An error then says
+/// what was read, in words, not where a parser gave up.
 pub fn resolve_scan(
+    store: &Store,
+    raw: &str,
+    config: &ScanConfig,
+    today: Date,
+) -> Result<Resolved, AppError> {
+    match resolve_barcode(store, raw, config, today) {
+        Err(error @ (AppError::BadScan(_) | AppError::UnknownBarcode(_))) => {
+            match resolve_typed(store, raw)? {
+                Some(resolved) => Ok(resolved),
+                None if matches!(error, AppError::BadScan(_)) => Err(AppError::BadScan(format!(
+                    "{:?} is no barcode, location code or SKU of this warehouse",
+                    raw.trim()
+                ))),
+                None => Err(error),
+            }
+        }
+        other => other,
+    }
+}
+
+/// A typed location code or SKU, exactly or ignoring case.
+fn resolve_typed(store: &Store, raw: &str) -> Result<Option<Resolved>, AppError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let location = match store.location_by_code(text)? {
+        Some(location) => Some(location),
+        None => store
+            .locations_in_walk_order()?
+            .into_iter()
+            .find(|location| location.code.eq_ignore_ascii_case(text)),
+    };
+    if let Some(location) = location {
+        return Ok(Some(Resolved::Location {
+            location: LocationView::from(&location),
+        }));
+    }
+    let item = match store.item_by_sku(text)? {
+        Some(item) => Some(item),
+        None => store.item_by_sku(&text.to_ascii_uppercase())?,
+    };
+    Ok(item.map(|item| Resolved::Item {
+        item: ItemView::from(&item),
+        lot: None,
+        expiry: None,
+        quantity: None,
+        pack_size: 1,
+    }))
+}
+
+fn resolve_barcode(
     store: &Store,
     raw: &str,
     config: &ScanConfig,

@@ -4,6 +4,8 @@
 mod floor;
 mod manager;
 mod requests;
+mod resolve;
+mod review;
 mod session;
 
 use aisle_app::Floor;
