@@ -2,11 +2,12 @@
 // (on every screen), the keyboard-wedge and serial scan wiring, and following the backend's
 // session, which ends after the profile's idle timeout (logic/idle.ts).
 
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 
 import { Action } from "./components/Action";
 import type { Message } from "./components/Feedback";
 import type { AppStatus, ScannerSettings, SyncStatus, User } from "./contract";
+import { refreshingAfterRecords } from "./backend";
 import { EnvContext, useEnv, type Env } from "./env";
 import { errorText } from "./errors";
 import { t } from "./i18n";
@@ -41,7 +42,13 @@ export function App({ env, sessionCheckMs = SESSION_CHECK_MS }: { env: Env; sess
 type Screen = MenuEntry | "home" | "profiles";
 
 function Shell({ sessionCheckMs }: { sessionCheckMs: number }) {
-  const { backend, scans, keys } = useEnv();
+  const env = useEnv();
+  const { backend, scans, keys } = env;
+  // Screens get a backend that refreshes the sync status after every recorded action.
+  const screenEnv = useMemo<Env>(
+    () => ({ ...env, backend: refreshingAfterRecords(backend, () => void backend.syncStatus().then(setSync, () => {})) }),
+    [env],
+  );
   const [status, setStatus] = useState<AppStatus | null>(null);
   const [startError, setStartError] = useState<Message | null>(null);
   const [sync, setSync] = useState<SyncStatus | null>(null);
@@ -187,7 +194,9 @@ function Shell({ sessionCheckMs }: { sessionCheckMs: number }) {
         {user !== null && <span class="user">{t("app.user", { name: user.name, role: t(`role.${user.role}`) })}</span>}
         <StatusBadge status={sync} demo={status?.demo === true} />
       </header>
-      <main class="content">{body}</main>
+      <main class="content">
+        <EnvContext.Provider value={screenEnv}>{body}</EnvContext.Provider>
+      </main>
       {user !== null && (
         <footer class="bottom-bar">
           <Action keyName="F10" label={t("screen.sync")} onRun={() => setScreen("sync")} />

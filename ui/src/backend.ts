@@ -206,3 +206,24 @@ export function tauriBackend(): Backend {
   const tauri = (globalThis as { __TAURI__?: TauriGlobal }).__TAURI__;
   return createBackend(tauri?.core?.invoke, tauri?.event?.listen);
 }
+
+/** The commands that record an event (and so add one to the pending count). */
+const RECORDING_COMMANDS = ["receive", "moveStock", "count", "pickLine", "shortPick", "reviewCount", "requestCount"] as const;
+
+/**
+ * `backend`, calling `afterRecord` once each recording command succeeded, so the header's
+ * pending count shows a new event at once instead of at the next poll (offline, nothing
+ * else announces it).
+ */
+export function refreshingAfterRecords(backend: Backend, afterRecord: () => void): Backend {
+  const wrapped: Backend = { ...backend };
+  for (const name of RECORDING_COMMANDS) {
+    const command = backend[name] as (...args: unknown[]) => Promise<unknown>;
+    (wrapped as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+      const answer = await command(...args);
+      afterRecord();
+      return answer;
+    };
+  }
+  return wrapped;
+}

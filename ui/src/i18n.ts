@@ -243,6 +243,8 @@ const en = {
   "sync.now": "Sync now",
   "sync.started": "Syncing…",
   "sync.requested": "Sync started.",
+  "sync.done": "Synced.",
+  "sync.failed": "Sync failed.",
   "sync.pulling": "Pulling {done} of {total}",
 
   "scanner.test": "Test barcode",

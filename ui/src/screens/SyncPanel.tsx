@@ -1,6 +1,8 @@
 // Sync: status, pending count, last error (with its time, marked once a later sync got past
 // it) and clock offset; "sync now"; a progress bar while a large pull runs.
 
+import { useEffect, useState } from "preact/hooks";
+
 import { Action, Actions } from "../components/Action";
 import { FeedbackBox, useFeedback } from "../components/Feedback";
 import type { SyncStatus } from "../contract";
@@ -19,19 +21,74 @@ function lastErrorFact(status: SyncStatus): Fact {
   return { label, value, tone: "error" };
 }
 
-export function SyncPanel({ status, onBack }: { status: SyncStatus | null; onBack: () => void }) {
+/** How often the panel asks for the status while the round it started runs. */
+const ROUND_POLL_MS = 1_000;
+/** How long it waits for that round before it stops watching. */
+const ROUND_WAIT_MS = 120_000;
+
+/** What the status said before "Sync now": a round has ended once either time moves on. */
+interface RoundStart {
+  lastSuccessMs?: number;
+  lastErrorMs?: number;
+  lastError?: string;
+}
+
+/** How the round that began after `start` ended, by the status now; null while it runs. */
+export function roundOutcome(start: RoundStart, now: SyncStatus): { ok: true } | { ok: false; message: string } | null {
+  const errorMoved =
+    now.lastErrorMs !== undefined ? now.lastErrorMs !== start.lastErrorMs : now.lastError !== undefined && now.lastError !== start.lastError;
+  const successMoved = now.lastSuccessMs !== undefined && now.lastSuccessMs !== start.lastSuccessMs;
+  const successAfterError = successMoved && (now.lastErrorMs === undefined || now.lastSuccessMs! > now.lastErrorMs);
+  if (errorMoved && !successAfterError) return { ok: false, message: now.lastError ?? "" };
+  if (successMoved) return { ok: true };
+  return null;
+}
+
+export function SyncPanel({ status, onBack, pollMs = ROUND_POLL_MS }: { status: SyncStatus | null; onBack: () => void; pollMs?: number }) {
   const { backend } = useEnv();
   const feedback = useFeedback();
+  const [round, setRound] = useState<RoundStart | null>(null);
 
   async function syncNow(): Promise<void> {
     feedback.info(t("sync.started"));
+    const start: RoundStart = { lastSuccessMs: status?.lastSuccessMs, lastErrorMs: status?.lastErrorMs, lastError: status?.lastError };
     try {
       await backend.syncNow();
-      feedback.success(t("sync.requested"));
+      setRound(start);
     } catch (error) {
       feedback.fail(error);
     }
   }
+
+  // Watch the round this panel started until it ended, and say how.
+  useEffect(() => {
+    if (round === null) return;
+    const startedAt = Date.now();
+    let stopped = false;
+    const check = (now: SyncStatus) => {
+      if (stopped) return;
+      const outcome = roundOutcome(round, now);
+      if (outcome === null) return;
+      stopped = true;
+      setRound(null);
+      if (outcome.ok) feedback.success(t("sync.done"));
+      else feedback.refuse(t("sync.failed"), outcome.message);
+    };
+    if (status !== null) check(status);
+    const timer = setInterval(() => {
+      if (Date.now() - startedAt > ROUND_WAIT_MS) {
+        stopped = true;
+        setRound(null);
+        clearInterval(timer);
+        return;
+      }
+      backend.syncStatus().then(check, () => {});
+    }, pollMs);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, [round, status]);
 
   const progress = status?.progress;
   return (
