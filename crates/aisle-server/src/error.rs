@@ -98,6 +98,31 @@ pub enum AppError {
     TenantUnavailable,
     #[error("no such endpoint")]
     NotFound,
+    #[error("this endpoint does not answer that method")]
+    MethodNotAllowed,
+    #[error("the request's headers are larger than the limit of {0} bytes")]
+    HeadersTooLarge(usize),
+    #[error("the server holds as many connections as it allows; retry shortly")]
+    TooManyConnections,
+    #[error("the server holds as many request bodies in memory as it allows; retry shortly")]
+    ServerBusy,
+    #[error("too many requests {what}; retry after {retry_after_secs} s")]
+    RateLimited {
+        /// Whose limit was reached, e.g. "from this address" or "for this tenant".
+        what: &'static str,
+        retry_after_secs: u64,
+    },
+    #[error(
+        "the tenant's storage is at its quota of {max_bytes} bytes; the operator can raise it"
+    )]
+    TenantStorageFull { max_bytes: u64 },
+    /// Any other refusal of the HTTP layer (hyper's or axum's own), by its status.
+    #[error("{message}")]
+    Http {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     #[error("internal error")]
     Internal(#[source] ServerError),
 }
@@ -130,6 +155,13 @@ impl AppError {
             Self::Forbidden { boundary, .. } => boundary.code(),
             Self::TenantUnavailable => "tenant_unavailable",
             Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::HeadersTooLarge(_) => "headers_too_large",
+            Self::TooManyConnections => "too_many_connections",
+            Self::ServerBusy => "server_busy",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::TenantStorageFull { .. } => "tenant_storage_full",
+            Self::Http { code, .. } => code,
             Self::Internal(_) => "internal",
         }
     }
@@ -148,6 +180,12 @@ impl AppError {
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::TenantUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::TooManyConnections | Self::ServerBusy => StatusCode::SERVICE_UNAVAILABLE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TenantStorageFull { .. } => StatusCode::INSUFFICIENT_STORAGE,
+            Self::Http { status, .. } => *status,
             Self::Internal(error) if error.is_retryable() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -184,7 +222,21 @@ impl IntoResponse for AppError {
                 "bytes": crate::wire::MAX_BODY_BYTES,
             });
         }
+        let retry_after_secs = match &self {
+            Self::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            Self::TooManyConnections | Self::ServerBusy => Some(1),
+            _ => None,
+        };
         let mut response = (self.status(), Json(body)).into_response();
+        if let Some(secs) = retry_after_secs {
+            // The sync engine waits this long before its next attempt (aisle-sync's client).
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs.max(1)),
+            );
+        }
         response.extensions_mut().insert(ErrorCode(self.code()));
         response
     }

@@ -19,6 +19,7 @@ use tracing::Instrument;
 
 mod drain;
 pub(crate) mod master;
+pub mod refusals;
 pub(crate) mod touching;
 
 /// What every handler can reach. Tenant data only through [`Storage`] with a context.
@@ -27,6 +28,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     pub storage: Arc<dyn Storage>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The limits' state: the body budget, rate limits and tenant quotas.
+    pub guards: Arc<crate::limits::Guards>,
 }
 
 /// Runs blocking work (SQLite) off the async workers.
@@ -48,6 +51,7 @@ where
 }
 
 pub fn router(state: AppState) -> Router {
+    let guards = Arc::clone(&state.guards);
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -61,8 +65,19 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { AppError::NotFound })
         // One byte over the limit is enough to know a body is too large.
         .layer(DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
-        // Outside the limit above: an oversized body is read to its end before the 413.
-        .layer(axum::middleware::from_fn(drain::limit_body))
+        // Outside the limit above: an oversized body is read to its end before the 413,
+        // within the in-flight body budget.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&guards),
+            drain::limit_body,
+        ))
+        // Outside the drain: rate limits, header size and credentials before any body.
+        .layer(axum::middleware::from_fn_with_state(
+            guards,
+            crate::limits::guard,
+        ))
+        // Outermost: whatever is refused, it is refused as `{code, message}`.
+        .layer(axum::middleware::from_fn(refusals::as_json))
         .with_state(state)
 }
 
@@ -175,6 +190,8 @@ pub(crate) async fn enroll(
         (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
         (status = 413, description = "`payload_too_large`: more than 1,000 events or 4 MiB", body = crate::openapi::ErrorBody),
         (status = 422, description = "`unsupported_event_version`", body = crate::openapi::ErrorBody),
+        (status = 429, description = "`rate_limited`: past the address's, the tenant's or the tenant's push quota; wait `Retry-After` seconds", body = crate::openapi::ErrorBody),
+        (status = 507, description = "`tenant_storage_full`: the tenant's database is at its size quota", body = crate::openapi::ErrorBody),
     ),
     security(("device_token" = [])))]
 pub(crate) async fn push(
@@ -196,6 +213,11 @@ pub(crate) async fn push(
     let storage = state.storage.clone();
     let span = context.span("push");
     let n_events = events.len();
+    let guards = Arc::clone(&state.guards);
+    let tenant = context.tenant();
+    blocking(move || guards.quotas.check_push(tenant, n_events))
+        .instrument(span.clone())
+        .await?;
     let results = blocking(move || storage.push(&context, &events, crate::now_ms()))
         .instrument(span.clone())
         .await?;

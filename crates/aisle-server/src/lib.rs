@@ -23,13 +23,16 @@ pub mod backup;
 mod error;
 pub mod http;
 pub mod import;
+pub mod limits;
 pub mod master;
 pub mod metrics;
 pub mod migrate;
 pub mod openapi;
 pub mod pool;
+pub mod quota;
 pub mod rebuild;
 pub mod registry;
+pub mod serve;
 pub mod storage;
 pub mod touching;
 pub mod wire;
@@ -61,6 +64,9 @@ pub struct ServerConfig {
     /// The security audit log's row cap: past it the oldest rows are pruned (and the prune
     /// recorded); see `registry::audit`.
     pub audit_max_rows: u64,
+    /// What one client may take: connections, timeouts, body memory, rate limits and the
+    /// tenants' default quotas (`limits`).
+    pub limits: limits::Limits,
 }
 
 impl ServerConfig {
@@ -71,6 +77,7 @@ impl ServerConfig {
             max_open_tenants,
             max_clock_ahead_ms: DEFAULT_MAX_CLOCK_AHEAD_MS,
             audit_max_rows: registry::DEFAULT_AUDIT_MAX_ROWS,
+            limits: limits::Limits::default(),
         }
     }
 }
@@ -106,15 +113,16 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let app = app(&config)?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(ServerError::Io)
+    let (app, guards) = build(&config)?;
+    serve::run(listener, app, guards, shutdown).await
 }
 
 /// The router over a data directory, for serving or for tests.
 pub fn app(config: &ServerConfig) -> Result<axum::Router, ServerError> {
+    Ok(build(config)?.0)
+}
+
+fn build(config: &ServerConfig) -> Result<(axum::Router, Arc<limits::Guards>), ServerError> {
     std::fs::create_dir_all(config.data_dir.join("tenants")).map_err(ServerError::Io)?;
     let registry = Arc::new(
         Registry::open(&registry_path(&config.data_dir))?
@@ -130,16 +138,23 @@ pub fn app(config: &ServerConfig) -> Result<axum::Router, ServerError> {
     let storage = Arc::new(
         storage::SqliteStorage::new(pools).with_max_clock_ahead_ms(config.max_clock_ahead_ms),
     );
+    let guards = Arc::new(limits::Guards::new(
+        config.limits.clone(),
+        Arc::clone(&registry),
+        config.data_dir.clone(),
+    ));
     let router = http::router(http::AppState {
         registry,
         storage,
         metrics: Arc::clone(&metrics),
+        guards: Arc::clone(&guards),
     });
     // Added last, so it wraps every route (and the fallback) and sees each matched route.
-    Ok(router.layer(axum::middleware::from_fn_with_state(
+    let router = router.layer(axum::middleware::from_fn_with_state(
         metrics,
         metrics::track,
-    )))
+    ));
+    Ok((router, guards))
 }
 
 /// A server running in this process on 127.0.0.1, for tests: dropping it stops the server.
@@ -158,15 +173,10 @@ impl RunningServer {
             .map_err(ServerError::Io)?;
         let addr = listener.local_addr().map_err(ServerError::Io)?;
         let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
-        let app = app(&config)?;
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = receiver.await;
-                })
-                .await
-                .map_err(ServerError::Io)
-        });
+        let (app, guards) = build(&config)?;
+        let task = tokio::spawn(serve::run(listener, app, guards, async move {
+            let _ = receiver.await;
+        }));
         Ok(Self {
             addr,
             shutdown: Some(sender),

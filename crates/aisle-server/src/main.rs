@@ -14,6 +14,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 mod admin_audit;
+mod admin_limits;
 mod admin_master;
 
 #[derive(Debug, Parser)]
@@ -55,6 +56,8 @@ enum Command {
         /// is recorded (rows are at most about 1.3 KB; repeats coalesce per minute).
         #[arg(long, env = "AISLE_AUDIT_MAX_ROWS", default_value_t = aisle_server::registry::DEFAULT_AUDIT_MAX_ROWS)]
         audit_max_rows: u64,
+        #[command(flatten)]
+        limits: admin_limits::LimitArgs,
     },
     /// List, verify or prune the security audit log.
     #[command(
@@ -164,6 +167,12 @@ enum TenantCommand {
         /// Tenant name or id.
         tenant: String,
     },
+    /// Set a tenant's own quotas (events pushed per second, database bytes); flags not
+    /// given keep their value. A running server applies them within 5 seconds.
+    #[command(
+        after_help = "Example:\n  aisle-server tenant set-quota acme --push-per-sec 500 --max-bytes 2147483648\n  aisle-server tenant set-quota acme --reset"
+    )]
+    SetQuota(admin_limits::SetQuotaArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,12 +211,14 @@ fn main() -> anyhow::Result<()> {
             max_open_tenants,
             max_clock_ahead_secs,
             audit_max_rows,
+            limits,
         } => serve(
             cli.data,
             &listen,
             max_open_tenants,
             max_clock_ahead_secs.saturating_mul(1000),
             audit_max_rows,
+            limits.limits(),
         ),
         command => admin(&cli.data, command),
     }
@@ -219,6 +230,7 @@ fn serve(
     max_open_tenants: usize,
     max_clock_ahead_ms: i64,
     audit_max_rows: u64,
+    limits: aisle_server::limits::Limits,
 ) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -247,6 +259,7 @@ fn serve(
         let mut config = ServerConfig::new(data_dir.clone(), max_open_tenants);
         config.max_clock_ahead_ms = max_clock_ahead_ms;
         config.audit_max_rows = audit_max_rows;
+        config.limits = limits;
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
@@ -288,6 +301,9 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
             registry.clear_tenant_failure(tenant)?;
             println!("cleared {tenant}; its next request migrates it again");
         }
+        Command::Tenant {
+            command: TenantCommand::SetQuota(args),
+        } => admin_limits::set_quota(&registry, args, now_ms)?,
         Command::Warehouse {
             command: WarehouseCommand::Add { tenant, name },
         } => {

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 mod api_keys;
 mod audit;
+mod quotas;
 
 pub use api_keys::{ApiKeyId, ApiKeyRow, NewApiKey};
 pub(crate) use audit::chain_schema1_rows;
@@ -24,6 +25,7 @@ pub use audit::{
     bounded, AuditEntry, AuditSource, ChainBreak, ChainVerified, Pruned, AUDIT_TEXT_MAX_CHARS,
     DEFAULT_AUDIT_MAX_ROWS,
 };
+pub use quotas::TenantQuota;
 
 /// The registry, behind one connection (its queries are short and indexed).
 #[derive(Debug)]

@@ -68,7 +68,12 @@ fn registry_with_rows(dir: &Path, n: i64) -> Registry {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_refused_requests_with_a_30_kb_path_coalesces_into_bounded_rows() {
-    let world = World::start(4).await;
+    // Rate limits off: this floods on purpose to see every refusal reach the audit log.
+    let world = World::start_with(4, |config| {
+        config.limits.per_address_per_sec = 0;
+        config.limits.per_tenant_per_sec = 0;
+    })
+    .await;
     let (tenant, warehouse) = world.tenant("acme");
     let device = world.enroll(tenant, warehouse, "pc-1").await;
     let bytes_before = registry_bytes(world.dir.path());

@@ -11,6 +11,7 @@ mod erp;
 mod floor_truth;
 mod idempotency;
 mod isolation;
+mod limits;
 mod master;
 mod observability;
 mod randomized;

@@ -28,11 +28,18 @@ pub struct Device {
 
 impl World {
     pub async fn start(max_open_tenants: usize) -> World {
+        World::start_with(max_open_tenants, |_| {}).await
+    }
+
+    /// A world whose server's configuration `configure` changed first (limits, mostly).
+    pub async fn start_with(
+        max_open_tenants: usize,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> World {
         let dir = tempfile::tempdir().expect("tempdir");
-        let server =
-            RunningServer::start(ServerConfig::new(dir.path().to_owned(), max_open_tenants))
-                .await
-                .expect("server starts");
+        let mut config = ServerConfig::new(dir.path().to_owned(), max_open_tenants);
+        configure(&mut config);
+        let server = RunningServer::start(config).await.expect("server starts");
         let registry =
             Registry::open(&aisle_server::registry_path(dir.path())).expect("registry opens");
         World {

@@ -1,0 +1,224 @@
+//! The accept loop: HTTP/1.1 over a `TcpListener` with hyper, holding each connection to
+//! the [`Limits`] that belong to connections rather than requests.
+//!
+//! - At most [`Limits::max_connections`] are served at once. One beyond it is answered
+//!   `503 too_many_connections` (with `Retry-After`) and closed; at most
+//!   [`REFUSING_AT_ONCE`] are answered so at a time, and any more are closed unanswered.
+//! - hyper's header-read timeout ([`Limits::header_read_timeout`]) runs from the moment a
+//!   connection waits for a request's headers, new or kept alive, until they are all in.
+//! - [`Idle`] closes a connection on which no byte has moved either way for
+//!   [`Limits::idle_timeout`] while hyper waits on it (a stalled body, an unread answer).
+//! - Each request carries its peer's address as axum's `ConnectInfo`, for the rate limits.
+//!
+//! Shutdown is graceful: the listener closes, connections finish their request in flight
+//! (for at most [`SHUTDOWN_GRACE`]), then the loop returns.
+
+use crate::error::AppError;
+use crate::limits::{Guards, Limits};
+use crate::ServerError;
+use axum::extract::ConnectInfo;
+use axum::response::IntoResponse;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tower::ServiceExt as _;
+
+/// Connections beyond the cap answered with a 503 at once; more are closed unanswered.
+pub const REFUSING_AT_ONCE: usize = 64;
+/// How long shutdown waits for requests in flight.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// How often idle rate-limit buckets are forgotten.
+const FORGET_EVERY: Duration = Duration::from_secs(60);
+
+/// Serves `router` on `listener` until `shutdown` completes.
+pub async fn run(
+    listener: TcpListener,
+    router: axum::Router,
+    guards: Arc<Guards>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let limits = guards.limits.clone();
+    let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let refusing = Arc::new(Semaphore::new(REFUSING_AT_ONCE));
+    let graceful = GracefulShutdown::new();
+    let http = builder(&limits);
+    let mut forget = tokio::time::interval(FORGET_EVERY);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::error!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = forget.tick() => {
+                guards.forget_idle();
+                continue;
+            }
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let io = TokioIo::new(Idle::new(stream, limits.idle_timeout));
+        if let Ok(permit) = Arc::clone(&connections).try_acquire_owned() {
+            let service =
+                router
+                    .clone()
+                    .map_request(move |mut request: axum::http::Request<Incoming>| {
+                        request.extensions_mut().insert(ConnectInfo(peer));
+                        request
+                    });
+            let connection =
+                graceful.watch(http.serve_connection(io, TowerToHyperService::new(service)));
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%error, %peer, "connection ended with an error");
+                }
+                drop(permit);
+            });
+        } else if let Ok(permit) = Arc::clone(&refusing).try_acquire_owned() {
+            tracing::warn!(%peer, "connection refused: too many connections");
+            let mut refuse = http.clone();
+            refuse.keep_alive(false);
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(|_request| async {
+                    Ok::<_, std::convert::Infallible>(AppError::TooManyConnections.into_response())
+                });
+                let _ = refuse.serve_connection(io, service).await;
+                drop(permit);
+            });
+        } else {
+            drop(io);
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutdown: requests still in flight after the grace period");
+    }
+    Ok(())
+}
+
+fn builder(limits: &Limits) -> hyper::server::conn::http1::Builder {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_headers(crate::limits::HYPER_MAX_HEADERS);
+    http
+}
+
+/// A TCP stream that fails a read or write that has waited, with no byte moving either
+/// way, for its idle timeout; hyper then closes the connection.
+#[derive(Debug)]
+pub struct Idle {
+    stream: TcpStream,
+    timeout: Duration,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Idle {
+    pub fn new(stream: TcpStream, timeout: Duration) -> Self {
+        Self {
+            stream,
+            timeout,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+
+    fn moved(&mut self) {
+        let next = tokio::time::Instant::now() + self.timeout;
+        self.deadline.as_mut().reset(next);
+    }
+
+    fn expired(&mut self, cx: &mut Context<'_>) -> bool {
+        self.deadline.as_mut().poll(cx).is_ready()
+    }
+}
+
+fn idle_error() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::TimedOut, "connection idle too long")
+}
+
+impl AsyncRead for Idle {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.stream).poll_read(cx, buf) {
+            Poll::Ready(result) => {
+                if buf.filled().len() > before {
+                    self.moved();
+                }
+                Poll::Ready(result)
+            }
+            Poll::Pending if self.expired(cx) => Poll::Ready(Err(idle_error())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncWrite for Idle {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match Pin::new(&mut self.stream).poll_write(cx, buf) {
+            Poll::Ready(Ok(n)) => {
+                if n > 0 {
+                    self.moved();
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+            Poll::Pending if self.expired(cx) => Poll::Ready(Err(idle_error())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        match Pin::new(&mut self.stream).poll_write_vectored(cx, bufs) {
+            Poll::Ready(Ok(n)) => {
+                if n > 0 {
+                    self.moved();
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+            Poll::Pending if self.expired(cx) => Poll::Ready(Err(idle_error())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}

@@ -1,0 +1,439 @@
+//! "One client cannot fill the disk or hold the server": timeouts, the connection cap,
+//! authentication before a body is read, the in-flight body budget, rate limits, tenant
+//! quotas and header size, each against the real server over raw sockets where a client
+//! library would hide what the server did. No assertion is on speed: each waits on a
+//! behaviour (the socket closed, the answer came) within a bound far above what it needs.
+
+use crate::support::{receipts, World};
+use aisle_server::registry::TenantQuota;
+use serde_json::Value;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Far longer than any behaviour below needs; only a server that never does it waits this.
+const GENEROUS: Duration = Duration::from_secs(15);
+
+/// Reads until the server closes the socket; `None` if it is still open after `within`.
+async fn read_to_close(stream: &mut TcpStream, within: Duration) -> Option<String> {
+    let mut seen = Vec::new();
+    let outcome = tokio::time::timeout(within, async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => seen.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    outcome
+        .ok()
+        .map(|()| String::from_utf8_lossy(&seen).into_owned())
+}
+
+/// Reads one answer's head and whatever of its body has come, up to a blank line + body.
+async fn read_answer(stream: &mut TcpStream, within: Duration) -> String {
+    let mut seen = Vec::new();
+    let _ = tokio::time::timeout(within, async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => seen.extend_from_slice(&buffer[..n]),
+            }
+            let text = String::from_utf8_lossy(&seen);
+            if let Some((_, body)) = text.split_once("\r\n\r\n") {
+                if body.contains('}') {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&seen).into_owned()
+}
+
+fn body_of(answer: &str) -> Value {
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    serde_json::from_str(body.trim()).unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_and_idle_connections_are_closed_after_the_header_timeout() {
+    let world = World::start_with(4, |config| {
+        config.limits.header_read_timeout = Duration::from_secs(1);
+    })
+    .await;
+    // Regression: 300 connections sending headers slowly were held for the full 60 s.
+    let mut slow = TcpStream::connect(world.server.addr)
+        .await
+        .expect("connect");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\nX-Slow: ")
+        .await
+        .expect("write part of the headers");
+    assert!(
+        read_to_close(&mut slow, GENEROUS).await.is_some(),
+        "a connection whose headers never finish is closed by the server"
+    );
+    // Regression: an idle kept-alive connection was still answered after 55 s.
+    let mut idle = TcpStream::connect(world.server.addr)
+        .await
+        .expect("connect");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
+        .await
+        .expect("write a request");
+    let answer = read_answer(&mut idle, GENEROUS).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "answered: {answer}");
+    assert!(
+        read_to_close(&mut idle, GENEROUS).await.is_some(),
+        "a kept-alive connection that sends nothing more is closed by the server"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_get_503_too_many_connections() {
+    let world = World::start_with(4, |config| {
+        config.limits.max_connections = 2;
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(world.server.addr)
+            .await
+            .expect("connect");
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
+            .await
+            .expect("write");
+        let answer = read_answer(&mut stream, GENEROUS).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "within the cap: {answer}"
+        );
+        held.push(stream);
+    }
+    let response = world
+        .http
+        .get(world.url("/healthz"))
+        .send()
+        .await
+        .expect("the third connection is answered, not dropped");
+    assert_eq!(response.status(), 503, "the cap is 2 connections");
+    assert!(
+        response.headers().contains_key("retry-after"),
+        "a 503 for load says when to retry"
+    );
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["code"], "too_many_connections", "{body}");
+    drop(held);
+    let mut answered = false;
+    for _ in 0..100 {
+        let fresh = reqwest::Client::new();
+        if let Ok(response) = fresh.get(world.url("/healthz")).send().await {
+            if response.status() == 200 {
+                answered = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        answered,
+        "once the held connections close, new ones are served"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unauthenticated_large_body_gets_its_401_before_it_is_read() {
+    let world = World::start(4).await;
+    let (tenant, _) = world.tenant("acme");
+    let mut stream = TcpStream::connect(world.server.addr)
+        .await
+        .expect("connect");
+    // 32 MiB declared (under the drain limit, so the old server waited to read it all),
+    // only 64 KiB sent.
+    let head = format!(
+        "POST /v1/t/{tenant}/events HTTP/1.1\r\nHost: aisle\r\nAuthorization: Bearer aisle_{}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "0".repeat(64),
+        32 << 20
+    );
+    stream.write_all(head.as_bytes()).await.expect("headers");
+    stream
+        .write_all(&vec![b' '; 64 * 1024])
+        .await
+        .expect("the start of the body");
+    let answer = read_answer(&mut stream, GENEROUS).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 401"),
+        "refused without waiting for the other 32 MiB: {answer:?}"
+    );
+    assert_eq!(body_of(&answer)["code"], "bad_token", "{answer}");
+
+    // Without any credential, and to a route no credential opens.
+    let mut stream = TcpStream::connect(world.server.addr)
+        .await
+        .expect("connect");
+    let head = "POST /v1/enroll HTTP/1.1\r\nHost: aisle\r\nContent-Type: application/json\r\n\
+                Content-Length: 1000000\r\n\r\n{";
+    stream.write_all(head.as_bytes()).await.expect("headers");
+    let answer = read_answer(&mut stream, GENEROUS).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 413"),
+        "an enrollment is small; a large one is refused unread: {answer:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_beyond_the_memory_budget_get_503_server_busy() {
+    let world = World::start_with(4, |config| {
+        config.limits.body_budget_bytes = 100_000;
+    })
+    .await;
+    let (tenant, warehouse) = world.tenant("acme");
+    let device = world.enroll(tenant, warehouse, "pc").await;
+    // An authenticated push that stalls after its headers holds 90,000 bytes of budget.
+    let mut stalled = TcpStream::connect(world.server.addr)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /v1/t/{tenant}/events HTTP/1.1\r\nHost: aisle\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 90000\r\n\r\n{{",
+        device.token
+    );
+    stalled.write_all(head.as_bytes()).await.expect("headers");
+    let events = receipts(&device, 1, 3);
+    let mut body = serde_json::to_vec(&serde_json::json!({ "events": events })).expect("json");
+    body.resize(20_000, b' ');
+    let mut refusal = None;
+    for _ in 0..50 {
+        let response = world
+            .http
+            .post(world.url(&format!("/v1/t/{tenant}/events")))
+            .bearer_auth(&device.token)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .expect("answered");
+        if response.status() == 503 {
+            let retry_after = response.headers().contains_key("retry-after");
+            refusal = Some((retry_after, response.json::<Value>().await.expect("json")));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (retry_after, body_json) =
+        refusal.expect("a 20 KB body does not fit beside a stalled 90 KB one in 100 KB");
+    assert_eq!(body_json["code"], "server_busy", "{body_json}");
+    assert!(retry_after, "a 503 for load says when to retry");
+    drop(stalled);
+    let mut accepted = false;
+    for _ in 0..100 {
+        let (status, _) = world.push(&device, &events).await;
+        if status == 200 {
+            accepted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        accepted,
+        "the budget comes back once the stalled body is gone"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_rate_limits_requests_get_429_with_retry_after() {
+    let world = World::start_with(4, |config| {
+        config.limits.per_address_per_sec = 5;
+        config.limits.enroll_per_address_per_min = 3;
+    })
+    .await;
+    let mut limited = None;
+    for _ in 0..40 {
+        let response = world
+            .http
+            .get(world.url("/healthz"))
+            .send()
+            .await
+            .expect("answered");
+        if response.status() == 429 {
+            limited = Some(response);
+            break;
+        }
+    }
+    let response = limited.expect("40 requests at once exceed 5/s with a burst of 10");
+    let retry_after: u64 = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+        .expect("Retry-After in seconds, as aisle-sync reads it");
+    assert!(retry_after >= 1, "a whole second at least");
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["code"], "rate_limited", "{body}");
+
+    // Enrollment codes cannot be guessed quickly: after 3 a minute, 429 before the lookup.
+    let world = World::start_with(4, |config| {
+        config.limits.enroll_per_address_per_min = 3;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for attempt in 0..6 {
+        let (status, _) = crate::support::post_json(
+            &world.http,
+            &world.url("/v1/enroll"),
+            None,
+            &serde_json::json!({ "code": format!("guess-{attempt}"), "device_name": "x" }),
+        )
+        .await;
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses,
+        [404, 404, 404, 429, 429, 429],
+        "guesses past the limit"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_tenant_past_its_rate_does_not_limit_another() {
+    let world = World::start_with(4, |config| {
+        config.limits.per_address_per_sec = 0;
+        config.limits.per_tenant_per_sec = 5;
+    })
+    .await;
+    let (noisy, noisy_warehouse) = world.tenant("noisy");
+    let (quiet, quiet_warehouse) = world.tenant("quiet");
+    let noisy_device = world.enroll(noisy, noisy_warehouse, "pc").await;
+    let quiet_device = world.enroll(quiet, quiet_warehouse, "pc").await;
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        let (status, _) = crate::support::get_json(
+            &world.http,
+            &world.url(&format!("/v1/t/{noisy}/events?after=0")),
+            &noisy_device.token,
+        )
+        .await;
+        statuses.push(status);
+    }
+    assert!(
+        statuses.contains(&429),
+        "40 pulls at once exceed 5/s for the tenant: {statuses:?}"
+    );
+    let (status, body) = crate::support::get_json(
+        &world.http,
+        &world.url(&format!("/v1/t/{quiet}/events?after=0")),
+        &quiet_device.token,
+    )
+    .await;
+    assert_eq!(status, 200, "the other tenant has its own bucket: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_past_its_push_quota_gets_429_and_past_its_bytes_507() {
+    let world = World::start(4).await;
+    let (tenant, warehouse) = world.tenant("acme");
+    let (other, other_warehouse) = world.tenant("other");
+    let device = world.enroll(tenant, warehouse, "pc").await;
+    let other_device = world.enroll(other, other_warehouse, "pc").await;
+    let quota = TenantQuota {
+        push_per_sec: Some(1),
+        max_bytes: None,
+    };
+    world
+        .registry
+        .set_tenant_quota(tenant, quota, 1)
+        .expect("set quota");
+    // The bucket holds one full push; then 1 event/s.
+    let (status, body) = world.push(&device, &receipts(&device, 1, 1_000)).await;
+    assert_eq!(status, 200, "one full push fits the bucket: {body}");
+    let (status, body) = world.push(&device, &receipts(&device, 2_000, 10)).await;
+    assert_eq!(status, 429, "ten more at once exceed 1 event/s: {body}");
+    assert_eq!(body["code"], "rate_limited", "{body}");
+    let (status, body) = world
+        .push(&other_device, &receipts(&other_device, 1, 10))
+        .await;
+    assert_eq!(status, 200, "another tenant has its own quota: {body}");
+
+    let quota = TenantQuota {
+        push_per_sec: None,
+        max_bytes: Some(1),
+    };
+    world
+        .registry
+        .set_tenant_quota(other, quota, 2)
+        .expect("set quota");
+    // The server reads quotas again within QUOTA_REFRESH.
+    let mut refused = None;
+    for serial in 0..80 {
+        let (status, body) = world
+            .push(&other_device, &receipts(&other_device, 100 + serial, 1))
+            .await;
+        if status == 507 {
+            refused = Some(body);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let body = refused.expect("a tenant whose database is past 1 byte cannot push");
+    assert_eq!(body["code"], "tenant_storage_full", "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_headers_and_wrong_methods_are_refused_as_code_and_message() {
+    let world = World::start(4).await;
+    let response = world
+        .http
+        .get(world.url("/healthz"))
+        .header("x-pad", "p".repeat(100 * 1024))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), 431, "100 KiB of headers");
+    let body: Value = response.json().await.expect("a 431 in json");
+    assert_eq!(body["code"], "headers_too_large", "{body}");
+    assert!(body["message"].is_string(), "{body}");
+
+    let response = world
+        .http
+        .delete(world.url("/healthz"))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(response.status(), 405, "healthz is GET only");
+    let body: Value = response.json().await.expect("a 405 in json");
+    assert_eq!(body["code"], "method_not_allowed", "{body}");
+}
+
+#[test]
+fn set_quota_on_the_command_line_is_stored_in_the_registry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let registry =
+        aisle_server::Registry::open(&aisle_server::registry_path(dir.path())).expect("registry");
+    let tenant = registry.add_tenant("acme", 1).expect("tenant");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_aisle-server"))
+        .arg("--data")
+        .arg(dir.path())
+        .args([
+            "tenant",
+            "set-quota",
+            "acme",
+            "--push-per-sec",
+            "250",
+            "--max-bytes",
+            "1048576",
+        ])
+        .output()
+        .expect("runs");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        registry.tenant_quota(tenant).expect("read"),
+        TenantQuota {
+            push_per_sec: Some(250),
+            max_bytes: Some(1_048_576),
+        }
+    );
+}
