@@ -304,7 +304,8 @@ export interface HistoryPage {
 export interface SeriesPoint {
   hlcMs: number;
   onHand: number;
-  variance: number;
+  /** Counted minus expected, on points that are counts only. */
+  variance?: number;
 }
 
 export interface SyncStatus {

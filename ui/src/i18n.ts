@@ -197,7 +197,8 @@ const en = {
   "settings.idleMinutes": "Sign out after this many minutes without activity",
   "settings.idleHint": "A whole number of minutes from {min} to {max}. It applies to everyone who signs in on this PC for this warehouse.",
   "settings.idleInvalid": "Enter a whole number of minutes from {min} to {max}.",
-  "settings.idleSaved": "Saved: users are signed out after {minutes} minutes without activity.",
+  "settings.idleSaved.one": "Saved: users are signed out after {minutes} minute without activity.",
+  "settings.idleSaved.other": "Saved: users are signed out after {minutes} minutes without activity.",
   "settings.save": "Save",
 
   "variances.none": "No variances to review.",
@@ -250,6 +251,7 @@ const en = {
   "scanner.test": "Test barcode",
   "scanner.testHint": "Scan this barcode to check the scanner and the keyboard layout.",
   "scanner.lastScan": "Last scan",
+  "scanner.gsToken": "<GS>",
   "scanner.testOk": "The scanner works and the layouts match.",
   "scanner.received": "Received: {raw}",
   "scanner.layout.qwertz": "Keyboard layout mismatch: this looks like a German (QWERTZ) layout against a US one. Set the scanner and the PC to the same layout.",
@@ -313,6 +315,22 @@ export type Params = Record<string, string | number>;
 export function t(key: MessageKey, params: Params = {}): string {
   const template: string = MESSAGES[key] ?? key;
   return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+}
+
+/** The table's language, for the plural rules. */
+const LANGUAGE = "en";
+const PLURAL_RULES = new Intl.PluralRules(LANGUAGE);
+
+/** The keys that come in plural forms: `key.one`, `key.other` (and more for other languages). */
+type PluralKey = MessageKey extends infer K ? (K extends `${infer Base}.other` ? Base : never) : never;
+
+/**
+ * The text for `key` in the plural form `count` takes (Intl.PluralRules: "1 minute",
+ * "5 minutes"); the `.other` form when the table has no form for it.
+ */
+export function tn(key: PluralKey, count: number, params: Params = {}): string {
+  const form = `${key}.${PLURAL_RULES.select(count)}`;
+  return t(hasMessage(form) ? form : (`${key}.other` as MessageKey), params);
 }
 
 /** Whether `key` is in the table; for keys built at run time. */

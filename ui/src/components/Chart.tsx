@@ -1,4 +1,7 @@
 // Stock on hand and variances over time, drawn with uPlot (about 50 kB, canvas, no DOM churn).
+// Stock is a step function: it holds its value until the next event, so the on-hand line is
+// drawn as steps (uPlot's stepped path, the step after each point), never as slopes between
+// events; variances are single points on counts.
 
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
@@ -7,6 +10,25 @@ import "uplot/dist/uPlot.min.css";
 import type { SeriesPoint } from "../contract";
 import { t } from "../i18n";
 
+/** Axis text large and dark enough to read at arm's length. */
+const AXIS_FONT = "bold 16px system-ui, sans-serif";
+const AXIS_INK = "#0a0a0a";
+
+/** The chart's options for a plot `width` pixels wide. */
+export function chartOptions(width: number): uPlot.Options {
+  const axis = { font: AXIS_FONT, labelFont: AXIS_FONT, stroke: AXIS_INK, size: 56 };
+  return {
+    width,
+    height: 320,
+    series: [
+      {},
+      { label: t("chart.onHand"), stroke: "#0b3d91", width: 3, paths: uPlot.paths.stepped?.({ align: 1 }) },
+      { label: t("chart.variance"), stroke: "#b00020", width: 0, points: { show: true, size: 10, fill: "#b00020" } },
+    ],
+    axes: [axis, { ...axis, label: t("chart.quantity"), size: 72 }],
+  };
+}
+
 export function StockChart({ points }: { points: SeriesPoint[] }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -14,19 +36,10 @@ export function StockChart({ points }: { points: SeriesPoint[] }) {
     const data: uPlot.AlignedData = [
       points.map((point) => point.hlcMs / 1000),
       points.map((point) => point.onHand),
-      points.map((point) => point.variance),
+      points.map((point) => point.variance ?? null),
     ];
     const plot = new uPlot(
-      {
-        width: Math.max(320, host.current.clientWidth),
-        height: 320,
-        series: [
-          {},
-          { label: t("chart.onHand"), stroke: "#0b3d91", width: 3 },
-          { label: t("chart.variance"), stroke: "#b00020", width: 2, dash: [8, 4] },
-        ],
-        axes: [{}, { label: t("chart.quantity") }],
-      },
+      chartOptions(Math.max(320, host.current.clientWidth)),
       data,
       host.current,
     );

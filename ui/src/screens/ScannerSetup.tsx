@@ -17,6 +17,14 @@ import { Facts } from "./common";
 
 const TERMINATORS: Terminator[] = ["enter", "tab", "none"];
 
+/** The ASCII group separator (FNC1 in GS1 barcodes), invisible as it is. */
+const GROUP_SEPARATOR = "\u001d";
+
+/** A scan as text a person can read: the group separator shows as <GS>. */
+export function visibleScan(raw: string): string {
+  return raw.split(GROUP_SEPARATOR).join(t("scanner.gsToken"));
+}
+
 interface Draft {
   maxKeyGapMs: string;
   minLength: string;
@@ -75,7 +83,7 @@ export function ScannerSetup({ settings, onSaved, onBack }: { settings: ScannerS
     setLastScan(raw);
     const verdict = detectLayout(TEST_BARCODE, raw);
     if (verdict === "match") feedback.success(t("scanner.testOk"));
-    else feedback.refuse(t(`scanner.layout.${verdict}`), t("scanner.received", { raw }));
+    else feedback.refuse(t(`scanner.layout.${verdict}`), t("scanner.received", { raw: visibleScan(raw) }));
   });
 
   async function save(): Promise<void> {
@@ -106,7 +114,7 @@ export function ScannerSetup({ settings, onSaved, onBack }: { settings: ScannerS
           <h2>{t("scanner.test")}</h2>
           <Barcode text={TEST_BARCODE} />
           <p class="hint">{t("scanner.testHint")}</p>
-          <Facts facts={[{ label: t("scanner.lastScan"), value: lastScan ?? "-" }]} />
+          <Facts facts={[{ label: t("scanner.lastScan"), value: lastScan === null ? "" : visibleScan(lastScan) }]} />
           <FeedbackBox message={feedback.message} />
         </div>
         <div>

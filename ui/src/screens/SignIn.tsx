@@ -78,13 +78,22 @@ export function SignIn({ onSignedIn, onProfiles, notice = null, demoUsers = [] }
       const user = await backend.signIn(badge, enteredPin);
       onSignedIn(user);
     } catch (error) {
-      feedback.fail(error);
       setPin("");
       if (toCommandError(error).is("bad_pin")) {
+        // One sentence: the backend's detail says the same again in lower case.
+        feedback.refuse(t("error.bad_pin"));
         setBadge("");
         setStep("badge");
-      }
+      } else feedback.fail(error);
     }
+  }
+
+  /** Back to the badge step with no badge kept, so the next scan is read on its own. */
+  function backToBadge(): void {
+    setBadge("");
+    setPin("");
+    setStep("badge");
+    feedback.clear();
   }
 
   return (
@@ -118,7 +127,7 @@ export function SignIn({ onSignedIn, onProfiles, notice = null, demoUsers = [] }
         </div>
       )}
       <Actions>
-        {step === "pin" && <Action keyName="Escape" label={t("action.back")} onRun={() => setStep("badge")} />}
+        {step === "pin" && <Action keyName="Escape" label={t("action.back")} onRun={backToBadge} />}
         <Action keyName="F3" label={t("signIn.profiles")} onRun={onProfiles} />
       </Actions>
     </section>

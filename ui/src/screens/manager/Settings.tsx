@@ -8,7 +8,7 @@ import { Action, Actions } from "../../components/Action";
 import { FeedbackBox, useFeedback } from "../../components/Feedback";
 import { Field } from "../../components/Field";
 import { useEnv } from "../../env";
-import { t } from "../../i18n";
+import { t, tn } from "../../i18n";
 import { IDLE_MINUTES, parseIdleMinutes } from "../../logic/idle";
 
 export function Settings() {
@@ -32,7 +32,7 @@ export function Settings() {
     try {
       const session = await backend.setIdleTimeout(parsed);
       setMinutes(String(session.idleTimeoutMinutes));
-      feedback.success(t("settings.idleSaved", { minutes: session.idleTimeoutMinutes }));
+      feedback.success(tn("settings.idleSaved", session.idleTimeoutMinutes, { minutes: session.idleTimeoutMinutes }));
     } catch (error) {
       feedback.fail(error);
     }
