@@ -15,6 +15,7 @@ import type {
   HistoryFilter,
   HistoryPage,
   LookupAnswer,
+  LotStockView,
   MoveArgs,
   PickLineArgs,
   PickListSummary,
@@ -89,6 +90,8 @@ export interface Backend {
   /** Without an id: claims the next unclaimed list. */
   openPickList(pickList?: string): Promise<PickListView>;
   countTasks(): Promise<CountTask[]>;
+  /** What `location` holds of `item`, per lot, lots at zero left out. */
+  stockAt(location: string, item: string): Promise<LotStockView[]>;
   lookup(raw: string): Promise<LookupAnswer>;
 
   variances(): Promise<Variance[]>;
@@ -97,6 +100,8 @@ export interface Backend {
   requestCount(args: RequestCountArgs): Promise<Recorded>;
   discrepancies(): Promise<Discrepancy[]>;
   quarantined(): Promise<QuarantinedEvent[]>;
+  /** Managers only: records a `clock_ahead` refusal again now, with a new id and time. */
+  recordAgain(eventId: string): Promise<Recorded>;
   history(filter: HistoryFilter): Promise<HistoryPage>;
   stockSeries(item: string): Promise<SeriesPoint[]>;
 
@@ -175,6 +180,7 @@ export function createBackend(invoke: Invoke | undefined, listen: Listen | undef
     pickLists: () => call("pick_lists"),
     openPickList: (pickList) => call("open_pick_list", { pickList }),
     countTasks: () => call("count_tasks"),
+    stockAt: (location, item) => call("stock_at", { location, item }),
     lookup: (raw) => call("lookup", { raw }),
 
     variances: () => call("variances"),
@@ -182,6 +188,7 @@ export function createBackend(invoke: Invoke | undefined, listen: Listen | undef
     requestCount: (args) => call("request_count", args),
     discrepancies: () => call("discrepancies"),
     quarantined: () => call("quarantined"),
+    recordAgain: (eventId) => call("record_again", { eventId }),
     history: (filter) => call("history", filter),
     stockSeries: (item) => call("stock_series", { item }),
 
@@ -208,7 +215,7 @@ export function tauriBackend(): Backend {
 }
 
 /** The commands that record an event (and so add one to the pending count). */
-const RECORDING_COMMANDS = ["receive", "moveStock", "count", "pickLine", "shortPick", "reviewCount", "requestCount"] as const;
+const RECORDING_COMMANDS = ["receive", "moveStock", "count", "pickLine", "shortPick", "reviewCount", "requestCount", "recordAgain"] as const;
 
 /**
  * `backend`, calling `afterRecord` once each recording command succeeded, so the header's

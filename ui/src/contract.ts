@@ -25,6 +25,9 @@ export const ERROR_CODES = [
   "demo_failed",
   "bad_settings",
   "bad_note",
+  "same_location",
+  "move_exceeds_source",
+  "lot_required",
   "serial_error",
   // Not sent by Rust: no Tauri at all, or a rejection without the {code, message} shape.
   "backend_unreachable",
@@ -95,6 +98,8 @@ export interface Item {
   sku: string;
   name: string;
   baseUnit: string;
+  /** Every action on a lot-tracked item names its lot (else `lot_required`). */
+  lotTracked: boolean;
 }
 
 export interface ResolvedLocation {
@@ -145,6 +150,8 @@ export interface MoveArgs {
   item: string;
   lot?: string;
   qty: number;
+  /** The person was told the source holds less than `qty` and confirmed the move. */
+  confirmOverSource?: boolean;
 }
 
 export interface CountArgs {
@@ -172,6 +179,8 @@ export interface ShortPickArgs {
   line: string;
   qtyShort: number;
   reason: ShortPickReason;
+  /** The lot, for a lot-tracked item on a line that names none. */
+  lot?: string;
 }
 
 export interface PickListSummary {
@@ -186,6 +195,8 @@ export interface PickLineView {
   id: string;
   location: Location;
   item: Item;
+  /** The lot the line asks for, if it names one. */
+  lot?: string;
   qty: number;
   picked: number;
   done: boolean;
@@ -252,6 +263,12 @@ export interface StockRow {
   onHand: number;
 }
 
+/** What a location holds of an item in one lot (`stock_at`); no lot is stock without one. */
+export interface LotStockView {
+  lot?: string | null;
+  onHand: number;
+}
+
 export interface LookupAnswer {
   resolved: Resolved;
   rows: StockRow[];
@@ -286,6 +303,8 @@ export interface QuarantinedEvent {
   reason: string;
   attempts: number;
   summary: string;
+  /** Refused for its clock only (`clock_ahead`): `record_again` can record it now. */
+  canRecordAgain: boolean;
 }
 
 export interface HistoryFilter {

@@ -1,9 +1,12 @@
 // The backend interface: command names and argument shapes per docs/desktop-commands.md,
 // and {code, message} errors.
 
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 import { CommandError, createBackend, toCommandError, type Invoke } from "../src/backend";
+import { ERROR_CODES } from "../src/contract";
 
 function recording(answer: unknown = null): { invoke: Invoke; calls: Array<[string, unknown]> } {
   const calls: Array<[string, unknown]> = [];
@@ -35,6 +38,30 @@ describe("backend", () => {
       ["switch_profile", { args: { profileId: "p1" } }],
       ["history", { args: { item: "i", page: 2 } }],
     ]);
+  });
+
+  it("asks what a location holds, records a refusal again and moves over the source as the contract says", async () => {
+    const { invoke, calls } = recording();
+    const backend = createBackend(invoke, undefined);
+    await backend.stockAt("loc", "item");
+    await backend.recordAgain("e9");
+    await backend.moveStock({ from: "a", to: "b", item: "i", qty: 20, confirmOverSource: true });
+    await backend.shortPick({ pickList: "pl", line: "1", qtyShort: 2, reason: "damaged", lot: "L1" });
+    expect(calls).toEqual([
+      ["stock_at", { args: { location: "loc", item: "item" } }],
+      ["record_again", { args: { eventId: "e9" } }],
+      ["move_stock", { args: { from: "a", to: "b", item: "i", qty: 20, confirmOverSource: true } }],
+      ["short_pick", { args: { pickList: "pl", line: "1", qtyShort: 2, reason: "damaged", lot: "L1" } }],
+    ]);
+  });
+
+  it("lists every error code the command contract names", () => {
+    const doc = readFileSync(join(__dirname, "..", "..", "docs", "desktop-commands.md"), "utf8");
+    const paragraph = doc.split("The UI branches on `code` only. Codes:")[1]?.split("Quantities are")[0] ?? "";
+    // What a code's parentheses say (`stock_at`, `confirmOverSource`) is no code.
+    const documented = [...paragraph.replace(/\([^()]*\)/g, "").matchAll(/`([a-z_]+)`/g)].map((match) => match[1] ?? "");
+    expect(documented, "the codes paragraph was found").toContain("lot_required");
+    for (const code of documented) expect(ERROR_CODES, code).toContain(code);
   });
 
   it("keeps the code of a {code, message} rejection", async () => {
