@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 
 import { replayTyping } from "../src/scanner/keyboard";
 import { Receive } from "../src/screens/Receive";
-import { fakeBackend, fakeResolve, renderScreen } from "./fake";
+import { fakeBackend, fakeResolve, GLUE, renderScreen } from "./fake";
 
 describe("focus", () => {
   it("returns to the scan field after a click that is not on another field", async () => {
@@ -23,10 +23,12 @@ describe("focus", () => {
   });
 
   it("leaves the focus on another field that was clicked", async () => {
-    const ui = renderScreen(<Receive onBack={() => {}} />, fakeBackend({ resolveScan: fakeResolve() }));
+    // A lot-tracked item whose barcode carried lot and expiry: the quantity step shows both.
+    const gs1 = { kind: "item" as const, item: GLUE, lot: "L1", expiry: "2027-01-31", packSize: 1 };
+    const ui = renderScreen(<Receive onBack={() => {}} />, fakeBackend({ resolveScan: fakeResolve({ GS1: gs1 }) }));
     ui.scan("L:A-01-01");
     await screen.findByText("Scan the item.");
-    ui.scan("S:BOLT-M6");
+    ui.scan("GS1");
     const lot = await screen.findByLabelText("Lot");
     lot.focus();
     fireEvent.click(lot);

@@ -4,7 +4,9 @@
 //
 // A `focused` field also takes the focus back after a click anywhere that is not another
 // field (a stray tap with a glove), and when a key is typed while nothing that takes text
-// has the focus, so typing never goes nowhere. A `selectProposed` field selects a value the
+// has the focus, so typing never goes nowhere. A field that is not `focused` may still take
+// the keys `takesKey` accepts (a lot field next to a list chosen by number keys takes the
+// letters, and leaves the digits to the list). A `selectProposed` field selects a value the
 // screen proposed (not one typed), so typing `2` over a proposed `4` gives `2`.
 
 import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
@@ -23,6 +25,8 @@ interface FieldProps {
   placeholder?: string;
   /** Select the value whenever the screen (not the person) put it there. */
   selectProposed?: boolean;
+  /** Without `focused`: the typed keys that move the focus here, so they land in the field. */
+  takesKey?: (key: string) => boolean;
 }
 
 /** Whether a click on `target` leaves the focus where the click put it (on a field). */
@@ -46,8 +50,13 @@ export function Field(props: FieldProps) {
     if (field.ownerDocument.activeElement === field) field.select();
   }, [props.value, props.focused, props.id, props.selectProposed]);
 
+  const takesKey = useRef(props.takesKey);
+  takesKey.current = props.takesKey;
+  const takesKeys = props.takesKey !== undefined;
+
   useEffect(() => {
-    if (props.focused !== true) return;
+    if (props.focused !== true && !takesKeys) return;
+    const focused = props.focused === true;
     const doc = input.current?.ownerDocument;
     if (doc === undefined) return;
     const refocus = () => {
@@ -55,10 +64,11 @@ export function Field(props: FieldProps) {
       if (field !== null && field.isConnected && !isTypingTarget(doc.activeElement)) field.focus();
     };
     const onClick = (event: MouseEvent) => {
-      if (!keepsFocus(event.target)) refocus();
+      if (focused && !keepsFocus(event.target)) refocus();
     };
     const onKey = (event: KeyboardEvent) => {
-      if ([...event.key].length === 1 && !event.ctrlKey && !event.metaKey && !event.altKey) refocus();
+      if ([...event.key].length !== 1 || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (focused || takesKey.current?.(event.key) === true) refocus();
     };
     doc.addEventListener("click", onClick);
     doc.addEventListener("keydown", onKey, true);
@@ -66,7 +76,7 @@ export function Field(props: FieldProps) {
       doc.removeEventListener("click", onClick);
       doc.removeEventListener("keydown", onKey, true);
     };
-  }, [props.focused, props.id]);
+  }, [props.focused, props.id, takesKeys]);
 
   return (
     <label class="field" for={props.id}>

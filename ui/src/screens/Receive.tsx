@@ -1,18 +1,23 @@
 // Receive: scan the location, then the item (GS1 lot, expiry and count fill themselves in),
-// then the quantity, and confirm. The location stays for the next item.
+// then the quantity, and confirm. A lot-tracked item always carries its lot: when the scan
+// gave none, the lot step asks for it, then its expiry (Enter skips). The location stays for
+// the next item.
 
 import { useState } from "preact/hooks";
 
+import { toCommandError } from "../backend";
 import { Action, Actions } from "../components/Action";
 import { FeedbackBox, useFeedback } from "../components/Feedback";
 import { Field } from "../components/Field";
-import type { Location, ResolvedItem } from "../contract";
+import type { Location, LotStockView, ResolvedItem } from "../contract";
 import { useEnv, useScan } from "../env";
 import { t } from "../i18n";
+import { isDate } from "../logic/lots";
 import { parseQuantity } from "../logic/quantity";
 import { Facts, Prompt, resolveOrReport, type Fact } from "./common";
+import { loadStock, lotFromScan, LotStep } from "./LotStep";
 
-type Step = "location" | "item" | "qty" | "confirm";
+type Step = "location" | "item" | "lot" | "expiry" | "qty" | "confirm";
 
 export function Receive({ onBack }: { onBack: () => void }) {
   const { backend } = useEnv();
@@ -26,6 +31,21 @@ export function Receive({ onBack }: { onBack: () => void }) {
   const [expiry, setExpiry] = useState("");
   /** Units scanned on this item so far: a repeat scan counts one more. */
   const [unitsScanned, setUnitsScanned] = useState(0);
+  /** What the location holds of the item per lot, for the lot step. */
+  const [stock, setStock] = useState<LotStockView[] | null>(null);
+  /** The steps this item took that its scan did not answer, for Esc to go back through. */
+  const [asked, setAsked] = useState({ lot: false, expiry: false });
+  /** Where the lot step goes on: on to the expiry, or back to the confirmation it came from. */
+  const [afterLot, setAfterLot] = useState<"expiry" | "confirm">("expiry");
+
+  const lotTracked = item?.item.lotTracked === true;
+
+  function askLot(at: Location, resolved: ResolvedItem, then: "expiry" | "confirm"): void {
+    setStock(null);
+    setAfterLot(then);
+    setStep("lot");
+    void loadStock(backend, at, resolved.item).then(setStock);
+  }
 
   function takeItem(resolved: ResolvedItem): void {
     if (step === "qty" && item !== null && resolved.item.id === item.item.id && resolved.lot === item.lot) {
@@ -40,12 +60,32 @@ export function Receive({ onBack }: { onBack: () => void }) {
     setLot(resolved.lot ?? "");
     setExpiry(resolved.expiry ?? "");
     setQty(resolved.quantity === undefined ? "" : String(resolved.quantity));
-    setStep("qty");
+    const needsLot = resolved.item.lotTracked && (resolved.lot ?? "") === "";
+    const needsExpiry = resolved.item.lotTracked && (resolved.expiry ?? "") === "";
+    setAsked({ lot: needsLot, expiry: needsExpiry });
     feedback.success(t("receive.itemScanned", { sku: resolved.item.sku, name: resolved.item.name }));
+    if (needsLot && location !== null) askLot(location, resolved, "expiry");
+    else setStep(needsExpiry ? "expiry" : "qty");
+  }
+
+  function takeLot(chosen: string): void {
+    setLot(chosen);
+    feedback.success(t("lot.set", { lot: chosen }));
+    if (afterLot === "confirm") setStep("confirm");
+    else setStep(asked.expiry && expiry === "" ? "expiry" : "qty");
   }
 
   async function onScan(raw: string): Promise<void> {
     setScanText("");
+    if (step === "lot" && item !== null) {
+      const chosen = await lotFromScan(backend, feedback, raw, item.item, stock);
+      if (chosen !== null) takeLot(chosen);
+      return;
+    }
+    if (step === "expiry") {
+      feedback.refuse(t("scan.notNow"));
+      return;
+    }
     const resolved = await resolveOrReport(backend, feedback, raw);
     if (resolved === null) return;
     if (resolved.kind === "location" && step !== "confirm") {
@@ -61,9 +101,30 @@ export function Receive({ onBack }: { onBack: () => void }) {
   }
   useScan((raw) => void onScan(raw));
 
+  function takeExpiry(text: string): void {
+    const trimmed = text.trim();
+    if (trimmed !== "" && !isDate(trimmed)) {
+      feedback.refuse(t("receive.badExpiry"));
+      return;
+    }
+    setExpiry(trimmed);
+    feedback.clear();
+    setStep("qty");
+  }
+
   function toConfirm(text: string): void {
     if (parseQuantity(text) === null) {
       feedback.refuse(t("qty.invalid"));
+      return;
+    }
+    if (expiry.trim() !== "" && !isDate(expiry.trim())) {
+      feedback.refuse(t("receive.badExpiry"));
+      return;
+    }
+    if (lotTracked && lot.trim() === "" && location !== null && item !== null) {
+      // The lot was cleared by hand: a lot-tracked item is never received without one.
+      setAsked({ ...asked, lot: true });
+      askLot(location, item, "confirm");
       return;
     }
     feedback.clear();
@@ -90,13 +151,17 @@ export function Receive({ onBack }: { onBack: () => void }) {
       setStep("item");
     } catch (error) {
       feedback.fail(error);
+      // The backend knows the item is lot-tracked even where this screen did not: ask the lot.
+      if (toCommandError(error).is("lot_required")) askLot(location, item, "confirm");
     }
   }
 
   function back(): void {
     feedback.clear();
     if (step === "confirm") setStep("qty");
-    else if (step === "qty") setStep("item");
+    else if (step === "qty") setStep(asked.expiry ? "expiry" : asked.lot ? "lot" : "item");
+    else if (step === "expiry") setStep(asked.lot ? "lot" : "item");
+    else if (step === "lot") setStep("item");
     else if (step === "item") setStep("location");
     else onBack();
   }
@@ -104,11 +169,16 @@ export function Receive({ onBack }: { onBack: () => void }) {
   const facts: Fact[] = [];
   if (location !== null) facts.push({ label: t("field.location"), value: location.code });
   if (item !== null) facts.push({ label: t("field.item"), value: `${item.item.sku} · ${item.item.name}` });
+  if (step === "expiry" || step === "confirm") {
+    if (lot !== "") facts.push({ label: t("field.lot"), value: lot });
+  }
   if (step === "confirm") {
     facts.push({ label: t("field.qty"), value: `${qty} ${item?.item.baseUnit ?? ""}` });
-    if (lot !== "") facts.push({ label: t("field.lot"), value: lot });
     if (expiry !== "") facts.push({ label: t("field.expiry"), value: expiry });
   }
+  // Lot and expiry are asked of a lot-tracked item; another item shows them only when its
+  // barcode carried them.
+  const showsLot = lotTracked || lot !== "" || expiry !== "";
 
   return (
     <section class="screen">
@@ -119,13 +189,34 @@ export function Receive({ onBack }: { onBack: () => void }) {
           <Field id="receive-scan" label={t("field.scan")} value={scanText} onValue={setScanText} onEnter={(value) => void onScan(value)} focused />
         </>
       )}
+      {step === "lot" && item !== null && location !== null && (
+        <LotStep item={item.item} location={location} stock={stock} showQuantities onLot={takeLot} />
+      )}
+      {step === "expiry" && (
+        <>
+          <Prompt>{t("receive.askExpiry", { lot })}</Prompt>
+          <Field
+            id="receive-expiry-ask"
+            label={t("field.expiry")}
+            value={expiry}
+            onValue={setExpiry}
+            onEnter={takeExpiry}
+            placeholder={t("field.datePlaceholder")}
+            focused
+          />
+        </>
+      )}
       {step === "qty" && (
         <>
-          <Prompt>{t("receive.enterQty")}</Prompt>
+          <Prompt>{lotTracked ? t("receive.enterQty") : t("receive.enterQtyOnly")}</Prompt>
           <div class="field-row">
             <Field id="receive-qty" label={t("field.qty")} value={qty} onValue={setQty} onEnter={toConfirm} numeric focused selectProposed />
-            <Field id="receive-lot" label={t("field.lot")} value={lot} onValue={setLot} onEnter={() => toConfirm(qty)} />
-            <Field id="receive-expiry" label={t("field.expiry")} value={expiry} onValue={setExpiry} onEnter={() => toConfirm(qty)} placeholder={t("field.datePlaceholder")} />
+            {showsLot && (
+              <>
+                <Field id="receive-lot" label={t("field.lot")} value={lot} onValue={setLot} onEnter={() => toConfirm(qty)} />
+                <Field id="receive-expiry" label={t("field.expiry")} value={expiry} onValue={setExpiry} onEnter={() => toConfirm(qty)} placeholder={t("field.datePlaceholder")} />
+              </>
+            )}
           </div>
         </>
       )}
