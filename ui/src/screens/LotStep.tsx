@@ -14,12 +14,15 @@ import { t } from "../i18n";
 import { heldLots, typedLot } from "../logic/lots";
 import { Prompt, Scroll } from "./common";
 
-/** What `location` holds of `item` per lot; nothing when the backend cannot say (the step still works). */
-export async function loadStock(backend: Backend, location: Location, item: Item): Promise<LotStockView[]> {
+/**
+ * What `location` holds of `item` per lot; null when the backend cannot say. Work goes on
+ * without it: the lot is scanned or typed, and the backend still checks a move's source.
+ */
+export async function loadStock(backend: Backend, location: Location, item: Item): Promise<LotStockView[] | null> {
   try {
     return await backend.stockAt(location.id, item.id);
   } catch {
-    return [];
+    return null;
   }
 }
 
@@ -56,7 +59,7 @@ export async function lotFromScan(
 interface LotStepProps {
   item: Item;
   location: Location;
-  /** What the location holds of the item per lot; null while loading or unknown. */
+  /** What the location holds of the item per lot; null while loading or unknown (every key then goes to the field). */
   stock: LotStockView[] | null;
   /** False on a count, which is blind: the lots are offered without their quantities. */
   showQuantities: boolean;
