@@ -1,19 +1,23 @@
 // Count: a task from the list (made from a discrepancy, a short pick or a manager's request)
 // or an ad-hoc count. Counts are blind: the expected quantity is never shown, not even after
 // the count. A count the backend finds off by more than the tolerance is counted once more.
+// A lot-tracked item is counted per lot: the task's, the scan's, or one chosen in the lot
+// step (offered without quantities, which would give the count away).
 
 import { useEffect, useState } from "preact/hooks";
 
 import { Action, Actions } from "../components/Action";
 import { FeedbackBox, useFeedback } from "../components/Feedback";
 import { Field } from "../components/Field";
-import type { CountTask, Item, Location } from "../contract";
+import { toCommandError } from "../backend";
+import type { CountTask, Item, Location, LotStockView } from "../contract";
 import { useEnv, useScan } from "../env";
 import { hasMessage, t } from "../i18n";
 import { parseQuantity } from "../logic/quantity";
 import { Facts, Prompt, resolveOrReport, Scroll, type Fact } from "./common";
+import { loadStock, lotFromScan, LotStep } from "./LotStep";
 
-type Step = "location" | "item" | "qty";
+type Step = "location" | "item" | "lot" | "qty";
 
 /** Why the task is open, in words; a manager's request says who asked and their note. */
 export function taskReason(task: CountTask): string {
@@ -46,6 +50,8 @@ export function Count({ onBack }: { onBack: () => void }) {
   const [attempt, setAttempt] = useState(1);
   /** Units scanned on this item so far: a repeat scan counts one more. */
   const [unitsScanned, setUnitsScanned] = useState(0);
+  /** Which lots the location holds of the item, for the lot step (never shown with quantities). */
+  const [stock, setStock] = useState<LotStockView[] | null>(null);
 
   async function loadTasks(): Promise<void> {
     try {
@@ -76,8 +82,25 @@ export function Count({ onBack }: { onBack: () => void }) {
     feedback.success(t("scan.locationSet", { code: at.code }));
   }
 
+  function askLot(at: Location, of: Item): void {
+    setStock(null);
+    setStep("lot");
+    void loadStock(backend, at, of).then(setStock);
+  }
+
+  function takeLot(chosen: string): void {
+    setLot(chosen);
+    feedback.success(t("lot.set", { lot: chosen }));
+    setStep("qty");
+  }
+
   async function onScan(raw: string): Promise<void> {
     setScanText("");
+    if (counting && step === "lot" && item !== null) {
+      const chosen = await lotFromScan(backend, feedback, raw, item, stock);
+      if (chosen !== null) takeLot(chosen);
+      return;
+    }
     const resolved = await resolveOrReport(backend, feedback, raw);
     if (resolved === null) return;
     if (!counting) {
@@ -114,9 +137,11 @@ export function Count({ onBack }: { onBack: () => void }) {
     } else {
       setItem(resolved.item);
       setUnitsScanned(resolved.quantity ?? resolved.packSize);
-      if (resolved.lot !== undefined) setLot(resolved.lot);
-      setStep("qty");
+      const countedLot = resolved.lot ?? task?.lot ?? (item?.id === resolved.item.id ? lot : undefined);
+      setLot(countedLot);
       feedback.success(t("receive.itemScanned", { sku: resolved.item.sku, name: resolved.item.name }));
+      if (resolved.item.lotTracked && (countedLot ?? "") === "" && location !== null) askLot(location, resolved.item);
+      else setStep("qty");
     }
   }
   useScan((raw) => void onScan(raw));
@@ -150,14 +175,19 @@ export function Count({ onBack }: { onBack: () => void }) {
       }
       void loadTasks();
     } catch (error) {
-      feedback.fail(error);
+      if (toCommandError(error).is("lot_required")) {
+        // The backend wants the lot this screen did not know to ask: ask it, then count. Its
+        // message lists what each lot holds, which a blind count must not show.
+        feedback.refuse(t("error.lot_required"));
+        askLot(location, item);
+      } else feedback.fail(error);
     }
   }
 
   function back(): void {
     feedback.clear();
     if (!counting) onBack();
-    else if (step === "qty") setStep("item");
+    else if (step === "qty" || step === "lot") setStep("item");
     else if (step === "item") setStep("location");
     else setCounting(false);
   }
@@ -199,7 +229,9 @@ export function Count({ onBack }: { onBack: () => void }) {
   return (
     <section class="screen">
       <Facts facts={facts} />
-      {step !== "qty" ? (
+      {step === "lot" && item !== null && location !== null ? (
+        <LotStep item={item} location={location} stock={stock} showQuantities={false} onLot={takeLot} />
+      ) : step !== "qty" ? (
         <>
           <Prompt>{step === "location" ? t("count.scanLocation") : t("count.scanItem")}</Prompt>
           <Field id={`count-${step}`} label={t("field.scan")} value={scanText} onValue={setScanText} onEnter={(value) => void onScan(value)} focused />

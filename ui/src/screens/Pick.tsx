@@ -1,7 +1,8 @@
 // Pick: choose a pick list (or take the next one), then walk its lines in walk order. For
 // each line: scan the location, scan the item, enter the quantity. A wrong scan is refused
 // with the error sound and the screen says what it expected; picking fewer than asked for
-// takes a reason (a short pick).
+// takes a reason (a short pick). A lot-tracked item on a line that names no lot gets its lot
+// from the scan or from the lot step (the lots the location holds, by number key).
 
 import { useEffect, useState } from "preact/hooks";
 
@@ -9,14 +10,15 @@ import { toCommandError } from "../backend";
 import { Action, Actions } from "../components/Action";
 import { FeedbackBox, useFeedback } from "../components/Feedback";
 import { Field } from "../components/Field";
-import { SHORT_PICK_REASONS, type PickListSummary, type PickListView, type ShortPickReason } from "../contract";
+import { SHORT_PICK_REASONS, type LotStockView, type PickListSummary, type PickListView, type ShortPickReason } from "../contract";
 import { useEnv, useScan } from "../env";
 import { t } from "../i18n";
 import { afterPick, checkItemScan, checkLocationScan, nextLine, remaining, sortByWalkOrder } from "../logic/pick";
 import { parseQuantity } from "../logic/quantity";
 import { Facts, Prompt, resolveOrReport, Scroll } from "./common";
+import { loadStock, lotFromScan, LotStep } from "./LotStep";
 
-type Step = "location" | "item" | "qty" | "reason";
+type Step = "location" | "item" | "lot" | "qty" | "reason";
 
 export function Pick({ onBack }: { onBack: () => void }) {
   const { backend } = useEnv();
@@ -29,6 +31,9 @@ export function Pick({ onBack }: { onBack: () => void }) {
   const [lot, setLot] = useState<string | undefined>(undefined);
   /** Units scanned on this line's item so far: a repeat scan counts one more. */
   const [unitsScanned, setUnitsScanned] = useState(0);
+  /** What the line's location holds of its item per lot, for the lot step. */
+  const [stock, setStock] = useState<LotStockView[] | null>(null);
+  const [lotAsked, setLotAsked] = useState(false);
 
   async function loadLists(): Promise<void> {
     try {
@@ -56,10 +61,29 @@ export function Pick({ onBack }: { onBack: () => void }) {
     feedback.refuse(t(`pick.${reason}` as "pick.wrong_location"), t("pick.expected", { expected }));
   }
 
+  function askLot(): void {
+    if (line === undefined) return;
+    setStock(null);
+    setLotAsked(true);
+    setStep("lot");
+    void loadStock(backend, line.location, line.item).then(setStock);
+  }
+
+  function takeLot(chosen: string): void {
+    setLot(chosen);
+    feedback.success(t("lot.set", { lot: chosen }));
+    setStep("qty");
+  }
+
   async function onScan(raw: string): Promise<void> {
     setScanText("");
     if (line === undefined || step === "reason") {
       feedback.refuse(t("scan.notNow"));
+      return;
+    }
+    if (step === "lot") {
+      const chosen = await lotFromScan(backend, feedback, raw, line.item, stock);
+      if (chosen !== null) takeLot(chosen);
       return;
     }
     const resolved = await resolveOrReport(backend, feedback, raw);
@@ -83,11 +107,16 @@ export function Pick({ onBack }: { onBack: () => void }) {
       feedback.success(t("scan.locationSet", { code: line.location.code }));
       setStep("item");
     } else if (resolved.kind === "item") {
-      setLot(resolved.lot);
+      const scannedLot = resolved.lot ?? line.lot;
+      setLot(scannedLot);
       setUnitsScanned(resolved.quantity ?? resolved.packSize);
       setQty(String(resolved.quantity ?? remaining(line)));
       feedback.success(t("pick.itemOk"));
-      setStep("qty");
+      if (line.item.lotTracked && (scannedLot ?? "") === "") askLot();
+      else {
+        setLotAsked(false);
+        setStep("qty");
+      }
     }
   }
   useScan((raw) => void onScan(raw));
@@ -108,19 +137,31 @@ export function Pick({ onBack }: { onBack: () => void }) {
         notices.push(...recorded.notices);
       }
       if (reason !== undefined) {
-        const recorded = await backend.shortPick({ pickList: view.id, line: line.id, qtyShort: remaining(line) - pickedQty, reason });
+        const recorded = await backend.shortPick({
+          pickList: view.id,
+          line: line.id,
+          qtyShort: remaining(line) - pickedQty,
+          reason,
+          // The line's own lot decides; a lot is sent only for a line that names none.
+          lot: line.lot === undefined ? lot : undefined,
+        });
         notices.push(...recorded.notices);
       }
     } catch (error) {
       const commandError = toCommandError(error);
       if (commandError.is("wrong_location")) refuse("wrong_location", line.location.code);
       else if (commandError.is("wrong_item")) refuse("wrong_item", `${line.item.sku} ${line.item.name}`);
-      else feedback.fail(error);
+      else {
+        feedback.fail(error);
+        // The backend wants the lot this screen did not know to ask: ask it, then Enter again.
+        if (commandError.is("lot_required")) askLot();
+      }
       return;
     }
     setView({ ...view, lines: afterPick(view.lines, line.id, pickedQty, reason !== undefined) });
     setQty("");
     setLot(undefined);
+    setLotAsked(false);
     setStep("location");
     feedback.success(reason === undefined ? t("pick.lineDone") : t("pick.shortDone"), notices);
   }
@@ -144,7 +185,8 @@ export function Pick({ onBack }: { onBack: () => void }) {
     feedback.clear();
     if (view === null) onBack();
     else if (step === "reason") setStep("qty");
-    else if (step === "qty") setStep("item");
+    else if (step === "qty") setStep(lotAsked ? "lot" : "item");
+    else if (step === "lot") setStep("item");
     else if (step === "item") setStep("location");
     else {
       setView(null);
@@ -220,6 +262,7 @@ export function Pick({ onBack }: { onBack: () => void }) {
           { label: t("field.location"), value: line.location.code },
           { label: t("field.item"), value: `${line.item.sku} · ${line.item.name}` },
           { label: t("field.qty"), value: `${remaining(line)} ${line.item.baseUnit}` },
+          ...(lot === undefined || lot === "" ? [] : [{ label: t("field.lot"), value: lot }]),
         ]}
       />
       {(step === "location" || step === "item") && (
@@ -230,6 +273,7 @@ export function Pick({ onBack }: { onBack: () => void }) {
           <Field id="pick-scan" label={t("field.scan")} value={scanText} onValue={setScanText} onEnter={(value) => void onScan(value)} focused />
         </>
       )}
+      {step === "lot" && <LotStep item={line.item} location={line.location} stock={stock} showQuantities onLot={takeLot} />}
       {step === "qty" && (
         <>
           <Prompt>{t("pick.enterQty", { needed: remaining(line) })}</Prompt>
