@@ -9,7 +9,12 @@
 //! A round starts on a local event (debounced), on a timer, when the connection comes back,
 //! or when the user asks ("sync now"). Failures set a retry time by
 //! [`crate::backoff::delay`]; the server's `Retry-After` is a floor that even "sync now"
-//! honours.
+//! honours. [`SyncHandle::sync_now_and_wait`] is "sync now" for a caller that must say how
+//! the round went (the app's Sync now button): it gets that round's report or error.
+//!
+//! `online` in the status goes false the moment a request gets no answer, before the
+//! failure's bookkeeping in the store (which can wait behind the floor's writes) and
+//! before the backoff; it goes true with any answer from our server.
 
 mod repair;
 
@@ -27,7 +32,7 @@ use aisle_core::Event;
 use aisle_store::{Recorded, Store, StoreError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tracing::Instrument;
 
@@ -372,7 +377,15 @@ impl Engine {
                 Ok((recorded, verdict, events))
             });
             let (applied, prefetched) = if is_full {
-                let (applied, prefetched) = tokio::join!(apply, self.client.pull(next, limit));
+                // The next page's request can fail while this one is still being applied.
+                let prefetch = async {
+                    let fetched = self.client.pull(next, limit).await;
+                    if let Err(error) = &fetched {
+                        self.note_request_failed(error);
+                    }
+                    fetched
+                };
+                let (applied, prefetched) = tokio::join!(apply, prefetch);
                 (applied, Some(prefetched))
             } else {
                 (apply.await, None)
@@ -509,6 +522,18 @@ impl Engine {
         });
     }
 
+    /// Says "offline" the moment a request gets no answer, for the paths that still have
+    /// work to finish (an applied page, a repair's rebuild) before the round fails.
+    fn note_request_failed(&self, error: &SyncError) {
+        if error.is_offline() {
+            self.status.send_if_modified(|status| {
+                let was_online = status.online;
+                status.online = false;
+                was_online
+            });
+        }
+    }
+
     /// Books a failure: the retry time, the pushed events' attempts, the status. Returns
     /// the error for the caller to pass on.
     async fn fail(&mut self, error: SyncError, pushed_ids: &[EventId]) -> SyncError {
@@ -532,6 +557,23 @@ impl Engine {
             .retry_after()
             .map(|floor| now_ms.saturating_add(duration_ms(floor)));
         self.state.retry_at_ms = Some(retry_at_ms);
+        tracing::warn!(code = error.code(), error = %error, delay_ms = duration_ms(delay), failures = self.state.consecutive_failures, "sync failed; will retry");
+        // The status first: the store's bookkeeping below can wait behind the floor's
+        // writes for seconds, and the badge must not say "online" meanwhile.
+        let failures = self.state.consecutive_failures;
+        self.status.send_modify(|status| {
+            // A probe while backing off that our server answers, even with an error, means
+            // the network is back: say so at once, not after the next success.
+            if error.is_offline() {
+                status.online = false;
+            } else if error.is_from_server() {
+                status.online = true;
+            }
+            status.last_error = Some(ErrorInfo::new(&error, now_ms));
+            status.consecutive_failures = failures;
+            status.next_retry_ms = Some(retry_at_ms);
+            status.progress = None;
+        });
         if !pushed_ids.is_empty() {
             let ids = pushed_ids.to_vec();
             let message = error.to_string();
@@ -542,25 +584,6 @@ impl Engine {
                 tracing::error!(error = %store_error, "cannot record the failed push attempt");
             }
         }
-        tracing::warn!(code = error.code(), error = %error, delay_ms = duration_ms(delay), failures = self.state.consecutive_failures, "sync failed; will retry");
-        let failures = self.state.consecutive_failures;
-        self.status.send_modify(|status| {
-            // A probe while backing off that our server answers, even with an error, means
-            // the network is back: say so at once, not after the next success.
-            if error.is_offline() {
-                status.online = false;
-            } else if error.is_from_server() {
-                status.online = true;
-            }
-            status.last_error = Some(ErrorInfo {
-                code: error.code().to_owned(),
-                message: error.to_string(),
-                at_ms: now_ms,
-            });
-            status.consecutive_failures = failures;
-            status.next_retry_ms = Some(retry_at_ms);
-            status.progress = None;
-        });
         error
     }
 
@@ -611,6 +634,8 @@ impl Engine {
     ) -> Self {
         let mut next_tick = Instant::now();
         loop {
+            // Those who asked for this round and wait to hear how it went.
+            let mut waiters: Vec<RoundWaiterSender> = Vec::new();
             let mut wake = next_tick;
             if let Some(retry_at_ms) = self.state.retry_at_ms {
                 wake = wake.min(instant_at(retry_at_ms));
@@ -618,14 +643,22 @@ impl Engine {
             tokio::select! {
                 trigger = triggers.recv() => match trigger {
                     None | Some(Trigger::Stop) => return self,
-                    Some(Trigger::Now | Trigger::ConnectionChanged) => self.clear_backoff(),
+                    Some(Trigger::Now(waiter)) => {
+                        self.clear_backoff();
+                        waiters.extend(waiter);
+                    }
+                    Some(Trigger::ConnectionChanged) => self.clear_backoff(),
                     Some(Trigger::LocalEvent) => {
                         // Debounce: a burst of scans becomes one round.
                         tokio::time::sleep(self.config.debounce).await;
                         while let Ok(trigger) = triggers.try_recv() {
                             match trigger {
                                 Trigger::Stop => return self,
-                                Trigger::Now | Trigger::ConnectionChanged => self.clear_backoff(),
+                                Trigger::Now(waiter) => {
+                                    self.clear_backoff();
+                                    waiters.extend(waiter);
+                                }
+                                Trigger::ConnectionChanged => self.clear_backoff(),
                                 Trigger::LocalEvent => {}
                             }
                         }
@@ -634,10 +667,18 @@ impl Engine {
                 () = tokio::time::sleep_until(wake) => {}
             }
             next_tick = Instant::now() + self.config.interval;
-            if let Ok(report) = self.sync_once().await {
+            let outcome = self
+                .sync_once()
+                .await
+                .map_err(|error| ErrorInfo::new(&error, system_now_ms()));
+            if let Ok(report) = &outcome {
                 if let Some(next_due_ms) = report.next_due_ms {
                     next_tick = next_tick.min(instant_at(next_due_ms));
                 }
+            }
+            for waiter in waiters {
+                // A waiter that gave up has dropped its receiver; nothing to tell it.
+                let _ = waiter.send(outcome.clone());
             }
         }
     }
@@ -655,13 +696,45 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// How a round went, as the engine tells those who asked for it.
+pub type RoundOutcome = Result<RoundReport, ErrorInfo>;
+
+type RoundWaiterSender = oneshot::Sender<RoundOutcome>;
+
 /// What asks the background engine for a round.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 enum Trigger {
     LocalEvent,
-    Now,
+    /// "Sync now", with whoever waits to hear how that round went.
+    Now(Option<RoundWaiterSender>),
     ConnectionChanged,
     Stop,
+}
+
+/// The answer to [`SyncHandle::sync_now_and_wait`]: await it with [`RoundWaiter::wait`].
+/// It holds no lock and no reference to the handle, so a caller can take it from behind
+/// its own lock and wait outside.
+#[derive(Debug)]
+pub struct RoundWaiter(oneshot::Receiver<RoundOutcome>);
+
+impl RoundWaiter {
+    /// How the round went: its report, or its error as the status shows it. Waiting longer
+    /// than `timeout` is `timeout` (the round goes on in the background), and an engine that
+    /// stopped first is `stopped`.
+    pub async fn wait(self, timeout: Duration) -> RoundOutcome {
+        match tokio::time::timeout(timeout, self.0).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(ErrorInfo::new(&SyncError::Stopped, system_now_ms())),
+            Err(_) => Err(ErrorInfo {
+                code: "timeout".to_owned(),
+                message: format!(
+                    "the sync round is still running after {} s; it goes on in the background",
+                    timeout.as_secs()
+                ),
+                at_ms: system_now_ms(),
+            }),
+        }
+    }
 }
 
 /// The app's handle on a running engine.
@@ -680,7 +753,17 @@ impl SyncHandle {
 
     /// The user pressed "sync now".
     pub fn sync_now(&self) {
-        let _ = self.triggers.send(Trigger::Now);
+        let _ = self.triggers.send(Trigger::Now(None));
+    }
+
+    /// "Sync now", for a caller that wants to know how that round went: the engine runs a
+    /// round that starts after this call (after the one in progress, if any) and tells
+    /// the waiter its outcome.
+    pub fn sync_now_and_wait(&self) -> RoundWaiter {
+        let (sender, receiver) = oneshot::channel();
+        // If the engine has ended, the sender is dropped here and the waiter says so.
+        let _ = self.triggers.send(Trigger::Now(Some(sender)));
+        RoundWaiter(receiver)
     }
 
     /// The OS says the network changed (e.g. the connection came back).

@@ -12,6 +12,17 @@ pub struct ErrorInfo {
     pub at_ms: i64,
 }
 
+impl ErrorInfo {
+    /// `error` as the UI gets it, stamped with the device time it happened.
+    pub fn new(error: &crate::SyncError, at_ms: i64) -> Self {
+        Self {
+            code: error.code().to_owned(),
+            message: error.to_string(),
+            at_ms,
+        }
+    }
+}
+
 /// How far a long pull has come (the first sync of a new device, say).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Progress {

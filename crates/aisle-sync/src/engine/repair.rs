@@ -94,6 +94,10 @@ impl Engine {
             .refetch(&keys, page.checksum_seq, &mut refetched, report)
             .await
             .err();
+        // The comparison and a possible rebuild come first; the badge does not wait for them.
+        if let Some(error) = &fetch_error {
+            self.note_request_failed(error);
+        }
         let PulledPage {
             after,
             checksum_seq,
