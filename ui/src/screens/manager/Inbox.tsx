@@ -1,10 +1,13 @@
-// The discrepancy inbox and the quarantined events with their reasons: read-only lists.
+// The discrepancy inbox and the quarantined events with their reasons. An event refused only
+// for its clock can be recorded again now (F3 on the row chosen with the arrow keys); the
+// rest is read-only.
 
 import { useEffect, useState } from "preact/hooks";
 
+import { Action, Actions } from "../../components/Action";
 import { FeedbackBox, useFeedback } from "../../components/Feedback";
 import type { Discrepancy, QuarantinedEvent } from "../../contract";
-import { useEnv } from "../../env";
+import { useEnv, useKeys } from "../../env";
 import { hasMessage, t } from "../../i18n";
 import { eventKindLabel } from "../Lookup";
 import { Scroll } from "../common";
@@ -61,13 +64,64 @@ export function Discrepancies() {
 
 export function Quarantined() {
   const { backend } = useEnv();
-  const { rows, feedback } = useLoaded<QuarantinedEvent>(() => backend.quarantined());
-  if (rows !== null && rows.length === 0) return <p class="hint">{t("quarantined.none")}</p>;
+  const feedback = useFeedback();
+  const [rows, setRows] = useState<QuarantinedEvent[] | null>(null);
+  const [selected, setSelected] = useState(0);
+
+  async function load(): Promise<void> {
+    try {
+      const loaded = await backend.quarantined();
+      setRows(loaded);
+      // The first row that can be recorded again is the one the action is for.
+      const first = loaded.findIndex((row) => row.canRecordAgain);
+      setSelected(first < 0 ? 0 : first);
+    } catch (error) {
+      feedback.fail(error);
+    }
+  }
+  useEffect(() => void load(), []);
+
+  const count = rows?.length ?? 0;
+  useKeys({
+    ArrowDown: () => setSelected((index) => Math.min(index + 1, Math.max(0, count - 1))),
+    ArrowUp: () => setSelected((index) => Math.max(index - 1, 0)),
+  });
+
+  const chosen = rows?.[selected];
+  async function recordAgain(row: QuarantinedEvent): Promise<void> {
+    try {
+      const recorded = await backend.recordAgain(row.eventId);
+      feedback.success(t("quarantined.recordedAgain", { summary: row.summary }), recorded.notices);
+      await load();
+    } catch (error) {
+      feedback.fail(error);
+    }
+  }
+
+  if (rows !== null && rows.length === 0) {
+    return (
+      <>
+        <FeedbackBox message={feedback.message} />
+        <p class="hint">{t("quarantined.none")}</p>
+      </>
+    );
+  }
   return (
     <>
+      {rows?.some((row) => row.canRecordAgain) === true && (
+        <Actions>
+          <Action
+            keyName="F3"
+            label={t("quarantined.recordAgain")}
+            tone="primary"
+            disabled={chosen?.canRecordAgain !== true}
+            onRun={() => chosen !== undefined && chosen.canRecordAgain && void recordAgain(chosen)}
+          />
+        </Actions>
+      )}
       <FeedbackBox message={feedback.message} />
       <Scroll>
-      <table class="table table-fit">
+      <table class="table table-fit" data-testid="quarantined">
         <thead>
           <tr>
             <th>{t("history.kind")}</th>
@@ -77,11 +131,14 @@ export function Quarantined() {
           </tr>
         </thead>
         <tbody>
-          {(rows ?? []).map((row) => (
-            <tr key={row.eventId}>
+          {(rows ?? []).map((row, index) => (
+            <tr key={row.eventId} class={index === selected ? "selected" : ""} onClick={() => setSelected(index)}>
               <td>{eventKindLabel(row.kind)}</td>
               <td>{row.summary}</td>
-              <td>{row.reason}</td>
+              <td>
+                {row.reason}
+                {row.canRecordAgain && <p class="hint">{t("quarantined.canRecordAgain")}</p>}
+              </td>
               <td class="number">{row.attempts}</td>
             </tr>
           ))}
