@@ -34,6 +34,10 @@ pub const EVENT_VERSION: u16 = 1;
 /// screen next to the task, so a sentence or two is all it needs.
 pub const MAX_NOTE_CHARS: usize = 200;
 
+/// The longest reason code an adjustment may carry, in characters ("damaged", "found").
+/// Its note is bounded by [`MAX_NOTE_CHARS`], like a count request's.
+pub const MAX_REASON_CHARS: usize = 64;
+
 /// The largest quantity one event may receive, pick, move, count or adjust by, in the
 /// item's base unit. A billion of anything is far beyond one warehouse slot, and the bound
 /// keeps every sum the rules take far inside `i64`, so no event can overflow the arithmetic
@@ -349,6 +353,10 @@ pub enum InvalidEvent {
     ReplacesItself,
     #[error("a note must be at most {MAX_NOTE_CHARS} characters with no control characters other than line breaks")]
     BadNote,
+    #[error(
+        "a reason code must be at most {MAX_REASON_CHARS} characters with no control characters"
+    )]
+    BadReason,
 }
 
 impl Event {
@@ -402,6 +410,14 @@ impl Event {
             }
             _ => Ok(()),
         };
+        let note_ok = |note: &str| {
+            let control = |c: char| c.is_control() && c != '\n';
+            if note.chars().count() > MAX_NOTE_CHARS || note.chars().any(control) {
+                Err(InvalidEvent::BadNote)
+            } else {
+                Ok(())
+            }
+        };
         let line_ok = |line: &PickLineRef| {
             if line.line_qty > 0 && line.line_qty <= MAX_EVENT_QTY {
                 Ok(())
@@ -436,7 +452,11 @@ impl Event {
                 lot_ok(lot)
             }
             EventBody::Adjusted {
-                delta, reason, lot, ..
+                delta,
+                reason,
+                note,
+                lot,
+                ..
             } => {
                 if *delta == 0 {
                     return Err(InvalidEvent::ZeroAdjustment);
@@ -447,6 +467,11 @@ impl Event {
                 if reason.trim().is_empty() {
                     return Err(InvalidEvent::MissingReason);
                 }
+                if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control)
+                {
+                    return Err(InvalidEvent::BadReason);
+                }
+                note_ok(note)?;
                 lot_ok(lot)
             }
             EventBody::Counted {
@@ -470,10 +495,7 @@ impl Event {
             }
             EventBody::CountReviewed { .. } | EventBody::PickListClaimed { .. } => Ok(()),
             EventBody::CountRequested { lot, note, .. } => {
-                let control = |c: char| c.is_control() && c != '\n';
-                if note.chars().count() > MAX_NOTE_CHARS || note.chars().any(control) {
-                    return Err(InvalidEvent::BadNote);
-                }
+                note_ok(note)?;
                 lot_ok(lot)
             }
             EventBody::Resolved { resolution } => resolution.validate(lot_ok),
@@ -822,6 +844,50 @@ mod tests {
         assert_eq!(json["v"], 1, "a new kind does not change the event version");
         let back: Event = serde_json::from_value(json).expect("deserialize");
         assert_eq!(back, request);
+    }
+
+    /// Regression: an adjustment's note and reason took 1 MB each.
+    #[test]
+    fn an_adjustment_note_and_reason_are_bounded() {
+        let adjusted = |reason: String, note: String| {
+            sample(EventBody::Adjusted {
+                location: LocationId::new_v7(1, [6; 10]),
+                item: ItemId::new_v7(1, [7; 10]),
+                lot: None,
+                delta: -2,
+                reason,
+                note,
+            })
+        };
+        let within = adjusted(
+            "r".repeat(MAX_REASON_CHARS),
+            format!("{}\n", "é".repeat(MAX_NOTE_CHARS - 1)),
+        );
+        assert_eq!(
+            within.validate(),
+            Ok(()),
+            "both at their bound, in characters"
+        );
+        assert_eq!(
+            adjusted("damaged".into(), "x".repeat(1 << 20)).validate(),
+            Err(InvalidEvent::BadNote),
+            "a 1 MB note"
+        );
+        assert_eq!(
+            adjusted("damaged".into(), "x".repeat(MAX_NOTE_CHARS + 1)).validate(),
+            Err(InvalidEvent::BadNote),
+            "one character over"
+        );
+        assert_eq!(
+            adjusted("r".repeat(MAX_REASON_CHARS + 1), String::new()).validate(),
+            Err(InvalidEvent::BadReason),
+            "a reason code one character over"
+        );
+        assert_eq!(
+            adjusted("damaged\u{0}".into(), String::new()).validate(),
+            Err(InvalidEvent::BadReason),
+            "a control character in a reason code"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod backup;
 mod error;
 pub mod http;
 pub mod import;
+pub mod lengths;
 pub mod limits;
 pub mod master;
 pub mod metrics;

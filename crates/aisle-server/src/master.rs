@@ -238,6 +238,9 @@ pub fn upsert_items(
 ) -> Result<Upsert, ServerError> {
     batch(conn, items, |tx, record_idx, item, version| {
         let refuse = |field, message| Ok(Err(RecordError::new(record_idx, field, message)));
+        if let Err((field, message)) = crate::lengths::item(item) {
+            return refuse(field, message);
+        }
         if blank(&item.sku) {
             return refuse("sku", "an item needs a sku".to_owned());
         }
@@ -318,6 +321,9 @@ pub fn upsert_locations(
     now_ms: i64,
 ) -> Result<Upsert, ServerError> {
     batch(conn, locations, |tx, record_idx, location, version| {
+        if let Err((field, message)) = crate::lengths::location(location) {
+            return Ok(Err(RecordError::new(record_idx, field, message)));
+        }
         if blank(&location.code) {
             let message = "a location needs a code".to_owned();
             return Ok(Err(RecordError::new(record_idx, "code", message)));
@@ -346,6 +352,9 @@ pub fn upsert_users(
     now_ms: i64,
 ) -> Result<Upsert, ServerError> {
     batch(conn, users, |tx, record_idx, user, version| {
+        if let Err((field, message)) = crate::lengths::user(user) {
+            return Ok(Err(RecordError::new(record_idx, field, message)));
+        }
         if blank(&user.badge) {
             let message = "a user needs a badge".to_owned();
             return Ok(Err(RecordError::new(record_idx, "badge", message)));
@@ -375,6 +384,9 @@ pub fn upsert_pick_lists(
     now_ms: i64,
 ) -> Result<Upsert, ServerError> {
     batch(conn, lists, |tx, record_idx, list, version| {
+        if let Err((field, message)) = crate::lengths::pick_list(list) {
+            return Ok(Err(RecordError::new(record_idx, field, message)));
+        }
         if blank(&list.reference) {
             let message = "a pick list needs a reference".to_owned();
             return Ok(Err(RecordError::new(record_idx, "reference", message)));
@@ -392,6 +404,9 @@ pub fn upsert_pick_lists(
                     record_idx, line_idx, field, message,
                 )))
             };
+            if let Err((field, message)) = crate::lengths::pick_line(line) {
+                return refuse(field, message);
+            }
             if line.line == 0 {
                 return refuse("line", "line numbers start at 1".to_owned());
             }

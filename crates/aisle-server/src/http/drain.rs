@@ -20,7 +20,7 @@ use crate::limits::Guards;
 use crate::wire::MAX_BODY_BYTES;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::header::CONTENT_LENGTH;
+use axum::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
@@ -46,10 +46,14 @@ pub async fn limit_body(
     if declared.is_some_and(|length| length > DRAIN_LIMIT as u64) {
         return AppError::PayloadTooLarge.into_response();
     }
-    // A body that is not declared may be as large as the limit (and is kept only up to it).
-    let reserved = declared.map_or(MAX_BODY_BYTES + 1, |length| {
-        (length as usize).min(MAX_BODY_BYTES + 1)
-    });
+    // A chunked body may be as large as the limit (and is kept only up to it); a request
+    // with neither a length nor chunks has no body.
+    let chunked = parts.headers.contains_key(TRANSFER_ENCODING);
+    let reserved = match declared {
+        Some(length) => (length as usize).min(MAX_BODY_BYTES + 1),
+        None if chunked => MAX_BODY_BYTES + 1,
+        None => 0,
+    };
     let permit = match guards.reserve_body(reserved) {
         Ok(permit) => permit,
         Err(refusal) => {

@@ -203,11 +203,14 @@ async fn bodies_beyond_the_memory_budget_get_503_server_busy() {
         device.token
     );
     stalled.write_all(head.as_bytes()).await.expect("headers");
+    // Let it take its share first: were a push holding budget when it arrived, it would be
+    // the one refused (and left draining a body that never comes).
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let events = receipts(&device, 1, 3);
     let mut body = serde_json::to_vec(&serde_json::json!({ "events": events })).expect("json");
     body.resize(20_000, b' ');
     let mut refusal = None;
-    for _ in 0..50 {
+    for _ in 0..100 {
         let response = world
             .http
             .post(world.url(&format!("/v1/t/{tenant}/events")))
@@ -224,8 +227,11 @@ async fn bodies_beyond_the_memory_budget_get_503_server_busy() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let (retry_after, body_json) =
-        refusal.expect("a 20 KB body does not fit beside a stalled 90 KB one in 100 KB");
+    if refusal.is_none() {
+        let answer = read_answer(&mut stalled, Duration::from_secs(1)).await;
+        panic!("a 20 KB body does not fit beside a stalled 90 KB one in 100 KB; the stalled request got {answer:?}");
+    }
+    let (retry_after, body_json) = refusal.expect("refused");
     assert_eq!(body_json["code"], "server_busy", "{body_json}");
     assert!(retry_after, "a 503 for load says when to retry");
     drop(stalled);
@@ -435,5 +441,42 @@ fn set_quota_on_the_command_line_is_stored_in_the_registry() {
             push_per_sec: Some(250),
             max_bytes: Some(1_048_576),
         }
+    );
+}
+
+/// Regression: an adjustment note and an ERP item name took 1 MB each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_1_mb_note_or_name_is_refused_with_its_code() {
+    let world = World::start(4).await;
+    let (tenant, warehouse) = world.tenant("acme");
+    let device = world.enroll(tenant, warehouse, "pc").await;
+    let key = aisle_core::testkit::key(1, 1, None);
+    let mut body = aisle_core::testkit::adjusted(&key, -1);
+    if let aisle_core::event::EventBody::Adjusted { note, .. } = &mut body {
+        *note = "x".repeat(1 << 20);
+    }
+    let event = crate::support::event(&device, 1, 1_700_000_000_000, body);
+    let (status, answer) = world.push(&device, &[event]).await;
+    assert_eq!(status, 200, "a push answers per event: {answer}");
+    assert_eq!(
+        crate::support::result_statuses(&answer),
+        ["rejected"],
+        "{answer}"
+    );
+    assert_eq!(answer["results"][0]["reason"], "invalid_event", "{answer}");
+
+    let erp_key = crate::erp::api_key(&world, tenant, &[aisle_server::auth::Scope::MasterWrite]);
+    let url = world.url(&format!("/v1/t/{tenant}/erp/items"));
+    let items = serde_json::json!({ "items": [{ "sku": "SKU-1", "name": "n".repeat(1 << 20) }] });
+    let (status, answer) = crate::erp::put_json(&world.http, &url, &erp_key, &items).await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (422, Some("invalid_record")),
+        "{answer}"
+    );
+    let message = answer["message"].as_str().expect("message");
+    assert!(
+        message.contains("items[0].name") && message.contains("200"),
+        "the message names the field and its bound: {message}"
     );
 }
