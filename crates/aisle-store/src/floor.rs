@@ -6,6 +6,7 @@
 //! stock rules or stored as master data, never computed anew.
 
 use crate::ledger::uuid_at;
+use crate::names::{escape_like, first_found, NameMatch, FOUND_LIMIT};
 use crate::{Store, StoreError};
 use aisle_core::ids::{DeviceId, ItemId, LocationId, PickListId, UserId};
 use aisle_core::stock::Claim;
@@ -44,20 +45,38 @@ impl Store {
         Ok(packed.map(Hlc::from_packed))
     }
 
-    /// A user named by id, badge or name (names ignoring case), as a manager types one
-    /// into the audit trail's filter.
-    pub fn find_user(&self, text: &str) -> Result<Option<UserId>, StoreError> {
+    /// The users a manager's typed text names in the audit trail's filter: an id, a badge
+    /// exactly, a whole name ignoring case, or else part of a name ignoring case. The first
+    /// of these that names anyone decides, so a whole name is never made ambiguous by
+    /// longer names containing it. Case is folded for ASCII letters only (SQLite's `LIKE`).
+    pub fn find_user(&self, text: &str) -> Result<NameMatch<UserId>, StoreError> {
         let text = text.trim();
         if let Ok(id) = text.parse::<UserId>() {
-            return Ok(Some(id));
+            return Ok(NameMatch::One(id));
         }
-        self.conn
-            .prepare_cached(
-                "SELECT id FROM users WHERE badge = ?1 OR lower(name) = lower(?1) ORDER BY id LIMIT 1",
-            )?
-            .query_row([text], |row| Ok(UserId::from_uuid(uuid_at(row, 0)?)))
-            .optional()
-            .map_err(StoreError::from)
+        let mut found = self.users_where("badge = ?1 OR lower(name) = lower(?1)", text)?;
+        if found.0.is_empty() {
+            let pattern = format!("%{}%", escape_like(text));
+            found = self.users_where("name LIKE ?1 ESCAPE '\\'", &pattern)?;
+        }
+        let (found, n_found) = found;
+        Ok(NameMatch::from_found(found, n_found))
+    }
+
+    /// The first users whose row matches `condition` on `?1`, in name order, and how many
+    /// match.
+    fn users_where(
+        &self,
+        condition: &str,
+        value: &str,
+    ) -> Result<(Vec<(UserId, String)>, usize), StoreError> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT id, name, COUNT(*) OVER () FROM users WHERE {condition}
+             ORDER BY name, id LIMIT {FOUND_LIMIT}"
+        ))?;
+        Ok(first_found(&mut statement, value, |row| {
+            Ok(UserId::from_uuid(uuid_at(row, 0)?))
+        })?)
     }
 
     /// Units picked so far per line of a pick list (lines nobody picked are absent).

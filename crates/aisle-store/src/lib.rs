@@ -20,6 +20,7 @@ pub mod ledger;
 mod log;
 pub mod master;
 mod migrate;
+pub mod names;
 pub mod outbox;
 pub mod queries;
 pub mod repairs;

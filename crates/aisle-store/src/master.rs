@@ -5,6 +5,7 @@
 //! offline. A PIN is never stored, only its argon2id hash.
 
 use crate::ledger::uuid_at;
+use crate::names::{escape_like, first_found, NameMatch, FOUND_LIMIT};
 use crate::{Store, StoreError};
 use aisle_core::ids::{ItemId, LocationId, PickListId, UserId, WarehouseId};
 use aisle_core::stock::CountTolerance;
@@ -314,6 +315,45 @@ impl Store {
             Some(id) => self.item(ItemId::from_uuid(uuid::Uuid::from_bytes(id))),
             None => Ok(None),
         }
+    }
+
+    /// The item a person's typed text names by its name: the whole name ignoring case, or
+    /// else part of it ignoring case (ASCII letters only, as SQLite's `LIKE` folds them).
+    /// The first of these that names anything decides, so a whole name is never made
+    /// ambiguous by longer names containing it.
+    pub fn item_by_name(&self, text: &str) -> Result<NameMatch<Item>, StoreError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(NameMatch::NoOne);
+        }
+        let mut found = self.item_ids_where("lower(name) = lower(?1)", text)?;
+        if found.0.is_empty() {
+            let pattern = format!("%{}%", escape_like(text));
+            found = self.item_ids_where("name LIKE ?1 ESCAPE '\\'", &pattern)?;
+        }
+        let (found, n_found) = found;
+        Ok(match NameMatch::from_found(found, n_found) {
+            NameMatch::One(id) => self.item(id)?.map_or(NameMatch::NoOne, NameMatch::One),
+            NameMatch::NoOne => NameMatch::NoOne,
+            NameMatch::Several { names, n_found } => NameMatch::Several { names, n_found },
+        })
+    }
+
+    /// The first items whose row matches `condition` on `?1`, with their names, in name
+    /// order, and how many match.
+    fn item_ids_where(
+        &self,
+        condition: &str,
+        value: &str,
+    ) -> Result<(Vec<(ItemId, String)>, usize), StoreError> {
+        let mut statement = self.conn.prepare_cached(&format!(
+            "SELECT id, name, COUNT(*) OVER () FROM items WHERE {condition}
+             ORDER BY name, sku LIMIT {FOUND_LIMIT}"
+        ))?;
+        Ok(first_found(&mut statement, value, |row| {
+            let id: [u8; 16] = row.get(0)?;
+            Ok(ItemId::from_uuid(uuid::Uuid::from_bytes(id)))
+        })?)
     }
 
     pub fn upsert_location(&self, location: &Location) -> Result<(), StoreError> {

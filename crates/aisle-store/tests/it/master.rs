@@ -157,3 +157,111 @@ fn pick_lists_come_back_in_walk_order_and_tolerance_is_per_warehouse() {
         .expect("warehouse");
     assert_eq!(store.tolerance(warehouse()).expect("set"), tolerance);
 }
+
+/// Regression: the history's user filter found a user only by the whole name, so "ana"
+/// found nobody when the user is "Ana Silva".
+#[test]
+fn a_user_is_found_by_badge_or_part_of_the_name_and_several_are_named() {
+    use aisle_store::names::NameMatch;
+    let (_dir, store) = fresh_store();
+    let hash = PinHash::new("4711").expect("hash");
+    let names = [
+        "Ana Silva",
+        "Joanna Berg",
+        "Hanna Ek",
+        "Johanna Lind",
+        "Bo 100%_Sure",
+    ];
+    for (n, name) in names.iter().enumerate() {
+        let user = User {
+            id: UserId::new_v7(1, [n as u8 + 1; 10]),
+            name: (*name).into(),
+            badge: format!("USR-{n}"),
+            role: Role::Picker,
+            active: true,
+        };
+        store.upsert_user(&user, &hash).expect("upsert");
+    }
+    let ana = UserId::new_v7(1, [1; 10]);
+    for typed in ["ana s", "SILVA", "USR-0", "  ana silva "] {
+        assert_eq!(
+            store.find_user(typed).expect("query"),
+            NameMatch::One(ana),
+            "{typed:?} names Ana Silva alone"
+        );
+    }
+    assert_eq!(
+        store.find_user("anna").expect("query"),
+        NameMatch::Several {
+            names: vec![
+                "Hanna Ek".into(),
+                "Joanna Berg".into(),
+                "Johanna Lind".into()
+            ],
+            n_found: 3
+        },
+        "part of several names is ambiguous, named in name order"
+    );
+    assert_eq!(
+        store.find_user("n").expect("query"),
+        NameMatch::Several {
+            names: vec!["Ana Silva".into(), "Hanna Ek".into(), "Joanna Berg".into()],
+            n_found: 4
+        },
+        "at most three names, with the count of all"
+    );
+    assert_eq!(
+        store.find_user("0%_s").expect("query"),
+        NameMatch::One(UserId::new_v7(1, [5; 10])),
+        "% and _ match themselves"
+    );
+    assert_eq!(
+        store.find_user("a%a").expect("query"),
+        NameMatch::NoOne,
+        "% is no wildcard in typed text"
+    );
+    assert_eq!(store.find_user("Zed").expect("query"), NameMatch::NoOne);
+}
+
+#[test]
+fn an_item_is_found_by_its_whole_name_first_then_by_part_of_it() {
+    use aisle_store::names::NameMatch;
+    let (_dir, mut store) = fresh_store();
+    for (n, name) in [
+        (1u16, "Bolt"),
+        (2, "Bolt M6 x 20"),
+        (3, "Bolt M8 x 40"),
+        (4, "Washer 6_mm"),
+    ] {
+        store
+            .upsert_item(&Item {
+                id: item(n),
+                sku: format!("SKU-{n}"),
+                name: name.into(),
+                base_unit: "each".into(),
+                lot_tracked: false,
+                barcodes: Vec::new(),
+            })
+            .expect("item");
+    }
+    let found = |text: &str| match store.item_by_name(text).expect("query") {
+        NameMatch::One(item) => Ok(item.id),
+        other => Err(other),
+    };
+    assert_eq!(
+        found("bolt"),
+        Ok(item(1)),
+        "the whole name wins over longer names"
+    );
+    assert_eq!(found("m8"), Ok(item(3)), "a unique part of a name");
+    assert_eq!(found("6_MM"), Ok(item(4)), "_ matches itself, case ignored");
+    assert_eq!(
+        found("bolt m"),
+        Err(NameMatch::Several {
+            names: vec!["Bolt M6 x 20".into(), "Bolt M8 x 40".into()],
+            n_found: 2
+        })
+    );
+    assert_eq!(found("6%"), Err(NameMatch::NoOne), "% is no wildcard");
+    assert_eq!(found(" "), Err(NameMatch::NoOne), "blank names nothing");
+}
