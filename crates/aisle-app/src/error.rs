@@ -41,6 +41,10 @@ pub enum AppError {
     },
     #[error("{0} was not found")]
     NotFound(String),
+    /// Typed text that fits more than one thing; the message names up to three of them
+    /// (made by [`could_be`]). The code is `not_found`: no one thing was found.
+    #[error("{0}")]
+    Ambiguous(String),
     #[error("{0}")]
     BadSetting(String),
     #[error("{0}")]
@@ -56,6 +60,27 @@ fn lot_hint(lots: &[String]) -> String {
     } else {
         format!(" (here: {})", lots.join(", "))
     }
+}
+
+/// `"bolt m" could be Bolt M6 x 20 or Bolt M8 x 40: type more of the name`, naming
+/// `names` (the first few) of `n_found` `nouns` in all.
+pub(crate) fn could_be(
+    typed: &str,
+    names: &[String],
+    n_found: usize,
+    noun: &str,
+    hint: &str,
+) -> AppError {
+    let n_more = n_found.saturating_sub(names.len());
+    let listed = match (names, n_more) {
+        ([.., last], 0) if names.len() > 1 => {
+            format!("{} or {last}", names[..names.len() - 1].join(", "))
+        }
+        (_, 0) => names.join(", "),
+        (_, 1) => format!("{} or 1 more {noun}", names.join(", ")),
+        (_, _) => format!("{} or {n_more} more {noun}s", names.join(", ")),
+    };
+    AppError::Ambiguous(format!("{typed:?} could be {listed}: {hint}"))
 }
 
 impl AppError {
@@ -75,7 +100,7 @@ impl AppError {
             Self::SameLocation(_) => "same_location",
             Self::MoveExceedsSource { .. } => "move_exceeds_source",
             Self::LotRequired { .. } => "lot_required",
-            Self::NotFound(_) => "not_found",
+            Self::NotFound(_) | Self::Ambiguous(_) => "not_found",
             Self::BadSetting(_) => "bad_settings",
             Self::BadNote(_) => "bad_note",
             Self::Store(StoreError::DiskFull) => "disk_full",

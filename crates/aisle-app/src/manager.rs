@@ -2,6 +2,7 @@
 //! audit trail, stock over time), plus the read views pickers share: count tasks and
 //! look-up.
 
+use crate::error::could_be;
 use crate::views::{
     count_words, CountTaskView, DiscrepancyView, HistoryArgs, HistoryEntry, HistoryPageView,
     ItemView, LocationView, LookupView, Names, QuarantinedView, RecordedView, RequestCountArgs,
@@ -14,6 +15,7 @@ use aisle_core::scan::ScanConfig;
 use aisle_core::stock::memory::Projection;
 use aisle_core::stock::{CountTaskReason, DiscrepancyKind, StockKey};
 use aisle_store::floor::HistoryFilter;
+use aisle_store::names::NameMatch;
 use aisle_store::queries::StockRow;
 use std::collections::{BTreeSet, HashMap};
 
@@ -471,11 +473,24 @@ impl Floor {
         self.require_manager(now_ms)?;
         let page = args.page.unwrap_or(0);
         let user = match args.user.as_deref().filter(|text| !text.trim().is_empty()) {
-            Some(text) => Some(
-                self.store()
-                    .find_user(text)?
-                    .ok_or_else(|| AppError::NotFound(format!("a user called {text:?}")))?,
-            ),
+            Some(text) => Some(match self.store().find_user(text)? {
+                NameMatch::One(id) => id,
+                NameMatch::NoOne => {
+                    return Err(AppError::NotFound(format!(
+                        "a user called {:?}",
+                        text.trim()
+                    )))
+                }
+                NameMatch::Several { names, n_found } => {
+                    return Err(could_be(
+                        text.trim(),
+                        &names,
+                        n_found,
+                        "user",
+                        "type more of the name, or the badge",
+                    ))
+                }
+            }),
             None => None,
         };
         let device = match args

@@ -2,19 +2,22 @@
 //! with `aisle_core::scan` and looks the result up in the store's master data, filling in
 //! what the barcode itself says (GS1 lot, expiry, count).
 
+use crate::error::could_be;
 use crate::views::{ItemView, LocationView, Resolved};
 use crate::AppError;
 use aisle_core::event::Date;
 use aisle_core::scan::{parse_scan, Scan, ScanConfig};
 use aisle_store::master::Item;
+use aisle_store::names::NameMatch;
 use aisle_store::Store;
 
 /// Parses a scan and resolves it against the store's master data. `today` is the
 /// calendar date the GS1 century rule reads two-digit years against.
 ///
 /// What a person types (a location code or a SKU, without the labels' `L:`/`S:` prefixes,
-/// in any case) is tried when the text is no barcode, or no known one. An error then says
-/// what was read, in words, not where a parser gave up.
+/// in any case, or else an item's name or a unique part of it) is tried when the text is no
+/// barcode, or no known one. An error then says what was read, in words, not where a parser
+/// gave up; a part of a name that fits several items names up to three of them.
 pub fn resolve_scan(
     store: &Store,
     raw: &str,
@@ -26,7 +29,7 @@ pub fn resolve_scan(
             match resolve_typed(store, raw)? {
                 Some(resolved) => Ok(resolved),
                 None if matches!(error, AppError::BadScan(_)) => Err(AppError::BadScan(format!(
-                    "{:?} is no barcode, location code or SKU of this warehouse",
+                    "{:?} is no barcode, location code, SKU or item name of this warehouse",
                     raw.trim()
                 ))),
                 None => Err(error),
@@ -36,7 +39,8 @@ pub fn resolve_scan(
     }
 }
 
-/// A typed location code or SKU, exactly or ignoring case.
+/// A typed location code or SKU, exactly or ignoring case; else an item's name, whole or a
+/// unique part of it, ignoring case.
 fn resolve_typed(store: &Store, raw: &str) -> Result<Option<Resolved>, AppError> {
     let text = raw.trim();
     if text.is_empty() {
@@ -58,7 +62,23 @@ fn resolve_typed(store: &Store, raw: &str) -> Result<Option<Resolved>, AppError>
         Some(item) => Some(item),
         None => store.item_by_sku(&text.to_ascii_uppercase())?,
     };
-    Ok(item.map(|item| Resolved::Item {
+    let item = match item {
+        Some(item) => item,
+        None => match store.item_by_name(text)? {
+            NameMatch::One(item) => item,
+            NameMatch::NoOne => return Ok(None),
+            NameMatch::Several { names, n_found } => {
+                return Err(could_be(
+                    text,
+                    &names,
+                    n_found,
+                    "item",
+                    "type more of the name, or scan the item",
+                ))
+            }
+        },
+    };
+    Ok(Some(Resolved::Item {
         item: ItemView::from(&item),
         lot: None,
         expiry: None,

@@ -482,3 +482,80 @@ fn a_rejection_by_mistake_is_approved_later_and_the_trail_says_which_stands() {
         .expect_err("a self-approved count takes no review");
     assert_eq!(refused.code(), "bad_settings");
 }
+
+/// Regression: the history's user filter wanted the whole name; "nas" for Anastasia found
+/// nobody, and part of several names gave no hint whom it could mean.
+#[test]
+fn the_history_user_filter_takes_part_of_a_name_and_names_the_candidates() {
+    use aisle_core::ids::UserId;
+    use aisle_store::master::{PinHash, Role, User};
+    let mut site = site();
+    let hash = PinHash::new("1234").expect("hash");
+    for (n, name) in [
+        (1u8, "Anastasia Berg"),
+        (2, "Hanna Ek"),
+        (3, "Johanna Lind"),
+    ] {
+        site.floor
+            .store_mut()
+            .upsert_user(
+                &User {
+                    id: UserId::new_v7(2, [n; 10]),
+                    name: name.into(),
+                    badge: format!("U-9{n}"),
+                    role: Role::Picker,
+                    active: true,
+                },
+                &hash,
+            )
+            .expect("user");
+    }
+    site.floor
+        .sign_in("U-0042", PICKER_PIN, NOW)
+        .expect("sign in");
+    site.floor
+        .receive(
+            ReceiveArgs {
+                location: site.bin_a,
+                item: site.bolt,
+                lot: None,
+                expiry: None,
+                qty: 5,
+            },
+            NOW + 1,
+        )
+        .expect("receive");
+    site.floor
+        .sign_in("U-0001", MANAGER_PIN, NOW + 2)
+        .expect("manager");
+    let by = |site: &mut crate::Site, typed: &str| {
+        site.floor.history(
+            &HistoryArgs {
+                user: Some(typed.into()),
+                ..HistoryArgs::default()
+            },
+            NOW + 3,
+        )
+    };
+    let ana = by(&mut site, "ANA").expect("Ana's whole name");
+    assert_eq!(
+        ana.entries.len(),
+        1,
+        "a whole name wins over the longer names containing it"
+    );
+    let anastasia = by(&mut site, "nas").expect("part of one name");
+    assert!(anastasia.entries.is_empty(), "Anastasia recorded nothing");
+
+    let two = by(&mut site, "nna").expect_err("Hanna or Johanna");
+    assert_eq!(two.code(), "not_found");
+    assert_eq!(
+        two.to_string(),
+        "\"nna\" could be Hanna Ek or Johanna Lind: type more of the name, or the badge"
+    );
+    let many = by(&mut site, "an").expect_err("four names hold \"an\"");
+    assert_eq!(
+        many.to_string(),
+        "\"an\" could be Ana, Anastasia Berg, Hanna Ek or 1 more user: type more of the name, or the badge",
+        "at most three names"
+    );
+}

@@ -62,3 +62,49 @@ fn barcodes_still_resolve_before_typed_codes() {
     let unknown = resolve(&site, "96385074").expect_err("valid EAN-8 that no item has");
     assert_eq!(unknown.code(), "unknown_barcode", "{unknown}");
 }
+
+/// Regression: a typed item name ("widget", "bolt m8") was "no barcode, location code or
+/// SKU"; names resolve last, the whole name first, then a unique part of one.
+#[test]
+fn a_typed_item_name_resolves_and_an_ambiguous_one_names_the_candidates() {
+    use aisle_core::ids::ItemId;
+    use aisle_store::master::Item;
+    let mut site = site();
+    site.floor
+        .store_mut()
+        .upsert_item(&Item {
+            id: ItemId::new_v7(2, [8; 10]),
+            sku: "BOLT-M8".into(),
+            name: "Bolt M8".into(),
+            base_unit: "each".into(),
+            lot_tracked: false,
+            barcodes: Vec::new(),
+        })
+        .expect("item");
+    for (typed, sku) in [
+        ("widget", "WID-1"),
+        ("  WIDG ", "WID-1"),
+        ("bolt m8", "BOLT-M8"),
+        ("m6", "BOLT-M6"),
+    ] {
+        match resolve(&site, typed) {
+            Ok(Resolved::Item {
+                item, pack_size, ..
+            }) => {
+                assert_eq!(item.sku, sku, "{typed:?}");
+                assert_eq!(pack_size, 1, "a typed name is one unit");
+            }
+            other => panic!("{typed:?} is the item {sku}, got {other:?}"),
+        }
+    }
+    match resolve(&site, "A-01") {
+        Ok(Resolved::Location { location }) => assert_eq!(location.code, "A-01"),
+        other => panic!("codes still come before names, got {other:?}"),
+    }
+    let error = resolve(&site, "bolt").expect_err("two bolts");
+    assert_eq!(error.code(), "not_found");
+    assert_eq!(
+        error.to_string(),
+        "\"bolt\" could be Bolt M6 or Bolt M8: type more of the name, or scan the item"
+    );
+}
