@@ -581,14 +581,31 @@ pub async fn sync_status(state: State<'_, AppState>) -> Answer<SyncStatusView> {
         .unwrap_or_default())
 }
 
+/// How long "Sync now" waits for its round: longer than one request may take
+/// (`SyncConfig::request_timeout`, 30 s), so a hung request reports its own error.
+const SYNC_NOW_WAIT: std::time::Duration = std::time::Duration::from_secs(40);
+
+/// Runs a round now and answers when it has ended: `null`, or `sync_error` with the
+/// round's error.
 #[tauri::command]
 pub async fn sync_now(state: State<'_, AppState>) -> Answer<()> {
-    with_active(&state, |active| {
-        if let Some(sync) = &active.sync {
-            sync.sync_now();
-        }
-        Ok(())
-    })
+    let waiter = with_active(&state, |active| {
+        Ok(match &active.sync {
+            Some(sync) => Ok(sync.sync_now_and_wait()),
+            // Sync could not start for this profile; the status says why.
+            None => Err(active.status.borrow().last_error.as_ref().map_or_else(
+                || "sync is off for this profile".to_owned(),
+                |error| error.message.clone(),
+            )),
+        })
+    })?
+    .map_err(|message| CommandError::new("sync_error", message))?;
+    // Waited outside the profile lock: the floor keeps working during the round.
+    waiter
+        .wait(SYNC_NOW_WAIT)
+        .await
+        .map(|_report| ())
+        .map_err(|error| CommandError::new("sync_error", error.message))
 }
 
 #[tauri::command]
