@@ -15,7 +15,15 @@
 //! 3. pulling phase 1's tenant back in pages of 5,000;
 //! 4. in a fresh server process, touching `AISLE_BENCH_RSS_TENANTS` tenants (one push of 10
 //!    events each) with the pool capped at `AISLE_BENCH_POOL_CAP`, then the server's VmRSS
-//!    and VmHWM (the RSS after phases 1-3 is printed too).
+//!    and VmHWM (the RSS after phases 1-3 is printed too);
+//! 5. noisy neighbour: in a fresh server with its default limits, one tenant's one-event
+//!    pushes, one at a time, idle and then while another tenant floods the server from
+//!    another address (127.0.0.2) with `AISLE_BENCH_FLOOD_CONNS` connections of pushes it
+//!    refuses (the rate limits and the flooder's push quota of 1 event/s); the p99 of each
+//!    and their ratio (target ≤ 2x).
+//!
+//! Phases 1-4 measure throughput, so their server runs with the rate limits and the push
+//! quota off.
 //!
 //! The baseline inserts the same events, as the same JSON, into one plain table per tenant
 //! (`seq`, `id` unique, `payload`), in transactions of the same size, with the server's
@@ -29,6 +37,8 @@
 //! - `AISLE_BENCH_RSS_TENANTS` (default 2,000), `AISLE_BENCH_POOL_CAP` (default 256);
 //! - `AISLE_BENCH_STRAY_PICKS`: picks per mille sent to a random, maybe empty slot (default
 //!   10; see [`Floor`]);
+//! - `AISLE_BENCH_PHASES`: `all` (default: phases 1-5) or `neighbour` (phase 5 only);
+//! - `AISLE_BENCH_NEIGHBOUR_PUSHES` (default 300, paced at 50/s), `AISLE_BENCH_FLOOD_CONNS` (default 32);
 //! - `AISLE_BENCH_DIR`: where the data directory goes (default: cargo's target tmp dir, on
 //!   the real disk; fsync on a tmpfs would measure nothing); `AISLE_BENCH_KEEP=1` keeps it.
 
@@ -55,6 +65,10 @@ const PULL_PAGE: usize = 5_000;
 const TOUCH_CONCURRENCY: usize = 16;
 
 fn main() -> BenchResult<()> {
+    let phases = std::env::var("AISLE_BENCH_PHASES").unwrap_or_else(|_| "all".to_owned());
+    if phases == "neighbour" {
+        return noisy_neighbour();
+    }
     let n_single = env_count("AISLE_BENCH_EVENTS", 200_000)?;
     let batch = env_count("AISLE_BENCH_BATCH", 500)?;
     let n_tenants = env_count("AISLE_BENCH_TENANTS", 50)?;
@@ -310,11 +324,13 @@ fn main() -> BenchResult<()> {
     ));
     println!("{}", report[report.len() - 1]);
 
+    drop(server);
+    report.push(noisy_neighbour_line()?);
+
     println!("\nsummary");
     for line in &report {
         println!("  {line}");
     }
-    drop(server);
     if keep {
         println!("kept {}", dir.keep().display());
     }
@@ -406,13 +422,29 @@ struct ServerProcess {
     base: String,
 }
 
+/// `serve` flags that turn the rate limits and the default push quota off, for the
+/// throughput phases.
+const UNLIMITED: &[&str] = &[
+    "--per-address-per-sec",
+    "0",
+    "--per-tenant-per-sec",
+    "0",
+    "--tenant-push-per-sec",
+    "4000000000",
+];
+
 impl ServerProcess {
     fn start(data: &Path, pool_cap: usize) -> BenchResult<Self> {
+        Self::start_with(data, pool_cap, UNLIMITED)
+    }
+
+    fn start_with(data: &Path, pool_cap: usize, flags: &[&str]) -> BenchResult<Self> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_aisle-server"))
             .arg("--data")
             .arg(data)
             .args(["serve", "--listen", "127.0.0.1:0", "--max-open-tenants"])
             .arg(pool_cap.to_string())
+            .args(flags)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -766,4 +798,135 @@ impl Floor {
         let body = serde_json::to_vec(&serde_json::json!({ "events": events }))?;
         Ok((events, body))
     }
+}
+
+/// Phase 5 alone.
+fn noisy_neighbour() -> BenchResult<()> {
+    println!("aisle-server ingest benchmark, noisy neighbour only");
+    println!("  {}", noisy_neighbour_line()?);
+    Ok(())
+}
+
+/// Phase 5: a quiet tenant's one-event push p99, idle and under another tenant's flood of
+/// refused requests, in a fresh server with its default limits.
+fn noisy_neighbour_line() -> BenchResult<String> {
+    let n_pushes = env_count("AISLE_BENCH_NEIGHBOUR_PUSHES", 300)?;
+    let n_flood = env_count("AISLE_BENCH_FLOOD_CONNS", 32)?;
+    let parent = bench_parent_dir();
+    std::fs::create_dir_all(&parent)?;
+    let dir = tempfile::Builder::new()
+        .prefix("aisle-bench-neighbour-")
+        .tempdir_in(&parent)?;
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("tenants"))?;
+    let registry = Registry::open(&aisle_server::registry_path(&data))?;
+    let quiet = enroll(&registry, "quiet", 1)?.remove(0);
+    let noisy = enroll(&registry, "noisy", 1)?.remove(0);
+    let quota = aisle_server::registry::TenantQuota {
+        push_per_sec: Some(1),
+        max_bytes: None,
+    };
+    registry.set_tenant_quota(noisy.tenant, quota, aisle_server::now_ms())?;
+    drop(registry);
+    let server = ServerProcess::start_with(&data, 16, &[])?;
+    let base = server.base.clone();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let http = reqwest::Client::new();
+    let mut floor = Floor::new(&quiet, 77);
+    let bodies: Vec<Vec<u8>> = (0..2 * n_pushes + 20)
+        .map(|_| floor.batch(1).map(|(_, body)| body))
+        .collect::<BenchResult<_>>()?;
+    let (warm, rest) = bodies.split_at(20);
+    let (idle_bodies, flood_bodies) = rest.split_at(n_pushes);
+    let one_at_a_time = |bodies: &[Vec<u8>]| {
+        let bodies = bodies.to_vec();
+        let http = http.clone();
+        let base = base.clone();
+        let quiet = quiet.clone();
+        runtime.block_on(async move {
+            let mut latencies = Vec::with_capacity(bodies.len());
+            // Paced like a busy floor (50 pushes/s), within the tenant's request rate.
+            let mut pace = tokio::time::interval(Duration::from_millis(20));
+            for body in bodies {
+                pace.tick().await;
+                latencies.push(push(&http, &base, &quiet, body).await?);
+            }
+            BenchResult::Ok(latencies)
+        })
+    };
+    one_at_a_time(warm)?;
+    let idle = Percentiles::of(one_at_a_time(idle_bodies)?);
+
+    // The flood runs on its own threads, from another address, so the quiet tenant's
+    // requests do not queue behind it in this process.
+    let flood_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flood_http = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .pool_max_idle_per_host(n_flood)
+        .build()?;
+    let (_, noisy_body) = Floor::new(&noisy, 78).batch(1)?;
+    let mut flooders = Vec::new();
+    for _ in 0..n_flood {
+        let http = flood_http.clone();
+        let url = format!("{base}/v1/t/{}/events", noisy.tenant);
+        let token = noisy.token.clone();
+        let body = noisy_body.clone();
+        let stop = Arc::clone(&stop);
+        flooders.push(flood_runtime.spawn(async move {
+            let mut statuses: HashMap<u16, u64> = HashMap::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let sent = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await;
+                let status = match sent {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let _ = response.bytes().await;
+                        status
+                    }
+                    Err(_) => 0,
+                };
+                *statuses.entry(status).or_default() += 1;
+            }
+            statuses
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let flood_start = Instant::now();
+    let flooded = one_at_a_time(flood_bodies);
+    let flood_elapsed = flood_start.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut statuses: HashMap<u16, u64> = HashMap::new();
+    for flooder in flooders {
+        for (status, n) in flood_runtime.block_on(flooder)? {
+            *statuses.entry(status).or_default() += n;
+        }
+    }
+    let flooded = Percentiles::of(flooded?);
+    let n_flood_requests: u64 = statuses.values().sum();
+    let mut by_status: Vec<_> = statuses.into_iter().collect();
+    by_status.sort_unstable();
+    let ratio = flooded.p99 / idle.p99;
+    Ok(format!(
+        "noisy neighbour, one-event push p99 ms: idle {:.2} | under flood {:.2} | {:.2}x | target ≤ 2x: {} \
+         (p50 {:.2} vs {:.2}; flood {:.0} req/s from {n_flood} connections, by status {by_status:?})",
+        idle.p99,
+        flooded.p99,
+        ratio,
+        verdict(ratio <= 2.0),
+        idle.p50,
+        flooded.p50,
+        n_flood_requests as f64 / flood_elapsed.as_secs_f64(),
+    ))
 }
