@@ -37,7 +37,7 @@ export function ChartTab() {
 
   return (
     <>
-      <Field id="chart-item" label={t("chart.scanItem")} value={text} onValue={setText} onEnter={(value) => void show(value)} />
+      <Field id="chart-item" label={t("chart.scanItem")} value={text} onValue={setText} onEnter={(value) => void show(value)} focused />
       <FeedbackBox message={feedback.message} />
       {item !== null && <h2>{t("chart.title", { sku: item.sku, name: item.name })}</h2>}
       {item !== null && points.length === 0 && <p class="hint">{t("chart.empty")}</p>}

@@ -1,0 +1,18 @@
+// The manager's stock chart tab waits for a scan: its item field takes the focus when the
+// tab opens, so a manager scans an item without clicking first (seen on the real app: the
+// field stayed unfocused and a scan went nowhere).
+
+import { screen, waitFor } from "@testing-library/preact";
+import { describe, expect, it } from "vitest";
+
+import { Manager } from "../src/screens/Manager";
+import { fakeBackend, pressKey, renderScreen } from "./fake";
+
+describe("Chart tab", () => {
+  it("gives the item field the focus when it opens", async () => {
+    renderScreen(<Manager onBack={() => {}} />, fakeBackend({ variances: async () => [] }));
+    await screen.findByText("Chart");
+    pressKey("5");
+    await waitFor(() => expect(document.activeElement?.id).toBe("chart-item"));
+  });
+});
