@@ -397,6 +397,58 @@ impl Ui {
         self.type_text(&format!("{text}{ENTER}")).await;
     }
 
+    /// Resizes the app's window, as a small warehouse PC's screen would hold it.
+    pub async fn set_window_size(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .unwrap_or_else(|error| panic!("resizing the window to {width}x{height}: {error}"));
+        // The page sees the new size once it has laid out again.
+        self.wait_for(
+            &format!("the page to be laid out at {width}x{height}"),
+            || async move {
+                let size = self
+                    .eval("return [window.innerWidth, window.innerHeight];", vec![])
+                    .await;
+                let inner_width = size[0].as_u64()?;
+                (inner_width <= u64::from(width)).then_some(())
+            },
+        )
+        .await;
+    }
+
+    /// The elements matching each of `selectors` that are not wholly inside the window's
+    /// visible area (or missing), as "selector: why"; empty when all can be seen without
+    /// scrolling.
+    pub async fn not_in_view(&self, selectors: &[&str]) -> Vec<String> {
+        let answer = self
+            .eval(
+                "const out = [];
+                 for (const css of arguments[0]) {
+                   const el = css === ':focus' ? document.activeElement : document.querySelector(css);
+                   if (!el || el === document.body) { out.push(css + ': missing'); continue; }
+                   const r = el.getBoundingClientRect();
+                   if (r.width === 0 || r.height === 0) { out.push(css + ': not shown'); continue; }
+                   if (r.top < 0 || r.left < 0 || r.bottom > window.innerHeight + 0.5 || r.right > window.innerWidth + 0.5) {
+                     out.push(css + ': at ' + Math.round(r.left) + ',' + Math.round(r.top) + '-' + Math.round(r.right) + ',' + Math.round(r.bottom)
+                       + ' in a ' + window.innerWidth + 'x' + window.innerHeight + ' window');
+                   }
+                 }
+                 return out;",
+                vec![json!(selectors)],
+            )
+            .await;
+        answer
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| item.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Saves a screenshot of the window as `name.png` in the screenshot folder.
     pub async fn screenshot(&self, name: &str) {
         if let Err(error) = self.try_screenshot(name).await {

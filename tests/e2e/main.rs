@@ -123,6 +123,81 @@ async fn floor_day(ui: Ui, mut server: TestServer, seeded: Seeded) {
         vec![bolts_left, nuts],
         "the server's stock must be exactly what was done on screen"
     );
+
+    small_screen_keeps_the_error_in_view(ui).await;
+    manager_screens_at_640_by_480(ui).await;
+}
+
+/// What every floor screen must show without scrolling: the sync state and pending count in
+/// the header, the prompt, the field waiting for a scan, and the last message.
+const ALWAYS_IN_VIEW: [&str; 5] = [
+    "[data-testid=sync-state]",
+    "[data-testid=sync-pending]",
+    ".prompt",
+    ":focus",
+    "[data-testid=feedback]",
+];
+
+/// Regression (demo): at 640x480 "Wrong location" was below the visible area and the status
+/// line scrolled away. On a small PC's screen an error stays in view with everything a
+/// picker needs.
+async fn small_screen_keeps_the_error_in_view(ui: &Ui) {
+    ui.click_action("Escape").await;
+    ui.wait_for_screen("Menu").await;
+    ui.set_window_size(640, 480).await;
+    ui.click_action("1").await;
+    ui.wait_for_screen("Receive").await;
+    ui.wait_for_focus("receive-scan").await;
+    ui.scan("L:ZZ-99-99").await;
+    ui.wait_for_feedback("Unknown location.").await;
+    ui.wait_for_focus("receive-scan").await;
+    let hidden = ui.not_in_view(&ALWAYS_IN_VIEW).await;
+    ui.screenshot("12-receive-error-640x480").await;
+    assert!(
+        hidden.is_empty(),
+        "at 640x480 these must be visible without scrolling: {hidden:?}"
+    );
+    ui.click_action("Escape").await;
+    ui.wait_for_screen("Menu").await;
+}
+
+/// The manager's screens at 640x480: the stock chart drawn as steps (a screenshot to look
+/// at), and the variance table with every column in view.
+async fn manager_screens_at_640_by_480(ui: &Ui) {
+    ui.click_action("F9").await;
+    ui.wait_for_screen("Sign in").await;
+    ui.wait_for_focus("signin-badge").await;
+    let (badge, name, _role, pin) = server::MANAGER;
+    ui.scan(&format!("U:{badge}")).await;
+    ui.wait_for_focus("signin-pin").await;
+    ui.type_line(pin).await;
+    ui.wait_for_screen("Menu").await;
+    ui.wait_for_text(".user", name).await;
+    ui.click_action("8").await;
+    ui.wait_for_screen("Manager").await;
+    ui.wait_for_text("[data-testid=variances]", BOLT.sku).await;
+    let hidden = ui
+        .not_in_view(&[
+            "[data-testid=variances] th:last-child",
+            "[data-testid=variances] td:last-child",
+        ])
+        .await;
+    ui.screenshot("13-variances-640x480").await;
+    assert!(
+        hidden.is_empty(),
+        "the variance table shows all of its columns at 640x480: {hidden:?}"
+    );
+    ui.click_action("5").await;
+    ui.wait_for_focus("chart-item").await;
+    ui.scan(BOLT.ean).await;
+    ui.wait_for("the stock chart", || async move {
+        let drawn = ui
+            .eval("return document.querySelectorAll('canvas').length;", vec![])
+            .await;
+        (drawn.as_u64()? > 0).then_some(())
+    })
+    .await;
+    ui.screenshot("14-stock-chart-steps-640x480").await;
 }
 
 /// Polls the server's stock over HTTP until it is `expected`.
@@ -197,6 +272,12 @@ async fn count_with_a_variance(ui: &Ui) {
     ui.type_line("15").await;
     ui.wait_for_feedback("Count recorded and sent to a manager for review.")
         .await;
+    // An ad-hoc count stays on its location for the next item.
+    ui.wait_for_text(".prompt", "Scan the item.").await;
+    ui.click_action("Escape").await;
+    ui.wait_for_text(".prompt", "Scan the location.").await;
+    ui.click_action("Escape").await;
+    ui.wait_for_text(".prompt", "Choose a count task").await;
     ui.click_action("Escape").await;
     ui.wait_for_screen("Menu").await;
 }

@@ -5,6 +5,7 @@
 import { screen, waitFor } from "@testing-library/preact";
 import { describe, expect, it } from "vitest";
 
+import { chartHeight, chartOptions } from "../src/components/Chart";
 import { Manager } from "../src/screens/Manager";
 import { fakeBackend, pressKey, renderScreen } from "./fake";
 
@@ -14,5 +15,14 @@ describe("Chart tab", () => {
     await screen.findByText("Chart");
     pressKey("5");
     await waitFor(() => expect(document.activeElement?.id).toBe("chart-item"));
+  });
+});
+
+describe("Chart height", () => {
+  it("fits under the screen's fixed parts at 640x480 and stays readable on big screens", () => {
+    expect(chartHeight(480)).toBe(180);
+    expect(chartHeight(1080)).toBe(320);
+    expect(chartHeight(300)).toBe(160);
+    expect(chartOptions(640, chartHeight(480)).height).toBe(180);
   });
 });

@@ -14,12 +14,21 @@ import { t } from "../i18n";
 const AXIS_FONT = "bold 16px system-ui, sans-serif";
 const AXIS_INK = "#0a0a0a";
 
-/** The chart's options for a plot `width` pixels wide. */
-export function chartOptions(width: number): uPlot.Options {
+/**
+ * How tall the chart may be in a window `windowHeight` pixels tall: what is left under the
+ * header, the tabs, the item field and the footer, so at 640x480 the whole chart (axes
+ * included) is in view; never taller than 320 or shorter than 160.
+ */
+export function chartHeight(windowHeight: number): number {
+  return Math.min(320, Math.max(160, windowHeight - 300));
+}
+
+/** The chart's options for a plot `width` pixels wide and `height` tall. */
+export function chartOptions(width: number, height = 320): uPlot.Options {
   const axis = { font: AXIS_FONT, labelFont: AXIS_FONT, stroke: AXIS_INK, size: 56 };
   return {
     width,
-    height: 320,
+    height,
     series: [
       {},
       { label: t("chart.onHand"), stroke: "#0b3d91", width: 3, paths: uPlot.paths.stepped?.({ align: 1 }) },
@@ -39,7 +48,7 @@ export function StockChart({ points }: { points: SeriesPoint[] }) {
       points.map((point) => point.variance ?? null),
     ];
     const plot = new uPlot(
-      chartOptions(Math.max(320, host.current.clientWidth)),
+      chartOptions(Math.max(320, host.current.clientWidth), chartHeight(window.innerHeight)),
       data,
       host.current,
     );
