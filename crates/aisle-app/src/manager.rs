@@ -88,6 +88,7 @@ impl Floor {
             .iter()
             .map(|event| {
                 let mut entry = HistoryEntry::from_event(event, &names);
+                entry.device_name = self.store().device_name(event.device).ok().flatten();
                 if let EventBody::CountReviewed { counted, .. } = event.body {
                     entry.summary.push_str(self.review_note(event.id, counted));
                 }

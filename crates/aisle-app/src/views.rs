@@ -253,6 +253,9 @@ pub struct HistoryEntry {
     pub kind: &'static str,
     pub hlc_ms: u64,
     pub device: String,
+    /// The PC's name, when the server's master data has brought it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_name: Option<String>,
     pub user: String,
     pub summary: String,
 }
@@ -410,6 +413,7 @@ impl HistoryEntry {
             kind: event.kind(),
             hlc_ms: event.hlc.wall_ms,
             device: event.device.to_string(),
+            device_name: None,
             // Nobody decided a resolution by hand: the stock rules did, on the server.
             user: match event.body {
                 EventBody::Resolved { .. } => String::new(),

@@ -305,6 +305,28 @@ impl Registry {
             .optional()?)
     }
 
+    /// The PCs of the context's own warehouse (revoked ones too), for the master data a
+    /// device pulls: only the authenticated tenant's and warehouse's, by construction.
+    pub fn warehouse_devices(
+        &self,
+        context: &crate::auth::TenantContext,
+    ) -> Result<Vec<crate::wire::MasterDevice>, ServerError> {
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached(
+            "SELECT id, name FROM devices WHERE tenant = ?1 AND warehouse = ?2 ORDER BY enrolled_ms, id",
+        )?;
+        let rows = statement.query_map(
+            (context.tenant().as_bytes(), context.warehouse().as_bytes()),
+            |row| {
+                Ok(crate::wire::MasterDevice {
+                    id: uuid::Uuid::from_bytes(row.get(0)?).to_string(),
+                    name: row.get(1)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn list_devices(&self, tenant: TenantId) -> Result<Vec<DeviceRow>, ServerError> {
         let conn = self.conn();
         let mut statement = conn.prepare(

@@ -287,12 +287,23 @@ pub struct MasterPickList {
     pub version: u64,
 }
 
+/// One of the device's warehouse's PCs, by the name it was enrolled with.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MasterDevice {
+    pub id: String,
+    pub name: String,
+}
+
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MasterResponse {
     pub items: Vec<MasterItem>,
     pub locations: Vec<MasterLocation>,
     pub users: Vec<MasterUser>,
     pub pick_lists: Vec<MasterPickList>,
+    /// Every PC enrolled in the device's warehouse (revoked ones too: their events stay in
+    /// the trail), whole on every page: not versioned, so a device never pages on it.
+    #[serde(default)]
+    pub devices: Vec<MasterDevice>,
     /// The `after` to ask for next: the highest version in the page, or the request's
     /// `after` when the page is empty.
     pub next: u64,

@@ -419,6 +419,33 @@ impl Store {
     }
 
     /// A user by id, active or not (the audit trail names people who have left).
+    /// Stores the name of one of the warehouse's PCs (from the server's master data).
+    pub fn upsert_device_name(
+        &self,
+        device: aisle_core::ids::DeviceId,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO device_names (id, name) VALUES (?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            )?
+            .execute((device.as_bytes(), name))?;
+        Ok(())
+    }
+
+    /// The name of a PC of the warehouse, when the server has sent it.
+    pub fn device_name(
+        &self,
+        device: aisle_core::ids::DeviceId,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT name FROM device_names WHERE id = ?1")?
+            .query_row([device.as_bytes()], |row| row.get(0))
+            .optional()?)
+    }
+
     pub fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         Ok(self
             .conn

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/device/0005_key_states.sql"),
     include_str!("../../../migrations/device/0006_projection_rules.sql"),
     include_str!("../../../migrations/device/0007_replaced_events.sql"),
+    include_str!("../../../migrations/device/0008_device_names.sql"),
 ];
 
 /// The schema version this build writes.

@@ -7,7 +7,7 @@
 //! rows again.
 
 use crate::SyncError;
-use aisle_core::ids::{ItemId, LocationId, PickListId, UserId, WarehouseId};
+use aisle_core::ids::{DeviceId, ItemId, LocationId, PickListId, UserId, WarehouseId};
 use aisle_store::master::{Barcode, Item, Location, PickLine, PickList, PinHash, Role, User};
 use aisle_store::Store;
 use serde::Deserialize;
@@ -66,6 +66,13 @@ pub struct MasterPickList {
     pub lines: Vec<MasterPickLine>,
 }
 
+/// One of the warehouse's PCs, by the name it was enrolled with.
+#[derive(Debug, Deserialize)]
+pub struct MasterDevice {
+    pub id: DeviceId,
+    pub name: String,
+}
+
 /// One page of master data.
 #[derive(Debug, Deserialize)]
 pub struct MasterPage {
@@ -73,6 +80,11 @@ pub struct MasterPage {
     pub locations: Vec<MasterLocation>,
     pub users: Vec<MasterUser>,
     pub pick_lists: Vec<MasterPickList>,
+    /// Every PC of the warehouse, whole on every page (not versioned, and not counted in
+    /// [`MasterPage::n_rows`], so an unchanged list never keeps the pull going). Absent from
+    /// a server older than the field.
+    #[serde(default)]
+    pub devices: Vec<MasterDevice>,
     /// The `after` for the next page.
     pub next: u64,
 }
@@ -89,6 +101,9 @@ fn invalid(what: String) -> SyncError {
 
 /// Writes a page into the store and then moves `cursor` to its `next`.
 pub fn apply_page(store: &mut Store, page: &MasterPage, cursor: &str) -> Result<(), SyncError> {
+    for device in &page.devices {
+        store.upsert_device_name(device.id, &device.name)?;
+    }
     for item in &page.items {
         store.upsert_item(&Item {
             id: item.id,

@@ -559,3 +559,42 @@ fn the_history_user_filter_takes_part_of_a_name_and_names_the_candidates() {
         "at most three names"
     );
 }
+
+/// Regression (demo): the history's device column showed UUIDs. A PC named in the master
+/// data is shown by its name.
+#[test]
+fn the_history_names_the_pc_an_event_came_from() {
+    let mut site = site();
+    site.floor
+        .sign_in("U-0001", MANAGER_PIN, NOW)
+        .expect("manager");
+    site.floor
+        .receive(
+            ReceiveArgs {
+                location: site.bin_a,
+                item: site.bolt,
+                lot: None,
+                expiry: None,
+                qty: 3,
+            },
+            NOW + 1,
+        )
+        .expect("receive");
+    let unnamed = site
+        .floor
+        .history(&HistoryArgs::default(), NOW + 2)
+        .expect("history");
+    assert_eq!(unnamed.entries[0].device_name, None, "no name known yet");
+    let device = site.floor.device();
+    site.floor
+        .store()
+        .upsert_device_name(device, "Dock PC 1")
+        .expect("the master data names the PC");
+    let named = site
+        .floor
+        .history(&HistoryArgs::default(), NOW + 3)
+        .expect("history");
+    assert_eq!(named.entries[0].device_name.as_deref(), Some("Dock PC 1"));
+    let json = serde_json::to_value(&named.entries[0]).expect("json");
+    assert_eq!(json["deviceName"], "Dock PC 1", "the UI reads deviceName");
+}

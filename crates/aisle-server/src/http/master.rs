@@ -72,15 +72,21 @@ pub(crate) async fn master_changes(
         .unwrap_or(wire::DEFAULT_MASTER_LIMIT)
         .clamp(1, wire::MAX_MASTER_LIMIT);
     let storage = state.storage.clone();
+    let registry = state.registry.clone();
     let span = context.span("master");
-    let page = blocking(move || storage.master_changes(&context, query.after, limit))
-        .instrument(span)
-        .await?;
+    let (page, devices) = blocking(move || {
+        let page = storage.master_changes(&context, query.after, limit)?;
+        let devices = registry.warehouse_devices(&context)?;
+        Ok::<_, crate::ServerError>((page, devices))
+    })
+    .instrument(span)
+    .await?;
     Ok(Json(MasterResponse {
         items: page.items,
         locations: page.locations,
         users: page.users,
         pick_lists: page.pick_lists,
+        devices,
         next: page.next,
         server_time_ms: crate::now_ms(),
     }))

@@ -198,3 +198,48 @@ async fn locations_and_pick_lists_stay_in_their_warehouse_and_tenant() {
     );
     assert!(body.get("items").is_none(), "nothing of acme is returned");
 }
+
+/// The master data names the PCs of the device's own warehouse, so its audit trail shows
+/// "Dock PC 1" instead of a device id, and never a PC of another warehouse or tenant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn master_data_names_the_pcs_of_the_devices_own_warehouse_only() {
+    let world = crate::support::World::start(4).await;
+    let (tenant, warehouse) = world.tenant("acme");
+    let other_warehouse = world
+        .registry
+        .add_warehouse(tenant, "south", 1)
+        .expect("second warehouse");
+    let (other_tenant, other_tenants_warehouse) = world.tenant("globex");
+    let dock = world.enroll(tenant, warehouse, "Dock PC 1").await;
+    let packing = world.enroll(tenant, warehouse, "Packing PC").await;
+    world.enroll(tenant, other_warehouse, "South PC").await;
+    world
+        .enroll(other_tenant, other_tenants_warehouse, "Globex PC")
+        .await;
+    let (status, body) = crate::support::get_json(
+        &world.http,
+        &world.url(&format!("/v1/t/{tenant}/master?after=0")),
+        &dock.token,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let devices: Vec<(String, String)> = body["devices"]
+        .as_array()
+        .expect("a devices section")
+        .iter()
+        .map(|device| {
+            (
+                device["id"].as_str().expect("id").to_owned(),
+                device["name"].as_str().expect("name").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        devices,
+        [
+            (dock.device.to_string(), "Dock PC 1".to_owned()),
+            (packing.device.to_string(), "Packing PC".to_owned()),
+        ],
+        "only the PCs of the device's own warehouse"
+    );
+}

@@ -63,8 +63,15 @@ fn back_to_schema_4(conn: &Connection) {
     .expect("turn the file back into schema 4");
 }
 
+/// Schema 8 keeps the names of the warehouse's PCs.
+fn back_to_schema_7(conn: &Connection) {
+    conn.execute_batch("DROP TABLE device_names; PRAGMA user_version = 7;")
+        .expect("turn the file back into schema 7");
+}
+
 /// Schema 7 keeps which refused events were recorded again.
 fn back_to_schema_6(conn: &Connection) {
+    back_to_schema_7(conn);
     conn.execute_batch("DROP TABLE replaced_events; PRAGMA user_version = 6;")
         .expect("turn the file back into schema 6");
 }
