@@ -5,7 +5,7 @@
 import { screen, waitFor } from "@testing-library/preact";
 import { describe, expect, it } from "vitest";
 
-import { chartHeight, chartOptions } from "../src/components/Chart";
+import { chartHeight, chartOptions, timeTicks } from "../src/components/Chart";
 import { Manager } from "../src/screens/Manager";
 import { fakeBackend, pressKey, renderScreen } from "./fake";
 
@@ -24,5 +24,14 @@ describe("Chart height", () => {
     expect(chartHeight(1080)).toBe(320);
     expect(chartHeight(300)).toBe(160);
     expect(chartOptions(640, chartHeight(480)).height).toBe(180);
+  });
+});
+
+describe("Chart time axis", () => {
+  it("labels ticks as a clock reads, never as fractions of a second", () => {
+    const labels = timeTicks([1_700_000_032, 1_700_000_032.25, 1_700_000_032.5]);
+    for (const label of labels) expect(label).toMatch(/^\d{1,2}:\d{2}:\d{2}/);
+    const minutes = timeTicks([1_700_000_000, 1_700_000_600]);
+    for (const label of minutes) expect(label).toMatch(/^\d{1,2}:\d{2}( [AP]M)?$/);
   });
 });

@@ -23,6 +23,14 @@ export function chartHeight(windowHeight: number): number {
   return Math.min(320, Math.max(160, windowHeight - 300));
 }
 
+/** Tick labels for times in seconds: HH:MM, with seconds when ticks are under a minute apart. */
+export function timeTicks(ticks: number[]): string[] {
+  const step = ticks.length > 1 ? Math.abs(ticks[1]! - ticks[0]!) : 60;
+  const format: Intl.DateTimeFormatOptions =
+    step < 60 ? { hour: "2-digit", minute: "2-digit", second: "2-digit" } : { hour: "2-digit", minute: "2-digit" };
+  return ticks.map((tick) => new Date(tick * 1000).toLocaleTimeString([], format));
+}
+
 /** The chart's options for a plot `width` pixels wide and `height` tall. */
 export function chartOptions(width: number, height = 320): uPlot.Options {
   const axis = { font: AXIS_FONT, labelFont: AXIS_FONT, stroke: AXIS_INK, size: 56 };
@@ -34,7 +42,9 @@ export function chartOptions(width: number, height = 320): uPlot.Options {
       { label: t("chart.onHand"), stroke: "#0b3d91", width: 3, paths: uPlot.paths.stepped?.({ align: 1 }) },
       { label: t("chart.variance"), stroke: "#b00020", width: 0, points: { show: true, size: 10, fill: "#b00020" } },
     ],
-    axes: [axis, { ...axis, label: t("chart.quantity"), size: 72 }],
+    // Time ticks as a clock reads (14:05, or 14:05:30 within a few minutes), never uPlot's
+    // sub-second ":32.250" for events close together.
+    axes: [{ ...axis, values: (_plot, ticks) => timeTicks(ticks) }, { ...axis, label: t("chart.quantity"), size: 72 }],
   };
 }
 
