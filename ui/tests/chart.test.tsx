@@ -32,6 +32,13 @@ describe("Chart time axis", () => {
     const labels = timeTicks([1_700_000_032, 1_700_000_032.25, 1_700_000_032.5]);
     for (const label of labels) expect(label).toMatch(/^\d{1,2}:\d{2}:\d{2}/);
     const minutes = timeTicks([1_700_000_000, 1_700_000_600]);
-    for (const label of minutes) expect(label).toMatch(/^\d{1,2}:\d{2}( [AP]M)?$/);
+    for (const label of minutes) expect(label).toMatch(/^\d{2}:\d{2}$/);
+  });
+
+  it("never puts ticks closer than a second or labels on top of each other", () => {
+    const options = chartOptions(640);
+    const time = options.axes?.[0];
+    expect(Math.min(...((time?.incrs as number[]) ?? [0]))).toBeGreaterThanOrEqual(1);
+    expect(time?.space).toBeGreaterThanOrEqual(100);
   });
 });

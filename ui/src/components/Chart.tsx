@@ -23,11 +23,16 @@ export function chartHeight(windowHeight: number): number {
   return Math.min(320, Math.max(160, windowHeight - 300));
 }
 
-/** Tick labels for times in seconds: HH:MM, with seconds when ticks are under a minute apart. */
+/** Steps between time ticks, in seconds: never finer than a second. */
+export const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400, 604800];
+
+/** Tick labels for times in seconds: 24-hour HH:MM, with seconds when ticks are under a minute apart. */
 export function timeTicks(ticks: number[]): string[] {
   const step = ticks.length > 1 ? Math.abs(ticks[1]! - ticks[0]!) : 60;
   const format: Intl.DateTimeFormatOptions =
-    step < 60 ? { hour: "2-digit", minute: "2-digit", second: "2-digit" } : { hour: "2-digit", minute: "2-digit" };
+    step < 60
+      ? { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" }
+      : { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
   return ticks.map((tick) => new Date(tick * 1000).toLocaleTimeString([], format));
 }
 
@@ -44,7 +49,11 @@ export function chartOptions(width: number, height = 320): uPlot.Options {
     ],
     // Time ticks as a clock reads (14:05, or 14:05:30 within a few minutes), never uPlot's
     // sub-second ":32.250" for events close together.
-    axes: [{ ...axis, values: (_plot, ticks) => timeTicks(ticks) }, { ...axis, label: t("chart.quantity"), size: 72 }],
+    // Whole seconds at the finest, and room for a label between ticks.
+    axes: [
+      { ...axis, space: 110, incrs: TIME_STEPS, values: (_plot, ticks) => timeTicks(ticks) },
+      { ...axis, label: t("chart.quantity"), size: 72 },
+    ],
   };
 }
 
