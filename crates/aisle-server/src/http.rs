@@ -180,7 +180,7 @@ pub(crate) async fn enroll(
 /// Appends and applies a batch of events in one transaction, with a `resolved` event for
 /// each decision the stock rules took because of them.
 #[utoipa::path(post, path = "/v1/t/{tenant}/events", tag = "sync",
-    params(("tenant" = String, Path, description = "The tenant id; it must be the token's tenant")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the token's tenant")),
     request_body = crate::openapi::PushRequest,
     responses(
         (status = 200, description = "One result per event, in request order; a pushed `resolved` event is `rejected` with reason `server_only`", body = PushResponse),
@@ -231,7 +231,7 @@ pub(crate) async fn push(
 
 /// A page of the warehouse's events after a seq, with the stock checksum of the keys they touch.
 #[utoipa::path(get, path = "/v1/t/{tenant}/events", tag = "sync",
-    params(("tenant" = String, Path, description = "The tenant id; it must be the token's tenant"), PullQuery),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the token's tenant"), PullQuery),
     responses(
         (status = 200, description = "Events with `seq > after`, in seq order", body = wire::PullResponse),
         (status = 400, description = "`bad_query`", body = crate::openapi::ErrorBody),
@@ -274,7 +274,7 @@ pub(crate) async fn pull(
 
 /// The server's stock projection of the device's warehouse, and its open discrepancies.
 #[utoipa::path(get, path = "/v1/t/{tenant}/stock", tag = "sync",
-    params(("tenant" = String, Path, description = "The tenant id; it must be the token's tenant"), StockQuery),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the token's tenant"), StockQuery),
     responses(
         (status = 200, description = "On-hand rows and open discrepancies", body = wire::StockResponse),
         (status = 400, description = "`bad_query`", body = crate::openapi::ErrorBody),

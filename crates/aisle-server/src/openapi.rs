@@ -107,3 +107,124 @@ pub fn json() -> &'static str {
             .expect("the openapi document serializes")
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    fn document() -> Value {
+        serde_json::from_str(super::json()).expect("the document is JSON")
+    }
+
+    fn schema<'a>(document: &'a Value, name: &str) -> &'a Value {
+        &document["components"]["schemas"][name]
+    }
+
+    fn query_parameter<'a>(document: &'a Value, path: &str, name: &str) -> &'a Value {
+        let parameters = document["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} declares query parameters"));
+        let parameter = parameters
+            .iter()
+            .find(|parameter| parameter["name"] == name)
+            .unwrap_or_else(|| panic!("{path} declares `{name}`"));
+        &parameter["schema"]
+    }
+
+    #[test]
+    fn page_limits_declare_the_range_the_handlers_clamp_to() {
+        let document = document();
+        for (path, max) in [
+            ("/v1/t/{tenant}/events", crate::wire::MAX_PULL_LIMIT),
+            ("/v1/t/{tenant}/master", crate::wire::MAX_MASTER_LIMIT),
+        ] {
+            let limit = query_parameter(&document, path, "limit");
+            assert_eq!(limit["minimum"], 1, "{path}: limit is clamped up to 1");
+            assert_eq!(
+                limit["maximum"], max,
+                "{path}: limit is clamped down to {max}"
+            );
+        }
+        let touching = &schema(&document, "TouchingRequest")["properties"];
+        assert_eq!(touching["limit"]["minimum"], 1, "touching limit minimum");
+        assert_eq!(
+            touching["limit"]["maximum"],
+            crate::wire::MAX_TOUCHING_LIMIT,
+            "touching limit maximum"
+        );
+        assert_eq!(touching["keys"]["minItems"], 1, "no keys is refused");
+        assert_eq!(
+            touching["keys"]["maxItems"],
+            crate::wire::MAX_TOUCHING_KEYS,
+            "more than 100 keys is refused"
+        );
+    }
+
+    #[test]
+    fn ids_are_declared_as_uuids() {
+        let document = document();
+        for (record, field) in [
+            ("EnrollResponse", "tenant"),
+            ("EnrollResponse", "warehouse"),
+            ("EnrollResponse", "device"),
+            ("MasterItem", "id"),
+            ("MasterLocation", "id"),
+            ("MasterUser", "id"),
+            ("MasterPickList", "id"),
+            ("MasterDevice", "id"),
+            ("KeyRef", "location"),
+            ("KeyRef", "item"),
+        ] {
+            let property = &schema(&document, record)["properties"][field];
+            assert_eq!(property["format"], "uuid", "{record}.{field} is a uuid");
+        }
+        let paths = document["paths"].as_object().expect("paths");
+        let mut n_tenant_paths = 0;
+        for (path, operations) in paths {
+            for (method, operation) in operations.as_object().expect("operations") {
+                let Some(parameters) = operation["parameters"].as_array() else {
+                    continue;
+                };
+                for parameter in parameters.iter().filter(|p| p["name"] == "tenant") {
+                    n_tenant_paths += 1;
+                    let format = &parameter["schema"]["format"];
+                    assert_eq!(format, "uuid", "{method} {path}: the tenant is a uuid");
+                }
+            }
+        }
+        assert!(n_tenant_paths >= 10, "every tenant route was checked");
+    }
+
+    #[test]
+    fn erp_natural_keys_declare_the_lengths_the_writer_enforces() {
+        let document = document();
+        let max = crate::lengths::MAX_CODE_CHARS;
+        for (record, field, max) in [
+            ("ErpItem", "sku", max),
+            ("ErpLocation", "code", max),
+            ("ErpUser", "badge", max),
+            (
+                "ErpPickList",
+                "reference",
+                crate::lengths::MAX_REFERENCE_CHARS,
+            ),
+        ] {
+            let property = &schema(&document, record)["properties"][field];
+            assert_eq!(
+                property["minLength"], 1,
+                "{record}.{field}: blank is refused"
+            );
+            assert_eq!(
+                property["maxLength"], max,
+                "{record}.{field}: longer is refused"
+            );
+        }
+        for record in ["ErpLocation", "ErpPickList"] {
+            let warehouse = &schema(&document, record)["properties"]["warehouse"];
+            assert_eq!(
+                warehouse["minLength"], 1,
+                "{record}.warehouse: blank is refused"
+            );
+        }
+    }
+}

@@ -26,8 +26,11 @@ pub struct EnrollRequest {
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EnrollResponse {
+    #[schema(format = Uuid)]
     pub tenant: String,
+    #[schema(format = Uuid)]
     pub warehouse: String,
+    #[schema(format = Uuid)]
     pub device: String,
     /// Shown once; the server keeps only its SHA-256.
     pub token: String,
@@ -109,6 +112,8 @@ pub struct PushResponse {
 pub struct PullQuery {
     #[serde(default)]
     pub after: u64,
+    /// Events per page (default 500); the server clamps it to 1..=5,000.
+    #[param(minimum = 1, maximum = 5_000)]
     pub limit: Option<u32>,
     /// Optional; when given it must be the device's own warehouse.
     pub warehouse: Option<String>,
@@ -150,7 +155,9 @@ pub const MAX_TOUCHING_LIMIT: u32 = 5_000;
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyRef {
+    #[schema(format = Uuid)]
     pub location: String,
+    #[schema(format = Uuid)]
     pub item: String,
     /// Absent (or empty) when the stock has no lot.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -161,12 +168,14 @@ pub struct KeyRef {
 #[serde(deny_unknown_fields)]
 pub struct TouchingRequest {
     /// 1 to 100 stock keys.
+    #[schema(min_items = 1, max_items = 100)]
     pub keys: Vec<KeyRef>,
     /// Only events with a greater seq (default 0).
     #[serde(default)]
     pub after: u64,
     /// Events per page (default 500, at most 5,000).
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 5_000)]
     pub limit: Option<u32>,
     /// Optional; when given it must be the device's own warehouse.
     #[serde(default)]
@@ -221,6 +230,8 @@ pub struct MasterQuery {
     /// The `next` of the previous page; 0 (the default) for everything.
     #[serde(default)]
     pub after: u64,
+    /// Rows per page (default 500); the server clamps it to 1..=5,000.
+    #[param(minimum = 1, maximum = 5_000)]
     pub limit: Option<u32>,
 }
 
@@ -233,6 +244,7 @@ pub struct MasterBarcode {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MasterItem {
+    #[schema(format = Uuid)]
     pub id: String,
     pub sku: String,
     pub name: String,
@@ -244,6 +256,7 @@ pub struct MasterItem {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MasterLocation {
+    #[schema(format = Uuid)]
     pub id: String,
     pub warehouse: String,
     pub code: String,
@@ -255,6 +268,7 @@ pub struct MasterLocation {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MasterUser {
+    #[schema(format = Uuid)]
     pub id: String,
     pub badge: String,
     pub name: String,
@@ -278,6 +292,7 @@ pub struct MasterPickLine {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MasterPickList {
+    #[schema(format = Uuid)]
     pub id: String,
     pub warehouse: String,
     pub reference: String,
@@ -290,6 +305,7 @@ pub struct MasterPickList {
 /// One of the device's warehouse's PCs, by the name it was enrolled with.
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MasterDevice {
+    #[schema(format = Uuid)]
     pub id: String,
     pub name: String,
 }
@@ -328,6 +344,7 @@ fn default_status() -> String {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErpItem {
+    #[schema(min_length = 1, max_length = 64)]
     pub sku: String,
     pub name: String,
     #[serde(default = "default_base_unit")]
@@ -348,7 +365,9 @@ pub struct ErpItems {
 #[serde(deny_unknown_fields)]
 pub struct ErpLocation {
     /// The warehouse's name or id.
+    #[schema(min_length = 1)]
     pub warehouse: String,
+    #[schema(min_length = 1, max_length = 64)]
     pub code: String,
     #[serde(default)]
     pub name: String,
@@ -365,6 +384,7 @@ pub struct ErpLocations {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErpUser {
+    #[schema(min_length = 1, max_length = 64)]
     pub badge: String,
     pub name: String,
     /// `picker`, `manager` or `admin`.
@@ -397,7 +417,9 @@ pub struct ErpPickLine {
 #[serde(deny_unknown_fields)]
 pub struct ErpPickList {
     /// The warehouse's name or id.
+    #[schema(min_length = 1)]
     pub warehouse: String,
+    #[schema(min_length = 1, max_length = 64)]
     pub reference: String,
     /// `open` (the default), `done` or `cancelled`.
     #[serde(default = "default_status")]

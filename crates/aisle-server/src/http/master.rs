@@ -52,7 +52,7 @@ fn query_error(rejection: QueryRejection) -> AppError {
 /// Master-data rows changed after a version: the tenant's items and users, the device's
 /// warehouse's locations and pick lists.
 #[utoipa::path(get, path = "/v1/t/{tenant}/master", tag = "sync",
-    params(("tenant" = String, Path, description = "The tenant id; it must be the token's tenant"), MasterQuery),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the token's tenant"), MasterQuery),
     responses(
         (status = 200, description = "Rows with `version > after`, at most `limit`", body = MasterResponse),
         (status = 400, description = "`bad_query`", body = crate::openapi::ErrorBody),
@@ -125,7 +125,7 @@ fn warehouse_of(
 
 /// Upserts items by SKU, with their barcodes and pack sizes.
 #[utoipa::path(put, path = "/v1/t/{tenant}/erp/items", tag = "erp",
-    params(("tenant" = String, Path, description = "The tenant id; it must be the key's tenant")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the key's tenant")),
     request_body = ErpItems,
     responses(
         (status = 200, description = "Every record written, in one transaction", body = ErpUpsertResponse),
@@ -171,7 +171,7 @@ pub(crate) async fn put_items(
 
 /// Upserts locations by warehouse and code.
 #[utoipa::path(put, path = "/v1/t/{tenant}/erp/locations", tag = "erp",
-    params(("tenant" = String, Path, description = "The tenant id; it must be the key's tenant")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the key's tenant")),
     request_body = ErpLocations,
     responses(
         (status = 200, description = "Every record written, in one transaction", body = ErpUpsertResponse),
@@ -212,7 +212,7 @@ pub(crate) async fn put_locations(
 
 /// Upserts users by badge; PINs only as argon2id PHC strings.
 #[utoipa::path(put, path = "/v1/t/{tenant}/erp/users", tag = "erp",
-    params(("tenant" = String, Path, description = "The tenant id; it must be the key's tenant")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the key's tenant")),
     request_body = ErpUsers,
     responses(
         (status = 200, description = "Every record written, in one transaction", body = ErpUpsertResponse),
@@ -262,7 +262,7 @@ pub(crate) async fn put_users(
 
 /// Upserts pick lists by warehouse and reference; a list's lines replace its earlier ones.
 #[utoipa::path(put, path = "/v1/t/{tenant}/erp/pick_lists", tag = "erp",
-    params(("tenant" = String, Path, description = "The tenant id; it must be the key's tenant")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the key's tenant")),
     request_body = ErpPickLists,
     responses(
         (status = 200, description = "Every record written, in one transaction", body = ErpUpsertResponse),
@@ -319,7 +319,7 @@ pub(crate) async fn put_pick_lists(
 
 /// On-hand stock of the key's tenant, of one warehouse when asked.
 #[utoipa::path(get, path = "/v1/t/{tenant}/erp/stock", tag = "erp",
-    params(("tenant" = String, Path, description = "The tenant id; it must be the key's tenant"), ErpStockQuery),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the key's tenant"), ErpStockQuery),
     responses(
         (status = 200, description = "On-hand rows with SKUs and location codes", body = ErpStockResponse),
         (status = 400, description = "`bad_query`: e.g. no such warehouse in this tenant", body = crate::openapi::ErrorBody),

@@ -27,7 +27,7 @@ pub(super) fn routes() -> Router<AppState> {
 
 /// The warehouse's events that touch any of the given stock keys, paged by seq.
 #[utoipa::path(post, path = "/v1/t/{tenant}/events/touching", tag = "sync",
-    params(("tenant" = String, Path, description = "The tenant id; it must be the token's tenant")),
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the token's tenant")),
     request_body = TouchingRequest,
     responses(
         (status = 200, description = "Events touching the keys with `seq > after`, in seq order, at most `limit`", body = TouchingResponse),
