@@ -212,6 +212,25 @@ impl Ui {
             .unwrap_or_else(|error| panic!("running an async script in the app failed: {error}"))
     }
 
+    /// Calls `command` through Tauri's own IPC (`__TAURI_INTERNALS__`, there even without
+    /// the global Tauri object), as any script that reached the page could: `Ok` with the
+    /// answer, or `Err` with what the call rejected with, as text.
+    pub async fn invoke_raw(&self, command: &str, args: Value) -> Result<Value, String> {
+        let script = r#"
+            const [command, args, done] = arguments;
+            window.__TAURI_INTERNALS__.invoke(command, args)
+                .then((answer) => done({ ok: answer === undefined ? null : answer }))
+                .catch((error) => done({ err: typeof error === "string" ? error : JSON.stringify(error) }));
+        "#;
+        let outcome = self
+            .eval_async(script, vec![Value::from(command), args])
+            .await;
+        match outcome.get("err") {
+            Some(error) => Err(error.as_str().unwrap_or_default().to_string()),
+            None => Ok(outcome.get("ok").cloned().unwrap_or(Value::Null)),
+        }
+    }
+
     /// The text of the first element matching `css`, if there is one.
     pub async fn text(&self, css: &str) -> Option<String> {
         let value = self

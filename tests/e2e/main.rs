@@ -16,6 +16,7 @@
 //! Needs `tauri-driver` and `WebKitWebDriver` (scripts/setup.sh installs both) and a
 //! Secret Service for the device token (scripts/test.sh runs the tests inside one).
 
+mod boundary;
 mod display;
 // Shared with the scan-to-screen benchmark (benches/scan_latency.rs), which uses more of it.
 #[allow(dead_code)]
@@ -71,6 +72,7 @@ async fn a_floor_day_on_the_real_app_against_a_real_server() {
 
 async fn floor_day(ui: Ui, mut server: TestServer, seeded: Seeded) {
     let ui = &ui;
+    boundary::only_granted_commands_and_no_inline_scripts(ui).await;
     enroll_and_sign_in(ui, &seeded).await;
     receive(
         ui,

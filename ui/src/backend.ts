@@ -34,6 +34,8 @@ import type {
   User,
   Variance,
 } from "./contract";
+import { invoke as tauriInvoke } from "@tauri-apps/api/core";
+import { listen as tauriListen } from "@tauri-apps/api/event";
 
 export class CommandError extends Error {
   readonly code: string;
@@ -203,15 +205,15 @@ export function createBackend(invoke: Invoke | undefined, listen: Listen | undef
   };
 }
 
-interface TauriGlobal {
-  core?: { invoke?: Invoke };
-  event?: { listen?: Listen };
-}
-
-/** The backend over what Tauri injects with `app.withGlobalTauri`, if anything. */
+/**
+ * The backend over `@tauri-apps/api`. The app runs without `withGlobalTauri`, so nothing
+ * is injected as `window.__TAURI__`; outside the app (a plain browser, where Tauri's IPC
+ * internals are absent) every call rejects with `backend_unreachable`.
+ */
 export function tauriBackend(): Backend {
-  const tauri = (globalThis as { __TAURI__?: TauriGlobal }).__TAURI__;
-  return createBackend(tauri?.core?.invoke, tauri?.event?.listen);
+  const insideTauri = (globalThis as { __TAURI_INTERNALS__?: unknown }).__TAURI_INTERNALS__ !== undefined;
+  if (!insideTauri) return createBackend(undefined, undefined);
+  return createBackend(tauriInvoke, tauriListen as Listen);
 }
 
 /** The commands that record an event (and so add one to the pending count). */

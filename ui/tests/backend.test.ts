@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-import { CommandError, createBackend, toCommandError, type Invoke } from "../src/backend";
+import { CommandError, createBackend, tauriBackend, toCommandError, type Invoke } from "../src/backend";
 import { ERROR_CODES } from "../src/contract";
 
 function recording(answer: unknown = null): { invoke: Invoke; calls: Array<[string, unknown]> } {
@@ -77,6 +77,12 @@ describe("backend", () => {
     expect(toCommandError("command foo not found").code).toBe("backend_failed");
     const error = await createBackend(undefined, undefined).appStatus().catch((caught: unknown) => caught);
     expect((error as CommandError).code).toBe("backend_unreachable");
+  });
+
+  it("outside the app (no Tauri IPC in the page) the real backend is unreachable, not broken", async () => {
+    // The app has no global `window.__TAURI__`; `@tauri-apps/api` needs Tauri's IPC internals.
+    const error = await tauriBackend().appStatus().catch((caught: unknown) => caught);
+    expect((error as CommandError).code, "a plain browser must get backend_unreachable").toBe("backend_unreachable");
   });
 
   it("delivers the scan and sync-status events and stops on unsubscribe", async () => {
