@@ -2,8 +2,9 @@
 //! manifest, so that Tauri generates an `allow-<command>` permission for each and checks
 //! every call against the capabilities in `capabilities/` (docs/ARCHITECTURE.md).
 
-/// Every command in `main.rs`'s `generate_handler!`. A command missing here is not
-/// permission-checked; one missing from `capabilities/main.json` is refused to the UI.
+/// Every command in `main.rs`'s `generate_handler!`. With an app manifest Tauri checks every
+/// app command, so one missing here (it has no `allow-` permission) or missing from
+/// `capabilities/main.json` is refused to the UI, which the e2e run would show.
 const COMMANDS: &[&str] = &[
     "app_status",
     "list_profiles",
