@@ -26,6 +26,8 @@ APT_PACKAGES+=(libdbus-1-dev libudev-dev)
 # The UI end-to-end test (tests/e2e) drives the built app through tauri-driver, which runs
 # WebKitGTK's WebDriver server, WebKitWebDriver.
 APT_PACKAGES+=(webkit2gtk-driver)
+# scripts/fuzz-api.sh installs Schemathesis into a venv of its own.
+APT_PACKAGES+=(python3-venv)
 
 missing_packages=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: the UI's unit tests, then the whole Cargo
-# workspace (unit, integration and doc tests of every crate and of the app).
+# workspace (unit, integration and doc tests of every crate and of the app), then a bounded
+# Schemathesis run against the server's API (scripts/fuzz-api.sh, counted as one test).
 #
-# Both suites always run; the script exits non-zero if either failed. The last line
-# adds up both suites as "tests: N passed, N failed".
+# Every suite always runs; the script exits non-zero if any failed. The last line
+# adds them up as "tests: N passed, N failed".
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -36,6 +37,17 @@ E2E_TEST=a_floor_day_on_the_real_app_against_a_real_server
   exit "$status"
 ) | tee "$cargo_log" || cargo_status=$?
 
+echo "==> scripts/fuzz-api.sh (Schemathesis against the server's OpenAPI document)"
+fuzz_status=0
+bash "$REPO_ROOT/scripts/fuzz-api.sh" 50 2>&1 || fuzz_status=$?
+fuzz_passed=1
+fuzz_failed=0
+if [ "$fuzz_status" -ne 0 ]; then
+  echo "test.sh: the API fuzz run failed (exit $fuzz_status)" >&2
+  fuzz_passed=0
+  fuzz_failed=1
+fi
+
 # Cargo prints one "test result:" line per test binary; Vitest prints one summary line,
 # "Tests  55 passed (55)" or "Tests  1 failed | 54 passed (55)" (and "Test Files ..." above it,
 # which is not counted). Colour codes are stripped in case a terminal forced them on.
@@ -66,7 +78,7 @@ if [ "$cargo_status" -ne 0 ]; then
   echo "test.sh: cargo test failed (exit $cargo_status)" >&2
   [ "$cargo_failed" -gt 0 ] || cargo_failed=1
 fi
-echo "tests: $((cargo_passed + ui_passed)) passed, $((cargo_failed + ui_failed)) failed"
-if [ "$ui_status" -ne 0 ] || [ "$cargo_status" -ne 0 ]; then
+echo "tests: $((cargo_passed + ui_passed + fuzz_passed)) passed, $((cargo_failed + ui_failed + fuzz_failed)) failed"
+if [ "$ui_status" -ne 0 ] || [ "$cargo_status" -ne 0 ] || [ "$fuzz_status" -ne 0 ]; then
   exit 1
 fi
