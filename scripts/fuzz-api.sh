@@ -18,7 +18,7 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
 fi
 
 cargo build --quiet -p aisle-server --bin aisle-server
-server="$PWD/target/debug/aisle-server"
+server="${CARGO_TARGET_DIR:-$PWD/target}/debug/aisle-server"
 
 data="$(mktemp -d)"
 server_pid=""
