@@ -258,16 +258,7 @@ fn counts_are_blind_and_outside_tolerance_wait_for_a_manager() {
         .sign_in("U-0042", PICKER_PIN, NOW)
         .expect("sign in");
     site.floor
-        .receive(
-            ReceiveArgs {
-                location: site.bin_a,
-                item: site.bolt,
-                lot: None,
-                expiry: None,
-                qty: 10,
-            },
-            NOW,
-        )
+        .receive(crate::bolts_at_a(&site, 10), NOW)
         .expect("receive");
     let within = site
         .floor
@@ -371,16 +362,7 @@ fn moves_need_two_locations_a_bounded_quantity_and_a_yes_beyond_the_source() {
         );
     }
     site.floor
-        .receive(
-            ReceiveArgs {
-                location: site.bin_a,
-                item: site.bolt,
-                lot: None,
-                expiry: None,
-                qty: 12,
-            },
-            NOW,
-        )
+        .receive(crate::bolts_at_a(&site, 12), NOW)
         .expect("receive");
     let over = site
         .floor
@@ -503,17 +485,9 @@ fn a_restarted_floor_never_stamps_before_its_own_last_event() {
         .sign_in("U-0042", PICKER_PIN, NOW)
         .expect("sign in");
     site.floor
-        .receive(
-            ReceiveArgs {
-                location: site.bin_a,
-                item: site.bolt,
-                lot: None,
-                expiry: None,
-                qty: 1,
-            },
-            NOW,
-        )
+        .receive(crate::bolts_at_a(&site, 1), NOW)
         .expect("receive");
+    let second_receipt = crate::bolts_at_a(&site, 1);
     let path = site.floor.store().path().to_owned();
     let profile = site.floor.profile();
     let device = site.floor.device();
@@ -522,16 +496,7 @@ fn a_restarted_floor_never_stamps_before_its_own_last_event() {
     floor.sign_in("U-0042", PICKER_PIN, NOW).expect("sign in");
     // The PC's clock went back an hour across the restart.
     floor
-        .receive(
-            ReceiveArgs {
-                location: site.bin_a,
-                item: site.bolt,
-                lot: None,
-                expiry: None,
-                qty: 1,
-            },
-            NOW - 3_600_000,
-        )
+        .receive(second_receipt, NOW - 3_600_000)
         .expect("receive");
     let events = floor.store().load_events().expect("events");
     assert_eq!(events.len(), 2);

@@ -15,6 +15,17 @@ use aisle_core::testkit::{tenant, warehouse};
 use aisle_store::master::{Barcode, Item, Location, PickLine, PickList, PinHash, Role, User};
 use aisle_store::{Profile, Store};
 
+/// A receipt of `qty` bolts (not lot-tracked) at A-01, the most common first step of a story.
+pub fn bolts_at_a(site: &Site, qty: i64) -> aisle_app::views::ReceiveArgs {
+    aisle_app::views::ReceiveArgs {
+        location: site.bin_a,
+        item: site.bolt,
+        lot: None,
+        expiry: None,
+        qty,
+    }
+}
+
 /// A small warehouse: two locations, a lot-tracked item with an EAN-13 and a case GTIN,
 /// a picker and a manager, and one pick list.
 #[allow(missing_debug_implementations)]

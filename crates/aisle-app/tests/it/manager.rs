@@ -13,16 +13,7 @@ fn history_lookup_and_chart_tell_the_same_story() {
         .expect("sign in");
     for (n, qty) in [(1u64, 5), (2, 7)] {
         site.floor
-            .receive(
-                ReceiveArgs {
-                    location: site.bin_a,
-                    item: site.bolt,
-                    lot: None,
-                    expiry: None,
-                    qty,
-                },
-                NOW + n,
-            )
+            .receive(crate::bolts_at_a(&site, qty), NOW + n)
             .expect("receive");
     }
     site.floor
@@ -285,29 +276,11 @@ fn a_manager_records_a_refused_clock_ahead_event_again_now() {
         .expect("sign in");
     let original = site
         .floor
-        .receive(
-            ReceiveArgs {
-                location: site.bin_a,
-                item: site.bolt,
-                lot: None,
-                expiry: None,
-                qty: 5,
-            },
-            far_ahead,
-        )
+        .receive(crate::bolts_at_a(&site, 5), far_ahead)
         .expect("receive with the clock far ahead");
     let refused = site
         .floor
-        .receive(
-            ReceiveArgs {
-                location: site.bin_a,
-                item: site.bolt,
-                lot: None,
-                expiry: None,
-                qty: 2,
-            },
-            far_ahead + 1,
-        )
+        .receive(crate::bolts_at_a(&site, 2), far_ahead + 1)
         .expect("a second one");
     site.floor
         .store_mut()
@@ -406,16 +379,7 @@ fn a_rejection_by_mistake_is_approved_later_and_the_trail_says_which_stands() {
         .sign_in("U-0042", PICKER_PIN, NOW)
         .expect("sign in");
     site.floor
-        .receive(
-            ReceiveArgs {
-                location: site.bin_a,
-                item: site.bolt,
-                lot: None,
-                expiry: None,
-                qty: 10,
-            },
-            NOW + 1,
-        )
+        .receive(crate::bolts_at_a(&site, 10), NOW + 1)
         .expect("receive");
     let count = |site: &mut crate::Site, qty, now_ms| {
         site.floor
@@ -514,16 +478,7 @@ fn the_history_user_filter_takes_part_of_a_name_and_names_the_candidates() {
         .sign_in("U-0042", PICKER_PIN, NOW)
         .expect("sign in");
     site.floor
-        .receive(
-            ReceiveArgs {
-                location: site.bin_a,
-                item: site.bolt,
-                lot: None,
-                expiry: None,
-                qty: 5,
-            },
-            NOW + 1,
-        )
+        .receive(crate::bolts_at_a(&site, 5), NOW + 1)
         .expect("receive");
     site.floor
         .sign_in("U-0001", MANAGER_PIN, NOW + 2)
@@ -569,16 +524,7 @@ fn the_history_names_the_pc_an_event_came_from() {
         .sign_in("U-0001", MANAGER_PIN, NOW)
         .expect("manager");
     site.floor
-        .receive(
-            ReceiveArgs {
-                location: site.bin_a,
-                item: site.bolt,
-                lot: None,
-                expiry: None,
-                qty: 3,
-            },
-            NOW + 1,
-        )
+        .receive(crate::bolts_at_a(&site, 3), NOW + 1)
         .expect("receive");
     let unnamed = site
         .floor

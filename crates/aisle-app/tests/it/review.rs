@@ -3,7 +3,7 @@
 //! behind; the inbox showed no location or item, and a review named its count by id.
 
 use crate::{site, Site, MANAGER_PIN, NOW, PICKER_PIN};
-use aisle_app::views::{CountArgs, HistoryArgs, ReceiveArgs};
+use aisle_app::views::{CountArgs, HistoryArgs};
 
 fn count(site: &mut Site, qty: i64, now_ms: u64) {
     site.floor
@@ -28,16 +28,7 @@ fn counted_twice() -> Site {
         .sign_in("U-0042", PICKER_PIN, NOW)
         .expect("sign in");
     site.floor
-        .receive(
-            ReceiveArgs {
-                location: site.bin_a,
-                item: site.bolt,
-                lot: None,
-                expiry: None,
-                qty: 10,
-            },
-            NOW + 1,
-        )
+        .receive(crate::bolts_at_a(&site, 10), NOW + 1)
         .expect("receive");
     count(&mut site, 3, NOW + 1_000);
     count(&mut site, 4, NOW + 2_000);
