@@ -76,6 +76,15 @@ else
   cargo install tauri-driver --locked
 fi
 
+# cargo fuzz drives the coverage-guided fuzz run (scripts/fuzz.sh, fuzz/); libFuzzer itself
+# is compiled from C++ by the libfuzzer-sys crate with build-essential's g++. Built once.
+if cargo fuzz --version >/dev/null 2>&1; then
+  echo "setup: cargo-fuzz already installed"
+else
+  echo "setup: installing cargo-fuzz"
+  cargo install cargo-fuzz --locked
+fi
+
 # `npm ci` installs the UI's locked dependencies; the build then writes ui/dist, which the
 # Rust build embeds at compile time, so it must exist before any cargo build, test or clippy.
 #

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: the UI's unit tests, then the whole Cargo
 # workspace (unit, integration and doc tests of every crate and of the app), then a bounded
-# Schemathesis run against the server's API (scripts/fuzz-api.sh, counted as one test).
+# Schemathesis run against the server's API (scripts/fuzz-api.sh, counted as one test), then a
+# bounded coverage-guided fuzz run of the push decoder, the GS1 parser and the CSV import
+# (scripts/fuzz.sh, one test per target).
 #
 # Every suite always runs; the script exits non-zero if any failed. The last line
 # adds them up as "tests: N passed, N failed".
@@ -48,6 +50,20 @@ if [ "$fuzz_status" -ne 0 ]; then
   fuzz_failed=1
 fi
 
+# 30 s per target after the instrumented build (its own target directory, target/fuzz).
+# A crash fails its target and leaves the input in fuzz/artifacts/TARGET/.
+echo "==> scripts/fuzz.sh (cargo fuzz: push decoder, GS1 parser, CSV import)"
+targets_log="$(mktemp)"
+trap 'rm -f "$ui_log" "$cargo_log" "$targets_log"' EXIT
+targets_status=0
+bash "$REPO_ROOT/scripts/fuzz.sh" "${AISLE_FUZZ_SECONDS:-30}" 2>&1 | tee "$targets_log" || targets_status=$?
+targets_passed="$(grep -c '^fuzz-target: .* ok' "$targets_log" || true)"
+targets_failed="$(grep -c '^fuzz-target: .* FAILED' "$targets_log" || true)"
+if [ "$targets_status" -ne 0 ]; then
+  echo "test.sh: the fuzz targets failed (exit $targets_status)" >&2
+  [ "$targets_failed" -gt 0 ] || targets_failed=1
+fi
+
 # Cargo prints one "test result:" line per test binary; Vitest prints one summary line,
 # "Tests  55 passed (55)" or "Tests  1 failed | 54 passed (55)" (and "Test Files ..." above it,
 # which is not counted). Colour codes are stripped in case a terminal forced them on.
@@ -78,7 +94,7 @@ if [ "$cargo_status" -ne 0 ]; then
   echo "test.sh: cargo test failed (exit $cargo_status)" >&2
   [ "$cargo_failed" -gt 0 ] || cargo_failed=1
 fi
-echo "tests: $((cargo_passed + ui_passed + fuzz_passed)) passed, $((cargo_failed + ui_failed + fuzz_failed)) failed"
-if [ "$ui_status" -ne 0 ] || [ "$cargo_status" -ne 0 ] || [ "$fuzz_status" -ne 0 ]; then
+echo "tests: $((cargo_passed + ui_passed + fuzz_passed + targets_passed)) passed, $((cargo_failed + ui_failed + fuzz_failed + targets_failed)) failed"
+if [ "$ui_status" -ne 0 ] || [ "$cargo_status" -ne 0 ] || [ "$fuzz_status" -ne 0 ] || [ "$targets_status" -ne 0 ]; then
   exit 1
 fi
