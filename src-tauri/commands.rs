@@ -44,6 +44,12 @@ impl From<AppError> for CommandError {
     }
 }
 
+impl From<crate::state::OpenError> for CommandError {
+    fn from(error: crate::state::OpenError) -> Self {
+        Self::new(error.code, error.message)
+    }
+}
+
 impl From<aisle_store::StoreError> for CommandError {
     fn from(error: aisle_store::StoreError) -> Self {
         Self::from(AppError::Store(error))
@@ -241,9 +247,7 @@ pub async fn enroll(state: State<'_, AppState>, args: EnrollArgs) -> Answer<Prof
     .await
     .map_err(|error| CommandError::new("enroll_failed", error.to_string()))?;
     let view = ProfileView::from(&profile);
-    state
-        .activate(profile)
-        .map_err(|message| CommandError::new("store_error", message))?;
+    state.activate(profile)?;
     Ok(view)
 }
 
@@ -268,7 +272,7 @@ pub async fn start_demo_mode(state: &AppState) -> Answer<ProfileView> {
     let view = ProfileView::from(&profile);
     state
         .activate(profile)
-        .map_err(|message| CommandError::new("demo_failed", message))?;
+        .map_err(|error| CommandError::new("demo_failed", error.message))?;
     Ok(view)
 }
 
@@ -287,9 +291,7 @@ pub async fn switch_profile(state: State<'_, AppState>, args: SwitchArgs) -> Ans
         .and_then(|book| book.by_name(&args.profile_id).cloned())
         .ok_or_else(|| CommandError::new("not_found", "no profile of that name on this PC"))?;
     let view = ProfileView::from(&profile);
-    state
-        .activate(profile)
-        .map_err(|message| CommandError::new("store_error", message))?;
+    state.activate(profile)?;
     Ok(view)
 }
 

@@ -36,6 +36,43 @@ impl Stamper for SyncedClock {
     }
 }
 
+/// Why a profile did not open, with the stable code the UI branches on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl OpenError {
+    fn store(message: impl Into<String>) -> Self {
+        Self {
+            code: "store_error",
+            message: message.into(),
+        }
+    }
+}
+
+impl From<aisle_sync::SyncError> for OpenError {
+    fn from(error: aisle_sync::SyncError) -> Self {
+        match error {
+            // The file exists but this PC's keyring has no key for it: a copied file or a
+            // reset keyring. Nothing here can read it; the IT person re-enrolls the PC.
+            aisle_sync::SyncError::StoreKeyMissing { .. }
+            | aisle_sync::SyncError::Store(aisle_store::StoreError::Locked { .. }) => Self {
+                code: "store_locked",
+                message: error.to_string(),
+            },
+            _ => Self::store(error.to_string()),
+        }
+    }
+}
+
+impl From<aisle_store::StoreError> for OpenError {
+    fn from(error: aisle_store::StoreError) -> Self {
+        Self::from(aisle_sync::SyncError::Store(error))
+    }
+}
+
 /// One open profile.
 #[derive(Debug)]
 pub struct Active {
@@ -75,21 +112,22 @@ impl AppState {
         })
     }
 
-    /// Opens `profile`: its store, the floor over it, and (when its token is in the
-    /// keyring) the sync engine on a second connection. Must run inside the async runtime.
-    pub fn open(&self, profile: DeviceProfile) -> Result<Active, String> {
+    /// Opens `profile`: its store with its key from the keyring (a new key for a new or
+    /// still plain file), the floor over it, and (when its token is in the keyring) the
+    /// sync engine on a second connection. Must run inside the async runtime.
+    pub fn open(&self, profile: DeviceProfile) -> Result<Active, OpenError> {
         let path = store_path(&self.data_dir, &profile);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|error| format!("cannot create {}: {error}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(|error| {
+                OpenError::store(format!("cannot create {}: {error}", parent.display()))
+            })?;
         }
-        let store =
-            Store::open(&path, profile.store_profile()).map_err(|error| error.to_string())?;
-        profile.save_to(&store).map_err(|error| error.to_string())?;
-        let last = store
-            .latest_hlc()
-            .map_err(|error| error.to_string())?
-            .unwrap_or_default();
+        let key = aisle_sync::store_key::load_or_create(&self.tokens, &profile.name, &path)?;
+        let store = Store::open(&path, profile.store_profile(), &key)?;
+        profile
+            .save_to(&store)
+            .map_err(|error| OpenError::store(error.to_string()))?;
+        let last = store.latest_hlc()?.unwrap_or_default();
         let config = SyncConfig::default();
         let clock = DeviceClock::new(last, config.clock_warn_threshold_ms).shared();
         let floor = Floor::with_clock(
@@ -97,8 +135,7 @@ impl AppState {
             profile.device,
             Box::new(SyncedClock(std::sync::Arc::clone(&clock))),
         );
-        let sync_store =
-            Store::open(&path, profile.store_profile()).map_err(|error| error.to_string())?;
+        let sync_store = Store::open(&path, profile.store_profile(), &key)?;
         let (sync, status) =
             match Engine::with_token_store(sync_store, &profile, &self.tokens, config, clock) {
                 Ok(engine) => {
@@ -130,19 +167,51 @@ impl AppState {
     }
 
     /// Makes `profile` the open one, remembering it in the profile book.
-    pub fn activate(&self, profile: DeviceProfile) -> Result<(), String> {
+    pub fn activate(&self, profile: DeviceProfile) -> Result<(), OpenError> {
         let active = self.open(profile.clone())?;
         {
-            let mut book = self.book.lock().map_err(|_| "profile book lock poisoned")?;
+            let mut book = self
+                .book
+                .lock()
+                .map_err(|_| OpenError::store("profile book lock poisoned"))?;
             book.put_active(profile);
-            book.save(&self.data_dir)?;
+            book.save(&self.data_dir).map_err(OpenError::store)?;
         }
-        let mut slot = self.active.lock().map_err(|_| "profile lock poisoned")?;
+        let mut slot = self
+            .active
+            .lock()
+            .map_err(|_| OpenError::store("profile lock poisoned"))?;
         *slot = Some(active);
         Ok(())
     }
 
     pub fn tokens(&self) -> &dyn TokenStore {
         &self.tokens
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file copied from another PC, or a reset keyring: the IT person reads what
+    /// happened and what to do, under its own code, never SQLite's "not a database".
+    #[test]
+    fn a_store_without_its_key_on_this_pc_says_so_and_what_to_do() {
+        let missing = OpenError::from(aisle_sync::SyncError::StoreKeyMissing {
+            profile: "dock".into(),
+        });
+        assert_eq!(missing.code, "store_locked");
+        assert!(
+            missing.message.contains("cannot be read on this PC")
+                && missing.message.contains("enroll this PC again"),
+            "the message says what happened and what to do: {}",
+            missing.message
+        );
+        let wrong_key = OpenError::from(aisle_store::StoreError::Locked {
+            path: PathBuf::from("/data/stores/t-w.sqlite3"),
+        });
+        assert_eq!(wrong_key.code, "store_locked", "{wrong_key:?}");
+        assert!(!wrong_key.message.contains("not a database"));
     }
 }

@@ -129,7 +129,17 @@ async fn a_device_missing_an_event_refetches_its_keys_and_records_the_repair() {
     // The record outlives the engine: a new one over the same file reports both.
     drop(b.engine.take());
     let engine = Engine::with_token_store(
-        Store::open(&b.db_path, b.profile.store_profile()).expect("reopen"),
+        Store::open(
+            &b.db_path,
+            b.profile.store_profile(),
+            &aisle_sync::store_key::load(
+                &KeyringTokenStore::new(crate::support::KEYRING_SERVICE),
+                &b.profile.name,
+            )
+            .expect("keyring")
+            .expect("the store key is kept"),
+        )
+        .expect("reopen"),
         &b.profile,
         &KeyringTokenStore::new(crate::support::KEYRING_SERVICE),
         fast_config(),

@@ -101,11 +101,14 @@ impl World {
             "{name}-{}",
             db_path.file_name().unwrap().to_string_lossy()
         ));
-        let recorder = Store::open(&db_path, profile.store_profile()).expect("store opens");
+        // The store key goes to the real keyring next to the token, as the desktop keeps it.
+        let key = aisle_sync::store_key::load_or_create(&tokens, &profile.name, &db_path)
+            .expect("store key");
+        let recorder = Store::open(&db_path, profile.store_profile(), &key).expect("store opens");
         profile.save_to(&recorder).expect("profile saved");
         let clock = DeviceClock::new(Hlc::default(), config.clock_warn_threshold_ms).shared();
         let engine = Engine::with_token_store(
-            Store::open(&db_path, profile.store_profile()).expect("second connection"),
+            Store::open(&db_path, profile.store_profile(), &key).expect("second connection"),
             &profile,
             &tokens,
             config,
@@ -281,6 +284,10 @@ impl Device {
 impl Drop for Device {
     fn drop(&mut self) {
         let _ = KeyringTokenStore::new(KEYRING_SERVICE).delete(&self.profile.name);
+        let _ = aisle_sync::store_key::delete(
+            &KeyringTokenStore::new(KEYRING_SERVICE),
+            &self.profile.name,
+        );
     }
 }
 

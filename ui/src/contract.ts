@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   "store_busy",
   "disk_full",
   "store_too_new",
+  "store_locked",
   "store_error",
   "not_found",
   "sync_error",

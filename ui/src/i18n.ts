@@ -310,6 +310,8 @@ const en = {
   "error.store_busy": "The database is busy. Try again.",
   "error.disk_full": "The disk is full. Call your supervisor.",
   "error.store_too_new": "The data was written by a newer Aisle. Update this PC.",
+  "error.store_locked":
+    "This profile's data is encrypted and cannot be read on this PC: its key is not in this PC's keyring (the file was copied from another PC, or the keyring was reset). Ask IT to enroll this PC again.",
   "error.store_error": "Database error. Call your supervisor.",
   "error.not_found": "Not found.",
   "error.sync_error": "Sync failed.",

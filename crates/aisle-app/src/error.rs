@@ -105,6 +105,7 @@ impl AppError {
             Self::BadNote(_) => "bad_note",
             Self::Store(StoreError::DiskFull) => "disk_full",
             Self::Store(StoreError::TooNew { .. }) => "store_too_new",
+            Self::Store(StoreError::Locked { .. }) => "store_locked",
             // A busy database clears up by itself, so the UI may offer a retry.
             Self::Store(error) if error.is_retryable() => "store_busy",
             Self::Store(_) => "store_error",

@@ -18,7 +18,7 @@ use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, PickListId};
 use aisle_core::stock::{decide_count, Notice, StockKey};
 use aisle_core::{Event, EventVersion, Hlc, HlcClock, Lot};
 use aisle_store::master::{Item, Location, PickLine, PickList, Role, User};
-use aisle_store::{Profile, Recorded, Store};
+use aisle_store::{Profile, Recorded, Store, StoreKey};
 use std::path::Path;
 
 #[derive(Debug, Clone)]
@@ -75,8 +75,13 @@ impl Floor {
     /// Opens (creating if needed) the profile's store with a [`LocalClock`] that starts
     /// after the newest event in the log, so a restart never stamps an event earlier than
     /// one it made.
-    pub fn open(path: &Path, profile: Profile, device: DeviceId) -> Result<Self, AppError> {
-        let store = Store::open(path, profile)?;
+    pub fn open(
+        path: &Path,
+        profile: Profile,
+        key: &StoreKey,
+        device: DeviceId,
+    ) -> Result<Self, AppError> {
+        let store = Store::open(path, profile, key)?;
         let last = store.latest_hlc()?.unwrap_or_default();
         Ok(Self::with_clock(
             store,

@@ -55,8 +55,15 @@ pub(crate) struct Checkpointer {
 impl Checkpointer {
     /// Starts the thread on its own connection to `path`. Returns `None` when the
     /// connection cannot be opened; the store then keeps SQLite's automatic checkpoint.
-    pub(crate) fn start(path: &Path, counters: Arc<WriteCounters>) -> Option<Self> {
+    pub(crate) fn start(
+        path: &Path,
+        key: Option<&crate::StoreKey>,
+        counters: Arc<WriteCounters>,
+    ) -> Option<Self> {
         let conn = rusqlite::Connection::open(path).ok()?;
+        if let Some(key) = key {
+            crate::key::apply(&conn, key).ok()?;
+        }
         // Short: a checkpoint that cannot get in soon is retried later, and a RESTART
         // checkpoint holds new writers back while it waits.
         conn.busy_timeout(Duration::from_millis(200)).ok()?;

@@ -11,6 +11,12 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    /// The file is encrypted and the key given does not open it: it was copied from
+    /// another PC, or this PC's keyring lost the profile's key.
+    #[error(
+        "the store at {path} is encrypted and cannot be read with the key this PC holds for it"
+    )]
+    Locked { path: PathBuf },
     #[error("the store was written by a newer Aisle (schema {found}; this build knows up to {supported}); update Aisle")]
     TooNew { found: i64, supported: i64 },
     #[error("the store's migrations failed: {0}")]

@@ -11,11 +11,17 @@
 //! the SQLite implementation of the core's `Ledger` trait; this crate never decides stock
 //! semantics itself. It must never hold a device token or any other secret: those live in
 //! the OS keyring (PIN hashes, which are argon2id, are not secrets in that sense).
+//!
+//! The file is encrypted at rest (SQLCipher, see [`key`]): [`Store::open`] takes the
+//! profile's [`StoreKey`], which the caller keeps in the OS keyring; this crate never talks
+//! to the keyring and never writes the key anywhere. A plain file left by an older Aisle is
+//! encrypted on its first keyed open.
 
 mod checkpoint;
 pub mod checksum;
 mod error;
 pub mod floor;
+pub mod key;
 pub mod ledger;
 mod log;
 pub mod master;
@@ -26,6 +32,7 @@ pub mod queries;
 pub mod repairs;
 
 pub use error::StoreError;
+pub use key::{StoreFile, StoreKey};
 pub use log::{RebuildReport, Recorded};
 pub use migrate::SCHEMA_VERSION;
 
@@ -68,17 +75,31 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `path` for `profile`, applies pending
-    /// migrations, and refuses a file that belongs to another profile or was written by a
-    /// newer Aisle.
-    pub fn open(path: &Path, profile: Profile) -> Result<Self, StoreError> {
-        let mut conn = Connection::open(path).map_err(|source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
-        configure(&conn)?;
+    /// Opens (creating if needed) the store at `path` for `profile` with its `key`,
+    /// encrypts a plain file from an older Aisle, applies pending migrations, and refuses a
+    /// file that belongs to another profile, was written by a newer Aisle, or does not open
+    /// with `key` ([`StoreError::Locked`]).
+    pub fn open(path: &Path, profile: Profile, key: &StoreKey) -> Result<Self, StoreError> {
+        Self::open_with(path, profile, Some(key))
+    }
+
+    /// The same store without encryption, for the record benchmark's side-by-side figure
+    /// of what encryption costs, and for nothing else: only the feature
+    /// `bench-unencrypted`, which aisle-store's own dev-dependencies turn on, has it.
+    #[cfg(feature = "bench-unencrypted")]
+    #[doc(hidden)]
+    pub fn open_unencrypted(path: &Path, profile: Profile) -> Result<Self, StoreError> {
+        Self::open_with(path, profile, None)
+    }
+
+    fn open_with(
+        path: &Path,
+        profile: Profile,
+        key: Option<&StoreKey>,
+    ) -> Result<Self, StoreError> {
+        let mut conn = open_keyed(path, key)?;
         migrate::migrate(&mut conn)?;
-        let mut store = Self::assemble(conn, profile, path);
+        let mut store = Self::assemble(conn, profile, path, key);
         store.claim_profile()?;
         if let Some(report) = store.follow_rules_version()? {
             if !report.differences.is_empty() {
@@ -94,18 +115,14 @@ impl Store {
 
     /// Opens an existing store as whatever profile it was created for (for tools such as
     /// `aisle-store doctor`, which are pointed at a file rather than a profile).
-    pub fn open_existing(path: &Path) -> Result<Self, StoreError> {
+    pub fn open_existing(path: &Path, key: &StoreKey) -> Result<Self, StoreError> {
         if !path.exists() {
             return Err(StoreError::Invalid(format!(
                 "no store at {}",
                 path.display()
             )));
         }
-        let mut conn = Connection::open(path).map_err(|source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        })?;
-        configure(&conn)?;
+        let mut conn = open_keyed(path, Some(key))?;
         migrate::migrate(&mut conn)?;
         let read = |name: &str| -> Result<String, StoreError> {
             conn.query_row("SELECT value FROM meta WHERE name = ?1", [name], |row| {
@@ -119,14 +136,14 @@ impl Store {
             tenant: read("tenant")?.parse().map_err(parse_error)?,
             warehouse: read("warehouse")?.parse().map_err(parse_error)?,
         };
-        Ok(Self::assemble(conn, profile, path))
+        Ok(Self::assemble(conn, profile, path, Some(key)))
     }
 
     /// Starts the checkpoint thread and, once it runs, takes checkpoints off the recording
     /// connection (see [`checkpoint`]).
-    fn assemble(conn: Connection, profile: Profile, path: &Path) -> Self {
+    fn assemble(conn: Connection, profile: Profile, path: &Path, key: Option<&StoreKey>) -> Self {
         let counters = Arc::new(WriteCounters::default());
-        let checkpointer = Checkpointer::start(path, Arc::clone(&counters));
+        let checkpointer = Checkpointer::start(path, key, Arc::clone(&counters));
         if checkpointer.is_some() {
             // Without the thread, SQLite's automatic checkpoint stays on.
             let _ = conn.pragma_update(None, "wal_autocheckpoint", 0);
@@ -201,6 +218,26 @@ impl Store {
     }
 }
 
+/// A keyed, configured connection to the store at `path`, encrypting a plain file first.
+/// Only the benchmark's unencrypted side passes no key.
+fn open_keyed(path: &Path, key: Option<&StoreKey>) -> Result<Connection, StoreError> {
+    if let Some(key) = key {
+        if StoreFile::inspect(path)? == StoreFile::Plain {
+            key::encrypt_plain_file(path, key)?;
+        }
+    }
+    let conn = Connection::open(path).map_err(|source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    if let Some(key) = key {
+        key::apply(&conn, key)?;
+    }
+    key::check(&conn, path)?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
 /// WAL so readers never block the scanner's writes; `synchronous=FULL` so a committed
 /// record survives power loss, not just a process crash; a busy timeout so the UI's reads
 /// and the sync engine's writes wait for each other instead of failing.
@@ -226,6 +263,10 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 mod tests {
     use super::*;
 
+    fn test_key() -> StoreKey {
+        StoreKey::from_bytes([7; 32])
+    }
+
     fn profile(n: u8) -> Profile {
         Profile {
             tenant: TenantId::new_v7(1, [n; 10]),
@@ -236,7 +277,8 @@ mod tests {
     #[test]
     fn open_sets_durable_pragmas() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store::open(&dir.path().join("a.sqlite3"), profile(1)).expect("open");
+        let store =
+            Store::open(&dir.path().join("a.sqlite3"), profile(1), &test_key()).expect("open");
         let pragma = |name: &str| -> i64 {
             store
                 .conn
@@ -263,7 +305,8 @@ mod tests {
             tenant: tenant(),
             warehouse: warehouse(),
         };
-        let mut store = Store::open(&dir.path().join("a.sqlite3"), testkit_profile).expect("open");
+        let mut store =
+            Store::open(&dir.path().join("a.sqlite3"), testkit_profile, &test_key()).expect("open");
         let mut events = Events::default();
         let mut make = |n: u64| events.make(1, 1_000 + n, 0, received(&key(1, 1, None), 1));
         for n in 0..10 {
@@ -307,9 +350,9 @@ mod tests {
     fn a_file_cannot_be_opened_as_another_profile() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("a.sqlite3");
-        drop(Store::open(&path, profile(1)).expect("first open claims the file"));
-        Store::open(&path, profile(1)).expect("same profile reopens");
-        let err = Store::open(&path, profile(2)).expect_err("another tenant's file");
+        drop(Store::open(&path, profile(1), &test_key()).expect("first open claims the file"));
+        Store::open(&path, profile(1), &test_key()).expect("same profile reopens");
+        let err = Store::open(&path, profile(2), &test_key()).expect_err("another tenant's file");
         assert!(
             matches!(
                 err,

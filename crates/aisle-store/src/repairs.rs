@@ -182,7 +182,12 @@ mod tests {
             tenant: testkit::tenant(),
             warehouse: testkit::warehouse(),
         };
-        let store = Store::open(&dir.path().join("device.sqlite3"), profile).expect("open");
+        let store = Store::open(
+            &dir.path().join("device.sqlite3"),
+            profile,
+            &crate::StoreKey::from_bytes([1; 32]),
+        )
+        .expect("open");
         assert_eq!(
             store.checksum_repair_counts().expect("counts"),
             RepairCounts::default()

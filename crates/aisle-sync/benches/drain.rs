@@ -558,7 +558,11 @@ impl Harness {
     /// One engine round over a store full of pending events, timed until the engine's
     /// status reports nothing pending, and to its end.
     fn drain(&self, device: &Device, config: SyncConfig) -> BenchResult<Drain> {
-        let store = Store::open(&device.db_path, device.profile.store_profile())?;
+        let store = Store::open(
+            &device.db_path,
+            device.profile.store_profile(),
+            &bench_key(),
+        )?;
         let mut engine = Engine::new(
             store,
             &device.profile,
@@ -603,7 +607,11 @@ impl Harness {
 
     /// One engine round on a fresh device: pulls and applies every page, timed whole.
     fn apply(&self, device: &Device, config: SyncConfig) -> BenchResult<(Duration, RoundReport)> {
-        let store = Store::open(&device.db_path, device.profile.store_profile())?;
+        let store = Store::open(
+            &device.db_path,
+            device.profile.store_profile(),
+            &bench_key(),
+        )?;
         let mut engine = Engine::new(
             store,
             &device.profile,
@@ -727,7 +735,11 @@ impl Harness {
     /// The engine's push loop with each section timed: the snapshot's store reads, encoding
     /// the request, the exchange with the real server, decoding the answer, settling it.
     fn replica_push_loop(&self, device: &Device, batch_size: u32) -> BenchResult<Sections> {
-        let mut store = Store::open(&device.db_path, device.profile.store_profile())?;
+        let mut store = Store::open(
+            &device.db_path,
+            device.profile.store_profile(),
+            &bench_key(),
+        )?;
         let url = self
             .server
             .url(&format!("/v1/t/{}/events", device.profile.tenant));
@@ -856,7 +868,11 @@ fn prepare_outbox(
     seed: u64,
     batch_size: u32,
 ) -> BenchResult<Vec<Bytes>> {
-    let mut store = Store::open(&device.db_path, device.profile.store_profile())?;
+    let mut store = Store::open(
+        &device.db_path,
+        device.profile.store_profile(),
+        &bench_key(),
+    )?;
     let mut floor = Floor::new(seed);
     let start = Instant::now();
     let mut n_recorded = 0;
@@ -926,7 +942,7 @@ fn store_side_of_apply(
     device: &Device,
     pages: &[PulledPage],
 ) -> BenchResult<StoreSide> {
-    let mut store = Store::open(path, device.profile.store_profile())?;
+    let mut store = Store::open(path, device.profile.store_profile(), &bench_key())?;
     let mut side = StoreSide {
         apply_remote: Duration::ZERO,
         set_meta: Duration::ZERO,
@@ -1075,4 +1091,9 @@ impl Floor {
             body: self.body(),
         }
     }
+}
+
+/// The store key of every bench device (the files are encrypted as on a real PC).
+fn bench_key() -> aisle_store::StoreKey {
+    aisle_store::StoreKey::from_bytes([0xd1; 32])
 }

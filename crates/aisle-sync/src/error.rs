@@ -33,6 +33,10 @@ pub enum SyncError {
     NotEnrolled(String),
     #[error("the OS keyring failed: {0}")]
     Keyring(String),
+    /// The store file is encrypted and this PC's keyring has no key for it: it was
+    /// copied from another PC, or the keyring was reset.
+    #[error("the data of profile {profile:?} cannot be read on this PC: it is encrypted and this PC's keyring does not hold its key (the file was copied from another PC, or the keyring was reset); enroll this PC again to get the warehouse's data from the server")]
+    StoreKeyMissing { profile: String },
     #[error("waiting until {until_ms} before trying again")]
     BackingOff { until_ms: i64 },
     #[error(transparent)]
@@ -58,6 +62,7 @@ impl SyncError {
             | Self::InsecureUrl { .. }
             | Self::NotEnrolled(_)
             | Self::Keyring(_)
+            | Self::StoreKeyMissing { .. }
             | Self::Stopped => false,
         }
     }
@@ -93,6 +98,7 @@ impl SyncError {
             Self::ChecksumMismatch { .. } => "checksum_mismatch",
             Self::NotEnrolled(_) => "not_enrolled",
             Self::Keyring(_) => "keyring",
+            Self::StoreKeyMissing { .. } => "store_locked",
             Self::BackingOff { .. } => "backing_off",
             Self::Store(_) => "store",
             Self::Stopped => "stopped",

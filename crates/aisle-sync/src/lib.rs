@@ -7,7 +7,8 @@
 //! [`engine::Engine`] executes them against the server and the store, then plans again.
 //!
 //! - Enrollment ([`enroll`]) trades a one-time code for a device token, which goes to the OS
-//!   keyring ([`token`]) and nowhere else.
+//!   keyring ([`token`]) and nowhere else; so does the key of the encrypted store file
+//!   ([`store_key`]).
 //! - Push drains the outbox in hlc order in batches; each event is settled by the server's
 //!   answer for it (sent, or quarantined with the reason), so one bad event never blocks
 //!   the rest. Failures back off exponentially with full jitter ([`backoff`]).
@@ -37,6 +38,7 @@ pub mod master;
 pub mod netwatch;
 pub mod plan;
 pub mod status;
+pub mod store_key;
 pub mod token;
 pub mod wire;
 

@@ -492,7 +492,8 @@ fn a_restarted_floor_never_stamps_before_its_own_last_event() {
     let profile = site.floor.profile();
     let device = site.floor.device();
     drop(site.floor);
-    let mut floor = aisle_app::Floor::open(&path, profile, device).expect("reopen");
+    let mut floor =
+        aisle_app::Floor::open(&path, profile, &crate::store_key(), device).expect("reopen");
     floor.sign_in("U-0042", PICKER_PIN, NOW).expect("sign in");
     // The PC's clock went back an hour across the restart.
     floor

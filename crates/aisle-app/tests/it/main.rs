@@ -39,6 +39,11 @@ pub struct Site {
     pub pick_list: PickListId,
 }
 
+/// The key the tests' store files are encrypted with.
+pub fn store_key() -> aisle_store::StoreKey {
+    aisle_store::StoreKey::from_bytes([0x3c; 32])
+}
+
 pub const NOW: u64 = 1_790_000_000_000;
 pub const PICKER_PIN: &str = "4711";
 pub const MANAGER_PIN: &str = "9090";
@@ -50,10 +55,11 @@ pub fn site() -> Site {
         warehouse: warehouse(),
     };
     let path = profile.database_path(dir.path());
-    let mut store = Store::open(&path, profile).expect("open store");
+    let mut store = Store::open(&path, profile, &store_key()).expect("open store");
     seed(&mut store, warehouse());
     drop(store);
-    let floor = Floor::open(&path, profile, DeviceId::new_v7(1, [7; 10])).expect("open floor");
+    let floor = Floor::open(&path, profile, &store_key(), DeviceId::new_v7(1, [7; 10]))
+        .expect("open floor");
     Site {
         _dir: dir,
         floor,

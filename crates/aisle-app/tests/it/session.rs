@@ -48,7 +48,8 @@ fn the_idle_timeout_is_a_saved_profile_setting_that_only_managers_change() {
     // The setting is the profile's: a floor opened later over the same store has it.
     let profile = site.floor.profile();
     let path = profile.database_path(site._dir.path());
-    let reopened = Floor::open(&path, profile, site.floor.device()).expect("reopen");
+    let reopened =
+        Floor::open(&path, profile, &crate::store_key(), site.floor.device()).expect("reopen");
     assert_eq!(
         reopened.idle_timeout().minutes(),
         30,

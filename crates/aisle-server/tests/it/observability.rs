@@ -85,7 +85,12 @@ async fn a_device_store_reproduces_the_pull_checksum_once_it_has_applied_through
 
     let dir = tempfile::tempdir().expect("tempdir");
     let profile = Profile { tenant, warehouse };
-    let mut store = Store::open(&dir.path().join("device.sqlite3"), profile).expect("store");
+    let mut store = Store::open(
+        &dir.path().join("device.sqlite3"),
+        profile,
+        &aisle_store::StoreKey::from_bytes([9; 32]),
+    )
+    .expect("store");
     store
         .apply_remote(&first.events, None)
         .expect("apply page 1");

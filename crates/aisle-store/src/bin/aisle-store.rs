@@ -5,9 +5,15 @@
 //! - `aisle-store stream DB COUNT` records COUNT synthetic scan events one transaction at a
 //!   time into a demo profile, printing `ack N` after each commit. The crash-safety test
 //!   kills it with SIGKILL mid-stream; it is also a quick way to fill a store for a demo.
+//!
+//! The file is encrypted; both commands take its key, 64 hex digits, from the environment
+//! variable `AISLE_STORE_KEY` (the desktop keeps it in the OS keyring, entry
+//! `<profile>.store-key` of service `aisle`; on Linux `secret-tool lookup service aisle
+//! username <profile>.store-key` prints it). It is never taken as an argument, which other
+//! users of the PC could read.
 
 use aisle_core::testkit::{key, picked, received, tenant, warehouse, Events};
-use aisle_store::{Profile, Store};
+use aisle_store::{Profile, Store, StoreKey};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -16,8 +22,18 @@ const USAGE: &str = "usage:
   aisle-store doctor DB            rebuild the projection and compare it with the incremental one
   aisle-store stream DB COUNT      record COUNT demo scan events, printing `ack N` after each commit
 
+The store key (64 hex digits) is read from AISLE_STORE_KEY.
+
 example:
-  aisle-store doctor ~/.local/share/aisle/<tenant>-<warehouse>.sqlite3";
+  AISLE_STORE_KEY=$(secret-tool lookup service aisle username <profile>.store-key) \
+    aisle-store doctor ~/.local/share/aisle/stores/<tenant>-<warehouse>.sqlite3";
+
+/// The store key from `AISLE_STORE_KEY`.
+fn key_from_env() -> Result<StoreKey, String> {
+    let text = std::env::var("AISLE_STORE_KEY")
+        .map_err(|_| "set AISLE_STORE_KEY to the store's key (64 hex digits)".to_owned())?;
+    StoreKey::from_hex(&text).map_err(|error| error.to_string())
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -48,7 +64,7 @@ fn main() -> ExitCode {
 }
 
 fn doctor(db: &Path) -> Result<ExitCode, String> {
-    let mut store = Store::open_existing(db).map_err(|error| error.to_string())?;
+    let mut store = Store::open_existing(db, &key_from_env()?).map_err(|error| error.to_string())?;
     let report = store
         .rebuild_projection()
         .map_err(|error| error.to_string())?;
@@ -73,7 +89,7 @@ fn stream(db: &Path, count: u64) -> Result<ExitCode, String> {
         tenant: tenant(),
         warehouse: warehouse(),
     };
-    let mut store = Store::open(db, profile).map_err(|error| error.to_string())?;
+    let mut store = Store::open(db, profile, &key_from_env()?).map_err(|error| error.to_string())?;
     // Continue the hlc after what is already there, so restarts append rather than collide.
     let start = store.event_count().map_err(|error| error.to_string())?;
     let mut events = Events::default();

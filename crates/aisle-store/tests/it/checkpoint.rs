@@ -46,13 +46,13 @@ fn records_survive_close_and_reopen_with_the_checkpoint_thread() {
     let mut events = Events::default();
     let bin = key(1, 1, None);
     {
-        let mut store = Store::open(&path, profile()).expect("open");
+        let mut store = Store::open(&path, profile(), &crate::store_key()).expect("open");
         for n in 0..20u64 {
             store
                 .record(&events.make(1, 1_000 + n, 0, received(&bin, 1)))
                 .expect("record");
         }
     }
-    let store = Store::open(&path, profile()).expect("reopen");
+    let store = Store::open(&path, profile(), &crate::store_key()).expect("reopen");
     assert_eq!(store.on_hand(&bin).expect("on hand"), 20);
 }

@@ -16,6 +16,7 @@ fn sigkill_mid_stream_loses_no_acknowledged_record() {
     for kill_after in [40u64, 137, 301] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_aisle-store"))
             .args(["stream", db.to_str().expect("utf-8 path"), "1000000"])
+            .env("AISLE_STORE_KEY", crate::store_key().to_hex().as_str())
             .stdout(Stdio::piped())
             .spawn()
             .expect("spawn the writer");
@@ -45,7 +46,8 @@ fn sigkill_mid_stream_loses_no_acknowledged_record() {
         let last_ack = last_ack.expect("some acks");
         let total_acked = last_ack + 1;
 
-        let mut store = Store::open(&db, profile()).expect("reopen after SIGKILL");
+        let mut store =
+            Store::open(&db, profile(), &crate::store_key()).expect("reopen after SIGKILL");
         let n_events = store.event_count().expect("count");
         assert!(
             n_events >= total_acked,
@@ -68,7 +70,7 @@ fn sigkill_mid_stream_loses_no_acknowledged_record() {
         );
     }
     // The acked events are the ones the writer numbered 0..total_acked: check a few by key.
-    let store = Store::open(&db, profile()).expect("reopen");
+    let store = Store::open(&db, profile(), &crate::store_key()).expect("reopen");
     let total: i64 = (1..=7u16)
         .map(|item_n| store.on_hand_by_item(item(item_n)).expect("by item").total)
         .sum();

@@ -92,7 +92,7 @@ fn a_projection_written_under_the_earliest_review_rule_is_rebuilt_on_open() {
     let path = profile().database_path(dir.path());
     let mut events = Events::default();
     let bin = key(1, 1, None);
-    let mut store = Store::open(&path, profile()).expect("open");
+    let mut store = Store::open(&path, profile(), &crate::store_key()).expect("open");
     let count = events.make(
         1,
         2_000,
@@ -125,7 +125,7 @@ fn a_projection_written_under_the_earliest_review_rule_is_rebuilt_on_open() {
     drop(store);
 
     // What the earlier rule made of the same log: the rejection decided, so no baseline.
-    let conn = Connection::open(&path).expect("raw open");
+    let conn = crate::raw_open(&path);
     back_to_schema_5(&conn);
     conn.execute_batch(
         "UPDATE key_states SET on_hand = 10, baseline_hlc = NULL, baseline_seq = NULL, baseline_qty = NULL;",
@@ -133,14 +133,14 @@ fn a_projection_written_under_the_earliest_review_rule_is_rebuilt_on_open() {
     .expect("the old rule's projection");
     drop(conn);
 
-    let store = Store::open(&path, profile()).expect("open upgrades the file");
+    let store = Store::open(&path, profile(), &crate::store_key()).expect("open upgrades the file");
     assert_eq!(
         store.on_hand(&bin).expect("on hand"),
         4,
         "the projection was rebuilt under the latest-review rule"
     );
     drop(store);
-    let conn = Connection::open(&path).expect("raw open");
+    let conn = crate::raw_open(&path);
     let version: i64 = conn
         .query_row("SELECT version FROM projection_rules", [], |row| row.get(0))
         .expect("the rules version is recorded");
@@ -161,7 +161,7 @@ fn recorded_store() -> (
     let mut events = Events::default();
     let bin = key(1, 1, None);
     let other = key(2, 1, Some("LOT-1"));
-    let mut store = Store::open(&path, profile()).expect("open");
+    let mut store = Store::open(&path, profile(), &crate::store_key()).expect("open");
     for (device, wall, body) in [
         (1, 1_000, received(&bin, 10)),
         (2, 1_000, picked(&bin, 2)),
@@ -190,7 +190,7 @@ fn recorded_store() -> (
 fn schema_3_stock_deltas_upgrade_to_the_compact_layout() {
     let (_dir, path, _events, before) = recorded_store();
 
-    let conn = Connection::open(&path).expect("raw open");
+    let conn = crate::raw_open(&path);
     back_to_schema_4(&conn);
     let expected = deltas(&conn, true);
     assert_eq!(
@@ -221,12 +221,13 @@ fn schema_3_stock_deltas_upgrade_to_the_compact_layout() {
     );
     drop(conn);
 
-    let mut store = Store::open(&path, profile()).expect("open upgrades the file");
+    let mut store =
+        Store::open(&path, profile(), &crate::store_key()).expect("open upgrades the file");
     assert_eq!(store.snapshot().expect("snapshot"), before);
     let report = store.rebuild_projection().expect("rebuild");
     assert!(report.differences.is_empty(), "{:?}", report.differences);
     drop(store);
-    let conn = Connection::open(&path).expect("raw open");
+    let conn = crate::raw_open(&path);
     assert_eq!(
         deltas(&conn, true),
         expected,
@@ -266,7 +267,7 @@ fn key_states(conn: &Connection, schema_5: bool) -> Vec<(i64, StateRow)> {
 fn schema_4_key_states_upgrade_to_their_own_table() {
     let (_dir, path, mut events, before) = recorded_store();
 
-    let conn = Connection::open(&path).expect("raw open");
+    let conn = crate::raw_open(&path);
     back_to_schema_4(&conn);
     let expected = key_states(&conn, false);
     assert_eq!(
@@ -285,7 +286,8 @@ fn schema_4_key_states_upgrade_to_their_own_table() {
     );
     drop(conn);
 
-    let mut store = Store::open(&path, profile()).expect("open upgrades the file");
+    let mut store =
+        Store::open(&path, profile(), &crate::store_key()).expect("open upgrades the file");
     assert_eq!(store.snapshot().expect("snapshot"), before);
     let bin = key(1, 1, None);
     // Stamped before the count (wall 1,002): the count absorbs it.
@@ -301,7 +303,7 @@ fn schema_4_key_states_upgrade_to_their_own_table() {
         .record(&events.make(4, 1_003, 0, picked(&bin, 1)))
         .expect("record a pick after the count");
     assert_eq!(store.on_hand(&bin).expect("on hand"), 2);
-    let conn = Connection::open(&path).expect("raw open");
+    let conn = crate::raw_open(&path);
     let upgraded = key_states(&conn, true);
     let baseline = |(_, hlc, seq, qty): StateRow| (hlc, seq, qty);
     assert_eq!(
@@ -314,7 +316,7 @@ fn schema_4_key_states_upgrade_to_their_own_table() {
     assert!(report.differences.is_empty(), "{:?}", report.differences);
     drop(store);
 
-    let conn = Connection::open(&path).expect("raw open");
+    let conn = crate::raw_open(&path);
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .expect("version");

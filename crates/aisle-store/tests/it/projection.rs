@@ -90,8 +90,7 @@ fn rebuild_detects_and_repairs_a_tampered_projection() {
     store
         .record(&events.make(1, 1_000, 0, received(&bin, 10)))
         .expect("record");
-    let conn =
-        rusqlite::Connection::open(crate::profile().database_path(dir.path())).expect("open raw");
+    let conn = crate::raw_open(&crate::profile().database_path(dir.path()));
     conn.execute("UPDATE key_states SET on_hand = 999", [])
         .expect("tamper");
     let report = store.rebuild_projection().expect("rebuild");

@@ -111,8 +111,7 @@ fn the_event_log_is_append_only() {
     store
         .record(&events.make(1, 1_000, 0, received(&key(1, 1, None), 1)))
         .expect("record");
-    let conn =
-        rusqlite::Connection::open(crate::profile().database_path(dir.path())).expect("open raw");
+    let conn = crate::raw_open(&crate::profile().database_path(dir.path()));
     let update = conn.execute("UPDATE events SET payload = '{}'", []);
     assert!(
         update.is_err_and(|e| e.to_string().contains("append-only")),

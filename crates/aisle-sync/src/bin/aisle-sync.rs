@@ -9,7 +9,8 @@
 //!
 //! `aisle-sync drain DB PROFILE` only syncs until the outbox is empty.
 //!
-//! The token is read from the keyring service `aisle`, or `$AISLE_KEYRING_SERVICE`.
+//! The token and the store key are read from the keyring service `aisle`, or
+//! `$AISLE_KEYRING_SERVICE`.
 
 use aisle_core::event::{EventBody, EventVersion};
 use aisle_core::ids::{EventId, ItemId, LocationId, UserId};
@@ -46,7 +47,13 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(db: &Path, profile_name: &str, count: u64) -> anyhow::Result<()> {
-    let store = Store::open_existing(db).context("open the device store")?;
+    let secrets = KeyringTokenStore::new(
+        std::env::var("AISLE_KEYRING_SERVICE")
+            .unwrap_or_else(|_| KeyringTokenStore::SERVICE.to_owned()),
+    );
+    let key = aisle_sync::store_key::load(&secrets, profile_name)?
+        .with_context(|| format!("the keyring holds no store key for {profile_name:?}"))?;
+    let store = Store::open_existing(db, &key).context("open the device store")?;
     let profile = DeviceProfile::load_from(&store)?
         .with_context(|| format!("{} holds no device profile", db.display()))?;
     anyhow::ensure!(
@@ -72,14 +79,11 @@ async fn run(db: &Path, profile_name: &str, count: u64) -> anyhow::Result<()> {
     };
     let clock = DeviceClock::new(last_hlc, config.clock_warn_threshold_ms).shared();
     // The recorder's own connection; the engine opens another.
-    let mut recorder = Store::open(db, profile.store_profile())?;
+    let mut recorder = Store::open(db, profile.store_profile(), &key)?;
     let engine = Engine::with_token_store(
-        Store::open(db, profile.store_profile())?,
+        Store::open(db, profile.store_profile(), &key)?,
         &profile,
-        &KeyringTokenStore::new(
-            std::env::var("AISLE_KEYRING_SERVICE")
-                .unwrap_or_else(|_| KeyringTokenStore::SERVICE.to_owned()),
-        ),
+        &secrets,
         config,
         clock.clone(),
     )?;

@@ -45,7 +45,10 @@ async fn sigkill_mid_sync_loses_nothing_and_doubles_nothing() {
     .expect("enrolled");
     let device_dir = tempfile::tempdir().expect("tempdir");
     let db = device_dir.path().join("device.sqlite3");
-    let store = Store::open(&db, profile.store_profile()).expect("store");
+    // The store key goes to the keyring like the desktop's, where the binary finds it.
+    let key =
+        aisle_sync::store_key::load_or_create(&tokens, &profile_name, &db).expect("store key");
+    let store = Store::open(&db, profile.store_profile(), &key).expect("store");
     profile.save_to(&store).expect("profile saved");
     drop(store);
 
@@ -80,7 +83,7 @@ async fn sigkill_mid_sync_loses_nothing_and_doubles_nothing() {
             acked.insert(serial.parse::<u64>().expect("serial"));
         }
     }
-    let store = Store::open(&db, profile.store_profile()).expect("reopens after the kill");
+    let store = Store::open(&db, profile.store_profile(), &key).expect("reopens after the kill");
     let after_kill = store.outbox_rows().expect("outbox");
     assert!(
         after_kill.len() as u64 >= acked.len() as u64,
@@ -161,4 +164,5 @@ async fn sigkill_mid_sync_loses_nothing_and_doubles_nothing() {
         "the restarted clock never reused a timestamp"
     );
     tokens.delete(&profile_name).expect("cleanup");
+    aisle_sync::store_key::delete(&tokens, &profile_name).expect("cleanup");
 }

@@ -73,6 +73,7 @@ struct Setup {
     gate: Gate,
     profile: DeviceProfile,
     db_path: PathBuf,
+    store_key: aisle_store::StoreKey,
     recorder: Store,
     engine: Engine,
     n_recorded: u64,
@@ -123,11 +124,12 @@ impl Setup {
         .expect("enrolled");
         let device_dir = tempfile::tempdir().expect("tempdir");
         let db_path = device_dir.path().join("device.sqlite3");
-        let recorder = Store::open(&db_path, profile.store_profile()).expect("store");
+        let key = aisle_sync::store_key::load_or_create(&tokens, "dock", &db_path).expect("key");
+        let recorder = Store::open(&db_path, profile.store_profile(), &key).expect("store");
         let token = tokens.load("dock").expect("memory").expect("token");
         let clock = DeviceClock::new(Hlc::default(), 5_000).shared();
         let engine = Engine::new(
-            Store::open(&db_path, profile.store_profile()).expect("second connection"),
+            Store::open(&db_path, profile.store_profile(), &key).expect("second connection"),
             &profile,
             token,
             config(),
@@ -141,6 +143,7 @@ impl Setup {
             gate,
             profile,
             db_path,
+            store_key: key,
             recorder,
             engine,
             n_recorded: 0,
@@ -195,6 +198,13 @@ async fn a_refused_request_says_offline_before_the_store_has_booked_it() {
     setup.gate.shut().await;
     // The floor holds the store's write lock, as a burst of scans does.
     let floor = rusqlite::Connection::open(&setup.db_path).expect("a third connection");
+    floor
+        .pragma_update(
+            None,
+            "key",
+            format!("x'{}'", setup.store_key.to_hex().as_str()),
+        )
+        .expect("keyed like the store");
     floor
         .execute_batch("BEGIN IMMEDIATE")
         .expect("the write lock");
