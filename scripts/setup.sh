@@ -7,7 +7,9 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-# Tauri 2 on Linux (WebKitGTK 4.1 and friends) plus the C toolchain.
+# Tauri 2 on Linux (WebKitGTK 4.1 and friends) plus the C toolchain. libssl-dev is also the
+# libcrypto (headers and library) that SQLCipher, the workspace's SQLite (rusqlite's
+# bundled-sqlcipher), compiles and links against for the encrypted device store.
 APT_PACKAGES=(
   libwebkit2gtk-4.1-dev
   libayatana-appindicator3-dev
