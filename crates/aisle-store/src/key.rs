@@ -138,6 +138,9 @@ pub(crate) fn check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
 /// encrypted file.
 pub(crate) fn encrypt_plain_file(path: &Path, key: &StoreKey) -> Result<(), StoreError> {
     let copy_path = sibling(path, ".encrypting");
+    // A copy (and its rollback journal) left by a crash is thrown away: the plain file is
+    // still the whole truth.
+    remove_if_present(&sibling(&copy_path, "-journal"))?;
     remove_if_present(&copy_path)?;
     let plain = Connection::open(path).map_err(|source| StoreError::Open {
         path: path.to_owned(),

@@ -194,11 +194,16 @@ fn a_crash_midway_through_encryption_leaves_a_usable_file() {
     let path = plain_fixture(dir.path());
     let copy = with_suffix(&path, ".encrypting");
     std::fs::write(&copy, &PLAIN_FIXTURE[..PLAIN_FIXTURE.len() / 3]).expect("a torn copy");
+    let copy_journal = with_suffix(&copy, "-journal");
+    std::fs::write(&copy_journal, [0xd9u8; 4096]).expect("and its journal");
 
     let store = Store::open(&path, profile(), &store_key()).expect("opens despite the torn copy");
     assert_eq!(store.event_count().expect("count"), PLAIN_FIXTURE_EVENTS);
     drop(store);
-    assert!(!copy.exists(), "the torn copy is gone");
+    assert!(
+        !copy.exists() && !copy_journal.exists(),
+        "the torn copy is gone"
+    );
     assert_eq!(
         StoreFile::inspect(&path).expect("inspect"),
         StoreFile::Encrypted
