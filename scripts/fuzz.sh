@@ -35,9 +35,14 @@ fi
 fuzz_args=(--fuzz-dir fuzz --sanitizer none --target-dir "$target_dir")
 
 echo "fuzz: building ${targets[*]} ($(cargo fuzz --version))"
-for target in "${targets[@]}"; do
-    cargo fuzz build "${fuzz_args[@]}" "$target"
-done
+if [ "$#" -eq 0 ]; then
+    # One cargo invocation builds every target.
+    cargo fuzz build "${fuzz_args[@]}"
+else
+    for target in "${targets[@]}"; do
+        cargo fuzz build "${fuzz_args[@]}" "$target"
+    done
+fi
 
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
