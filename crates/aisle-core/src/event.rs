@@ -34,6 +34,9 @@ pub const EVENT_VERSION: u16 = 1;
 /// screen next to the task, so a sentence or two is all it needs.
 pub const MAX_NOTE_CHARS: usize = 200;
 
+/// The longest badge a `badge_locked` event may name, in characters.
+pub const MAX_BADGE_CHARS: usize = 64;
+
 /// The longest reason code an adjustment may carry, in characters ("damaged", "found").
 /// Its note is bounded by [`MAX_NOTE_CHARS`], like a count request's.
 pub const MAX_REASON_CHARS: usize = 64;
@@ -287,6 +290,17 @@ pub enum EventBody {
         /// Why, in the manager's words (may be empty).
         note: String,
     },
+    /// A badge was locked on the recording device after too many wrong PINs in a row. It
+    /// moves no stock and raises nothing; it is in the log so a manager, on the PC and on
+    /// the server, sees who was locked out where and when. The event's `user` is the
+    /// badge's owner, and its `device` the PC the PINs were typed on.
+    BadgeLocked {
+        badge: String,
+        /// Wrong PINs in a row that caused the lock.
+        failures: u32,
+        /// When the lock ends, in ms since the epoch by the device's clock.
+        locked_until_ms: u64,
+    },
     /// An automatic decision of the stock rules, recorded by the server (see
     /// [`Resolution`]). It changes no stock and raises nothing.
     Resolved {
@@ -357,6 +371,8 @@ pub enum InvalidEvent {
         "a reason code must be at most {MAX_REASON_CHARS} characters with no control characters"
     )]
     BadReason,
+    #[error("a badge must be 1-{MAX_BADGE_CHARS} characters with no control characters")]
+    BadBadge,
 }
 
 impl Event {
@@ -414,6 +430,16 @@ impl Event {
             let control = |c: char| c.is_control() && c != '\n';
             if note.chars().count() > MAX_NOTE_CHARS || note.chars().any(control) {
                 Err(InvalidEvent::BadNote)
+            } else {
+                Ok(())
+            }
+        };
+        let badge_ok = |badge: &str| {
+            if badge.is_empty()
+                || badge.chars().count() > MAX_BADGE_CHARS
+                || badge.chars().any(char::is_control)
+            {
+                Err(InvalidEvent::BadBadge)
             } else {
                 Ok(())
             }
@@ -494,6 +520,7 @@ impl Event {
                 lot_ok(lot)
             }
             EventBody::CountReviewed { .. } | EventBody::PickListClaimed { .. } => Ok(()),
+            EventBody::BadgeLocked { badge, .. } => badge_ok(badge),
             EventBody::CountRequested { lot, note, .. } => {
                 note_ok(note)?;
                 lot_ok(lot)
@@ -524,6 +551,7 @@ impl Event {
             EventBody::ShortPicked { .. } => "short_picked",
             EventBody::PickListClaimed { .. } => "pick_list_claimed",
             EventBody::CountRequested { .. } => "count_requested",
+            EventBody::BadgeLocked { .. } => "badge_locked",
             EventBody::Resolved { .. } => "resolved",
         }
     }

@@ -166,6 +166,14 @@ fn body_kinds() -> Vec<(&'static str, Vec<BodyField>)> {
                 ("note", string(), true),
             ],
         ),
+        (
+            "badge_locked",
+            vec![
+                ("badge", string(), true),
+                ("failures", int(), true),
+                ("locked_until_ms", int(), true),
+            ],
+        ),
         // Recorded by the server only; its fields depend on the `rule` (docs/protocol.md).
         ("resolved", vec![("rule", string(), true)]),
     ]
@@ -355,6 +363,11 @@ mod tests {
             testkit::short_picked(&key, list, 1),
             testkit::claimed(list),
             testkit::count_requested(&key, "looks off"),
+            EventBody::BadgeLocked {
+                badge: "B-17".into(),
+                failures: 5,
+                locked_until_ms: 32_000,
+            },
         ];
         let counted = events.make(1, 1_000, 0, bodies[4].clone()).id;
         bodies.push(testkit::reviewed(counted, ReviewDecision::Approved));

@@ -23,11 +23,13 @@ mod error;
 pub mod floor;
 pub mod key;
 pub mod ledger;
+pub mod lockout;
 mod log;
 pub mod master;
 mod migrate;
 pub mod names;
 pub mod outbox;
+pub mod pin;
 pub mod queries;
 pub mod repairs;
 

@@ -9,9 +9,6 @@ use crate::names::{escape_like, first_found, NameMatch, FOUND_LIMIT};
 use crate::{Store, StoreError};
 use aisle_core::ids::{ItemId, LocationId, PickListId, UserId, WarehouseId};
 use aisle_core::stock::CountTolerance;
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use rusqlite::{OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
@@ -78,55 +75,7 @@ pub struct User {
     pub active: bool,
 }
 
-/// An argon2id PIN hash in PHC string form. It can only be made by hashing a PIN or by
-/// checking a string that claims to be one.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PinHash(String);
-
-impl std::fmt::Debug for PinHash {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PinHash(..)")
-    }
-}
-
-impl PinHash {
-    /// Hashes a PIN of 4 to 12 digits with argon2id and a random salt.
-    pub fn new(pin: &str) -> Result<Self, StoreError> {
-        if !(4..=12).contains(&pin.len()) || !pin.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(StoreError::Invalid("a PIN is 4 to 12 digits".into()));
-        }
-        let salt = SaltString::generate(&mut OsRng);
-        let hash = Argon2::default()
-            .hash_password(pin.as_bytes(), &salt)
-            .map_err(|error| StoreError::Invalid(format!("cannot hash PIN: {error}")))?;
-        Ok(Self(hash.to_string()))
-    }
-
-    /// Accepts a hash made elsewhere (the server), if it is an argon2id PHC string.
-    pub fn from_phc(phc: &str) -> Result<Self, StoreError> {
-        let parsed = PasswordHash::new(phc)
-            .map_err(|error| StoreError::Invalid(format!("not a PHC hash: {error}")))?;
-        if parsed.algorithm.as_str() != "argon2id" {
-            return Err(StoreError::Invalid(format!(
-                "PIN hashes must be argon2id, not {}",
-                parsed.algorithm
-            )));
-        }
-        Ok(Self(phc.to_string()))
-    }
-
-    pub fn as_phc(&self) -> &str {
-        &self.0
-    }
-
-    pub fn verify(&self, pin: &str) -> bool {
-        PasswordHash::new(&self.0).is_ok_and(|hash| {
-            Argon2::default()
-                .verify_password(pin.as_bytes(), &hash)
-                .is_ok()
-        })
-    }
-}
+pub use crate::pin::PinHash;
 
 fn user_at(row: &Row<'_>) -> rusqlite::Result<User> {
     let role: String = row.get(3)?;

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/device/0006_projection_rules.sql"),
     include_str!("../../../migrations/device/0007_replaced_events.sql"),
     include_str!("../../../migrations/device/0008_device_names.sql"),
+    include_str!("../../../migrations/device/0009_badge_lockouts.sql"),
 ];
 
 /// The schema version this build writes.

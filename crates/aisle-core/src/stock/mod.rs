@@ -176,6 +176,7 @@ impl Event {
             | EventBody::ShortPicked { .. }
             | EventBody::PickListClaimed { .. }
             | EventBody::CountRequested { .. }
+            | EventBody::BadgeLocked { .. }
             | EventBody::Resolved { .. } => Vec::new(),
         }
     }

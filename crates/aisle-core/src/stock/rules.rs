@@ -155,6 +155,8 @@ fn apply_event<L: Ledger>(
         // A resolution records a decision taken from the other events; it changes nothing
         // the rules derive, so the projection stays a function of the floor's events.
         EventBody::Resolved { .. } => {}
+        // A lockout is a security record for managers; stock rules have nothing to derive.
+        EventBody::BadgeLocked { .. } => {}
     }
     Ok(Vec::new())
 }

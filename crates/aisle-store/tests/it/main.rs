@@ -3,6 +3,7 @@
 mod checkpoint;
 mod crash;
 mod encryption;
+mod lockout;
 mod master;
 mod migrations;
 mod projection;

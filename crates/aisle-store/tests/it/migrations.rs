@@ -63,8 +63,15 @@ fn back_to_schema_4(conn: &Connection) {
     .expect("turn the file back into schema 4");
 }
 
+/// Schema 9 counts wrong PINs per badge.
+fn back_to_schema_8(conn: &Connection) {
+    conn.execute_batch("DROP TABLE badge_lockouts; PRAGMA user_version = 8;")
+        .expect("turn the file back into schema 8");
+}
+
 /// Schema 8 keeps the names of the warehouse's PCs.
 fn back_to_schema_7(conn: &Connection) {
+    back_to_schema_8(conn);
     conn.execute_batch("DROP TABLE device_names; PRAGMA user_version = 7;")
         .expect("turn the file back into schema 7");
 }
