@@ -13,6 +13,14 @@ pub enum AppError {
     Forbidden,
     #[error("that badge and PIN do not match a user of this warehouse")]
     BadPin,
+    /// Too many wrong PINs in a row for this badge on this PC.
+    #[error("this badge is locked on this PC after {failures} wrong PINs in a row: try again in {}", wait_text(*.wait_s))]
+    BadgeLocked { failures: u32, wait_s: u64 },
+    /// The PIN was right but shorter than the tenant's minimum for the role.
+    #[error(
+        "your PIN has fewer than the {min_digits} digits a {role} needs: ask IT for a longer PIN"
+    )]
+    PinTooShort { role: &'static str, min_digits: u8 },
     #[error("the scan could not be read: {0}")]
     BadScan(String),
     #[error("no item of this warehouse has the barcode {0}")]
@@ -53,6 +61,16 @@ pub enum AppError {
     Store(#[from] StoreError),
 }
 
+/// "45 seconds", "2 minutes", "1 hour": how long until a lock ends, rounded up.
+fn wait_text(wait_s: u64) -> String {
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    match wait_s {
+        0..=90 => plural(wait_s.max(1), "second"),
+        91..=5_400 => plural(wait_s.div_ceil(60), "minute"),
+        _ => plural(wait_s.div_ceil(3_600), "hour"),
+    }
+}
+
 /// " (here: L2405A: 12, L2406B: 3)" when the location holds lots of the item.
 fn lot_hint(lots: &[String]) -> String {
     if lots.is_empty() {
@@ -91,6 +109,8 @@ impl AppError {
             Self::NotSignedIn => "not_signed_in",
             Self::Forbidden => "forbidden",
             Self::BadPin => "bad_pin",
+            Self::BadgeLocked { .. } => "badge_locked",
+            Self::PinTooShort { .. } => "pin_too_short",
             Self::BadScan(_) => "bad_scan",
             Self::UnknownBarcode(_) => "unknown_barcode",
             Self::UnknownLocation(_) => "unknown_location",

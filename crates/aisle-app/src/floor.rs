@@ -17,6 +17,7 @@ use aisle_core::event::{EventBody, PickLineRef, EVENT_VERSION, MAX_EVENT_QTY};
 use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, PickListId};
 use aisle_core::stock::{decide_count, Notice, StockKey};
 use aisle_core::{Event, EventVersion, Hlc, HlcClock, Lot};
+use aisle_store::lockout::{self, WrongPin};
 use aisle_store::master::{Item, Location, PickLine, PickList, Role, User};
 use aisle_store::{Profile, Recorded, Store, StoreKey};
 use std::path::Path;
@@ -141,17 +142,64 @@ impl Floor {
     }
 
     /// Checks a badge and PIN against the synced argon2id hashes; works offline.
+    ///
+    /// A badge with [`lockout::MAX_WRONG_PINS`] wrong PINs in a row is locked on this PC for
+    /// a growing time, and the lock is recorded as a `badge_locked` event for managers. A
+    /// badge no user has is counted and locked the same way, so locks do not tell which
+    /// badges exist. A manager or admin whose right PIN is shorter than the tenant's
+    /// minimum is refused with `pin_too_short`.
     pub fn sign_in(&mut self, badge: &str, pin: &str, now_ms: u64) -> Result<UserView, AppError> {
-        let user = self
-            .store
-            .sign_in(badge.trim(), pin)?
-            .ok_or(AppError::BadPin)?;
+        let badge = badge.trim();
+        if let Some(until_ms) = self.store.badge_locked_until(badge, now_ms)? {
+            return Err(AppError::BadgeLocked {
+                failures: lockout::MAX_WRONG_PINS,
+                wait_s: until_ms.saturating_sub(now_ms).div_ceil(1000),
+            });
+        }
+        let Some(user) = self.store.sign_in(badge, pin)? else {
+            return Err(self.wrong_pin(badge, now_ms)?);
+        };
+        self.store.clear_wrong_pins(badge)?;
+        let elevated = matches!(user.role, Role::Manager | Role::Admin);
+        let min_digits = self.store.pin_policy()?.min_digits_for(elevated);
+        if pin.len() < usize::from(min_digits) {
+            return Err(AppError::PinTooShort {
+                role: if elevated { "manager" } else { "picker" },
+                min_digits,
+            });
+        }
         let view = UserView::from(&user);
         self.session = Some(Session {
             user,
             last_action_ms: now_ms,
         });
         Ok(view)
+    }
+
+    /// Counts a wrong PIN; the one that locks the badge is recorded as an event by the
+    /// badge's user, if the badge has one. Answers the error to show.
+    fn wrong_pin(&mut self, badge: &str, now_ms: u64) -> Result<AppError, AppError> {
+        if badge.is_empty() {
+            return Ok(AppError::BadPin);
+        }
+        match self.store.note_wrong_pin(badge, now_ms)? {
+            WrongPin::TriesLeft(_) => Ok(AppError::BadPin),
+            WrongPin::Locked { failures, until_ms } => {
+                if let Some(user) = self.store.active_user_by_badge(badge)? {
+                    let body = EventBody::BadgeLocked {
+                        badge: badge.to_owned(),
+                        failures,
+                        locked_until_ms: until_ms,
+                    };
+                    let event = self.stamp_for(user.id, body, now_ms);
+                    self.store.record(&event)?;
+                }
+                Ok(AppError::BadgeLocked {
+                    failures,
+                    wait_s: until_ms.saturating_sub(now_ms).div_ceil(1000),
+                })
+            }
+        }
     }
 
     pub fn sign_out(&mut self) {

@@ -367,7 +367,18 @@ impl Store {
         Ok(PinHash::from_phc(&phc)?.verify(pin).then_some(user))
     }
 
-    /// A user by id, active or not (the audit trail names people who have left).
+    /// The active user with this badge, without checking a PIN (to name whom a lock is of).
+    pub fn active_user_by_badge(&self, badge: &str) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, name, badge, role, active FROM users WHERE badge = ?1 AND active = 1",
+                [badge],
+                user_at,
+            )
+            .optional()?)
+    }
+
     /// Stores the name of one of the warehouse's PCs (from the server's master data).
     pub fn upsert_device_name(
         &self,
@@ -395,6 +406,7 @@ impl Store {
             .optional()?)
     }
 
+    /// A user by id, active or not (the audit trail names people who have left).
     pub fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         Ok(self
             .conn

@@ -2,6 +2,7 @@
 //! desktop screens drive them.
 
 mod floor;
+mod lockout;
 mod manager;
 mod requests;
 mod resolve;
@@ -46,7 +47,7 @@ pub fn store_key() -> aisle_store::StoreKey {
 
 pub const NOW: u64 = 1_790_000_000_000;
 pub const PICKER_PIN: &str = "4711";
-pub const MANAGER_PIN: &str = "9090";
+pub const MANAGER_PIN: &str = "909090";
 
 pub fn site() -> Site {
     let dir = tempfile::tempdir().expect("tempdir");
