@@ -89,6 +89,38 @@ mod tests {
         );
     }
 
+    /// The real thing: a store made on one PC, copied to another whose keyring never saw it.
+    #[test]
+    fn a_store_copied_to_another_pc_is_refused_there_with_what_to_do() {
+        use aisle_core::testkit::{tenant, warehouse};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("device.sqlite3");
+        let profile = aisle_store::Profile {
+            tenant: tenant(),
+            warehouse: warehouse(),
+        };
+        let first_pc = MemoryTokenStore::default();
+        let key = load_or_create(&first_pc, "dock", &path).expect("a new key");
+        drop(aisle_store::Store::open(&path, profile, &key).expect("the first PC opens it"));
+
+        let second_pc = MemoryTokenStore::default();
+        let error = load_or_create(&second_pc, "dock", &path).expect_err("no key on this PC");
+        assert!(
+            matches!(error, SyncError::StoreKeyMissing { .. }),
+            "{error:?}"
+        );
+        assert_eq!(error.code(), "store_locked");
+        let message = error.to_string();
+        assert!(
+            message.contains("cannot be read on this PC") && message.contains("enroll this PC"),
+            "the IT person reads what happened and what to do: {message}"
+        );
+        assert_eq!(
+            load_or_create(&first_pc, "dock", &path).expect("the first PC still has it"),
+            key
+        );
+    }
+
     #[test]
     fn an_encrypted_file_without_its_key_is_refused_without_a_new_key() {
         let dir = tempfile::tempdir().expect("tempdir");
