@@ -64,7 +64,8 @@ fn main() -> ExitCode {
 }
 
 fn doctor(db: &Path) -> Result<ExitCode, String> {
-    let mut store = Store::open_existing(db, &key_from_env()?).map_err(|error| error.to_string())?;
+    let mut store =
+        Store::open_existing(db, &key_from_env()?).map_err(|error| error.to_string())?;
     let report = store
         .rebuild_projection()
         .map_err(|error| error.to_string())?;
@@ -89,7 +90,8 @@ fn stream(db: &Path, count: u64) -> Result<ExitCode, String> {
         tenant: tenant(),
         warehouse: warehouse(),
     };
-    let mut store = Store::open(db, profile, &key_from_env()?).map_err(|error| error.to_string())?;
+    let mut store =
+        Store::open(db, profile, &key_from_env()?).map_err(|error| error.to_string())?;
     // Continue the hlc after what is already there, so restarts append rather than collide.
     let start = store.event_count().map_err(|error| error.to_string())?;
     let mut events = Events::default();
