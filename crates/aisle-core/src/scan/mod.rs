@@ -74,9 +74,14 @@ pub struct ScanConfig {
 }
 
 impl Default for ScanConfig {
-    /// Separators `<GS>`, `{GS}`, `^]` and `~` (none of them is in the GS1 character set,
-    /// so none can be mistaken for data); prefixes `L:`, `U:` and `S:`, which cannot start
-    /// any GS1 or retail code.
+    /// Separators `<GS>`, `{GS}`, `^]` and `~`; prefixes `L:`, `U:` and `S:`, which cannot
+    /// start any GS1 or retail code.
+    ///
+    /// `{GS}`, `^]` and `~` hold a character outside the GS1 character set 82, so they can
+    /// never be data. `<GS>` is made only of characters that set allows: a lot or serial
+    /// holding the literal text `<GS>` would be split there (the fuzzer found it). It stays
+    /// in the defaults because many wedges are set up to send it and no label seen in the
+    /// field carries it; a site whose labels might should remove it from its scanner setup.
     fn default() -> Self {
         Self {
             gs_substitutes: ["<GS>", "{GS}", "^]", "~"].map(str::to_string).to_vec(),
