@@ -32,7 +32,8 @@ pub enum ImportCommand {
     Locations(ImportArgs),
     /// Import users, by badge; each PIN is hashed with argon2id and never stored.
     #[command(
-        after_help = "Example:\n  aisle-server import users acme users.csv\n  imported 2 users into acme (master version 6)\n\nusers.csv:\n  badge,name,role,pin,active\n  B-1001,Ana Lima,picker,4821,yes\n  B-1002,Ben Ode,manager,906113,yes\n\nrole is picker, manager or admin; a PIN is 4 to 12 digits. Delete the file afterwards:\nit holds plain PINs. One bad row imports nothing of the file."
+        after_help = "Example:\n  aisle-server import users acme users.csv\n  imported 2 users into acme (master version 6)\n\nusers.csv:\n  badge,name,role,pin,active,warehouses\n  B-1001,Ana Lima,picker,4821,yes,north-dc\n  B-1002,Ben Ode,manager,906113,yes,north-dc;south-dc\n\nrole is picker, manager or admin; a PIN is 4 to 12 digits. Delete the file afterwards:\nit holds plain PINs. warehouses names the user's warehouses (names or ids, `;`-separated);
+only their PCs get the user. One bad row imports nothing of the file."
     )]
     Users(ImportArgs),
     /// Import pick lists, one row per line, grouped by warehouse and reference.
@@ -110,6 +111,38 @@ fn storage(data_dir: &Path, registry: &Arc<Registry>) -> SqliteStorage {
         Arc::clone(registry),
         1,
     ))
+}
+
+#[derive(Debug, Args)]
+pub struct SetPinPolicyArgs {
+    /// Tenant name or id.
+    tenant: String,
+    /// The fewest digits of a picker's PIN.
+    #[arg(long, default_value_t = 4)]
+    picker_min: u8,
+    /// The fewest digits of a manager's or admin's PIN.
+    #[arg(long, default_value_t = 6)]
+    manager_min: u8,
+}
+
+/// `tenant set-pin-policy`: stores the tenant's PIN minimums in its database, from where
+/// ERP upserts, imports and devices' master-data pulls read them.
+pub fn set_pin_policy(
+    data_dir: &Path,
+    registry: Registry,
+    args: SetPinPolicyArgs,
+) -> anyhow::Result<()> {
+    let policy = aisle_store::pin::PinPolicy::new(args.picker_min, args.manager_min)
+        .map_err(anyhow::Error::msg)?;
+    let tenant = registry.resolve_tenant(&args.tenant)?;
+    let registry = Arc::new(registry);
+    let context = IntegrationContext::<MasterWrite>::local_operator(&registry, tenant)?;
+    storage(data_dir, &registry).set_pin_policy(&context, policy)?;
+    println!(
+        "{}: pickers need {} digits, managers and admins {}",
+        args.tenant, policy.picker_min_digits, policy.manager_min_digits
+    );
+    Ok(())
 }
 
 pub fn import(data_dir: &Path, registry: Registry, command: ImportCommand) -> anyhow::Result<()> {

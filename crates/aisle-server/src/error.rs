@@ -83,6 +83,10 @@ pub enum AppError {
     MissingScope(&'static str),
     #[error("invalid record: {0}")]
     InvalidRecord(String),
+    #[error("PIN too short: {0}")]
+    PinTooShort(String),
+    #[error("PIN hash too cheap: {0}")]
+    WeakPinHash(String),
     #[error("the enrollment code is unknown")]
     UnknownCode,
     #[error("the enrollment code has already been used")]
@@ -149,6 +153,8 @@ impl AppError {
             Self::RevokedKey => "revoked_key",
             Self::MissingScope(_) => "missing_scope",
             Self::InvalidRecord(_) => "invalid_record",
+            Self::PinTooShort(_) => "pin_too_short",
+            Self::WeakPinHash(_) => "weak_pin_hash",
             Self::UnknownCode => "unknown_code",
             Self::CodeUsed => "code_used",
             Self::CodeExpired => "code_expired",
@@ -173,7 +179,9 @@ impl AppError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadToken | Self::RevokedToken | Self::RevokedKey => StatusCode::UNAUTHORIZED,
             Self::MissingScope(_) => StatusCode::FORBIDDEN,
-            Self::InvalidRecord(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidRecord(_) | Self::PinTooShort(_) | Self::WeakPinHash(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::UnknownCode => StatusCode::NOT_FOUND,
             Self::CodeUsed => StatusCode::CONFLICT,
             Self::CodeExpired => StatusCode::GONE,

@@ -8,8 +8,9 @@
 //! `line 17, column 3 (qty): "abc" is not a whole number`.
 //!
 //! Columns are found by their header, in any order; unknown columns are refused so a typo
-//! cannot silently drop data. The users file has a plain `pin` column: each PIN is hashed
-//! with argon2id here and never stored, logged or echoed in an error.
+//! cannot silently drop data. The users file has a plain `pin` column: each PIN is checked
+//! against the tenant's PIN policy, hashed with argon2id here and never stored, logged or
+//! echoed in an error; its `warehouses` column names the user's warehouses, `;`-separated.
 
 use crate::auth::{IntegrationContext, MasterWrite};
 use crate::error::ServerError;
@@ -71,6 +72,7 @@ const USER_COLUMNS: &[ColumnSpec] = &[
     required("role"),
     required("pin"),
     optional("active"),
+    required("warehouses"),
 ];
 const PICK_LIST_COLUMNS: &[ColumnSpec] = &[
     required("warehouse"),
@@ -161,10 +163,15 @@ pub fn import_csv(
         progress(record.position().map_or(0, |position| position.byte()));
         rows.push(record);
     }
+    let pin_policy = match kind {
+        Kind::Users => storage.pin_policy(context)?,
+        _ => aisle_store::pin::PinPolicy::DEFAULT,
+    };
     let parsed = Rows {
         header: &header,
         rows: &rows,
         warehouses,
+        pin_policy,
     };
     let written = match kind {
         Kind::Items => parsed
@@ -380,6 +387,8 @@ struct Rows<'a> {
     header: &'a Header,
     rows: &'a [csv::StringRecord],
     warehouses: &'a [(WarehouseId, String)],
+    /// The tenant's PIN policy, for the users file.
+    pin_policy: aisle_store::pin::PinPolicy,
 }
 
 impl Rows<'_> {
@@ -449,12 +458,42 @@ impl Rows<'_> {
             // The PIN itself never appears in an error.
             let pin_hash = PinHash::new(row.get("pin"))
                 .map_err(|_| row.error("pin", "a PIN is 4 to 12 digits".to_owned()))?;
+            let elevated = matches!(
+                role,
+                aisle_store::master::Role::Manager | aisle_store::master::Role::Admin
+            );
+            let min_digits = self.pin_policy.min_digits_for(elevated);
+            if row.get("pin").len() < usize::from(min_digits) {
+                return Err(row.error(
+                    "pin",
+                    format!(
+                        "a {role_text}'s PIN needs at least {min_digits} digits in this tenant"
+                    ),
+                ));
+            }
+            let mut warehouses = Vec::new();
+            for name in row
+                .get("warehouses")
+                .split(';')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+            {
+                warehouses.push(master::resolve_warehouse(self.warehouses, name).ok_or_else(
+                    || {
+                        row.error(
+                            "warehouses",
+                            format!("no warehouse {name:?} in this tenant"),
+                        )
+                    },
+                )?);
+            }
             users.push(NewUser {
                 badge: row.text("badge")?,
                 name: row.text("name")?,
                 role,
                 pin_hash,
                 active: row.flag("active", true)?,
+                warehouses,
             });
             progress(row.record.position().map_or(0, |position| position.byte()));
         }
@@ -549,7 +588,7 @@ mod tests {
             .expect("refused");
         assert!(missing.message.contains("\"qty\""), "{missing}");
         assert!(
-            header(Kind::Users, "Badge, name ,ROLE,pin\n").is_ok(),
+            header(Kind::Users, "Badge, name ,ROLE,pin, Warehouses\n").is_ok(),
             "case and spaces do not matter"
         );
     }

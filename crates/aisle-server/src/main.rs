@@ -173,6 +173,13 @@ enum TenantCommand {
         after_help = "Example:\n  aisle-server tenant set-quota acme --push-per-sec 500 --max-bytes 2147483648\n  aisle-server tenant set-quota acme --reset"
     )]
     SetQuota(admin_limits::SetQuotaArgs),
+    /// Set the fewest digits a PIN may have, for pickers and for managers and admins
+    /// (4 to 12; defaults 4 and 6). It applies to PINs the ERP or an import sends from now
+    /// on, and devices refuse a shorter manager or admin PIN after their next sync.
+    #[command(
+        after_help = "Example:\n  aisle-server tenant set-pin-policy acme --picker-min 4 --manager-min 8\n  acme: pickers need 4 digits, managers and admins 8"
+    )]
+    SetPinPolicy(admin_master::SetPinPolicyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -304,6 +311,9 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
         Command::Tenant {
             command: TenantCommand::SetQuota(args),
         } => admin_limits::set_quota(&registry, args, now_ms)?,
+        Command::Tenant {
+            command: TenantCommand::SetPinPolicy(args),
+        } => admin_master::set_pin_policy(data_dir, registry, args)?,
         Command::Warehouse {
             command: WarehouseCommand::Add { tenant, name },
         } => {

@@ -20,6 +20,7 @@ use crate::wire::{
 };
 use aisle_core::ids::WarehouseId;
 use aisle_store::master::{Barcode, PinHash, Role};
+use aisle_store::pin::PinPolicy;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::{BTreeSet, HashSet};
 use uuid::Uuid;
@@ -52,6 +53,9 @@ pub struct NewUser {
     pub role: Role,
     pub pin_hash: PinHash,
     pub active: bool,
+    /// The warehouses the user works in: the only ones whose devices get the user (and
+    /// their PIN hash). A warehouse left out of an upsert takes the user off its devices.
+    pub warehouses: Vec<WarehouseId>,
 }
 
 /// A pick list and all its lines; `(warehouse, reference)` is its key. Upserting a list
@@ -359,11 +363,12 @@ pub fn upsert_users(
             let message = "a user needs a badge".to_owned();
             return Ok(Err(RecordError::new(record_idx, "badge", message)));
         }
-        tx.execute(
+        let id: Vec<u8> = tx.query_row(
             "INSERT INTO users (id, badge, name, role, pin_hash, active, version)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (badge) DO UPDATE SET name = excluded.name, role = excluded.role,
-               pin_hash = excluded.pin_hash, active = excluded.active, version = excluded.version",
+               pin_hash = excluded.pin_hash, active = excluded.active, version = excluded.version
+             RETURNING id",
             (
                 new_uuid(now_ms).as_bytes(),
                 &user.badge,
@@ -373,7 +378,21 @@ pub fn upsert_users(
                 user.active,
                 version,
             ),
+            |row| row.get(0),
         )?;
+        // Every warehouse the user was in stays as a row, so its devices pull the user
+        // again (now inactive there) at this new version; the named ones are members.
+        tx.execute(
+            "UPDATE user_warehouses SET member = 0 WHERE user = ?1",
+            [&id],
+        )?;
+        for warehouse in &user.warehouses {
+            tx.execute(
+                "INSERT INTO user_warehouses (user, warehouse, member) VALUES (?1, ?2, 1)
+                 ON CONFLICT (warehouse, user) DO UPDATE SET member = 1",
+                (&id, warehouse.as_bytes().as_slice()),
+            )?;
+        }
         Ok(Ok(()))
     })
 }
@@ -487,6 +506,8 @@ pub struct ChangesPage {
     pub users: Vec<MasterUser>,
     pub pick_lists: Vec<MasterPickList>,
     pub next: u64,
+    /// The tenant's PIN policy, whole on every page.
+    pub pin_policy: PinPolicy,
 }
 
 fn uuid_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<String> {
@@ -512,7 +533,9 @@ pub fn changes(
             "SELECT max(version) FROM (
                SELECT version FROM (
                  SELECT version FROM items WHERE version > ?1
-                 UNION ALL SELECT version FROM users WHERE version > ?1
+                 UNION ALL SELECT u.version FROM users u
+                   JOIN user_warehouses w ON w.user = u.id AND w.warehouse = ?2
+                   WHERE u.version > ?1
                  UNION ALL SELECT version FROM locations WHERE warehouse = ?2 AND version > ?1
                  UNION ALL SELECT version FROM pick_lists WHERE warehouse = ?2 AND version > ?1
                ) ORDER BY version LIMIT ?3
@@ -520,14 +543,17 @@ pub fn changes(
         )?;
         statement.query_row((after, warehouse, limit), |row| row.get(0))?
     };
+    let pin_policy = pin_policy(&tx)?;
     let Some(upto) = upto else {
         return Ok(ChangesPage {
             next: after as u64,
+            pin_policy,
             ..ChangesPage::default()
         });
     };
     let mut page = ChangesPage {
         next: upto as u64,
+        pin_policy,
         ..ChangesPage::default()
     };
 
@@ -646,11 +672,14 @@ pub fn changes(
             .push(location_by_id.query_row([id.as_slice()], location_at)?);
     }
 
+    // Only users of this warehouse; one taken out of it comes as inactive, so the device
+    // stops signing them in.
     let mut statement = tx.prepare_cached(
-        "SELECT id, badge, name, role, pin_hash, active, version FROM users
-         WHERE version > ?1 AND version <= ?2 ORDER BY version",
+        "SELECT u.id, u.badge, u.name, u.role, u.pin_hash, u.active AND w.member, u.version
+         FROM users u JOIN user_warehouses w ON w.user = u.id AND w.warehouse = ?3
+         WHERE u.version > ?1 AND u.version <= ?2 ORDER BY u.version",
     )?;
-    let users = statement.query_map((after, upto), |row| {
+    let users = statement.query_map((after, upto, warehouse), |row| {
         Ok(MasterUser {
             id: uuid_at(row, 0)?,
             badge: row.get(1)?,
@@ -663,6 +692,29 @@ pub fn changes(
     })?;
     page.users = users.collect::<Result<_, _>>()?;
     Ok(page)
+}
+
+/// The tenant's PIN policy (the default one until an operator sets another).
+pub fn pin_policy(conn: &Connection) -> Result<PinPolicy, ServerError> {
+    let (picker, manager): (i64, i64) = conn.query_row(
+        "SELECT picker_min_digits, manager_min_digits FROM pin_policy WHERE id = 1",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    Ok(PinPolicy::new(
+        u8::try_from(picker).unwrap_or(u8::MAX),
+        u8::try_from(manager).unwrap_or(u8::MAX),
+    )
+    .unwrap_or(PinPolicy::DEFAULT))
+}
+
+/// Sets the tenant's PIN policy; it reaches devices with their next master-data pull.
+pub fn set_pin_policy(conn: &Connection, policy: PinPolicy) -> Result<(), ServerError> {
+    conn.execute(
+        "UPDATE pin_policy SET picker_min_digits = ?1, manager_min_digits = ?2 WHERE id = 1",
+        (policy.picker_min_digits, policy.manager_min_digits),
+    )?;
+    Ok(())
 }
 
 /// On-hand stock of the tenant (of one warehouse when given), with each row's SKU and

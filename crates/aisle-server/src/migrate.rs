@@ -29,6 +29,7 @@ const TENANT_MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cloud/tenant/0004_key_states.sql"),
     include_str!("../../../migrations/cloud/tenant/0005_projection_rules.sql"),
     include_str!("../../../migrations/cloud/tenant/0006_tenant_stamp.sql"),
+    include_str!("../../../migrations/cloud/tenant/0007_user_warehouses_pin_policy.sql"),
 ];
 
 /// The tenant schema version this build writes.

@@ -116,6 +116,19 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         now_ms: i64,
     ) -> Result<master::Upsert, ServerError>;
 
+    /// The tenant's PIN policy.
+    fn pin_policy(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+    ) -> Result<aisle_store::pin::PinPolicy, ServerError>;
+
+    /// Sets the tenant's PIN policy (the admin CLI's `tenant set-pin-policy`).
+    fn set_pin_policy(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        policy: aisle_store::pin::PinPolicy,
+    ) -> Result<(), ServerError>;
+
     /// Upserts users by badge in one transaction.
     fn upsert_users(
         &self,
@@ -533,6 +546,25 @@ impl Storage for SqliteStorage {
         let db = self.pools.get(context)?;
         let mut conn = db.connection()?;
         master::upsert_locations(&mut conn, locations, now_ms)
+    }
+
+    fn pin_policy(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+    ) -> Result<aisle_store::pin::PinPolicy, ServerError> {
+        let db = self.pools.get(context)?;
+        let conn = db.connection()?;
+        master::pin_policy(&conn)
+    }
+
+    fn set_pin_policy(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        policy: aisle_store::pin::PinPolicy,
+    ) -> Result<(), ServerError> {
+        let db = self.pools.get(context)?;
+        let conn = db.connection()?;
+        master::set_pin_policy(&conn, policy)
     }
 
     fn upsert_users(

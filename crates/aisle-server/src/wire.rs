@@ -324,6 +324,19 @@ pub struct MasterResponse {
     /// `after` when the page is empty.
     pub next: u64,
     pub server_time_ms: i64,
+    /// The tenant's PIN policy, whole on every page. Absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin_policy: Option<MasterPinPolicy>,
+}
+
+/// The fewest digits a PIN may have, per role. A device refuses to sign in a manager or
+/// admin whose typed PIN is shorter than `manager_min_digits`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MasterPinPolicy {
+    #[schema(minimum = 4, maximum = 12)]
+    pub picker_min_digits: u8,
+    #[schema(minimum = 4, maximum = 12)]
+    pub manager_min_digits: u8,
 }
 
 // The ERP integration API (`/v1/t/{tenant}/erp/...`). Rows are named by natural keys;
@@ -381,7 +394,7 @@ pub struct ErpLocations {
     pub locations: Vec<ErpLocation>,
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErpUser {
     #[schema(min_length = 1, max_length = 64)]
@@ -389,10 +402,33 @@ pub struct ErpUser {
     pub name: String,
     /// `picker`, `manager` or `admin`.
     pub role: String,
-    /// An argon2id PHC string; plain PINs are not accepted.
-    pub pin_hash: String,
+    /// An argon2id PHC string made at least at the server's PIN cost (64 MiB, 3 passes);
+    /// a cheaper one is refused with `weak_pin_hash`. Send this or `pin`, not both.
+    #[serde(default)]
+    pub pin_hash: Option<String>,
+    /// The plain PIN, 4 to 12 digits and at least the tenant's minimum for the role
+    /// (`pin_too_short` otherwise). The server hashes it at its PIN cost and never stores,
+    /// logs or echoes it. Send this or `pin_hash`, not both.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{4,12}$")]
+    pub pin: Option<String>,
     #[serde(default = "default_true")]
     pub active: bool,
+    /// The warehouses the user works in, by name or id. Only their devices get the user;
+    /// a warehouse no longer named takes the user off its devices. Empty: no device.
+    pub warehouses: Vec<String>,
+}
+
+impl std::fmt::Debug for ErpUser {
+    // Hand-written so neither a plain PIN nor a hash reaches a log through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ErpUser")
+            .field("badge", &self.badge)
+            .field("role", &self.role)
+            .field("active", &self.active)
+            .field("warehouses", &self.warehouses)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -149,6 +149,12 @@ pub struct PinPolicy {
     pub manager_min_digits: u8,
 }
 
+impl Default for PinPolicy {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 impl PinPolicy {
     /// What a tenant starts with: 4 digits for pickers, 6 for managers and admins.
     pub const DEFAULT: PinPolicy = PinPolicy {

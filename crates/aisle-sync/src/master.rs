@@ -9,6 +9,7 @@
 use crate::SyncError;
 use aisle_core::ids::{DeviceId, ItemId, LocationId, PickListId, UserId, WarehouseId};
 use aisle_store::master::{Barcode, Item, Location, PickLine, PickList, PinHash, Role, User};
+use aisle_store::pin::PinPolicy;
 use aisle_store::Store;
 use serde::Deserialize;
 
@@ -85,6 +86,10 @@ pub struct MasterPage {
     /// a server older than the field.
     #[serde(default)]
     pub devices: Vec<MasterDevice>,
+    /// The tenant's PIN minimums, whole on every page (not counted in `n_rows`). Absent from
+    /// a server older than the field, when the device keeps what it has.
+    #[serde(default)]
+    pub pin_policy: Option<PinPolicy>,
     /// The `after` for the next page.
     pub next: u64,
 }
@@ -103,6 +108,11 @@ fn invalid(what: String) -> SyncError {
 pub fn apply_page(store: &mut Store, page: &MasterPage, cursor: &str) -> Result<(), SyncError> {
     for device in &page.devices {
         store.upsert_device_name(device.id, &device.name)?;
+    }
+    if let Some(policy) = page.pin_policy {
+        let policy = PinPolicy::new(policy.picker_min_digits, policy.manager_min_digits)
+            .map_err(|error| invalid(format!("bad PIN policy: {error}")))?;
+        store.set_pin_policy(policy)?;
     }
     for item in &page.items {
         store.upsert_item(&Item {

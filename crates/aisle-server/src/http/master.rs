@@ -19,7 +19,8 @@ use crate::wire::{
     ErpUsers, MasterQuery, MasterResponse,
 };
 use aisle_core::ids::WarehouseId;
-use aisle_store::master::{Barcode, PinHash};
+use aisle_store::master::{Barcode, PinHash, Role};
+use aisle_store::pin::{is_pin_shaped, PinCost, PinPolicy};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -89,6 +90,10 @@ pub(crate) async fn master_changes(
         devices,
         next: page.next,
         server_time_ms: crate::now_ms(),
+        pin_policy: Some(crate::wire::MasterPinPolicy {
+            picker_min_digits: page.pin_policy.picker_min_digits,
+            manager_min_digits: page.pin_policy.manager_min_digits,
+        }),
     }))
 }
 
@@ -109,6 +114,81 @@ fn answer(outcome: Upsert, collection: &str) -> Result<Json<ErpUpsertResponse>, 
         }
         Err(refused) => Err(AppError::InvalidRecord(refused.describe(collection))),
     }
+}
+
+/// One ERP user as the domain's [`NewUser`], refusing a PIN that breaks the tenant's policy
+/// or a hash cheaper than the server's PIN cost. A PIN is never echoed in an error.
+fn erp_user(
+    record_idx: usize,
+    user: crate::wire::ErpUser,
+    warehouses: &[(WarehouseId, String)],
+    policy: PinPolicy,
+) -> Result<NewUser, AppError> {
+    let role = master::parse_role(&user.role).ok_or_else(|| {
+        AppError::InvalidRecord(format!(
+            "users[{record_idx}].role: {:?} is not picker, manager or admin",
+            user.role
+        ))
+    })?;
+    let elevated = matches!(role, Role::Manager | Role::Admin);
+    let pin_hash = match (user.pin.as_deref(), user.pin_hash.as_deref()) {
+        (Some(pin), None) => {
+            if !is_pin_shaped(pin) {
+                return Err(AppError::InvalidRecord(format!(
+                    "users[{record_idx}].pin: a PIN is 4 to 12 digits"
+                )));
+            }
+            let min_digits = policy.min_digits_for(elevated);
+            if pin.len() < usize::from(min_digits) {
+                return Err(AppError::PinTooShort(format!(
+                    "users[{record_idx}].pin: a {}'s PIN needs at least {min_digits} digits in this tenant",
+                    user.role
+                )));
+            }
+            PinHash::new(pin).map_err(|_| {
+                AppError::InvalidRecord(format!("users[{record_idx}].pin: cannot be hashed"))
+            })?
+        }
+        (None, Some(phc)) => {
+            // The value is never echoed: a plain PIN sent by mistake must not reach a log.
+            let pin_hash = PinHash::from_phc(phc).map_err(|_| {
+                AppError::InvalidRecord(format!(
+                    "users[{record_idx}].pin_hash: is not an argon2id PHC string"
+                ))
+            })?;
+            let minimum = PinCost::in_force();
+            if !pin_hash.cost().is_some_and(|cost| cost.at_least(minimum)) {
+                return Err(AppError::WeakPinHash(format!(
+                    "users[{record_idx}].pin_hash: argon2id cost below the minimum of m={} KiB, t={}: hash with at least these parameters or send `pin`",
+                    minimum.memory_kib, minimum.iterations
+                )));
+            }
+            pin_hash
+        }
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(AppError::InvalidRecord(format!(
+                "users[{record_idx}]: send exactly one of `pin` and `pin_hash`"
+            )))
+        }
+    };
+    let mut user_warehouses = Vec::with_capacity(user.warehouses.len());
+    for (warehouse_idx, name) in user.warehouses.iter().enumerate() {
+        user_warehouses.push(
+            master::resolve_warehouse(warehouses, name).ok_or_else(|| {
+                AppError::InvalidRecord(format!(
+                    "users[{record_idx}].warehouses[{warehouse_idx}]: no warehouse {name:?} in this tenant"
+                ))
+            })?,
+        );
+    }
+    Ok(NewUser {
+        badge: user.badge,
+        name: user.name,
+        role,
+        pin_hash,
+        active: user.active,
+        warehouses: user_warehouses,
+    })
 }
 
 fn warehouse_of(
@@ -210,7 +290,9 @@ pub(crate) async fn put_locations(
     answer(outcome, "locations")
 }
 
-/// Upserts users by badge; PINs only as argon2id PHC strings.
+/// Upserts users by badge, with the warehouses they work in; a PIN as a plain `pin` (checked
+/// against the tenant's minimum and hashed here) or as an argon2id `pin_hash` of at least
+/// the server's PIN cost.
 #[utoipa::path(put, path = "/v1/t/{tenant}/erp/users", tag = "erp",
     params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the key's tenant")),
     request_body = ErpUsers,
@@ -221,7 +303,7 @@ pub(crate) async fn put_locations(
         (status = 403, description = "`tenant_mismatch`: the path names another tenant than the key's (audited); `missing_scope`: the key lacks the scope (audited)", body = crate::openapi::ErrorBody),
         (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
         (status = 413, description = "`payload_too_large`: more than 4 MiB", body = crate::openapi::ErrorBody),
-        (status = 422, description = "`invalid_record`: the first bad record, by its path in the body; nothing was written", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`invalid_record`: the first bad record, by its path in the body; `pin_too_short`: a plain `pin` shorter than the tenant's minimum for the role; `weak_pin_hash`: a `pin_hash` made at less than the server's PIN cost. Nothing was written", body = crate::openapi::ErrorBody),
     ),
     security(("api_key" = ["master:write"])))]
 pub(crate) async fn put_users(
@@ -230,33 +312,19 @@ pub(crate) async fn put_users(
     body: Result<Json<ErpUsers>, JsonRejection>,
 ) -> Result<Json<ErpUpsertResponse>, AppError> {
     let Json(body) = body.map_err(json_error)?;
-    let mut users = Vec::with_capacity(body.users.len());
-    for (record_idx, user) in body.users.into_iter().enumerate() {
-        let role = master::parse_role(&user.role).ok_or_else(|| {
-            AppError::InvalidRecord(format!(
-                "users[{record_idx}].role: {:?} is not picker, manager or admin",
-                user.role
-            ))
-        })?;
-        // The value is never echoed: a plain PIN sent by mistake must not reach a log.
-        let pin_hash = PinHash::from_phc(&user.pin_hash).map_err(|_| {
-            AppError::InvalidRecord(format!(
-                "users[{record_idx}].pin_hash: is not an argon2id PHC string"
-            ))
-        })?;
-        users.push(NewUser {
-            badge: user.badge,
-            name: user.name,
-            role,
-            pin_hash,
-            active: user.active,
-        });
-    }
-    let storage = state.storage.clone();
+    let (registry, storage) = (state.registry.clone(), state.storage.clone());
     let span = context.span("erp_users");
-    let outcome = blocking(move || storage.upsert_users(&context, &users, crate::now_ms()))
-        .instrument(span)
-        .await?;
+    let outcome = blocking(move || -> Result<Upsert, AppError> {
+        let warehouses = registry.list_warehouses(context.tenant())?;
+        let policy = storage.pin_policy(&context)?;
+        let mut users = Vec::with_capacity(body.users.len());
+        for (record_idx, user) in body.users.into_iter().enumerate() {
+            users.push(erp_user(record_idx, user, &warehouses, policy)?);
+        }
+        Ok(storage.upsert_users(&context, &users, crate::now_ms())?)
+    })
+    .instrument(span)
+    .await?;
     answer(outcome, "users")
 }
 

@@ -450,7 +450,11 @@ fn restore_refuses_a_backup_stamped_for_another_tenant_even_without_events() {
     admin(&data, &["tenant", "add", "acme"]);
     admin(&data, &["tenant", "add", "globex"]);
     let users = dir.path().join("users.csv");
-    std::fs::write(&users, "badge,name,role,pin\nB-1,Ana,picker,482193\n").expect("csv");
+    std::fs::write(
+        &users,
+        "badge,name,role,pin,warehouses\nB-1,Ana,picker,482193,\n",
+    )
+    .expect("csv");
     admin(
         &data,
         &["import", "users", "acme", users.to_str().expect("utf-8")],
@@ -520,7 +524,11 @@ fn a_tenant_file_stamped_for_another_tenant_is_refused_when_opened() {
 async fn restore_of_an_unstamped_backup_needs_force_tenant_and_is_audited() {
     let (world, a, backup) = acme_backed_up().await;
     // What a backup taken by a build of tenant schema 5 looks like.
-    tamper(&backup, "DROP TABLE tenant_meta; PRAGMA user_version = 5;");
+    tamper(
+        &backup,
+        "DROP TABLE pin_policy; DROP TABLE user_warehouses; DROP TABLE tenant_meta;
+         PRAGMA user_version = 5;",
+    );
     push_more(&world, &a, 100, 3).await;
     let audited = |world: &World| {
         world

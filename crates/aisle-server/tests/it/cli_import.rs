@@ -170,7 +170,7 @@ fn users_are_imported_with_hashed_pins_that_are_never_printed() {
     let users = write(
         dir.path(),
         "users.csv",
-        "badge,name,role,pin\nB-1,Ana,picker,482193\nB-2,Ben,manager,906113\n",
+        "badge,name,role,pin,warehouses\nB-1,Ana,picker,482193,main\nB-2,Ben,manager,906113,main\n",
     );
     let output = run(dir.path(), &["import", "users", "acme", &users]);
     assert!(output.status.success(), "{}", stderr(&output));
@@ -196,7 +196,7 @@ fn users_are_imported_with_hashed_pins_that_are_never_printed() {
     let bad = write(
         dir.path(),
         "bad-users.csv",
-        "badge,name,role,pin\nB-3,Cy,picker,1234\nB-4,Di,picker,12ab9\n",
+        "badge,name,role,pin,warehouses\nB-3,Cy,picker,1234,main\nB-4,Di,picker,12ab9,main\n",
     );
     let output = run(dir.path(), &["import", "users", "acme", &bad]);
     assert!(!output.status.success());
@@ -327,4 +327,59 @@ fn every_new_subcommand_shows_an_example() {
             args.join(" ")
         );
     }
+}
+
+/// Issue 12 §3: the tenant's PIN minimum is set by the admin CLI and holds for imports;
+/// a manager's PIN shorter than it is refused without being echoed.
+#[test]
+fn set_pin_policy_raises_the_managers_minimum_for_imports() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tenant = acme(dir.path());
+    let printed = ok(
+        dir.path(),
+        &[
+            "tenant",
+            "set-pin-policy",
+            "acme",
+            "--picker-min",
+            "4",
+            "--manager-min",
+            "8",
+        ],
+    );
+    assert!(printed.contains("managers and admins 8"), "{printed}");
+    let users = write(
+        dir.path(),
+        "users.csv",
+        "badge,name,role,pin,warehouses\nB-1,Ana,picker,4821,main\nB-2,Ben,manager,906113,main\n",
+    );
+    let output = run(dir.path(), &["import", "users", "acme", &users]);
+    assert!(
+        !output.status.success(),
+        "a 6-digit manager PIN is too short now"
+    );
+    let error = stderr(&output);
+    assert!(
+        error.contains("line 3, column 4 (pin)") && error.contains("at least 8 digits"),
+        "{error}"
+    );
+    assert!(!error.contains("906113"), "the PIN is not echoed: {error}");
+    assert_eq!(count(dir.path(), tenant, "users"), 0, "nothing of the file");
+
+    let refused = run(
+        dir.path(),
+        &[
+            "tenant",
+            "set-pin-policy",
+            "acme",
+            "--picker-min",
+            "6",
+            "--manager-min",
+            "4",
+        ],
+    );
+    assert!(
+        !refused.status.success(),
+        "managers cannot need fewer digits than pickers"
+    );
 }

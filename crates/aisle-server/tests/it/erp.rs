@@ -82,7 +82,8 @@ pub async fn catalogue(world: &World, tenant: TenantId, key: &str) -> u64 {
         key,
         "users",
         json!({ "users": [
-            { "badge": "B-1", "name": "Ana", "role": "picker", "pin_hash": pin_hash("4821") },
+            { "badge": "B-1", "name": "Ana", "role": "picker", "pin_hash": pin_hash("4821"),
+              "warehouses": ["main"] },
         ]}),
     )
     .await;
@@ -224,7 +225,7 @@ async fn a_bad_record_is_named_and_nothing_of_the_batch_is_written() {
         &url,
         &key,
         &json!({ "users": [
-        { "badge": "B-2", "name": "Bo", "role": "picker", "pin_hash": "123456" } ]}),
+        { "badge": "B-2", "name": "Bo", "role": "picker", "pin_hash": "123456", "warehouses": ["main"] } ]}),
     )
     .await;
     assert_eq!(

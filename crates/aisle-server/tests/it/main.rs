@@ -14,6 +14,7 @@ mod isolation;
 mod limits;
 mod master;
 mod observability;
+mod pins;
 mod randomized;
 mod resolutions;
 mod stock;
