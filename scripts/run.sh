@@ -12,7 +12,7 @@ cd "$REPO_ROOT"
 # Demo mode: the app runs a real aisle-server on 127.0.0.1 inside itself, with a demo
 # tenant (items, locations, users, pick lists, and a "dock PC" that has received opening
 # stock), and enrolls this PC with it. Sign in with badge 1001 and PIN 1234 (picker) or
-# 9001 and 9999 (manager). Pass --data-dir DIR to keep the demo somewhere else.
+# 9001 and 999999 (manager). Pass --data-dir DIR to keep the demo somewhere else.
 #
 # The app is built exactly as scripts/test.sh builds it for the desktop end-to-end test
 # (`cargo test -p aisle`, whose dev-dependencies turn on a few more features of shared

@@ -26,7 +26,8 @@ const DEFAULT_PORT: u16 = 47_810;
 /// Badges and PINs of the demo users, shown on the sign-in screen in demo mode.
 pub const DEMO_USERS: [(&str, &str, &str, &str); 2] = [
     ("1001", "Pia Picker", "picker", "1234"),
-    ("9001", "Max Manager", "manager", "9999"),
+    // Six digits: the tenant minimum for managers and admins (issue 12).
+    ("9001", "Max Manager", "manager", "999999"),
 ];
 
 /// The running demo server; dropping it stops the server.
@@ -183,7 +184,8 @@ async fn seed(registry: &Registry, url: &str) -> Result<(TenantId, WarehouseId),
     for (badge, name, role, pin) in DEMO_USERS {
         let hash = PinHash::new(pin).map_err(|error| error.to_string())?;
         users
-            .push(json!({ "badge": badge, "name": name, "role": role, "pin_hash": hash.as_phc() }));
+            .push(json!({ "badge": badge, "name": name, "role": role, "pin_hash": hash.as_phc(),
+                "warehouses": ["main"] }));
     }
     let pick_lists = json!([
         { "warehouse": "main", "reference": "SO-1001", "lines": [

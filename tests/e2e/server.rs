@@ -16,7 +16,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The users of the run: badge, name, role, PIN.
 pub const PICKER: (&str, &str, &str, &str) = ("1001", "Pia Picker", "picker", "1234");
-pub const MANAGER: (&str, &str, &str, &str) = ("9001", "Max Manager", "manager", "9999");
+pub const MANAGER: (&str, &str, &str, &str) = ("9001", "Max Manager", "manager", "999999");
 
 /// An item of the run: its SKU and the EAN on its box.
 #[derive(Debug, Clone, Copy)]
@@ -161,7 +161,8 @@ impl TestServer {
         for (badge, name, role, pin) in [PICKER, MANAGER] {
             let hash = PinHash::new(pin).expect("hash a PIN");
             users.push(
-                json!({ "badge": badge, "name": name, "role": role, "pin_hash": hash.as_phc() }),
+                json!({ "badge": badge, "name": name, "role": role, "pin_hash": hash.as_phc(),
+                    "warehouses": ["main"] }),
             );
         }
         let items: Vec<Value> = [

@@ -15,6 +15,8 @@ export const ERROR_CODES = [
   "wrong_item",
   "bad_quantity",
   "bad_pin",
+  "badge_locked",
+  "pin_too_short",
   "enroll_failed",
   "store_busy",
   "disk_full",
@@ -230,7 +232,7 @@ export interface RequestCountArgs {
   note?: string;
 }
 
-/** Every event kind (`aisle_core::Event::kind`); `resolved` is an automatic decision of the stock rules, recorded by the server. */
+/** Every event kind (`aisle_core::Event::kind`); `resolved` is an automatic decision of the stock rules, recorded by the server; `badge_locked` is a badge locked on a PC after 5 wrong PINs. */
 export const EVENT_KINDS = [
   "received",
   "picked",
@@ -241,6 +243,7 @@ export const EVENT_KINDS = [
   "short_picked",
   "pick_list_claimed",
   "count_requested",
+  "badge_locked",
   "resolved",
 ] as const;
 

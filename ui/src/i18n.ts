@@ -199,6 +199,7 @@ const en = {
   "eventKind.short_picked": "Short pick",
   "eventKind.pick_list_claimed": "Pick list claimed",
   "eventKind.count_requested": "Count requested",
+  "eventKind.badge_locked": "Badge locked",
   "eventKind.resolved": "Automatic decision",
 
   "manager.variances": "Variances",
@@ -306,6 +307,8 @@ const en = {
   "error.wrong_item": "Wrong item.",
   "error.bad_quantity": "That quantity is not possible.",
   "error.bad_pin": "Badge or PIN is wrong.",
+  "error.badge_locked": "This badge is locked on this PC after too many wrong PINs.",
+  "error.pin_too_short": "Your PIN is too short for your role: ask IT for a longer PIN.",
   "error.enroll_failed": "Enrollment failed.",
   "error.store_busy": "The database is busy. Try again.",
   "error.disk_full": "The disk is full. Call your supervisor.",

@@ -13,7 +13,7 @@ import { fakeBackend, renderScreen } from "./fake";
 
 const DEMO_USERS: DemoUser[] = [
   { badge: "1001", name: "Pia Picker", role: "picker", pin: "1234" },
-  { badge: "9001", name: "Max Manager", role: "manager", pin: "9999" },
+  { badge: "9001", name: "Max Manager", role: "manager", pin: "999999" },
 ];
 
 describe("SignIn in demo mode", () => {
@@ -22,15 +22,15 @@ describe("SignIn in demo mode", () => {
     const signedIn = vi.fn();
     const ui = renderScreen(<SignIn onSignedIn={signedIn} onProfiles={() => {}} demoUsers={DEMO_USERS} />, fakeBackend({ signIn }));
     expect(screen.getByText("Pia Picker (picker) · badge 1001 · PIN 1234")).toBeTruthy();
-    fireEvent.click(screen.getByText("Max Manager (manager) · badge 9001 · PIN 9999"));
+    fireEvent.click(screen.getByText("Max Manager (manager) · badge 9001 · PIN 999999"));
     await screen.findByText("Badge 9001: enter your PIN.");
     const pin = screen.getByLabelText("PIN") as HTMLInputElement;
     expect(document.activeElement, "the PIN field takes the focus").toBe(pin);
     expect(screen.getByText("Pia Picker (picker) · badge 1001 · PIN 1234"), "the PINs stay in view at the PIN step").toBeTruthy();
-    pin.value = "9999";
+    pin.value = "999999";
     ui.key("Enter");
     await vi.waitFor(() => expect(signedIn).toHaveBeenCalled());
-    expect(signIn).toHaveBeenCalledWith("9001", "9999");
+    expect(signIn).toHaveBeenCalledWith("9001", "999999");
   });
 
   it("answers a function key per demo user, so no mouse is needed", async () => {
@@ -112,5 +112,41 @@ describe("SyncPanel's last error", () => {
   it("says None without an error", () => {
     renderScreen(<SyncPanel status={BASE} onBack={() => {}} />, fakeBackend());
     expect(lastErrorFact().textContent).toContain("None");
+  });
+});
+
+describe("SignIn when the backend refuses the badge", () => {
+  it("says the badge is locked and for how long, with no code", async () => {
+    const signIn = vi.fn(async () => {
+      throw new CommandError(
+        "badge_locked",
+        "this badge is locked on this PC after 5 wrong PINs in a row: try again in 30 seconds",
+      );
+    });
+    const ui = renderScreen(<SignIn onSignedIn={() => {}} onProfiles={() => {}} demoUsers={DEMO_USERS} />, fakeBackend({ signIn }));
+    fireEvent.click(screen.getByText("Pia Picker (picker) · badge 1001 · PIN 1234"));
+    await screen.findByText("Badge 1001: enter your PIN.");
+    const pin = screen.getByLabelText("PIN") as HTMLInputElement;
+    pin.value = "0000";
+    ui.key("Enter");
+    const feedback = await screen.findByTestId("feedback");
+    expect(feedback.textContent).toContain("This badge is locked on this PC");
+    expect(feedback.textContent).toContain("try again in 30 seconds");
+    expect(feedback.textContent, "no raw code").not.toContain("badge_locked");
+    expect(await screen.findByText("Scan your badge."), "back to the badge step").toBeTruthy();
+  });
+
+  it("tells a manager with a too-short PIN to ask IT", async () => {
+    const signIn = vi.fn(async () => {
+      throw new CommandError("pin_too_short", "your PIN has fewer than the 6 digits a manager needs: ask IT for a longer PIN");
+    });
+    const ui = renderScreen(<SignIn onSignedIn={() => {}} onProfiles={() => {}} demoUsers={DEMO_USERS} />, fakeBackend({ signIn }));
+    fireEvent.click(screen.getByText("Max Manager (manager) · badge 9001 · PIN 999999"));
+    await screen.findByText("Badge 9001: enter your PIN.");
+    (screen.getByLabelText("PIN") as HTMLInputElement).value = "9999";
+    ui.key("Enter");
+    const feedback = await screen.findByTestId("feedback");
+    expect(feedback.textContent).toContain("ask IT for a longer PIN");
+    expect(feedback.textContent).not.toContain("pin_too_short");
   });
 });

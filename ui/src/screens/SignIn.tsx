@@ -84,6 +84,12 @@ export function SignIn({ onSignedIn, onProfiles, notice = null, demoUsers = [] }
         feedback.refuse(t("error.bad_pin"));
         setBadge("");
         setStep("badge");
+      } else if (toCommandError(error).is("badge_locked") || toCommandError(error).is("pin_too_short")) {
+        // The title says what happened; the backend's sentence says for how long, or what
+        // to do. Back to the badge step: this badge cannot sign in now.
+        feedback.fail(error);
+        setBadge("");
+        setStep("badge");
       } else feedback.fail(error);
     }
   }
