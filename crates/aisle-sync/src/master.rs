@@ -182,3 +182,53 @@ pub fn apply_page(store: &mut Store, page: &MasterPage, cursor: &str) -> Result<
     store.set_cursor(cursor, &page.next.to_string())?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aisle_core::testkit::{tenant, warehouse};
+    use aisle_store::{Profile, StoreKey};
+
+    fn page(active: bool, policy: serde_json::Value) -> MasterPage {
+        let hash = PinHash::new("906113").expect("hash");
+        serde_json::from_value(serde_json::json!({
+            "items": [], "locations": [], "pick_lists": [],
+            "users": [{
+                "id": "0193a5c2-7d4e-7a10-8f3b-2c9d1e0f4a55", "badge": "B-2", "name": "Bo",
+                "role": "manager", "pin_hash": hash.as_phc(), "active": active, "version": 1
+            }],
+            "pin_policy": policy,
+            "next": 1
+        }))
+        .expect("a page")
+    }
+
+    /// Issue 12 §3: the tenant's PIN minimums reach the device with master data, and a
+    /// user the server sends as inactive (taken out of this warehouse) can no longer sign in.
+    #[test]
+    fn a_page_brings_the_pin_policy_and_takes_a_moved_user_off_the_device() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let profile = Profile {
+            tenant: tenant(),
+            warehouse: warehouse(),
+        };
+        let mut store = Store::open(
+            &profile.database_path(dir.path()),
+            profile,
+            &StoreKey::from_bytes([7; 32]),
+        )
+        .expect("open");
+        let policy = serde_json::json!({ "picker_min_digits": 5, "manager_min_digits": 8 });
+        apply_page(&mut store, &page(true, policy.clone()), "master").expect("apply");
+        assert_eq!(
+            store.pin_policy().expect("policy"),
+            PinPolicy::new(5, 8).expect("policy")
+        );
+        assert!(store.sign_in("B-2", "906113").expect("sign in").is_some());
+        apply_page(&mut store, &page(false, policy), "master").expect("apply");
+        assert!(
+            store.sign_in("B-2", "906113").expect("sign in").is_none(),
+            "a user moved to another warehouse cannot sign in here any more"
+        );
+    }
+}
