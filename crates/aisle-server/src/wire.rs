@@ -402,7 +402,7 @@ pub struct ErpUser {
     pub name: String,
     /// `picker`, `manager` or `admin`.
     pub role: String,
-    /// An argon2id PHC string made at least at the server's PIN cost (64 MiB, 3 passes);
+    /// An argon2id PHC string made at least at the server's PIN cost (128 MiB, 3 passes);
     /// a cheaper one is refused with `weak_pin_hash`. Send this or `pin`, not both.
     #[serde(default)]
     pub pin_hash: Option<String>,
