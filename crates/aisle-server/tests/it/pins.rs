@@ -152,3 +152,56 @@ async fn short_manager_pins_and_cheap_hashes_are_refused_with_their_own_codes() 
     );
     assert_eq!(crate::erp::count_rows(&world, tenant, "users"), 0);
 }
+
+/// A lock on a PC is an event the server takes, stores and hands back to the warehouse's
+/// other PCs, so managers there and on the server side see it; a bad badge is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_badge_locked_event_is_stored_and_pulled_by_the_warehouses_other_pcs() {
+    use aisle_core::event::EventBody;
+    let world = World::start(8).await;
+    let (tenant, main) = world.tenant("acme");
+    let pc_1 = world.enroll(tenant, main, "pc-1").await;
+    let pc_2 = world.enroll(tenant, main, "pc-2").await;
+    let locked = crate::support::event(
+        &pc_1,
+        1,
+        1_790_000_000_000,
+        EventBody::BadgeLocked {
+            badge: "B-7".into(),
+            failures: 5,
+            locked_until_ms: 1_790_000_030_000,
+        },
+    );
+    let (status, body) = world.push(&pc_1, &[locked.clone()]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        crate::support::result_statuses(&body),
+        vec!["applied"],
+        "{body}"
+    );
+    let (status, page) = get_json(
+        &world.http,
+        &world.url(&format!("/v1/t/{tenant}/events?after=0")),
+        &pc_2.token,
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let pulled = &page["events"][0]["event"];
+    assert_eq!(pulled["body"]["type"], "badge_locked", "{page}");
+    assert_eq!(pulled["body"]["badge"], "B-7");
+    assert_eq!(pulled["device"], pc_1.device.to_string(), "names the PC");
+
+    let mut blank = locked;
+    blank.id = crate::support::event(&pc_1, 2, 1_790_000_000_001, blank.body.clone()).id;
+    blank.body = EventBody::BadgeLocked {
+        badge: String::new(),
+        failures: 5,
+        locked_until_ms: 1_790_000_030_000,
+    };
+    let (_, body) = world.push(&pc_1, &[blank]).await;
+    assert_ne!(
+        crate::support::result_statuses(&body),
+        vec!["applied"],
+        "a lock of no badge is refused: {body}"
+    );
+}
