@@ -172,7 +172,7 @@ async fn a_badge_locked_event_is_stored_and_pulled_by_the_warehouses_other_pcs()
             locked_until_ms: 1_790_000_030_000,
         },
     );
-    let (status, body) = world.push(&pc_1, &[locked.clone()]).await;
+    let (status, body) = world.push(&pc_1, std::slice::from_ref(&locked)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         crate::support::result_statuses(&body),
