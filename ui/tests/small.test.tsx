@@ -77,6 +77,27 @@ describe("small things", () => {
     await screen.findByText("Badge 1001: enter your PIN.");
   });
 
+  it("shows a badge lock in the manager's history as a plain line, with the PC and the badge", async () => {
+    renderScreen(
+      <History />,
+      fakeBackend({
+        resolveScan: fakeResolve(),
+        history: async () => ({
+          entries: [
+            {
+              eventId: "e9", kind: "badge_locked", hlcMs: 1_700_000_000_000, device: "0190ffff-1111-7222-8333-444455556666",
+              deviceName: "Dock PC", user: "Ana", summary: "badge 1001 locked on its PC after 5 wrong PINs in a row, for 30 s",
+            },
+          ],
+        }),
+      }),
+    );
+    await screen.findByText("Badge locked");
+    expect(document.body.textContent).toContain("badge 1001 locked on its PC after 5 wrong PINs in a row, for 30 s");
+    expect(document.body.textContent).toContain("Dock PC");
+    expect(document.body.textContent, "no raw kind").not.toContain("badge_locked");
+  });
+
   it("shows the GS character as <GS>", () => {
     expect(visibleScan("0109501101020917\u001d10ABC")).toBe("0109501101020917<GS>10ABC");
   });

@@ -302,121 +302,122 @@ impl HistoryEntry {
                 .map(|lot| format!(" lot {}", lot.as_str()))
                 .unwrap_or_default()
         };
-        let summary =
-            match &event.body {
-                EventBody::Received {
-                    location,
-                    item,
-                    lot: l,
-                    qty,
-                    ..
-                } => format!(
-                    "received {qty} x {}{} at {}",
-                    names.item(*item),
-                    lot(l),
-                    names.location(*location)
-                ),
-                EventBody::Picked {
-                    location,
-                    item,
-                    lot: l,
-                    qty,
-                    ..
-                } => format!(
-                    "picked {qty} x {}{} at {}",
-                    names.item(*item),
-                    lot(l),
-                    names.location(*location)
-                ),
-                EventBody::Moved {
-                    from,
-                    to,
-                    item,
-                    lot: l,
-                    qty,
-                    ..
-                } => format!(
-                    "moved {qty} x {}{} from {} to {}",
-                    names.item(*item),
-                    lot(l),
-                    names.location(*from),
-                    names.location(*to)
-                ),
-                EventBody::Adjusted {
-                    location,
-                    item,
-                    delta,
-                    reason,
-                    ..
-                } => format!(
-                    "adjusted {} by {delta:+} at {} ({reason})",
-                    names.item(*item),
-                    names.location(*location)
-                ),
-                EventBody::Counted {
-                    location,
-                    item,
-                    lot: l,
-                    counted_qty,
-                    system_qty,
-                    ..
-                } => format!(
-                    "counted {counted_qty} x {}{} at {} (system said {system_qty})",
-                    names.item(*item),
-                    lot(l),
-                    names.location(*location)
-                ),
-                EventBody::CountReviewed { counted, decision } => {
-                    let verb = match decision {
-                        aisle_core::event::ReviewDecision::Approved => "approved",
-                        aisle_core::event::ReviewDecision::Rejected => "rejected",
-                    };
-                    match names.count(*counted) {
-                        Some(words) => format!("{verb} the count of {words}"),
-                        // The count is not on this device (yet): say so rather than show its id.
-                        None => format!("{verb} a count not on this PC"),
-                    }
-                }
-                EventBody::ShortPicked {
-                    location,
-                    item,
-                    qty_short,
-                    reason,
-                    ..
-                } => format!(
-                    "short-picked {qty_short} x {} at {} ({reason:?})",
-                    names.item(*item),
-                    names.location(*location)
-                ),
-                EventBody::PickListClaimed { pick_list } => {
-                    format!("claimed pick list {}", names.pick_list(*pick_list))
-                }
-                EventBody::CountRequested {
-                    location,
-                    item,
-                    lot: l,
-                    note,
-                } => format!(
-                    "asked for a count of {}{} at {}{}",
-                    names.item(*item),
-                    lot(l),
-                    names.location(*location),
-                    if note.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {note}")
-                    }
-                ),
-                EventBody::BadgeLocked {
-                    badge,
-                    failures,
-                    locked_until_ms,
-                } => format!(
-                "badge {badge} locked on this PC after {failures} wrong PINs in a row, for {} s",
-                locked_until_ms.saturating_sub(event.hlc.wall_ms).div_ceil(1000)
+        let summary = match &event.body {
+            EventBody::Received {
+                location,
+                item,
+                lot: l,
+                qty,
+                ..
+            } => format!(
+                "received {qty} x {}{} at {}",
+                names.item(*item),
+                lot(l),
+                names.location(*location)
             ),
-                EventBody::Resolved { resolution } => resolution_summary(resolution, names),
-            };
+            EventBody::Picked {
+                location,
+                item,
+                lot: l,
+                qty,
+                ..
+            } => format!(
+                "picked {qty} x {}{} at {}",
+                names.item(*item),
+                lot(l),
+                names.location(*location)
+            ),
+            EventBody::Moved {
+                from,
+                to,
+                item,
+                lot: l,
+                qty,
+                ..
+            } => format!(
+                "moved {qty} x {}{} from {} to {}",
+                names.item(*item),
+                lot(l),
+                names.location(*from),
+                names.location(*to)
+            ),
+            EventBody::Adjusted {
+                location,
+                item,
+                delta,
+                reason,
+                ..
+            } => format!(
+                "adjusted {} by {delta:+} at {} ({reason})",
+                names.item(*item),
+                names.location(*location)
+            ),
+            EventBody::Counted {
+                location,
+                item,
+                lot: l,
+                counted_qty,
+                system_qty,
+                ..
+            } => format!(
+                "counted {counted_qty} x {}{} at {} (system said {system_qty})",
+                names.item(*item),
+                lot(l),
+                names.location(*location)
+            ),
+            EventBody::CountReviewed { counted, decision } => {
+                let verb = match decision {
+                    aisle_core::event::ReviewDecision::Approved => "approved",
+                    aisle_core::event::ReviewDecision::Rejected => "rejected",
+                };
+                match names.count(*counted) {
+                    Some(words) => format!("{verb} the count of {words}"),
+                    // The count is not on this device (yet): say so rather than show its id.
+                    None => format!("{verb} a count not on this PC"),
+                }
+            }
+            EventBody::ShortPicked {
+                location,
+                item,
+                qty_short,
+                reason,
+                ..
+            } => format!(
+                "short-picked {qty_short} x {} at {} ({reason:?})",
+                names.item(*item),
+                names.location(*location)
+            ),
+            EventBody::PickListClaimed { pick_list } => {
+                format!("claimed pick list {}", names.pick_list(*pick_list))
+            }
+            EventBody::CountRequested {
+                location,
+                item,
+                lot: l,
+                note,
+            } => format!(
+                "asked for a count of {}{} at {}{}",
+                names.item(*item),
+                lot(l),
+                names.location(*location),
+                if note.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {note}")
+                }
+            ),
+            EventBody::BadgeLocked {
+                badge,
+                failures,
+                locked_until_ms,
+            } => format!(
+                "badge {badge} locked on its PC after {failures} wrong PINs in a row, for {} s",
+                locked_until_ms
+                    .saturating_sub(event.hlc.wall_ms)
+                    .div_ceil(1000)
+            ),
+            EventBody::Resolved { resolution } => resolution_summary(resolution, names),
+        };
         Self {
             event_id: event.id,
             kind: event.kind(),
