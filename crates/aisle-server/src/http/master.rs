@@ -116,6 +116,9 @@ fn answer(outcome: Upsert, collection: &str) -> Result<Json<ErpUpsertResponse>, 
     }
 }
 
+/// The most users with a plain `pin` one ERP request may carry.
+pub const MAX_PLAIN_PINS: usize = 50;
+
 /// One ERP user as the domain's [`NewUser`], refusing a PIN that breaks the tenant's policy
 /// or a hash cheaper than the server's PIN cost. A PIN is never echoed in an error.
 fn erp_user(
@@ -131,6 +134,16 @@ fn erp_user(
         ))
     })?;
     let elevated = matches!(role, Role::Manager | Role::Admin);
+    let mut user_warehouses = Vec::with_capacity(user.warehouses.len());
+    for (warehouse_idx, name) in user.warehouses.iter().enumerate() {
+        user_warehouses.push(
+            master::resolve_warehouse(warehouses, name).ok_or_else(|| {
+                AppError::InvalidRecord(format!(
+                    "users[{record_idx}].warehouses[{warehouse_idx}]: no warehouse {name:?} in this tenant"
+                ))
+            })?,
+        );
+    }
     let pin_hash = match (user.pin.as_deref(), user.pin_hash.as_deref()) {
         (Some(pin), None) => {
             if !is_pin_shaped(pin) {
@@ -171,16 +184,6 @@ fn erp_user(
             )))
         }
     };
-    let mut user_warehouses = Vec::with_capacity(user.warehouses.len());
-    for (warehouse_idx, name) in user.warehouses.iter().enumerate() {
-        user_warehouses.push(
-            master::resolve_warehouse(warehouses, name).ok_or_else(|| {
-                AppError::InvalidRecord(format!(
-                    "users[{record_idx}].warehouses[{warehouse_idx}]: no warehouse {name:?} in this tenant"
-                ))
-            })?,
-        );
-    }
     Ok(NewUser {
         badge: user.badge,
         name: user.name,
@@ -317,6 +320,14 @@ pub(crate) async fn put_users(
     let outcome = blocking(move || -> Result<Upsert, AppError> {
         let warehouses = registry.list_warehouses(context.tenant())?;
         let policy = storage.pin_policy(&context)?;
+        // Each plain PIN costs a hash at the PIN cost (about 250 ms and 128 MiB), so one
+        // request may carry only so many; more go in further requests, or as hashes.
+        let n_plain = body.users.iter().filter(|user| user.pin.is_some()).count();
+        if n_plain > MAX_PLAIN_PINS {
+            return Err(AppError::InvalidRecord(format!(
+                "users: {n_plain} users carry a plain `pin`, at most {MAX_PLAIN_PINS} per request may (each is hashed at the PIN cost): split the request or send `pin_hash`"
+            )));
+        }
         let mut users = Vec::with_capacity(body.users.len());
         for (record_idx, user) in body.users.into_iter().enumerate() {
             users.push(erp_user(record_idx, user, &warehouses, policy)?);

@@ -150,6 +150,26 @@ async fn short_manager_pins_and_cheap_hashes_are_refused_with_their_own_codes() 
             .contains("warehouses[0]"),
         "{body}"
     );
+    // Hashing is slow on purpose, so one request carries at most 50 plain PINs.
+    let many: Vec<Value> = (0..51)
+        .map(|n| {
+            json!({ "badge": format!("P-{n}"), "name": "P", "role": "picker",
+            "pin": "4821", "warehouses": ["main"] })
+        })
+        .collect();
+    let (status, body) = put_json(&world.http, &url, &key, &json!({ "users": many })).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("invalid_record")),
+        "{body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("at most 50"),
+        "{body}"
+    );
     assert_eq!(crate::erp::count_rows(&world, tenant, "users"), 0);
 }
 
