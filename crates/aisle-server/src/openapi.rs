@@ -174,16 +174,103 @@ fn body_kinds() -> Vec<(&'static str, Vec<BodyField>)> {
                 ("locked_until_ms", int(), true),
             ],
         ),
-        // Recorded by the server only; its fields depend on the `rule` (docs/protocol.md).
-        ("resolved", vec![("rule", string(), true)]),
+    ]
+}
+
+/// The `resolved` body (recorded by the server only) by its `rule`: one `oneOf` branch per
+/// rule, each with `type` = `resolved`, the `rule` and that rule's fields
+/// (`aisle_core::event::Resolution`).
+fn resolution_rules() -> Vec<(&'static str, Vec<BodyField>)> {
+    use serde_json::json;
+    let uuid = || json!({"type": "string", "format": "uuid"});
+    let lot = || json!({"type": ["string", "null"], "maxLength": 20});
+    let int = || json!({"type": "integer", "format": "int64"});
+    let claim = || {
+        json!({"type": "object", "required": ["event", "device", "user"], "properties": {
+            "event": {"type": "string", "format": "uuid"},
+            "device": {"type": "string", "format": "uuid"},
+            "user": {"type": "string", "format": "uuid"}}})
+    };
+    let key = |mut rest: Vec<BodyField>| {
+        let mut fields = vec![
+            ("location", uuid(), true),
+            ("item", uuid(), true),
+            ("lot", lot(), true),
+        ];
+        fields.append(&mut rest);
+        fields
+    };
+    vec![
+        (
+            "claim_conflict",
+            vec![
+                ("pick_list", uuid(), true),
+                ("winner", claim(), true),
+                ("loser", claim(), true),
+            ],
+        ),
+        (
+            "negative_stock",
+            key(vec![
+                ("on_hand", int(), true),
+                ("task", uuid(), true),
+                ("cause", uuid(), true),
+            ]),
+        ),
+        (
+            "over_pick",
+            key(vec![
+                ("pick_list", uuid(), true),
+                ("line", json!({"type": "integer", "minimum": 0}), true),
+                ("picked", int(), true),
+                ("line_qty", int(), true),
+                ("cause", uuid(), true),
+            ]),
+        ),
+        (
+            "short_pick",
+            key(vec![
+                ("task", uuid(), true),
+                ("short_pick", uuid(), true),
+                (
+                    "reason",
+                    json!({"type": "string", "enum": ["not_found", "damaged", "wrong_item"]}),
+                    true,
+                ),
+                ("cause", uuid(), true),
+            ]),
+        ),
+        (
+            "count_variance",
+            key(vec![
+                ("counted", uuid(), true),
+                ("counted_qty", int(), true),
+                ("system_qty", int(), true),
+            ]),
+        ),
+        (
+            "recount",
+            key(vec![
+                ("task", uuid(), true),
+                ("counted", uuid(), true),
+                ("cause", uuid(), true),
+            ]),
+        ),
     ]
 }
 
 fn event_schema() -> serde_json::Value {
     use serde_json::json;
+    let resolved = resolution_rules().into_iter().map(|(rule, mut fields)| {
+        fields.insert(0, ("rule", json!({"type": "string", "enum": [rule]}), true));
+        ("resolved", Some(rule), fields)
+    });
     let bodies: Vec<serde_json::Value> = body_kinds()
         .into_iter()
-        .map(|(kind, fields)| {
+        .map(|(kind, fields)| (kind, None, fields))
+        .chain(resolved)
+        .map(|(kind, rule, fields)| {
+            let title = rule.map_or_else(|| kind.to_string(), |rule| format!("{kind} ({rule})"));
             let mut properties = serde_json::Map::new();
             properties.insert("type".into(), json!({"type": "string", "enum": [kind]}));
             let mut required = vec![json!("type")];
@@ -193,7 +280,7 @@ fn event_schema() -> serde_json::Value {
                     required.push(json!(name));
                 }
             }
-            json!({"type": "object", "title": kind, "required": required, "properties": properties})
+            json!({"type": "object", "title": title, "required": required, "properties": properties})
         })
         .collect();
     json!({
@@ -371,16 +458,65 @@ mod tests {
         ];
         let counted = events.make(1, 1_000, 0, bodies[4].clone()).id;
         bodies.push(testkit::reviewed(counted, ReviewDecision::Approved));
-        bodies.push(EventBody::Resolved {
-            resolution: aisle_core::event::Resolution::NegativeStock {
+        use aisle_core::event::{ClaimRef, Resolution};
+        let task = aisle_core::ids::TaskId::new_v7(7, [7; 10]);
+        let claim = |n: u8| ClaimRef {
+            event: counted,
+            device: aisle_core::ids::DeviceId::new_v7(8, [n; 10]),
+            user: aisle_core::ids::UserId::new_v7(9, [n; 10]),
+        };
+        for resolution in [
+            Resolution::ClaimConflict {
+                pick_list: list,
+                winner: claim(1),
+                loser: claim(2),
+            },
+            Resolution::NegativeStock {
                 location: key.location,
                 item: key.item,
                 lot: key.lot.clone(),
                 on_hand: -1,
-                task: aisle_core::ids::TaskId::new_v7(7, [7; 10]),
+                task,
                 cause: counted,
             },
-        });
+            Resolution::OverPick {
+                pick_list: list,
+                line: 0,
+                picked: 3,
+                line_qty: 2,
+                location: key.location,
+                item: key.item,
+                lot: key.lot.clone(),
+                cause: counted,
+            },
+            Resolution::ShortPick {
+                location: key.location,
+                item: key.item,
+                lot: None,
+                task,
+                short_pick: counted,
+                reason: aisle_core::event::ShortReason::Damaged,
+                cause: counted,
+            },
+            Resolution::CountVariance {
+                location: key.location,
+                item: key.item,
+                lot: key.lot.clone(),
+                counted,
+                counted_qty: 4,
+                system_qty: 5,
+            },
+            Resolution::Recount {
+                location: key.location,
+                item: key.item,
+                lot: key.lot.clone(),
+                task,
+                counted,
+                cause: counted,
+            },
+        ] {
+            bodies.push(EventBody::Resolved { resolution });
+        }
         bodies
             .into_iter()
             .enumerate()
@@ -400,7 +536,25 @@ mod tests {
         kinds.sort_unstable();
         kinds.dedup();
         assert_eq!(kinds.len(), 11, "the sample holds every EventBody kind");
-        assert_eq!(bodies.len(), kinds.len(), "one oneOf branch per kind");
+        let mut described: Vec<&str> = bodies
+            .iter()
+            .map(|branch| {
+                branch["properties"]["type"]["enum"][0]
+                    .as_str()
+                    .expect("a kind")
+            })
+            .collect();
+        described.dedup();
+        assert_eq!(
+            described.len(),
+            kinds.len(),
+            "oneOf branches for every kind"
+        );
+        let rules = bodies
+            .iter()
+            .filter(|branch| branch["properties"]["type"]["enum"][0] == "resolved")
+            .count();
+        assert_eq!(rules, 6, "one resolved branch per rule");
         for sample in &events {
             let kind = sample.kind();
             let json = serde_json::to_value(sample).expect("an event serialises");
@@ -418,20 +572,21 @@ mod tests {
                     "{kind}: envelope field {field} is described"
                 );
             }
+            let body = json["body"].as_object().expect("the body is an object");
+            let rule = body.get("rule").cloned().unwrap_or(serde_json::Value::Null);
             let branch = bodies
                 .iter()
-                .find(|branch| branch["properties"]["type"]["enum"][0] == kind)
-                .unwrap_or_else(|| panic!("{kind} has a oneOf branch"));
-            let body = json["body"].as_object().expect("the body is an object");
+                .find(|branch| {
+                    branch["properties"]["type"]["enum"][0] == kind
+                        && (rule.is_null() || branch["properties"]["rule"]["enum"][0] == rule)
+                })
+                .unwrap_or_else(|| panic!("{kind} {rule} has a oneOf branch"));
             for field in branch["required"].as_array().expect("required") {
                 let field = field.as_str().expect("a name");
                 assert!(
                     body.contains_key(field),
                     "{kind}: required {field} is serialised"
                 );
-            }
-            if kind == "resolved" {
-                continue; // Its fields depend on the rule.
             }
             let described = branch["properties"].as_object().expect("properties");
             for field in body.keys() {
