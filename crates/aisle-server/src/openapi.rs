@@ -524,6 +524,29 @@ mod tests {
             .collect()
     }
 
+    /// Issue 12 §3: an ERP user names its warehouses and sends a plain `pin` or a
+    /// `pin_hash`; devices get the tenant's PIN policy with master data.
+    #[test]
+    fn erp_users_declare_warehouses_and_both_ways_to_send_a_pin() {
+        let document = document();
+        let user = schema(&document, "ErpUser");
+        let required = user["required"].as_array().expect("required fields");
+        assert!(
+            required.iter().any(|field| field == "warehouses"),
+            "warehouses is required: {user}"
+        );
+        assert!(
+            !required.iter().any(|field| field == "pin_hash"),
+            "pin_hash is one of two ways: {user}"
+        );
+        assert_eq!(user["properties"]["pin"]["pattern"], "^[0-9]{4,12}$");
+        let master = schema(&document, "MasterResponse");
+        assert!(
+            master["properties"]["pin_policy"].is_object(),
+            "master data carries the PIN policy: {master}"
+        );
+    }
+
     #[test]
     fn every_event_kind_is_described() {
         let document = document();
