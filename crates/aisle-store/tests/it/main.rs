@@ -6,6 +6,7 @@ mod encryption;
 mod lockout;
 mod master;
 mod migrations;
+mod pin_cost;
 mod projection;
 mod queries;
 mod record;
