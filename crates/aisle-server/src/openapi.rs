@@ -369,7 +369,78 @@ struct ApiDoc;
 
 /// The OpenAPI document.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    with_refusals(ApiDoc::openapi())
+}
+
+/// The refusals any route can give before its handler runs (`crate::limits`,
+/// `crate::serve`), each `{code, message}`: (status, description, only for routes with a
+/// request body). The one table every operation gets, instead of one pasted per route.
+const REFUSALS: [(&str, &str, bool); 4] = [
+    (
+        "429",
+        "`rate_limited`: past the rate limit of the source address, the tenant, enrollment or \
+         the tenant's push quota; `Retry-After` says when to retry",
+        false,
+    ),
+    (
+        "431",
+        "`headers_too_large`: the request line and headers exceed the limit",
+        false,
+    ),
+    (
+        "503",
+        "`too_many_connections` (the connection cap, then closed), `server_busy` (the body \
+         memory budget) or `tenant_unavailable`; retry later",
+        false,
+    ),
+    (
+        "413",
+        "`payload_too_large`: the body exceeds its cap (a small cap before the credential is \
+         checked on routes that take none)",
+        true,
+    ),
+];
+
+/// Adds [`REFUSALS`] to every operation; a status a route already documents keeps its own
+/// text, with the shared one appended.
+fn with_refusals(document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use serde_json::{json, Value};
+    let mut value = serde_json::to_value(&document).expect("the document serialises");
+    let error = json!({"$ref": "#/components/schemas/ErrorBody"});
+    if let Some(paths) = value["paths"].as_object_mut() {
+        for item in paths.values_mut() {
+            let Some(item) = item.as_object_mut() else {
+                continue;
+            };
+            for (method, operation) in item.iter_mut() {
+                if !["get", "put", "post", "delete", "patch"].contains(&method.as_str()) {
+                    continue;
+                }
+                let has_body = operation.get("requestBody").is_some();
+                let responses = operation["responses"]
+                    .as_object_mut()
+                    .expect("an operation has responses");
+                for (status, description, needs_body) in REFUSALS {
+                    if needs_body && !has_body {
+                        continue;
+                    }
+                    let entry = responses.entry(status).or_insert_with(|| json!({}));
+                    let text = match entry["description"].as_str() {
+                        Some(own) if !own.is_empty() => format!("{own}; or {description}"),
+                        _ => description.to_owned(),
+                    };
+                    entry["description"] = Value::String(text);
+                    entry["content"] = json!({"application/json": {"schema": error}});
+                    if status == "429" {
+                        entry["headers"] = json!({"Retry-After": {
+                            "description": "Seconds to wait before retrying",
+                            "schema": {"type": "integer", "minimum": 1}}});
+                    }
+                }
+            }
+        }
+    }
+    serde_json::from_value(value).expect("the document with its refusals is a document")
 }
 
 /// The OpenAPI document as JSON, rendered once.
@@ -545,6 +616,46 @@ mod tests {
             master["properties"]["pin_policy"].is_object(),
             "master data carries the PIN policy: {master}"
         );
+    }
+
+    #[test]
+    fn every_route_lists_the_refusals_it_can_give() {
+        let document = document();
+        let paths = document["paths"].as_object().expect("paths");
+        assert!(!paths.is_empty());
+        let mut n_operations = 0;
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().expect("a path item") {
+                let Some(responses) = operation["responses"].as_object() else {
+                    continue;
+                };
+                n_operations += 1;
+                let mut wanted = vec!["429", "431", "503"];
+                if operation.get("requestBody").is_some() {
+                    wanted.push("413");
+                }
+                for status in wanted {
+                    let response = responses
+                        .get(status)
+                        .unwrap_or_else(|| panic!("{method} {path} lists {status}"));
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path} {status} is {{code, message}}"
+                    );
+                }
+                assert!(
+                    responses["429"]["headers"].get("Retry-After").is_some(),
+                    "{method} {path}: 429 declares Retry-After"
+                );
+            }
+        }
+        assert!(
+            n_operations > 10,
+            "every operation was walked ({n_operations})"
+        );
+        let error = &document["components"]["schemas"]["ErrorBody"]["properties"];
+        assert!(error.get("code").is_some() && error.get("message").is_some());
     }
 
     #[test]
