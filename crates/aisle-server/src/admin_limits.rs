@@ -20,6 +20,13 @@ pub struct LimitArgs {
     /// Connections served at once; beyond it `503 too_many_connections`.
     #[arg(long, env = "AISLE_MAX_CONNECTIONS", default_value_t = limits::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Connections at once from one source address; beyond it `503 too_many_connections`.
+    #[arg(long, env = "AISLE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = limits::DEFAULT_MAX_CONNECTIONS_PER_ADDRESS)]
+    max_connections_per_address: usize,
+    /// Milliseconds a `429 rate_limited` answer is held before it is sent (at most its
+    /// `Retry-After`), so a flooding client gets few answers; 0 answers at once.
+    #[arg(long, env = "AISLE_RATE_LIMITED_DELAY_MS", default_value_t = limits::DEFAULT_RATE_LIMITED_DELAY.as_millis() as u64)]
+    rate_limited_delay_ms: u64,
     /// Bytes of request line and headers; beyond it `431 headers_too_large`.
     #[arg(long, env = "AISLE_MAX_HEADER_BYTES", default_value_t = limits::DEFAULT_MAX_HEADER_BYTES)]
     max_header_bytes: usize,
@@ -53,6 +60,8 @@ impl LimitArgs {
             header_read_timeout: Duration::from_secs(self.header_timeout_secs.max(1)),
             idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
             max_connections: self.max_connections.max(1),
+            max_connections_per_address: self.max_connections_per_address.max(1),
+            rate_limited_delay: Duration::from_millis(self.rate_limited_delay_ms),
             max_header_bytes: self.max_header_bytes,
             unauthenticated_body_bytes: self.unauthenticated_body_bytes,
             body_budget_bytes: self.body_budget_bytes,

@@ -8,7 +8,8 @@
 //!
 //! 1. headers beyond [`Limits::max_header_bytes`] are refused with `431 headers_too_large`;
 //! 2. the source address's bucket (and, for `/v1/enroll`, its enrollment bucket) is taken
-//!    from, else `429 rate_limited` with `Retry-After`;
+//!    from, else `429 rate_limited` with `Retry-After`, held back for
+//!    [`Limits::rate_limited_delay`] so that a flooding client's refusals cost little;
 //! 3. under `/v1/t/`, a bearer credential is looked up: a known one takes from its
 //!    tenant's bucket; a body larger than [`Limits::unauthenticated_body_bytes`] (or of
 //!    unknown length) without a valid credential gets its `401` at once, unread. Elsewhere
@@ -25,8 +26,9 @@ use crate::http::blocking;
 use crate::registry::Registry;
 use aisle_core::ids::TenantId;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use axum::http::header::{AUTHORIZATION, CONTENT_LENGTH, RETRY_AFTER, TRANSFER_ENCODING};
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -50,6 +52,15 @@ pub struct Limits {
     /// Connections served at once; beyond it a connection is answered
     /// `503 too_many_connections` and closed.
     pub max_connections: usize,
+    /// Connections served at once from one source address; beyond it, as beyond
+    /// [`Limits::max_connections`]. A warehouse's PCs behind one NAT share an address, so
+    /// this is far above what one site needs, and far below the whole server's cap.
+    pub max_connections_per_address: usize,
+    /// How long a `429 rate_limited` answer is held before it is sent (at most its own
+    /// `Retry-After`). A client that honours `Retry-After` loses nothing; one that floods
+    /// gets one answer per connection per delay instead of thousands a second, so its
+    /// refusals stop eating the CPU that other tenants' requests need. 0 answers at once.
+    pub rate_limited_delay: Duration,
     /// The request line and headers, in bytes; beyond it `431 headers_too_large`.
     pub max_header_bytes: usize,
     /// The largest body the server reads before the request's credential is known valid.
@@ -74,6 +85,8 @@ pub struct Limits {
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1_024;
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 256;
+pub const DEFAULT_RATE_LIMITED_DELAY: Duration = Duration::from_secs(1);
 pub const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
 pub const DEFAULT_UNAUTHENTICATED_BODY_BYTES: usize = 4 * 1024;
 pub const DEFAULT_BODY_BUDGET_BYTES: usize = 256 * 1024 * 1024;
@@ -95,6 +108,8 @@ impl Default for Limits {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_address: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+            rate_limited_delay: DEFAULT_RATE_LIMITED_DELAY,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             unauthenticated_body_bytes: DEFAULT_UNAUTHENTICATED_BODY_BYTES,
             body_budget_bytes: DEFAULT_BODY_BUDGET_BYTES,
@@ -261,10 +276,25 @@ fn header_bytes(request: &Parts) -> usize {
 
 pub async fn guard(State(guards): State<Arc<Guards>>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    match check(&guards, &parts).await {
+    let response = match check(&guards, &parts).await {
         Ok(()) => next.run(Request::from_parts(parts, body)).await,
         Err(refusal) => refusal.into_response(),
+    };
+    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        // Held, not answered at once, whichever limit refused (these buckets, or a
+        // tenant's push quota in the handler): see `Limits::rate_limited_delay`.
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<u64>().ok())
+            .map_or(Duration::ZERO, Duration::from_secs);
+        let delay = guards.limits.rate_limited_delay.min(retry_after);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
     }
+    response
 }
 
 async fn check(guards: &Guards, request: &Parts) -> Result<(), AppError> {

@@ -1,9 +1,11 @@
 //! The accept loop: HTTP/1.1 over a `TcpListener` with hyper, holding each connection to
 //! the [`Limits`] that belong to connections rather than requests.
 //!
-//! - At most [`Limits::max_connections`] are served at once. One beyond it is answered
-//!   `503 too_many_connections` (with `Retry-After`) and closed; at most
-//!   [`REFUSING_AT_ONCE`] are answered so at a time, and any more are closed unanswered.
+//! - At most [`Limits::max_connections`] are served at once, and at most
+//!   [`Limits::max_connections_per_address`] from one source address, so that one client
+//!   cannot take every slot. One beyond either is answered `503 too_many_connections`
+//!   (with `Retry-After`) and closed; at most [`REFUSING_AT_ONCE`] are answered so at a
+//!   time, and any more are closed unanswered.
 //! - hyper's header-read timeout ([`Limits::header_read_timeout`]) runs from the moment a
 //!   connection waits for a request's headers, new or kept alive, until they are all in.
 //! - [`Idle`] closes a connection on which no byte has moved either way for
@@ -22,9 +24,11 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -49,6 +53,7 @@ pub async fn run(
     let limits = guards.limits.clone();
     let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let refusing = Arc::new(Semaphore::new(REFUSING_AT_ONCE));
+    let per_address = PerAddress::new(limits.max_connections_per_address.max(1));
     let graceful = GracefulShutdown::new();
     let http = builder(&limits);
     let mut forget = tokio::time::interval(FORGET_EVERY);
@@ -72,7 +77,10 @@ pub async fn run(
         };
         let _ = stream.set_nodelay(true);
         let io = TokioIo::new(Idle::new(stream, limits.idle_timeout));
-        if let Ok(permit) = Arc::clone(&connections).try_acquire_owned() {
+        let slots = per_address
+            .take(peer.ip())
+            .and_then(|slot| Some((Arc::clone(&connections).try_acquire_owned().ok()?, slot)));
+        if let Some(permit) = slots {
             let service =
                 router
                     .clone()
@@ -89,7 +97,7 @@ pub async fn run(
                 drop(permit);
             });
         } else if let Ok(permit) = Arc::clone(&refusing).try_acquire_owned() {
-            tracing::warn!(%peer, "connection refused: too many connections");
+            tracing::warn!(%peer, "connection refused: too many connections (in all or from its address)");
             let mut refuse = http.clone();
             refuse.keep_alive(false);
             tokio::spawn(async move {
@@ -111,6 +119,62 @@ pub async fn run(
         tracing::warn!("shutdown: requests still in flight after the grace period");
     }
     Ok(())
+}
+
+/// Connections being served per source address, each counted by the [`AddressSlot`] it
+/// holds until it ends.
+#[derive(Clone, Debug)]
+struct PerAddress {
+    cap: usize,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl PerAddress {
+    fn new(cap: usize) -> Self {
+        Self {
+            cap,
+            open: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// A slot for one more connection from `address`, or none when it has its cap.
+    fn take(&self, address: IpAddr) -> Option<AddressSlot> {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = open.entry(address).or_insert(0);
+        if *count >= self.cap {
+            return None;
+        }
+        *count += 1;
+        Some(AddressSlot {
+            address,
+            open: Arc::clone(&self.open),
+        })
+    }
+}
+
+/// One connection's place in its address's count; given back when dropped.
+#[derive(Debug)]
+struct AddressSlot {
+    address: IpAddr,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = open.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.address);
+            }
+        }
+    }
 }
 
 fn builder(limits: &Limits) -> hyper::server::conn::http1::Builder {

@@ -145,6 +145,100 @@ async fn connections_beyond_the_cap_get_503_too_many_connections() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_cannot_take_every_connection() {
+    // Regression (issue 12, noisy neighbour): one source could hold all 1,024 slots.
+    let world = World::start_with(4, |config| {
+        config.limits.max_connections = 100;
+        config.limits.max_connections_per_address = 2;
+    })
+    .await;
+    let from = |address: &str| {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(format!("{address}:0").parse().expect("address"))
+            .expect("bind a loopback source address");
+        socket
+    };
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = from("127.0.0.2")
+            .connect(world.server.addr)
+            .await
+            .expect("connect");
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
+            .await
+            .expect("write");
+        let answer = read_answer(&mut stream, GENEROUS).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 200"),
+            "within its cap: {answer}"
+        );
+        held.push(stream);
+    }
+    let mut third = from("127.0.0.2")
+        .connect(world.server.addr)
+        .await
+        .expect("connect");
+    third
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
+        .await
+        .expect("write");
+    let answer = read_answer(&mut third, GENEROUS).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 503"),
+        "a third connection from the same address is refused: {answer}"
+    );
+    assert_eq!(body_of(&answer)["code"], "too_many_connections", "{answer}");
+    let mut other = from("127.0.0.3")
+        .connect(world.server.addr)
+        .await
+        .expect("connect");
+    other
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
+        .await
+        .expect("write");
+    let answer = read_answer(&mut other, GENEROUS).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "another address is still served while the first holds its cap: {answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_is_held_back_so_a_flood_gets_few_answers() {
+    let hold = Duration::from_millis(700);
+    let world = World::start_with(4, |config| {
+        config.limits.per_address_per_sec = 1;
+        config.limits.rate_limited_delay = hold;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    let mut limited_after = None;
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let response = world
+            .http
+            .get(world.url("/healthz"))
+            .send()
+            .await
+            .expect("answered");
+        statuses.push(response.status().as_u16());
+        if response.status() == 429 {
+            limited_after = Some(started.elapsed());
+            break;
+        }
+    }
+    let limited_after =
+        limited_after.unwrap_or_else(|| panic!("a burst of 2 at 1/s: {statuses:?}"));
+    // A lower bound only: the server sleeps at least this long before answering.
+    assert!(
+        limited_after >= hold,
+        "the 429 came after {limited_after:?}, not held for {hold:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unauthenticated_large_body_gets_its_401_before_it_is_read() {
     let world = World::start(4).await;
     let (tenant, _) = world.tenant("acme");
