@@ -60,9 +60,11 @@ fn body_of(answer: &str) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn slow_headers_and_idle_connections_are_closed_after_the_header_timeout() {
+async fn slow_headers_are_closed_after_the_header_timeout_and_idle_keep_alives_after_the_idle_one()
+{
     let world = World::start_with(4, |config| {
         config.limits.header_read_timeout = Duration::from_secs(1);
+        config.limits.idle_timeout = Duration::from_secs(60);
     })
     .await;
     // Regression: 300 connections sending headers slowly were held for the full 60 s.
@@ -76,7 +78,45 @@ async fn slow_headers_and_idle_connections_are_closed_after_the_header_timeout()
         read_to_close(&mut slow, GENEROUS).await.is_some(),
         "a connection whose headers never finish is closed by the server"
     );
+    // A kept-alive connection waits for its next request under the idle timeout (60 s
+    // here), not the header timeout: it was closed after 10 s (the header timeout) before.
+    let mut kept = TcpStream::connect(world.server.addr)
+        .await
+        .expect("connect");
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
+        .await
+        .expect("write a request");
+    let answer = read_answer(&mut kept, GENEROUS).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "answered: {answer}");
+    assert!(
+        read_to_close(&mut kept, Duration::from_secs(3))
+            .await
+            .is_none(),
+        "a kept-alive connection quiet for 3 s, three header timeouts, is still open"
+    );
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
+        .await
+        .expect("write a second request");
+    let answer = read_answer(&mut kept, GENEROUS).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "the second request: {answer}"
+    );
+    // The next request's headers, begun and never finished, run the header clock again.
+    kept.write_all(b"GET /healthz HTTP/1.1\r\nX-Slow: ")
+        .await
+        .expect("write part of a third request");
+    assert!(
+        read_to_close(&mut kept, GENEROUS).await.is_some(),
+        "a kept-alive connection whose next headers stall is closed (the idle timeout is 60 s)"
+    );
+
     // Regression: an idle kept-alive connection was still answered after 55 s.
+    let world = World::start_with(4, |config| {
+        config.limits.header_read_timeout = Duration::from_secs(1);
+        config.limits.idle_timeout = Duration::from_secs(2);
+    })
+    .await;
     let mut idle = TcpStream::connect(world.server.addr)
         .await
         .expect("connect");
@@ -87,7 +127,7 @@ async fn slow_headers_and_idle_connections_are_closed_after_the_header_timeout()
     assert!(answer.starts_with("HTTP/1.1 200"), "answered: {answer}");
     assert!(
         read_to_close(&mut idle, GENEROUS).await.is_some(),
-        "a kept-alive connection that sends nothing more is closed by the server"
+        "a kept-alive connection that sends nothing more is closed after the idle timeout"
     );
 }
 
