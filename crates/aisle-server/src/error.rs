@@ -15,6 +15,8 @@ pub enum ServerError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("stock projection error: {0}")]
+    Projection(#[from] aisle_projection::ProjectionError),
+    #[error("stock projection error: {0}")]
     Store(#[from] aisle_store::StoreError),
     #[error("stored json is corrupt: {0}")]
     Json(#[from] serde_json::Error),
@@ -33,6 +35,7 @@ impl ServerError {
     pub fn is_retryable(&self) -> bool {
         let sqlite = match self {
             Self::Sqlite(error) => Some(error),
+            Self::Projection(aisle_projection::ProjectionError::Sqlite(error)) => Some(error),
             Self::Store(aisle_store::StoreError::Sqlite(error)) => Some(error),
             _ => None,
         };

@@ -5,7 +5,7 @@
 //! and the security audit log. Devices push events and pull the events of their warehouse
 //! over JSON protocol v1 (`docs/protocol.md`); the server keeps each tenant's stock
 //! projection with the very same `aisle_core::stock::apply` the devices run, through
-//! `aisle_store::ledger::SqlLedger`. It is the one replica that records the rules' automatic
+//! `aisle_projection::sqlite::SqlLedger`. It is the one replica that records the rules' automatic
 //! decisions, as `resolved` events it authors itself (`storage`), so they are in the audit
 //! trail of every device.
 //!

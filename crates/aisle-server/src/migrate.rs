@@ -3,11 +3,13 @@
 //! settings every server database uses, and the tenant stamp that ties a tenant database
 //! file to its tenant.
 //!
-//! A tenant database's projection tables are the device store's, statement for statement, so
-//! `aisle_store::ledger::SqlLedger` runs over both; a test below keeps them from drifting.
+//! A tenant database's stock projection is not in those files: its steps are aisle-projection's
+//! (`migrations/projection/`), the same the device store applies, placed in the tenant list
+//! at the positions where they have always run.
 
 use crate::error::ServerError;
 use aisle_core::ids::TenantId;
+use aisle_projection::sqlite::migrations::{ProjectionStep, Step};
 use rusqlite::{Connection, OptionalExtension};
 use rusqlite_migration::{Migrations, M};
 use std::time::Duration;
@@ -22,15 +24,35 @@ const REGISTRY_MIGRATIONS: &[&str] = &[
 /// The registry migration whose Rust hook chains the schema-1 audit rows (SQLite has no
 /// SHA-256 of its own).
 const REGISTRY_AUDIT_CHAIN: usize = 2;
-const TENANT_MIGRATIONS: &[&str] = &[
-    include_str!("../../../migrations/cloud/tenant/0001_init.sql"),
-    include_str!("../../../migrations/cloud/tenant/0002_master_data.sql"),
-    include_str!("../../../migrations/cloud/tenant/0003_compact_stock_deltas.sql"),
-    include_str!("../../../migrations/cloud/tenant/0004_key_states.sql"),
-    include_str!("../../../migrations/cloud/tenant/0005_projection_rules.sql"),
-    include_str!("../../../migrations/cloud/tenant/0006_tenant_stamp.sql"),
-    include_str!("../../../migrations/cloud/tenant/0007_user_warehouses_pin_policy.sql"),
+
+/// A tenant database's schema, step by step. A step's position is the schema version it
+/// brings a file to, so steps are only ever appended. Steps 3 to 5 were files of
+/// `migrations/cloud/tenant/` until the projection's SQL moved to aisle-projection; the
+/// schema each step gives is unchanged (the test
+/// `the_split_tenant_list_gives_the_old_schema_at_every_version` pins it).
+const TENANT_MIGRATIONS: &[Step] = &[
+    Step::OwnThenProjection(
+        include_str!("../../../migrations/cloud/tenant/0001_init.sql"),
+        ProjectionStep::Init,
+    ),
+    Step::Own(include_str!(
+        "../../../migrations/cloud/tenant/0002_master_data.sql"
+    )),
+    Step::Projection(ProjectionStep::CompactStockDeltas),
+    Step::Projection(ProjectionStep::KeyStates),
+    Step::Projection(ProjectionStep::RulesVersion),
+    Step::Own(include_str!(
+        "../../../migrations/cloud/tenant/0006_tenant_stamp.sql"
+    )),
+    Step::Own(include_str!(
+        "../../../migrations/cloud/tenant/0007_user_warehouses_pin_policy.sql"
+    )),
 ];
+
+/// A tenant database's migrations, as rusqlite_migration runs them.
+fn tenant_migrations() -> Vec<M<'static>> {
+    aisle_projection::sqlite::migrations::migrations(TENANT_MIGRATIONS)
+}
 
 /// The tenant schema version this build writes.
 pub const TENANT_SCHEMA_VERSION: i64 = TENANT_MIGRATIONS.len() as i64;
@@ -47,10 +69,6 @@ pub fn configure(conn: &Connection) -> Result<(), ServerError> {
     }
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
     Ok(())
-}
-
-fn run(conn: &mut Connection, files: &[&'static str], what: &str) -> Result<i64, ServerError> {
-    run_migrations(conn, files.iter().map(|sql| M::up(sql)).collect(), what)
 }
 
 fn run_migrations(
@@ -89,7 +107,7 @@ pub fn migrate_registry(conn: &mut Connection) -> Result<i64, ServerError> {
 
 /// Brings a tenant database to [`TENANT_SCHEMA_VERSION`] and returns that version.
 pub fn migrate_tenant(conn: &mut Connection) -> Result<i64, ServerError> {
-    run(conn, TENANT_MIGRATIONS, "a tenant database")
+    run_migrations(conn, tenant_migrations(), "a tenant database")
 }
 
 /// Which tenant a tenant database file says it belongs to (`tenant_meta`, schema 6), or
@@ -135,91 +153,15 @@ pub fn stamp_tenant(conn: &Connection, tenant: TenantId) -> Result<(), ServerErr
 mod tests {
     use super::*;
 
-    const DEVICE_MIGRATIONS: &[&str] = &[
-        include_str!("../../../migrations/device/0001_init.sql"),
-        include_str!("../../../migrations/device/0002_outbox_due.sql"),
-        include_str!("../../../migrations/device/0003_checksum_repairs.sql"),
-        include_str!("../../../migrations/device/0004_compact_stock_deltas.sql"),
-        include_str!("../../../migrations/device/0005_key_states.sql"),
-    ];
-
-    /// The tables `aisle_store::ledger::SqlLedger` reads and writes.
-    const PROJECTION_TABLES: &[&str] = &[
-        "stock_keys",
-        "key_states",
-        "stock_deltas",
-        "counts",
-        "count_reviews",
-        "pick_line_progress",
-        "pick_claims",
-        "tasks",
-        "discrepancies",
-    ];
-
-    /// The projection's tables and indexes as they stand after every migration in `files`:
-    /// SQLite's own record of their DDL, with comments cut and whitespace collapsed.
-    fn projection_ddl(files: &[&str]) -> Vec<String> {
-        let mut conn = Connection::open_in_memory().expect("in-memory database");
-        Migrations::new(files.iter().map(|sql| M::up(sql)).collect())
-            .to_latest(&mut conn)
-            .expect("migrations apply");
-        let mut statement = conn
-            .prepare("SELECT tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
-            .expect("prepare");
-        let rows = statement
-            .query_map([], |row| {
-                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-            })
-            .expect("query");
-        let mut statements = Vec::new();
-        for row in rows {
-            let (table, sql) = row.expect("row");
-            if PROJECTION_TABLES.contains(&table.as_str()) {
-                let without_comments: Vec<&str> = sql
-                    .lines()
-                    .map(|line| line.split("--").next().unwrap_or(""))
-                    .collect();
-                statements.push(
-                    without_comments
-                        .join(" ")
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                );
-            }
-        }
-        statements
-    }
-
-    #[test]
-    fn tenant_projection_ddl_is_the_device_projection_ddl() {
-        let device = projection_ddl(DEVICE_MIGRATIONS);
-        let tenant = projection_ddl(TENANT_MIGRATIONS);
-        assert_eq!(
-            device.len(),
-            17,
-            "the device schema has 9 projection tables and 8 indexes; update this test if it grew"
-        );
-        assert_eq!(
-            tenant, device,
-            "SqlLedger runs over both schemas, so their projection DDL must not drift"
-        );
-    }
-
     /// Tenant schema 4 moves each key's on-hand and baseline from `stock_keys` into
     /// `key_states`, naming the baseline by its event's seq; a tenant file at schema 3
     /// keeps every key's state through the upgrade.
     #[test]
     fn schema_3_key_states_move_to_their_own_table() {
         let mut conn = Connection::open_in_memory().expect("in-memory database");
-        Migrations::new(
-            TENANT_MIGRATIONS[..3]
-                .iter()
-                .map(|sql| M::up(sql))
-                .collect(),
-        )
-        .to_latest(&mut conn)
-        .expect("schema 3");
+        Migrations::new(tenant_migrations())
+            .to_version(&mut conn, 3)
+            .expect("schema 3");
         conn.execute_batch(
             "INSERT INTO events (seq, id, warehouse, device, hlc, kind, received_ms, payload)
                  VALUES (7, x'0A', x'01', x'0D', 500, 'counted', 0, '{}');
@@ -287,10 +229,53 @@ mod tests {
 
     #[test]
     fn migrations_apply_to_an_empty_database() {
-        for files in [REGISTRY_MIGRATIONS, TENANT_MIGRATIONS] {
-            Migrations::new(files.iter().map(|sql| M::up(sql)).collect())
-                .validate()
-                .expect("every migration applies cleanly");
+        Migrations::new(REGISTRY_MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+            .validate()
+            .expect("every registry migration applies cleanly");
+        Migrations::new(tenant_migrations())
+            .validate()
+            .expect("every tenant migration applies cleanly");
+    }
+    /// The schema of every version as the tenant list gave it before the projection's SQL
+    /// moved to aisle-projection (see the file's header).
+    const SCHEMA_BEFORE_SPLIT: &str = include_str!("../tests/schema/tenant_before_split.txt");
+
+    /// A file at any version the old list wrote has exactly the schema the split list gives
+    /// at that version, so every later step meets the schema it always met, and a new file
+    /// ends with the schema it always had.
+    #[test]
+    fn the_split_tenant_list_gives_the_old_schema_at_every_version() {
+        let mut recorded: Vec<(usize, Vec<String>)> = Vec::new();
+        for line in SCHEMA_BEFORE_SPLIT
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+        {
+            match line.strip_prefix("version ") {
+                Some(version) => recorded.push((version.parse().expect("a version"), Vec::new())),
+                None => recorded
+                    .last_mut()
+                    .expect("a version line first")
+                    .1
+                    .push(line.to_owned()),
+            }
+        }
+        assert_eq!(
+            recorded
+                .iter()
+                .map(|(version, _)| *version)
+                .collect::<Vec<_>>(),
+            (1..=6).collect::<Vec<_>>(),
+            "the dump holds schemas 1 to 6, the old list's"
+        );
+        let migrations = Migrations::new(tenant_migrations());
+        for (version, expected) in recorded {
+            let mut conn = Connection::open_in_memory().expect("in-memory database");
+            migrations.to_version(&mut conn, version).expect("migrate");
+            let found = aisle_projection::sqlite::migrations::schema_dump(&conn).expect("dump");
+            assert_eq!(
+                found, expected,
+                "tenant schema {version} must be what the list before the split gave"
+            );
         }
     }
 }

@@ -10,54 +10,30 @@
 
 use crate::error::ServerError;
 use crate::storage::LotTracking;
-use aisle_core::stock::{apply, RULES_VERSION};
-use aisle_core::Event;
-use aisle_store::ledger::SqlLedger;
+use aisle_projection::sqlite::rules;
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Rebuilds the projection if an older version of the rules wrote it, then records the
 /// current version, in one transaction. Answers the number of events replayed, if it ran.
 pub fn follow_rules_version(conn: &mut Connection) -> Result<Option<u64>, ServerError> {
-    let written: i64 = conn.query_row(
-        "SELECT coalesce((SELECT version FROM projection_rules WHERE id = 1), 1)",
-        [],
-        |row| row.get(0),
-    )?;
-    if written >= i64::from(RULES_VERSION) {
+    if !rules::is_behind(conn)? {
         return Ok(None);
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let n_events = replay(&tx)?;
-    tx.execute(
-        "INSERT INTO projection_rules (id, version) VALUES (1, ?1)
-         ON CONFLICT (id) DO UPDATE SET version = excluded.version",
-        [RULES_VERSION],
-    )?;
+    rules::record_current(&tx)?;
     tx.commit()?;
     Ok(Some(n_events))
 }
 
-/// Empties the projection and applies every logged event again, in event order.
+/// Empties the projection and applies every logged event again, in event order, with the
+/// server's own `lot_missing` discrepancies.
 pub fn replay(tx: &rusqlite::Transaction<'_>) -> Result<u64, ServerError> {
-    tx.execute_batch(
-        "DELETE FROM stock_deltas; DELETE FROM counts; DELETE FROM count_reviews;
-         DELETE FROM pick_line_progress; DELETE FROM pick_claims; DELETE FROM tasks;
-         DELETE FROM discrepancies; DELETE FROM key_states; DELETE FROM stock_keys;",
-    )?;
-    let mut n_events = 0;
     let mut lot_tracking = LotTracking::default();
-    let mut ledger = SqlLedger::new(tx);
-    let mut statement = tx.prepare("SELECT seq, payload FROM events ORDER BY hlc, device, id")?;
-    let mut rows = statement.query([])?;
-    while let Some(row) = rows.next()? {
-        let event: Event = serde_json::from_str(&row.get::<_, String>(1)?)?;
-        ledger.applying(event.id, row.get(0)?);
-        apply(&mut ledger, &event)?;
-        if let Some(discrepancy) = lot_tracking.missing_lot(tx, &event)? {
-            aisle_core::stock::Ledger::open_discrepancy(&mut ledger, &discrepancy)?;
+    rules::replay(tx, rules::ALL_EVENTS, |ledger, event| {
+        if let Some(discrepancy) = lot_tracking.missing_lot(tx, event)? {
+            aisle_core::stock::Ledger::open_discrepancy(ledger, &discrepancy)?;
         }
-        n_events += 1;
-    }
-    ledger.finish()?;
-    Ok(n_events)
+        Ok::<(), ServerError>(())
+    })
 }

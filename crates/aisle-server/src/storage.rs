@@ -5,7 +5,7 @@
 //!
 //! A push is one transaction: each new event is appended to the tenant's log with the next
 //! `seq` and applied to the projection by `aisle_core::stock::apply` through
-//! `aisle_store::ledger::SqlLedger`, the same code the devices run. Events are deduplicated
+//! `aisle_projection::sqlite::SqlLedger`, the same code the devices run. Events are deduplicated
 //! by id against the log, which is the deduplication `apply` leaves to its caller.
 //! The methods are blocking; the HTTP layer calls them on tokio's blocking pool.
 //!
@@ -26,7 +26,7 @@ use aisle_core::ids::WarehouseId;
 use aisle_core::ids::{ItemId, LocationId};
 use aisle_core::stock::{apply, apply_with_resolutions, Discrepancy, DiscrepancyKind};
 use aisle_core::{Event, Hlc, HlcClock};
-use aisle_store::ledger::SqlLedger;
+use aisle_projection::sqlite::SqlLedger;
 use rusqlite::{OptionalExtension, TransactionBehavior};
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -36,7 +36,7 @@ use uuid::Uuid;
 pub struct PullPage {
     pub events: Vec<PulledEvent>,
     pub next: u64,
-    /// `aisle_store::checksum::page_checksum` of the page's events over this server's
+    /// `aisle_projection::sqlite::checksum::page_checksum` of the page's events over this server's
     /// projection, taken in the same snapshot as the page.
     pub checksum: String,
     /// The warehouse's last seq in that snapshot: the checksum describes the projection
@@ -437,7 +437,7 @@ impl Storage for SqliteStorage {
         let checksum_seq: i64 = tx
             .prepare_cached("SELECT coalesce(max(seq), 0) FROM events WHERE warehouse = ?1")?
             .query_row([warehouse.as_bytes()], |row| row.get(0))?;
-        let checksum = aisle_store::checksum::page_checksum(&tx, &decoded)?;
+        let checksum = aisle_projection::sqlite::checksum::page_checksum(&tx, &decoded)?;
         tx.commit()?;
         let next = events.last().map_or(after, |event| event.seq);
         Ok(PullPage {

@@ -134,7 +134,7 @@ pub struct PullResponse {
     /// The `after` to ask for next: the last seq returned, or the request's `after`.
     pub next: u64,
     /// SHA-256 hex of the on-hand quantities of the stock keys this page's events touch, in
-    /// the server's projection as of `checksum_seq` (`aisle_store::checksum`).
+    /// the server's projection as of `checksum_seq` (`aisle_projection::checksum`).
     pub checksum: String,
     /// The warehouse's last seq when the checksum was taken: a device can compare the
     /// checksum once it has applied exactly the events up to this seq.

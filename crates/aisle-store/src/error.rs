@@ -74,6 +74,17 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+impl From<aisle_projection::ProjectionError> for StoreError {
+    fn from(error: aisle_projection::ProjectionError) -> Self {
+        use aisle_projection::ProjectionError;
+        match error {
+            ProjectionError::Sqlite(error) => Self::from(error),
+            ProjectionError::Corrupt(message) => Self::Corrupt(message),
+            ProjectionError::Invalid(message) => Self::Invalid(message),
+        }
+    }
+}
+
 impl From<serde_json::Error> for StoreError {
     fn from(error: serde_json::Error) -> Self {
         Self::Corrupt(error.to_string())

@@ -5,12 +5,12 @@
 //! Like [`crate::queries`], everything here only reads; what it returns is derived by the
 //! stock rules or stored as master data, never computed anew.
 
-use crate::ledger::uuid_at;
 use crate::names::{escape_like, first_found, NameMatch, FOUND_LIMIT};
 use crate::{Store, StoreError};
 use aisle_core::ids::{DeviceId, ItemId, LocationId, PickListId, UserId};
 use aisle_core::stock::Claim;
 use aisle_core::{Event, Hlc};
+use aisle_projection::sqlite::columns::uuid_at;
 use rusqlite::OptionalExtension;
 use std::collections::BTreeMap;
 

@@ -7,10 +7,12 @@
 //! update commit together or not at all, with `synchronous=FULL`, so a scan that has
 //! beeped survives a power cut.
 //!
-//! The projection is maintained by `aisle_core::stock::apply` through [`ledger::SqlLedger`],
-//! the SQLite implementation of the core's `Ledger` trait; this crate never decides stock
-//! semantics itself. It must never hold a device token or any other secret: those live in
-//! the OS keyring (PIN hashes, which are argon2id, are not secrets in that sense).
+//! The projection is maintained by `aisle_core::stock::apply` through
+//! `aisle_projection::sqlite::SqlLedger`, the SQLite implementation of the core's `Ledger`
+//! trait, over the projection's tables from `migrations/projection/` (the server's tenant
+//! databases run the same); this crate never decides stock semantics itself. It must never
+//! hold a device token or any other secret: those live in the OS keyring (PIN hashes, which
+//! are argon2id, are not secrets in that sense).
 //!
 //! The file is encrypted at rest (SQLCipher, see [`key`]): [`Store::open`] takes the
 //! profile's [`StoreKey`], which the caller keeps in the OS keyring; this crate never talks
@@ -22,7 +24,6 @@ pub mod checksum;
 mod error;
 pub mod floor;
 pub mod key;
-pub mod ledger;
 pub mod lockout;
 mod log;
 pub mod master;

@@ -1,11 +1,11 @@
 //! The event log: recording local events, applying pulled ones, and rebuilding the
 //! projection from the log.
 
-use crate::ledger::SqlLedger;
 use crate::queries::diff_snapshots;
 use crate::{Profile, Store, StoreError};
-use aisle_core::stock::{apply, Notice, RULES_VERSION};
+use aisle_core::stock::{apply, Notice};
 use aisle_core::Event;
+use aisle_projection::sqlite::{rules, SqlLedger};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 /// What recording an event did.
@@ -87,20 +87,11 @@ impl Store {
     /// `aisle_core::stock::RULES_VERSION`), then records the current version. A crash in
     /// between only means the rebuild runs again at the next open.
     pub fn follow_rules_version(&mut self) -> Result<Option<RebuildReport>, StoreError> {
-        let written: i64 = self.conn.query_row(
-            "SELECT coalesce((SELECT version FROM projection_rules WHERE id = 1), 1)",
-            [],
-            |row| row.get(0),
-        )?;
-        if written >= i64::from(RULES_VERSION) {
+        if !rules::is_behind(&self.conn)? {
             return Ok(None);
         }
         let report = self.rebuild_projection()?;
-        self.conn.execute(
-            "INSERT INTO projection_rules (id, version) VALUES (1, ?1)
-             ON CONFLICT (id) DO UPDATE SET version = excluded.version",
-            [RULES_VERSION],
-        )?;
+        rules::record_current(&self.conn)?;
         Ok(Some(report))
     }
 
@@ -194,25 +185,12 @@ impl Store {
 /// Empties the projection and applies every logged event again, in event order, except the
 /// events recorded again by a later one (`replaced_events`). Answers how many it applied.
 fn replay_projection(tx: &rusqlite::Transaction<'_>) -> Result<u64, StoreError> {
-    tx.execute_batch(
-        "DELETE FROM stock_deltas; DELETE FROM counts; DELETE FROM count_reviews; DELETE FROM pick_line_progress;
-         DELETE FROM pick_claims; DELETE FROM tasks; DELETE FROM discrepancies; DELETE FROM key_states; DELETE FROM stock_keys;",
-    )?;
-    let mut n_events = 0;
-    let mut ledger = SqlLedger::new(tx);
-    let mut statement = tx.prepare(
+    rules::replay(
+        tx,
         "SELECT seq, payload FROM events WHERE id NOT IN (SELECT event_id FROM replaced_events)
          ORDER BY hlc, device, id",
-    )?;
-    let mut rows = statement.query([])?;
-    while let Some(row) = rows.next()? {
-        let event: Event = serde_json::from_str(&row.get::<_, String>(1)?)?;
-        ledger.applying(event.id, row.get(0)?);
-        apply(&mut ledger, &event)?;
-        n_events += 1;
-    }
-    ledger.finish()?;
-    Ok(n_events)
+        |_, _| Ok::<(), StoreError>(()),
+    )
 }
 
 fn write_one(

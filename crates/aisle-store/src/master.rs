@@ -4,11 +4,11 @@
 //! The server owns master data; the device keeps a copy so every lookup a scan needs works
 //! offline. A PIN is never stored, only its argon2id hash.
 
-use crate::ledger::uuid_at;
 use crate::names::{escape_like, first_found, NameMatch, FOUND_LIMIT};
 use crate::{Store, StoreError};
 use aisle_core::ids::{ItemId, LocationId, PickListId, UserId, WarehouseId};
 use aisle_core::stock::CountTolerance;
+use aisle_projection::sqlite::columns::uuid_at;
 use rusqlite::{OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 

@@ -1,24 +1,49 @@
-//! Schema migrations, from the numbered files in `migrations/device/`.
+//! Schema migrations: the store's own numbered files in `migrations/device/`, with the stock
+//! projection's steps (`migrations/projection/`, owned by aisle-projection) at the positions
+//! where they have always run, as one list.
 //!
 //! rusqlite_migration tracks the version in SQLite's `user_version`. A file whose version
 //! is above what this build knows was written by a newer Aisle and is refused before any
 //! migration runs, rather than half-understood.
 
 use crate::StoreError;
+use aisle_projection::sqlite::migrations::{ProjectionStep, Step};
 use rusqlite::Connection;
-use rusqlite_migration::{Migrations, M};
+use rusqlite_migration::Migrations;
 
-const MIGRATIONS: &[&str] = &[
-    include_str!("../../../migrations/device/0001_init.sql"),
-    include_str!("../../../migrations/device/0002_outbox_due.sql"),
-    include_str!("../../../migrations/device/0003_checksum_repairs.sql"),
-    include_str!("../../../migrations/device/0004_compact_stock_deltas.sql"),
-    include_str!("../../../migrations/device/0005_key_states.sql"),
-    include_str!("../../../migrations/device/0006_projection_rules.sql"),
-    include_str!("../../../migrations/device/0007_replaced_events.sql"),
-    include_str!("../../../migrations/device/0008_device_names.sql"),
-    include_str!("../../../migrations/device/0009_badge_lockouts.sql"),
+/// The store's schema, step by step. A step's position is the schema version it brings a
+/// file to, so steps are only ever appended. Steps 4 to 6 were files of this folder until the
+/// projection's SQL moved to aisle-projection; the schema each step gives is unchanged (the
+/// test `the_split_list_gives_the_old_schema_at_every_version` pins it).
+const MIGRATIONS: &[Step] = &[
+    Step::OwnThenProjection(
+        include_str!("../../../migrations/device/0001_init.sql"),
+        ProjectionStep::Init,
+    ),
+    Step::Own(include_str!(
+        "../../../migrations/device/0002_outbox_due.sql"
+    )),
+    Step::Own(include_str!(
+        "../../../migrations/device/0003_checksum_repairs.sql"
+    )),
+    Step::Projection(ProjectionStep::CompactStockDeltas),
+    Step::Projection(ProjectionStep::KeyStates),
+    Step::Projection(ProjectionStep::RulesVersion),
+    Step::Own(include_str!(
+        "../../../migrations/device/0007_replaced_events.sql"
+    )),
+    Step::Own(include_str!(
+        "../../../migrations/device/0008_device_names.sql"
+    )),
+    Step::Own(include_str!(
+        "../../../migrations/device/0009_badge_lockouts.sql"
+    )),
 ];
+
+/// The store's migrations, as rusqlite_migration runs them.
+pub(crate) fn migrations() -> Migrations<'static> {
+    Migrations::new(aisle_projection::sqlite::migrations::migrations(MIGRATIONS))
+}
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -31,8 +56,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             supported: SCHEMA_VERSION,
         });
     }
-    let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
-    migrations
+    migrations()
         .to_latest(conn)
         .map_err(|error| StoreError::Migration(error.to_string()))
 }
@@ -43,8 +67,7 @@ mod tests {
 
     #[test]
     fn migrations_are_valid() {
-        let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
-        migrations
+        migrations()
             .validate()
             .expect("every migration applies cleanly to an empty database");
     }
@@ -83,5 +106,50 @@ mod tests {
             err.to_string().contains("newer Aisle"),
             "the message tells the user what to do: {err}"
         );
+    }
+    /// The schema of every version as the list gave it before the projection's SQL moved to
+    /// aisle-projection (see the file's header).
+    const SCHEMA_BEFORE_SPLIT: &str = include_str!("../tests/schema/device_before_split.txt");
+
+    /// The recorded schema, by version.
+    fn recorded_schemas(dump: &str) -> Vec<(usize, Vec<String>)> {
+        let mut versions: Vec<(usize, Vec<String>)> = Vec::new();
+        for line in dump.lines().filter(|line| !line.starts_with('#')) {
+            match line.strip_prefix("version ") {
+                Some(version) => versions.push((version.parse().expect("a version"), Vec::new())),
+                None => versions
+                    .last_mut()
+                    .expect("a version line first")
+                    .1
+                    .push(line.to_owned()),
+            }
+        }
+        versions
+    }
+
+    /// A file at any version the old list wrote has exactly the schema the split list gives
+    /// at that version, so every later step meets the schema it always met, and a new file
+    /// ends with the schema it always had.
+    #[test]
+    fn the_split_list_gives_the_old_schema_at_every_version() {
+        let recorded = recorded_schemas(SCHEMA_BEFORE_SPLIT);
+        assert_eq!(
+            recorded
+                .iter()
+                .map(|(version, _)| *version)
+                .collect::<Vec<_>>(),
+            (1..=8).collect::<Vec<_>>(),
+            "the dump holds schemas 1 to 8, the old list's"
+        );
+        let migrations = migrations();
+        for (version, expected) in recorded {
+            let mut conn = Connection::open_in_memory().expect("open");
+            migrations.to_version(&mut conn, version).expect("migrate");
+            let found = aisle_projection::sqlite::migrations::schema_dump(&conn).expect("dump");
+            assert_eq!(
+                found, expected,
+                "schema {version} must be what the list before the split gave"
+            );
+        }
     }
 }

@@ -1,12 +1,12 @@
 //! Read-side queries for the UI: stock by item and by location, a key's audit trail, and
 //! what is open for people to look at.
 
-use crate::ledger::{key_at, lot_to_sql};
 use crate::{Store, StoreError};
 use aisle_core::ids::{ItemId, LocationId, TaskId};
 use aisle_core::stock::memory::Snapshot;
 use aisle_core::stock::{CountTask, Discrepancy, EventOrder, StockKey};
 use aisle_core::Event;
+use aisle_projection::sqlite::columns::{key_at, lot_to_sql};
 use rusqlite::OptionalExtension;
 use serde::Serialize;
 use std::collections::BTreeMap;

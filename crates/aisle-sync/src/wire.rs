@@ -70,7 +70,7 @@ pub struct PullResponse {
     /// The `after` for the next page.
     pub next: u64,
     pub server_time_ms: i64,
-    /// The stock checksum of the keys this page touches (`aisle_store::checksum`), in the
+    /// The stock checksum of the keys this page touches (`aisle_projection::checksum`), in the
     /// server's projection as of `checksum_seq`. Optional so an older server still works.
     #[serde(default)]
     pub checksum: Option<String>,

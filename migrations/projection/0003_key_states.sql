@@ -1,5 +1,5 @@
--- Aisle server, one tenant's database, schema 4: each stock key's state in a compact table of
--- its own, as on devices (migrations/device/0005_key_states.sql; SqlLedger runs over both).
+-- The stock projection, schema 3: each stock key's state in a compact table of its own.
+-- Applied as device store step 5 and tenant database step 4.
 -- A key's on-hand and count baseline change with every movement, so their rows are
 -- rewritten by nearly every commit. In `stock_keys` they shared a row of ~110 bytes with
 -- the key's identity (three 16-byte ids and the lot) and the baseline's device and event

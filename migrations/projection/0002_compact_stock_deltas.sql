@@ -1,5 +1,5 @@
--- Aisle server, one tenant's database, schema 3: stock deltas keyed compactly, as on devices
--- (migrations/device/0003_compact_stock_deltas.sql; SqlLedger runs over both).
+-- The stock projection, schema 2: stock deltas keyed compactly. Applied as device store step 4
+-- and tenant database step 3 (each store's migrate.rs places it).
 -- Every movement's delta per key, so a count that arrives late can re-add what followed it,
 -- now keyed by (key, hlc, the event's seq in this database's log) instead of
 -- (key, hlc, device, event id). A row shrinks from about 60 bytes to about 20, so the

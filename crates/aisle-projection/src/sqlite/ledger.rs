@@ -13,9 +13,10 @@
 //! transaction; inside it, [`Ledger::sum_deltas_after`] adds the pending deltas to what the
 //! table holds.
 
-use crate::StoreError;
-use aisle_core::event::{CountDecision, Lot, ReviewDecision};
-use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, PickListId, UserId, WarehouseId};
+use super::columns::{key_at, lot_to_sql, uuid_at};
+use crate::ProjectionError;
+use aisle_core::event::{CountDecision, ReviewDecision};
+use aisle_core::ids::{DeviceId, EventId, PickListId, UserId};
 use aisle_core::stock::{
     Baseline, Claim, CountRecord, CountStatus, CountTask, Discrepancy, EventOrder, KeyState,
     Ledger, PickLineState, ReviewRecord, StockKey,
@@ -23,41 +24,12 @@ use aisle_core::stock::{
 use aisle_core::Hlc;
 use rusqlite::{Connection, OptionalExtension, Row};
 use std::collections::HashMap;
-use uuid::Uuid;
-
-/// Reads a 16-byte id column.
-pub(crate) fn uuid_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Uuid> {
-    let bytes: [u8; 16] = row.get(index)?;
-    Ok(Uuid::from_bytes(bytes))
-}
-
-pub(crate) fn lot_to_sql(lot: &Option<Lot>) -> &str {
-    lot.as_ref().map_or("", |lot| lot.as_str())
-}
-
-pub(crate) fn lot_from_sql(lot: String) -> Option<Lot> {
-    if lot.is_empty() {
-        None
-    } else {
-        Some(Lot::new(lot))
-    }
-}
 
 fn order_at(row: &Row<'_>, hlc: usize, device: usize, id: usize) -> rusqlite::Result<EventOrder> {
     Ok(EventOrder {
         hlc: Hlc::from_packed(row.get(hlc)?),
         device: DeviceId::from_uuid(uuid_at(row, device)?),
         id: EventId::from_uuid(uuid_at(row, id)?),
-    })
-}
-
-/// Reads a stock key from four consecutive columns: warehouse, location, item, lot.
-pub(crate) fn key_at(row: &Row<'_>, first: usize) -> rusqlite::Result<StockKey> {
-    Ok(StockKey {
-        warehouse: WarehouseId::from_uuid(uuid_at(row, first)?),
-        location: LocationId::from_uuid(uuid_at(row, first + 1)?),
-        item: ItemId::from_uuid(uuid_at(row, first + 2)?),
-        lot: lot_from_sql(row.get(first + 3)?),
     })
 }
 
@@ -100,7 +72,8 @@ struct CachedState {
     dirty: bool,
 }
 
-/// The rules' state in the store's tables.
+/// The rules' state in the projection's tables of one SQLite database (a device store or a
+/// tenant database).
 #[derive(Debug)]
 pub struct SqlLedger<'c> {
     conn: &'c Connection,
@@ -140,7 +113,7 @@ impl<'c> SqlLedger<'c> {
 
     /// The `events.seq` of an event that is in the log: the one being applied (see
     /// [`SqlLedger::applying`]) without a lookup, any other looked up.
-    fn event_seq(&self, event: EventId) -> Result<i64, StoreError> {
+    fn event_seq(&self, event: EventId) -> Result<i64, ProjectionError> {
         if let Some((id, seq)) = self.current {
             if id == event {
                 return Ok(seq);
@@ -152,7 +125,7 @@ impl<'c> SqlLedger<'c> {
             .query_row([event.as_bytes()], |row| row.get(0))
             .optional()?
             .ok_or_else(|| {
-                StoreError::Invalid(format!("event {event} is applied before it is logged"))
+                ProjectionError::Invalid(format!("event {event} is applied before it is logged"))
             })?;
         Ok(seq)
     }
@@ -162,13 +135,13 @@ impl<'c> SqlLedger<'c> {
     /// has committed (a rolled-back transaction's ids must be dropped instead). Run it
     /// before committing: without it the transaction commits events without their
     /// projection.
-    pub fn finish(mut self) -> Result<HashMap<StockKey, i64>, StoreError> {
+    pub fn finish(mut self) -> Result<HashMap<StockKey, i64>, ProjectionError> {
         self.flush_states()?;
         self.flush_deltas()?;
         Ok(self.key_ids)
     }
 
-    fn flush_states(&mut self) -> Result<(), StoreError> {
+    fn flush_states(&mut self) -> Result<(), ProjectionError> {
         let mut dirty: Vec<(i64, KeyState, Option<i64>)> = self
             .states
             .iter_mut()
@@ -198,7 +171,7 @@ impl<'c> SqlLedger<'c> {
         Ok(())
     }
 
-    fn flush_deltas(&mut self) -> Result<(), StoreError> {
+    fn flush_deltas(&mut self) -> Result<(), ProjectionError> {
         if self.deltas.is_empty() {
             return Ok(());
         }
@@ -235,7 +208,7 @@ impl<'c> SqlLedger<'c> {
         Ok(())
     }
 
-    fn key_id(&mut self, key: &StockKey, create: bool) -> Result<Option<i64>, StoreError> {
+    fn key_id(&mut self, key: &StockKey, create: bool) -> Result<Option<i64>, ProjectionError> {
         if let Some(id) = self.key_ids.get(key) {
             return Ok(Some(*id));
         }
@@ -288,9 +261,9 @@ fn count_at(row: &Row<'_>) -> rusqlite::Result<CountRecord> {
 }
 
 impl Ledger for SqlLedger<'_> {
-    type Error = StoreError;
+    type Error = ProjectionError;
 
-    fn key_state(&mut self, key: &StockKey) -> Result<Option<KeyState>, StoreError> {
+    fn key_state(&mut self, key: &StockKey) -> Result<Option<KeyState>, ProjectionError> {
         let Some(key_id) = self.key_id(key, false)? else {
             return Ok(None);
         };
@@ -326,7 +299,7 @@ impl Ledger for SqlLedger<'_> {
         Ok(Some(state))
     }
 
-    fn put_key_state(&mut self, key: &StockKey, state: &KeyState) -> Result<(), StoreError> {
+    fn put_key_state(&mut self, key: &StockKey, state: &KeyState) -> Result<(), ProjectionError> {
         let key_id = self.key_id(key, true)?.expect("created");
         let known_seq = self.states.get(&key_id).and_then(|cached| {
             let unchanged =
@@ -355,7 +328,7 @@ impl Ledger for SqlLedger<'_> {
         key: &StockKey,
         order: &EventOrder,
         delta: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), ProjectionError> {
         let key_id = self.key_id(key, true)?.expect("created");
         let seq = self.event_seq(order.id)?;
         self.deltas.entry(key_id).or_default().push(PendingDelta {
@@ -370,7 +343,7 @@ impl Ledger for SqlLedger<'_> {
         &mut self,
         key: &StockKey,
         after: Option<&EventOrder>,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<i64, ProjectionError> {
         let Some(key_id) = self.key_id(key, false)? else {
             return Ok(0);
         };
@@ -411,7 +384,7 @@ impl Ledger for SqlLedger<'_> {
         Ok(stored + pending)
     }
 
-    fn count(&mut self, counted: EventId) -> Result<Option<CountRecord>, StoreError> {
+    fn count(&mut self, counted: EventId) -> Result<Option<CountRecord>, ProjectionError> {
         let sql = format!("SELECT {COUNT_COLUMNS} FROM counts c JOIN stock_keys k USING (key_id) WHERE c.event_id = ?1");
         Ok(self
             .conn
@@ -420,7 +393,7 @@ impl Ledger for SqlLedger<'_> {
             .optional()?)
     }
 
-    fn put_count(&mut self, count: &CountRecord) -> Result<(), StoreError> {
+    fn put_count(&mut self, count: &CountRecord) -> Result<(), ProjectionError> {
         let key_id = self.key_id(&count.key, true)?.expect("created");
         self.conn
             .prepare_cached(
@@ -446,7 +419,7 @@ impl Ledger for SqlLedger<'_> {
         &mut self,
         key: &StockKey,
         approved_only: bool,
-    ) -> Result<Option<CountRecord>, StoreError> {
+    ) -> Result<Option<CountRecord>, ProjectionError> {
         let Some(key_id) = self.key_id(key, false)? else {
             return Ok(None);
         };
@@ -467,7 +440,7 @@ impl Ledger for SqlLedger<'_> {
             .optional()?)
     }
 
-    fn add_review(&mut self, review: &ReviewRecord) -> Result<(), StoreError> {
+    fn add_review(&mut self, review: &ReviewRecord) -> Result<(), ProjectionError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO count_reviews (event_id, counted, hlc, device, user_id, decision) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -486,7 +459,7 @@ impl Ledger for SqlLedger<'_> {
         Ok(())
     }
 
-    fn reviews(&mut self, counted: EventId) -> Result<Vec<ReviewRecord>, StoreError> {
+    fn reviews(&mut self, counted: EventId) -> Result<Vec<ReviewRecord>, ProjectionError> {
         let mut statement = self.conn.prepare_cached(
             "SELECT hlc, device, event_id, user_id, decision FROM count_reviews WHERE counted = ?1",
         )?;
@@ -510,7 +483,7 @@ impl Ledger for SqlLedger<'_> {
         &mut self,
         pick_list: PickListId,
         line: u32,
-    ) -> Result<Option<PickLineState>, StoreError> {
+    ) -> Result<Option<PickLineState>, ProjectionError> {
         Ok(self
             .conn
             .prepare_cached(
@@ -532,7 +505,7 @@ impl Ledger for SqlLedger<'_> {
         pick_list: PickListId,
         line: u32,
         state: &PickLineState,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), ProjectionError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO pick_line_progress (pick_list, line, picked_total, line_qty, line_qty_hlc, line_qty_device, line_qty_event)
@@ -553,7 +526,7 @@ impl Ledger for SqlLedger<'_> {
         Ok(())
     }
 
-    fn add_claim(&mut self, claim: &Claim) -> Result<(), StoreError> {
+    fn add_claim(&mut self, claim: &Claim) -> Result<(), ProjectionError> {
         self.conn
             .prepare_cached("INSERT INTO pick_claims (event_id, pick_list, hlc, device, user_id) VALUES (?1, ?2, ?3, ?4, ?5)")?
             .execute((
@@ -566,7 +539,7 @@ impl Ledger for SqlLedger<'_> {
         Ok(())
     }
 
-    fn claims(&mut self, pick_list: PickListId) -> Result<Vec<Claim>, StoreError> {
+    fn claims(&mut self, pick_list: PickListId) -> Result<Vec<Claim>, ProjectionError> {
         let mut statement = self.conn.prepare_cached(
             "SELECT hlc, device, event_id, user_id FROM pick_claims WHERE pick_list = ?1",
         )?;
@@ -580,7 +553,7 @@ impl Ledger for SqlLedger<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn count_tasks(&mut self, key: &StockKey) -> Result<Vec<CountTask>, StoreError> {
+    fn count_tasks(&mut self, key: &StockKey) -> Result<Vec<CountTask>, ProjectionError> {
         let mut statement = self.conn.prepare_cached(
             "SELECT detail, is_open FROM tasks WHERE warehouse = ?1 AND location = ?2 AND item = ?3 AND lot = ?4",
         )?;
@@ -603,9 +576,9 @@ impl Ledger for SqlLedger<'_> {
         Ok(tasks)
     }
 
-    fn put_task(&mut self, task: &CountTask) -> Result<(), StoreError> {
-        let detail =
-            serde_json::to_string(task).map_err(|error| StoreError::Invalid(error.to_string()))?;
+    fn put_task(&mut self, task: &CountTask) -> Result<(), ProjectionError> {
+        let detail = serde_json::to_string(task)
+            .map_err(|error| ProjectionError::Invalid(error.to_string()))?;
         self.conn
             .prepare_cached(
                 "INSERT INTO tasks (id, warehouse, location, item, lot, kind, is_open, detail)
@@ -625,9 +598,9 @@ impl Ledger for SqlLedger<'_> {
         Ok(())
     }
 
-    fn open_discrepancy(&mut self, discrepancy: &Discrepancy) -> Result<(), StoreError> {
+    fn open_discrepancy(&mut self, discrepancy: &Discrepancy) -> Result<(), ProjectionError> {
         let detail = serde_json::to_string(discrepancy)
-            .map_err(|error| StoreError::Invalid(error.to_string()))?;
+            .map_err(|error| ProjectionError::Invalid(error.to_string()))?;
         self.conn
             .prepare_cached(
                 "INSERT INTO discrepancies (id, warehouse, kind, is_open, detail) VALUES (?1, ?2, ?3, 1, ?4)
@@ -637,7 +610,7 @@ impl Ledger for SqlLedger<'_> {
         Ok(())
     }
 
-    fn resolve_discrepancy(&mut self, id: &str) -> Result<(), StoreError> {
+    fn resolve_discrepancy(&mut self, id: &str) -> Result<(), ProjectionError> {
         self.conn
             .prepare_cached("UPDATE discrepancies SET is_open = 0 WHERE id = ?1")?
             .execute([id])?;

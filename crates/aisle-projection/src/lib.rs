@@ -1,0 +1,23 @@
+//! aisle-projection: the stock projection's storage, once, for every database that keeps one.
+//!
+//! The stock rules live in `aisle_core::stock` and reach storage only through the core's
+//! [`Ledger`](aisle_core::stock::Ledger) trait. This crate is that trait's storage side: the
+//! projection's tables (the SQL in `migrations/projection/`), [`sqlite::SqlLedger`] over
+//! them, the pull checksum of protocol v1 ([`checksum`]), and the replay that rebuilds the
+//! projection from a log when the rules' version moves on ([`sqlite::rules`]). The device
+//! store and every tenant database of the server run this same code, so their projections
+//! cannot drift apart.
+//!
+//! Backends sit side by side: [`sqlite`] is the embedded one; a PostgreSQL backend would be a
+//! `pg` module next to it, implementing the same `Ledger` over the same tables. What is
+//! backend-free (the checksum's definition) is at the top level.
+//!
+//! This crate must never decide stock semantics (that is `aisle_core::stock::apply`), own an
+//! event log or any other table of a store's own, or hold a secret. It depends on aisle-core
+//! and its database driver only, never on a store or the server.
+
+pub mod checksum;
+mod error;
+pub mod sqlite;
+
+pub use error::ProjectionError;
