@@ -107,49 +107,25 @@ mod tests {
             "the message tells the user what to do: {err}"
         );
     }
+
     /// The schema of every version as the list gave it before the projection's SQL moved to
     /// aisle-projection (see the file's header).
     const SCHEMA_BEFORE_SPLIT: &str = include_str!("../tests/schema/device_before_split.txt");
-
-    /// The recorded schema, by version.
-    fn recorded_schemas(dump: &str) -> Vec<(usize, Vec<String>)> {
-        let mut versions: Vec<(usize, Vec<String>)> = Vec::new();
-        for line in dump.lines().filter(|line| !line.starts_with('#')) {
-            match line.strip_prefix("version ") {
-                Some(version) => versions.push((version.parse().expect("a version"), Vec::new())),
-                None => versions
-                    .last_mut()
-                    .expect("a version line first")
-                    .1
-                    .push(line.to_owned()),
-            }
-        }
-        versions
-    }
 
     /// A file at any version the old list wrote has exactly the schema the split list gives
     /// at that version, so every later step meets the schema it always met, and a new file
     /// ends with the schema it always had.
     #[test]
     fn the_split_list_gives_the_old_schema_at_every_version() {
-        let recorded = recorded_schemas(SCHEMA_BEFORE_SPLIT);
+        let versions = aisle_projection::sqlite::migrations::compare_with_history(
+            &migrations(),
+            SCHEMA_BEFORE_SPLIT,
+        )
+        .unwrap_or_else(|difference| panic!("{difference}"));
         assert_eq!(
-            recorded
-                .iter()
-                .map(|(version, _)| *version)
-                .collect::<Vec<_>>(),
+            versions,
             (1..=8).collect::<Vec<_>>(),
-            "the dump holds schemas 1 to 8, the old list's"
+            "the history holds schemas 1 to 8, the old list's"
         );
-        let migrations = migrations();
-        for (version, expected) in recorded {
-            let mut conn = Connection::open_in_memory().expect("open");
-            migrations.to_version(&mut conn, version).expect("migrate");
-            let found = aisle_projection::sqlite::migrations::schema_dump(&conn).expect("dump");
-            assert_eq!(
-                found, expected,
-                "schema {version} must be what the list before the split gave"
-            );
-        }
     }
 }

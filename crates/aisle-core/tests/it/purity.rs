@@ -1,45 +1,46 @@
-//! Architecture invariant 1: aisle-core is pure. It must not depend, even transitively, on
-//! I/O, async runtimes, databases, HTTP, UI, clocks or randomness.
+//! The crate graph's edges that the architecture depends on.
+//!
+//! - Invariant 1: aisle-core is pure. It must not depend, even transitively, on I/O, async
+//!   runtimes, databases, HTTP, UI, clocks or randomness.
+//! - Invariant 7: the projection's SQL exists once, in aisle-projection, which depends on
+//!   aisle-core and its database driver only, so both stores can use it.
 
 use cargo_metadata::{CargoOpt, MetadataCommand};
 use std::collections::BTreeSet;
 
-#[test]
-fn core_dependency_list_is_pure() {
-    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+const MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+
+/// A workspace package's direct normal dependencies, by name.
+fn direct_dependencies(package: &str) -> BTreeSet<String> {
     let metadata = MetadataCommand::new()
-        .manifest_path(manifest)
+        .manifest_path(MANIFEST)
         .features(CargoOpt::AllFeatures)
         .exec()
         .expect("cargo metadata must run in the test environment");
-    let core = metadata
+    let found = metadata
         .packages
         .iter()
-        .find(|package| package.name.as_str() == "aisle-core")
-        .expect("aisle-core is in the workspace");
-
-    let direct: BTreeSet<&str> = core
+        .find(|candidate| candidate.name.as_str() == package)
+        .unwrap_or_else(|| panic!("{package} is in the workspace"));
+    found
         .dependencies
         .iter()
         .filter(|dependency| dependency.kind == cargo_metadata::DependencyKind::Normal)
-        .map(|dependency| dependency.name.as_str())
-        .collect();
-    assert_eq!(
-        direct,
-        BTreeSet::from(["serde", "thiserror", "uuid"]),
-        "aisle-core's direct dependencies changed; a new one must be pure and reviewed"
-    );
+        .map(|dependency| dependency.name.clone())
+        .collect()
+}
 
-    // The packages aisle-core builds with, as `cargo tree -p aisle-core` resolves them: that
-    // resolution uses only the features aisle-core itself asks for, unlike `cargo metadata`,
-    // whose graph unifies features across the whole workspace (tauri turns on uuid's v4 and
-    // with it getrandom, which aisle-core never compiles).
+/// The packages `package` builds with (normal edges, transitively), as
+/// `cargo tree -p PACKAGE` resolves them: that resolution uses only the features the package
+/// itself asks for, unlike `cargo metadata`, whose graph unifies features across the whole
+/// workspace (tauri turns on uuid's v4 and with it getrandom, which aisle-core never compiles).
+fn resolved_tree(package: &str) -> BTreeSet<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = std::process::Command::new(cargo)
         .args([
             "tree",
             "-p",
-            "aisle-core",
+            package,
             "-e",
             "normal",
             "--prefix",
@@ -47,7 +48,7 @@ fn core_dependency_list_is_pure() {
             "--format",
             "{p}",
             "--manifest-path",
-            manifest,
+            MANIFEST,
         ])
         .output()
         .expect("cargo tree runs");
@@ -56,11 +57,23 @@ fn core_dependency_list_is_pure() {
         "cargo tree failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let names: BTreeSet<String> = String::from_utf8_lossy(&output.stdout)
+    String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| line.split_whitespace().next())
         .map(str::to_string)
-        .collect();
+        .collect()
+}
+
+#[test]
+fn core_dependency_list_is_pure() {
+    let direct = direct_dependencies("aisle-core");
+    assert_eq!(
+        direct,
+        BTreeSet::from(["serde", "thiserror", "uuid"].map(String::from)),
+        "aisle-core's direct dependencies changed; a new one must be pure and reviewed"
+    );
+
+    let names = resolved_tree("aisle-core");
     assert!(
         names.contains("uuid"),
         "sanity: the tree lists aisle-core's dependencies: {names:?}"
@@ -81,6 +94,53 @@ fn core_dependency_list_is_pure() {
         assert!(
             !names.contains(forbidden),
             "aisle-core must stay pure but depends on {forbidden} (all: {names:?})"
+        );
+    }
+}
+
+/// aisle-projection is the projection's storage and nothing else: aisle-core, its database
+/// driver and what the checksum and the JSON of stored tasks need. A PostgreSQL backend adds
+/// its driver here, reviewed; a store, the server or a runtime never.
+#[test]
+fn projection_depends_only_on_core_and_its_driver() {
+    assert_eq!(
+        direct_dependencies("aisle-projection"),
+        BTreeSet::from(
+            [
+                "aisle-core",
+                "rusqlite",
+                "rusqlite_migration",
+                "serde_json",
+                "sha2",
+                "thiserror",
+                "uuid",
+            ]
+            .map(String::from)
+        ),
+        "aisle-projection's direct dependencies changed; a new one must be reviewed"
+    );
+    let names = resolved_tree("aisle-projection");
+    assert!(
+        resolved_tree("aisle-store").contains("aisle-projection")
+            && resolved_tree("aisle-server").contains("aisle-projection"),
+        "the device store's and the server's projection is aisle-projection's"
+    );
+    assert!(
+        names.contains("aisle-core") && names.contains("rusqlite"),
+        "sanity: the tree lists aisle-projection's dependencies: {names:?}"
+    );
+    for forbidden in [
+        "aisle-store",
+        "aisle-server",
+        "aisle-sync",
+        "aisle-app",
+        "tokio",
+        "axum",
+        "reqwest",
+    ] {
+        assert!(
+            !names.contains(forbidden),
+            "aisle-projection must not depend on {forbidden} (all: {names:?})"
         );
     }
 }

@@ -14,7 +14,7 @@
 //! before the projection's part.
 
 use rusqlite::Connection;
-use rusqlite_migration::{HookResult, M};
+use rusqlite_migration::{HookResult, Migrations, M};
 
 /// One migration step of the projection, in the order every database applies them.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -128,6 +128,48 @@ pub fn schema_dump(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     rows.collect()
 }
 
+/// Checks that `migrations` gives, at every version recorded in `history`, exactly the schema
+/// recorded there. `history` is [`schema_dump`]'s lines per version, each version after a
+/// line `version N`; lines starting with `#` are comments. This is how a list that was
+/// rearranged (the projection's split out of the stores' own files) proves it gives the
+/// schema the files in the field have. Answers the versions it compared, or what differs.
+pub fn compare_with_history(
+    migrations: &Migrations<'_>,
+    history: &str,
+) -> Result<Vec<usize>, String> {
+    let mut recorded: Vec<(usize, Vec<String>)> = Vec::new();
+    for line in history.lines().filter(|line| !line.starts_with('#')) {
+        match line.strip_prefix("version ") {
+            Some(version) => {
+                let version = version
+                    .parse()
+                    .map_err(|_| format!("{line:?} does not name a version"))?;
+                recorded.push((version, Vec::new()));
+            }
+            None => match recorded.last_mut() {
+                Some((_, schema)) => schema.push(line.to_owned()),
+                None => return Err(format!("{line:?} comes before any version line")),
+            },
+        }
+    }
+    for (version, expected) in &recorded {
+        let mut conn = Connection::open_in_memory().map_err(|error| error.to_string())?;
+        migrations
+            .to_version(&mut conn, *version)
+            .map_err(|error| format!("migrating to version {version}: {error}"))?;
+        let found = schema_dump(&conn).map_err(|error| error.to_string())?;
+        if &found != expected {
+            let missing: Vec<&String> = expected.iter().filter(|l| !found.contains(l)).collect();
+            let unexpected: Vec<&String> = found.iter().filter(|l| !expected.contains(l)).collect();
+            return Err(format!(
+                "schema {version} differs from the recorded one; recorded but not given: \
+                 {missing:#?}; given but not recorded: {unexpected:#?}"
+            ));
+        }
+    }
+    Ok(recorded.into_iter().map(|(version, _)| version).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +212,36 @@ mod tests {
             !dump.contains("stock_deltas_by_event_id"),
             "the compaction's temporary table is gone: {dump}"
         );
+    }
+
+    #[test]
+    fn a_schema_history_is_compared_version_by_version() {
+        let list = [
+            Step::OwnThenProjection(EVENTS, ProjectionStep::Init),
+            Step::Projection(ProjectionStep::CompactStockDeltas),
+            Step::Projection(ProjectionStep::KeyStates),
+            Step::Projection(ProjectionStep::RulesVersion),
+        ];
+        let migrations = Migrations::new(migrations(&list));
+        let mut history = String::from("# a comment\n");
+        for version in 1..=2 {
+            let mut conn = Connection::open_in_memory().expect("in-memory database");
+            migrations.to_version(&mut conn, version).expect("migrate");
+            history.push_str(&format!("version {version}\n"));
+            for line in schema_dump(&conn).expect("dump") {
+                history.push_str(&line);
+                history.push('\n');
+            }
+        }
+        assert_eq!(
+            compare_with_history(&migrations, &history),
+            Ok(vec![1, 2]),
+            "the list gives the schema recorded from it"
+        );
+        let edited = history.replacen("key_id   INTEGER NOT NULL", "key_id INTEGER NOT NULL", 1);
+        assert_ne!(edited, history, "sanity: the edit applies");
+        let refusal = compare_with_history(&migrations, &edited).expect_err("a changed column");
+        assert!(refusal.contains("schema 1 differs"), "{refusal}");
     }
 
     #[test]
