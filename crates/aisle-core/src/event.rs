@@ -133,6 +133,19 @@ impl Date {
     }
 }
 
+/// A `YYYY-MM-DD` string in the UI contract.
+#[cfg(feature = "ts")]
+impl ts_rs::TS for Date {
+    type WithoutGenerics = Self;
+    type OptionInnerType = Self;
+    fn name(_: &ts_rs::Config) -> String {
+        "string".to_owned()
+    }
+    fn inline(cfg: &ts_rs::Config) -> String {
+        <Self as ts_rs::TS>::name(cfg)
+    }
+}
+
 /// Days in a month of the proleptic Gregorian calendar.
 pub fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
@@ -191,6 +204,7 @@ pub struct PickLineRef {
 
 /// Whether a count was decided on the counting device or waits for a manager.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum CountDecision {
     /// Within the warehouse's variance tolerance: the count is the new baseline.
@@ -210,6 +224,7 @@ pub enum ReviewDecision {
 
 /// Why a picker could not pick the full quantity.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ShortReason {
     NotFound,

@@ -19,6 +19,19 @@ macro_rules! id_type {
         #[serde(transparent)]
         pub struct $name(Uuid);
 
+        /// A UUID string in the UI contract.
+        #[cfg(feature = "ts")]
+        impl ts_rs::TS for $name {
+            type WithoutGenerics = Self;
+            type OptionInnerType = Self;
+            fn name(_: &ts_rs::Config) -> String {
+                "string".to_owned()
+            }
+            fn inline(cfg: &ts_rs::Config) -> String {
+                <Self as ts_rs::TS>::name(cfg)
+            }
+        }
+
         impl $name {
             /// A UUIDv7 from a Unix time in milliseconds and ten random bytes, both supplied
             /// by the caller.

@@ -11,12 +11,15 @@
 //! very same rules over their own databases. A test (`tests/it/purity.rs`) checks
 //! the dependency list so this stays true.
 
+pub mod calendar;
 pub mod event;
 pub mod hlc;
 pub mod ids;
+pub mod role;
 pub mod scan;
 pub mod stock;
 pub mod testkit;
 
 pub use event::{Event, EventBody, EventVersion, Lot};
 pub use hlc::{Hlc, HlcClock};
+pub use role::{Role, UnknownRole};

@@ -449,7 +449,7 @@ impl Rows<'_> {
         for row_idx in 0..self.rows.len() {
             let row = self.row(row_idx);
             let role_text = row.text("role")?;
-            let role = master::parse_role(&role_text).ok_or_else(|| {
+            let role = role_text.parse::<aisle_core::Role>().map_err(|_| {
                 row.error(
                     "role",
                     format!("{role_text:?} is not picker, manager or admin"),

@@ -19,7 +19,8 @@ use crate::wire::{
     MasterUser,
 };
 use aisle_core::ids::WarehouseId;
-use aisle_store::master::{Barcode, PinHash, Role};
+use aisle_core::Role;
+use aisle_store::master::{Barcode, PinHash};
 use aisle_store::pin::PinPolicy;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::{BTreeSet, HashSet};
@@ -102,23 +103,6 @@ impl PickStatus {
             "cancelled" => Some(Self::Cancelled),
             _ => None,
         }
-    }
-}
-
-pub fn role_str(role: Role) -> &'static str {
-    match role {
-        Role::Picker => "picker",
-        Role::Manager => "manager",
-        Role::Admin => "admin",
-    }
-}
-
-pub fn parse_role(text: &str) -> Option<Role> {
-    match text {
-        "picker" => Some(Role::Picker),
-        "manager" => Some(Role::Manager),
-        "admin" => Some(Role::Admin),
-        _ => None,
     }
 }
 
@@ -373,7 +357,7 @@ pub fn upsert_users(
                 new_uuid(now_ms).as_bytes(),
                 &user.badge,
                 &user.name,
-                role_str(user.role),
+                user.role.as_str(),
                 user.pin_hash.as_phc(),
                 user.active,
                 version,

@@ -39,32 +39,8 @@ pub struct Location {
     pub walk_order: i64,
 }
 
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Picker,
-    Manager,
-    Admin,
-}
-
-impl Role {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Picker => "picker",
-            Self::Manager => "manager",
-            Self::Admin => "admin",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "picker" => Some(Self::Picker),
-            "manager" => Some(Self::Manager),
-            "admin" => Some(Self::Admin),
-            _ => None,
-        }
-    }
-}
+/// One role type for every crate: the store keeps it as its word (`Role::as_str`).
+pub use aisle_core::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -83,7 +59,7 @@ fn user_at(row: &Row<'_>) -> rusqlite::Result<User> {
         id: UserId::from_uuid(uuid_at(row, 0)?),
         name: row.get(1)?,
         badge: row.get(2)?,
-        role: Role::parse(&role).ok_or_else(|| {
+        role: role.parse::<Role>().map_err(|_| {
             rusqlite::Error::FromSqlConversionFailure(
                 3,
                 rusqlite::types::Type::Text,

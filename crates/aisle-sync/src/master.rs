@@ -141,7 +141,7 @@ pub fn apply_page(store: &mut Store, page: &MasterPage, cursor: &str) -> Result<
         })?;
     }
     for user in &page.users {
-        let role = Role::parse(&user.role).ok_or_else(|| {
+        let role = user.role.parse::<Role>().map_err(|_| {
             invalid(format!(
                 "user {} has the unknown role {:?}",
                 user.id, user.role

@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 
 const MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
 
-/// A workspace package's direct normal dependencies, by name.
-fn direct_dependencies(package: &str) -> BTreeSet<String> {
+/// A workspace package's direct normal dependencies, by name: the ones it always builds
+/// with, or (`optional`) the ones only a feature turns on.
+fn dependencies(package: &str, optional: bool) -> BTreeSet<String> {
     let metadata = MetadataCommand::new()
         .manifest_path(MANIFEST)
         .features(CargoOpt::AllFeatures)
@@ -26,8 +27,14 @@ fn direct_dependencies(package: &str) -> BTreeSet<String> {
         .dependencies
         .iter()
         .filter(|dependency| dependency.kind == cargo_metadata::DependencyKind::Normal)
+        .filter(|dependency| dependency.optional == optional)
         .map(|dependency| dependency.name.clone())
         .collect()
+}
+
+/// A workspace package's direct normal dependencies that it always builds with, by name.
+fn direct_dependencies(package: &str) -> BTreeSet<String> {
+    dependencies(package, false)
 }
 
 /// The packages `package` builds with (normal edges, transitively), as
@@ -71,6 +78,13 @@ fn core_dependency_list_is_pure() {
         direct,
         BTreeSet::from(["serde", "thiserror", "uuid"].map(String::from)),
         "aisle-core's direct dependencies changed; a new one must be pure and reviewed"
+    );
+    // `ts-rs` derives the UI contract's TypeScript (feature `ts`, turned on by aisle-app's
+    // tests only): code generation with no I/O of its own, never in a shipped build.
+    assert_eq!(
+        dependencies("aisle-core", true),
+        BTreeSet::from(["ts-rs".to_string()]),
+        "aisle-core's optional dependencies changed; a new one must be pure and reviewed"
     );
 
     let names = resolved_tree("aisle-core");

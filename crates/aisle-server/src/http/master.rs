@@ -127,7 +127,7 @@ fn erp_user(
     warehouses: &[(WarehouseId, String)],
     policy: PinPolicy,
 ) -> Result<NewUser, AppError> {
-    let role = master::parse_role(&user.role).ok_or_else(|| {
+    let role = user.role.parse::<aisle_core::Role>().map_err(|_| {
         AppError::InvalidRecord(format!(
             "users[{record_idx}].role: {:?} is not picker, manager or admin",
             user.role
