@@ -51,12 +51,6 @@ fn port() -> u16 {
         .unwrap_or(DEFAULT_PORT)
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as i64)
-}
-
 /// Starts the demo server over `data_dir` (seeding it the first time) and returns it with
 /// this PC's demo profile, enrolling the PC if it has no demo profile yet.
 pub async fn start(
@@ -110,7 +104,7 @@ pub async fn start(
         return Ok((server, profile));
     }
     let code = registry
-        .create_enrollment_code(tenant, warehouse, 60 * 60 * 1000, now_ms())
+        .create_enrollment_code(tenant, warehouse, 60 * 60 * 1000, crate::now_ms() as i64)
         .map_err(|error| error.to_string())?;
     let device_name = format!("{} (demo)", hostname());
     let profile = aisle_sync::enroll(
@@ -140,7 +134,7 @@ fn hostname() -> String {
 /// Makes the demo tenant and fills it: master data over the ERP API, then a dock PC's
 /// receipts, so the first sync of this PC pulls real stock.
 async fn seed(registry: &Registry, url: &str) -> Result<(TenantId, WarehouseId), String> {
-    let now = now_ms();
+    let now = crate::now_ms() as i64;
     let tenant = registry
         .add_tenant("demo", now)
         .map_err(|error| error.to_string())?;
@@ -229,7 +223,7 @@ async fn dock_pc_receipts(
     warehouse: WarehouseId,
 ) -> Result<(), String> {
     let code = registry
-        .create_enrollment_code(tenant, warehouse, 60 * 1000, now_ms())
+        .create_enrollment_code(tenant, warehouse, 60 * 1000, crate::now_ms() as i64)
         .map_err(|error| error.to_string())?;
     let enrolled: serde_json::Value = http
         .post(format!("{url}v1/enroll"))
@@ -273,7 +267,7 @@ async fn dock_pc_receipts(
         ("GLOVE-L", "A-02-01", 8),
         ("LAMP-E27", "B-02-01", 5),
     ];
-    let start_ms = now_ms() as u64;
+    let start_ms = crate::now_ms();
     let mut events = Vec::new();
     for (n, (sku, location, qty)) in opening.into_iter().enumerate() {
         let item: ItemId = id_of("items", "sku", sku)

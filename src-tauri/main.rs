@@ -14,11 +14,33 @@
 
 mod commands;
 mod demo;
+
+/// Declares the app's commands from the one list in `command_list.rs`: the invoke handler
+/// here, the app manifest in `build.rs` (which includes the same file), and
+/// `capabilities/main.json`, which a test checks against the list.
+macro_rules! app_commands {
+    ($($command:ident),* $(,)?) => {
+        /// Every command the UI may call, by name.
+        #[cfg(test)]
+        const COMMANDS: &[&str] = &[$(stringify!($command)),*];
+
+        fn invoke_handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$(commands::$command),*]
+        }
+    };
+}
+include!("command_list.rs");
 mod profiles;
 mod scanner;
 mod state;
 
 use tauri::{Emitter, Manager};
+
+/// Milliseconds since the Unix epoch by this PC's (uncorrected) clock: the desktop's one
+/// clock, the same one the sync engine reads.
+fn now_ms() -> u64 {
+    u64::try_from(aisle_sync::system_now_ms()).unwrap_or(0)
+}
 
 /// What the command line asked for.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -119,9 +141,9 @@ fn main() {
             let app_state = state::AppState::new(data_dir)?;
             app.manage(app_state);
             let handle = app.handle().clone();
-            let scanner = scanner::ScannerSettings::load(&app.state::<state::AppState>().data_dir);
+            let scanner = scanner::load_settings(&app.state::<state::AppState>().data_dir);
             if let Err(error) =
-                commands::open_serial_scanner(&handle, &app.state::<state::AppState>(), &scanner)
+                scanner::open_serial_scanner(&handle, &app.state::<state::AppState>(), &scanner)
             {
                 tracing::warn!(message = %error.message, "the serial scanner is not open");
             }
@@ -130,7 +152,7 @@ fn main() {
                 let app_state = handle.state::<state::AppState>();
                 if demo {
                     if let Err(error) = commands::start_demo_mode(&app_state).await {
-                        tracing::error!(code = error.code, message = %error.message, "demo mode did not start");
+                        tracing::error!(code = error.code.as_str(), message = %error.message, "demo mode did not start");
                     }
                 } else {
                     let active = app_state
@@ -148,41 +170,7 @@ fn main() {
             });
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::app_status,
-            commands::list_profiles,
-            commands::enroll,
-            commands::start_demo,
-            commands::switch_profile,
-            commands::sign_in,
-            commands::sign_out,
-            commands::session,
-            commands::set_idle_timeout,
-            commands::resolve_scan,
-            commands::lookup,
-            commands::receive,
-            commands::move_stock,
-            commands::count,
-            commands::pick_lists,
-            commands::open_pick_list,
-            commands::pick_line,
-            commands::short_pick,
-            commands::count_tasks,
-            commands::variances,
-            commands::review_count,
-            commands::request_count,
-            commands::discrepancies,
-            commands::quarantined,
-            commands::record_again,
-            commands::stock_at,
-            commands::history,
-            commands::stock_series,
-            commands::sync_status,
-            commands::sync_now,
-            commands::scanner_settings,
-            commands::save_scanner_settings,
-            commands::serial_ports,
-        ])
+        .invoke_handler(invoke_handler())
         .run(tauri::generate_context!());
     if let Err(error) = run_result {
         eprintln!("aisle: cannot run the desktop app: {error}");
@@ -195,7 +183,7 @@ struct LogGuard(#[allow(dead_code)] Option<tracing_appender::non_blocking::Worke
 
 /// Emits `sync-status` to the UI whenever the open profile's sync status changes.
 async fn forward_sync_status(handle: tauri::AppHandle) {
-    let mut last_sent: Option<commands::SyncStatusView> = None;
+    let mut last_sent: Option<aisle_app::views::SyncStatusView> = None;
     loop {
         let current = handle
             .state::<state::AppState>()
@@ -204,7 +192,7 @@ async fn forward_sync_status(handle: tauri::AppHandle) {
             .ok()
             .and_then(|slot| {
                 slot.as_ref()
-                    .map(|active| commands::SyncStatusView::from(&*active.status.borrow()))
+                    .map(|active| commands::sync_status_view(&active.status.borrow()))
             });
         if let Some(current) = current {
             if last_sent.as_ref() != Some(&current) {
@@ -233,6 +221,36 @@ mod tests {
         assert_eq!(
             parse_flags(["aisle".to_string()].into_iter()),
             Flags::default()
+        );
+    }
+
+    /// The capability grants exactly the app's commands (plus the event API): a command
+    /// missing from it is refused to the UI at run time, one left over is a grant nobody
+    /// needs. The runtime refusal itself is pinned by tests/e2e/boundary.rs.
+    #[test]
+    fn the_capability_allows_exactly_the_commands_of_the_one_list() {
+        let capability: serde_json::Value =
+            serde_json::from_str(include_str!("../capabilities/main.json"))
+                .expect("capabilities/main.json is JSON");
+        let granted: std::collections::BTreeSet<&str> = capability["permissions"]
+            .as_array()
+            .expect("a permissions list")
+            .iter()
+            .filter_map(serde_json::Value::as_str)
+            .filter(|permission| !permission.starts_with("core:"))
+            .collect();
+        let expected: Vec<String> = COMMANDS
+            .iter()
+            .map(|command| format!("allow-{}", command.replace('_', "-")))
+            .collect();
+        assert!(
+            COMMANDS.len() >= 30,
+            "the list has every command: {COMMANDS:?}"
+        );
+        assert_eq!(
+            granted,
+            expected.iter().map(String::as_str).collect(),
+            "capabilities/main.json must allow exactly the commands in src-tauri/command_list.rs"
         );
     }
 }

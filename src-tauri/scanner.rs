@@ -1,9 +1,13 @@
 //! Scanner settings (kept in `scanner.json` in the app's data directory) and serial or
-//! USB-CDC scanners, read with the `serialport` crate. A serial scanner's lines reach the
-//! UI as the `scan` event `{ raw }`, the same shape the keyboard-wedge detector produces,
-//! so every screen takes scans from either alike.
+//! USB-CDC scanners, read with the `serialport` crate: the whole serial-port lifecycle,
+//! from listing ports to opening, replacing and closing the reader. A serial scanner's lines
+//! reach the UI as the `scan` event `{ raw }`, the same shape the keyboard-wedge detector
+//! produces, so every screen takes scans from either alike. The settings' shape is
+//! `aisle_app::views::ScannerSettings`.
 
-use serde::{Deserialize, Serialize};
+use crate::state::AppState;
+use aisle_app::views::ScannerSettings;
+use aisle_app::{CommandError, ErrorCode};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,74 +15,48 @@ use std::sync::Arc;
 use std::time::Duration;
 use tauri::Emitter;
 
-/// What the scanner setup page edits (`docs/desktop-commands.md`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScannerSettings {
-    pub max_key_gap_ms: u32,
-    pub min_length: u32,
-    pub prefix: String,
-    pub suffix: String,
-    /// `enter`, `tab` or `none`.
-    pub terminator: String,
-    pub gs_substitutes: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub serial_port: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baud: Option<u32>,
+fn settings_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("scanner.json")
 }
 
-impl Default for ScannerSettings {
-    /// Suits a USB keyboard-wedge scanner: keys at most 30 ms apart, at least 4 of them.
-    fn default() -> Self {
-        Self {
-            max_key_gap_ms: 30,
-            min_length: 4,
-            prefix: String::new(),
-            suffix: String::new(),
-            terminator: "enter".into(),
-            gs_substitutes: aisle_core::scan::ScanConfig::default().gs_substitutes,
-            serial_port: None,
-            baud: None,
-        }
-    }
+/// The saved settings, or the defaults when none are saved or the file is unreadable.
+pub fn load_settings(data_dir: &Path) -> ScannerSettings {
+    std::fs::read_to_string(settings_path(data_dir))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
 }
 
-impl ScannerSettings {
-    fn path(data_dir: &Path) -> PathBuf {
-        data_dir.join("scanner.json")
-    }
+/// Saves `settings` once they pass [`ScannerSettings::check`].
+pub fn save_settings(settings: &ScannerSettings, data_dir: &Path) -> Result<(), String> {
+    settings.check()?;
+    std::fs::create_dir_all(data_dir).map_err(|error| error.to_string())?;
+    let text = serde_json::to_string_pretty(settings).map_err(|error| error.to_string())?;
+    std::fs::write(settings_path(data_dir), text).map_err(|error| error.to_string())
+}
 
-    /// The saved settings, or the defaults when none are saved or the file is unreadable.
-    pub fn load(data_dir: &Path) -> Self {
-        std::fs::read_to_string(Self::path(data_dir))
-            .ok()
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default()
+/// (Re)opens the serial scanner the settings name, or closes it when they name none.
+pub fn open_serial_scanner(
+    app: &tauri::AppHandle,
+    state: &AppState,
+    settings: &ScannerSettings,
+) -> Result<(), CommandError> {
+    let mut serial = state
+        .serial
+        .lock()
+        .map_err(|_| CommandError::new(ErrorCode::SerialError, "the serial lock is poisoned"))?;
+    // The old reader stops when dropped, before the new one opens the port.
+    *serial = None;
+    if let Some(port) = settings
+        .serial_port
+        .as_deref()
+        .filter(|port| !port.is_empty())
+    {
+        let reader = start_serial(app.clone(), port, settings.baud.unwrap_or(9_600))
+            .map_err(|message| CommandError::new(ErrorCode::SerialError, message))?;
+        *serial = Some(reader);
     }
-
-    pub fn check(&self) -> Result<(), String> {
-        if !["enter", "tab", "none"].contains(&self.terminator.as_str()) {
-            return Err(format!(
-                "terminator must be enter, tab or none, not {:?}",
-                self.terminator
-            ));
-        }
-        if self.max_key_gap_ms == 0 || self.max_key_gap_ms > 1_000 {
-            return Err("the gap between a scanner's keys must be 1-1000 ms".into());
-        }
-        if self.gs_substitutes.iter().any(String::is_empty) {
-            return Err("a GS substitute cannot be empty".into());
-        }
-        Ok(())
-    }
-
-    pub fn save(&self, data_dir: &Path) -> Result<(), String> {
-        self.check()?;
-        std::fs::create_dir_all(data_dir).map_err(|error| error.to_string())?;
-        let text = serde_json::to_string_pretty(self).map_err(|error| error.to_string())?;
-        std::fs::write(Self::path(data_dir), text).map_err(|error| error.to_string())
-    }
+    Ok(())
 }
 
 /// The serial ports this PC has, by name (e.g. `/dev/ttyACM0`, `COM3`).
@@ -176,25 +154,22 @@ mod tests {
     #[test]
     fn settings_round_trip_and_bad_ones_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        assert_eq!(
-            ScannerSettings::load(dir.path()),
-            ScannerSettings::default()
-        );
+        assert_eq!(load_settings(dir.path()), ScannerSettings::default());
         let bluetooth = ScannerSettings {
             max_key_gap_ms: 80,
             serial_port: Some("/dev/ttyACM0".into()),
             baud: Some(9600),
             ..ScannerSettings::default()
         };
-        bluetooth.save(dir.path()).expect("save");
-        assert_eq!(ScannerSettings::load(dir.path()), bluetooth);
+        save_settings(&bluetooth, dir.path()).expect("save");
+        assert_eq!(load_settings(dir.path()), bluetooth);
         let bad = ScannerSettings {
             terminator: "space".into(),
             ..ScannerSettings::default()
         };
-        assert!(bad.save(dir.path()).is_err());
+        assert!(save_settings(&bad, dir.path()).is_err());
         assert_eq!(
-            ScannerSettings::load(dir.path()),
+            load_settings(dir.path()),
             bluetooth,
             "a refused save leaves the saved settings alone"
         );

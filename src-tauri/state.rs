@@ -39,14 +39,14 @@ impl Stamper for SyncedClock {
 /// Why a profile did not open, with the stable code the UI branches on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenError {
-    pub code: &'static str,
+    pub code: aisle_app::ErrorCode,
     pub message: String,
 }
 
 impl OpenError {
     fn store(message: impl Into<String>) -> Self {
         Self {
-            code: "store_error",
+            code: aisle_app::ErrorCode::StoreError,
             message: message.into(),
         }
     }
@@ -59,7 +59,7 @@ impl From<aisle_sync::SyncError> for OpenError {
             // reset keyring. Nothing here can read it; the IT person re-enrolls the PC.
             aisle_sync::SyncError::StoreKeyMissing { .. }
             | aisle_sync::SyncError::Store(aisle_store::StoreError::Locked { .. }) => Self {
-                code: "store_locked",
+                code: aisle_app::ErrorCode::StoreLocked,
                 message: error.to_string(),
             },
             _ => Self::store(error.to_string()),
@@ -96,7 +96,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(data_dir: PathBuf) -> Result<Self, String> {
         let book = ProfileBook::load(&data_dir)?;
-        let scanner = crate::scanner::ScannerSettings::load(&data_dir);
+        let scanner = crate::scanner::load_settings(&data_dir);
         let scan_config = ScanConfig {
             gs_substitutes: scanner.gs_substitutes,
             ..ScanConfig::default()

@@ -11,7 +11,6 @@ import type {
   CountTask,
   Discrepancy,
   EnrollArgs,
-  ErrorCode,
   HistoryFilter,
   HistoryPage,
   LookupAnswer,
@@ -34,6 +33,7 @@ import type {
   User,
   Variance,
 } from "./contract";
+import type { KnownErrorCode } from "./contract-extra";
 import { invoke as tauriInvoke } from "@tauri-apps/api/core";
 import { listen as tauriListen } from "@tauri-apps/api/event";
 
@@ -47,7 +47,7 @@ export class CommandError extends Error {
   }
 
   /** Whether this is the given code; a typo in `code` is then a type error. */
-  is(code: ErrorCode): boolean {
+  is(code: KnownErrorCode): boolean {
     return this.code === code;
   }
 }

@@ -1,9 +1,10 @@
-// The shapes of docs/desktop-commands.md, the contract with the Rust side.
-//
-// Field names are the JSON names (camelCase). Ids are UUID strings, quantities are
-// integers in the item's base unit, dates are `YYYY-MM-DD`, times are HLC milliseconds.
+// GENERATED from the Rust types by `AISLE_WRITE_CONTRACT=1 cargo test -p aisle-app contract`; do not edit.
+// The shapes of docs/desktop-commands.md: field names are the JSON names, ids are
+// UUID strings, quantities are integers in the item's base unit, dates are
+// `YYYY-MM-DD`, times are milliseconds. Helpers that are not Rust types live in
+// contract-extra.ts.
 
-/** Every `code` a command may reject with, plus two the UI itself produces. */
+/** Every `code` a command may reject with (`ErrorCode` in crates/aisle-app). */
 export const ERROR_CODES = [
   "no_profile",
   "not_signed_in",
@@ -32,326 +33,261 @@ export const ERROR_CODES = [
   "move_exceeds_source",
   "lot_required",
   "serial_error",
-  // Not sent by Rust: no Tauri at all, or a rejection without the {code, message} shape.
-  "backend_unreachable",
-  "backend_failed",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export interface Profile {
-  id: string;
-  label: string;
-  serverUrl: string;
-  tenant: string;
-  warehouse: string;
-  device: string;
-}
+/** The keys that may end a keyboard-wedge scan. */
+export type Terminator = "enter" | "tab" | "none";
+
+/**
+ * The one error shape every desktop command returns to the UI.
+ */
+export type CommandError = { 
+/**
+ * What went wrong, for the UI to branch on.
+ */
+code: ErrorCode, 
+/**
+ * A human-readable sentence the UI may show as is.
+ */
+message: string, };
 
 export type Role = "picker" | "manager" | "admin";
 
-export interface User {
-  id: string;
-  name: string;
-  badge: string;
-  role: Role;
-}
+/**
+ * Whether a count was decided on the counting device or waits for a manager.
+ */
+export type CountDecision = "self_approved" | "needs_review";
 
-/** A user of the demo tenant, PIN included: shown on the sign-in screen in demo mode only. */
-export interface DemoUser {
-  badge: string;
-  name: string;
-  role: string;
-  pin: string;
-}
+/**
+ * Why a picker could not pick the full quantity.
+ */
+export type ShortReason = "not_found" | "damaged" | "wrong_item";
 
-export interface AppStatus {
-  appVersion: string;
-  eventVersion: number;
-  storeSchemaVersion: number;
-  profile: Profile | null;
-  user: User | null;
-  demo: boolean;
-  /** Empty unless the open profile is the demo. */
-  demoUsers?: DemoUser[];
-}
+/**
+ * A warehouse profile of this PC: one enrolment with one server, tenant and warehouse.
+ */
+export type Profile = { id: string, label: string, serverUrl: string, tenant: string, warehouse: string, device: string, };
 
-/** The session as the backend keeps it: nobody once it went idle. */
-export interface SessionState {
-  user: User | null;
-  idleTimeoutMinutes: number;
-}
+export type User = { id: string, name: string, badge: string, role: Role, };
 
-export interface EnrollArgs {
-  serverUrl: string;
-  code: string;
-  deviceName: string;
-  allowHttp?: boolean;
-}
+/**
+ * A demo user as the sign-in screen lists it. Only demo PINs ever cross here: they are
+ * public by design, printed in the README.
+ */
+export type DemoUser = { badge: string, name: string, role: string, pin: string, };
 
-export interface Location {
-  id: string;
-  code: string;
-  name: string;
-  walkOrder: number;
-}
+export type AppStatus = { appVersion: string, eventVersion: number, storeSchemaVersion: number, profile: Profile | null, user: User | null, 
+/**
+ * Whether the open profile is the demo, served by the app's own demo server.
+ */
+demo: boolean, 
+/**
+ * The demo users with their PINs, for the sign-in screen; empty unless `demo`.
+ */
+demoUsers: Array<DemoUser>, };
 
-export interface Item {
-  id: string;
-  sku: string;
-  name: string;
-  baseUnit: string;
-  /** Every action on a lot-tracked item names its lot (else `lot_required`). */
-  lotTracked: boolean;
-}
+/**
+ * The session as the UI follows it: who is signed in (nobody once the session went idle)
+ * and the profile's idle timeout.
+ */
+export type SessionState = { user: User | null, idleTimeoutMinutes: number, };
 
-export interface ResolvedLocation {
-  kind: "location";
-  location: Location;
-}
+export type EnrollArgs = { serverUrl: string, code: string, deviceName: string, allowHttp?: boolean, };
 
-export interface ResolvedItem {
-  kind: "item";
-  item: Item;
-  lot?: string;
-  expiry?: string;
-  /** The GS1 count (AI 30/37) times the pack size, when the barcode says so. */
-  quantity?: number;
-  packSize: number;
-}
+export type SwitchArgs = { profileId: string, };
 
-export interface ResolvedBadge {
-  kind: "badge";
-  badge: string;
-}
+export type SignInArgs = { badge: string, pin: string, };
 
-export type Resolved = ResolvedLocation | ResolvedItem | ResolvedBadge;
+export type SessionArgs = { 
+/**
+ * The person did something since the UI last asked: restart the idle timer.
+ */
+activity?: boolean, };
 
-export interface Recorded {
-  eventId: string;
-  onHand: number;
-  notices: string[];
-}
+export type IdleTimeoutArgs = { minutes: number, };
 
-export interface CountRecorded extends Recorded {
-  decision: "self_approved" | "needs_review";
-  expected: number;
-  variance: number;
-}
+/**
+ * A scan's raw text, as the wedge or serial scanner delivered it.
+ */
+export type RawArgs = { raw: string, };
 
-export interface ReceiveArgs {
-  location: string;
-  item: string;
-  lot?: string;
-  expiry?: string;
-  qty: number;
-}
+export type Location = { id: string, code: string, name: string, walkOrder: number, };
 
-export interface MoveArgs {
-  from: string;
-  to: string;
-  item: string;
-  lot?: string;
-  qty: number;
-  /** The person was told the source holds less than `qty` and confirmed the move. */
-  confirmOverSource?: boolean;
-}
+export type Item = { id: string, sku: string, name: string, baseUnit: string, lotTracked: boolean, };
 
-export interface CountArgs {
-  location: string;
-  item: string;
-  lot?: string;
-  countedQty: number;
-  task?: string;
-}
+/**
+ * What a scan turned out to be, with what the barcode itself says filled in.
+ */
+export type Resolved = { "kind": "location", location: Location, } | { "kind": "item", item: Item, lot?: string, expiry?: string, 
+/**
+ * Base units the barcode says it holds (its GS1 count times the pack size), if it
+ * says so.
+ */
+quantity?: number, 
+/**
+ * Base units in one scan of this barcode.
+ */
+packSize: number, } | { "kind": "badge", badge: string, };
 
-export interface PickLineArgs {
-  pickList: string;
-  line: string;
-  location: string;
-  item: string;
-  lot?: string;
-  qty: number;
-}
+/**
+ * What recording one action did.
+ */
+export type Recorded = { eventId: string, 
+/**
+ * The new on-hand of the key the screen is about.
+ */
+onHand: number, 
+/**
+ * Sentences for the user, e.g. that someone else's claim on a pick list won.
+ */
+notices: Array<string>, };
 
-export const SHORT_PICK_REASONS = ["not_found", "damaged", "wrong_item"] as const;
-export type ShortPickReason = (typeof SHORT_PICK_REASONS)[number];
+export type CountRecorded = { decision: CountDecision, 
+/**
+ * Only shown after the count: counts are blind.
+ */
+expected: number, variance: number, eventId: string, 
+/**
+ * The new on-hand of the key the screen is about.
+ */
+onHand: number, 
+/**
+ * Sentences for the user, e.g. that someone else's claim on a pick list won.
+ */
+notices: Array<string>, };
 
-export interface ShortPickArgs {
-  pickList: string;
-  line: string;
-  qtyShort: number;
-  reason: ShortPickReason;
-  /** The lot, for a lot-tracked item on a line that names none. */
-  lot?: string;
-}
+export type ReceiveArgs = { location: string, item: string, lot?: string, expiry?: string, qty: number, };
 
-export interface PickListSummary {
-  id: string;
-  reference: string;
-  nLines: number;
-  nDone: number;
-  claimedBy?: string;
-}
+export type MoveArgs = { from: string, to: string, item: string, lot?: string, qty: number, 
+/**
+ * The person was told the source holds less than `qty` and confirmed the move.
+ */
+confirmOverSource?: boolean, };
 
-export interface PickLineView {
-  id: string;
-  location: Location;
-  item: Item;
-  /** The lot the line asks for, if it names one. */
-  lot?: string;
-  qty: number;
-  picked: number;
-  done: boolean;
-}
+export type CountArgs = { location: string, item: string, lot?: string, countedQty: number, task?: string, };
 
-export interface PickListView {
-  id: string;
-  reference: string;
-  lines: PickLineView[];
-}
+export type PickLineArgs = { pickList: string, line: number, location: string, item: string, lot?: string, qty: number, };
 
-/** Why a count task is open: `negative_stock`, `short_pick`, `recount` or `requested` (by a manager). */
-export interface CountTask {
-  id: string;
-  location: Location;
-  item: Item;
-  lot?: string;
-  reason: string;
-  /** The manager who asked, on a `requested` task. */
-  requestedBy?: string;
-  /** The manager's note on a `requested` task (may be empty). */
-  note?: string;
-}
+export type ShortPickArgs = { pickList: string, line: number, qtyShort: number, reason: ShortReason, 
+/**
+ * The lot, for a lot-tracked item on a line that names none.
+ */
+lot?: string, };
 
-/** A manager's request that a key be counted (`request_count`). */
-export interface RequestCountArgs {
-  location: string;
-  item: string;
-  lot?: string;
-  note?: string;
-}
+export type OpenPickListArgs = { pickList?: string, };
 
-/** Every event kind (`aisle_core::Event::kind`); `resolved` is an automatic decision of the stock rules, recorded by the server; `badge_locked` is a badge locked on a PC after 5 wrong PINs. */
-export const EVENT_KINDS = [
-  "received",
-  "picked",
-  "moved",
-  "adjusted",
-  "counted",
-  "count_reviewed",
-  "short_picked",
-  "pick_list_claimed",
-  "count_requested",
-  "badge_locked",
-  "resolved",
-] as const;
+export type PickListSummary = { id: string, reference: string, nLines: number, nDone: number, claimedBy?: string, };
 
-export interface HistoryEntry {
-  eventId: string;
-  /** One of `EVENT_KINDS`. */
-  kind: string;
-  hlcMs: number;
-  device: string;
-  /** The device's name, when the backend knows it. */
-  deviceName?: string;
-  /** The user's name; empty for `resolved`, which no person decided. */
-  user: string;
-  summary: string;
-}
+export type PickLineView = { id: number, location: Location, item: Item, lot?: string, qty: number, picked: number, done: boolean, };
 
-export interface StockRow {
-  location: Location;
-  item: Item;
-  lot?: string;
-  onHand: number;
-}
+export type PickListView = { id: string, reference: string, lines: Array<PickLineView>, notices: Array<string>, };
 
-/** What a location holds of an item in one lot (`stock_at`); no lot is stock without one. */
-export interface LotStockView {
-  lot?: string | null;
-  onHand: number;
-}
+export type CountTask = { id: string, location: Location, item: Item, lot?: string, reason: string, 
+/**
+ * Who asked for the count, when a manager did (`reason` is `requested`).
+ */
+requestedBy?: string, 
+/**
+ * The manager's note on a requested count (may be empty).
+ */
+note?: string, };
 
-export interface LookupAnswer {
-  resolved: Resolved;
-  rows: StockRow[];
-  history: HistoryEntry[];
-}
+/**
+ * A manager's request that a key be counted.
+ */
+export type RequestCountArgs = { location: string, item: string, lot?: string, 
+/**
+ * Why, for the person who counts (optional).
+ */
+note?: string, };
 
-export interface Variance {
-  countedEvent: string;
-  location: Location;
-  item: Item;
-  lot?: string;
-  countedQty: number;
-  expected: number;
-  variance: number;
-  user: string;
-  /** When the count was taken (its hlc wall ms); absent from a backend older than the field. */
-  hlcMs?: number;
-}
+export type ReviewArgs = { countedEvent: string, approve: boolean, };
 
-export interface Discrepancy {
-  id: string;
-  kind: string;
-  summary: string;
-  location?: Location;
-  item?: Item;
-  lot?: string;
-}
+export type RecordAgainArgs = { eventId: string, };
 
-export interface QuarantinedEvent {
-  eventId: string;
-  kind: string;
-  reason: string;
-  attempts: number;
-  summary: string;
-  /** Refused for its clock only (`clock_ahead`): `record_again` can record it now. */
-  canRecordAgain: boolean;
-}
+export type HistoryEntry = { eventId: string, kind: string, hlcMs: number, device: string, 
+/**
+ * The PC's name, when the server's master data has brought it.
+ */
+deviceName?: string, user: string, summary: string, };
 
-export interface HistoryFilter {
-  item?: string;
-  location?: string;
-  user?: string;
-  device?: string;
-  page?: number | string;
-}
+export type StockRow = { location: Location, item: Item, lot?: string, onHand: number, };
 
-export interface HistoryPage {
-  entries: HistoryEntry[];
-  nextPage?: number | string;
-}
+/**
+ * What a location holds of one item in one lot (`lot` is `None` for stock without a lot),
+ * for the move screen's source and the lot prompt.
+ */
+export type LotStockView = { lot: string | null, onHand: number, };
 
-export interface SeriesPoint {
-  hlcMs: number;
-  onHand: number;
-  /** Counted minus expected, on points that are counts only. */
-  variance?: number;
-}
+export type StockAtArgs = { location: string, item: string, };
 
-export interface SyncStatus {
-  online: boolean;
-  pending: number;
-  quarantined: number;
-  lastSuccessMs?: number;
-  lastError?: string;
-  /** When the last error happened, on the same clock as `lastSuccessMs`. */
-  lastErrorMs?: number;
-  clockOffsetMs?: number;
-  progress?: { done: number; total: number };
-}
+export type LookupAnswer = { resolved: Resolved, rows: Array<StockRow>, history: Array<HistoryEntry>, };
 
-export type Terminator = "enter" | "tab" | "none";
+export type Variance = { countedEvent: string, location: Location, item: Item, lot?: string, countedQty: number, expected: number, variance: number, user: string, 
+/**
+ * When the count was taken: its hlc's wall-clock milliseconds.
+ */
+hlcMs: number, };
 
-export interface ScannerSettings {
-  maxKeyGapMs: number;
-  minLength: number;
-  prefix: string;
-  suffix: string;
-  terminator: Terminator;
-  gsSubstitutes: string[];
-  serialPort?: string;
-  baud?: number;
-}
+export type Discrepancy = { id: string, kind: string, summary: string, 
+/**
+ * The stock key's location, item and lot, when the discrepancy is about one key.
+ */
+location?: Location, item?: Item, lot?: string, };
+
+export type QuarantinedEvent = { eventId: string, kind: string, reason: string, attempts: number, summary: string, 
+/**
+ * The server refused it as stamped too far ahead (`clock_ahead`): a manager can record
+ * it again now, with the corrected time.
+ */
+canRecordAgain: boolean, };
+
+export type HistoryFilter = { item?: string, location?: string, 
+/**
+ * A user's id, badge or name.
+ */
+user?: string, 
+/**
+ * A device's id.
+ */
+device?: string, page?: number, };
+
+export type HistoryPage = { entries: Array<HistoryEntry>, nextPage?: number, };
+
+export type ItemArgs = { item: string, };
+
+/**
+ * One point of the stock-over-time chart.
+ */
+export type SeriesPoint = { hlcMs: number, onHand: number, 
+/**
+ * The counted minus the expected quantity, on points that are counts.
+ */
+variance?: number, };
+
+/**
+ * The sync status as the UI shows it. What is not known is left out rather than sent as
+ * `null`: the UI's optional fields are `undefined` when absent.
+ */
+export type SyncStatus = { online: boolean, pending: number, quarantined: number, lastSuccessMs?: number, lastError?: string, 
+/**
+ * When the last error happened (device time, as `last_success_ms`), so the UI can tell
+ * an error that a later sync got past from one that still holds.
+ */
+lastErrorMs?: number, clockOffsetMs?: number, clockWarning?: string, progress?: SyncProgress, };
+
+/**
+ * How far the running sync round got: `done` of `total` events, when the total is known.
+ */
+export type SyncProgress = { done: number, total?: number, };
+
+/**
+ * What the scanner setup page edits; `src-tauri/scanner.rs` keeps it in `scanner.json`.
+ */
+export type ScannerSettings = { maxKeyGapMs: number, minLength: number, prefix: string, suffix: string, 
+/**
+ * One of [`TERMINATORS`].
+ */
+terminator: Terminator, gsSubstitutes: Array<string>, serialPort?: string, baud?: number, };

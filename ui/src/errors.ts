@@ -2,7 +2,8 @@
 // message is shown underneath as detail (it says what and where), never interpreted.
 
 import { toCommandError } from "./backend";
-import { ERROR_CODES, type ErrorCode } from "./contract";
+import { ERROR_CODES } from "./contract";
+import { UI_ERROR_CODES, type KnownErrorCode } from "./contract-extra";
 import { t } from "./i18n";
 
 export interface ErrorText {
@@ -11,8 +12,10 @@ export interface ErrorText {
   detail: string;
 }
 
-export function isKnownCode(code: string): code is ErrorCode {
-  return (ERROR_CODES as readonly string[]).includes(code);
+const KNOWN_CODES: readonly string[] = [...ERROR_CODES, ...UI_ERROR_CODES];
+
+export function isKnownCode(code: string): code is KnownErrorCode {
+  return KNOWN_CODES.includes(code);
 }
 
 export function errorText(error: unknown): ErrorText {

@@ -10,7 +10,7 @@ import type { AppStatus, SyncStatus } from "../src/contract";
 import { fakeBackend, fakeResolve, makeEnv, OFFLINE, pressKey } from "./fake";
 
 const PROFILE = { id: "p", label: "Main", serverUrl: "https://aisle.example", tenant: "t", warehouse: "W1", device: "d" };
-const STATUS: AppStatus = { appVersion: "0.1.0", eventVersion: 1, storeSchemaVersion: 1, profile: PROFILE, user: null, demo: false };
+const STATUS: AppStatus = { appVersion: "0.1.0", eventVersion: 1, storeSchemaVersion: 1, profile: PROFILE, user: null, demo: false, demoUsers: [] };
 
 describe("App", () => {
   it("shows enrollment with the badge when no profile is set", async () => {

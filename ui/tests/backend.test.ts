@@ -46,12 +46,12 @@ describe("backend", () => {
     await backend.stockAt("loc", "item");
     await backend.recordAgain("e9");
     await backend.moveStock({ from: "a", to: "b", item: "i", qty: 20, confirmOverSource: true });
-    await backend.shortPick({ pickList: "pl", line: "1", qtyShort: 2, reason: "damaged", lot: "L1" });
+    await backend.shortPick({ pickList: "pl", line: 1, qtyShort: 2, reason: "damaged", lot: "L1" });
     expect(calls).toEqual([
       ["stock_at", { args: { location: "loc", item: "item" } }],
       ["record_again", { args: { eventId: "e9" } }],
       ["move_stock", { args: { from: "a", to: "b", item: "i", qty: 20, confirmOverSource: true } }],
-      ["short_pick", { args: { pickList: "pl", line: "1", qtyShort: 2, reason: "damaged", lot: "L1" } }],
+      ["short_pick", { args: { pickList: "pl", line: 1, qtyShort: 2, reason: "damaged", lot: "L1" } }],
     ]);
   });
 

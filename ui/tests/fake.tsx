@@ -160,7 +160,7 @@ export function fakeFloor(
     nEvents += 1;
     return { eventId: `fake-event-${nEvents}`, onHand, notices: [] };
   };
-  const line = (id: string) => {
+  const line = (id: number) => {
     const found = lines[id];
     if (found === undefined) throw new CommandError("not_found", `pick line ${id} was not found`);
     return found;

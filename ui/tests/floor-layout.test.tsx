@@ -24,14 +24,15 @@ function rule(selector: string): string {
 
 const PROFILE = { id: "p", label: "Main", serverUrl: "https://aisle.example", tenant: "t", warehouse: "W1", device: "dev-1" };
 const ANA: User = { id: "u", name: "Ana", badge: "0042", role: "picker" };
-const STATUS: AppStatus = { appVersion: "0.1.0", eventVersion: 1, storeSchemaVersion: 1, profile: PROFILE, user: ANA, demo: false };
+const STATUS: AppStatus = { appVersion: "0.1.0", eventVersion: 1, storeSchemaVersion: 1, profile: PROFILE, user: ANA, demo: false, demoUsers: [] };
 const LIST: PickListView = {
   id: "pl-1",
   reference: "PL-1001",
   lines: [
-    { id: "line-a", location: LOC_A, item: BOLT, qty: 5, picked: 0, done: false },
-    { id: "line-b", location: LOC_B, item: NUT, qty: 4, picked: 0, done: false },
+    { id: 1, location: LOC_A, item: BOLT, qty: 5, picked: 0, done: false },
+    { id: 2, location: LOC_B, item: NUT, qty: 4, picked: 0, done: false },
   ],
+  notices: [],
 };
 
 function renderApp() {

@@ -5,7 +5,8 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
-import { ERROR_CODES, EVENT_KINDS, SHORT_PICK_REASONS } from "../src/contract";
+import { ERROR_CODES } from "../src/contract";
+import { EVENT_KINDS, SHORT_PICK_REASONS, UI_ERROR_CODES } from "../src/contract-extra";
 import { hasMessage, t } from "../src/i18n";
 import { MENU } from "../src/screens/Home";
 import { eventKindLabel } from "../src/screens/Lookup";
@@ -27,7 +28,7 @@ describe("i18n", () => {
   });
 
   it("has a sentence for every error code", () => {
-    for (const code of ERROR_CODES) expect(hasMessage(`error.${code}`), code).toBe(true);
+    for (const code of [...ERROR_CODES, ...UI_ERROR_CODES]) expect(hasMessage(`error.${code}`), code).toBe(true);
   });
 
   it("has keys for every key built at run time", () => {

@@ -13,7 +13,7 @@ import { lastError } from "../src/logic/sync";
 import { createScanBus } from "../src/scanner/bus";
 import { BOLT, LOC_A, LOC_B, NUT } from "./fake";
 
-const LINE: PickLineView = { id: "l1", location: LOC_A, item: BOLT, qty: 5, picked: 2, done: false };
+const LINE: PickLineView = { id: 1, location: LOC_A, item: BOLT, qty: 5, picked: 2, done: false };
 
 describe("parseQuantity", () => {
   it.each([
@@ -34,11 +34,11 @@ describe("parseQuantity", () => {
 describe("pick rules", () => {
   it("takes the first open line in walk order", () => {
     const lines = [
-      { ...LINE, id: "b", location: LOC_B },
-      { ...LINE, id: "a", done: true },
-      { ...LINE, id: "c", location: { ...LOC_A, id: "loc-c", walkOrder: 15 } },
+      { ...LINE, id: 2, location: LOC_B },
+      { ...LINE, id: 1, done: true },
+      { ...LINE, id: 3, location: { ...LOC_A, id: "loc-c", walkOrder: 15 } },
     ];
-    expect(nextLine(lines)?.id).toBe("c");
+    expect(nextLine(lines)?.id).toBe(3);
   });
 
   it("checks scans against the line and names what it expected", () => {
@@ -50,9 +50,9 @@ describe("pick rules", () => {
 
   it("applies a pick and a short pick to the local copy", () => {
     expect(remaining(LINE)).toBe(3);
-    expect(afterPick([LINE], "l1", 3, false)[0]).toMatchObject({ picked: 5, done: true });
-    expect(afterPick([LINE], "l1", 1, true)[0]).toMatchObject({ picked: 3, done: true });
-    expect(afterPick([LINE], "l1", 1, false)[0]).toMatchObject({ picked: 3, done: false });
+    expect(afterPick([LINE], 1, 3, false)[0]).toMatchObject({ picked: 5, done: true });
+    expect(afterPick([LINE], 1, 1, true)[0]).toMatchObject({ picked: 3, done: true });
+    expect(afterPick([LINE], 1, 1, false)[0]).toMatchObject({ picked: 3, done: false });
   });
 });
 

@@ -15,7 +15,7 @@ const GLUE_STOCK = [
   { location: LOC_A.id, item: GLUE.id, lot: "L2", onHand: 3 },
 ];
 
-const LIST: PickListView = { id: "pl-9", reference: "PL-9", lines: [{ id: "7", location: LOC_A, item: GLUE, qty: 3, picked: 0, done: false }] };
+const LIST: PickListView = { id: "pl-9", reference: "PL-9", lines: [{ id: 7, location: LOC_A, item: GLUE, qty: 3, picked: 0, done: false }], notices: [] };
 
 function pickScreen(resolve = fakeResolve()) {
   const floor = fakeFloor(GLUE_STOCK, { "7": { location: LOC_A.id, item: GLUE.id } });
@@ -50,7 +50,7 @@ describe("Pick of a lot-tracked item", () => {
     qty.focus();
     ui.key("Enter");
     await screen.findByText("Line picked.");
-    expect(floor.calls.at(-1)).toEqual(["pickLine", { pickList: "pl-9", line: "7", location: "loc-a", item: "item-glue", lot: "L2", qty: 3 }]);
+    expect(floor.calls.at(-1)).toEqual(["pickLine", { pickList: "pl-9", line: 7, location: "loc-a", item: "item-glue", lot: "L2", qty: 3 }]);
   });
 
   it("takes the lot from a GS1 scan without asking", async () => {
@@ -63,7 +63,7 @@ describe("Pick of a lot-tracked item", () => {
     qty.focus();
     ui.key("Enter");
     await screen.findByText("Line picked.");
-    expect(floor.calls.at(-1)).toEqual(["pickLine", { pickList: "pl-9", line: "7", location: "loc-a", item: "item-glue", lot: "L1", qty: 3 }]);
+    expect(floor.calls.at(-1)).toEqual(["pickLine", { pickList: "pl-9", line: 7, location: "loc-a", item: "item-glue", lot: "L1", qty: 3 }]);
   });
 
   it("sends the lot with a short pick on a line that names none", async () => {
@@ -77,7 +77,7 @@ describe("Pick of a lot-tracked item", () => {
     await screen.findByText("Why is the pick short?");
     ui.key("2");
     await screen.findByText("Short pick recorded.");
-    expect(floor.calls.at(-1)).toEqual(["shortPick", { pickList: "pl-9", line: "7", qtyShort: 3, reason: "damaged", lot: "L1" }]);
+    expect(floor.calls.at(-1)).toEqual(["shortPick", { pickList: "pl-9", line: 7, qtyShort: 3, reason: "damaged", lot: "L1" }]);
   });
 
   it("goes to the lot step when the backend answers lot_required", async () => {

@@ -14,9 +14,10 @@ const LIST: PickListView = {
   id: "pl-1",
   reference: "PL-1001",
   lines: [
-    { id: "line-b", location: LOC_B, item: NUT, qty: 4, picked: 0, done: false },
-    { id: "line-a", location: LOC_A, item: BOLT, qty: 5, picked: 0, done: false },
+    { id: 2, location: LOC_B, item: NUT, qty: 4, picked: 0, done: false },
+    { id: 1, location: LOC_A, item: BOLT, qty: 5, picked: 0, done: false },
   ],
+  notices: [],
 };
 
 function pickBackend(overrides = {}) {
@@ -67,7 +68,7 @@ describe("Pick", () => {
     expect(qty.value, "the remaining quantity is proposed").toBe("5");
     ui.key("Enter");
     await screen.findByText("Line picked.");
-    expect(backend.pickLine).toHaveBeenCalledWith({ pickList: "pl-1", line: "line-a", location: "loc-a", item: "item-bolt", lot: undefined, qty: 5 });
+    expect(backend.pickLine).toHaveBeenCalledWith({ pickList: "pl-1", line: 1, location: "loc-a", item: "item-bolt", lot: undefined, qty: 5 });
     expect(await screen.findByText("Go to B-02-03 and scan the location.")).toBeTruthy();
   });
 
@@ -100,7 +101,7 @@ describe("Pick", () => {
     ui.key("2");
     await screen.findByText("Short pick recorded.");
     expect(backend.pickLine).toHaveBeenCalledWith(expect.objectContaining({ qty: 3 }));
-    expect(backend.shortPick).toHaveBeenCalledWith({ pickList: "pl-1", line: "line-a", qtyShort: 2, reason: "damaged" });
+    expect(backend.shortPick).toHaveBeenCalledWith({ pickList: "pl-1", line: 1, qtyShort: 2, reason: "damaged" });
   });
 });
 

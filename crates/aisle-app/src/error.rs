@@ -1,7 +1,123 @@
-//! [`AppError`]: every way a desktop action can fail, each with the stable code the UI
-//! branches on (`docs/desktop-commands.md`).
+//! [`AppError`]: every way a desktop action can fail, each with the stable [`ErrorCode`] the
+//! UI branches on (`docs/desktop-commands.md`), and [`CommandError`], the `{code, message}`
+//! every desktop command fails with.
+//!
+//! [`ErrorCode`] is the one list of codes: the UI's `ERROR_CODES` is generated from it
+//! (`ui/src/contract.ts`, see `crate::contract`).
 
 use aisle_store::StoreError;
+use serde::Serialize;
+
+/// Declares [`ErrorCode`] with its wire word per variant and the list of all of them.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident => $code:literal,)*) => {
+        /// A stable, machine-readable code such as `disk_full`; the UI matches on it and
+        /// never on a message. It serialises as its word.
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order the UI lists them.
+            pub const ALL: &'static [ErrorCode] = &[$(Self::$variant,)*];
+
+            /// The word on the wire.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    NoProfile => "no_profile",
+    NotSignedIn => "not_signed_in",
+    Forbidden => "forbidden",
+    BadScan => "bad_scan",
+    UnknownBarcode => "unknown_barcode",
+    UnknownLocation => "unknown_location",
+    WrongLocation => "wrong_location",
+    WrongItem => "wrong_item",
+    BadQuantity => "bad_quantity",
+    BadPin => "bad_pin",
+    /// Too many wrong PINs: the badge is locked for a while (the message says how long).
+    BadgeLocked => "badge_locked",
+    /// A PIN shorter than the warehouse's policy allows.
+    PinTooShort => "pin_too_short",
+    /// Enrolling this PC with a server failed (the message says why).
+    EnrollFailed => "enroll_failed",
+    /// The database is busy; it clears up by itself, so the UI may offer a retry.
+    StoreBusy => "store_busy",
+    DiskFull => "disk_full",
+    /// The store file was written by a newer Aisle.
+    StoreTooNew => "store_too_new",
+    /// The device store does not open with its key (missing or wrong): what to do, not SQLite's words.
+    StoreLocked => "store_locked",
+    StoreError => "store_error",
+    NotFound => "not_found",
+    SyncError => "sync_error",
+    DemoFailed => "demo_failed",
+    BadSettings => "bad_settings",
+    BadNote => "bad_note",
+    SameLocation => "same_location",
+    MoveExceedsSource => "move_exceeds_source",
+    LotRequired => "lot_required",
+    SerialError => "serial_error",
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// So a test reads `assert_eq!(error.code(), "bad_pin")`, the word the UI sees.
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, word: &&str) -> bool {
+        self.as_str() == *word
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The one error shape every desktop command returns to the UI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct CommandError {
+    /// What went wrong, for the UI to branch on.
+    #[cfg_attr(test, ts(type = "ErrorCode"))]
+    pub code: ErrorCode,
+    /// A human-readable sentence the UI may show as is.
+    pub message: String,
+}
+
+impl CommandError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<AppError> for CommandError {
+    fn from(error: AppError) -> Self {
+        Self::new(error.code(), error.to_string())
+    }
+}
+
+impl From<StoreError> for CommandError {
+    fn from(error: StoreError) -> Self {
+        Self::from(AppError::Store(error))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -103,32 +219,75 @@ pub(crate) fn could_be(
 
 impl AppError {
     /// The stable, machine-readable code the UI matches on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NoProfile => "no_profile",
-            Self::NotSignedIn => "not_signed_in",
-            Self::Forbidden => "forbidden",
-            Self::BadPin => "bad_pin",
-            Self::BadgeLocked { .. } => "badge_locked",
-            Self::PinTooShort { .. } => "pin_too_short",
-            Self::BadScan(_) => "bad_scan",
-            Self::UnknownBarcode(_) => "unknown_barcode",
-            Self::UnknownLocation(_) => "unknown_location",
-            Self::WrongLocation { .. } => "wrong_location",
-            Self::WrongItem { .. } => "wrong_item",
-            Self::BadQuantity(_) => "bad_quantity",
-            Self::SameLocation(_) => "same_location",
-            Self::MoveExceedsSource { .. } => "move_exceeds_source",
-            Self::LotRequired { .. } => "lot_required",
-            Self::NotFound(_) | Self::Ambiguous(_) => "not_found",
-            Self::BadSetting(_) => "bad_settings",
-            Self::BadNote(_) => "bad_note",
-            Self::Store(StoreError::DiskFull) => "disk_full",
-            Self::Store(StoreError::TooNew { .. }) => "store_too_new",
-            Self::Store(StoreError::Locked { .. }) => "store_locked",
+            Self::NoProfile => ErrorCode::NoProfile,
+            Self::NotSignedIn => ErrorCode::NotSignedIn,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::BadPin => ErrorCode::BadPin,
+            Self::BadgeLocked { .. } => ErrorCode::BadgeLocked,
+            Self::PinTooShort { .. } => ErrorCode::PinTooShort,
+            Self::BadScan(_) => ErrorCode::BadScan,
+            Self::UnknownBarcode(_) => ErrorCode::UnknownBarcode,
+            Self::UnknownLocation(_) => ErrorCode::UnknownLocation,
+            Self::WrongLocation { .. } => ErrorCode::WrongLocation,
+            Self::WrongItem { .. } => ErrorCode::WrongItem,
+            Self::BadQuantity(_) => ErrorCode::BadQuantity,
+            Self::SameLocation(_) => ErrorCode::SameLocation,
+            Self::MoveExceedsSource { .. } => ErrorCode::MoveExceedsSource,
+            Self::LotRequired { .. } => ErrorCode::LotRequired,
+            Self::NotFound(_) | Self::Ambiguous(_) => ErrorCode::NotFound,
+            Self::BadSetting(_) => ErrorCode::BadSettings,
+            Self::BadNote(_) => ErrorCode::BadNote,
+            Self::Store(StoreError::DiskFull) => ErrorCode::DiskFull,
+            Self::Store(StoreError::TooNew { .. }) => ErrorCode::StoreTooNew,
+            Self::Store(StoreError::Locked { .. }) => ErrorCode::StoreLocked,
             // A busy database clears up by itself, so the UI may offer a retry.
-            Self::Store(error) if error.is_retryable() => "store_busy",
-            Self::Store(_) => "store_error",
+            Self::Store(error) if error.is_retryable() => ErrorCode::StoreBusy,
+            Self::Store(_) => ErrorCode::StoreError,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_serialises_as_its_word_and_is_listed_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for &code in ErrorCode::ALL {
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::json!(code.as_str()),
+                "the UI matches on the serialised word"
+            );
+            assert!(
+                code.as_str()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{code} is snake_case"
+            );
+            assert!(seen.insert(code.as_str()), "{code} is listed twice");
+        }
+    }
+
+    #[test]
+    fn app_errors_reach_the_ui_as_code_and_message() {
+        let error = AppError::WrongLocation {
+            expected: "A-01".into(),
+            scanned: "B-07".into(),
+        };
+        let json = serde_json::to_value(CommandError::from(error)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "code": "wrong_location",
+                "message": "wrong location: expected A-01, scanned B-07"
+            }),
+            "the UI expects exactly {{code, message}} with a stable code"
+        );
+        let full = serde_json::to_value(CommandError::from(StoreError::DiskFull)).unwrap();
+        assert_eq!(full["code"], "disk_full");
     }
 }

@@ -11,6 +11,8 @@
 //! It must never decide stock semantics (that is `aisle_core::stock`), talk to the network
 //! (that is `aisle-sync`), or hold a device token.
 
+#[cfg(test)]
+mod contract;
 mod error;
 mod floor;
 mod manager;
@@ -18,7 +20,7 @@ mod resolve;
 mod session;
 pub mod views;
 
-pub use error::AppError;
+pub use error::{AppError, CommandError, ErrorCode};
 pub use floor::{Floor, LocalClock, Stamper};
 pub use resolve::resolve_scan;
 pub use session::IdleTimeout;

@@ -78,7 +78,11 @@ mod tests {
         }
         for minutes in [0, 61, u32::MAX] {
             let error = IdleTimeout::from_minutes(minutes).expect_err("outside the bounds");
-            assert_eq!(error.code(), "bad_settings", "{minutes} minutes");
+            assert_eq!(
+                error.code(),
+                crate::ErrorCode::BadSettings,
+                "{minutes} minutes"
+            );
         }
         assert_eq!(IdleTimeout::DEFAULT.as_ms(), 5 * 60 * 1000);
         assert_eq!(

@@ -34,7 +34,7 @@ export function checkItemScan(line: PickLineView, resolved: Resolved): ScanCheck
 }
 
 /** Applies a recorded pick (or short pick) to the local copy of the list. */
-export function afterPick(lines: PickLineView[], lineId: string, pickedQty: number, closed: boolean): PickLineView[] {
+export function afterPick(lines: PickLineView[], lineId: number, pickedQty: number, closed: boolean): PickLineView[] {
   return lines.map((line) => {
     if (line.id !== lineId) return line;
     const picked = line.picked + pickedQty;

@@ -112,8 +112,9 @@ export function SyncPanel({ status, onBack, pollMs = ROUND_POLL_MS }: { status: 
       )}
       {progress !== undefined && (
         <div class="progress-block">
-          <p>{t("sync.pulling", { done: progress.done, total: progress.total })}</p>
-          <progress class="progress" max={100} value={percent(progress.done, progress.total)} />
+          {/* The total is unknown until the server says it: "of ?" and an empty bar, not "of undefined". */}
+          <p>{t("sync.pulling", { done: progress.done, total: progress.total ?? "?" })}</p>
+          <progress class="progress" max={100} value={percent(progress.done, progress.total ?? 0)} />
         </div>
       )}
       <FeedbackBox message={feedback.message} />

@@ -1,13 +1,20 @@
 //! The JSON shapes the UI sends and receives (`docs/desktop-commands.md`), with camelCase
 //! fields. They are converted from and to domain types at this edge and go no deeper.
 
+mod shell;
+
+pub use shell::*;
+
 use aisle_core::event::{Date, EventBody, Resolution};
 use aisle_core::ids::{EventId, ItemId, LocationId, PickListId, TaskId, UserId};
 use aisle_core::Event;
-use aisle_store::master::{Item, Location, Role, User};
+use aisle_core::Role;
+use aisle_store::master::{Item, Location, User};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "User"))]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     pub id: UserId,
@@ -30,6 +37,8 @@ impl From<&User> for UserView {
 /// The session as the UI follows it: who is signed in (nobody once the session went idle)
 /// and the profile's idle timeout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "SessionState"))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
     pub user: Option<UserView>,
@@ -37,6 +46,8 @@ pub struct SessionView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "Location"))]
 #[serde(rename_all = "camelCase")]
 pub struct LocationView {
     pub id: LocationId,
@@ -57,6 +68,8 @@ impl From<&Location> for LocationView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "Item"))]
 #[serde(rename_all = "camelCase")]
 pub struct ItemView {
     pub id: ItemId,
@@ -80,6 +93,7 @@ impl From<&Item> for ItemView {
 
 /// What a scan turned out to be, with what the barcode itself says filled in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Resolved {
     Location {
@@ -89,12 +103,15 @@ pub enum Resolved {
     Item {
         item: ItemView,
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(test, ts(optional))]
         lot: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(test, ts(optional))]
         expiry: Option<Date>,
         /// Base units the barcode says it holds (its GS1 count times the pack size), if it
         /// says so.
         #[serde(skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(test, ts(optional))]
         quantity: Option<i64>,
         /// Base units in one scan of this barcode.
         pack_size: i64,
@@ -105,6 +122,8 @@ pub enum Resolved {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ReceiveArgs {
     pub location: LocationId,
@@ -115,6 +134,8 @@ pub struct ReceiveArgs {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct MoveArgs {
     pub from: LocationId,
@@ -124,10 +145,13 @@ pub struct MoveArgs {
     pub qty: i64,
     /// The person was told the source holds less than `qty` and confirmed the move.
     #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<_>"))]
     pub confirm_over_source: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct CountArgs {
     pub location: LocationId,
@@ -139,6 +163,8 @@ pub struct CountArgs {
 
 /// A manager's request that a key be counted.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct RequestCountArgs {
     pub location: LocationId,
@@ -146,10 +172,14 @@ pub struct RequestCountArgs {
     pub lot: Option<String>,
     /// Why, for the person who counts (optional).
     #[serde(default)]
+    #[cfg_attr(test, ts(as = "Option<_>"))]
     pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "PickLineArgs"))]
+#[cfg_attr(test, ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct PickArgs {
     pub pick_list: PickListId,
@@ -161,6 +191,8 @@ pub struct PickArgs {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct ShortPickArgs {
     pub pick_list: PickListId,
@@ -175,6 +207,7 @@ pub struct ShortPickArgs {
 /// What a location holds of one item in one lot (`lot` is `None` for stock without a lot),
 /// for the move screen's source and the lot prompt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct LotStockView {
     pub lot: Option<String>,
@@ -183,6 +216,8 @@ pub struct LotStockView {
 
 /// What recording one action did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "Recorded"))]
 #[serde(rename_all = "camelCase")]
 pub struct RecordedView {
     pub event_id: EventId,
@@ -193,6 +228,8 @@ pub struct RecordedView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "CountRecorded"))]
 #[serde(rename_all = "camelCase")]
 pub struct CountedView {
     #[serde(flatten)]
@@ -204,6 +241,8 @@ pub struct CountedView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "PickListSummary"))]
 #[serde(rename_all = "camelCase")]
 pub struct PickListSummaryView {
     pub id: PickListId,
@@ -211,16 +250,19 @@ pub struct PickListSummaryView {
     pub n_lines: u32,
     pub n_done: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub claimed_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PickLineView {
     pub id: u32,
     pub location: LocationView,
     pub item: ItemView,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub lot: Option<String>,
     pub qty: i64,
     pub picked: i64,
@@ -228,6 +270,7 @@ pub struct PickLineView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct PickListView {
     pub id: PickListId,
@@ -237,16 +280,20 @@ pub struct PickListView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "StockRow"))]
 #[serde(rename_all = "camelCase")]
 pub struct StockRowView {
     pub location: LocationView,
     pub item: ItemView,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub lot: Option<String>,
     pub on_hand: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
     pub event_id: EventId,
@@ -255,6 +302,7 @@ pub struct HistoryEntry {
     pub device: String,
     /// The PC's name, when the server's master data has brought it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub device_name: Option<String>,
     pub user: String,
     pub summary: String,
@@ -510,6 +558,8 @@ fn resolution_summary(resolution: &Resolution, names: &dyn Names) -> String {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "LookupAnswer"))]
 #[serde(rename_all = "camelCase")]
 pub struct LookupView {
     pub resolved: Resolved,
@@ -518,29 +568,37 @@ pub struct LookupView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "CountTask"))]
 #[serde(rename_all = "camelCase")]
 pub struct CountTaskView {
     pub id: TaskId,
     pub location: LocationView,
     pub item: ItemView,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub lot: Option<String>,
     pub reason: String,
     /// Who asked for the count, when a manager did (`reason` is `requested`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub requested_by: Option<String>,
     /// The manager's note on a requested count (may be empty).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "Variance"))]
 #[serde(rename_all = "camelCase")]
 pub struct VarianceView {
     pub counted_event: EventId,
     pub location: LocationView,
     pub item: ItemView,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub lot: Option<String>,
     pub counted_qty: i64,
     pub expected: i64,
@@ -551,6 +609,8 @@ pub struct VarianceView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "Discrepancy"))]
 #[serde(rename_all = "camelCase")]
 pub struct DiscrepancyView {
     pub id: String,
@@ -558,14 +618,19 @@ pub struct DiscrepancyView {
     pub summary: String,
     /// The stock key's location, item and lot, when the discrepancy is about one key.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub location: Option<LocationView>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub item: Option<ItemView>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub lot: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "QuarantinedEvent"))]
 #[serde(rename_all = "camelCase")]
 pub struct QuarantinedView {
     pub event_id: EventId,
@@ -579,6 +644,9 @@ pub struct QuarantinedView {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "HistoryFilter"))]
+#[cfg_attr(test, ts(optional_fields))]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryArgs {
     pub item: Option<ItemId>,
@@ -591,20 +659,26 @@ pub struct HistoryArgs {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "HistoryPage"))]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryPageView {
     pub entries: Vec<HistoryEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub next_page: Option<u32>,
 }
 
 /// One point of the stock-over-time chart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "SeriesPoint"))]
 #[serde(rename_all = "camelCase")]
 pub struct StockPoint {
     pub hlc_ms: u64,
     pub on_hand: i64,
     /// The counted minus the expected quantity, on points that are counts.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub variance: Option<i64>,
 }
