@@ -177,9 +177,10 @@ async fn seed(registry: &Registry, url: &str) -> Result<(TenantId, WarehouseId),
     let mut users = Vec::new();
     for (badge, name, role, pin) in DEMO_USERS {
         let hash = PinHash::new(pin).map_err(|error| error.to_string())?;
-        users
-            .push(json!({ "badge": badge, "name": name, "role": role, "pin_hash": hash.as_phc(),
-                "warehouses": ["main"] }));
+        users.push(
+            json!({ "badge": badge, "name": name, "role": role, "pin_hash": hash.as_phc(),
+                "warehouses": ["main"] }),
+        );
     }
     let pick_lists = json!([
         { "warehouse": "main", "reference": "SO-1001", "lines": [

@@ -162,7 +162,7 @@ fn main() {
                         .and_then(|book| book.active_profile().cloned());
                     if let Some(profile) = active {
                         if let Err(error) = app_state.activate(profile) {
-                            tracing::error!(code = error.code, message = %error.message, "cannot open the last profile");
+                            tracing::error!(code = error.code.as_str(), message = %error.message, "cannot open the last profile");
                         }
                     }
                 }
