@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 
 import { CommandError, createBackend, tauriBackend, toCommandError, type Invoke } from "../src/backend";
 import { ERROR_CODES } from "../src/contract";
+import { errorText } from "../src/errors";
+import { t } from "../src/i18n";
 
 function recording(answer: unknown = null): { invoke: Invoke; calls: Array<[string, unknown]> } {
   const calls: Array<[string, unknown]> = [];
@@ -62,6 +64,13 @@ describe("backend", () => {
     const documented = [...paragraph.replace(/\([^()]*\)/g, "").matchAll(/`([a-z_]+)`/g)].map((match) => match[1] ?? "");
     expect(documented, "the codes paragraph was found").toContain("lot_required");
     for (const code of documented) expect(ERROR_CODES, code).toContain(code);
+  });
+
+  // ERROR_CODES is generated from Rust and lacks the UI's own two codes; they keep their words.
+  it("words the UI's own codes as well as the backend's", () => {
+    expect(errorText(new CommandError("backend_unreachable", "no Tauri")).title).toBe(t("error.backend_unreachable"));
+    expect(errorText(new CommandError("badge_locked", "locked for 60 s")).title).toBe(t("error.badge_locked"));
+    expect(errorText(new CommandError("made_up", "x")).title).toBe(t("error.other", { code: "made_up" }));
   });
 
   it("keeps the code of a {code, message} rejection", async () => {
