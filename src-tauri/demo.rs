@@ -11,11 +11,14 @@
 use aisle_core::event::EventBody;
 use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, TenantId, UserId, WarehouseId};
 use aisle_core::{Event, EventVersion, Hlc};
+use aisle_protocol::{
+    EnrollRequest, EnrollResponse, ErpItem, ErpItems, ErpLocation, ErpLocations, ErpPickLine,
+    ErpPickList, ErpPickLists, ErpUser, ErpUsers, MasterBarcode, MasterResponse, PushRequest,
+};
 use aisle_server::auth::Scope;
 use aisle_server::{registry_path, Registry, ServerConfig};
 use aisle_store::master::PinHash;
 use aisle_sync::{DeviceProfile, EnrollForm, SyncConfig, TokenStore};
-use serde_json::json;
 use std::path::{Path, PathBuf};
 
 /// The profile name of the demo, which is also its keyring entry.
@@ -145,8 +148,7 @@ async fn seed(registry: &Registry, url: &str) -> Result<(TenantId, WarehouseId),
         .add_api_key(tenant, "demo seed", &[Scope::MasterWrite], now)
         .map_err(|error| error.to_string())?;
     let http = reqwest::Client::new();
-    let erp = |collection: &str| format!("{url}v1/t/{tenant}/erp/{collection}");
-    let items: Vec<_> = [
+    let items = [
         ("BOLT-M6", "Hex bolt M6x30", "4006381333931", false),
         ("NUT-M6", "Hex nut M6", "5901234123457", false),
         ("GLUE-50", "Wood glue 50 ml", "8712345000011", true),
@@ -155,12 +157,18 @@ async fn seed(registry: &Registry, url: &str) -> Result<(TenantId, WarehouseId),
         ("LAMP-E27", "LED lamp E27 806 lm", "8712345000042", true),
     ]
     .into_iter()
-    .map(|(sku, name, ean, lot_tracked)| {
-        json!({ "sku": sku, "name": name, "base_unit": "each", "lot_tracked": lot_tracked,
-                "barcodes": [{ "code": ean, "pack_qty": 1 }] })
+    .map(|(sku, name, ean, lot_tracked)| ErpItem {
+        sku: sku.into(),
+        name: name.into(),
+        base_unit: "each".into(),
+        lot_tracked,
+        barcodes: vec![MasterBarcode {
+            code: ean.into(),
+            pack_qty: 1,
+        }],
     })
     .collect();
-    let locations: Vec<_> = [
+    let locations = [
         ("DOCK-1", "Inbound dock", 0),
         ("A-01-01", "Aisle A, bay 1, level 1", 10),
         ("A-01-02", "Aisle A, bay 1, level 2", 20),
@@ -170,37 +178,84 @@ async fn seed(registry: &Registry, url: &str) -> Result<(TenantId, WarehouseId),
         ("PACK-1", "Packing station", 90),
     ]
     .into_iter()
-    .map(|(code, name, walk)| {
-        json!({ "warehouse": "main", "code": code, "name": name, "walk_order": walk })
+    .map(|(code, name, walk_order)| ErpLocation {
+        warehouse: "main".into(),
+        code: code.into(),
+        name: name.into(),
+        walk_order,
     })
     .collect();
     let mut users = Vec::new();
     for (badge, name, role, pin) in DEMO_USERS {
         let hash = PinHash::new(pin).map_err(|error| error.to_string())?;
-        users.push(
-            json!({ "badge": badge, "name": name, "role": role, "pin_hash": hash.as_phc(),
-                "warehouses": ["main"] }),
-        );
+        users.push(ErpUser {
+            badge: badge.into(),
+            name: name.into(),
+            role: role.into(),
+            pin_hash: Some(hash.as_phc().to_owned()),
+            pin: None,
+            active: true,
+            warehouses: vec!["main".into()],
+        });
     }
-    let pick_lists = json!([
-        { "warehouse": "main", "reference": "SO-1001", "lines": [
-            { "line": 1, "sku": "BOLT-M6", "location": "A-01-01", "qty": 4 },
-            { "line": 2, "sku": "NUT-M6", "location": "A-01-02", "qty": 4 },
-            { "line": 3, "sku": "TAPE-19", "location": "B-01-01", "qty": 1 } ] },
-        { "warehouse": "main", "reference": "SO-1002", "lines": [
-            { "line": 1, "sku": "GLOVE-L", "location": "A-02-01", "qty": 2 },
-            { "line": 2, "sku": "BOLT-M6", "location": "A-01-01", "qty": 10 } ] }
-    ]);
-    for (collection, body) in [
-        ("items", json!({ "items": items })),
-        ("locations", json!({ "locations": locations })),
-        ("users", json!({ "users": users })),
-        ("pick_lists", json!({ "pick_lists": pick_lists })),
-    ] {
-        let answer = http
-            .put(erp(collection))
-            .bearer_auth(&key.key)
-            .json(&body)
+    let pick_list = |reference: &str, lines: &[(&str, &str, i64)]| ErpPickList {
+        warehouse: "main".into(),
+        reference: reference.into(),
+        status: "open".into(),
+        lines: (1..)
+            .zip(lines)
+            .map(|(line, (sku, location, qty))| ErpPickLine {
+                line,
+                sku: (*sku).into(),
+                location: (*location).into(),
+                lot: None,
+                qty: *qty,
+            })
+            .collect(),
+    };
+    let pick_lists = vec![
+        pick_list(
+            "SO-1001",
+            &[
+                ("BOLT-M6", "A-01-01", 4),
+                ("NUT-M6", "A-01-02", 4),
+                ("TAPE-19", "B-01-01", 1),
+            ],
+        ),
+        pick_list(
+            "SO-1002",
+            &[("GLOVE-L", "A-02-01", 2), ("BOLT-M6", "A-01-01", 10)],
+        ),
+    ];
+    let erp = Erp {
+        http: &http,
+        url,
+        tenant,
+        key: &key.key,
+    };
+    erp.put("items", &ErpItems { items }).await?;
+    erp.put("locations", &ErpLocations { locations }).await?;
+    erp.put("users", &ErpUsers { users }).await?;
+    erp.put("pick_lists", &ErpPickLists { pick_lists }).await?;
+    dock_pc_receipts(registry, &http, url, tenant, warehouse).await?;
+    Ok((tenant, warehouse))
+}
+
+/// The demo seed's ERP: master data over the ERP API with the seed's API key.
+struct Erp<'a> {
+    http: &'a reqwest::Client,
+    url: &'a str,
+    tenant: TenantId,
+    key: &'a str,
+}
+
+impl Erp<'_> {
+    async fn put(&self, collection: &str, body: &impl serde::Serialize) -> Result<(), String> {
+        let answer = self
+            .http
+            .put(format!("{}v1/t/{}/erp/{collection}", self.url, self.tenant))
+            .bearer_auth(self.key)
+            .json(body)
             .send()
             .await
             .map_err(|error| format!("seeding the demo {collection}: {error}"))?;
@@ -209,9 +264,8 @@ async fn seed(registry: &Registry, url: &str) -> Result<(TenantId, WarehouseId),
             let text = answer.text().await.unwrap_or_default();
             return Err(format!("seeding the demo {collection}: {status} {text}"));
         }
+        Ok(())
     }
-    dock_pc_receipts(registry, &http, url, tenant, warehouse).await?;
-    Ok((tenant, warehouse))
 }
 
 /// A second device, "dock PC", receives the opening stock, so this PC's first sync shows
@@ -226,9 +280,12 @@ async fn dock_pc_receipts(
     let code = registry
         .create_enrollment_code(tenant, warehouse, 60 * 1000, crate::now_ms() as i64)
         .map_err(|error| error.to_string())?;
-    let enrolled: serde_json::Value = http
+    let enrolled: EnrollResponse = http
         .post(format!("{url}v1/enroll"))
-        .json(&json!({ "code": code, "device_name": "dock PC (demo)" }))
+        .json(&EnrollRequest {
+            code,
+            device_name: "dock PC (demo)".into(),
+        })
         .send()
         .await
         .and_then(reqwest::Response::error_for_status)
@@ -236,12 +293,9 @@ async fn dock_pc_receipts(
         .json()
         .await
         .map_err(|error| error.to_string())?;
-    let token = enrolled["token"].as_str().unwrap_or_default().to_string();
-    let device: DeviceId = enrolled["device"]
-        .as_str()
-        .and_then(|id| id.parse().ok())
-        .ok_or("the enrollment answer has no device id")?;
-    let master: serde_json::Value = http
+    let token = enrolled.token;
+    let device: DeviceId = enrolled.device;
+    let master: MasterResponse = http
         .get(format!("{url}v1/t/{tenant}/master"))
         .bearer_auth(&token)
         .send()
@@ -251,15 +305,11 @@ async fn dock_pc_receipts(
         .json()
         .await
         .map_err(|error| error.to_string())?;
-    let id_of = |collection: &str, field: &str, value: &str| -> Option<String> {
-        master[collection]
-            .as_array()?
-            .iter()
-            .find(|row| row[field] == value)
-            .and_then(|row| row["id"].as_str().map(str::to_string))
-    };
-    let user: UserId = id_of("users", "badge", "9001")
-        .and_then(|id| id.parse().ok())
+    let user: UserId = master
+        .users
+        .iter()
+        .find(|user| user.badge == "9001")
+        .map(|user| user.id)
         .ok_or("the demo manager is missing")?;
     let opening = [
         ("BOLT-M6", "A-01-01", 40),
@@ -271,11 +321,17 @@ async fn dock_pc_receipts(
     let start_ms = crate::now_ms();
     let mut events = Vec::new();
     for (n, (sku, location, qty)) in opening.into_iter().enumerate() {
-        let item: ItemId = id_of("items", "sku", sku)
-            .and_then(|id| id.parse().ok())
+        let item: ItemId = master
+            .items
+            .iter()
+            .find(|item| item.sku == sku)
+            .map(|item| item.id)
             .ok_or_else(|| format!("demo item {sku} is missing"))?;
-        let location: LocationId = id_of("locations", "code", location)
-            .and_then(|id| id.parse().ok())
+        let location: LocationId = master
+            .locations
+            .iter()
+            .find(|row| row.code == location)
+            .map(|row| row.id)
             .ok_or_else(|| format!("demo location {location} is missing"))?;
         let hlc = Hlc::new(start_ms, n as u16);
         let mut random = [0u8; 10];
@@ -302,7 +358,7 @@ async fn dock_pc_receipts(
     }
     http.post(format!("{url}v1/t/{tenant}/events"))
         .bearer_auth(&token)
-        .json(&json!({ "events": events }))
+        .json(&PushRequest { events: &events })
         .send()
         .await
         .and_then(reqwest::Response::error_for_status)

@@ -258,7 +258,7 @@ pub fn export(data_dir: &Path, registry: Registry, command: ExportCommand) -> an
     let stdout = std::io::stdout();
     match format {
         Format::Json => {
-            let body = aisle_server::wire::ErpStockResponse {
+            let body = aisle_protocol::ErpStockResponse {
                 rows,
                 server_time_ms: aisle_server::now_ms(),
             };
@@ -267,11 +267,11 @@ pub fn export(data_dir: &Path, registry: Registry, command: ExportCommand) -> an
             writeln!(out)?;
         }
         Format::Csv => {
-            let name_of = |id: &str| {
+            let name_of = |id: &aisle_core::ids::WarehouseId| {
                 warehouses
                     .iter()
-                    .find(|(warehouse, _)| warehouse.to_string() == id)
-                    .map_or_else(|| id.to_owned(), |(_, name)| name.clone())
+                    .find(|(warehouse, _)| warehouse == id)
+                    .map_or_else(|| id.to_string(), |(_, name)| name.clone())
             };
             let mut out = csv::Writer::from_writer(stdout.lock());
             out.write_record([
@@ -290,8 +290,8 @@ pub fn export(data_dir: &Path, registry: Registry, command: ExportCommand) -> an
                     row.sku.unwrap_or_default(),
                     row.lot.unwrap_or_default(),
                     row.on_hand.to_string(),
-                    row.location,
-                    row.item,
+                    row.location.to_string(),
+                    row.item.to_string(),
                 ])?;
             }
             out.flush()?;

@@ -3,6 +3,7 @@
 //! stable code and never shows a client the internal cause (that goes to the log).
 
 use aisle_core::ids::TenantId;
+use aisle_protocol::{ErrorBody, PayloadLimit};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -70,9 +71,12 @@ impl Boundary {
 pub enum AppError {
     #[error("the request body is not valid protocol json: {0}")]
     BadJson(String),
+    /// `bad_json` about one event of a push, which the answer names by its index.
+    #[error("the request body is not valid protocol json: events[{event_index}]: {detail}")]
+    BadEvent { event_index: usize, detail: String },
     #[error("event version {0} is not supported; this server understands version {v}", v = aisle_core::event::EVENT_VERSION)]
     UnsupportedEventVersion(u64),
-    #[error("the request is larger than the limit of {max_events} events and {max_bytes} bytes", max_events = crate::wire::MAX_EVENTS, max_bytes = crate::wire::MAX_BODY_BYTES)]
+    #[error("the request is larger than the limit of {max_events} events and {max_bytes} bytes", max_events = aisle_protocol::MAX_EVENTS, max_bytes = aisle_protocol::MAX_BODY_BYTES)]
     PayloadTooLarge,
     #[error("bad query parameters: {0}")]
     BadQuery(String),
@@ -147,7 +151,7 @@ impl AppError {
     /// The stable code clients match on.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::BadJson(_) => "bad_json",
+            Self::BadJson(_) | Self::BadEvent { .. } => "bad_json",
             Self::UnsupportedEventVersion(_) => "unsupported_event_version",
             Self::PayloadTooLarge => "payload_too_large",
             Self::BadQuery(_) => "bad_query",
@@ -177,7 +181,7 @@ impl AppError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadJson(_) | Self::BadQuery(_) => StatusCode::BAD_REQUEST,
+            Self::BadJson(_) | Self::BadEvent { .. } | Self::BadQuery(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedEventVersion(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadToken | Self::RevokedToken | Self::RevokedKey => StatusCode::UNAUTHORIZED,
@@ -226,12 +230,11 @@ impl IntoResponse for AppError {
             // The cause stays in the log; the client only learns that it was internal.
             tracing::error!(error = %cause, "request failed");
         }
-        let mut body = serde_json::json!({ "code": self.code(), "message": self.to_string() });
-        if let Self::PayloadTooLarge = self {
-            body["limit"] = serde_json::json!({
-                "events": crate::wire::MAX_EVENTS,
-                "bytes": crate::wire::MAX_BODY_BYTES,
-            });
+        let mut body = ErrorBody::new(self.code(), self.to_string());
+        match &self {
+            Self::PayloadTooLarge => body.limit = Some(PayloadLimit::V1),
+            Self::BadEvent { event_index, .. } => body.event_index = Some(*event_index),
+            _ => {}
         }
         let retry_after_secs = match &self {
             Self::RateLimited {

@@ -7,13 +7,15 @@ use crate::auth::TenantContext;
 use crate::error::AppError;
 use crate::registry::{CodeRefusal, Registry};
 use crate::storage::{StockFilter, Storage};
-use crate::wire::{self, EnrollRequest, EnrollResponse, PullQuery, PushResponse, StockQuery};
+use crate::wire;
+use aisle_protocol::{EnrollRequest, EnrollResponse, PullQuery, PushResponse, StockQuery};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde_json::value::RawValue;
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -64,7 +66,7 @@ pub fn router(state: AppState) -> Router {
         .merge(touching::routes())
         .fallback(|| async { AppError::NotFound })
         // One byte over the limit is enough to know a body is too large.
-        .layer(DefaultBodyLimit::max(wire::MAX_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(aisle_protocol::MAX_BODY_BYTES))
         // Outside the limit above: an oversized body is read to its end before the 413,
         // within the in-flight body budget.
         .layer(axum::middleware::from_fn_with_state(
@@ -170,9 +172,9 @@ pub(crate) async fn enroll(
     })?;
     tracing::info!(tenant = %enrolled.tenant, warehouse = %enrolled.warehouse, device = %enrolled.device, "device enrolled");
     Ok(Json(EnrollResponse {
-        tenant: enrolled.tenant.to_string(),
-        warehouse: enrolled.warehouse.to_string(),
-        device: enrolled.device.to_string(),
+        tenant: enrolled.tenant,
+        warehouse: enrolled.warehouse,
+        device: enrolled.device,
         token: enrolled.token,
     }))
 }
@@ -233,7 +235,7 @@ pub(crate) async fn push(
 #[utoipa::path(get, path = "/v1/t/{tenant}/events", tag = "sync",
     params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the token's tenant"), PullQuery),
     responses(
-        (status = 200, description = "Events with `seq > after`, in seq order", body = wire::PullResponse),
+        (status = 200, description = "Events with `seq > after`, in seq order", body = aisle_protocol::PullResponse),
         (status = 400, description = "`bad_query`", body = crate::openapi::ErrorBody),
         (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
         (status = 403, description = "`tenant_mismatch` (or `warehouse_mismatch`): the request names another tenant or warehouse than the token's; audited", body = crate::openapi::ErrorBody),
@@ -244,7 +246,7 @@ pub(crate) async fn pull(
     context: TenantContext,
     State(state): State<AppState>,
     query: Result<Query<PullQuery>, QueryRejection>,
-) -> Result<Json<wire::PullResponse>, AppError> {
+) -> Result<Json<aisle_protocol::PullResponse<Box<RawValue>>>, AppError> {
     let Query(query) = query.map_err(|rejection| AppError::BadQuery(rejection.body_text()))?;
     if let Some(warehouse) = &query.warehouse {
         if warehouse.parse().ok() != Some(context.warehouse()) {
@@ -256,18 +258,18 @@ pub(crate) async fn pull(
     }
     let limit = query
         .limit
-        .unwrap_or(wire::DEFAULT_PULL_LIMIT)
-        .clamp(1, wire::MAX_PULL_LIMIT);
+        .unwrap_or(aisle_protocol::DEFAULT_PULL_LIMIT)
+        .clamp(1, aisle_protocol::MAX_PULL_LIMIT);
     let storage = state.storage.clone();
     let span = context.span("pull");
     let page = blocking(move || storage.pull(&context, query.after, limit))
         .instrument(span)
         .await?;
-    Ok(Json(wire::PullResponse {
+    Ok(Json(aisle_protocol::PullResponse {
         events: page.events,
         next: page.next,
-        checksum: page.checksum,
-        checksum_seq: page.checksum_seq,
+        checksum: Some(page.checksum),
+        checksum_seq: Some(page.checksum_seq),
         server_time_ms: crate::now_ms(),
     }))
 }
@@ -276,7 +278,7 @@ pub(crate) async fn pull(
 #[utoipa::path(get, path = "/v1/t/{tenant}/stock", tag = "sync",
     params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the token's tenant"), StockQuery),
     responses(
-        (status = 200, description = "On-hand rows and open discrepancies", body = wire::StockResponse),
+        (status = 200, description = "On-hand rows and open discrepancies", body = aisle_protocol::StockResponse),
         (status = 400, description = "`bad_query`", body = crate::openapi::ErrorBody),
         (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
         (status = 403, description = "`tenant_mismatch` (or `warehouse_mismatch`): the request names another tenant or warehouse than the token's; audited", body = crate::openapi::ErrorBody),
@@ -287,7 +289,7 @@ pub(crate) async fn stock(
     context: TenantContext,
     State(state): State<AppState>,
     query: Result<Query<StockQuery>, QueryRejection>,
-) -> Result<Json<wire::StockResponse>, AppError> {
+) -> Result<Json<aisle_protocol::StockResponse>, AppError> {
     let Query(query) = query.map_err(|rejection| AppError::BadQuery(rejection.body_text()))?;
     let parse = |name: &str, value: &Option<String>| -> Result<Option<uuid::Uuid>, AppError> {
         value
@@ -309,7 +311,7 @@ pub(crate) async fn stock(
     let view = blocking(move || storage.stock(&context, filter))
         .instrument(span)
         .await?;
-    Ok(Json(wire::StockResponse {
+    Ok(Json(aisle_protocol::StockResponse {
         rows: view.rows,
         discrepancies: view.discrepancies,
         server_time_ms: crate::now_ms(),

@@ -14,11 +14,11 @@
 //! [`crate::storage::Storage`]'s business, with an authenticated context.
 
 use crate::error::ServerError;
-use crate::wire::{
+use aisle_core::ids::{ItemId, LocationId, PickListId, UserId, WarehouseId};
+use aisle_protocol::{
     ErpStockRow, MasterBarcode, MasterItem, MasterLocation, MasterPickLine, MasterPickList,
     MasterUser,
 };
-use aisle_core::ids::WarehouseId;
 use aisle_core::Role;
 use aisle_store::master::{Barcode, PinHash};
 use aisle_store::pin::PinPolicy;
@@ -494,8 +494,8 @@ pub struct ChangesPage {
     pub pin_policy: PinPolicy,
 }
 
-fn uuid_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<String> {
-    Ok(Uuid::from_bytes(row.get(index)?).to_string())
+fn uuid_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Uuid> {
+    Ok(Uuid::from_bytes(row.get(index)?))
 }
 
 /// The tenant's items and users, and `warehouse`'s locations and pick lists, whose version
@@ -550,8 +550,8 @@ pub fn changes(
             Ok((
                 row.get::<_, [u8; 16]>(0)?,
                 MasterPickList {
-                    id: uuid_at(row, 0)?,
-                    warehouse: uuid_at(row, 1)?,
+                    id: PickListId::from_uuid(uuid_at(row, 0)?),
+                    warehouse: WarehouseId::from_uuid(uuid_at(row, 1)?),
                     reference: row.get(2)?,
                     status: row.get(3)?,
                     lines: Vec::new(),
@@ -572,8 +572,8 @@ pub fn changes(
                 row.get::<_, [u8; 16]>(2)?,
                 MasterPickLine {
                     line: row.get(0)?,
-                    item: uuid_at(row, 1)?,
-                    location: uuid_at(row, 2)?,
+                    item: ItemId::from_uuid(uuid_at(row, 1)?),
+                    location: LocationId::from_uuid(uuid_at(row, 2)?),
                     lot: row.get(3)?,
                     qty: row.get(4)?,
                 },
@@ -608,7 +608,7 @@ pub fn changes(
     for id in item_ids {
         let mut item = item_by_id.query_row([id.as_slice()], |row| {
             Ok(MasterItem {
-                id: uuid_at(row, 0)?,
+                id: ItemId::from_uuid(uuid_at(row, 0)?),
                 sku: row.get(1)?,
                 name: row.get(2)?,
                 base_unit: row.get(3)?,
@@ -629,8 +629,8 @@ pub fn changes(
 
     let location_at = |row: &rusqlite::Row<'_>| -> rusqlite::Result<MasterLocation> {
         Ok(MasterLocation {
-            id: uuid_at(row, 0)?,
-            warehouse: uuid_at(row, 1)?,
+            id: LocationId::from_uuid(uuid_at(row, 0)?),
+            warehouse: WarehouseId::from_uuid(uuid_at(row, 1)?),
             code: row.get(2)?,
             name: row.get(3)?,
             walk_order: row.get(4)?,
@@ -665,7 +665,7 @@ pub fn changes(
     )?;
     let users = statement.query_map((after, upto, warehouse), |row| {
         Ok(MasterUser {
-            id: uuid_at(row, 0)?,
+            id: UserId::from_uuid(uuid_at(row, 0)?),
             badge: row.get(1)?,
             name: row.get(2)?,
             role: row.get(3)?,
@@ -719,10 +719,10 @@ pub fn tenant_stock(
     let rows = statement.query_map([warehouse.map(|id| *id.as_bytes())], |row| {
         let lot: String = row.get(5)?;
         Ok(ErpStockRow {
-            warehouse: uuid_at(row, 0)?,
-            location: uuid_at(row, 1)?,
+            warehouse: WarehouseId::from_uuid(uuid_at(row, 0)?),
+            location: LocationId::from_uuid(uuid_at(row, 1)?),
             location_code: row.get(2)?,
-            item: uuid_at(row, 3)?,
+            item: ItemId::from_uuid(uuid_at(row, 3)?),
             sku: row.get(4)?,
             lot: (!lot.is_empty()).then_some(lot),
             on_hand: row.get(6)?,
@@ -774,15 +774,15 @@ mod tests {
             }
         );
         let page = changes(&mut conn, warehouse, 0, 100).expect("pull");
-        let id_of_a = page.items[0].id.clone();
+        let id_of_a = page.items[0].id;
         upsert_items(&mut conn, &[item("A", &[("111", 6)])], 2)
             .expect("db")
             .expect("valid");
         let page = changes(&mut conn, warehouse, first.version, 100).expect("pull");
         assert_eq!(page.items.len(), 1, "only the changed item: {page:?}");
         assert_eq!(
-            (page.items[0].id.as_str(), page.items[0].version, page.next),
-            (id_of_a.as_str(), 3, 3),
+            (page.items[0].id, page.items[0].version, page.next),
+            (id_of_a, 3, 3),
             "an item keeps its id and takes the next version"
         );
         assert_eq!(page.items[0].barcodes[0].pack_qty, 6);

@@ -7,7 +7,7 @@
 //! questions are answered from the logs, whose spans carry the tenant.
 
 use crate::error::ErrorCode;
-use crate::wire::{PushResult, PushStatus};
+use aisle_protocol::{PushResult, PushStatus};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;

@@ -4,7 +4,7 @@
 //! A tenant's quota is its row in the registry (`aisle-server tenant set-quota`), each
 //! field falling back to the server's default ([`crate::limits::Limits`]). A running server
 //! reads it again at most every [`QUOTA_REFRESH`], so a change takes effect within that
-//! without a restart. The bucket holds one full push ([`crate::wire::MAX_EVENTS`]) or one
+//! without a restart. The bucket holds one full push ([`aisle_protocol::MAX_EVENTS`]) or one
 //! second of the quota, whichever is more, so a quota never refuses every push outright.
 
 use crate::error::AppError;
@@ -45,7 +45,8 @@ pub struct TenantQuotas {
 
 fn bucket(push_per_sec: u32) -> DefaultDirectRateLimiter {
     let rate = NonZeroU32::new(push_per_sec).unwrap_or(NonZeroU32::MIN);
-    let burst = NonZeroU32::new(push_per_sec.max(crate::wire::MAX_EVENTS as u32)).unwrap_or(rate);
+    let burst =
+        NonZeroU32::new(push_per_sec.max(aisle_protocol::MAX_EVENTS as u32)).unwrap_or(rate);
     RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
 }
 

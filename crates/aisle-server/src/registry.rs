@@ -310,7 +310,7 @@ impl Registry {
     pub fn warehouse_devices(
         &self,
         context: &crate::auth::TenantContext,
-    ) -> Result<Vec<crate::wire::MasterDevice>, ServerError> {
+    ) -> Result<Vec<aisle_protocol::MasterDevice>, ServerError> {
         let conn = self.conn();
         let mut statement = conn.prepare_cached(
             "SELECT id, name FROM devices WHERE tenant = ?1 AND warehouse = ?2 ORDER BY enrolled_ms, id",
@@ -318,8 +318,8 @@ impl Registry {
         let rows = statement.query_map(
             (context.tenant().as_bytes(), context.warehouse().as_bytes()),
             |row| {
-                Ok(crate::wire::MasterDevice {
-                    id: uuid::Uuid::from_bytes(row.get(0)?).to_string(),
+                Ok(aisle_protocol::MasterDevice {
+                    id: DeviceId::from_uuid(uuid::Uuid::from_bytes(row.get(0)?)),
                     name: row.get(1)?,
                 })
             },

@@ -19,14 +19,15 @@ use crate::auth::{IntegrationContext, MasterWrite, StockRead, TenantContext};
 use crate::error::ServerError;
 use crate::master;
 use crate::pool::TenantPools;
-use crate::wire::ErpStockRow;
-use crate::wire::{PulledEvent, PushResult, PushStatus, StockRow};
+use crate::wire::RawPulledEvent;
 use aisle_core::event::{EventBody, Resolution};
 use aisle_core::ids::WarehouseId;
 use aisle_core::ids::{ItemId, LocationId};
 use aisle_core::stock::{apply, apply_with_resolutions, Discrepancy, DiscrepancyKind};
 use aisle_core::{Event, Hlc, HlcClock};
 use aisle_projection::sqlite::SqlLedger;
+use aisle_protocol::ErpStockRow;
+use aisle_protocol::{PushResult, PushStatus, StockRow};
 use rusqlite::{OptionalExtension, TransactionBehavior};
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -34,7 +35,7 @@ use uuid::Uuid;
 /// A page of pulled events.
 #[derive(Debug)]
 pub struct PullPage {
-    pub events: Vec<PulledEvent>,
+    pub events: Vec<RawPulledEvent>,
     pub next: u64,
     /// `aisle_projection::sqlite::checksum::page_checksum` of the page's events over this server's
     /// projection, taken in the same snapshot as the page.
@@ -307,7 +308,7 @@ impl LotTracking {
 
 fn rejected(event: &Event, reason: &str, message: Option<String>) -> PushResult {
     PushResult {
-        id: event.id.to_string(),
+        id: event.id,
         status: PushStatus::Rejected,
         seq: None,
         reason: Some(reason.to_owned()),
@@ -361,7 +362,7 @@ impl Storage for SqliteStorage {
                         aisle_core::stock::Ledger::open_discrepancy(&mut ledger, &discrepancy)?;
                     }
                     results.push(PushResult {
-                        id: event.id.to_string(),
+                        id: event.id,
                         status: PushStatus::Applied,
                         seq: Some(seq as u64),
                         reason: None,
@@ -383,7 +384,7 @@ impl Storage for SqliteStorage {
                     .query_row([event.id.as_bytes()], |row| Ok((row.get(0)?, row.get(1)?)))?;
                 if stored == payload {
                     results.push(PushResult {
-                        id: event.id.to_string(),
+                        id: event.id,
                         status: PushStatus::Duplicate,
                         seq: Some(seq as u64),
                         reason: None,
@@ -428,7 +429,7 @@ impl Storage for SqliteStorage {
             for row in rows {
                 let (seq, payload) = row?;
                 decoded.push(serde_json::from_str::<Event>(&payload)?);
-                events.push(PulledEvent {
+                events.push(RawPulledEvent {
                     seq: seq as u64,
                     event: RawValue::from_string(payload)?,
                 });
@@ -470,8 +471,8 @@ impl Storage for SqliteStorage {
             |row| {
                 let lot: String = row.get(2)?;
                 Ok(StockRow {
-                    location: Uuid::from_bytes(row.get(0)?).to_string(),
-                    item: Uuid::from_bytes(row.get(1)?).to_string(),
+                    location: LocationId::from_uuid(Uuid::from_bytes(row.get(0)?)),
+                    item: ItemId::from_uuid(Uuid::from_bytes(row.get(1)?)),
                     lot: (!lot.is_empty()).then_some(lot),
                     on_hand: row.get(3)?,
                 })

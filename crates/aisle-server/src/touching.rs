@@ -11,7 +11,7 @@
 //! events returned, not of the warehouse's log.
 
 use crate::error::ServerError;
-use crate::wire::PulledEvent;
+use crate::wire::RawPulledEvent;
 use aisle_core::ids::WarehouseId;
 use aisle_core::stock::{CountTask, CountTaskReason, StockKey};
 use rusqlite::{Connection, OptionalExtension};
@@ -38,7 +38,7 @@ const TOUCHING_SQL: &str = "WITH wanted(key_id) AS (SELECT value FROM json_each(
 /// A page of events touching the keys.
 #[derive(Debug)]
 pub struct TouchingPage {
-    pub events: Vec<PulledEvent>,
+    pub events: Vec<RawPulledEvent>,
     /// The last seq in the page, or the request's `after` when it is empty.
     pub next: u64,
 }
@@ -107,7 +107,7 @@ pub fn events_touching(
         )?;
         for row in rows {
             let (seq, payload) = row?;
-            events.push(PulledEvent {
+            events.push(RawPulledEvent {
                 seq: seq as u64,
                 event: RawValue::from_string(payload)?,
             });

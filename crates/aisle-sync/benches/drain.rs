@@ -41,10 +41,10 @@
 use aisle_core::event::{EventBody, EventVersion};
 use aisle_core::ids::{EventId, TenantId, UserId, WarehouseId};
 use aisle_core::{testkit, Event, Hlc};
+use aisle_protocol::{PullResponse, PushRequest, PushResponse, PushStatus};
 use aisle_server::{Registry, RunningServer, ServerConfig};
 use aisle_store::{Recorded, Store};
 use aisle_sync::engine::{RoundReport, MASTER_CURSOR, PULL_CURSOR};
-use aisle_sync::wire::{PullResponse, PushRequest, PushResponse, PushStatus};
 use aisle_sync::{
     system_now_ms, DeviceClock, DeviceProfile, Engine, SharedClock, SyncConfig, Token,
 };

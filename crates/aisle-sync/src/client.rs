@@ -8,14 +8,14 @@
 use crate::clock::ClockSample;
 use crate::enroll::check_server_url;
 use crate::token::Token;
-use crate::wire::{
-    ErrorBody, KeyRef, PullResponse, PushRequest, PushResponse, TouchingRequest, TouchingResponse,
-    MAX_TOUCHING_KEYS,
-};
 use crate::{system_now_ms, SyncConfig, SyncError};
 use aisle_core::ids::TenantId;
 use aisle_core::stock::StockKey;
 use aisle_core::Event;
+use aisle_protocol::{
+    ErrorBody, KeyRef, MasterResponse, PullResponse, PushRequest, PushResponse, TouchingRequest,
+    TouchingResponse, MAX_TOUCHING_KEYS,
+};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::Url;
 use serde::de::DeserializeOwned;
@@ -113,26 +113,19 @@ impl Client {
             .json(&TouchingRequest {
                 keys: keys.iter().map(KeyRef::new).collect(),
                 after,
-                limit,
+                limit: Some(limit),
+                warehouse: None,
             });
         send(request, |body: &TouchingResponse| body.server_time_ms).await
     }
 
-    /// `GET /v1/t/{tenant}/master?after=`, as raw JSON (`None` when the server has no such
-    /// endpoint yet).
-    pub async fn master(
-        &self,
-        after: u64,
-    ) -> Result<Option<Exchange<serde_json::Value>>, SyncError> {
+    /// `GET /v1/t/{tenant}/master?after=` (`None` when the server has no such endpoint yet).
+    pub async fn master(&self, after: u64) -> Result<Option<Exchange<MasterResponse>>, SyncError> {
         let request = self
             .http
             .get(self.url(&format!("v1/t/{}/master?after={after}", self.tenant)))
             .bearer_auth(self.token.expose());
-        match send(request, |body: &serde_json::Value| {
-            body["server_time_ms"].as_i64().unwrap_or(0)
-        })
-        .await
-        {
+        match send(request, |body: &MasterResponse| body.server_time_ms).await {
             Ok(exchange) => Ok(Some(exchange)),
             Err(SyncError::Server {
                 status: 404, code, ..
@@ -206,18 +199,18 @@ pub(crate) async fn send<T: DeserializeOwned + Send + 'static>(
     if !status.is_success() {
         let retry_after = retry_after(response.headers());
         let text = response.text().await.unwrap_or_default();
-        let (code, message) = match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(body) => (body.code, body.message),
+        let body = serde_json::from_str::<ErrorBody>(&text).unwrap_or_else(|_| {
             // A proxy's or load balancer's page: keep a short prefix for the log.
-            Err(_) => (
-                FOREIGN_ERROR_CODE.to_owned(),
+            ErrorBody::new(
+                FOREIGN_ERROR_CODE,
                 text.chars().take(200).collect::<String>(),
-            ),
-        };
+            )
+        });
         return Err(SyncError::Server {
             status: status.as_u16(),
-            code,
-            message,
+            code: body.code,
+            message: body.message,
+            event_index: body.event_index,
             retry_after,
         });
     }

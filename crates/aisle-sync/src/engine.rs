@@ -24,11 +24,11 @@ use crate::conflicts::open_conflicts;
 use crate::plan::{self, Identity, Op, Plan, Snapshot};
 use crate::status::{ChecksumRepairStatus, ErrorInfo, Progress, SyncStatus};
 use crate::token::{Token, TokenStore};
-use crate::wire::{PullResponse, PushStatus};
 use crate::{system_now_ms, Client, DeviceProfile, SyncConfig, SyncError};
 use aisle_core::ids::EventId;
 use aisle_core::stock::Notice;
 use aisle_core::Event;
+use aisle_protocol::{PullResponse, PushStatus};
 use aisle_store::{Recorded, Store, StoreError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -292,11 +292,9 @@ impl Engine {
                 status: 400,
                 code,
                 message,
+                event_index: Some(event_idx),
                 ..
-            }) if code == "bad_json"
-                && undecodable_index(&message).is_some_and(|idx| idx < events.len()) =>
-            {
-                let event_idx = undecodable_index(&message).unwrap_or(0);
+            }) if code == "bad_json" && event_idx < events.len() => {
                 let id = events[event_idx].id;
                 tracing::warn!(event = %id, "event quarantined: the server cannot decode it");
                 let reason = format!("bad_json: {message}");
@@ -311,7 +309,7 @@ impl Engine {
         let mut sent = Vec::with_capacity(events.len());
         let mut rejected = Vec::new();
         for (event, result) in events.iter().zip(&exchange.body.results) {
-            if result.id != event.id.to_string() {
+            if result.id != event.id {
                 return Err(SyncError::Protocol(format!(
                     "result for {} where {} was expected",
                     result.id, event.id
@@ -454,8 +452,7 @@ impl Engine {
                 break;
             };
             self.record_sample(exchange.sample);
-            let page: crate::master::MasterPage = serde_json::from_value(exchange.body)
-                .map_err(|error| SyncError::Protocol(format!("master data page: {error}")))?;
+            let page = exchange.body;
             let n_rows = page.n_rows();
             let next = page.next;
             if n_rows > 0 {
@@ -803,12 +800,6 @@ fn check_page(page: &PullResponse, after: u64) -> Result<(), SyncError> {
     Ok(())
 }
 
-/// The index in a `bad_json` message of the form `events[7]: ...`.
-fn undecodable_index(message: &str) -> Option<usize> {
-    let rest = message.strip_prefix("events[")?;
-    rest[..rest.find(']')?].parse().ok()
-}
-
 fn duration_ms(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
@@ -818,18 +809,4 @@ fn instant_at(at_ms: i64) -> Instant {
     // At most a day ahead: "never" (i64::MAX) must not overflow the instant.
     let from_now = at_ms.saturating_sub(system_now_ms()).clamp(0, 86_400_000);
     Instant::now() + Duration::from_millis(from_now as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_undecodable_event_is_found_in_the_message() {
-        assert_eq!(
-            undecodable_index("events[12]: missing field `id`"),
-            Some(12)
-        );
-        assert_eq!(undecodable_index("expected value at line 1"), None);
-    }
 }

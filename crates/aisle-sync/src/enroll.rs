@@ -8,9 +8,9 @@
 
 use crate::client::{http_client, send};
 use crate::token::{Token, TokenStore};
-use crate::wire::{EnrollRequest, EnrollResponse};
 use crate::{SyncConfig, SyncError};
 use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
+use aisle_protocol::{EnrollRequest, EnrollResponse};
 use aisle_store::{Profile, Store, StoreError};
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
@@ -113,22 +113,17 @@ pub async fn enroll(
     let base = check_server_url(form.server_url, form.allow_insecure_http)?;
     let url = base.join("v1/enroll").expect("a relative path joins");
     let request = http_client(config)?.post(url).json(&EnrollRequest {
-        code: form.code,
-        device_name: form.device_name,
+        code: form.code.to_owned(),
+        device_name: form.device_name.to_owned(),
     });
     let answer = send(request, |_: &EnrollResponse| 0).await?.body;
-    let parse = |field: &str, value: &str| {
-        value
-            .parse::<uuid::Uuid>()
-            .map_err(|_| SyncError::Protocol(format!("enrollment {field} is not an id")))
-    };
     let profile = DeviceProfile {
         name: form.profile_name.to_owned(),
         server_url: base.to_string(),
         allow_insecure_http: form.allow_insecure_http,
-        tenant: TenantId::from_uuid(parse("tenant", &answer.tenant)?),
-        warehouse: WarehouseId::from_uuid(parse("warehouse", &answer.warehouse)?),
-        device: DeviceId::from_uuid(parse("device", &answer.device)?),
+        tenant: answer.tenant,
+        warehouse: answer.warehouse,
+        device: answer.device,
     };
     tokens.save(form.profile_name, &Token::new(answer.token))?;
     tracing::info!(tenant = %profile.tenant, warehouse = %profile.warehouse, device = %profile.device, profile = form.profile_name, "device enrolled");

@@ -18,6 +18,8 @@ pub enum SyncError {
         status: u16,
         code: String,
         message: String,
+        /// With `bad_json` about one pushed event: its index in the push.
+        event_index: Option<usize>,
         retry_after: Option<Duration>,
     },
     /// The server answered 2xx with something that does not fit protocol v1.
@@ -124,6 +126,7 @@ mod tests {
             status,
             code: "x".into(),
             message: String::new(),
+            event_index: None,
             retry_after: None,
         };
         for status in [408, 429, 500, 502, 503] {

@@ -40,7 +40,6 @@ pub mod plan;
 pub mod status;
 pub mod store_key;
 pub mod token;
-pub mod wire;
 
 pub use client::Client;
 pub use clock::{DeviceClock, SharedClock};

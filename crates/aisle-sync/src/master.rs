@@ -1,5 +1,5 @@
-//! Master data from `GET /v1/t/{tenant}/master?after=`: the wire shapes, and applying a
-//! page to the device store (items, locations, users, pick lists, in that order, since pick
+//! Master data from `GET /v1/t/{tenant}/master?after=` (its shapes are
+//! `aisle_protocol::master`): applying a page to the device store (items, locations, users, pick lists, in that order, since pick
 //! lines name items and locations).
 //!
 //! Upserts are idempotent, so a page is applied row by row and the master cursor moves
@@ -7,108 +7,21 @@
 //! rows again.
 
 use crate::SyncError;
-use aisle_core::ids::{DeviceId, ItemId, LocationId, PickListId, UserId, WarehouseId};
+use aisle_protocol::MasterResponse;
 use aisle_store::master::{Barcode, Item, Location, PickLine, PickList, PinHash, Role, User};
 use aisle_store::pin::PinPolicy;
 use aisle_store::Store;
-use serde::Deserialize;
-
-#[derive(Debug, Deserialize)]
-pub struct MasterBarcode {
-    pub code: String,
-    pub pack_qty: i64,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct MasterItem {
-    pub id: ItemId,
-    pub sku: String,
-    pub name: String,
-    pub base_unit: String,
-    pub lot_tracked: bool,
-    pub barcodes: Vec<MasterBarcode>,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct MasterLocation {
-    pub id: LocationId,
-    pub warehouse: WarehouseId,
-    pub code: String,
-    pub name: String,
-    pub walk_order: i64,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct MasterUser {
-    pub id: UserId,
-    pub badge: String,
-    pub name: String,
-    pub role: String,
-    pub pin_hash: String,
-    pub active: bool,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct MasterPickLine {
-    pub line: u32,
-    pub item: ItemId,
-    pub location: LocationId,
-    #[serde(default)]
-    pub lot: Option<String>,
-    pub qty: i64,
-}
-
-#[derive(Debug, Deserialize)]
-pub struct MasterPickList {
-    pub id: PickListId,
-    pub warehouse: WarehouseId,
-    pub reference: String,
-    pub status: String,
-    pub lines: Vec<MasterPickLine>,
-}
-
-/// One of the warehouse's PCs, by the name it was enrolled with.
-#[derive(Debug, Deserialize)]
-pub struct MasterDevice {
-    pub id: DeviceId,
-    pub name: String,
-}
-
-/// One page of master data.
-#[derive(Debug, Deserialize)]
-pub struct MasterPage {
-    pub items: Vec<MasterItem>,
-    pub locations: Vec<MasterLocation>,
-    pub users: Vec<MasterUser>,
-    pub pick_lists: Vec<MasterPickList>,
-    /// Every PC of the warehouse, whole on every page (not versioned, and not counted in
-    /// [`MasterPage::n_rows`], so an unchanged list never keeps the pull going). Absent from
-    /// a server older than the field.
-    #[serde(default)]
-    pub devices: Vec<MasterDevice>,
-    /// The tenant's PIN minimums, whole on every page (not counted in `n_rows`). Absent from
-    /// a server older than the field, when the device keeps what it has.
-    #[serde(default)]
-    pub pin_policy: Option<PinPolicy>,
-    /// The `after` for the next page.
-    pub next: u64,
-}
-
-impl MasterPage {
-    pub fn n_rows(&self) -> u64 {
-        (self.items.len() + self.locations.len() + self.users.len() + self.pick_lists.len()) as u64
-    }
-}
 
 fn invalid(what: String) -> SyncError {
     SyncError::Protocol(what)
 }
 
 /// Writes a page into the store and then moves `cursor` to its `next`.
-pub fn apply_page(store: &mut Store, page: &MasterPage, cursor: &str) -> Result<(), SyncError> {
+pub fn apply_page(store: &mut Store, page: &MasterResponse, cursor: &str) -> Result<(), SyncError> {
     for device in &page.devices {
         store.upsert_device_name(device.id, &device.name)?;
     }
+    // Absent from a server older than the field, when the device keeps what it has.
     if let Some(policy) = page.pin_policy {
         let policy = PinPolicy::new(policy.picker_min_digits, policy.manager_min_digits)
             .map_err(|error| invalid(format!("bad PIN policy: {error}")))?;
@@ -189,7 +102,7 @@ mod tests {
     use aisle_core::testkit::{tenant, warehouse};
     use aisle_store::{Profile, StoreKey};
 
-    fn page(active: bool, policy: serde_json::Value) -> MasterPage {
+    fn page(active: bool, policy: serde_json::Value) -> MasterResponse {
         let hash = PinHash::new("906113").expect("hash");
         serde_json::from_value(serde_json::json!({
             "items": [], "locations": [], "pick_lists": [],
@@ -198,7 +111,8 @@ mod tests {
                 "role": "manager", "pin_hash": hash.as_phc(), "active": active, "version": 1
             }],
             "pin_policy": policy,
-            "next": 1
+            "next": 1,
+            "server_time_ms": 0
         }))
         .expect("a page")
     }

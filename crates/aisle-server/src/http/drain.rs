@@ -17,7 +17,7 @@
 
 use crate::error::AppError;
 use crate::limits::Guards;
-use crate::wire::MAX_BODY_BYTES;
+use aisle_protocol::MAX_BODY_BYTES;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};

@@ -14,11 +14,11 @@ use crate::error::AppError;
 use crate::master::{
     self, NewItem, NewLocation, NewPickLine, NewPickList, NewUser, PickStatus, Upsert,
 };
-use crate::wire::{
+use aisle_core::ids::WarehouseId;
+use aisle_protocol::{
     self, ErpItems, ErpLocations, ErpPickLists, ErpStockQuery, ErpStockResponse, ErpUpsertResponse,
     ErpUsers, MasterQuery, MasterResponse,
 };
-use aisle_core::ids::WarehouseId;
 use aisle_store::master::{Barcode, PinHash, Role};
 use aisle_store::pin::{is_pin_shaped, PinCost, PinPolicy};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -70,8 +70,8 @@ pub(crate) async fn master_changes(
     let Query(query) = query.map_err(query_error)?;
     let limit = query
         .limit
-        .unwrap_or(wire::DEFAULT_MASTER_LIMIT)
-        .clamp(1, wire::MAX_MASTER_LIMIT);
+        .unwrap_or(aisle_protocol::DEFAULT_MASTER_LIMIT)
+        .clamp(1, aisle_protocol::MAX_MASTER_LIMIT);
     let storage = state.storage.clone();
     let registry = state.registry.clone();
     let span = context.span("master");
@@ -90,7 +90,7 @@ pub(crate) async fn master_changes(
         devices,
         next: page.next,
         server_time_ms: crate::now_ms(),
-        pin_policy: Some(crate::wire::MasterPinPolicy {
+        pin_policy: Some(aisle_protocol::MasterPinPolicy {
             picker_min_digits: page.pin_policy.picker_min_digits,
             manager_min_digits: page.pin_policy.manager_min_digits,
         }),
@@ -123,7 +123,7 @@ pub const MAX_PLAIN_PINS: usize = 50;
 /// or a hash cheaper than the server's PIN cost. A PIN is never echoed in an error.
 fn erp_user(
     record_idx: usize,
-    user: crate::wire::ErpUser,
+    user: aisle_protocol::ErpUser,
     warehouses: &[(WarehouseId, String)],
     policy: PinPolicy,
 ) -> Result<NewUser, AppError> {

@@ -10,15 +10,15 @@
 use super::{blocking, AppState};
 use crate::auth::TenantContext;
 use crate::error::{AppError, Boundary};
-use crate::wire::{self, KeyRef, TouchingRequest, TouchingResponse};
-use aisle_core::ids::{ItemId, LocationId, WarehouseId};
+use aisle_core::ids::WarehouseId;
 use aisle_core::stock::StockKey;
-use aisle_core::Lot;
+use aisle_protocol::{KeyRef, TouchingRequest, TouchingResponse};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
+use serde_json::value::RawValue;
 use tracing::Instrument;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -41,7 +41,7 @@ pub(crate) async fn events_touching(
     context: TenantContext,
     State(state): State<AppState>,
     request: Result<Json<TouchingRequest>, JsonRejection>,
-) -> Result<Json<TouchingResponse>, AppError> {
+) -> Result<Json<TouchingResponse<Box<RawValue>>>, AppError> {
     let Json(request) = request.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::PayloadTooLarge
@@ -58,8 +58,8 @@ pub(crate) async fn events_touching(
     let keys = stock_keys(&request.keys, context.warehouse())?;
     let limit = request
         .limit
-        .unwrap_or(wire::DEFAULT_TOUCHING_LIMIT)
-        .clamp(1, wire::MAX_TOUCHING_LIMIT);
+        .unwrap_or(aisle_protocol::DEFAULT_TOUCHING_LIMIT)
+        .clamp(1, aisle_protocol::MAX_TOUCHING_LIMIT);
     let storage = state.storage.clone();
     let span = context.span("events_touching");
     let after = request.after;
@@ -83,38 +83,17 @@ pub(crate) async fn events_touching(
 }
 
 /// The wire keys as stock keys of `warehouse`: between 1 and
-/// [`wire::MAX_TOUCHING_KEYS`] of them, each naming a location and an item by id.
+/// [`aisle_protocol::MAX_TOUCHING_KEYS`] of them (a key whose ids do not parse is refused as
+/// `bad_json` when the body is decoded).
 fn stock_keys(keys: &[KeyRef], warehouse: WarehouseId) -> Result<Vec<StockKey>, AppError> {
-    if keys.is_empty() || keys.len() > wire::MAX_TOUCHING_KEYS {
+    if keys.is_empty() || keys.len() > aisle_protocol::MAX_TOUCHING_KEYS {
         return Err(AppError::BadJson(format!(
             "keys: between 1 and {} keys per request, got {}",
-            wire::MAX_TOUCHING_KEYS,
+            aisle_protocol::MAX_TOUCHING_KEYS,
             keys.len()
         )));
     }
-    keys.iter()
-        .enumerate()
-        .map(|(key_idx, key)| {
-            let location: LocationId = key
-                .location
-                .parse()
-                .map_err(|_| AppError::BadJson(format!("keys[{key_idx}].location: not an id")))?;
-            let item: ItemId = key
-                .item
-                .parse()
-                .map_err(|_| AppError::BadJson(format!("keys[{key_idx}].item: not an id")))?;
-            Ok(StockKey {
-                warehouse,
-                location,
-                item,
-                lot: key
-                    .lot
-                    .as_deref()
-                    .filter(|lot| !lot.is_empty())
-                    .map(Lot::new),
-            })
-        })
-        .collect()
+    Ok(keys.iter().map(|key| key.to_stock_key(warehouse)).collect())
 }
 
 #[cfg(test)]
@@ -122,11 +101,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_are_bounded_and_named_by_index_when_they_do_not_parse() {
+    fn keys_are_bounded_and_an_empty_lot_is_no_lot() {
         let warehouse = aisle_core::testkit::warehouse();
         let good = KeyRef {
-            location: aisle_core::testkit::location(1).to_string(),
-            item: aisle_core::testkit::item(1).to_string(),
+            location: aisle_core::testkit::location(1),
+            item: aisle_core::testkit::item(1),
             lot: Some(String::new()),
         };
         let parsed = stock_keys(std::slice::from_ref(&good), warehouse).expect("one good key");
@@ -135,27 +114,10 @@ mod tests {
             matches!(stock_keys(&[], warehouse), Err(AppError::BadJson(_))),
             "no keys is refused"
         );
-        let too_many: Vec<KeyRef> = (0..=wire::MAX_TOUCHING_KEYS)
-            .map(|_| KeyRef {
-                location: good.location.clone(),
-                item: good.item.clone(),
-                lot: None,
-            })
-            .collect();
+        let too_many = vec![good; aisle_protocol::MAX_TOUCHING_KEYS + 1];
         assert!(
             matches!(stock_keys(&too_many, warehouse), Err(AppError::BadJson(_))),
             "more than the limit is refused"
         );
-        let bad = KeyRef {
-            location: good.location.clone(),
-            item: "not-an-id".into(),
-            lot: None,
-        };
-        match stock_keys(&[good, bad], warehouse) {
-            Err(AppError::BadJson(message)) => {
-                assert!(message.starts_with("keys[1].item"), "{message}")
-            }
-            other => panic!("a bad item id is bad json: {other:?}"),
-        }
     }
 }

@@ -172,7 +172,7 @@ async fn requests_are_bounded_and_keys_must_parse() {
     let cases = [
         (json!({ "keys": [] }), "no keys"),
         (
-            json!({ "keys": vec![k1.clone(); aisle_server::wire::MAX_TOUCHING_KEYS + 1] }),
+            json!({ "keys": vec![k1.clone(); aisle_protocol::MAX_TOUCHING_KEYS + 1] }),
             "more keys than the limit",
         ),
         (
@@ -193,7 +193,7 @@ async fn requests_are_bounded_and_keys_must_parse() {
         &world,
         &device,
         &tenant.to_string(),
-        &json!({ "keys": vec![k1; aisle_server::wire::MAX_TOUCHING_KEYS] }),
+        &json!({ "keys": vec![k1; aisle_protocol::MAX_TOUCHING_KEYS] }),
     )
     .await;
     assert_eq!(status, 200, "exactly the limit is fine: {answer}");

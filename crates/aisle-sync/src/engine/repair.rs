@@ -13,10 +13,10 @@
 
 use super::Engine;
 use crate::status::ChecksumRepairStatus;
-use crate::wire::MAX_TOUCHING_KEYS;
 use crate::{system_now_ms, SyncError};
 use aisle_core::stock::{Notice, StockKey};
 use aisle_core::Event;
+use aisle_protocol::MAX_TOUCHING_KEYS;
 use aisle_store::repairs::{ChecksumRepair, RepairOutcome};
 use aisle_store::{Store, StoreError};
 use std::collections::BTreeSet;

@@ -1,4 +1,5 @@
 //! aisle-sync's integration tests: the engine's binary against a real server.
 
+mod bad_event;
 mod crash;
 mod online;
