@@ -1,0 +1,4 @@
+//! aisle-protocol's integration tests.
+
+mod edges;
+mod shapes;
