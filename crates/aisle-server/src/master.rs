@@ -15,11 +15,11 @@
 
 use crate::error::ServerError;
 use aisle_core::ids::{ItemId, LocationId, PickListId, UserId, WarehouseId};
+use aisle_core::Role;
 use aisle_protocol::{
     ErpStockRow, MasterBarcode, MasterItem, MasterLocation, MasterPickLine, MasterPickList,
     MasterUser,
 };
-use aisle_core::Role;
 use aisle_store::master::{Barcode, PinHash};
 use aisle_store::pin::PinPolicy;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
