@@ -78,6 +78,7 @@ fn profile_view(profile: &DeviceProfile) -> ProfileView {
 }
 
 /// The demo users when the open profile is the demo one and its server runs; else none.
+#[cfg(feature = "demo")]
 fn demo_users(demo: bool) -> Vec<DemoUserView> {
     if !demo {
         return Vec::new();
@@ -93,33 +94,51 @@ fn demo_users(demo: bool) -> Vec<DemoUserView> {
         .collect()
 }
 
-#[tauri::command]
-pub async fn app_status(state: State<'_, AppState>) -> Answer<AppStatus> {
+/// Without the `demo` feature there are no demo users.
+#[cfg(not(feature = "demo"))]
+fn demo_users(_demo: bool) -> Vec<DemoUserView> {
+    Vec::new()
+}
+
+/// Whether the open profile is the demo and the app's demo server runs. The demo server
+/// keeps running after a switch to an enrolled profile; that profile is not a demo, and its
+/// sign-in screen must not list the demo's PINs.
+#[cfg(feature = "demo")]
+fn demo_is_open(state: &AppState, profile: Option<&ProfileView>) -> bool {
     let demo_server_runs = state
         .demo
         .lock()
         .map(|demo| demo.is_some())
         .unwrap_or(false);
-    let (profile, user, demo_profile) = match state.active.lock() {
+    demo_server_runs && profile.is_some_and(|profile| profile.id == crate::demo::DEMO_PROFILE)
+}
+
+/// Without the `demo` feature no profile is the demo.
+#[cfg(not(feature = "demo"))]
+fn demo_is_open(_state: &AppState, _profile: Option<&ProfileView>) -> bool {
+    false
+}
+
+#[tauri::command]
+pub async fn app_status(state: State<'_, AppState>) -> Answer<AppStatus> {
+    let (profile, user) = match state.active.lock() {
         Ok(mut slot) => match slot.as_mut() {
             Some(active) => (
                 Some(profile_view(&active.profile)),
                 active.floor.current_user(now_ms()),
-                active.profile.name == crate::demo::DEMO_PROFILE,
             ),
-            None => (None, None, false),
+            None => (None, None),
         },
-        Err(_) => (None, None, false),
+        Err(_) => (None, None),
     };
-    // The demo server keeps running after a switch to an enrolled profile; that profile is
-    // not a demo, and its sign-in screen must not list the demo's PINs.
-    let demo = demo_server_runs && demo_profile;
+    let demo = demo_is_open(&state, profile.as_ref());
     Ok(AppStatus {
         app_version: env!("CARGO_PKG_VERSION"),
         event_version: aisle_core::event::EVENT_VERSION,
         store_schema_version: aisle_store::SCHEMA_VERSION,
         profile,
         user,
+        demo_available: cfg!(feature = "demo"),
         demo,
         demo_users: demo_users(demo),
     })
@@ -160,6 +179,7 @@ pub async fn start_demo(state: State<'_, AppState>) -> Answer<ProfileView> {
 }
 
 /// Starts (or reopens) the demo; shared by the command and `--demo` at launch.
+#[cfg(feature = "demo")]
 pub async fn start_demo_mode(state: &AppState) -> Answer<ProfileView> {
     let known = state
         .book
@@ -177,6 +197,15 @@ pub async fn start_demo_mode(state: &AppState) -> Answer<ProfileView> {
         .activate(profile)
         .map_err(|error| CommandError::new(ErrorCode::DemoFailed, error.message))?;
     Ok(view)
+}
+
+/// A build without the `demo` feature has no demo server to start.
+#[cfg(not(feature = "demo"))]
+pub async fn start_demo_mode(_state: &AppState) -> Answer<ProfileView> {
+    Err(CommandError::new(
+        ErrorCode::DemoFailed,
+        "this build of Aisle has no demo mode (built without the `demo` feature)",
+    ))
 }
 
 #[tauri::command]
@@ -494,6 +523,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "demo")]
     #[test]
     fn demo_users_are_listed_in_demo_mode_only() {
         assert_eq!(

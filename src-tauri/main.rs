@@ -6,13 +6,15 @@
 //! `aisle-app` (floor work), `aisle-core` (the rules), `aisle-store` (the device database)
 //! and `aisle-sync` (the sync engine).
 //!
-//! Flags: `--demo` opens demo mode at start (what `scripts/run.sh` does); `--data-dir DIR`
+//! Flags: `--demo` opens demo mode at start (what `scripts/run.sh` does; a build without the
+//! `demo` feature logs that it has none); `--data-dir DIR`
 //! keeps profiles and stores in DIR instead of the app's data directory (for tests).
 
 // Release builds on Windows should not open a console window next to the app.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+#[cfg(feature = "demo")]
 mod demo;
 
 /// Declares the app's commands from the one list in `command_list.rs`: the invoke handler

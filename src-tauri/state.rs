@@ -5,6 +5,7 @@
 //! recording, a second connection to it for the sync engine, and one clock shared by both
 //! so local events are always stamped after the remote ones sync has seen.
 
+#[cfg(feature = "demo")]
 use crate::demo::DemoServer;
 use crate::profiles::{store_path, ProfileBook};
 use aisle_app::{Floor, Stamper};
@@ -87,6 +88,7 @@ pub struct AppState {
     pub data_dir: PathBuf,
     pub book: Mutex<ProfileBook>,
     pub active: Mutex<Option<Active>>,
+    #[cfg(feature = "demo")]
     pub demo: Mutex<Option<DemoServer>>,
     pub scan_config: Mutex<ScanConfig>,
     pub serial: Mutex<Option<crate::scanner::SerialReader>>,
@@ -105,6 +107,7 @@ impl AppState {
             data_dir,
             book: Mutex::new(book),
             active: Mutex::new(None),
+            #[cfg(feature = "demo")]
             demo: Mutex::new(None),
             scan_config: Mutex::new(scan_config),
             serial: Mutex::new(None),

@@ -165,6 +165,7 @@ function Shell({ sessionCheckMs }: { sessionCheckMs: number }) {
           void refresh();
         }}
         onCancel={status.profile === null ? undefined : home}
+        demoAvailable={status.demoAvailable}
       />
     );
   } else if (user === null) {

@@ -80,6 +80,11 @@ export type DemoUser = { badge: string, name: string, role: string, pin: string,
 
 export type AppStatus = { appVersion: string, eventVersion: number, storeSchemaVersion: number, profile: Profile | null, user: User | null, 
 /**
+ * Whether this build has demo mode (the desktop's `demo` cargo feature): the UI offers
+ * the demo only then.
+ */
+demoAvailable: boolean, 
+/**
  * Whether the open profile is the demo, served by the app's own demo server.
  */
 demo: boolean, 

@@ -67,6 +67,7 @@ const en = {
   "qty.invalid": "Enter a whole number greater than zero.",
 
   "enroll.title": "Enroll this PC with the server, or start the demo.",
+  "enroll.titleNoDemo": "Enroll this PC with the server.",
   "enroll.serverUrl": "Server URL",
   "enroll.code": "Enrollment code",
   "enroll.deviceName": "Name of this PC",

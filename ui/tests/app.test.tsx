@@ -10,7 +10,7 @@ import type { AppStatus, SyncStatus } from "../src/contract";
 import { fakeBackend, fakeResolve, makeEnv, OFFLINE, pressKey } from "./fake";
 
 const PROFILE = { id: "p", label: "Main", serverUrl: "https://aisle.example", tenant: "t", warehouse: "W1", device: "d" };
-const STATUS: AppStatus = { appVersion: "0.1.0", eventVersion: 1, storeSchemaVersion: 1, profile: PROFILE, user: null, demo: false, demoUsers: [] };
+const STATUS: AppStatus = { appVersion: "0.1.0", eventVersion: 1, storeSchemaVersion: 1, profile: PROFILE, user: null, demoAvailable: true, demo: false, demoUsers: [] };
 
 describe("App", () => {
   it("shows enrollment with the badge when no profile is set", async () => {
@@ -19,6 +19,18 @@ describe("App", () => {
     await screen.findByText("Enroll this PC with the server, or start the demo.");
     expect(screen.getByText("Offline")).toBeTruthy();
     expect(screen.getByText("3 pending")).toBeTruthy();
+    expect(screen.getByText("Start demo")).toBeTruthy();
+  });
+
+  it("does not offer the demo when the build has no demo mode", async () => {
+    const backend = fakeBackend({
+      appStatus: async () => ({ ...STATUS, profile: null, demoAvailable: false }),
+      syncStatus: async () => OFFLINE,
+      listProfiles: async () => [],
+    });
+    render(<App env={makeEnv(backend).env} />);
+    await screen.findByText("Enroll this PC with the server.");
+    expect(screen.queryByText("Start demo")).toBeNull();
   });
 
   it("moves on to sign-in by itself once the demo, started in the background, has enrolled the PC", async () => {

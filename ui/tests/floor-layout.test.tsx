@@ -24,7 +24,7 @@ function rule(selector: string): string {
 
 const PROFILE = { id: "p", label: "Main", serverUrl: "https://aisle.example", tenant: "t", warehouse: "W1", device: "dev-1" };
 const ANA: User = { id: "u", name: "Ana", badge: "0042", role: "picker" };
-const STATUS: AppStatus = { appVersion: "0.1.0", eventVersion: 1, storeSchemaVersion: 1, profile: PROFILE, user: ANA, demo: false, demoUsers: [] };
+const STATUS: AppStatus = { appVersion: "0.1.0", eventVersion: 1, storeSchemaVersion: 1, profile: PROFILE, user: ANA, demoAvailable: true, demo: false, demoUsers: [] };
 const LIST: PickListView = {
   id: "pl-1",
   reference: "PL-1001",

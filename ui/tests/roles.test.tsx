@@ -39,7 +39,7 @@ describe("roles", () => {
 
   it("open the Manager screen for an admin", async () => {
     const status: AppStatus = {
-      appVersion: "0.1.0", eventVersion: 1, storeSchemaVersion: 1, demo: false, demoUsers: [],
+      appVersion: "0.1.0", eventVersion: 1, storeSchemaVersion: 1, demoAvailable: true, demo: false, demoUsers: [],
       profile: { id: "p", label: "Main", serverUrl: "https://a.example", tenant: "t", warehouse: "W1", device: "d" },
       user: { id: "u", name: "Ada", badge: "1", role: "admin" },
     };

@@ -107,7 +107,7 @@ describe("small things", () => {
       <History />,
       fakeBackend({
         appStatus: async () => ({
-          appVersion: "0", eventVersion: 1, storeSchemaVersion: 1, demo: false, demoUsers: [], user: null,
+          appVersion: "0", eventVersion: 1, storeSchemaVersion: 1, demoAvailable: true, demo: false, demoUsers: [], user: null,
           profile: { id: "p", label: "Main", serverUrl: "https://a.example", tenant: "t", warehouse: "w", device: "0190d1c2-aaaa-7bbb-8ccc-123456789abc" },
         }),
         resolveScan: fakeResolve(),

@@ -11,7 +11,7 @@ import { fakeBackend, fakeResolve, makeEnv, pressKey, renderScreen } from "./fak
 
 const PROFILE = { id: "p", label: "Main", serverUrl: "https://aisle.example", tenant: "t", warehouse: "W1", device: "d" };
 const STATUS: AppStatus = {
-  appVersion: "0.1.0", eventVersion: 1, storeSchemaVersion: 1, profile: PROFILE, demo: false, demoUsers: [],
+  appVersion: "0.1.0", eventVersion: 1, storeSchemaVersion: 1, profile: PROFILE, demoAvailable: true, demo: false, demoUsers: [],
   user: { id: "u", name: "Ana", badge: "0042", role: "picker" },
 };
 

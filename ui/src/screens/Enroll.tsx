@@ -1,5 +1,6 @@
 // Enroll this PC with a server URL and an enrollment code, switch to a profile enrolled
-// before, or start the demo. Enter moves to the next empty field and enrolls from the last.
+// before, or start the demo (when the build has demo mode). Enter moves to the next empty
+// field and enrolls from the last.
 
 import { useEffect, useState } from "preact/hooks";
 
@@ -14,7 +15,16 @@ import { Prompt } from "./common";
 const FIELDS = ["serverUrl", "code", "deviceName"] as const;
 type FieldName = (typeof FIELDS)[number];
 
-export function Enroll({ onEnrolled, onCancel }: { onEnrolled: (profile: Profile) => void; onCancel?: () => void }) {
+export function Enroll({
+  onEnrolled,
+  onCancel,
+  demoAvailable,
+}: {
+  onEnrolled: (profile: Profile) => void;
+  onCancel?: () => void;
+  /** Whether this build has demo mode; without it the demo is not offered. */
+  demoAvailable: boolean;
+}) {
   const { backend } = useEnv();
   const feedback = useFeedback();
   const [values, setValues] = useState<Record<FieldName, string>>({ serverUrl: "", code: "", deviceName: "" });
@@ -65,7 +75,7 @@ export function Enroll({ onEnrolled, onCancel }: { onEnrolled: (profile: Profile
 
   return (
     <section class="screen narrow">
-      <Prompt>{t("enroll.title")}</Prompt>
+      <Prompt>{t(demoAvailable ? "enroll.title" : "enroll.titleNoDemo")}</Prompt>
       {FIELDS.map((name) => (
         <Field
           key={name}
@@ -84,7 +94,7 @@ export function Enroll({ onEnrolled, onCancel }: { onEnrolled: (profile: Profile
       <FeedbackBox message={feedback.message} />
       <Actions>
         <Action keyName="F2" label={t("enroll.submit")} tone="primary" disabled={busy} onRun={enroll} />
-        <Action keyName="F3" label={t("enroll.demo")} disabled={busy} onRun={() => void run(() => backend.startDemo())} />
+        {demoAvailable && <Action keyName="F3" label={t("enroll.demo")} disabled={busy} onRun={() => void run(() => backend.startDemo())} />}
         <Action keyName="F4" label={t("enroll.allowHttpToggle")} onRun={() => setAllowHttp(!allowHttp)} />
         {onCancel !== undefined && <Action keyName="Escape" label={t("action.back")} onRun={onCancel} />}
       </Actions>

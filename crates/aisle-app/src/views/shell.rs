@@ -31,6 +31,9 @@ pub struct AppStatus {
     pub store_schema_version: i64,
     pub profile: Option<ProfileView>,
     pub user: Option<UserView>,
+    /// Whether this build has demo mode (the desktop's `demo` cargo feature): the UI offers
+    /// the demo only then.
+    pub demo_available: bool,
     /// Whether the open profile is the demo, served by the app's own demo server.
     pub demo: bool,
     /// The demo users with their PINs, for the sign-in screen; empty unless `demo`.

@@ -7,6 +7,7 @@ mod bad_input;
 mod cli_import;
 mod concurrency;
 mod durability;
+mod edges;
 mod erp;
 mod floor_truth;
 mod idempotency;
