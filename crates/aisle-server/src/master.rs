@@ -13,6 +13,10 @@
 //! This module works on a connection it is handed; reaching the tenant's database is
 //! [`crate::storage::Storage`]'s business, with an authenticated context.
 
+mod erp;
+
+pub use erp::{ErpRecord, ErpUserRecord};
+
 use crate::error::ServerError;
 use aisle_core::ids::{ItemId, LocationId, PickListId, UserId, WarehouseId};
 use aisle_core::Role;
@@ -512,21 +516,7 @@ pub fn changes(
     let tx = conn.transaction()?;
     let after = i64::try_from(after).unwrap_or(i64::MAX);
     let warehouse = warehouse.as_bytes().as_slice();
-    let upto: Option<i64> = {
-        let mut statement = tx.prepare_cached(
-            "SELECT max(version) FROM (
-               SELECT version FROM (
-                 SELECT version FROM items WHERE version > ?1
-                 UNION ALL SELECT u.version FROM users u
-                   JOIN user_warehouses w ON w.user = u.id AND w.warehouse = ?2
-                   WHERE u.version > ?1
-                 UNION ALL SELECT version FROM locations WHERE warehouse = ?2 AND version > ?1
-                 UNION ALL SELECT version FROM pick_lists WHERE warehouse = ?2 AND version > ?1
-               ) ORDER BY version LIMIT ?3
-             )",
-        )?;
-        statement.query_row((after, warehouse, limit), |row| row.get(0))?
-    };
+    let upto = page_end(&tx, warehouse, after, limit)?;
     let pin_policy = pin_policy(&tx)?;
     let Some(upto) = upto else {
         return Ok(ChangesPage {
@@ -535,18 +525,73 @@ pub fn changes(
             ..ChangesPage::default()
         });
     };
-    let mut page = ChangesPage {
+    let window = Window {
+        warehouse,
+        after,
+        upto,
+    };
+    let (pick_lists, named) = changed_pick_lists(&tx, window)?;
+    Ok(ChangesPage {
+        items: changed_items(&tx, window, named.items)?,
+        locations: changed_locations(&tx, window, named.locations)?,
+        users: changed_users(&tx, window)?,
+        pick_lists,
         next: upto as u64,
         pin_policy,
-        ..ChangesPage::default()
-    };
+    })
+}
 
+/// The versions one page of [`changes`] covers: above `after`, up to and with `upto`, for
+/// one device's warehouse (its bytes).
+#[derive(Clone, Copy, Debug)]
+struct Window<'a> {
+    warehouse: &'a [u8],
+    after: i64,
+    upto: i64,
+}
+
+/// The items and locations a page's pick lists name, by id.
+#[derive(Debug, Default)]
+struct Named {
+    items: BTreeSet<[u8; 16]>,
+    locations: BTreeSet<[u8; 16]>,
+}
+
+/// The highest version among the `limit` lowest versions above `after` of every aggregate
+/// a device of `warehouse` pulls; `None` when nothing changed.
+fn page_end(
+    tx: &Transaction<'_>,
+    warehouse: &[u8],
+    after: i64,
+    limit: u32,
+) -> Result<Option<i64>, ServerError> {
+    let mut statement = tx.prepare_cached(
+        "SELECT max(version) FROM (
+           SELECT version FROM (
+             SELECT version FROM items WHERE version > ?1
+             UNION ALL SELECT u.version FROM users u
+               JOIN user_warehouses w ON w.user = u.id AND w.warehouse = ?2
+               WHERE u.version > ?1
+             UNION ALL SELECT version FROM locations WHERE warehouse = ?2 AND version > ?1
+             UNION ALL SELECT version FROM pick_lists WHERE warehouse = ?2 AND version > ?1
+           ) ORDER BY version LIMIT ?3
+         )",
+    )?;
+    Ok(statement.query_row((after, warehouse, limit), |row| row.get(0))?)
+}
+
+/// The warehouse's pick lists changed in `window`, with all their lines, and the items and
+/// locations those lines name.
+fn changed_pick_lists(
+    tx: &Transaction<'_>,
+    window: Window<'_>,
+) -> Result<(Vec<MasterPickList>, Named), ServerError> {
     let mut statement = tx.prepare_cached(
         "SELECT id, warehouse, reference, status, version FROM pick_lists
          WHERE warehouse = ?1 AND version > ?2 AND version <= ?3 ORDER BY version",
     )?;
     let heads = statement
-        .query_map((warehouse, after, upto), |row| {
+        .query_map((window.warehouse, window.after, window.upto), |row| {
             Ok((
                 row.get::<_, [u8; 16]>(0)?,
                 MasterPickList {
@@ -563,8 +608,8 @@ pub fn changes(
     let mut lines_of = tx.prepare_cached(
         "SELECT line, item, location, lot, qty FROM pick_lines WHERE pick_list = ?1 ORDER BY line",
     )?;
-    let mut named_items = BTreeSet::new();
-    let mut named_locations = BTreeSet::new();
+    let mut named = Named::default();
+    let mut lists = Vec::with_capacity(heads.len());
     for (id, mut list) in heads {
         let lines = lines_of.query_map([id.as_slice()], |row| {
             Ok((
@@ -581,18 +626,27 @@ pub fn changes(
         })?;
         for line in lines {
             let (item, location, line) = line?;
-            named_items.insert(item);
-            named_locations.insert(location);
+            named.items.insert(item);
+            named.locations.insert(location);
             list.lines.push(line);
         }
-        page.pick_lists.push(list);
+        lists.push(list);
     }
+    Ok((lists, named))
+}
 
+/// The tenant's items changed in `window`, in version order, then the `named` ones not among
+/// them, with their barcodes.
+fn changed_items(
+    tx: &Transaction<'_>,
+    window: Window<'_>,
+    mut named: BTreeSet<[u8; 16]>,
+) -> Result<Vec<MasterItem>, ServerError> {
     let mut item_ids: Vec<[u8; 16]> = {
         let mut statement = tx.prepare_cached(
             "SELECT id FROM items WHERE version > ?1 AND version <= ?2 ORDER BY version",
         )?;
-        let rows = statement.query_map((after, upto), |row| row.get(0))?;
+        let rows = statement.query_map((window.after, window.upto), |row| row.get(0))?;
         rows.collect::<Result<_, _>>()?
     };
     let mut item_by_id = tx.prepare_cached(
@@ -602,9 +656,10 @@ pub fn changes(
         "SELECT barcode, pack_qty FROM item_barcodes WHERE item = ?1 ORDER BY barcode",
     )?;
     for id in &item_ids {
-        named_items.remove(id);
+        named.remove(id);
     }
-    item_ids.extend(named_items);
+    item_ids.extend(named);
+    let mut items = Vec::with_capacity(item_ids.len());
     for id in item_ids {
         let mut item = item_by_id.query_row([id.as_slice()], |row| {
             Ok(MasterItem {
@@ -624,9 +679,18 @@ pub fn changes(
             })
         })?;
         item.barcodes = barcodes.collect::<Result<_, _>>()?;
-        page.items.push(item);
+        items.push(item);
     }
+    Ok(items)
+}
 
+/// The warehouse's locations changed in `window`, in version order, then the `named` ones
+/// not among them.
+fn changed_locations(
+    tx: &Transaction<'_>,
+    window: Window<'_>,
+    mut named: BTreeSet<[u8; 16]>,
+) -> Result<Vec<MasterLocation>, ServerError> {
     let location_at = |row: &rusqlite::Row<'_>| -> rusqlite::Result<MasterLocation> {
         Ok(MasterLocation {
             id: LocationId::from_uuid(uuid_at(row, 0)?),
@@ -637,33 +701,36 @@ pub fn changes(
             version: row.get::<_, i64>(5)? as u64,
         })
     };
+    let mut locations = Vec::new();
     let mut statement = tx.prepare_cached(
         "SELECT id, warehouse, code, name, walk_order, version, id FROM locations
          WHERE warehouse = ?1 AND version > ?2 AND version <= ?3 ORDER BY version",
     )?;
-    for location in statement.query_map((warehouse, after, upto), |row| {
+    for location in statement.query_map((window.warehouse, window.after, window.upto), |row| {
         Ok((location_at(row)?, row.get::<_, [u8; 16]>(6)?))
     })? {
         let (location, id) = location?;
-        named_locations.remove(&id);
-        page.locations.push(location);
+        named.remove(&id);
+        locations.push(location);
     }
     let mut location_by_id = tx.prepare_cached(
         "SELECT id, warehouse, code, name, walk_order, version FROM locations WHERE id = ?1",
     )?;
-    for id in named_locations {
-        page.locations
-            .push(location_by_id.query_row([id.as_slice()], location_at)?);
+    for id in named {
+        locations.push(location_by_id.query_row([id.as_slice()], location_at)?);
     }
+    Ok(locations)
+}
 
-    // Only users of this warehouse; one taken out of it comes as inactive, so the device
-    // stops signing them in.
+/// The users of the warehouse changed in `window`. Only users of this warehouse; one taken
+/// out of it comes as inactive, so the device stops signing them in.
+fn changed_users(tx: &Transaction<'_>, window: Window<'_>) -> Result<Vec<MasterUser>, ServerError> {
     let mut statement = tx.prepare_cached(
         "SELECT u.id, u.badge, u.name, u.role, u.pin_hash, u.active AND w.member, u.version
          FROM users u JOIN user_warehouses w ON w.user = u.id AND w.warehouse = ?3
          WHERE u.version > ?1 AND u.version <= ?2 ORDER BY u.version",
     )?;
-    let users = statement.query_map((after, upto, warehouse), |row| {
+    let users = statement.query_map((window.after, window.upto, window.warehouse), |row| {
         Ok(MasterUser {
             id: UserId::from_uuid(uuid_at(row, 0)?),
             badge: row.get(1)?,
@@ -674,8 +741,7 @@ pub fn changes(
             version: row.get::<_, i64>(6)? as u64,
         })
     })?;
-    page.users = users.collect::<Result<_, _>>()?;
-    Ok(page)
+    Ok(users.collect::<Result<_, _>>()?)
 }
 
 /// The tenant's PIN policy (the default one until an operator sets another).

@@ -3,24 +3,21 @@
 //!
 //! Handlers stay thin: the extractor authenticates ([`TenantContext`] for devices,
 //! [`IntegrationContext`] with the scope the route needs for ERPs), the body is decoded into
-//! wire types and converted here to [`crate::master`]'s domain types (warehouses named by
-//! name or id are resolved among the key's own tenant's warehouses only), and one storage
-//! call does the rest. A bad record is `422 invalid_record`, naming it by its path in the
-//! body; nothing of the batch is written.
+//! wire types and converted to [`crate::master`]'s domain types by their `TryFrom`
+//! conversions (`master/erp.rs`; warehouses named by name or id are resolved among the
+//! key's own tenant's warehouses only), and one storage call does the rest. A bad record is
+//! `422 invalid_record`, naming it by its path in the body; nothing of the batch is written.
 
 use super::{blocking, AppState};
 use crate::auth::{IntegrationContext, MasterWrite, StockRead, TenantContext};
 use crate::error::AppError;
 use crate::master::{
-    self, NewItem, NewLocation, NewPickLine, NewPickList, NewUser, PickStatus, Upsert,
+    self, ErpRecord, ErpUserRecord, NewItem, NewLocation, NewPickList, NewUser, Upsert,
 };
-use aisle_core::ids::WarehouseId;
 use aisle_protocol::{
     self, ErpItems, ErpLocations, ErpPickLists, ErpStockQuery, ErpStockResponse, ErpUpsertResponse,
     ErpUsers, MasterQuery, MasterResponse,
 };
-use aisle_store::master::{Barcode, PinHash, Role};
-use aisle_store::pin::{is_pin_shaped, PinCost, PinPolicy};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -119,93 +116,6 @@ fn answer(outcome: Upsert, collection: &str) -> Result<Json<ErpUpsertResponse>, 
 /// The most users with a plain `pin` one ERP request may carry.
 pub const MAX_PLAIN_PINS: usize = 50;
 
-/// One ERP user as the domain's [`NewUser`], refusing a PIN that breaks the tenant's policy
-/// or a hash cheaper than the server's PIN cost. A PIN is never echoed in an error.
-fn erp_user(
-    record_idx: usize,
-    user: aisle_protocol::ErpUser,
-    warehouses: &[(WarehouseId, String)],
-    policy: PinPolicy,
-) -> Result<NewUser, AppError> {
-    let role = user.role.parse::<aisle_core::Role>().map_err(|_| {
-        AppError::InvalidRecord(format!(
-            "users[{record_idx}].role: {:?} is not picker, manager or admin",
-            user.role
-        ))
-    })?;
-    let elevated = matches!(role, Role::Manager | Role::Admin);
-    let mut user_warehouses = Vec::with_capacity(user.warehouses.len());
-    for (warehouse_idx, name) in user.warehouses.iter().enumerate() {
-        user_warehouses.push(
-            master::resolve_warehouse(warehouses, name).ok_or_else(|| {
-                AppError::InvalidRecord(format!(
-                    "users[{record_idx}].warehouses[{warehouse_idx}]: no warehouse {name:?} in this tenant"
-                ))
-            })?,
-        );
-    }
-    let pin_hash = match (user.pin.as_deref(), user.pin_hash.as_deref()) {
-        (Some(pin), None) => {
-            if !is_pin_shaped(pin) {
-                return Err(AppError::InvalidRecord(format!(
-                    "users[{record_idx}].pin: a PIN is 4 to 12 digits"
-                )));
-            }
-            let min_digits = policy.min_digits_for(elevated);
-            if pin.len() < usize::from(min_digits) {
-                return Err(AppError::PinTooShort(format!(
-                    "users[{record_idx}].pin: a {}'s PIN needs at least {min_digits} digits in this tenant",
-                    user.role
-                )));
-            }
-            PinHash::new(pin).map_err(|_| {
-                AppError::InvalidRecord(format!("users[{record_idx}].pin: cannot be hashed"))
-            })?
-        }
-        (None, Some(phc)) => {
-            // The value is never echoed: a plain PIN sent by mistake must not reach a log.
-            let pin_hash = PinHash::from_phc(phc).map_err(|_| {
-                AppError::InvalidRecord(format!(
-                    "users[{record_idx}].pin_hash: is not an argon2id PHC string"
-                ))
-            })?;
-            let minimum = PinCost::in_force();
-            if !pin_hash.cost().is_some_and(|cost| cost.at_least(minimum)) {
-                return Err(AppError::WeakPinHash(format!(
-                    "users[{record_idx}].pin_hash: argon2id cost below the minimum of m={} KiB, t={}: hash with at least these parameters or send `pin`",
-                    minimum.memory_kib, minimum.iterations
-                )));
-            }
-            pin_hash
-        }
-        (Some(_), Some(_)) | (None, None) => {
-            return Err(AppError::InvalidRecord(format!(
-                "users[{record_idx}]: send exactly one of `pin` and `pin_hash`"
-            )))
-        }
-    };
-    Ok(NewUser {
-        badge: user.badge,
-        name: user.name,
-        role,
-        pin_hash,
-        active: user.active,
-        warehouses: user_warehouses,
-    })
-}
-
-fn warehouse_of(
-    warehouses: &[(WarehouseId, String)],
-    id_or_name: &str,
-    path: String,
-) -> Result<WarehouseId, AppError> {
-    master::resolve_warehouse(warehouses, id_or_name).ok_or_else(|| {
-        AppError::InvalidRecord(format!(
-            "{path}.warehouse: no warehouse {id_or_name:?} in this tenant"
-        ))
-    })
-}
-
 /// Upserts items by SKU, with their barcodes and pack sizes.
 #[utoipa::path(put, path = "/v1/t/{tenant}/erp/items", tag = "erp",
     params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the key's tenant")),
@@ -226,24 +136,7 @@ pub(crate) async fn put_items(
     body: Result<Json<ErpItems>, JsonRejection>,
 ) -> Result<Json<ErpUpsertResponse>, AppError> {
     let Json(body) = body.map_err(json_error)?;
-    let items: Vec<NewItem> = body
-        .items
-        .into_iter()
-        .map(|item| NewItem {
-            sku: item.sku,
-            name: item.name,
-            base_unit: item.base_unit,
-            lot_tracked: item.lot_tracked,
-            barcodes: item
-                .barcodes
-                .into_iter()
-                .map(|barcode| Barcode {
-                    code: barcode.code,
-                    pack_qty: barcode.pack_qty,
-                })
-                .collect(),
-        })
-        .collect();
+    let items: Vec<NewItem> = body.items.into_iter().map(NewItem::from).collect();
     let storage = state.storage.clone();
     let span = context.span("erp_items");
     let outcome = blocking(move || storage.upsert_items(&context, &items, crate::now_ms()))
@@ -276,16 +169,9 @@ pub(crate) async fn put_locations(
     let span = context.span("erp_locations");
     let outcome = blocking(move || -> Result<Upsert, AppError> {
         let warehouses = registry.list_warehouses(context.tenant())?;
-        let mut locations = Vec::with_capacity(body.locations.len());
-        for (record_idx, location) in body.locations.into_iter().enumerate() {
-            let path = format!("locations[{record_idx}]");
-            locations.push(NewLocation {
-                warehouse: warehouse_of(&warehouses, &location.warehouse, path)?,
-                code: location.code,
-                name: location.name,
-                walk_order: location.walk_order,
-            });
-        }
+        let locations = ErpRecord::batch(body.locations, &warehouses)
+            .map(NewLocation::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(storage.upsert_locations(&context, &locations, crate::now_ms())?)
     })
     .instrument(span)
@@ -319,7 +205,7 @@ pub(crate) async fn put_users(
     let span = context.span("erp_users");
     let outcome = blocking(move || -> Result<Upsert, AppError> {
         let warehouses = registry.list_warehouses(context.tenant())?;
-        let policy = storage.pin_policy(&context)?;
+        let pin_policy = storage.pin_policy(&context)?;
         // Each plain PIN costs a hash at the PIN cost (about 250 ms and 128 MiB), so one
         // request may carry only so many; more go in further requests, or as hashes.
         let n_plain = body.users.iter().filter(|user| user.pin.is_some()).count();
@@ -328,10 +214,9 @@ pub(crate) async fn put_users(
                 "users: {n_plain} users carry a plain `pin`, at most {MAX_PLAIN_PINS} per request may (each is hashed at the PIN cost): split the request or send `pin_hash`"
             )));
         }
-        let mut users = Vec::with_capacity(body.users.len());
-        for (record_idx, user) in body.users.into_iter().enumerate() {
-            users.push(erp_user(record_idx, user, &warehouses, policy)?);
-        }
+        let users = ErpRecord::batch(body.users, &warehouses)
+            .map(|user| NewUser::try_from(ErpUserRecord { user, pin_policy }))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(storage.upsert_users(&context, &users, crate::now_ms())?)
     })
     .instrument(span)
@@ -363,32 +248,9 @@ pub(crate) async fn put_pick_lists(
     let span = context.span("erp_pick_lists");
     let outcome = blocking(move || -> Result<Upsert, AppError> {
         let warehouses = registry.list_warehouses(context.tenant())?;
-        let mut lists = Vec::with_capacity(body.pick_lists.len());
-        for (record_idx, list) in body.pick_lists.into_iter().enumerate() {
-            let path = format!("pick_lists[{record_idx}]");
-            let status = PickStatus::parse(&list.status).ok_or_else(|| {
-                AppError::InvalidRecord(format!(
-                    "{path}.status: {:?} is not open, done or cancelled",
-                    list.status
-                ))
-            })?;
-            lists.push(NewPickList {
-                warehouse: warehouse_of(&warehouses, &list.warehouse, path)?,
-                reference: list.reference,
-                status,
-                lines: list
-                    .lines
-                    .into_iter()
-                    .map(|line| NewPickLine {
-                        line: line.line,
-                        sku: line.sku,
-                        location: line.location,
-                        lot: line.lot.filter(|lot| !lot.is_empty()),
-                        qty: line.qty,
-                    })
-                    .collect(),
-            });
-        }
+        let lists = ErpRecord::batch(body.pick_lists, &warehouses)
+            .map(NewPickList::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(storage.upsert_pick_lists(&context, &lists, crate::now_ms())?)
     })
     .instrument(span)
