@@ -211,3 +211,139 @@ impl TryFrom<ErpUserRecord<'_>> for NewUser {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aisle_protocol::ErpPickLine;
+
+    fn warehouses() -> Vec<(WarehouseId, String)> {
+        vec![(WarehouseId::new_v7(1, [1; 10]), "Main".to_owned())]
+    }
+
+    fn user(role: &str, pin: Option<&str>, pin_hash: Option<&str>, warehouse: &str) -> ErpUser {
+        ErpUser {
+            badge: "1001".to_owned(),
+            name: "Pia".to_owned(),
+            role: role.to_owned(),
+            pin_hash: pin_hash.map(str::to_owned),
+            pin: pin.map(str::to_owned),
+            active: true,
+            warehouses: vec![warehouse.to_owned()],
+        }
+    }
+
+    fn convert(index: usize, erp: ErpUser) -> Result<NewUser, AppError> {
+        let warehouses = warehouses();
+        NewUser::try_from(ErpUserRecord {
+            user: ErpRecord {
+                index,
+                record: erp,
+                warehouses: &warehouses,
+            },
+            pin_policy: PinPolicy::DEFAULT,
+        })
+    }
+
+    fn message(error: AppError) -> String {
+        match error {
+            AppError::InvalidRecord(message)
+            | AppError::PinTooShort(message)
+            | AppError::WeakPinHash(message) => message,
+            other => panic!("not a record refusal: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_good_user_becomes_a_new_user_in_its_warehouse() {
+        let new = convert(0, user("manager", Some("123456"), None, "Main")).unwrap();
+        assert_eq!(
+            (new.badge.as_str(), new.role, new.warehouses),
+            ("1001", Role::Manager, vec![warehouses()[0].0])
+        );
+        assert!(new.pin_hash.verify("123456"), "the plain PIN is hashed");
+    }
+
+    #[test]
+    fn a_bad_user_is_refused_by_its_path_in_the_body() {
+        let refused = |erp| message(convert(3, erp).unwrap_err());
+        assert_eq!(
+            refused(user("boss", Some("1234"), None, "Main")),
+            "users[3].role: \"boss\" is not picker, manager or admin"
+        );
+        assert_eq!(
+            refused(user("picker", Some("1234"), None, "Annex")),
+            "users[3].warehouses[0]: no warehouse \"Annex\" in this tenant"
+        );
+        assert_eq!(
+            refused(user("picker", Some("12a4"), None, "Main")),
+            "users[3].pin: a PIN is 4 to 12 digits"
+        );
+        assert_eq!(
+            refused(user("picker", None, None, "Main")),
+            "users[3]: send exactly one of `pin` and `pin_hash`"
+        );
+        assert_eq!(
+            refused(user("picker", None, Some("1234"), "Main")),
+            "users[3].pin_hash: is not an argon2id PHC string",
+            "the value sent is not echoed"
+        );
+        assert!(matches!(
+            convert(3, user("manager", Some("1234"), None, "Main")),
+            Err(AppError::PinTooShort(_))
+        ));
+    }
+
+    #[test]
+    fn locations_and_pick_lists_resolve_their_warehouse_or_name_the_record() {
+        let warehouses = warehouses();
+        let location = |warehouse: &str| ErpLocation {
+            warehouse: warehouse.to_owned(),
+            code: "A-01".to_owned(),
+            name: String::new(),
+            walk_order: 1,
+        };
+        let batch = ErpRecord::batch(vec![location("Main"), location("Annex")], &warehouses)
+            .map(NewLocation::try_from)
+            .collect::<Vec<_>>();
+        assert_eq!(batch[0].as_ref().unwrap().warehouse, warehouses[0].0);
+        assert_eq!(
+            message(batch.into_iter().nth(1).unwrap().unwrap_err()),
+            "locations[1].warehouse: no warehouse \"Annex\" in this tenant"
+        );
+
+        let list = |status: &str| ErpPickList {
+            warehouse: "Main".to_owned(),
+            reference: "PL-1".to_owned(),
+            status: status.to_owned(),
+            lines: vec![ErpPickLine {
+                line: 1,
+                sku: "SKU-1".to_owned(),
+                location: "A-01".to_owned(),
+                lot: Some(String::new()),
+                qty: 2,
+            }],
+        };
+        let new = NewPickList::try_from(ErpRecord {
+            index: 0,
+            record: list("done"),
+            warehouses: &warehouses,
+        })
+        .unwrap();
+        assert_eq!(
+            (new.status, new.lines[0].lot.clone()),
+            (PickStatus::Done, None),
+            "an empty lot is no lot"
+        );
+        let refused = NewPickList::try_from(ErpRecord {
+            index: 2,
+            record: list("lost"),
+            warehouses: &warehouses,
+        })
+        .unwrap_err();
+        assert_eq!(
+            message(refused),
+            "pick_lists[2].status: \"lost\" is not open, done or cancelled"
+        );
+    }
+}
