@@ -24,6 +24,57 @@ use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use tracing::Instrument;
+use utoipa::openapi::{RefOr, Response};
+
+/// The refusals every ERP route can give for its key, once for all of them.
+pub(crate) struct ErpKeyRefusals;
+
+/// [`ErpKeyRefusals`], and those of a body: what every ERP upsert can refuse alike.
+pub(crate) struct ErpWriteRefusals;
+
+const KEY_REFUSALS: [(u16, &str); 3] = [
+    (401, "`bad_token` (no or an unknown key) or `revoked_key` (audited)"),
+    (403, "`tenant_mismatch`: the path names another tenant than the key's (audited); `missing_scope`: the key lacks the scope (audited)"),
+    (503, "`tenant_unavailable`, or `internal` when the database was busy: retry"),
+];
+
+const BODY_REFUSALS: [(u16, &str); 2] = [
+    (400, "`bad_json`"),
+    (413, "`payload_too_large`: more than 4 MiB"),
+];
+
+/// Responses of `{code, message}` bodies, by status.
+fn error_responses<'a>(
+    table: impl IntoIterator<Item = &'a (u16, &'a str)>,
+) -> std::collections::BTreeMap<String, RefOr<Response>> {
+    table
+        .into_iter()
+        .map(|(status, description)| {
+            let response = utoipa::openapi::ResponseBuilder::new()
+                .description(*description)
+                .content(
+                    "application/json",
+                    utoipa::openapi::ContentBuilder::new()
+                        .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build();
+            (status.to_string(), RefOr::T(response))
+        })
+        .collect()
+}
+
+impl utoipa::IntoResponses for ErpKeyRefusals {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
+        error_responses(&KEY_REFUSALS)
+    }
+}
+
+impl utoipa::IntoResponses for ErpWriteRefusals {
+    fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
+        error_responses(KEY_REFUSALS.iter().chain(&BODY_REFUSALS))
+    }
+}
 
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
@@ -122,11 +173,7 @@ pub const MAX_PLAIN_PINS: usize = 50;
     request_body = ErpItems,
     responses(
         (status = 200, description = "Every record written, in one transaction", body = ErpUpsertResponse),
-        (status = 400, description = "`bad_json`", body = crate::openapi::ErrorBody),
-        (status = 401, description = "`bad_token` (no or an unknown key) or `revoked_key` (audited)", body = crate::openapi::ErrorBody),
-        (status = 403, description = "`tenant_mismatch`: the path names another tenant than the key's (audited); `missing_scope`: the key lacks the scope (audited)", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
-        (status = 413, description = "`payload_too_large`: more than 4 MiB", body = crate::openapi::ErrorBody),
+        ErpWriteRefusals,
         (status = 422, description = "`invalid_record`: the first bad record, by its path in the body; nothing was written", body = crate::openapi::ErrorBody),
     ),
     security(("api_key" = ["master:write"])))]
@@ -151,11 +198,7 @@ pub(crate) async fn put_items(
     request_body = ErpLocations,
     responses(
         (status = 200, description = "Every record written, in one transaction", body = ErpUpsertResponse),
-        (status = 400, description = "`bad_json`", body = crate::openapi::ErrorBody),
-        (status = 401, description = "`bad_token` (no or an unknown key) or `revoked_key` (audited)", body = crate::openapi::ErrorBody),
-        (status = 403, description = "`tenant_mismatch`: the path names another tenant than the key's (audited); `missing_scope`: the key lacks the scope (audited)", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
-        (status = 413, description = "`payload_too_large`: more than 4 MiB", body = crate::openapi::ErrorBody),
+        ErpWriteRefusals,
         (status = 422, description = "`invalid_record`: the first bad record, by its path in the body; nothing was written", body = crate::openapi::ErrorBody),
     ),
     security(("api_key" = ["master:write"])))]
@@ -187,11 +230,7 @@ pub(crate) async fn put_locations(
     request_body = ErpUsers,
     responses(
         (status = 200, description = "Every record written, in one transaction", body = ErpUpsertResponse),
-        (status = 400, description = "`bad_json`", body = crate::openapi::ErrorBody),
-        (status = 401, description = "`bad_token` (no or an unknown key) or `revoked_key` (audited)", body = crate::openapi::ErrorBody),
-        (status = 403, description = "`tenant_mismatch`: the path names another tenant than the key's (audited); `missing_scope`: the key lacks the scope (audited)", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
-        (status = 413, description = "`payload_too_large`: more than 4 MiB", body = crate::openapi::ErrorBody),
+        ErpWriteRefusals,
         (status = 422, description = "`invalid_record`: the first bad record, by its path in the body; `pin_too_short`: a plain `pin` shorter than the tenant's minimum for the role; `weak_pin_hash`: a `pin_hash` made at less than the server's PIN cost. Nothing was written", body = crate::openapi::ErrorBody),
     ),
     security(("api_key" = ["master:write"])))]
@@ -230,11 +269,7 @@ pub(crate) async fn put_users(
     request_body = ErpPickLists,
     responses(
         (status = 200, description = "Every record written, in one transaction", body = ErpUpsertResponse),
-        (status = 400, description = "`bad_json`", body = crate::openapi::ErrorBody),
-        (status = 401, description = "`bad_token` (no or an unknown key) or `revoked_key` (audited)", body = crate::openapi::ErrorBody),
-        (status = 403, description = "`tenant_mismatch`: the path names another tenant than the key's (audited); `missing_scope`: the key lacks the scope (audited)", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
-        (status = 413, description = "`payload_too_large`: more than 4 MiB", body = crate::openapi::ErrorBody),
+        ErpWriteRefusals,
         (status = 422, description = "`invalid_record`: the first bad record, by its path in the body; nothing was written", body = crate::openapi::ErrorBody),
     ),
     security(("api_key" = ["master:write"])))]
@@ -264,9 +299,7 @@ pub(crate) async fn put_pick_lists(
     responses(
         (status = 200, description = "On-hand rows with SKUs and location codes", body = ErpStockResponse),
         (status = 400, description = "`bad_query`: e.g. no such warehouse in this tenant", body = crate::openapi::ErrorBody),
-        (status = 401, description = "`bad_token` (no or an unknown key) or `revoked_key` (audited)", body = crate::openapi::ErrorBody),
-        (status = 403, description = "`tenant_mismatch`: the path names another tenant than the key's (audited); `missing_scope`: the key lacks the scope (audited)", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+        ErpKeyRefusals,
     ),
     security(("api_key" = ["stock:read"])))]
 pub(crate) async fn erp_stock(
