@@ -11,6 +11,7 @@
 //! very same rules over their own databases. A test (`tests/it/purity.rs`) checks
 //! the dependency list so this stays true.
 
+pub mod barcode;
 pub mod calendar;
 pub mod event;
 pub mod hlc;

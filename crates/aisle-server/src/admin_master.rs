@@ -132,8 +132,8 @@ pub fn set_pin_policy(
     registry: Registry,
     args: SetPinPolicyArgs,
 ) -> anyhow::Result<()> {
-    let policy = aisle_store::pin::PinPolicy::new(args.picker_min, args.manager_min)
-        .map_err(anyhow::Error::msg)?;
+    let policy =
+        aisle_pin::PinPolicy::new(args.picker_min, args.manager_min).map_err(anyhow::Error::msg)?;
     let tenant = registry.resolve_tenant(&args.tenant)?;
     let registry = Arc::new(registry);
     let context = IntegrationContext::<MasterWrite>::local_operator(&registry, tenant)?;

@@ -17,8 +17,8 @@ pub enum ServerError {
     Sqlite(#[from] rusqlite::Error),
     #[error("stock projection error: {0}")]
     Projection(#[from] aisle_projection::ProjectionError),
-    #[error("stock projection error: {0}")]
-    Store(#[from] aisle_store::StoreError),
+    #[error("{0}")]
+    Pin(#[from] aisle_pin::PinError),
     #[error("stored json is corrupt: {0}")]
     Json(#[from] serde_json::Error),
     #[error("migration of {what} failed: {message}")]
@@ -37,7 +37,6 @@ impl ServerError {
         let sqlite = match self {
             Self::Sqlite(error) => Some(error),
             Self::Projection(aisle_projection::ProjectionError::Sqlite(error)) => Some(error),
-            Self::Store(aisle_store::StoreError::Sqlite(error)) => Some(error),
             _ => None,
         };
         matches!(

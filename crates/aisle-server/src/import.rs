@@ -19,8 +19,9 @@ use crate::master::{
     Upserted,
 };
 use crate::storage::Storage;
+use aisle_core::barcode::Barcode;
 use aisle_core::ids::WarehouseId;
-use aisle_store::master::{Barcode, PinHash};
+use aisle_pin::PinHash;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -165,7 +166,7 @@ pub fn import_csv(
     }
     let pin_policy = match kind {
         Kind::Users => storage.pin_policy(context)?,
-        _ => aisle_store::pin::PinPolicy::DEFAULT,
+        _ => aisle_pin::PinPolicy::DEFAULT,
     };
     let parsed = Rows {
         header: &header,
@@ -388,7 +389,7 @@ struct Rows<'a> {
     rows: &'a [csv::StringRecord],
     warehouses: &'a [(WarehouseId, String)],
     /// The tenant's PIN policy, for the users file.
-    pin_policy: aisle_store::pin::PinPolicy,
+    pin_policy: aisle_pin::PinPolicy,
 }
 
 impl Rows<'_> {
@@ -458,10 +459,7 @@ impl Rows<'_> {
             // The PIN itself never appears in an error.
             let pin_hash = PinHash::new(row.get("pin"))
                 .map_err(|_| row.error("pin", "a PIN is 4 to 12 digits".to_owned()))?;
-            let elevated = matches!(
-                role,
-                aisle_store::master::Role::Manager | aisle_store::master::Role::Admin
-            );
+            let elevated = matches!(role, aisle_core::Role::Manager | aisle_core::Role::Admin);
             let min_digits = self.pin_policy.min_digits_for(elevated);
             if row.get("pin").len() < usize::from(min_digits) {
                 return Err(row.error(

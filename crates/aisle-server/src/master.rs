@@ -18,14 +18,14 @@ mod erp;
 pub use erp::{ErpRecord, ErpUserRecord};
 
 use crate::error::ServerError;
+use aisle_core::barcode::Barcode;
 use aisle_core::ids::{ItemId, LocationId, PickListId, UserId, WarehouseId};
 use aisle_core::Role;
+use aisle_pin::{PinHash, PinPolicy};
 use aisle_protocol::{
     ErpStockRow, MasterBarcode, MasterItem, MasterLocation, MasterPickLine, MasterPickList,
     MasterUser,
 };
-use aisle_store::master::{Barcode, PinHash};
-use aisle_store::pin::PinPolicy;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::{BTreeSet, HashSet};
 use uuid::Uuid;

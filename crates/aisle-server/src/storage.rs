@@ -121,13 +121,13 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
     fn pin_policy(
         &self,
         context: &IntegrationContext<MasterWrite>,
-    ) -> Result<aisle_store::pin::PinPolicy, ServerError>;
+    ) -> Result<aisle_pin::PinPolicy, ServerError>;
 
     /// Sets the tenant's PIN policy (the admin CLI's `tenant set-pin-policy`).
     fn set_pin_policy(
         &self,
         context: &IntegrationContext<MasterWrite>,
-        policy: aisle_store::pin::PinPolicy,
+        policy: aisle_pin::PinPolicy,
     ) -> Result<(), ServerError>;
 
     /// Upserts users by badge in one transaction.
@@ -552,7 +552,7 @@ impl Storage for SqliteStorage {
     fn pin_policy(
         &self,
         context: &IntegrationContext<MasterWrite>,
-    ) -> Result<aisle_store::pin::PinPolicy, ServerError> {
+    ) -> Result<aisle_pin::PinPolicy, ServerError> {
         let db = self.pools.get(context)?;
         let conn = db.connection()?;
         master::pin_policy(&conn)
@@ -561,7 +561,7 @@ impl Storage for SqliteStorage {
     fn set_pin_policy(
         &self,
         context: &IntegrationContext<MasterWrite>,
-        policy: aisle_store::pin::PinPolicy,
+        policy: aisle_pin::PinPolicy,
     ) -> Result<(), ServerError> {
         let db = self.pools.get(context)?;
         let conn = db.connection()?;

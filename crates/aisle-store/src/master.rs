@@ -12,12 +12,8 @@ use aisle_projection::sqlite::columns::uuid_at;
 use rusqlite::{OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Barcode {
-    pub code: String,
-    /// Base units in one scan of this code (1 for a single, 12 for a case of 12).
-    pub pack_qty: i64,
-}
+/// One barcode type for the store and the server (`aisle_core::barcode`).
+pub use aisle_core::barcode::Barcode;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Item {

@@ -4,6 +4,8 @@
 //!   runtimes, databases, HTTP, UI, clocks or randomness.
 //! - Invariant 7: the projection's SQL exists once, in aisle-projection, which depends on
 //!   aisle-core and its database driver only, so both stores can use it.
+//! - The server does not link the device store (issue 13): what both need (the projection,
+//!   PINs, master-data values) lives in aisle-projection, aisle-pin and aisle-core.
 
 use cargo_metadata::{CargoOpt, MetadataCommand};
 use std::collections::BTreeSet;
@@ -155,6 +157,59 @@ fn projection_depends_only_on_core_and_its_driver() {
         assert!(
             !names.contains(forbidden),
             "aisle-projection must not depend on {forbidden} (all: {names:?})"
+        );
+    }
+}
+
+/// The server and the device store share the projection, PINs and master-data values through
+/// small crates; the server never links the device store (its keyring, its encrypted file,
+/// its outbox), not even through another crate. Its tests may (a device checks the server's
+/// checksum), so only normal edges count.
+#[test]
+fn the_server_does_not_depend_on_the_device_store() {
+    let names = resolved_tree("aisle-server");
+    assert!(
+        names.contains("aisle-projection") && names.contains("aisle-pin"),
+        "sanity: the tree lists aisle-server's dependencies: {names:?}"
+    );
+    assert!(
+        !names.contains("aisle-store"),
+        "aisle-server must not depend on aisle-store (all: {names:?})"
+    );
+}
+
+/// aisle-pin is PIN hashing and the PIN policy's rules, nothing else: no database, no
+/// keyring, no runtime, so the server and the device store can both link it.
+#[test]
+fn pin_depends_only_on_argon2_and_serde() {
+    assert_eq!(
+        direct_dependencies("aisle-pin"),
+        BTreeSet::from(["argon2", "serde", "thiserror"].map(String::from)),
+        "aisle-pin's direct dependencies changed; a new one must be reviewed"
+    );
+    let names = resolved_tree("aisle-pin");
+    assert!(
+        names.contains("argon2"),
+        "sanity: the tree lists aisle-pin's dependencies: {names:?}"
+    );
+    assert!(
+        resolved_tree("aisle-store").contains("aisle-pin"),
+        "the device store hashes PINs with aisle-pin"
+    );
+    for forbidden in [
+        "aisle-store",
+        "aisle-server",
+        "aisle-projection",
+        "rusqlite",
+        "libsqlite3-sys",
+        "keyring",
+        "tokio",
+        "axum",
+        "reqwest",
+    ] {
+        assert!(
+            !names.contains(forbidden),
+            "aisle-pin must not depend on {forbidden} (all: {names:?})"
         );
     }
 }

@@ -10,11 +10,12 @@
 use super::{resolve_warehouse, NewItem, NewLocation, NewPickLine, NewPickList};
 use super::{NewUser, PickStatus};
 use crate::error::AppError;
+use aisle_core::barcode::Barcode;
 use aisle_core::ids::WarehouseId;
 use aisle_core::Role;
+use aisle_pin::PinHash;
+use aisle_pin::{is_pin_shaped, PinCost, PinPolicy};
 use aisle_protocol::{ErpItem, ErpLocation, ErpPickList, ErpUser};
-use aisle_store::master::{Barcode, PinHash};
-use aisle_store::pin::{is_pin_shaped, PinCost, PinPolicy};
 
 /// One record of an ERP batch with what converting it needs: its index in the batch (for
 /// the error's path) and the key's tenant's warehouses.

@@ -187,7 +187,7 @@ fn users_are_imported_with_hashed_pins_that_are_never_printed() {
         .expect("B-1");
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     assert!(
-        aisle_store::master::PinHash::from_phc(&hash)
+        aisle_pin::PinHash::from_phc(&hash)
             .expect("phc")
             .verify("482193"),
         "the stored hash checks the PIN"

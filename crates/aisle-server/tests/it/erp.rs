@@ -29,7 +29,7 @@ pub fn api_key(world: &World, tenant: TenantId, scopes: &[Scope]) -> String {
 }
 
 pub fn pin_hash(pin: &str) -> String {
-    aisle_store::master::PinHash::new(pin)
+    aisle_pin::PinHash::new(pin)
         .expect("a valid PIN")
         .as_phc()
         .to_owned()
@@ -163,7 +163,7 @@ async fn an_erp_upsert_is_what_the_device_pulls() {
     let ana = by_field(&page["users"], "badge", "B-1");
     let phc = ana["pin_hash"].as_str().expect("pin_hash");
     assert!(
-        aisle_store::master::PinHash::from_phc(phc)
+        aisle_pin::PinHash::from_phc(phc)
             .expect("argon2id")
             .verify("4821"),
         "the device can check the PIN offline against the pulled hash"

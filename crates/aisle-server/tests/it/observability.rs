@@ -79,7 +79,7 @@ async fn a_device_store_reproduces_the_pull_checksum_once_it_has_applied_through
     let empty = pull_page(&world, &device, rest.next, 100).await;
     assert_eq!(
         empty.checksum,
-        aisle_store::checksum::stock_checksum(&[]),
+        aisle_projection::checksum::stock_checksum(&[]),
         "an empty page's checksum is the checksum of no rows"
     );
 
@@ -120,7 +120,7 @@ async fn a_device_store_reproduces_the_pull_checksum_once_it_has_applied_through
     moved_to.warehouse = warehouse;
     let rows = [(a_warehouse, 11), (b_warehouse, 3), (moved_to, 2)];
     assert_eq!(
-        aisle_store::checksum::stock_checksum(&rows),
+        aisle_projection::checksum::stock_checksum(&rows),
         rest.checksum,
         "the checksum is stock_checksum over the touched keys' on-hand quantities"
     );

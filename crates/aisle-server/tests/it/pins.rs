@@ -4,8 +4,8 @@
 
 use crate::erp::{api_key, pin_hash, put_json};
 use crate::support::{get_json, World};
+use aisle_pin::{PinCost, PinHash};
 use aisle_server::auth::Scope;
-use aisle_store::pin::{PinCost, PinHash};
 use serde_json::{json, Value};
 
 fn badges(page: &Value) -> Vec<(String, bool)> {
