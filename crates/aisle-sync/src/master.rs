@@ -61,7 +61,7 @@ pub fn apply_page(store: &mut Store, page: &MasterResponse, cursor: &str) -> Res
             ))
         })?;
         // Only an argon2id hash is ever stored; anything else is refused by the store.
-        let pin_hash = PinHash::from_phc(&user.pin_hash)?;
+        let pin_hash = PinHash::from_phc(&user.pin_hash).map_err(aisle_store::StoreError::from)?;
         store.upsert_user(
             &User {
                 id: user.id,
