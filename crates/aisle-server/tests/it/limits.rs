@@ -192,57 +192,41 @@ async fn one_address_cannot_take_every_connection() {
         config.limits.max_connections_per_address = 2;
     })
     .await;
-    let from = |address: &str| {
-        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-        socket
-            .bind(format!("{address}:0").parse().expect("address"))
-            .expect("bind a loopback source address");
-        socket
-    };
     let mut held = Vec::new();
     for _ in 0..2 {
-        let mut stream = from("127.0.0.2")
-            .connect(world.server.addr)
-            .await
-            .expect("connect");
-        stream
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
-            .await
-            .expect("write");
-        let answer = read_answer(&mut stream, GENEROUS).await;
+        let (stream, answer) = healthz_from("127.0.0.2", world.server.addr).await;
         assert!(
             answer.starts_with("HTTP/1.1 200"),
             "within its cap: {answer}"
         );
         held.push(stream);
     }
-    let mut third = from("127.0.0.2")
-        .connect(world.server.addr)
-        .await
-        .expect("connect");
-    third
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
-        .await
-        .expect("write");
-    let answer = read_answer(&mut third, GENEROUS).await;
+    let (_third, answer) = healthz_from("127.0.0.2", world.server.addr).await;
     assert!(
         answer.starts_with("HTTP/1.1 503"),
         "a third connection from the same address is refused: {answer}"
     );
     assert_eq!(body_of(&answer)["code"], "too_many_connections", "{answer}");
-    let mut other = from("127.0.0.3")
-        .connect(world.server.addr)
-        .await
-        .expect("connect");
-    other
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
-        .await
-        .expect("write");
-    let answer = read_answer(&mut other, GENEROUS).await;
+    let (_other, answer) = healthz_from("127.0.0.3", world.server.addr).await;
     assert!(
         answer.starts_with("HTTP/1.1 200"),
         "another address is still served while the first holds its cap: {answer}"
     );
+}
+
+/// A `GET /healthz` on a new connection from the loopback `address`, kept open, and its answer.
+async fn healthz_from(address: &str, server: std::net::SocketAddr) -> (TcpStream, String) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(format!("{address}:0").parse().expect("address"))
+        .expect("bind a loopback source address");
+    let mut stream = socket.connect(server).await.expect("connect");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
+        .await
+        .expect("write");
+    let answer = read_answer(&mut stream, GENEROUS).await;
+    (stream, answer)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
