@@ -83,10 +83,7 @@ async fn slow_headers_are_closed_after_the_header_timeout_and_idle_keep_alives_a
     let mut kept = TcpStream::connect(world.server.addr)
         .await
         .expect("connect");
-    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
-        .await
-        .expect("write a request");
-    let answer = read_answer(&mut kept, GENEROUS).await;
+    let answer = ask_healthz(&mut kept).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "answered: {answer}");
     assert!(
         read_to_close(&mut kept, Duration::from_secs(3))
@@ -94,10 +91,7 @@ async fn slow_headers_are_closed_after_the_header_timeout_and_idle_keep_alives_a
             .is_none(),
         "a kept-alive connection quiet for 3 s, three header timeouts, is still open"
     );
-    kept.write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
-        .await
-        .expect("write a second request");
-    let answer = read_answer(&mut kept, GENEROUS).await;
+    let answer = ask_healthz(&mut kept).await;
     assert!(
         answer.starts_with("HTTP/1.1 200"),
         "the second request: {answer}"
@@ -120,10 +114,7 @@ async fn slow_headers_are_closed_after_the_header_timeout_and_idle_keep_alives_a
     let mut idle = TcpStream::connect(world.server.addr)
         .await
         .expect("connect");
-    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
-        .await
-        .expect("write a request");
-    let answer = read_answer(&mut idle, GENEROUS).await;
+    let answer = ask_healthz(&mut idle).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "answered: {answer}");
     assert!(
         read_to_close(&mut idle, GENEROUS).await.is_some(),
@@ -142,11 +133,7 @@ async fn connections_beyond_the_cap_get_503_too_many_connections() {
         let mut stream = TcpStream::connect(world.server.addr)
             .await
             .expect("connect");
-        stream
-            .write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
-            .await
-            .expect("write");
-        let answer = read_answer(&mut stream, GENEROUS).await;
+        let answer = ask_healthz(&mut stream).await;
         assert!(
             answer.starts_with("HTTP/1.1 200"),
             "within the cap: {answer}"
@@ -214,6 +201,15 @@ async fn one_address_cannot_take_every_connection() {
     );
 }
 
+/// Sends `GET /healthz` on `stream` and reads its answer.
+async fn ask_healthz(stream: &mut TcpStream) -> String {
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
+        .await
+        .expect("write a request");
+    read_answer(stream, GENEROUS).await
+}
+
 /// A `GET /healthz` on a new connection from the loopback `address`, kept open, and its answer.
 async fn healthz_from(address: &str, server: std::net::SocketAddr) -> (TcpStream, String) {
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
@@ -221,11 +217,7 @@ async fn healthz_from(address: &str, server: std::net::SocketAddr) -> (TcpStream
         .bind(format!("{address}:0").parse().expect("address"))
         .expect("bind a loopback source address");
     let mut stream = socket.connect(server).await.expect("connect");
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: aisle\r\n\r\n")
-        .await
-        .expect("write");
-    let answer = read_answer(&mut stream, GENEROUS).await;
+    let answer = ask_healthz(&mut stream).await;
     (stream, answer)
 }
 
