@@ -15,6 +15,9 @@ pub enum ServerError {
     Io(std::io::Error),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[cfg(feature = "postgres")]
+    #[error("{0}")]
+    Pg(#[from] aisle_pg::PgError),
     #[error("stock projection error: {0}")]
     Projection(#[from] aisle_projection::ProjectionError),
     #[error("{0}")]
@@ -32,8 +35,13 @@ pub enum ServerError {
 }
 
 impl ServerError {
-    /// True when trying again later may succeed (a busy or locked database).
+    /// True when trying again later may succeed (a busy or locked database, a PostgreSQL
+    /// serialization failure, a broken connection or an exhausted pool).
     pub fn is_retryable(&self) -> bool {
+        #[cfg(feature = "postgres")]
+        if let Self::Pg(error) = self {
+            return error.is_retryable();
+        }
         let sqlite = match self {
             Self::Sqlite(error) => Some(error),
             Self::Projection(aisle_projection::ProjectionError::Sqlite(error)) => Some(error),
