@@ -29,6 +29,8 @@ pub mod master;
 pub mod metrics;
 pub mod migrate;
 pub mod openapi;
+#[cfg(feature = "postgres")]
+pub mod pg;
 pub mod pool;
 pub mod quota;
 pub mod rebuild;
