@@ -20,6 +20,11 @@ use tokio::runtime::Handle;
 pub use tokio_postgres::types::ToSql;
 pub use tokio_postgres::Row;
 
+// The driver and the pool, re-exported so that crates building on aisle-pg (a registry that
+// opens a cluster's maintenance database, a pool per tenant database) use the same versions.
+#[doc(no_inline)]
+pub use {deadpool_postgres, tokio_postgres};
+
 mod migrate;
 pub use migrate::{migrate, Migration, MigrationReport};
 
