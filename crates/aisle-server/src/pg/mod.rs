@@ -8,3 +8,10 @@
 //! a session.
 
 pub mod placement;
+
+/// The transaction-level advisory lock that serialises a tenant's writes: every push, and
+/// every master-data upsert before it bumps the master version, takes it first
+/// (`pg_advisory_xact_lock`). A database holds one tenant, so one constant will do. Under
+/// it a push numbers its events from `MAX(seq) + 1`, so seqs commit in order and the pull
+/// cursor stays exact with concurrent writers on any number of server instances.
+pub const PUSH_LOCK: i64 = 0x6169_736c_652d_7075; // "aisle-pu"
