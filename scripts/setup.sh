@@ -30,6 +30,10 @@ APT_PACKAGES+=(libdbus-1-dev libudev-dev)
 APT_PACKAGES+=(webkit2gtk-driver)
 # scripts/fuzz-api.sh installs Schemathesis into a venv of its own.
 APT_PACKAGES+=(python3-venv)
+# The PostgreSQL backend's tests start throwaway clusters of their own (crates/aisle-pgtest,
+# scripts/pg.sh) with initdb and pg_ctl, and a PgBouncer in transaction mode in front of one;
+# no system service is used.
+APT_PACKAGES+=(postgresql pgbouncer)
 
 missing_packages=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -47,6 +51,24 @@ if [ "${#missing_packages[@]}" -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing_packages[@]}"
 else
   echo "setup: system packages already installed"
+fi
+
+# Installing postgresql (and pgbouncer) may have created and started Debian's default
+# cluster (port 5432) and the pgbouncer service (port 6432). The tests never use them; stop
+# them and keep them from starting at boot, but only when this run installed the package,
+# so a developer's own cluster is left alone.
+if [[ " ${missing_packages[*]:-} " == *" postgresql "* ]] && command -v pg_lsclusters >/dev/null 2>&1; then
+  while read -r version name _port status _; do
+    if [ "$status" = online ]; then
+      as_root pg_ctlcluster "$version" "$name" stop >/dev/null 2>&1 || true
+    fi
+    echo manual | as_root tee "/etc/postgresql/$version/$name/start.conf" >/dev/null
+    echo "setup: Debian's default PostgreSQL cluster $version/$name is stopped and set to manual start"
+  done < <(pg_lsclusters --no-header 2>/dev/null)
+fi
+if [[ " ${missing_packages[*]:-} " == *" pgbouncer "* ]] && [ -d /run/systemd/system ]; then
+  as_root systemctl disable --now pgbouncer >/dev/null 2>&1 || true
+  echo "setup: stopped and disabled the pgbouncer service"
 fi
 
 # The UI is built with Vite 6 and tested with Vitest 3 on jsdom 26, which run on Node 18.19
