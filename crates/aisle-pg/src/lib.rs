@@ -7,6 +7,8 @@
 //! - [`migrate`]: numbered `.sql` migrations applied once per database, recorded in
 //!   `aisle_migrations`, under a transaction-level advisory lock so that several server
 //!   instances starting at once apply each migration exactly once.
+//! - [`route`]: where a report read goes, a cluster's streaming replica while its replay lag is
+//!   under a bound, the primary otherwise, with read counts and the lag for `/metrics`.
 //!
 //! What it must never do: rely on session state. Every statement runs inside an explicit
 //! transaction; statements are prepared per transaction (and closed with it), advisory locks
@@ -27,6 +29,7 @@ pub use {deadpool_postgres, tokio_postgres};
 
 mod migrate;
 pub use migrate::{migrate, Migration, MigrationReport};
+pub mod route;
 
 /// A PostgreSQL failure, keeping the driver's error for logs.
 #[derive(Debug, thiserror::Error)]

@@ -2,6 +2,8 @@
 //! and through a PgBouncer in transaction mode, where consecutive transactions of one client
 //! may run on different server connections.
 
+mod route;
+
 use aisle_pg::{migrate, Migration, MigrationReport, PgError};
 use aisle_pgtest::{PgBouncer, PgBouncerOptions, PgCluster};
 use rstest::rstest;
