@@ -8,6 +8,7 @@
 //! a session.
 
 pub mod placement;
+pub mod registry;
 
 /// The transaction-level advisory lock that serialises a tenant's writes: every push, and
 /// every master-data upsert before it bumps the master version, takes it first
