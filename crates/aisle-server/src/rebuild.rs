@@ -9,7 +9,7 @@
 //! are).
 
 use crate::error::ServerError;
-use crate::storage::LotTracking;
+use crate::storage::push::LotTracking;
 use aisle_projection::sqlite::rules;
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -31,7 +31,9 @@ pub fn follow_rules_version(conn: &mut Connection) -> Result<Option<u64>, Server
 pub fn replay(tx: &rusqlite::Transaction<'_>) -> Result<u64, ServerError> {
     let mut lot_tracking = LotTracking::default();
     rules::replay(tx, rules::ALL_EVENTS, |ledger, event| {
-        if let Some(discrepancy) = lot_tracking.missing_lot(tx, event)? {
+        if let Some(discrepancy) =
+            lot_tracking.missing_lot(event, |item| crate::storage::sqlite_lot_tracked(tx, item))?
+        {
             aisle_core::stock::Ledger::open_discrepancy(ledger, &discrepancy)?;
         }
         Ok::<(), ServerError>(())

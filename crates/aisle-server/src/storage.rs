@@ -20,17 +20,18 @@ use crate::error::ServerError;
 use crate::master;
 use crate::pool::TenantPools;
 use crate::wire::RawPulledEvent;
-use aisle_core::event::{EventBody, Resolution};
 use aisle_core::ids::WarehouseId;
-use aisle_core::ids::{ItemId, LocationId};
-use aisle_core::stock::{apply, apply_with_resolutions, Discrepancy, DiscrepancyKind};
-use aisle_core::{Event, Hlc, HlcClock};
+use aisle_core::ids::{EventId, ItemId, LocationId};
+use aisle_core::stock::Discrepancy;
+use aisle_core::Event;
 use aisle_projection::sqlite::SqlLedger;
 use aisle_protocol::ErpStockRow;
-use aisle_protocol::{PushResult, PushStatus, StockRow};
+use aisle_protocol::{PushResult, StockRow};
 use rusqlite::{OptionalExtension, TransactionBehavior};
 use serde_json::value::RawValue;
 use uuid::Uuid;
+
+pub(crate) mod push;
 
 /// A page of pulled events.
 #[derive(Debug)]
@@ -182,137 +183,64 @@ impl SqliteStorage {
     }
 }
 
-/// Appends the `resolved` event recording `resolution`, which applying `cause` decided,
-/// unless the same decision is recorded already. `clock` stamps it after its cause and the
-/// push's earlier resolutions, and no earlier than the server's time.
-fn record_resolution(
-    insert: &mut rusqlite::CachedStatement<'_>,
-    ledger: &mut SqlLedger<'_>,
-    clock: &mut HlcClock,
-    cause: &Event,
-    resolution: Resolution,
-    now_ms: i64,
-) -> Result<(), ServerError> {
-    // Any drift: the cause was accepted within the server's clock bound, and its
-    // resolution must order after it whatever that bound is set to.
-    *clock =
-        HlcClock::new(clock.last().max(cause.hlc)).with_max_drift(aisle_core::hlc::MAX_WALL_MS);
-    let hlc = clock.now(u64::try_from(now_ms).unwrap_or(0));
-    let rule = resolution.rule();
-    let resolved = resolution.into_event(cause.tenant, cause.warehouse, hlc);
-    // Devices validate every event they pull: one they would refuse must never be written,
-    // or every device's pull would stop at it. Losing the record is the lesser harm.
-    if let Err(invalid) = resolved.validate() {
-        tracing::error!(event = %cause.id, %invalid, "a resolution of the rules is invalid; not recorded");
-        return Ok(());
-    }
-    let inserted = insert_event(
-        insert,
-        &resolved,
-        &serde_json::to_string(&resolved)?,
-        now_ms,
-    )?;
-    if inserted == 1 {
-        // Changes nothing, but every logged event goes through the rules once.
-        apply(ledger, &resolved)?;
-        tracing::debug!(event = %resolved.id, cause = %cause.id, rule, "resolution recorded");
-    }
-    Ok(())
+/// Whether the tenant's item `item` is lot-tracked, in a SQLite tenant database.
+pub(crate) fn sqlite_lot_tracked(
+    conn: &rusqlite::Connection,
+    item: ItemId,
+) -> Result<bool, ServerError> {
+    Ok(conn
+        .prepare_cached("SELECT lot_tracked FROM items WHERE id = ?1")?
+        .query_row([item.as_bytes()], |row| row.get(0))
+        .optional()?
+        .unwrap_or(false))
 }
 
-/// Runs the push's `INSERT INTO events ... ON CONFLICT (id) DO NOTHING` for `event`; 1 if
-/// it is new, 0 if its id is logged already.
-fn insert_event(
-    insert: &mut rusqlite::CachedStatement<'_>,
-    event: &Event,
-    payload: &str,
-    now_ms: i64,
-) -> Result<usize, rusqlite::Error> {
-    insert.execute((
-        event.id.as_bytes(),
-        event.warehouse.as_bytes(),
-        event.device.as_bytes(),
-        event.hlc.to_packed(),
-        event.kind(),
-        now_ms,
-        payload,
-    ))
+/// A SQLite push transaction, as [`push::push_events`] drives it: `seq` is the rowid, which
+/// the one writer per file (`TenantDb::write_turn`) hands out in commit order.
+struct SqlitePush<'t> {
+    conn: &'t rusqlite::Connection,
+    ledger: SqlLedger<'t>,
+    insert: rusqlite::CachedStatement<'t>,
+    existing: rusqlite::CachedStatement<'t>,
 }
 
-/// The refusal of an event stamped further ahead of `now_ms` than `bound_ms`, if it is.
-/// Such an event, accepted, would order after everything the floor does until its time
-/// comes: a count stamped in the year 6429 would stay its key's baseline forever.
-fn clock_ahead(event: &Event, now_ms: i64, bound_ms: i64) -> Option<PushResult> {
-    let stamped_ms = i64::try_from(event.hlc.wall_ms).unwrap_or(i64::MAX);
-    let ahead_ms = stamped_ms.saturating_sub(now_ms);
-    (ahead_ms > bound_ms).then(|| {
-        let message = format!(
-            "stamped {} s ahead of the server's clock (at most {} s allowed); check the PC's clock, then record it again",
-            ahead_ms / 1000,
-            bound_ms / 1000
-        );
-        rejected(event, "clock_ahead", Some(message))
-    })
-}
+impl<'t> push::PushTx for SqlitePush<'t> {
+    type Ledger = SqlLedger<'t>;
 
-/// Which items of the tenant are lot-tracked, read once per item per push.
-#[derive(Default)]
-pub(crate) struct LotTracking {
-    lot_tracked: std::collections::HashMap<ItemId, bool>,
-}
-
-impl LotTracking {
-    /// The `lot_missing` discrepancy that `event` opens: an event on a lot-tracked item that
-    /// names no lot. The event is a fact and is kept; a manager finds out which lot it was.
-    pub(crate) fn missing_lot(
+    fn append(
         &mut self,
-        conn: &rusqlite::Connection,
         event: &Event,
-    ) -> Result<Option<Discrepancy>, ServerError> {
-        // A manager's request to count names a key to look at; it records no stock.
-        if matches!(event.body, EventBody::CountRequested { .. }) {
-            return Ok(None);
-        }
-        let Some(key) = event
-            .subject_key()
-            .or_else(|| event.deltas().into_iter().next().map(|(key, _)| key))
-        else {
-            return Ok(None);
-        };
-        if key.lot.is_some() {
-            return Ok(None);
-        }
-        let lot_tracked = match self.lot_tracked.get(&key.item) {
-            Some(known) => *known,
-            None => {
-                let known: bool = conn
-                    .prepare_cached("SELECT lot_tracked FROM items WHERE id = ?1")?
-                    .query_row([key.item.as_bytes()], |row| row.get(0))
-                    .optional()?
-                    .unwrap_or(false);
-                self.lot_tracked.insert(key.item, known);
-                known
-            }
-        };
-        Ok(lot_tracked.then(|| Discrepancy {
-            id: format!("lot_missing/{}", event.id),
-            warehouse: event.warehouse,
-            kind: DiscrepancyKind::LotMissing {
-                key,
-                event: event.id,
-                event_kind: event.kind().to_owned(),
-            },
-        }))
+        payload: &str,
+        now_ms: i64,
+    ) -> Result<Option<i64>, ServerError> {
+        let inserted = self.insert.execute((
+            event.id.as_bytes(),
+            event.warehouse.as_bytes(),
+            event.device.as_bytes(),
+            event.hlc.to_packed(),
+            event.kind(),
+            now_ms,
+            payload,
+        ))?;
+        Ok((inserted == 1).then(|| self.conn.last_insert_rowid()))
     }
-}
 
-fn rejected(event: &Event, reason: &str, message: Option<String>) -> PushResult {
-    PushResult {
-        id: event.id,
-        status: PushStatus::Rejected,
-        seq: None,
-        reason: Some(reason.to_owned()),
-        message,
+    fn logged(&mut self, id: EventId) -> Result<(i64, String), ServerError> {
+        Ok(self
+            .existing
+            .query_row([id.as_bytes()], |row| Ok((row.get(0)?, row.get(1)?)))?)
+    }
+
+    fn lot_tracked(&mut self, item: ItemId) -> Result<bool, ServerError> {
+        sqlite_lot_tracked(self.conn, item)
+    }
+
+    fn applying(&mut self, id: EventId, seq: i64) {
+        self.ledger.applying(id, seq);
+    }
+
+    fn ledger(&mut self) -> &mut Self::Ledger {
+        &mut self.ledger
     }
 }
 
@@ -327,75 +255,20 @@ impl Storage for SqliteStorage {
         let _turn = db.write_turn();
         let mut conn = db.connection()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut results = Vec::with_capacity(events.len());
-        let mut resolution_clock = HlcClock::new(Hlc::default());
-        let mut lot_tracking = LotTracking::default();
-        {
-            let mut ledger = SqlLedger::new(&tx);
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO events (id, warehouse, device, hlc, kind, received_ms, payload)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
-            )?;
-            let mut existing =
-                tx.prepare_cached("SELECT seq, payload FROM events WHERE id = ?1")?;
-            for event in events {
-                if let EventBody::Resolved { .. } = event.body {
-                    let message = "only the server records resolutions".to_owned();
-                    results.push(rejected(event, "server_only", Some(message)));
-                    continue;
-                }
-                if let Err(invalid) = event.validate() {
-                    results.push(rejected(event, "invalid_event", Some(invalid.to_string())));
-                    continue;
-                }
-                if let Some(refusal) = clock_ahead(event, now_ms, self.max_clock_ahead_ms) {
-                    results.push(refusal);
-                    continue;
-                }
-                let payload = serde_json::to_string(event)?;
-                let inserted = insert_event(&mut insert, event, &payload, now_ms)?;
-                if inserted == 1 {
-                    let seq = tx.last_insert_rowid();
-                    ledger.applying(event.id, seq);
-                    let applied = apply_with_resolutions(&mut ledger, event)?;
-                    if let Some(discrepancy) = lot_tracking.missing_lot(&tx, event)? {
-                        aisle_core::stock::Ledger::open_discrepancy(&mut ledger, &discrepancy)?;
-                    }
-                    results.push(PushResult {
-                        id: event.id,
-                        status: PushStatus::Applied,
-                        seq: Some(seq as u64),
-                        reason: None,
-                        message: None,
-                    });
-                    for resolution in applied.resolutions {
-                        record_resolution(
-                            &mut insert,
-                            &mut ledger,
-                            &mut resolution_clock,
-                            event,
-                            resolution,
-                            now_ms,
-                        )?;
-                    }
-                    continue;
-                }
-                let (seq, stored): (i64, String) = existing
-                    .query_row([event.id.as_bytes()], |row| Ok((row.get(0)?, row.get(1)?)))?;
-                if stored == payload {
-                    results.push(PushResult {
-                        id: event.id,
-                        status: PushStatus::Duplicate,
-                        seq: Some(seq as u64),
-                        reason: None,
-                        message: None,
-                    });
-                } else {
-                    results.push(rejected(event, "payload_mismatch", None));
-                }
-            }
-            ledger.finish()?;
-        }
+        let results = {
+            let mut push = SqlitePush {
+                conn: &tx,
+                ledger: SqlLedger::new(&tx),
+                insert: tx.prepare_cached(
+                    "INSERT INTO events (id, warehouse, device, hlc, kind, received_ms, payload)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+                )?,
+                existing: tx.prepare_cached("SELECT seq, payload FROM events WHERE id = ?1")?,
+            };
+            let results = push::push_events(&mut push, events, now_ms, self.max_clock_ahead_ms)?;
+            push.ledger.finish()?;
+            results
+        };
         tx.commit()?;
         Ok(results)
     }

@@ -1,0 +1,217 @@
+//! The push, once for every backend: which events are refused before they reach the log
+//! (a device's `resolved`, an invalid event, one stamped too far ahead), deduplication by
+//! id, applying each new event through `aisle_core::stock::apply_with_resolutions`, the
+//! server's `lot_missing` discrepancies, and recording the rules' decisions as `resolved`
+//! events.
+//!
+//! A backend supplies [`PushTx`]: its push transaction's log and ledger. What a backend must
+//! add is only how it appends a row and numbers it (SQLite's rowid under its single writer,
+//! PostgreSQL's `MAX(seq) + 1` under the push lock).
+
+use crate::error::ServerError;
+use aisle_core::event::{EventBody, Resolution};
+use aisle_core::ids::{EventId, ItemId};
+use aisle_core::stock::{apply, apply_with_resolutions, Discrepancy, DiscrepancyKind, Ledger};
+use aisle_core::{Event, Hlc, HlcClock};
+use aisle_protocol::{PushResult, PushStatus};
+use std::collections::HashMap;
+
+/// One push transaction of a backend: its event log and its projection ledger.
+pub(crate) trait PushTx {
+    type Ledger: Ledger;
+
+    /// Appends `event` (its canonical JSON is `payload`) with the log's next seq, unless its
+    /// id is logged already: the new seq, or `None` for a known id.
+    fn append(
+        &mut self,
+        event: &Event,
+        payload: &str,
+        now_ms: i64,
+    ) -> Result<Option<i64>, ServerError>;
+
+    /// The seq and payload of the logged event `id`.
+    fn logged(&mut self, id: EventId) -> Result<(i64, String), ServerError>;
+
+    /// Whether the tenant's item `item` is lot-tracked (false for an unknown item).
+    fn lot_tracked(&mut self, item: ItemId) -> Result<bool, ServerError>;
+
+    /// Tells the ledger that the next event it applies is `id`, logged at `seq`.
+    fn applying(&mut self, id: EventId, seq: i64);
+
+    fn ledger(&mut self) -> &mut Self::Ledger;
+}
+
+/// Appends and applies `events` in `tx`; one result per event, in order. The caller
+/// finishes its ledger and commits.
+pub(crate) fn push_events<T: PushTx>(
+    tx: &mut T,
+    events: &[Event],
+    now_ms: i64,
+    max_clock_ahead_ms: i64,
+) -> Result<Vec<PushResult>, ServerError>
+where
+    ServerError: From<<T::Ledger as Ledger>::Error>,
+{
+    let mut results = Vec::with_capacity(events.len());
+    let mut resolution_clock = HlcClock::new(Hlc::default());
+    let mut lot_tracking = LotTracking::default();
+    for event in events {
+        if let EventBody::Resolved { .. } = event.body {
+            let message = "only the server records resolutions".to_owned();
+            results.push(rejected(event, "server_only", Some(message)));
+            continue;
+        }
+        if let Err(invalid) = event.validate() {
+            results.push(rejected(event, "invalid_event", Some(invalid.to_string())));
+            continue;
+        }
+        if let Some(refusal) = clock_ahead(event, now_ms, max_clock_ahead_ms) {
+            results.push(refusal);
+            continue;
+        }
+        let payload = serde_json::to_string(event)?;
+        if let Some(seq) = tx.append(event, &payload, now_ms)? {
+            tx.applying(event.id, seq);
+            let applied = apply_with_resolutions(tx.ledger(), event)?;
+            if let Some(discrepancy) =
+                lot_tracking.missing_lot(event, |item| tx.lot_tracked(item))?
+            {
+                tx.ledger().open_discrepancy(&discrepancy)?;
+            }
+            results.push(PushResult {
+                id: event.id,
+                status: PushStatus::Applied,
+                seq: Some(seq as u64),
+                reason: None,
+                message: None,
+            });
+            for resolution in applied.resolutions {
+                record_resolution(tx, &mut resolution_clock, event, resolution, now_ms)?;
+            }
+            continue;
+        }
+        let (seq, stored) = tx.logged(event.id)?;
+        if stored == payload {
+            results.push(PushResult {
+                id: event.id,
+                status: PushStatus::Duplicate,
+                seq: Some(seq as u64),
+                reason: None,
+                message: None,
+            });
+        } else {
+            results.push(rejected(event, "payload_mismatch", None));
+        }
+    }
+    Ok(results)
+}
+
+/// Appends the `resolved` event recording `resolution`, which applying `cause` decided,
+/// unless the same decision is recorded already. `clock` stamps it after its cause and the
+/// push's earlier resolutions, and no earlier than the server's time.
+fn record_resolution<T: PushTx>(
+    tx: &mut T,
+    clock: &mut HlcClock,
+    cause: &Event,
+    resolution: Resolution,
+    now_ms: i64,
+) -> Result<(), ServerError>
+where
+    ServerError: From<<T::Ledger as Ledger>::Error>,
+{
+    // Any drift: the cause was accepted within the server's clock bound, and its
+    // resolution must order after it whatever that bound is set to.
+    *clock =
+        HlcClock::new(clock.last().max(cause.hlc)).with_max_drift(aisle_core::hlc::MAX_WALL_MS);
+    let hlc = clock.now(u64::try_from(now_ms).unwrap_or(0));
+    let rule = resolution.rule();
+    let resolved = resolution.into_event(cause.tenant, cause.warehouse, hlc);
+    // Devices validate every event they pull: one they would refuse must never be written,
+    // or every device's pull would stop at it. Losing the record is the lesser harm.
+    if let Err(invalid) = resolved.validate() {
+        tracing::error!(event = %cause.id, %invalid, "a resolution of the rules is invalid; not recorded");
+        return Ok(());
+    }
+    let payload = serde_json::to_string(&resolved)?;
+    if let Some(seq) = tx.append(&resolved, &payload, now_ms)? {
+        tx.applying(resolved.id, seq);
+        // Changes nothing, but every logged event goes through the rules once.
+        apply(tx.ledger(), &resolved)?;
+        tracing::debug!(event = %resolved.id, cause = %cause.id, rule, "resolution recorded");
+    }
+    Ok(())
+}
+
+/// The refusal of an event stamped further ahead of `now_ms` than `bound_ms`, if it is.
+/// Such an event, accepted, would order after everything the floor does until its time
+/// comes: a count stamped in the year 6429 would stay its key's baseline forever.
+fn clock_ahead(event: &Event, now_ms: i64, bound_ms: i64) -> Option<PushResult> {
+    let stamped_ms = i64::try_from(event.hlc.wall_ms).unwrap_or(i64::MAX);
+    let ahead_ms = stamped_ms.saturating_sub(now_ms);
+    (ahead_ms > bound_ms).then(|| {
+        let message = format!(
+            "stamped {} s ahead of the server's clock (at most {} s allowed); check the PC's clock, then record it again",
+            ahead_ms / 1000,
+            bound_ms / 1000
+        );
+        rejected(event, "clock_ahead", Some(message))
+    })
+}
+
+fn rejected(event: &Event, reason: &str, message: Option<String>) -> PushResult {
+    PushResult {
+        id: event.id,
+        status: PushStatus::Rejected,
+        seq: None,
+        reason: Some(reason.to_owned()),
+        message,
+    }
+}
+
+/// Which items of the tenant are lot-tracked, read once per item per push.
+#[derive(Default)]
+pub(crate) struct LotTracking {
+    lot_tracked: HashMap<ItemId, bool>,
+}
+
+impl LotTracking {
+    /// The `lot_missing` discrepancy that `event` opens: an event on a lot-tracked item that
+    /// names no lot. The event is a fact and is kept; a manager finds out which lot it was.
+    /// `lot_tracked` reads an item's flag from the backend.
+    pub(crate) fn missing_lot(
+        &mut self,
+        event: &Event,
+        lot_tracked: impl FnOnce(ItemId) -> Result<bool, ServerError>,
+    ) -> Result<Option<Discrepancy>, ServerError> {
+        // A manager's request to count names a key to look at; it records no stock.
+        if matches!(event.body, EventBody::CountRequested { .. }) {
+            return Ok(None);
+        }
+        let Some(key) = event
+            .subject_key()
+            .or_else(|| event.deltas().into_iter().next().map(|(key, _)| key))
+        else {
+            return Ok(None);
+        };
+        if key.lot.is_some() {
+            return Ok(None);
+        }
+        let tracked = match self.lot_tracked.get(&key.item) {
+            Some(known) => *known,
+            None => {
+                let known = lot_tracked(key.item)?;
+                self.lot_tracked.insert(key.item, known);
+                known
+            }
+        };
+        Ok(tracked.then(|| Discrepancy {
+            id: format!("lot_missing/{}", event.id),
+            warehouse: event.warehouse,
+            kind: DiscrepancyKind::LotMissing {
+                key,
+                event: event.id,
+                event_kind: event.kind().to_owned(),
+            },
+        }))
+    }
+}
