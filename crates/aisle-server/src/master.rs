@@ -175,7 +175,7 @@ pub fn resolve_warehouse(
         .map(|(id, _)| *id)
 }
 
-fn new_uuid(now_ms: i64) -> Uuid {
+pub(crate) fn new_uuid(now_ms: i64) -> Uuid {
     let random = crate::random_bytes::<10>();
     uuid::Builder::from_unix_timestamp_millis(now_ms.max(0) as u64, &random).into_uuid()
 }
@@ -190,6 +190,145 @@ fn next_version(tx: &Transaction<'_>) -> Result<i64, ServerError> {
 
 fn blank(text: &str) -> bool {
     text.trim().is_empty()
+}
+
+// What a record alone can tell, checked the same way by every backend (SQLite here,
+// PostgreSQL in `crate::pg::master`); what needs the database is each backend's upsert's.
+
+/// The checks of an item that need no database: lengths, a sku and a base unit, and
+/// barcodes that are non-empty, positive and listed once.
+pub(crate) fn check_item(record_idx: usize, item: &NewItem) -> Result<(), RecordError> {
+    let refuse = |field, message| Err(RecordError::new(record_idx, field, message));
+    if let Err((field, message)) = crate::lengths::item(item) {
+        return refuse(field, message);
+    }
+    if blank(&item.sku) {
+        return refuse("sku", "an item needs a sku".to_owned());
+    }
+    if blank(&item.base_unit) {
+        return refuse("base_unit", "an item needs a base unit".to_owned());
+    }
+    let mut seen = HashSet::new();
+    for barcode in &item.barcodes {
+        if blank(&barcode.code) {
+            return refuse("barcodes", "a barcode is empty".to_owned());
+        }
+        if barcode.pack_qty <= 0 {
+            return refuse(
+                "barcodes",
+                format!(
+                    "barcode {:?} needs a positive pack size, got {}",
+                    barcode.code, barcode.pack_qty
+                ),
+            );
+        }
+        if !seen.insert(barcode.code.as_str()) {
+            return refuse(
+                "barcodes",
+                format!("barcode {:?} is listed twice", barcode.code),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The refusal of an item whose barcode `code` belongs to the item with sku `owner`.
+pub(crate) fn barcode_taken(record_idx: usize, code: &str, owner: &str) -> RecordError {
+    RecordError::new(
+        record_idx,
+        "barcodes",
+        format!("barcode {code:?} belongs to item {owner:?}"),
+    )
+}
+
+/// The checks of a location that need no database.
+pub(crate) fn check_location(record_idx: usize, location: &NewLocation) -> Result<(), RecordError> {
+    if let Err((field, message)) = crate::lengths::location(location) {
+        return Err(RecordError::new(record_idx, field, message));
+    }
+    if blank(&location.code) {
+        let message = "a location needs a code".to_owned();
+        return Err(RecordError::new(record_idx, "code", message));
+    }
+    Ok(())
+}
+
+/// The checks of a user that need no database.
+pub(crate) fn check_user(record_idx: usize, user: &NewUser) -> Result<(), RecordError> {
+    if let Err((field, message)) = crate::lengths::user(user) {
+        return Err(RecordError::new(record_idx, field, message));
+    }
+    if blank(&user.badge) {
+        let message = "a user needs a badge".to_owned();
+        return Err(RecordError::new(record_idx, "badge", message));
+    }
+    Ok(())
+}
+
+/// The checks of a pick list's head that need no database (its lines are checked one by
+/// one with [`check_pick_line`], each before its item and location are looked up).
+pub(crate) fn check_pick_list(record_idx: usize, list: &NewPickList) -> Result<(), RecordError> {
+    if let Err((field, message)) = crate::lengths::pick_list(list) {
+        return Err(RecordError::new(record_idx, field, message));
+    }
+    if blank(&list.reference) {
+        let message = "a pick list needs a reference".to_owned();
+        return Err(RecordError::new(record_idx, "reference", message));
+    }
+    if list.lines.is_empty() {
+        let message = "a pick list needs at least one line".to_owned();
+        return Err(RecordError::new(record_idx, "lines", message));
+    }
+    Ok(())
+}
+
+/// The checks of one pick line that need no database; `seen` holds the list's line
+/// numbers checked so far.
+pub(crate) fn check_pick_line(
+    record_idx: usize,
+    line_idx: usize,
+    line: &NewPickLine,
+    seen: &mut HashSet<u32>,
+) -> Result<(), RecordError> {
+    let refuse = |field, message| Err(RecordError::in_line(record_idx, line_idx, field, message));
+    if let Err((field, message)) = crate::lengths::pick_line(line) {
+        return refuse(field, message);
+    }
+    if line.line == 0 {
+        return refuse("line", "line numbers start at 1".to_owned());
+    }
+    if !seen.insert(line.line) {
+        return refuse("line", format!("line {} appears twice", line.line));
+    }
+    if line.qty <= 0 {
+        return refuse("qty", format!("must be positive, got {}", line.qty));
+    }
+    Ok(())
+}
+
+/// The refusal of a pick line whose sku names no item.
+pub(crate) fn unknown_sku(record_idx: usize, line_idx: usize, line: &NewPickLine) -> RecordError {
+    let message = format!("no item has sku {:?}", line.sku);
+    RecordError::in_line(record_idx, line_idx, "sku", message)
+}
+
+/// The refusal of a pick line whose location code names no location of the list's warehouse.
+pub(crate) fn unknown_location(
+    record_idx: usize,
+    line_idx: usize,
+    line: &NewPickLine,
+) -> RecordError {
+    let message = format!("no location {:?} in the list's warehouse", line.location);
+    RecordError::in_line(record_idx, line_idx, "location", message)
+}
+
+/// The policy a tenant's stored digits make (the default one if they are out of range).
+pub(crate) fn pin_policy_of(picker_min_digits: i64, manager_min_digits: i64) -> PinPolicy {
+    PinPolicy::new(
+        u8::try_from(picker_min_digits).unwrap_or(u8::MAX),
+        u8::try_from(manager_min_digits).unwrap_or(u8::MAX),
+    )
+    .unwrap_or(PinPolicy::DEFAULT)
 }
 
 /// Runs `write` over every record in one immediate transaction, committing only if every
@@ -229,36 +368,8 @@ pub fn upsert_items(
     now_ms: i64,
 ) -> Result<Upsert, ServerError> {
     batch(conn, items, |tx, record_idx, item, version| {
-        let refuse = |field, message| Ok(Err(RecordError::new(record_idx, field, message)));
-        if let Err((field, message)) = crate::lengths::item(item) {
-            return refuse(field, message);
-        }
-        if blank(&item.sku) {
-            return refuse("sku", "an item needs a sku".to_owned());
-        }
-        if blank(&item.base_unit) {
-            return refuse("base_unit", "an item needs a base unit".to_owned());
-        }
-        let mut seen = HashSet::new();
-        for barcode in &item.barcodes {
-            if blank(&barcode.code) {
-                return refuse("barcodes", "a barcode is empty".to_owned());
-            }
-            if barcode.pack_qty <= 0 {
-                return refuse(
-                    "barcodes",
-                    format!(
-                        "barcode {:?} needs a positive pack size, got {}",
-                        barcode.code, barcode.pack_qty
-                    ),
-                );
-            }
-            if !seen.insert(barcode.code.as_str()) {
-                return refuse(
-                    "barcodes",
-                    format!("barcode {:?} is listed twice", barcode.code),
-                );
-            }
+        if let Err(refused) = check_item(record_idx, item) {
+            return Ok(Err(refused));
         }
         let existing: Option<[u8; 16]> = tx
             .query_row("SELECT id FROM items WHERE sku = ?1", [&item.sku], |row| {
@@ -276,10 +387,7 @@ pub fn upsert_items(
                 )
                 .optional()?;
             if let Some(owner) = owner {
-                return refuse(
-                    "barcodes",
-                    format!("barcode {:?} belongs to item {owner:?}", barcode.code),
-                );
+                return Ok(Err(barcode_taken(record_idx, &barcode.code, &owner)));
             }
         }
         tx.execute(
@@ -313,12 +421,8 @@ pub fn upsert_locations(
     now_ms: i64,
 ) -> Result<Upsert, ServerError> {
     batch(conn, locations, |tx, record_idx, location, version| {
-        if let Err((field, message)) = crate::lengths::location(location) {
-            return Ok(Err(RecordError::new(record_idx, field, message)));
-        }
-        if blank(&location.code) {
-            let message = "a location needs a code".to_owned();
-            return Ok(Err(RecordError::new(record_idx, "code", message)));
+        if let Err(refused) = check_location(record_idx, location) {
+            return Ok(Err(refused));
         }
         tx.execute(
             "INSERT INTO locations (id, warehouse, code, name, walk_order, version)
@@ -344,12 +448,8 @@ pub fn upsert_users(
     now_ms: i64,
 ) -> Result<Upsert, ServerError> {
     batch(conn, users, |tx, record_idx, user, version| {
-        if let Err((field, message)) = crate::lengths::user(user) {
-            return Ok(Err(RecordError::new(record_idx, field, message)));
-        }
-        if blank(&user.badge) {
-            let message = "a user needs a badge".to_owned();
-            return Ok(Err(RecordError::new(record_idx, "badge", message)));
+        if let Err(refused) = check_user(record_idx, user) {
+            return Ok(Err(refused));
         }
         let id: Vec<u8> = tx.query_row(
             "INSERT INTO users (id, badge, name, role, pin_hash, active, version)
@@ -391,37 +491,15 @@ pub fn upsert_pick_lists(
     now_ms: i64,
 ) -> Result<Upsert, ServerError> {
     batch(conn, lists, |tx, record_idx, list, version| {
-        if let Err((field, message)) = crate::lengths::pick_list(list) {
-            return Ok(Err(RecordError::new(record_idx, field, message)));
-        }
-        if blank(&list.reference) {
-            let message = "a pick list needs a reference".to_owned();
-            return Ok(Err(RecordError::new(record_idx, "reference", message)));
-        }
-        if list.lines.is_empty() {
-            let message = "a pick list needs at least one line".to_owned();
-            return Ok(Err(RecordError::new(record_idx, "lines", message)));
+        if let Err(refused) = check_pick_list(record_idx, list) {
+            return Ok(Err(refused));
         }
         // Resolve and check every line before writing anything of the list.
         let mut resolved = Vec::with_capacity(list.lines.len());
         let mut seen = HashSet::new();
         for (line_idx, line) in list.lines.iter().enumerate() {
-            let refuse = |field, message| {
-                Ok(Err(RecordError::in_line(
-                    record_idx, line_idx, field, message,
-                )))
-            };
-            if let Err((field, message)) = crate::lengths::pick_line(line) {
-                return refuse(field, message);
-            }
-            if line.line == 0 {
-                return refuse("line", "line numbers start at 1".to_owned());
-            }
-            if !seen.insert(line.line) {
-                return refuse("line", format!("line {} appears twice", line.line));
-            }
-            if line.qty <= 0 {
-                return refuse("qty", format!("must be positive, got {}", line.qty));
+            if let Err(refused) = check_pick_line(record_idx, line_idx, line, &mut seen) {
+                return Ok(Err(refused));
             }
             let item: Option<[u8; 16]> = tx
                 .query_row("SELECT id FROM items WHERE sku = ?1", [&line.sku], |row| {
@@ -429,7 +507,7 @@ pub fn upsert_pick_lists(
                 })
                 .optional()?;
             let Some(item) = item else {
-                return refuse("sku", format!("no item has sku {:?}", line.sku));
+                return Ok(Err(unknown_sku(record_idx, line_idx, line)));
             };
             let location: Option<[u8; 16]> = tx
                 .query_row(
@@ -439,8 +517,7 @@ pub fn upsert_pick_lists(
                 )
                 .optional()?;
             let Some(location) = location else {
-                let message = format!("no location {:?} in the list's warehouse", line.location);
-                return refuse("location", message);
+                return Ok(Err(unknown_location(record_idx, line_idx, line)));
             };
             resolved.push((line, item, location));
         }
@@ -751,11 +828,7 @@ pub fn pin_policy(conn: &Connection) -> Result<PinPolicy, ServerError> {
         [],
         |row| Ok((row.get(0)?, row.get(1)?)),
     )?;
-    Ok(PinPolicy::new(
-        u8::try_from(picker).unwrap_or(u8::MAX),
-        u8::try_from(manager).unwrap_or(u8::MAX),
-    )
-    .unwrap_or(PinPolicy::DEFAULT))
+    Ok(pin_policy_of(picker, manager))
 }
 
 /// Sets the tenant's PIN policy; it reaches devices with their next master-data pull.

@@ -14,6 +14,8 @@ mod idempotency;
 mod isolation;
 mod limits;
 mod master;
+#[cfg(feature = "postgres")]
+mod master_backends;
 mod observability;
 mod pins;
 mod randomized;

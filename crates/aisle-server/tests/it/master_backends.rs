@@ -1,0 +1,621 @@
+//! Master data below HTTP, on both backends: every test body here is written once, generic
+//! over [`Backend`], and run on SQLite (`aisle_server::master`) and on a real PostgreSQL
+//! cluster (`aisle_server::pg::master`), so the two give the same versions, pages and
+//! refusals. The HTTP-level master tests (master.rs, erp.rs) stay SQLite's.
+//!
+//! The PostgreSQL half also pins what SQLite gets for free: with several writers at once,
+//! versions commit in order, so a device that pulls in a loop while they write gets every
+//! change and skips none.
+
+use aisle_core::barcode::Barcode;
+use aisle_core::ids::WarehouseId;
+use aisle_core::Role;
+use aisle_pg::deadpool_postgres;
+use aisle_pg::{Migration, PgTx};
+use aisle_pin::{PinHash, PinPolicy};
+use aisle_server::master::{
+    self, ChangesPage, NewItem, NewLocation, NewPickLine, NewPickList, NewUser, PickStatus,
+    RecordError, Upsert, Upserted,
+};
+use aisle_server::pg;
+use aisle_server::ServerError;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// One tenant database's master data, on one backend. Each call is its own transaction.
+trait Backend: Sync {
+    fn items(&self, items: &[NewItem]) -> Upsert;
+    fn locations(&self, locations: &[NewLocation]) -> Upsert;
+    fn users(&self, users: &[NewUser]) -> Upsert;
+    fn pick_lists(&self, lists: &[NewPickList]) -> Upsert;
+    fn changes(&self, warehouse: WarehouseId, after: u64, limit: u32) -> ChangesPage;
+    fn pin_policy(&self) -> PinPolicy;
+    fn set_pin_policy(&self, policy: PinPolicy);
+}
+
+const NOW_MS: i64 = 1_750_000_000_000;
+
+/// A tenant database file, a connection per call (as the server's pool hands them out).
+struct Sqlite {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Sqlite {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tenant.sqlite3");
+        let mut conn = rusqlite::Connection::open(&path).expect("open");
+        aisle_server::migrate::configure(&conn).expect("configure");
+        aisle_server::migrate::migrate_tenant(&mut conn).expect("migrate");
+        Self { _dir: dir, path }
+    }
+
+    fn conn(&self) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(&self.path).expect("open");
+        aisle_server::migrate::configure(&conn).expect("configure");
+        conn
+    }
+}
+
+impl Backend for Sqlite {
+    fn items(&self, items: &[NewItem]) -> Upsert {
+        master::upsert_items(&mut self.conn(), items, NOW_MS).expect("sqlite")
+    }
+    fn locations(&self, locations: &[NewLocation]) -> Upsert {
+        master::upsert_locations(&mut self.conn(), locations, NOW_MS).expect("sqlite")
+    }
+    fn users(&self, users: &[NewUser]) -> Upsert {
+        master::upsert_users(&mut self.conn(), users, NOW_MS).expect("sqlite")
+    }
+    fn pick_lists(&self, lists: &[NewPickList]) -> Upsert {
+        master::upsert_pick_lists(&mut self.conn(), lists, NOW_MS).expect("sqlite")
+    }
+    fn changes(&self, warehouse: WarehouseId, after: u64, limit: u32) -> ChangesPage {
+        master::changes(&mut self.conn(), warehouse, after, limit).expect("sqlite")
+    }
+    fn pin_policy(&self) -> PinPolicy {
+        master::pin_policy(&self.conn()).expect("sqlite")
+    }
+    fn set_pin_policy(&self, policy: PinPolicy) {
+        master::set_pin_policy(&self.conn(), policy).expect("sqlite");
+    }
+}
+
+/// A tenant database on a throwaway cluster, reached through a pool from plain threads the
+/// way `PgStorage` reaches it from tokio's blocking pool.
+struct Postgres {
+    // Field order matters: the pool closes before the cluster stops.
+    pool: deadpool_postgres::Pool,
+    runtime: tokio::runtime::Runtime,
+    _cluster: aisle_pgtest::PgCluster,
+}
+
+/// The tenant schema's steps this module needs: the event log (0001) and master data (0002).
+const TENANT_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "events",
+        sql: include_str!("../../../../migrations/cloud/pg/tenant/0001_events.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "master_data",
+        sql: include_str!("../../../../migrations/cloud/pg/tenant/0002_master_data.sql"),
+    },
+];
+
+impl Postgres {
+    fn new() -> Self {
+        let cluster = aisle_pgtest::PgCluster::start().expect("a test cluster");
+        cluster.create_database("tenant").expect("create database");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let config = deadpool_postgres::Config {
+            url: Some(cluster.url("tenant")),
+            manager: Some(deadpool_postgres::ManagerConfig {
+                recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+            }),
+            ..deadpool_postgres::Config::default()
+        };
+        let pool = config
+            .create_pool(
+                Some(deadpool_postgres::Runtime::Tokio1),
+                aisle_pg::tokio_postgres::NoTls,
+            )
+            .expect("pool");
+        let backend = Self {
+            pool,
+            runtime,
+            _cluster: cluster,
+        };
+        backend.in_tx(|tx| {
+            aisle_pg::migrate(tx, TENANT_MIGRATIONS)?;
+            Ok(())
+        });
+        backend
+    }
+
+    /// Runs `work` in a transaction and commits it.
+    fn in_tx<R>(&self, work: impl FnOnce(&PgTx<'_>) -> Result<R, ServerError>) -> R {
+        let mut conn = aisle_pg::connect(&self.pool, self.runtime.handle()).expect("connect");
+        let tx = conn.transaction().expect("begin");
+        let result = work(&tx).expect("postgresql");
+        tx.commit().expect("commit");
+        result
+    }
+
+    /// Runs an upsert in a transaction that `settle` commits or rolls back.
+    fn upsert(&self, work: impl FnOnce(&PgTx<'_>) -> Result<Upsert, ServerError>) -> Upsert {
+        let mut conn = aisle_pg::connect(&self.pool, self.runtime.handle()).expect("connect");
+        let tx = conn.transaction().expect("begin");
+        let result = work(&tx);
+        pg::master::settle(tx, result).expect("postgresql")
+    }
+}
+
+impl Backend for Postgres {
+    fn items(&self, items: &[NewItem]) -> Upsert {
+        self.upsert(|tx| pg::master::upsert_items(tx, items, NOW_MS))
+    }
+    fn locations(&self, locations: &[NewLocation]) -> Upsert {
+        self.upsert(|tx| pg::master::upsert_locations(tx, locations, NOW_MS))
+    }
+    fn users(&self, users: &[NewUser]) -> Upsert {
+        self.upsert(|tx| pg::master::upsert_users(tx, users, NOW_MS))
+    }
+    fn pick_lists(&self, lists: &[NewPickList]) -> Upsert {
+        self.upsert(|tx| pg::master::upsert_pick_lists(tx, lists, NOW_MS))
+    }
+    fn changes(&self, warehouse: WarehouseId, after: u64, limit: u32) -> ChangesPage {
+        self.in_tx(|tx| pg::master::changes(tx, warehouse, after, limit))
+    }
+    fn pin_policy(&self) -> PinPolicy {
+        self.in_tx(pg::master::pin_policy)
+    }
+    fn set_pin_policy(&self, policy: PinPolicy) {
+        self.in_tx(|tx| pg::master::set_pin_policy(tx, policy));
+    }
+}
+
+/// Runs a test body on SQLite, then on PostgreSQL.
+fn on_both(body: impl Fn(&dyn Backend)) {
+    body(&Sqlite::new());
+    body(&Postgres::new());
+}
+
+fn warehouse(n: u8) -> WarehouseId {
+    WarehouseId::new_v7(1, [n; 10])
+}
+
+fn item(sku: &str, barcodes: &[(&str, i64)]) -> NewItem {
+    NewItem {
+        sku: sku.to_owned(),
+        name: format!("item {sku}"),
+        base_unit: "each".to_owned(),
+        lot_tracked: false,
+        barcodes: barcodes
+            .iter()
+            .map(|(code, pack_qty)| Barcode {
+                code: (*code).to_owned(),
+                pack_qty: *pack_qty,
+            })
+            .collect(),
+    }
+}
+
+fn location(warehouse: WarehouseId, code: &str, walk_order: i64) -> NewLocation {
+    NewLocation {
+        warehouse,
+        code: code.to_owned(),
+        name: format!("location {code}"),
+        walk_order,
+    }
+}
+
+fn user(badge: &str, warehouses: &[WarehouseId]) -> NewUser {
+    NewUser {
+        badge: badge.to_owned(),
+        name: format!("user {badge}"),
+        role: Role::Picker,
+        pin_hash: PinHash::new("482913").expect("hash"),
+        active: true,
+        warehouses: warehouses.to_vec(),
+    }
+}
+
+fn line(number: u32, sku: &str, location: &str, qty: i64) -> NewPickLine {
+    NewPickLine {
+        line: number,
+        sku: sku.to_owned(),
+        location: location.to_owned(),
+        lot: None,
+        qty,
+    }
+}
+
+fn pick_list(warehouse: WarehouseId, reference: &str, lines: Vec<NewPickLine>) -> NewPickList {
+    NewPickList {
+        warehouse,
+        reference: reference.to_owned(),
+        status: PickStatus::Open,
+        lines,
+    }
+}
+
+fn written(upsert: Upsert) -> Upserted {
+    upsert.expect("every record is valid")
+}
+
+/// Every version a page carries, by aggregate.
+fn versions(page: &ChangesPage) -> BTreeSet<(&'static str, u64)> {
+    let items = page.items.iter().map(|item| ("item", item.version));
+    let locations = page.locations.iter().map(|row| ("location", row.version));
+    let users = page.users.iter().map(|user| ("user", user.version));
+    let lists = page
+        .pick_lists
+        .iter()
+        .map(|list| ("pick_list", list.version));
+    items.chain(locations).chain(users).chain(lists).collect()
+}
+
+#[test]
+fn every_upsert_takes_the_next_version_and_keeps_its_id() {
+    on_both(|db| {
+        let warehouse = warehouse(1);
+        let first = written(db.items(&[item("A", &[("111", 1)]), item("B", &[])]));
+        assert_eq!(
+            first,
+            Upserted {
+                n_records: 2,
+                version: 2
+            }
+        );
+        let page = db.changes(warehouse, 0, 100);
+        let id_of_a = page.items[0].id;
+        written(db.items(&[item("A", &[("111", 6)])]));
+        let page = db.changes(warehouse, first.version, 100);
+        assert_eq!(page.items.len(), 1, "only the changed item: {page:?}");
+        assert_eq!(
+            (page.items[0].id, page.items[0].version, page.next),
+            (id_of_a, 3, 3),
+            "an item keeps its id and takes the next version"
+        );
+        assert_eq!(page.items[0].barcodes[0].pack_qty, 6);
+        let location = written(db.locations(&[location(warehouse, "A-01", 1)]));
+        assert_eq!(
+            location.version, 4,
+            "versions are shared by every aggregate"
+        );
+        assert_eq!(
+            written(db.items(&[])),
+            Upserted {
+                n_records: 0,
+                version: 4
+            },
+            "an empty batch answers the current version and takes none"
+        );
+    });
+}
+
+#[test]
+fn a_refused_record_rolls_back_the_whole_batch_and_its_versions() {
+    on_both(|db| {
+        let refused = db
+            .items(&[item("A", &[("111", 1)]), item("B", &[("111", 1)])])
+            .expect_err("a barcode is listed for two items");
+        assert_eq!((refused.record, refused.field), (1, "barcodes"));
+        let page = db.changes(warehouse(1), 0, 100);
+        assert!(
+            page.items.is_empty(),
+            "the valid first record was rolled back: {page:?}"
+        );
+        assert_eq!(page.next, 0);
+        let next = written(db.items(&[item("C", &[])]));
+        assert_eq!(
+            next.version, 1,
+            "the refused batch's versions were rolled back too"
+        );
+    });
+}
+
+#[test]
+fn refusals_name_the_same_record_field_and_message() {
+    on_both(|db| {
+        let warehouse = warehouse(1);
+        let elsewhere = self::warehouse(2);
+        written(db.items(&[item("A", &[("111", 1)])]));
+        written(db.locations(&[
+            location(warehouse, "A-01", 1),
+            location(elsewhere, "Z-9", 1),
+        ]));
+        let refusal = |record, line, field, message: &str| RecordError {
+            record,
+            line,
+            field,
+            message: message.to_owned(),
+        };
+        assert_eq!(
+            db.items(&[item("B", &[]), item("C", &[("111", 2)])]),
+            Err(refusal(
+                1,
+                None,
+                "barcodes",
+                "barcode \"111\" belongs to item \"A\""
+            )),
+        );
+        assert_eq!(
+            db.items(&[item("B", &[("9", 0)])]),
+            Err(refusal(
+                0,
+                None,
+                "barcodes",
+                "barcode \"9\" needs a positive pack size, got 0"
+            )),
+        );
+        assert_eq!(
+            db.items(&[item(" ", &[])]),
+            Err(refusal(0, None, "sku", "an item needs a sku")),
+        );
+        assert_eq!(
+            db.locations(&[location(warehouse, "", 1)]),
+            Err(refusal(0, None, "code", "a location needs a code")),
+        );
+        assert_eq!(
+            db.users(&[user("", &[warehouse])]),
+            Err(refusal(0, None, "badge", "a user needs a badge")),
+        );
+        let lists = [
+            pick_list(warehouse, "SO-1", vec![line(1, "A", "A-01", 1)]),
+            pick_list(
+                warehouse,
+                "SO-2",
+                vec![
+                    line(1, "A", "A-01", 1),
+                    line(2, "A", "Z-9", 1),
+                    line(3, "X", "A-01", 0),
+                ],
+            ),
+        ];
+        assert_eq!(
+            db.pick_lists(&lists),
+            Err(refusal(
+                1,
+                Some(1),
+                "location",
+                "no location \"Z-9\" in the list's warehouse"
+            )),
+            "a location of another warehouse is no location of the list's"
+        );
+        assert_eq!(
+            db.pick_lists(&[pick_list(warehouse, "SO-3", vec![line(1, "X", "A-01", 1)])]),
+            Err(refusal(0, Some(0), "sku", "no item has sku \"X\"")),
+        );
+        assert_eq!(
+            db.pick_lists(&[pick_list(
+                warehouse,
+                "SO-4",
+                vec![line(1, "A", "A-01", 1), line(1, "A", "A-01", 1)]
+            )]),
+            Err(refusal(0, Some(1), "line", "line 1 appears twice")),
+        );
+        assert_eq!(
+            db.pick_lists(&[pick_list(warehouse, "SO-5", vec![])]),
+            Err(refusal(
+                0,
+                None,
+                "lines",
+                "a pick list needs at least one line"
+            )),
+        );
+        assert_eq!(
+            written(db.items(&[item("D", &[])])).version,
+            4,
+            "no refused batch left a version behind"
+        );
+    });
+}
+
+#[test]
+fn a_page_carries_the_items_and_locations_its_pick_lists_name() {
+    on_both(|db| {
+        let warehouse = warehouse(1);
+        written(db.items(&[item("A", &[])]));
+        written(db.locations(&[location(warehouse, "A-01", 1)]));
+        written(db.pick_lists(&[pick_list(warehouse, "SO-1", vec![line(1, "A", "A-01", 2)])]));
+        // The item changes after the list, so its version is above the list's.
+        written(db.items(&[item("A", &[("9", 1)])]));
+        let page = db.changes(warehouse, 0, 1);
+        assert_eq!(page.next, 2, "one row per page: the location at version 2");
+        let page = db.changes(warehouse, 2, 1);
+        assert_eq!(page.pick_lists.len(), 1, "the list at version 3: {page:?}");
+        assert_eq!(page.pick_lists[0].lines[0].qty, 2);
+        assert_eq!(
+            (page.items.len(), page.locations.len()),
+            (1, 1),
+            "the list's item and location come along so the page applies on its own"
+        );
+        let again =
+            written(db.pick_lists(&[pick_list(warehouse, "SO-1", vec![line(2, "A", "A-01", 5)])]));
+        let page = db.changes(warehouse, again.version - 1, 10);
+        assert_eq!(page.pick_lists.len(), 1);
+        let lines = &page.pick_lists[0].lines;
+        assert_eq!(
+            (lines.len(), lines[0].line, lines[0].qty),
+            (1, 2, 5),
+            "upserting a list replaces its lines"
+        );
+        assert!(
+            db.changes(self::warehouse(2), 0, 100).pick_lists.is_empty(),
+            "another warehouse's device gets none of this warehouse's lists"
+        );
+    });
+}
+
+#[test]
+fn rows_come_in_version_order_and_barcodes_in_byte_order() {
+    on_both(|db| {
+        let warehouse = warehouse(1);
+        // Byte order puts "B2" before "a1"; a locale's order would not.
+        written(db.items(&[item("b", &[("a1", 1), ("B2", 2)]), item("A", &[])]));
+        written(db.locations(&[location(warehouse, "b", 2), location(warehouse, "A", 1)]));
+        let page = db.changes(warehouse, 0, 100);
+        let skus: Vec<&str> = page.items.iter().map(|item| item.sku.as_str()).collect();
+        assert_eq!(skus, ["b", "A"], "items in version order");
+        let codes: Vec<&str> = page.items[0]
+            .barcodes
+            .iter()
+            .map(|b| b.code.as_str())
+            .collect();
+        assert_eq!(
+            codes,
+            ["B2", "a1"],
+            "barcodes in byte order on both backends"
+        );
+        let codes: Vec<&str> = page.locations.iter().map(|l| l.code.as_str()).collect();
+        assert_eq!(codes, ["b", "A"], "locations in version order");
+    });
+}
+
+#[test]
+fn a_device_gets_only_its_warehouses_users_and_loses_one_taken_out() {
+    on_both(|db| {
+        let (first, second) = (warehouse(1), warehouse(2));
+        written(db.users(&[user("7", &[first, second]), user("8", &[second])]));
+        let badges = |page: &ChangesPage| -> Vec<(String, bool)> {
+            page.users
+                .iter()
+                .map(|u| (u.badge.clone(), u.active))
+                .collect()
+        };
+        assert_eq!(badges(&db.changes(first, 0, 100)), [("7".to_owned(), true)]);
+        let taken_out = written(db.users(&[user("7", &[first])]));
+        let page = db.changes(second, taken_out.version - 1, 100);
+        assert_eq!(
+            badges(&page),
+            [("7".to_owned(), false)],
+            "the warehouse taken away gets the user once more, as inactive"
+        );
+        let page = db.changes(first, taken_out.version - 1, 100);
+        assert_eq!(badges(&page), [("7".to_owned(), true)]);
+        assert!(
+            db.changes(self::warehouse(3), 0, 100).users.is_empty(),
+            "a warehouse the users never worked in gets none"
+        );
+    });
+}
+
+#[test]
+fn the_pin_policy_is_kept_and_rides_on_every_page() {
+    on_both(|db| {
+        assert_eq!(db.pin_policy(), PinPolicy::DEFAULT);
+        let policy = PinPolicy::new(5, 8).expect("a valid policy");
+        db.set_pin_policy(policy);
+        assert_eq!(db.pin_policy(), policy);
+        assert_eq!(
+            db.changes(warehouse(1), 0, 100).pin_policy,
+            policy,
+            "an empty page carries the policy too"
+        );
+    });
+}
+
+/// Several writers upsert fresh rows of every aggregate at once while a device pulls in a
+/// loop: the device must get every version a writer was answered, and nothing else. On
+/// PostgreSQL this fails if versions can commit out of order (a device that pulled after
+/// 102 before 101 committed would never get 101).
+#[test]
+fn concurrent_upserts_reach_a_device_pulling_in_a_loop_with_none_skipped() {
+    on_both(|db| {
+        const N_WRITERS: usize = 4;
+        const N_BATCHES: usize = 25;
+        let warehouse = warehouse(1);
+        written(db.items(&[item("SEED", &[])]));
+        written(db.locations(&[location(warehouse, "SEED", 0)]));
+        let done = AtomicBool::new(false);
+        let (answered, pulled) = std::thread::scope(|scope| {
+            let puller = scope.spawn(|| {
+                let mut pulled = BTreeSet::new();
+                let mut after = 0;
+                loop {
+                    // Read the flag first: a page taken after every writer finished that
+                    // comes back empty means the device has everything.
+                    let finished = done.load(Ordering::SeqCst);
+                    let page = db.changes(warehouse, after, 7);
+                    assert!(page.next >= after, "the cursor never goes back");
+                    for (_, version) in versions(&page) {
+                        pulled.insert(version);
+                    }
+                    if finished && page.next == after {
+                        return pulled;
+                    }
+                    after = page.next;
+                }
+            });
+            let writers: Vec<_> = (0..N_WRITERS)
+                .map(|writer| {
+                    scope.spawn(move || {
+                        let mut answered = Vec::new();
+                        for batch in 0..N_BATCHES {
+                            let key = format!("w{writer}-{batch}");
+                            let upserted = match batch % 4 {
+                                0 => db.items(&[
+                                    item(&key, &[(&key, 1)]),
+                                    item(&format!("{key}b"), &[]),
+                                ]),
+                                1 => db.locations(&[location(warehouse, &key, 1)]),
+                                2 => db.users(&[user(&key, &[warehouse])]),
+                                _ => db.pick_lists(&[pick_list(
+                                    warehouse,
+                                    &key,
+                                    vec![line(1, "SEED", "SEED", 1)],
+                                )]),
+                            };
+                            answered.push(written(upserted));
+                        }
+                        answered
+                    })
+                })
+                .collect();
+            let answered: Vec<Upserted> = writers
+                .into_iter()
+                .flat_map(|writer| writer.join().expect("writer"))
+                .collect();
+            done.store(true, Ordering::SeqCst);
+            (answered, puller.join().expect("puller"))
+        });
+        let n_records: usize = answered.iter().map(|batch| batch.n_records).sum();
+        assert_eq!(
+            n_records,
+            N_WRITERS * (N_BATCHES + N_BATCHES.div_ceil(4)),
+            "every batch was written whole"
+        );
+        // Every row is a fresh key, so the final state holds every version ever written.
+        let everything = db.changes(warehouse, 0, 100_000);
+        let written: BTreeSet<u64> = versions(&everything).into_iter().map(|(_, v)| v).collect();
+        assert_eq!(
+            written.len(),
+            n_records + 2,
+            "one version per record and seed"
+        );
+        let skipped: Vec<_> = written.difference(&pulled).collect();
+        assert!(
+            skipped.is_empty(),
+            "the device never got versions {skipped:?}"
+        );
+        assert_eq!(
+            pulled, written,
+            "the device got exactly the versions written"
+        );
+        for batch in &answered {
+            assert!(
+                pulled.contains(&batch.version),
+                "the version a writer was answered reached the device: {batch:?}"
+            );
+        }
+    });
+}
