@@ -106,9 +106,9 @@ impl PgConn {
         let runtime = self.runtime.clone();
         let tx = runtime.block_on(self.client.transaction())?;
         Ok(PgTx {
+            statements: Mutex::new(HashMap::new()),
             tx,
             runtime,
-            statements: Mutex::new(HashMap::new()),
         })
     }
 
@@ -122,9 +122,11 @@ impl PgConn {
 /// transaction and reused within it, so a batch of 500 events prepares each statement
 /// once; none outlives the transaction (see the crate doc on PgBouncer).
 pub struct PgTx<'c> {
+    /// Declared before `tx`, so that a transaction dropped without commit or rollback closes
+    /// its statements before its ROLLBACK is sent (fields drop in declaration order).
+    statements: Mutex<HashMap<String, tokio_postgres::Statement>>,
     tx: deadpool_postgres::Transaction<'c>,
     runtime: Handle,
-    statements: Mutex<HashMap<String, tokio_postgres::Statement>>,
 }
 
 impl std::fmt::Debug for PgTx<'_> {
@@ -182,13 +184,27 @@ impl<'c> PgTx<'c> {
         Ok(())
     }
 
+    /// Commits. The transaction's statements are closed first, inside it: behind PgBouncer in
+    /// transaction mode a Close sent after COMMIT could run on another server connection and
+    /// leave the statement's name taken on this one.
     pub fn commit(self) -> Result<(), PgError> {
-        let PgTx { tx, runtime, .. } = self;
+        let PgTx {
+            statements,
+            tx,
+            runtime,
+        } = self;
+        drop(statements);
         Ok(runtime.block_on(tx.commit())?)
     }
 
+    /// Rolls back, closing the transaction's statements first (see [`PgTx::commit`]).
     pub fn rollback(self) -> Result<(), PgError> {
-        let PgTx { tx, runtime, .. } = self;
+        let PgTx {
+            statements,
+            tx,
+            runtime,
+        } = self;
+        drop(statements);
         Ok(runtime.block_on(tx.rollback())?)
     }
 }

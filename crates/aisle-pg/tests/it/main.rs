@@ -3,6 +3,7 @@
 //! may run on different server connections.
 
 mod route;
+mod statements;
 
 use aisle_pg::{migrate, Migration, MigrationReport, PgError};
 use aisle_pgtest::{PgBouncer, PgBouncerOptions, PgCluster};
