@@ -257,7 +257,9 @@ fn changed_users(tx: &PgTx<'_>, window: Window) -> Result<Vec<MasterUser>, Serve
 
 /// On-hand stock of the tenant (of one warehouse when given), with each row's SKU and
 /// location code when master data knows them, from the projection's `stock_keys` and
-/// `key_states` (migrations/projection/pg/).
+/// `key_states` (migrations/projection/pg/), in the SQLite backend's order: texts byte by
+/// byte, and a key whose location or item master data does not know first (SQLite sorts
+/// NULL first, PostgreSQL last unless told). The caller ends `tx`.
 pub fn tenant_stock(
     tx: &PgTx<'_>,
     warehouse: Option<WarehouseId>,
@@ -269,7 +271,8 @@ pub fn tenant_stock(
          LEFT JOIN locations l ON l.id = s.location
          LEFT JOIN items i ON i.id = s.item
          WHERE $1::uuid IS NULL OR s.warehouse = $1
-         ORDER BY s.warehouse, l.code, s.location, i.sku, s.item, s.lot COLLATE \"C\"",
+         ORDER BY s.warehouse, l.code COLLATE \"C\" NULLS FIRST, s.location,
+                  i.sku COLLATE \"C\" NULLS FIRST, s.item, s.lot COLLATE \"C\"",
         &[&warehouse.map(|id| *id.as_uuid())],
     )?;
     Ok(rows
