@@ -4,11 +4,14 @@
 //! The server sends, with every pulled page, the checksum of the keys that the page's
 //! events touch, taken from its own projection (`docs/protocol.md`, "Pull checksum"). A
 //! device that has applied exactly the same events computes the same checksum over its own
-//! projection with a backend's `page_checksum` ([`crate::sqlite::checksum::page_checksum`]); a difference means the two projections diverged and a
-//! rebuild is due.
+//! projection with a backend's `page_checksum` ([`crate::sqlite::checksum::page_checksum`],
+//! and `pg::checksum::page_checksum` on PostgreSQL); a difference means the two projections
+//! diverged and a rebuild is due.
 //!
-//! The digest is defined here once, as a pure function of rows ([`stock_checksum`]), so any
-//! other implementation can be checked against it:
+//! Which keys a page touches and how their rows are hashed is defined here once, for every
+//! backend ([`page_checksum`] over a backend's [`ProjectionRows`]); a backend only answers
+//! two lookups. The digest is a pure function of rows ([`stock_checksum`]), so any other
+//! implementation can be checked against it:
 //!
 //! ```text
 //! SHA-256( "aisle-stock-checksum-v1\n"
@@ -20,9 +23,12 @@
 //!
 //! as 64 lowercase hex digits. The warehouse is not part of a row: a page is one warehouse's.
 
-use aisle_core::event::Event;
+use crate::ProjectionError;
+use aisle_core::event::{Event, EventBody};
+use aisle_core::ids::{EventId, WarehouseId};
 use aisle_core::stock::StockKey;
 use sha2::{Digest as _, Sha256};
+use std::collections::BTreeSet;
 
 /// The domain tag that starts every checksum's input, so a digest of other data is never
 /// mistaken for one.
@@ -34,6 +40,53 @@ pub fn event_keys(event: &Event) -> Vec<StockKey> {
     let mut keys: Vec<StockKey> = event.deltas().into_iter().map(|(key, _)| key).collect();
     keys.extend(event.subject_key());
     keys
+}
+
+/// The two lookups a checksum needs from a backend's projection.
+pub trait ProjectionRows {
+    /// The key of each count in `counts` (a counted event's id and the warehouse of the
+    /// review that names it) that this projection has in that warehouse; a count it does not
+    /// have is left out.
+    fn count_keys(
+        &self,
+        counts: &[(EventId, WarehouseId)],
+    ) -> Result<Vec<StockKey>, ProjectionError>;
+
+    /// The on-hand quantity of each key, in the order of `keys`; a key the projection has
+    /// never seen is on hand 0.
+    fn on_hand(&self, keys: &BTreeSet<StockKey>) -> Result<Vec<(StockKey, i64)>, ProjectionError>;
+}
+
+/// The keys a page of events touches, as the projection behind `rows` knows them: every
+/// [`event_keys`], plus, for a count review, the key of the reviewed count when this
+/// projection has that count (a replica that has applied the same events has it too).
+pub fn page_keys<'e>(
+    rows: &impl ProjectionRows,
+    events: impl IntoIterator<Item = &'e Event>,
+) -> Result<BTreeSet<StockKey>, ProjectionError> {
+    let mut keys = BTreeSet::new();
+    let mut reviewed = Vec::new();
+    for event in events {
+        keys.extend(event_keys(event));
+        if let EventBody::CountReviewed { counted, .. } = &event.body {
+            reviewed.push((*counted, event.warehouse));
+        }
+    }
+    if !reviewed.is_empty() {
+        keys.extend(rows.count_keys(&reviewed)?);
+    }
+    Ok(keys)
+}
+
+/// The checksum of the keys `events` touch, over the projection behind `rows`: what the
+/// server sends with a pulled page, and what a device computes to compare with it. Run it
+/// inside one read transaction so the keys and quantities come from the same snapshot.
+pub fn page_checksum<'e>(
+    rows: &impl ProjectionRows,
+    events: impl IntoIterator<Item = &'e Event>,
+) -> Result<String, ProjectionError> {
+    let keys = page_keys(rows, events)?;
+    Ok(stock_checksum(&rows.on_hand(&keys)?))
 }
 
 /// The SHA-256 of `rows` (stock key and on-hand quantity), as defined in the module docs.

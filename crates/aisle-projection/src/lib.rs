@@ -17,7 +17,11 @@
 //! and its database driver only, never on a store or the server.
 
 pub mod checksum;
+pub mod columns;
 mod error;
+#[cfg(feature = "pg")]
+pub mod pg;
 pub mod sqlite;
+mod write_behind;
 
 pub use error::ProjectionError;

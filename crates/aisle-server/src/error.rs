@@ -39,7 +39,9 @@ impl ServerError {
     /// serialization failure, a broken connection or an exhausted pool).
     pub fn is_retryable(&self) -> bool {
         #[cfg(feature = "postgres")]
-        if let Self::Pg(error) = self {
+        if let Self::Pg(error) | Self::Projection(aisle_projection::ProjectionError::Pg(error)) =
+            self
+        {
             return error.is_retryable();
         }
         let sqlite = match self {

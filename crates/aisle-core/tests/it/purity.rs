@@ -115,10 +115,16 @@ fn core_dependency_list_is_pure() {
 }
 
 /// aisle-projection is the projection's storage and nothing else: aisle-core, its database
-/// driver and what the checksum and the JSON of stored tasks need. A PostgreSQL backend adds
-/// its driver here, reviewed; a store, the server or a runtime never.
+/// driver and what the checksum and the JSON of stored tasks need. PostgreSQL is behind its
+/// `pg` feature (aisle-pg, which brings tokio for its blocking facade), so the device store
+/// never builds it; a store, the server or a runtime of its own never.
 #[test]
 fn projection_depends_only_on_core_and_its_driver() {
+    assert_eq!(
+        dependencies("aisle-projection", true),
+        BTreeSet::from(["aisle-pg".to_string()]),
+        "aisle-projection's optional dependencies changed; a new one must be reviewed"
+    );
     assert_eq!(
         direct_dependencies("aisle-projection"),
         BTreeSet::from(

@@ -4,22 +4,24 @@
 //! `key_id`, cached per ledger so a scan touching one key looks it up once; the device
 //! store carries that cache from one committed transaction to the next.
 //!
-//! Key states and stock deltas are written behind: within one ledger (one transaction), a
-//! key's state is read from SQLite once and kept in memory, and the state of every key the
-//! transaction changed is written once, with the transaction's deltas, by
-//! [`SqlLedger::finish`], which the caller must run before committing. A batch that touches
-//! a popular key a hundred times updates its row once, and the deltas go in sorted, in
-//! multi-row inserts. Nothing outside the ledger reads these tables inside the
-//! transaction; inside it, [`Ledger::sum_deltas_after`] adds the pending deltas to what the
-//! table holds.
+//! Key states and stock deltas are written behind (`crate::write_behind`, shared with the
+//! PostgreSQL ledger): within one ledger (one transaction), a key's state is read from
+//! SQLite once and kept in memory, and the state of every key the transaction changed is
+//! written once, with the transaction's deltas, by [`SqlLedger::finish`], which the caller
+//! must run before committing. The deltas go in multi-row inserts; inside the transaction,
+//! [`Ledger::sum_deltas_after`] adds the pending deltas to what the table holds.
 
 use super::columns::{key_at, lot_to_sql, uuid_at};
+use crate::columns::{
+    count_decision_from_sql, count_decision_to_sql, count_status_from_sql,
+    review_decision_from_sql, review_decision_to_sql,
+};
+use crate::write_behind::WriteBehind;
 use crate::ProjectionError;
-use aisle_core::event::{CountDecision, ReviewDecision};
 use aisle_core::ids::{DeviceId, EventId, PickListId, UserId};
 use aisle_core::stock::{
-    Baseline, Claim, CountRecord, CountStatus, CountTask, Discrepancy, EventOrder, KeyState,
-    Ledger, PickLineState, ReviewRecord, StockKey,
+    Baseline, Claim, CountRecord, CountTask, Discrepancy, EventOrder, KeyState, Ledger,
+    PickLineState, ReviewRecord, StockKey,
 };
 use aisle_core::Hlc;
 use rusqlite::{Connection, OptionalExtension, Row};
@@ -33,13 +35,6 @@ fn order_at(row: &Row<'_>, hlc: usize, device: usize, id: usize) -> rusqlite::Re
     })
 }
 
-fn decision_to_sql(decision: CountDecision) -> &'static str {
-    match decision {
-        CountDecision::SelfApproved => "self_approved",
-        CountDecision::NeedsReview => "needs_review",
-    }
-}
-
 fn corrupt(what: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
         0,
@@ -51,39 +46,12 @@ fn corrupt(what: &str, value: &str) -> rusqlite::Error {
 /// Rows per multi-row `INSERT INTO stock_deltas` when the pending deltas are written.
 const DELTA_ROWS_PER_INSERT: usize = 50;
 
-/// One pending `stock_deltas` row: key id, hlc, event seq, delta (the table's column order,
-/// which is also the order they are inserted in).
-type DeltaRow = (i64, i64, i64, i64);
-
-/// A delta added in this transaction, with its event's full place in the event order.
-#[derive(Debug)]
-struct PendingDelta {
-    order: EventOrder,
-    seq: i64,
-    delta: i64,
-}
-
-/// A key's state as this transaction sees it, and whether it changed since it was read.
-#[derive(Debug)]
-struct CachedState {
-    state: KeyState,
-    /// The `events.seq` of the baseline count, if there is a baseline.
-    baseline_seq: Option<i64>,
-    dirty: bool,
-}
-
 /// The rules' state in the projection's tables of one SQLite database (a device store or a
 /// tenant database).
 #[derive(Debug)]
 pub struct SqlLedger<'c> {
     conn: &'c Connection,
-    key_ids: HashMap<StockKey, i64>,
-    /// The event being applied and its row in `events` (see [`SqlLedger::applying`]).
-    current: Option<(EventId, i64)>,
-    /// Key states read or written in this transaction, by key id.
-    states: HashMap<i64, CachedState>,
-    /// Deltas added in this transaction and not yet inserted, by key id.
-    deltas: HashMap<i64, Vec<PendingDelta>>,
+    cache: WriteBehind,
 }
 
 impl<'c> SqlLedger<'c> {
@@ -97,10 +65,7 @@ impl<'c> SqlLedger<'c> {
     pub fn with_key_ids(conn: &'c Connection, key_ids: HashMap<StockKey, i64>) -> Self {
         Self {
             conn,
-            key_ids,
-            current: None,
-            states: HashMap::new(),
-            deltas: HashMap::new(),
+            cache: WriteBehind::with_key_ids(key_ids),
         }
     }
 
@@ -108,16 +73,14 @@ impl<'c> SqlLedger<'c> {
     /// looking it up: stock deltas are keyed by that row. Optional; every event applied
     /// must already be in `events` either way.
     pub fn applying(&mut self, event: EventId, seq: i64) {
-        self.current = Some((event, seq));
+        self.cache.applying(event, seq);
     }
 
     /// The `events.seq` of an event that is in the log: the one being applied (see
     /// [`SqlLedger::applying`]) without a lookup, any other looked up.
     fn event_seq(&self, event: EventId) -> Result<i64, ProjectionError> {
-        if let Some((id, seq)) = self.current {
-            if id == event {
-                return Ok(seq);
-            }
+        if let Some(seq) = self.cache.current_seq(event) {
+            return Ok(seq);
         }
         let seq: i64 = self
             .conn
@@ -138,21 +101,11 @@ impl<'c> SqlLedger<'c> {
     pub fn finish(mut self) -> Result<HashMap<StockKey, i64>, ProjectionError> {
         self.flush_states()?;
         self.flush_deltas()?;
-        Ok(self.key_ids)
+        Ok(self.cache.key_ids)
     }
 
     fn flush_states(&mut self) -> Result<(), ProjectionError> {
-        let mut dirty: Vec<(i64, KeyState, Option<i64>)> = self
-            .states
-            .iter_mut()
-            .filter(|(_, cached)| cached.dirty)
-            .map(|(key_id, cached)| {
-                cached.dirty = false;
-                (*key_id, cached.state, cached.baseline_seq)
-            })
-            .collect();
-        // In key order, so the writes walk the table's pages in order.
-        dirty.sort_unstable_by_key(|(key_id, _, _)| *key_id);
+        let dirty = self.cache.take_dirty_states();
         let mut upsert = self.conn.prepare_cached(
             "INSERT INTO key_states (key_id, on_hand, baseline_hlc, baseline_seq, baseline_qty) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (key_id) DO UPDATE SET on_hand = excluded.on_hand, baseline_hlc = excluded.baseline_hlc,
@@ -172,19 +125,7 @@ impl<'c> SqlLedger<'c> {
     }
 
     fn flush_deltas(&mut self) -> Result<(), ProjectionError> {
-        if self.deltas.is_empty() {
-            return Ok(());
-        }
-        let mut deltas: Vec<DeltaRow> = std::mem::take(&mut self.deltas)
-            .into_iter()
-            .flat_map(|(key_id, pending)| {
-                pending
-                    .into_iter()
-                    .map(move |d| (key_id, d.order.hlc.to_packed(), d.seq, d.delta))
-            })
-            .collect();
-        // In primary-key order: consecutive rows usually land on the same page.
-        deltas.sort_unstable();
+        let deltas = self.cache.take_deltas();
         let mut chunks = deltas.chunks_exact(DELTA_ROWS_PER_INSERT);
         if chunks.len() > 0 {
             let placeholders = vec!["(?, ?, ?, ?)"; DELTA_ROWS_PER_INSERT].join(", ");
@@ -209,7 +150,7 @@ impl<'c> SqlLedger<'c> {
     }
 
     fn key_id(&mut self, key: &StockKey, create: bool) -> Result<Option<i64>, ProjectionError> {
-        if let Some(id) = self.key_ids.get(key) {
+        if let Some(id) = self.cache.key_ids.get(key) {
             return Ok(Some(*id));
         }
         let params = (
@@ -232,7 +173,7 @@ impl<'c> SqlLedger<'c> {
             .query_row(params, |row| row.get(0))
             .optional()?;
         if let Some(id) = id {
-            self.key_ids.insert(key.clone(), id);
+            self.cache.key_ids.insert(key.clone(), id);
         }
         Ok(id)
     }
@@ -250,12 +191,9 @@ fn count_at(row: &Row<'_>) -> rusqlite::Result<CountRecord> {
         user: UserId::from_uuid(uuid_at(row, 3)?),
         counted_qty: row.get(4)?,
         system_qty: row.get(5)?,
-        decision: match decision.as_str() {
-            "self_approved" => CountDecision::SelfApproved,
-            "needs_review" => CountDecision::NeedsReview,
-            other => return Err(corrupt("count decision", other)),
-        },
-        status: CountStatus::parse(&status).ok_or_else(|| corrupt("count status", &status))?,
+        decision: count_decision_from_sql(&decision)
+            .ok_or_else(|| corrupt("count decision", &decision))?,
+        status: count_status_from_sql(&status).ok_or_else(|| corrupt("count status", &status))?,
         key: key_at(row, 8)?,
     })
 }
@@ -267,8 +205,8 @@ impl Ledger for SqlLedger<'_> {
         let Some(key_id) = self.key_id(key, false)? else {
             return Ok(None);
         };
-        if let Some(cached) = self.states.get(&key_id) {
-            return Ok(Some(cached.state));
+        if let Some(state) = self.cache.state(key_id) {
+            return Ok(Some(state));
         }
         // The baseline's device and id come from its row in `events`.
         let read = self
@@ -287,39 +225,16 @@ impl Ledger for SqlLedger<'_> {
             })
             .optional()?;
         // A key with no state row has nothing on hand and no baseline yet.
-        let (state, baseline_seq) = read.unwrap_or_default();
-        self.states.insert(
-            key_id,
-            CachedState {
-                state,
-                baseline_seq,
-                dirty: false,
-            },
-        );
-        Ok(Some(state))
+        Ok(Some(self.cache.read(key_id, read)))
     }
 
     fn put_key_state(&mut self, key: &StockKey, state: &KeyState) -> Result<(), ProjectionError> {
         let key_id = self.key_id(key, true)?.expect("created");
-        let known_seq = self.states.get(&key_id).and_then(|cached| {
-            let unchanged =
-                cached.state.baseline.map(|b| b.order.id) == state.baseline.map(|b| b.order.id);
-            unchanged.then_some(cached.baseline_seq).flatten()
-        });
-        let baseline_seq = match (state.baseline, known_seq) {
-            (None, _) => None,
-            (Some(_), Some(seq)) => Some(seq),
-            // A new baseline is usually the count being applied; otherwise an earlier one.
-            (Some(baseline), None) => Some(self.event_seq(baseline.order.id)?),
+        let baseline_seq = match self.cache.baseline_seq(key_id, state) {
+            Ok(known) => known,
+            Err(count) => Some(self.event_seq(count)?),
         };
-        self.states.insert(
-            key_id,
-            CachedState {
-                state: *state,
-                baseline_seq,
-                dirty: true,
-            },
-        );
+        self.cache.put(key_id, *state, baseline_seq);
         Ok(())
     }
 
@@ -331,11 +246,7 @@ impl Ledger for SqlLedger<'_> {
     ) -> Result<(), ProjectionError> {
         let key_id = self.key_id(key, true)?.expect("created");
         let seq = self.event_seq(order.id)?;
-        self.deltas.entry(key_id).or_default().push(PendingDelta {
-            order: *order,
-            seq,
-            delta,
-        });
+        self.cache.add_delta(key_id, *order, seq, delta);
         Ok(())
     }
 
@@ -348,13 +259,7 @@ impl Ledger for SqlLedger<'_> {
             return Ok(0);
         };
         // This transaction's deltas, not inserted yet, count as much as the table's.
-        let pending: i64 = self.deltas.get(&key_id).map_or(0, |pending| {
-            pending
-                .iter()
-                .filter(|d| after.is_none_or(|after| d.order > *after))
-                .map(|d| d.delta)
-                .sum()
-        });
+        let pending = self.cache.pending_sum(key_id, after);
         let stored: i64 = match after {
             None => self
                 .conn
@@ -409,7 +314,7 @@ impl Ledger for SqlLedger<'_> {
                 count.user.as_bytes(),
                 count.counted_qty,
                 count.system_qty,
-                decision_to_sql(count.decision),
+                count_decision_to_sql(count.decision),
                 count.status.as_str(),
             ))?;
         Ok(())
@@ -451,10 +356,7 @@ impl Ledger for SqlLedger<'_> {
                 review.order.hlc.to_packed(),
                 review.order.device.as_bytes(),
                 review.user.as_bytes(),
-                match review.decision {
-                    ReviewDecision::Approved => "approved",
-                    ReviewDecision::Rejected => "rejected",
-                },
+                review_decision_to_sql(review.decision),
             ))?;
         Ok(())
     }
@@ -469,11 +371,8 @@ impl Ledger for SqlLedger<'_> {
                 counted,
                 order: order_at(row, 0, 1, 2)?,
                 user: UserId::from_uuid(uuid_at(row, 3)?),
-                decision: match decision.as_str() {
-                    "approved" => ReviewDecision::Approved,
-                    "rejected" => ReviewDecision::Rejected,
-                    other => return Err(corrupt("review decision", other)),
-                },
+                decision: review_decision_from_sql(&decision)
+                    .ok_or_else(|| corrupt("review decision", &decision))?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -1,0 +1,599 @@
+//! [`PgLedger`]: the core's `Ledger` trait over a PostgreSQL transaction, with exactly the
+//! semantics of [`SqlLedger`](crate::sqlite::SqlLedger) over the same tables
+//! (`migrations/projection/pg/`).
+//!
+//! Every call is at most one statement round trip, and most are none: stock key ids, key
+//! states and the transaction's stock deltas live in the shared write-behind cache
+//! (`crate::write_behind`), and [`PgLedger::finish`] writes the changed states and all the
+//! deltas in two statements, whatever the batch's size (arrays, `unnest`). A key that is not
+//! cached yet is looked up by its columns inside the statement that needs it, and its id is
+//! cached from the answer. The exceptions, each one more round trip: creating a key the
+//! database has never seen, and a baseline or delta of an event other than the one being
+//! applied (see [`PgLedger::applying`]), whose `events.seq` is looked up.
+
+use crate::columns::{
+    corrupt, count_decision_from_sql, count_decision_to_sql, count_status_from_sql, lot_from_sql,
+    lot_to_sql, review_decision_from_sql, review_decision_to_sql,
+};
+use crate::write_behind::WriteBehind;
+use crate::ProjectionError;
+use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, PickListId, UserId, WarehouseId};
+use aisle_core::stock::{
+    Baseline, Claim, CountRecord, CountTask, Discrepancy, EventOrder, KeyState, Ledger,
+    PickLineState, ReviewRecord, StockKey,
+};
+use aisle_core::Hlc;
+use aisle_pg::{PgTx, Row, ToSql};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Reads an event order from three columns: hlc, device, event id.
+pub(crate) fn order_at(row: &Row, hlc: usize, device: usize, id: usize) -> EventOrder {
+    EventOrder {
+        hlc: Hlc::from_packed(row.get(hlc)),
+        device: DeviceId::from_uuid(row.get(device)),
+        id: EventId::from_uuid(row.get(id)),
+    }
+}
+
+/// Reads a stock key from four consecutive columns: warehouse, location, item, lot.
+pub(crate) fn key_at(row: &Row, first: usize) -> StockKey {
+    StockKey {
+        warehouse: WarehouseId::from_uuid(row.get(first)),
+        location: LocationId::from_uuid(row.get(first + 1)),
+        item: ItemId::from_uuid(row.get(first + 2)),
+        lot: lot_from_sql(row.get(first + 3)),
+    }
+}
+
+/// A stock key's four columns, as values to pass as parameters.
+pub(crate) struct KeyColumns<'k> {
+    warehouse: Uuid,
+    location: Uuid,
+    item: Uuid,
+    lot: &'k str,
+}
+
+impl<'k> KeyColumns<'k> {
+    pub(crate) fn of(key: &'k StockKey) -> Self {
+        Self {
+            warehouse: *key.warehouse.as_uuid(),
+            location: *key.location.as_uuid(),
+            item: *key.item.as_uuid(),
+            lot: lot_to_sql(&key.lot),
+        }
+    }
+
+    /// The columns as four parameters, in the order warehouse, location, item, lot.
+    pub(crate) fn params(&self) -> [&(dyn ToSql + Sync); 4] {
+        [&self.warehouse, &self.location, &self.item, &self.lot]
+    }
+}
+
+/// The filter that finds a key's `stock_keys` row (as `k`) by its columns, `$1..$4`.
+const BY_COLUMNS: &str = "k.warehouse = $1 AND k.location = $2 AND k.item = $3 AND k.lot = $4";
+
+/// How a statement finds its stock key: by the cached id, or by the key's columns.
+enum KeyRef<'k> {
+    Id(i64),
+    Columns(KeyColumns<'k>),
+}
+
+impl KeyRef<'_> {
+    /// The filter on `k` (a `stock_keys` row) and its parameters, which come first.
+    fn filter(&self) -> (&'static str, Vec<&(dyn ToSql + Sync)>) {
+        match self {
+            KeyRef::Id(id) => ("k.key_id = $1", vec![id]),
+            KeyRef::Columns(columns) => (BY_COLUMNS, columns.params().to_vec()),
+        }
+    }
+
+    /// The number of the first parameter after the key's.
+    fn next_param(&self) -> usize {
+        match self {
+            KeyRef::Id(_) => 2,
+            KeyRef::Columns(_) => 5,
+        }
+    }
+}
+
+/// The rules' state in the projection's tables of one PostgreSQL tenant database.
+pub struct PgLedger<'t> {
+    tx: &'t PgTx<'t>,
+    cache: WriteBehind,
+}
+
+impl std::fmt::Debug for PgLedger<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("PgLedger")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'t> PgLedger<'t> {
+    /// Wraps a transaction.
+    pub fn new(tx: &'t PgTx<'t>) -> Self {
+        Self::with_key_ids(tx, HashMap::new())
+    }
+
+    /// Wraps a transaction with key ids already known from earlier, committed transactions.
+    /// Only ids whose `stock_keys` rows are committed may be passed in, and only while no
+    /// replay ([`super::rules::replay`]) has renumbered the keys since: with several server
+    /// instances on one database, prefer [`PgLedger::new`] per transaction.
+    pub fn with_key_ids(tx: &'t PgTx<'t>, key_ids: HashMap<StockKey, i64>) -> Self {
+        Self {
+            tx,
+            cache: WriteBehind::with_key_ids(key_ids),
+        }
+    }
+
+    /// Says that the event about to be applied is row `seq` of `events`, which saves
+    /// looking it up: stock deltas and baselines are keyed by that row. Optional; every
+    /// event applied must already be in `events` either way.
+    pub fn applying(&mut self, event: EventId, seq: i64) {
+        self.cache.applying(event, seq);
+    }
+
+    /// Writes what the ledger holds back (the changed key states and the pending deltas, one
+    /// statement each) and returns the key ids it knows, to carry into the next transaction
+    /// once this one has committed. Run it before committing: without it the transaction
+    /// commits events without their projection.
+    pub fn finish(mut self) -> Result<HashMap<StockKey, i64>, ProjectionError> {
+        self.flush_states()?;
+        self.flush_deltas()?;
+        Ok(self.cache.key_ids)
+    }
+
+    fn flush_states(&mut self) -> Result<(), ProjectionError> {
+        let dirty = self.cache.take_dirty_states();
+        if dirty.is_empty() {
+            return Ok(());
+        }
+        let mut key_ids = Vec::with_capacity(dirty.len());
+        let mut on_hand = Vec::with_capacity(dirty.len());
+        let mut baseline_hlc: Vec<Option<i64>> = Vec::with_capacity(dirty.len());
+        let mut baseline_seq = Vec::with_capacity(dirty.len());
+        let mut baseline_qty: Vec<Option<i64>> = Vec::with_capacity(dirty.len());
+        for (key_id, state, seq) in dirty {
+            key_ids.push(key_id);
+            on_hand.push(state.on_hand);
+            baseline_hlc.push(state.baseline.map(|b| b.order.hlc.to_packed()));
+            baseline_seq.push(seq);
+            baseline_qty.push(state.baseline.map(|b| b.qty));
+        }
+        self.tx.execute(
+            "INSERT INTO key_states (key_id, on_hand, baseline_hlc, baseline_seq, baseline_qty)
+             SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[])
+             ON CONFLICT (key_id) DO UPDATE SET on_hand = excluded.on_hand, baseline_hlc = excluded.baseline_hlc,
+               baseline_seq = excluded.baseline_seq, baseline_qty = excluded.baseline_qty",
+            &[&key_ids, &on_hand, &baseline_hlc, &baseline_seq, &baseline_qty],
+        )?;
+        Ok(())
+    }
+
+    fn flush_deltas(&mut self) -> Result<(), ProjectionError> {
+        let deltas = self.cache.take_deltas();
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        let mut columns: [Vec<i64>; 4] = Default::default();
+        for (key_id, hlc, seq, delta) in deltas {
+            columns[0].push(key_id);
+            columns[1].push(hlc);
+            columns[2].push(seq);
+            columns[3].push(delta);
+        }
+        self.tx.execute(
+            "INSERT INTO stock_deltas (key_id, hlc, event_seq, delta)
+             SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[])",
+            &[&columns[0], &columns[1], &columns[2], &columns[3]],
+        )?;
+        Ok(())
+    }
+
+    /// The `events.seq` of an event that is in the log: the one being applied without a
+    /// lookup, any other looked up.
+    fn event_seq(&self, event: EventId) -> Result<i64, ProjectionError> {
+        if let Some(seq) = self.cache.current_seq(event) {
+            return Ok(seq);
+        }
+        let row = self
+            .tx
+            .query_opt("SELECT seq FROM events WHERE id = $1", &[event.as_uuid()])?
+            .ok_or_else(|| {
+                ProjectionError::Invalid(format!("event {event} is applied before it is logged"))
+            })?;
+        Ok(row.get(0))
+    }
+
+    /// How statements find `key`: by its cached id when known.
+    fn key_ref<'k>(&self, key: &'k StockKey) -> KeyRef<'k> {
+        match self.cache.key_ids.get(key) {
+            Some(id) => KeyRef::Id(*id),
+            None => KeyRef::Columns(KeyColumns::of(key)),
+        }
+    }
+
+    /// The key's id, creating its `stock_keys` row if the database has none.
+    fn create_key(&mut self, key: &StockKey) -> Result<i64, ProjectionError> {
+        if let Some(id) = self.cache.key_ids.get(key) {
+            return Ok(*id);
+        }
+        // One round trip: the new row's id, or the existing row's. Pushes to one database
+        // are serialised, so no other transaction creates the same key meanwhile; if one
+        // did, the insert waits for it and finds nothing to answer, and the key is read again.
+        let columns = KeyColumns::of(key);
+        let params = columns.params();
+        let created = self.tx.query_opt(
+            "WITH created AS (
+                 INSERT INTO stock_keys (warehouse, location, item, lot) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (warehouse, location, item, lot) DO NOTHING RETURNING key_id)
+             SELECT key_id FROM created
+             UNION ALL SELECT k.key_id FROM stock_keys k WHERE k.warehouse = $1 AND k.location = $2 AND k.item = $3 AND k.lot = $4",
+            &params,
+        )?;
+        let id: i64 = match created {
+            Some(row) => row.get(0),
+            None => self
+                .tx
+                .query_one(
+                    &format!("SELECT k.key_id FROM stock_keys k WHERE {BY_COLUMNS}"),
+                    &params,
+                )?
+                .get(0),
+        };
+        self.cache.key_ids.insert(key.clone(), id);
+        Ok(id)
+    }
+
+    /// Caches a key's id read back from a statement that found it by its columns.
+    fn learn_key(&mut self, key: &StockKey, id: i64) {
+        self.cache.key_ids.entry(key.clone()).or_insert(id);
+    }
+}
+
+const COUNT_COLUMNS: &str =
+    "c.hlc, c.device, c.event_id, c.user_id, c.counted_qty, c.system_qty, c.decision, c.status,
+     k.warehouse, k.location, k.item, k.lot, k.key_id";
+
+fn count_at(row: &Row) -> Result<CountRecord, ProjectionError> {
+    let decision: &str = row.get(6);
+    let status: &str = row.get(7);
+    Ok(CountRecord {
+        order: order_at(row, 0, 1, 2),
+        user: UserId::from_uuid(row.get(3)),
+        counted_qty: row.get(4),
+        system_qty: row.get(5),
+        decision: count_decision_from_sql(decision)
+            .ok_or_else(|| corrupt("count decision", decision))?,
+        status: count_status_from_sql(status).ok_or_else(|| corrupt("count status", status))?,
+        key: key_at(row, 8),
+    })
+}
+
+impl Ledger for PgLedger<'_> {
+    type Error = ProjectionError;
+
+    fn key_state(&mut self, key: &StockKey) -> Result<Option<KeyState>, ProjectionError> {
+        let key_ref = self.key_ref(key);
+        if let KeyRef::Id(key_id) = key_ref {
+            if let Some(state) = self.cache.state(key_id) {
+                return Ok(Some(state));
+            }
+        }
+        // The key's id and state, with the baseline's device and id from its row in
+        // `events`; no row when the database has never seen the key.
+        let (filter, params) = key_ref.filter();
+        let Some(row) = self.tx.query_opt(
+            &format!(
+                "SELECT k.key_id, s.on_hand, s.baseline_hlc, e.device, e.id, s.baseline_qty, s.baseline_seq
+                 FROM stock_keys k LEFT JOIN key_states s ON s.key_id = k.key_id
+                 LEFT JOIN events e ON e.seq = s.baseline_seq WHERE {filter}"
+            ),
+            &params,
+        )?
+        else {
+            return Ok(None);
+        };
+        let key_id: i64 = row.get(0);
+        self.learn_key(key, key_id);
+        // A key with no state row has nothing on hand and no baseline yet.
+        let read = row.get::<_, Option<i64>>(1).map(|on_hand| {
+            let baseline_seq: Option<i64> = row.get(6);
+            let baseline = baseline_seq.map(|_| Baseline {
+                order: order_at(&row, 2, 3, 4),
+                qty: row.get(5),
+            });
+            (KeyState { baseline, on_hand }, baseline_seq)
+        });
+        Ok(Some(self.cache.read(key_id, read)))
+    }
+
+    fn put_key_state(&mut self, key: &StockKey, state: &KeyState) -> Result<(), ProjectionError> {
+        let key_id = self.create_key(key)?;
+        let baseline_seq = match self.cache.baseline_seq(key_id, state) {
+            Ok(known) => known,
+            Err(count) => Some(self.event_seq(count)?),
+        };
+        self.cache.put(key_id, *state, baseline_seq);
+        Ok(())
+    }
+
+    fn add_delta(
+        &mut self,
+        key: &StockKey,
+        order: &EventOrder,
+        delta: i64,
+    ) -> Result<(), ProjectionError> {
+        let key_id = self.create_key(key)?;
+        let seq = self.event_seq(order.id)?;
+        self.cache.add_delta(key_id, *order, seq, delta);
+        Ok(())
+    }
+
+    fn sum_deltas_after(
+        &mut self,
+        key: &StockKey,
+        after: Option<&EventOrder>,
+    ) -> Result<i64, ProjectionError> {
+        let key_ref = self.key_ref(key);
+        let (filter, mut params) = key_ref.filter();
+        let next = key_ref.next_param();
+        // Rows are keyed by hlc and event row; only a row with the same hlc as `after` needs
+        // its event's device and id to place it in the event order. SUM of BIGINT is NUMERIC
+        // in PostgreSQL; the cast back fails rather than wraps, as SQLite's SUM does.
+        let after_values;
+        let deltas = match after {
+            None => "d.key_id = k.key_id".to_owned(),
+            Some(after) => {
+                after_values = (after.hlc.to_packed(), after.device, after.id);
+                params.push(&after_values.0);
+                params.push(after_values.1.as_uuid());
+                params.push(after_values.2.as_uuid());
+                let (hlc, device, id) = (next, next + 1, next + 2);
+                format!(
+                    "d.key_id = k.key_id AND d.hlc >= ${hlc}::BIGINT
+                     AND (d.hlc > ${hlc} OR (SELECT (e.device, e.id) > (${device}::uuid, ${id}::uuid) FROM events e WHERE e.seq = d.event_seq))"
+                )
+            }
+        };
+        let Some(row) = self.tx.query_opt(
+            &format!(
+                "SELECT k.key_id, (SELECT COALESCE(SUM(d.delta), 0)::BIGINT FROM stock_deltas d WHERE {deltas})
+                 FROM stock_keys k WHERE {filter}"
+            ),
+            &params,
+        )?
+        else {
+            // The database has never seen the key, so this transaction added nothing to it.
+            return Ok(0);
+        };
+        let key_id: i64 = row.get(0);
+        self.learn_key(key, key_id);
+        let stored: i64 = row.get(1);
+        // This transaction's deltas, not written yet, count as much as the table's.
+        Ok(stored + self.cache.pending_sum(key_id, after))
+    }
+
+    fn count(&mut self, counted: EventId) -> Result<Option<CountRecord>, ProjectionError> {
+        let row = self.tx.query_opt(
+            &format!("SELECT {COUNT_COLUMNS} FROM counts c JOIN stock_keys k ON k.key_id = c.key_id WHERE c.event_id = $1"),
+            &[counted.as_uuid()],
+        )?;
+        row.as_ref().map(count_at).transpose()
+    }
+
+    fn put_count(&mut self, count: &CountRecord) -> Result<(), ProjectionError> {
+        let key_id = self.create_key(&count.key)?;
+        self.tx.execute(
+            "INSERT INTO counts (event_id, key_id, hlc, device, user_id, counted_qty, system_qty, decision, status)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (event_id) DO UPDATE SET status = excluded.status",
+            &[
+                count.order.id.as_uuid(),
+                &key_id,
+                &count.order.hlc.to_packed(),
+                count.order.device.as_uuid(),
+                count.user.as_uuid(),
+                &count.counted_qty,
+                &count.system_qty,
+                &count_decision_to_sql(count.decision),
+                &count.status.as_str(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn latest_count(
+        &mut self,
+        key: &StockKey,
+        approved_only: bool,
+    ) -> Result<Option<CountRecord>, ProjectionError> {
+        let key_ref = self.key_ref(key);
+        let (filter, params) = key_ref.filter();
+        let statuses = if approved_only {
+            "('approved')"
+        } else {
+            "('approved', 'pending_review')"
+        };
+        let row = self.tx.query_opt(
+            &format!(
+                "SELECT {COUNT_COLUMNS} FROM counts c JOIN stock_keys k ON k.key_id = c.key_id
+                 WHERE {filter} AND c.status IN {statuses}
+                 ORDER BY c.hlc DESC, c.device DESC, c.event_id DESC LIMIT 1"
+            ),
+            &params,
+        )?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        self.learn_key(key, row.get(12));
+        count_at(&row).map(Some)
+    }
+
+    fn add_review(&mut self, review: &ReviewRecord) -> Result<(), ProjectionError> {
+        self.tx.execute(
+            "INSERT INTO count_reviews (event_id, counted, hlc, device, user_id, decision) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                review.order.id.as_uuid(),
+                review.counted.as_uuid(),
+                &review.order.hlc.to_packed(),
+                review.order.device.as_uuid(),
+                review.user.as_uuid(),
+                &review_decision_to_sql(review.decision),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn reviews(&mut self, counted: EventId) -> Result<Vec<ReviewRecord>, ProjectionError> {
+        let rows = self.tx.query(
+            "SELECT hlc, device, event_id, user_id, decision FROM count_reviews WHERE counted = $1",
+            &[counted.as_uuid()],
+        )?;
+        rows.iter()
+            .map(|row| {
+                let decision: &str = row.get(4);
+                Ok(ReviewRecord {
+                    counted,
+                    order: order_at(row, 0, 1, 2),
+                    user: UserId::from_uuid(row.get(3)),
+                    decision: review_decision_from_sql(decision)
+                        .ok_or_else(|| corrupt("review decision", decision))?,
+                })
+            })
+            .collect()
+    }
+
+    fn pick_line(
+        &mut self,
+        pick_list: PickListId,
+        line: u32,
+    ) -> Result<Option<PickLineState>, ProjectionError> {
+        let row = self.tx.query_opt(
+            "SELECT picked_total, line_qty, line_qty_hlc, line_qty_device, line_qty_event
+             FROM pick_line_progress WHERE pick_list = $1 AND line = $2",
+            &[pick_list.as_uuid(), &i64::from(line)],
+        )?;
+        Ok(row.map(|row| PickLineState {
+            picked_total: row.get(0),
+            line_qty: row.get(1),
+            line_qty_order: order_at(&row, 2, 3, 4),
+        }))
+    }
+
+    fn put_pick_line(
+        &mut self,
+        pick_list: PickListId,
+        line: u32,
+        state: &PickLineState,
+    ) -> Result<(), ProjectionError> {
+        self.tx.execute(
+            "INSERT INTO pick_line_progress (pick_list, line, picked_total, line_qty, line_qty_hlc, line_qty_device, line_qty_event)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (pick_list, line) DO UPDATE SET picked_total = excluded.picked_total, line_qty = excluded.line_qty,
+               line_qty_hlc = excluded.line_qty_hlc, line_qty_device = excluded.line_qty_device,
+               line_qty_event = excluded.line_qty_event",
+            &[
+                pick_list.as_uuid(),
+                &i64::from(line),
+                &state.picked_total,
+                &state.line_qty,
+                &state.line_qty_order.hlc.to_packed(),
+                state.line_qty_order.device.as_uuid(),
+                state.line_qty_order.id.as_uuid(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn add_claim(&mut self, claim: &Claim) -> Result<(), ProjectionError> {
+        self.tx.execute(
+            "INSERT INTO pick_claims (event_id, pick_list, hlc, device, user_id) VALUES ($1, $2, $3, $4, $5)",
+            &[
+                claim.order.id.as_uuid(),
+                claim.pick_list.as_uuid(),
+                &claim.order.hlc.to_packed(),
+                claim.order.device.as_uuid(),
+                claim.user.as_uuid(),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn claims(&mut self, pick_list: PickListId) -> Result<Vec<Claim>, ProjectionError> {
+        let rows = self.tx.query(
+            "SELECT hlc, device, event_id, user_id FROM pick_claims WHERE pick_list = $1",
+            &[pick_list.as_uuid()],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|row| Claim {
+                order: order_at(row, 0, 1, 2),
+                pick_list,
+                user: UserId::from_uuid(row.get::<_, Uuid>(3)),
+            })
+            .collect())
+    }
+
+    fn count_tasks(&mut self, key: &StockKey) -> Result<Vec<CountTask>, ProjectionError> {
+        let rows = self.tx.query(
+            "SELECT detail, is_open FROM tasks WHERE warehouse = $1 AND location = $2 AND item = $3 AND lot = $4",
+            &KeyColumns::of(key).params(),
+        )?;
+        rows.iter()
+            .map(|row| {
+                let mut task: CountTask = serde_json::from_str(row.get(0))?;
+                task.open = row.get(1);
+                Ok(task)
+            })
+            .collect()
+    }
+
+    fn put_task(&mut self, task: &CountTask) -> Result<(), ProjectionError> {
+        let detail = serde_json::to_string(task)
+            .map_err(|error| ProjectionError::Invalid(error.to_string()))?;
+        self.tx.execute(
+            "INSERT INTO tasks (id, warehouse, location, item, lot, kind, is_open, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (id) DO UPDATE SET is_open = excluded.is_open, detail = excluded.detail",
+            &[
+                task.id.as_uuid(),
+                task.key.warehouse.as_uuid(),
+                task.key.location.as_uuid(),
+                task.key.item.as_uuid(),
+                &lot_to_sql(&task.key.lot),
+                &task.reason.as_str(),
+                &task.open,
+                &detail,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn open_discrepancy(&mut self, discrepancy: &Discrepancy) -> Result<(), ProjectionError> {
+        let detail = serde_json::to_string(discrepancy)
+            .map_err(|error| ProjectionError::Invalid(error.to_string()))?;
+        self.tx.execute(
+            "INSERT INTO discrepancies (id, warehouse, kind, is_open, detail) VALUES ($1, $2, $3, TRUE, $4)
+             ON CONFLICT (id) DO UPDATE SET is_open = TRUE, detail = excluded.detail",
+            &[
+                &discrepancy.id,
+                discrepancy.warehouse.as_uuid(),
+                &discrepancy.kind.as_str(),
+                &detail,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn resolve_discrepancy(&mut self, id: &str) -> Result<(), ProjectionError> {
+        self.tx.execute(
+            "UPDATE discrepancies SET is_open = FALSE WHERE id = $1",
+            &[&id],
+        )?;
+        Ok(())
+    }
+}

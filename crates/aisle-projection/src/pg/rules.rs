@@ -1,0 +1,94 @@
+//! Which version of the stock rules ([`aisle_core::stock::RULES_VERSION`]) wrote a
+//! PostgreSQL projection, and the replay that rebuilds it from the tenant's event log: the
+//! same steps as [`crate::sqlite::rules`], over the same tables.
+
+use super::PgLedger;
+use crate::ProjectionError;
+use aisle_core::stock::{apply, RULES_VERSION};
+use aisle_core::Event;
+use aisle_pg::PgTx;
+use uuid::Uuid;
+
+/// Events read per statement while replaying; the ledger also writes back what it holds
+/// after each page, so a replay's memory does not grow with the log.
+const REPLAY_PAGE: i64 = 5_000;
+
+/// The version of the rules that wrote the projection in `tx`.
+pub fn written_version(tx: &PgTx<'_>) -> Result<i64, ProjectionError> {
+    Ok(tx
+        .query_one(
+            "SELECT COALESCE((SELECT version FROM projection_rules WHERE id = 1), 1)::BIGINT",
+            &[],
+        )?
+        .get(0))
+}
+
+/// Whether an older version of the rules than this build's wrote the projection, which must
+/// then be rebuilt with [`replay`].
+pub fn is_behind(tx: &PgTx<'_>) -> Result<bool, ProjectionError> {
+    Ok(written_version(tx)? < i64::from(RULES_VERSION))
+}
+
+/// Records that this build's rules wrote the projection.
+pub fn record_current(tx: &PgTx<'_>) -> Result<(), ProjectionError> {
+    tx.execute(
+        "INSERT INTO projection_rules (id, version) VALUES (1, $1)
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version",
+        &[&i64::from(RULES_VERSION)],
+    )?;
+    Ok(())
+}
+
+/// Empties the projection and applies again every event of the log, in event order (hlc,
+/// device, id), calling `also` after each with the ledger, for what a store derives beside
+/// the rules. Run it inside the transaction that holds the tenant's push lock, so no push
+/// applies to a half-rebuilt projection; readers see the old projection until it commits.
+/// Answers how many events it applied.
+pub fn replay<E>(
+    tx: &PgTx<'_>,
+    mut also: impl FnMut(&mut PgLedger<'_>, &Event) -> Result<(), E>,
+) -> Result<u64, E>
+where
+    E: From<ProjectionError>,
+{
+    tx.batch_execute(
+        "DELETE FROM stock_deltas; DELETE FROM counts; DELETE FROM count_reviews;
+         DELETE FROM pick_line_progress; DELETE FROM pick_claims; DELETE FROM tasks;
+         DELETE FROM discrepancies; DELETE FROM key_states; DELETE FROM stock_keys;",
+    )
+    .map_err(ProjectionError::from)?;
+    let mut n_events = 0;
+    let mut key_ids = std::collections::HashMap::new();
+    // The event order's last place read: (hlc, device, id).
+    let mut last: Option<(i64, Uuid, Uuid)> = None;
+    loop {
+        let rows = match &last {
+            None => tx.query(
+                "SELECT seq, payload, hlc, device, id FROM events ORDER BY hlc, device, id LIMIT $1",
+                &[&REPLAY_PAGE],
+            ),
+            Some((hlc, device, id)) => tx.query(
+                "SELECT seq, payload, hlc, device, id FROM events
+                 WHERE (hlc, device, id) > ($1::BIGINT, $2::uuid, $3::uuid)
+                 ORDER BY hlc, device, id LIMIT $4",
+                &[hlc, device, id, &REPLAY_PAGE],
+            ),
+        }
+        .map_err(ProjectionError::from)?;
+        let Some(tail) = rows.last() else {
+            break;
+        };
+        last = Some((tail.get(2), tail.get(3), tail.get(4)));
+        let mut ledger = PgLedger::with_key_ids(tx, std::mem::take(&mut key_ids));
+        for row in &rows {
+            let event: Event = serde_json::from_str(row.get(1)).map_err(ProjectionError::from)?;
+            ledger.applying(event.id, row.get(0));
+            apply(&mut ledger, &event)?;
+            also(&mut ledger, &event)?;
+            n_events += 1;
+        }
+        // Ids of keys created in this transaction are valid for the rest of it.
+        key_ids = ledger.finish()?;
+    }
+    Ok(n_events)
+}

@@ -1,0 +1,174 @@
+//! What a ledger keeps in memory within one transaction, whatever its database: stock key
+//! ids, the key states it read or changed, and the stock deltas it added, which
+//! [`SqlLedger`](crate::sqlite::SqlLedger) and `PgLedger` write back once, at `finish`.
+//!
+//! A batch that touches a popular key a hundred times updates its row once, and the deltas
+//! go in sorted, in bulk. Nothing outside the ledger reads these tables inside the
+//! transaction; inside it, a backend's `sum_deltas_after` adds [`WriteBehind::pending_sum`]
+//! to what its table holds. The rules of this cache are the ledger's semantics, so both
+//! backends share this one copy.
+
+use aisle_core::ids::EventId;
+use aisle_core::stock::{EventOrder, KeyState, StockKey};
+use std::collections::HashMap;
+
+/// One `stock_deltas` row to write: key id, hlc, event seq, delta (the table's column
+/// order, and the order rows are written in).
+pub(crate) type DeltaRow = (i64, i64, i64, i64);
+
+/// One `key_states` row to write: key id, state, `events.seq` of the baseline count.
+pub(crate) type StateRow = (i64, KeyState, Option<i64>);
+
+/// A delta added in this transaction, with its event's full place in the event order.
+#[derive(Debug)]
+struct PendingDelta {
+    order: EventOrder,
+    seq: i64,
+    delta: i64,
+}
+
+/// A key's state as this transaction sees it, and whether it changed since it was read.
+#[derive(Debug)]
+struct CachedState {
+    state: KeyState,
+    /// The `events.seq` of the baseline count, if there is a baseline.
+    baseline_seq: Option<i64>,
+    dirty: bool,
+}
+
+/// The transaction's view of the projection's hot tables (see the module doc).
+#[derive(Debug, Default)]
+pub(crate) struct WriteBehind {
+    /// Stock key ids known to exist (committed, or created in this transaction).
+    pub(crate) key_ids: HashMap<StockKey, i64>,
+    /// The event being applied and its row in `events`.
+    current: Option<(EventId, i64)>,
+    /// Key states read or written in this transaction, by key id.
+    states: HashMap<i64, CachedState>,
+    /// Deltas added in this transaction and not yet written, by key id.
+    deltas: HashMap<i64, Vec<PendingDelta>>,
+}
+
+impl WriteBehind {
+    pub(crate) fn with_key_ids(key_ids: HashMap<StockKey, i64>) -> Self {
+        Self {
+            key_ids,
+            ..Self::default()
+        }
+    }
+
+    /// Says that the event about to be applied is row `seq` of `events`.
+    pub(crate) fn applying(&mut self, event: EventId, seq: i64) {
+        self.current = Some((event, seq));
+    }
+
+    /// The `events.seq` of `event` if it is the one being applied.
+    pub(crate) fn current_seq(&self, event: EventId) -> Option<i64> {
+        self.current
+            .and_then(|(id, seq)| (id == event).then_some(seq))
+    }
+
+    /// The key's state if this transaction has read or written it.
+    pub(crate) fn state(&self, key_id: i64) -> Option<KeyState> {
+        self.states.get(&key_id).map(|cached| cached.state)
+    }
+
+    /// Remembers a state as read from the database (`None`: the key has no state row, so
+    /// nothing on hand and no baseline).
+    pub(crate) fn read(&mut self, key_id: i64, read: Option<(KeyState, Option<i64>)>) -> KeyState {
+        let (state, baseline_seq) = read.unwrap_or_default();
+        self.states.insert(
+            key_id,
+            CachedState {
+                state,
+                baseline_seq,
+                dirty: false,
+            },
+        );
+        state
+    }
+
+    /// The baseline's `events.seq` for `state` if it is already known without a lookup:
+    /// the key's cached baseline is the same count, or the count is the event being applied.
+    /// `Ok(None)` for a state without a baseline; `Err(event)` names the count to look up.
+    pub(crate) fn baseline_seq(
+        &self,
+        key_id: i64,
+        state: &KeyState,
+    ) -> Result<Option<i64>, EventId> {
+        let Some(baseline) = state.baseline else {
+            return Ok(None);
+        };
+        let cached = self.states.get(&key_id).and_then(|cached| {
+            let unchanged = cached.state.baseline.map(|b| b.order.id) == Some(baseline.order.id);
+            unchanged.then_some(cached.baseline_seq).flatten()
+        });
+        // A new baseline is usually the count being applied; otherwise an earlier one.
+        match cached.or_else(|| self.current_seq(baseline.order.id)) {
+            Some(seq) => Ok(Some(seq)),
+            None => Err(baseline.order.id),
+        }
+    }
+
+    /// Records the key's new state, to be written at the end.
+    pub(crate) fn put(&mut self, key_id: i64, state: KeyState, baseline_seq: Option<i64>) {
+        self.states.insert(
+            key_id,
+            CachedState {
+                state,
+                baseline_seq,
+                dirty: true,
+            },
+        );
+    }
+
+    /// Records a delta, to be written at the end.
+    pub(crate) fn add_delta(&mut self, key_id: i64, order: EventOrder, seq: i64, delta: i64) {
+        self.deltas
+            .entry(key_id)
+            .or_default()
+            .push(PendingDelta { order, seq, delta });
+    }
+
+    /// The sum of the key's deltas added in this transaction and ordered strictly after
+    /// `after` (all of them if `None`).
+    pub(crate) fn pending_sum(&self, key_id: i64, after: Option<&EventOrder>) -> i64 {
+        self.deltas.get(&key_id).map_or(0, |pending| {
+            pending
+                .iter()
+                .filter(|d| after.is_none_or(|after| d.order > *after))
+                .map(|d| d.delta)
+                .sum()
+        })
+    }
+
+    /// The changed states, in key order (so writes walk the table in order), marked clean.
+    pub(crate) fn take_dirty_states(&mut self) -> Vec<StateRow> {
+        let mut dirty: Vec<StateRow> = self
+            .states
+            .iter_mut()
+            .filter(|(_, cached)| cached.dirty)
+            .map(|(key_id, cached)| {
+                cached.dirty = false;
+                (*key_id, cached.state, cached.baseline_seq)
+            })
+            .collect();
+        dirty.sort_unstable_by_key(|(key_id, _, _)| *key_id);
+        dirty
+    }
+
+    /// The pending deltas in primary-key order (consecutive rows usually share a page),
+    /// taken out of the cache.
+    pub(crate) fn take_deltas(&mut self) -> Vec<DeltaRow> {
+        let mut deltas: Vec<DeltaRow> = std::mem::take(&mut self.deltas)
+            .into_iter()
+            .flat_map(|(key_id, pending)| {
+                pending
+                    .into_iter()
+                    .map(move |d| (key_id, d.order.hlc.to_packed(), d.seq, d.delta))
+            })
+            .collect();
+        deltas.sort_unstable();
+        deltas
+    }
+}
