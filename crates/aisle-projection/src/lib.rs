@@ -8,13 +8,16 @@
 //! store and every tenant database of the server run this same code, so their projections
 //! cannot drift apart.
 //!
-//! Backends sit side by side: [`sqlite`] is the embedded one; a PostgreSQL backend would be a
-//! `pg` module next to it, implementing the same `Ledger` over the same tables. What is
-//! backend-free (the checksum's definition) is at the top level.
+//! Backends sit side by side: [`sqlite`] is the embedded one; `pg` (feature `pg`) is the
+//! server's PostgreSQL backend, implementing the same `Ledger` over the same tables in
+//! PostgreSQL's dialect (`migrations/projection/pg/`). What is backend-free is at the top
+//! level, once: the checksum's definition ([`checksum`]), the columns' words ([`columns`]),
+//! and the write-behind cache both ledgers keep within a transaction. The same test bodies
+//! run on both backends (`tests/it`).
 //!
 //! This crate must never decide stock semantics (that is `aisle_core::stock::apply`), own an
 //! event log or any other table of a store's own, or hold a secret. It depends on aisle-core
-//! and its database driver only, never on a store or the server.
+//! and its database drivers only (aisle-pg only with `pg`), never on a store or the server.
 
 pub mod checksum;
 pub mod columns;
