@@ -60,6 +60,11 @@ impl PgBouncer {
                     .tempdir()?,
                 port: free_port()?,
             };
+            // Once this test process is gone, even killed: stop it and remove the directory.
+            tools.reap_after_exit(
+                "kill -TERM \"$(cat \"$1/pgbouncer.pid\" 2>/dev/null)\" 2>/dev/null; sleep 1; rm -rf \"$1\"",
+                &[bouncer.dir.path().as_os_str()],
+            );
             bouncer.write_config(cluster, &options)?;
             tools.hand_over(bouncer.dir.path())?;
             let mut command = tools.server_command(&program, bouncer.dir.path());

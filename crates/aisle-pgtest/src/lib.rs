@@ -94,6 +94,7 @@ impl PgCluster {
     pub fn start_with(options: PgOptions) -> Result<PgCluster, PgTestError> {
         let tools = Tools::find()?;
         let dir = tempfile::Builder::new().prefix("aisle-pg-").tempdir()?;
+        reap_after_exit(&tools, dir.path());
         tools.hand_over(dir.path())?;
         let mut initdb = tools.server_command(&tools.program("initdb"), dir.path());
         initdb
@@ -137,6 +138,7 @@ impl PgCluster {
         let dir = tempfile::Builder::new()
             .prefix("aisle-pg-replica-")
             .tempdir()?;
+        reap_after_exit(&self.tools, dir.path());
         self.tools.hand_over(dir.path())?;
         let mut basebackup = self
             .tools
@@ -375,6 +377,21 @@ pub(crate) fn psql_at(
         .stdin(std::process::Stdio::null());
     let output = run(psql, "psql")?;
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Stops the cluster in `dir` and removes `dir` once this test process is gone, even if it was
+/// killed before [`Drop`] could (registered before anything is put in `dir`).
+fn reap_after_exit(tools: &Tools, dir: &Path) {
+    // Twice: an initdb or pg_basebackup that the dead test started may still be writing.
+    let stop = format!(
+        "{} \"$1\" -D \"$2/data\" stop -m immediate >/dev/null 2>&1; rm -rf \"$2\" 2>/dev/null",
+        tools.run_as_words()
+    );
+    let cleanup = format!("{stop}; sleep 10; {stop}");
+    tools.reap_after_exit(
+        &cleanup,
+        &[tools.program("pg_ctl").as_os_str(), dir.as_os_str()],
+    );
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (the caller retries on a clash).

@@ -53,6 +53,34 @@ impl Tools {
         command
     }
 
+    /// Starts a watchdog, in a session of its own (so a Ctrl-C to the tests does not reach
+    /// it), that waits for this test process to end and then runs `cleanup` with `sh`: a test
+    /// process killed before its `Drop`s ran leaves no server running and no directory
+    /// behind. After a normal end `cleanup` finds nothing left to do. `args` are `$1`, `$2`, ….
+    pub(crate) fn reap_after_exit(&self, cleanup: &str, args: &[&std::ffi::OsStr]) {
+        let script = format!(
+            "test_pid=$1; shift; while kill -0 \"$test_pid\" 2>/dev/null; do sleep 1; done; {cleanup}"
+        );
+        // Best effort: without setsid the tests still run, they only lose this safety net.
+        let _ = Command::new("setsid")
+            .args(["sh", "-c", &script, "aisle-pgtest-reaper"])
+            .arg(std::process::id().to_string())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+    }
+
+    /// `runuser -u postgres --` as words for a shell, or nothing when not root.
+    pub(crate) fn run_as_words(&self) -> &'static str {
+        if self.as_service_user {
+            "runuser -u postgres --"
+        } else {
+            ""
+        }
+    }
+
     pub(crate) fn program(&self, name: &str) -> PathBuf {
         self.bin_dir.join(name)
     }
