@@ -25,10 +25,12 @@ impl Tools {
     /// `PATH` (symlinks resolved), else the newest `/usr/lib/postgresql/*/bin` (where Debian
     /// installs them, off `PATH`).
     pub(crate) fn find() -> Result<Tools, PgTestError> {
-        let bin_dir = find_bin_dir().ok_or(PgTestError::NotInstalled {
-            programs: "initdb and pg_ctl",
-            package: "postgresql",
-        })?;
+        let bin_dir = find_bin_dir(std::env::var_os("AISLE_PG_BIN").map(PathBuf::from)).ok_or(
+            PgTestError::NotInstalled {
+                programs: "initdb and pg_ctl",
+                package: "postgresql",
+            },
+        )?;
         let as_service_user = running_as_root()?;
         if as_service_user && !service_user_exists() {
             return Err(PgTestError::NoServiceUser);
@@ -122,19 +124,25 @@ pub(crate) fn run(mut command: Command, what: &str) -> Result<Output, PgTestErro
     }
 }
 
-fn find_bin_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("AISLE_PG_BIN") {
-        return Some(PathBuf::from(dir));
+/// The directory of the server programs; `pg_bin` (AISLE_PG_BIN) wins when set, and only if
+/// it has them.
+fn find_bin_dir(pg_bin: Option<PathBuf>) -> Option<PathBuf> {
+    if let Some(dir) = pg_bin {
+        return has_server_programs(&dir).then_some(dir);
     }
     if let Some(pg_ctl) = find_on_path("pg_ctl") {
         let resolved = std::fs::canonicalize(&pg_ctl).unwrap_or(pg_ctl);
         if let Some(dir) = resolved.parent() {
-            if dir.join("initdb").is_file() {
+            if has_server_programs(dir) {
                 return Some(dir.to_path_buf());
             }
         }
     }
     newest_debian_bin_dir(Path::new("/usr/lib/postgresql"))
+}
+
+fn has_server_programs(dir: &Path) -> bool {
+    dir.join("initdb").is_file() && dir.join("pg_ctl").is_file()
 }
 
 /// The `bin` directory of the highest-numbered version under `root` that has `pg_ctl`.
@@ -197,5 +205,27 @@ mod tests {
             "15 beats 9 numerically; 16 has no pg_ctl; 'common' is no version"
         );
         assert_eq!(newest_debian_bin_dir(&root.path().join("absent")), None);
+    }
+
+    #[test]
+    fn an_aisle_pg_bin_without_the_programs_is_not_installed_and_the_error_names_the_package() {
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(find_bin_dir(Some(empty.path().to_path_buf())), None);
+        for program in ["initdb", "pg_ctl"] {
+            std::fs::write(empty.path().join(program), "").unwrap();
+        }
+        assert_eq!(
+            find_bin_dir(Some(empty.path().to_path_buf())),
+            Some(empty.path().to_path_buf())
+        );
+        let message = PgTestError::NotInstalled {
+            programs: "initdb and pg_ctl",
+            package: "postgresql",
+        }
+        .to_string();
+        assert!(
+            message.contains("install the `postgresql` package"),
+            "{message}"
+        );
     }
 }
