@@ -66,9 +66,14 @@ if [[ " ${missing_packages[*]:-} " == *" postgresql "* ]] && command -v pg_lsclu
     echo "setup: Debian's default PostgreSQL cluster $version/$name is stopped and set to manual start"
   done < <(pg_lsclusters --no-header 2>/dev/null)
 fi
-if [[ " ${missing_packages[*]:-} " == *" pgbouncer "* ]] && [ -d /run/systemd/system ]; then
-  as_root systemctl disable --now pgbouncer >/dev/null 2>&1 || true
-  echo "setup: stopped and disabled the pgbouncer service"
+if [[ " ${missing_packages[*]:-} " == *" pgbouncer "* ]]; then
+  if [ -d /run/systemd/system ]; then
+    as_root systemctl disable --now pgbouncer >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/pgbouncer ]; then
+    as_root /etc/init.d/pgbouncer stop >/dev/null 2>&1 || true
+    as_root update-rc.d pgbouncer disable >/dev/null 2>&1 || true
+  fi
+  echo "setup: the pgbouncer service is stopped and disabled"
 fi
 
 # The UI is built with Vite 6 and tested with Vitest 3 on jsdom 26, which run on Node 18.19
