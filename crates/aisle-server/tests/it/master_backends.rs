@@ -13,6 +13,7 @@ use aisle_core::Role;
 use aisle_pg::deadpool_postgres;
 use aisle_pg::{Migration, PgTx};
 use aisle_pin::{PinHash, PinPolicy};
+use aisle_protocol::ErpStockRow;
 use aisle_server::master::{
     self, ChangesPage, NewItem, NewLocation, NewPickLine, NewPickList, NewUser, PickStatus,
     RecordError, Upsert, Upserted,
@@ -22,6 +23,15 @@ use aisle_server::ServerError;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use uuid::Uuid;
+
+/// A stock key by its parts, for [`Backend::seed_stock`].
+struct StockKey {
+    warehouse: WarehouseId,
+    location: Uuid,
+    item: Uuid,
+    lot: &'static str,
+}
 
 /// One tenant database's master data, on one backend. Each call is its own transaction.
 trait Backend: Sync {
@@ -32,6 +42,10 @@ trait Backend: Sync {
     fn changes(&self, warehouse: WarehouseId, after: u64, limit: u32) -> ChangesPage;
     fn pin_policy(&self) -> PinPolicy;
     fn set_pin_policy(&self, policy: PinPolicy);
+    fn tenant_stock(&self, warehouse: Option<WarehouseId>) -> Vec<ErpStockRow>;
+    /// Writes a stock key and its on-hand straight into the projection's tables, as a push
+    /// would leave them (`None`: a key with no state row yet, which has nothing on hand).
+    fn seed_stock(&self, key: &StockKey, on_hand: Option<i64>);
 }
 
 const NOW_MS: i64 = 1_750_000_000_000;
@@ -81,6 +95,32 @@ impl Backend for Sqlite {
     fn set_pin_policy(&self, policy: PinPolicy) {
         master::set_pin_policy(&self.conn(), policy).expect("sqlite");
     }
+    fn tenant_stock(&self, warehouse: Option<WarehouseId>) -> Vec<ErpStockRow> {
+        master::tenant_stock(&self.conn(), warehouse).expect("sqlite")
+    }
+    fn seed_stock(&self, key: &StockKey, on_hand: Option<i64>) {
+        let conn = self.conn();
+        let key_id: i64 = conn
+            .query_row(
+                "INSERT INTO stock_keys (warehouse, location, item, lot) VALUES (?1, ?2, ?3, ?4)
+                 RETURNING key_id",
+                (
+                    key.warehouse.as_bytes().as_slice(),
+                    key.location.as_bytes().as_slice(),
+                    key.item.as_bytes().as_slice(),
+                    key.lot,
+                ),
+                |row| row.get(0),
+            )
+            .expect("stock key");
+        if let Some(on_hand) = on_hand {
+            conn.execute(
+                "INSERT INTO key_states (key_id, on_hand) VALUES (?1, ?2)",
+                (key_id, on_hand),
+            )
+            .expect("key state");
+        }
+    }
 }
 
 /// A tenant database on a throwaway cluster, reached through a pool from plain threads the
@@ -92,7 +132,8 @@ struct Postgres {
     _cluster: aisle_pgtest::PgCluster,
 }
 
-/// The tenant schema's steps this module needs: the event log (0001) and master data (0002).
+/// A tenant database's steps on PostgreSQL, as `pg::tenant_schema` numbers them: the event
+/// log, the stock projection, master data.
 const TENANT_MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -101,6 +142,10 @@ const TENANT_MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 2,
+        ..aisle_projection::pg::MIGRATIONS[0]
+    },
+    Migration {
+        version: 3,
         name: "master_data",
         sql: include_str!("../../../../migrations/cloud/pg/tenant/0002_master_data.sql"),
     },
@@ -179,6 +224,27 @@ impl Backend for Postgres {
     }
     fn set_pin_policy(&self, policy: PinPolicy) {
         self.in_tx(|tx| pg::master::set_pin_policy(tx, policy));
+    }
+    fn tenant_stock(&self, warehouse: Option<WarehouseId>) -> Vec<ErpStockRow> {
+        self.in_tx(|tx| pg::master::tenant_stock(tx, warehouse))
+    }
+    fn seed_stock(&self, key: &StockKey, on_hand: Option<i64>) {
+        self.in_tx(|tx| {
+            let key_id: i64 = tx
+                .query_one(
+                    "INSERT INTO stock_keys (warehouse, location, item, lot) VALUES ($1, $2, $3, $4)
+                     RETURNING key_id",
+                    &[key.warehouse.as_uuid(), &key.location, &key.item, &key.lot],
+                )?
+                .get(0);
+            if let Some(on_hand) = on_hand {
+                tx.execute(
+                    "INSERT INTO key_states (key_id, on_hand) VALUES ($1, $2)",
+                    &[&key_id, &on_hand],
+                )?;
+            }
+            Ok(())
+        });
     }
 }
 
@@ -617,5 +683,83 @@ fn concurrent_upserts_reach_a_device_pulling_in_a_loop_with_none_skipped() {
                 "the version a writer was answered reached the device: {batch:?}"
             );
         }
+    });
+}
+
+#[test]
+fn tenant_stock_names_what_master_data_knows_in_the_same_order() {
+    on_both(|db| {
+        let (first, second) = (warehouse(1), warehouse(2));
+        written(db.items(&[item("b", &[]), item("A", &[])]));
+        written(db.locations(&[
+            location(first, "b-1", 1),
+            location(first, "A-1", 2),
+            location(second, "Z", 1),
+        ]));
+        let page = db.changes(first, 0, 100);
+        let item_id = |sku: &str| -> Uuid {
+            let item = page
+                .items
+                .iter()
+                .find(|item| item.sku == sku)
+                .expect("item");
+            *item.id.as_uuid()
+        };
+        let location_id = |code: &str| -> Uuid {
+            let found = page.locations.iter().find(|row| row.code == code);
+            *found.expect("location").id.as_uuid()
+        };
+        let z = *db.changes(second, 0, 100).locations[0].id.as_uuid();
+        let unknown = Uuid::from_bytes([9; 16]);
+        let key = |warehouse, location, item, lot| StockKey {
+            warehouse,
+            location,
+            item,
+            lot,
+        };
+        db.seed_stock(&key(first, location_id("b-1"), item_id("A"), "L2"), Some(3));
+        db.seed_stock(&key(first, location_id("b-1"), item_id("A"), "L1"), None);
+        db.seed_stock(&key(first, location_id("A-1"), item_id("b"), ""), Some(5));
+        db.seed_stock(&key(first, location_id("A-1"), unknown, ""), Some(2));
+        db.seed_stock(&key(first, unknown, item_id("A"), ""), Some(1));
+        db.seed_stock(&key(second, z, item_id("A"), ""), Some(7));
+        type Shown = (
+            WarehouseId,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            i64,
+        );
+        let shown = |rows: Vec<ErpStockRow>| -> Vec<Shown> {
+            rows.into_iter()
+                .map(|row| {
+                    (
+                        row.warehouse,
+                        row.location_code,
+                        row.sku,
+                        row.lot,
+                        row.on_hand,
+                    )
+                })
+                .collect()
+        };
+        let text = |text: &str| Some(text.to_owned());
+        assert_eq!(
+            shown(db.tenant_stock(None)),
+            [
+                (first, None, text("A"), None, 1),
+                (first, text("A-1"), None, None, 2),
+                (first, text("A-1"), text("b"), None, 5),
+                (first, text("b-1"), text("A"), text("L1"), 0),
+                (first, text("b-1"), text("A"), text("L2"), 3),
+                (second, text("Z"), text("A"), None, 7),
+            ],
+            "by warehouse, location code, sku and lot, byte by byte, unknown codes first"
+        );
+        assert_eq!(
+            shown(db.tenant_stock(Some(second))),
+            [(second, text("Z"), text("A"), None, 7)],
+            "one warehouse when asked"
+        );
     });
 }
