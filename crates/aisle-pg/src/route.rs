@@ -15,7 +15,8 @@
 //!   old only because nothing was written since;
 //! - otherwise: now minus the commit time of the last replayed transaction. That never
 //!   underestimates how stale the replica's data is (it overestimates after a quiet spell, which
-//!   only sends a few reads to the primary).
+//!   only sends a few reads to the primary). The commit time is the primary's clock and "now"
+//!   the replica's, so the two hosts' clocks must agree (NTP) to well under the bound.
 //!
 //! Seeing the receiver's `status` needs superuser or `pg_read_all_stats` (e.g. `pg_monitor`) on
 //! the replica; without it the second rule applies, so an idle cluster's reports go to the primary.
