@@ -126,9 +126,10 @@ impl Backend for Sqlite {
 /// A tenant database on a throwaway cluster, reached through a pool from plain threads the
 /// way `PgStorage` reaches it from tokio's blocking pool.
 struct Postgres {
-    // Field order matters: the pool closes before the cluster stops.
+    // Field order matters: the pool closes before the bouncer and the cluster stop.
     pool: deadpool_postgres::Pool,
     runtime: tokio::runtime::Runtime,
+    _bouncer: Option<aisle_pgtest::PgBouncer>,
     _cluster: aisle_pgtest::PgCluster,
 }
 
@@ -153,15 +154,36 @@ const TENANT_MIGRATIONS: &[Migration] = &[
 
 impl Postgres {
     fn new() -> Self {
+        Self::start(false)
+    }
+
+    /// Through a PgBouncer in transaction mode with 2 server connections, so consecutive
+    /// transactions of one client connection run on different server connections.
+    fn behind_pgbouncer() -> Self {
+        Self::start(true)
+    }
+
+    fn start(behind_pgbouncer: bool) -> Self {
         let cluster = aisle_pgtest::PgCluster::start().expect("a test cluster");
         cluster.create_database("tenant").expect("create database");
+        let bouncer = behind_pgbouncer.then(|| {
+            let options = aisle_pgtest::PgBouncerOptions {
+                pool_size: 2,
+                ..aisle_pgtest::PgBouncerOptions::default()
+            };
+            aisle_pgtest::PgBouncer::start_with(&cluster, options).expect("a pgbouncer")
+        });
+        let url = match &bouncer {
+            Some(bouncer) => bouncer.url("tenant"),
+            None => cluster.url("tenant"),
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("runtime");
         let config = deadpool_postgres::Config {
-            url: Some(cluster.url("tenant")),
+            url: Some(url),
             manager: Some(deadpool_postgres::ManagerConfig {
                 recycling_method: deadpool_postgres::RecyclingMethod::Fast,
             }),
@@ -176,6 +198,7 @@ impl Postgres {
         let backend = Self {
             pool,
             runtime,
+            _bouncer: bouncer,
             _cluster: cluster,
         };
         backend.in_tx(|tx| {
@@ -252,6 +275,12 @@ impl Backend for Postgres {
 fn on_both(body: impl Fn(&dyn Backend)) {
     body(&Sqlite::new());
     body(&Postgres::new());
+}
+
+/// [`on_both`], then once more on PostgreSQL behind a PgBouncer in transaction mode.
+fn on_both_and_behind_pgbouncer(body: impl Fn(&dyn Backend)) {
+    on_both(&body);
+    body(&Postgres::behind_pgbouncer());
 }
 
 fn warehouse(n: u8) -> WarehouseId {
@@ -391,7 +420,7 @@ fn a_refused_record_rolls_back_the_whole_batch_and_its_versions() {
 
 #[test]
 fn refusals_name_the_same_record_field_and_message() {
-    on_both(|db| {
+    on_both_and_behind_pgbouncer(|db| {
         let warehouse = warehouse(1);
         let elsewhere = self::warehouse(2);
         written(db.items(&[item("A", &[("111", 1)])]));
@@ -593,10 +622,11 @@ fn the_pin_policy_is_kept_and_rides_on_every_page() {
 /// Several writers upsert fresh rows of every aggregate at once while a device pulls in a
 /// loop: the device must get every version a writer was answered, and nothing else. On
 /// PostgreSQL this fails if versions can commit out of order (a device that pulled after
-/// 102 before 101 committed would never get 101).
+/// 102 before 101 committed would never get 101). Behind PgBouncer too: the lock is a
+/// transaction's, and the page's snapshot is set per transaction.
 #[test]
 fn concurrent_upserts_reach_a_device_pulling_in_a_loop_with_none_skipped() {
-    on_both(|db| {
+    on_both_and_behind_pgbouncer(|db| {
         const N_WRITERS: usize = 4;
         const N_BATCHES: usize = 25;
         let warehouse = warehouse(1);
