@@ -17,6 +17,8 @@ mod master;
 #[cfg(feature = "postgres")]
 mod master_backends;
 mod observability;
+#[cfg(feature = "postgres")]
+mod pg_registry;
 mod pins;
 mod randomized;
 mod resolutions;
