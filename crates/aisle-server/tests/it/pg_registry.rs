@@ -380,3 +380,44 @@ fn cluster_list_shows_tenants_databases_and_sizes_and_never_a_password() {
         .expect_err("a cluster that does not answer is not registered");
     assert!(!refused.to_string().contains("s3cret"), "{refused}");
 }
+
+#[test]
+fn an_edited_or_removed_audit_row_breaks_the_chain_on_postgres_too() {
+    let instances = Instances::start();
+    let registry = instances.instance();
+    for minute in 0..3 {
+        registry
+            .audit(
+                &AuditRow {
+                    tenant: None,
+                    warehouse: None,
+                    device: None,
+                    reason: "revoked_token".to_owned(),
+                    detail: format!("GET /{minute}"),
+                },
+                minute * 60_000,
+            )
+            .expect("audit");
+    }
+    let intact = registry.verify_audit().expect("db").expect("intact");
+    assert_eq!((intact.n_rows, intact.head_id), (3, 3));
+    instances
+        .cluster
+        .psql(
+            "aisle_registry",
+            "UPDATE security_audit SET detail = 'GET /elsewhere' WHERE id = 2",
+        )
+        .expect("tamper");
+    let broken = registry.verify_audit().expect("db").expect_err("an edit");
+    assert_eq!(broken.row_id, 2, "{broken}");
+    instances
+        .cluster
+        .psql(
+            "aisle_registry",
+            "UPDATE security_audit SET detail = 'GET /1' WHERE id = 2;
+             DELETE FROM security_audit WHERE id = 3",
+        )
+        .expect("tamper");
+    let cut = registry.verify_audit().expect("db").expect_err("a cut end");
+    assert_eq!(cut.row_id, 3, "the removed last row is named: {cut}");
+}
