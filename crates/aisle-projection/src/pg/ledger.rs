@@ -5,11 +5,14 @@
 //! Every call is at most one statement round trip, and most are none: stock key ids, key
 //! states and the transaction's stock deltas live in the shared write-behind cache
 //! (`crate::write_behind`), and [`PgLedger::finish`] writes the changed states and all the
-//! deltas in two statements, whatever the batch's size (arrays, `unnest`). A key that is not
-//! cached yet is looked up by its columns inside the statement that needs it, and its id is
+//! deltas in two statements, whatever the batch's size (arrays, `unnest`).
+//! [`PgLedger::prefetch`] reads the ids and states of every key a batch touches in one
+//! statement, so a movement on a known key then costs no round trip at all. A key that is not
+//! cached is looked up by its columns inside the statement that needs it, and its id is
 //! cached from the answer. The exceptions, each one more round trip: creating a key the
-//! database has never seen, and a baseline or delta of an event other than the one being
-//! applied (see [`PgLedger::applying`]), whose `events.seq` is looked up.
+//! database has never seen (which also tells the ledger that it has no state yet), and a
+//! baseline or delta of an event other than the one being applied (see
+//! [`PgLedger::applying`]), whose `events.seq` is looked up.
 
 use crate::columns::{
     corrupt, count_decision_from_sql, count_decision_to_sql, count_status_from_sql, lot_from_sql,
@@ -24,8 +27,11 @@ use aisle_core::stock::{
 };
 use aisle_core::Hlc;
 use aisle_pg::{PgTx, Row, ToSql};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
+
+mod flush;
+mod prefetch;
 
 /// Reads an event order from three columns: hlc, device, event id.
 pub(crate) fn order_at(row: &Row, hlc: usize, device: usize, id: usize) -> EventOrder {
@@ -44,6 +50,21 @@ pub(crate) fn key_at(row: &Row, first: usize) -> StockKey {
         item: ItemId::from_uuid(row.get(first + 2)),
         lot: lot_from_sql(row.get(first + 3)),
     }
+}
+
+/// Reads a key's state from six consecutive columns: on_hand, baseline hlc, the baseline
+/// event's device and id (from its `events` row), baseline qty and seq; `None` when
+/// `on_hand` is NULL (the key has no `key_states` row: nothing on hand, no baseline).
+fn state_at(row: &Row, first: usize) -> Option<(KeyState, Option<i64>)> {
+    let on_hand: Option<i64> = row.get(first);
+    on_hand.map(|on_hand| {
+        let baseline_seq: Option<i64> = row.get(first + 5);
+        let baseline = baseline_seq.map(|_| Baseline {
+            order: order_at(row, first + 1, first + 2, first + 3),
+            qty: row.get(first + 4),
+        });
+        (KeyState { baseline, on_hand }, baseline_seq)
+    })
 }
 
 /// A stock key's four columns, as values to pass as parameters.
@@ -101,6 +122,29 @@ impl KeyRef<'_> {
 pub struct PgLedger<'t> {
     tx: &'t PgTx<'t>,
     cache: WriteBehind,
+    /// Keys that [`PgLedger::prefetch`] found the database without, until this ledger
+    /// creates them: asking about them again needs no round trip.
+    absent: HashSet<StockKey>,
+    /// Discrepancies opened or resolved in this transaction, written at `finish`. Nothing
+    /// reads `discrepancies` through the ledger, so only their end state matters: a pick on
+    /// a key below zero re-opens its `negative_stock` with a new quantity every time.
+    discrepancies: HashMap<String, PendingDiscrepancy>,
+    /// Count tasks put in this transaction, by id, written at `finish`; `count_tasks`
+    /// answers with them in place of the rows they replace.
+    tasks: HashMap<aisle_core::ids::TaskId, CountTask>,
+    /// Pick lines read (`None`: no progress row) or put in this transaction, and whether
+    /// each was put; the ones put are written at `finish`.
+    pick_lines: HashMap<(PickListId, u32), (Option<PickLineState>, bool)>,
+    /// The reviews of counts that [`PgLedger::prefetch`] read, with those added since.
+    reviews: HashMap<EventId, Vec<ReviewRecord>>,
+}
+
+/// A discrepancy's end state in this transaction: opened (with what it was opened with
+/// last) and then perhaps resolved, or only resolved.
+#[derive(Debug)]
+struct PendingDiscrepancy {
+    opened: Option<(Uuid, &'static str, String)>,
+    open: bool,
 }
 
 impl std::fmt::Debug for PgLedger<'_> {
@@ -126,6 +170,11 @@ impl<'t> PgLedger<'t> {
         Self {
             tx,
             cache: WriteBehind::with_key_ids(key_ids),
+            absent: HashSet::new(),
+            discrepancies: HashMap::new(),
+            tasks: HashMap::new(),
+            pick_lines: HashMap::new(),
+            reviews: HashMap::new(),
         }
     }
 
@@ -143,54 +192,10 @@ impl<'t> PgLedger<'t> {
     pub fn finish(mut self) -> Result<HashMap<StockKey, i64>, ProjectionError> {
         self.flush_states()?;
         self.flush_deltas()?;
+        self.flush_discrepancies()?;
+        self.flush_tasks()?;
+        self.flush_pick_lines()?;
         Ok(self.cache.key_ids)
-    }
-
-    fn flush_states(&mut self) -> Result<(), ProjectionError> {
-        let dirty = self.cache.take_dirty_states();
-        if dirty.is_empty() {
-            return Ok(());
-        }
-        let mut key_ids = Vec::with_capacity(dirty.len());
-        let mut on_hand = Vec::with_capacity(dirty.len());
-        let mut baseline_hlc: Vec<Option<i64>> = Vec::with_capacity(dirty.len());
-        let mut baseline_seq = Vec::with_capacity(dirty.len());
-        let mut baseline_qty: Vec<Option<i64>> = Vec::with_capacity(dirty.len());
-        for (key_id, state, seq) in dirty {
-            key_ids.push(key_id);
-            on_hand.push(state.on_hand);
-            baseline_hlc.push(state.baseline.map(|b| b.order.hlc.to_packed()));
-            baseline_seq.push(seq);
-            baseline_qty.push(state.baseline.map(|b| b.qty));
-        }
-        self.tx.execute(
-            "INSERT INTO key_states (key_id, on_hand, baseline_hlc, baseline_seq, baseline_qty)
-             SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[])
-             ON CONFLICT (key_id) DO UPDATE SET on_hand = excluded.on_hand, baseline_hlc = excluded.baseline_hlc,
-               baseline_seq = excluded.baseline_seq, baseline_qty = excluded.baseline_qty",
-            &[&key_ids, &on_hand, &baseline_hlc, &baseline_seq, &baseline_qty],
-        )?;
-        Ok(())
-    }
-
-    fn flush_deltas(&mut self) -> Result<(), ProjectionError> {
-        let deltas = self.cache.take_deltas();
-        if deltas.is_empty() {
-            return Ok(());
-        }
-        let mut columns: [Vec<i64>; 4] = Default::default();
-        for (key_id, hlc, seq, delta) in deltas {
-            columns[0].push(key_id);
-            columns[1].push(hlc);
-            columns[2].push(seq);
-            columns[3].push(delta);
-        }
-        self.tx.execute(
-            "INSERT INTO stock_deltas (key_id, hlc, event_seq, delta)
-             SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[])",
-            &[&columns[0], &columns[1], &columns[2], &columns[3]],
-        )?;
-        Ok(())
     }
 
     /// The `events.seq` of an event that is in the log: the one being applied without a
@@ -230,21 +235,28 @@ impl<'t> PgLedger<'t> {
             "WITH created AS (
                  INSERT INTO stock_keys (warehouse, location, item, lot) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (warehouse, location, item, lot) DO NOTHING RETURNING key_id)
-             SELECT key_id FROM created
-             UNION ALL SELECT k.key_id FROM stock_keys k WHERE k.warehouse = $1 AND k.location = $2 AND k.item = $3 AND k.lot = $4",
+             SELECT key_id, TRUE FROM created
+             UNION ALL SELECT k.key_id, FALSE FROM stock_keys k WHERE k.warehouse = $1 AND k.location = $2 AND k.item = $3 AND k.lot = $4",
             &params,
         )?;
-        let id: i64 = match created {
-            Some(row) => row.get(0),
-            None => self
-                .tx
-                .query_one(
-                    &format!("SELECT k.key_id FROM stock_keys k WHERE {BY_COLUMNS}"),
-                    &params,
-                )?
-                .get(0),
+        let (id, inserted): (i64, bool) = match created {
+            Some(row) => (row.get(0), row.get(1)),
+            None => (
+                self.tx
+                    .query_one(
+                        &format!("SELECT k.key_id FROM stock_keys k WHERE {BY_COLUMNS}"),
+                        &params,
+                    )?
+                    .get(0),
+                false,
+            ),
         };
+        self.absent.remove(key);
         self.cache.key_ids.insert(key.clone(), id);
+        // A key this statement created has no state row: nothing on hand, no baseline.
+        if inserted && self.cache.state(id).is_none() {
+            self.cache.read(id, None);
+        }
         Ok(id)
     }
 
@@ -273,10 +285,25 @@ fn count_at(row: &Row) -> Result<CountRecord, ProjectionError> {
     })
 }
 
+/// Reads a review of `counted` from five columns: hlc, device, event id, user, decision.
+fn review_at(row: &Row, counted: EventId) -> Result<ReviewRecord, ProjectionError> {
+    let decision: &str = row.get(4);
+    Ok(ReviewRecord {
+        counted,
+        order: order_at(row, 0, 1, 2),
+        user: UserId::from_uuid(row.get(3)),
+        decision: review_decision_from_sql(decision)
+            .ok_or_else(|| corrupt("review decision", decision))?,
+    })
+}
+
 impl Ledger for PgLedger<'_> {
     type Error = ProjectionError;
 
     fn key_state(&mut self, key: &StockKey) -> Result<Option<KeyState>, ProjectionError> {
+        if self.absent.contains(key) {
+            return Ok(None);
+        }
         let key_ref = self.key_ref(key);
         if let KeyRef::Id(key_id) = key_ref {
             if let Some(state) = self.cache.state(key_id) {
@@ -299,16 +326,7 @@ impl Ledger for PgLedger<'_> {
         };
         let key_id: i64 = row.get(0);
         self.learn_key(key, key_id);
-        // A key with no state row has nothing on hand and no baseline yet.
-        let read = row.get::<_, Option<i64>>(1).map(|on_hand| {
-            let baseline_seq: Option<i64> = row.get(6);
-            let baseline = baseline_seq.map(|_| Baseline {
-                order: order_at(&row, 2, 3, 4),
-                qty: row.get(5),
-            });
-            (KeyState { baseline, on_hand }, baseline_seq)
-        });
-        Ok(Some(self.cache.read(key_id, read)))
+        Ok(Some(self.cache.read(key_id, state_at(&row, 1))))
     }
 
     fn put_key_state(&mut self, key: &StockKey, state: &KeyState) -> Result<(), ProjectionError> {
@@ -338,6 +356,9 @@ impl Ledger for PgLedger<'_> {
         key: &StockKey,
         after: Option<&EventOrder>,
     ) -> Result<i64, ProjectionError> {
+        if self.absent.contains(key) {
+            return Ok(0);
+        }
         let key_ref = self.key_ref(key);
         let (filter, mut params) = key_ref.filter();
         let next = key_ref.next_param();
@@ -411,6 +432,9 @@ impl Ledger for PgLedger<'_> {
         key: &StockKey,
         approved_only: bool,
     ) -> Result<Option<CountRecord>, ProjectionError> {
+        if self.absent.contains(key) {
+            return Ok(None);
+        }
         let key_ref = self.key_ref(key);
         let (filter, params) = key_ref.filter();
         let statuses = if approved_only {
@@ -445,26 +469,21 @@ impl Ledger for PgLedger<'_> {
                 &review_decision_to_sql(review.decision),
             ],
         )?;
+        if let Some(reviews) = self.reviews.get_mut(&review.counted) {
+            reviews.push(review.clone());
+        }
         Ok(())
     }
 
     fn reviews(&mut self, counted: EventId) -> Result<Vec<ReviewRecord>, ProjectionError> {
+        if let Some(reviews) = self.reviews.get(&counted) {
+            return Ok(reviews.clone());
+        }
         let rows = self.tx.query(
             "SELECT hlc, device, event_id, user_id, decision FROM count_reviews WHERE counted = $1",
             &[counted.as_uuid()],
         )?;
-        rows.iter()
-            .map(|row| {
-                let decision: &str = row.get(4);
-                Ok(ReviewRecord {
-                    counted,
-                    order: order_at(row, 0, 1, 2),
-                    user: UserId::from_uuid(row.get(3)),
-                    decision: review_decision_from_sql(decision)
-                        .ok_or_else(|| corrupt("review decision", decision))?,
-                })
-            })
-            .collect()
+        rows.iter().map(|row| review_at(row, counted)).collect()
     }
 
     fn pick_line(
@@ -472,16 +491,21 @@ impl Ledger for PgLedger<'_> {
         pick_list: PickListId,
         line: u32,
     ) -> Result<Option<PickLineState>, ProjectionError> {
+        if let Some((state, _)) = self.pick_lines.get(&(pick_list, line)) {
+            return Ok(*state);
+        }
         let row = self.tx.query_opt(
             "SELECT picked_total, line_qty, line_qty_hlc, line_qty_device, line_qty_event
              FROM pick_line_progress WHERE pick_list = $1 AND line = $2",
             &[pick_list.as_uuid(), &i64::from(line)],
         )?;
-        Ok(row.map(|row| PickLineState {
+        let state = row.map(|row| PickLineState {
             picked_total: row.get(0),
             line_qty: row.get(1),
             line_qty_order: order_at(&row, 2, 3, 4),
-        }))
+        });
+        self.pick_lines.insert((pick_list, line), (state, false));
+        Ok(state)
     }
 
     fn put_pick_line(
@@ -490,22 +514,8 @@ impl Ledger for PgLedger<'_> {
         line: u32,
         state: &PickLineState,
     ) -> Result<(), ProjectionError> {
-        self.tx.execute(
-            "INSERT INTO pick_line_progress (pick_list, line, picked_total, line_qty, line_qty_hlc, line_qty_device, line_qty_event)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (pick_list, line) DO UPDATE SET picked_total = excluded.picked_total, line_qty = excluded.line_qty,
-               line_qty_hlc = excluded.line_qty_hlc, line_qty_device = excluded.line_qty_device,
-               line_qty_event = excluded.line_qty_event",
-            &[
-                pick_list.as_uuid(),
-                &i64::from(line),
-                &state.picked_total,
-                &state.line_qty,
-                &state.line_qty_order.hlc.to_packed(),
-                state.line_qty_order.device.as_uuid(),
-                state.line_qty_order.id.as_uuid(),
-            ],
-        )?;
+        self.pick_lines
+            .insert((pick_list, line), (Some(*state), true));
         Ok(())
     }
 
@@ -543,57 +553,57 @@ impl Ledger for PgLedger<'_> {
             "SELECT detail, is_open FROM tasks WHERE warehouse = $1 AND location = $2 AND item = $3 AND lot = $4",
             &KeyColumns::of(key).params(),
         )?;
-        rows.iter()
-            .map(|row| {
-                let mut task: CountTask = serde_json::from_str(row.get(0))?;
-                task.open = row.get(1);
-                Ok(task)
-            })
-            .collect()
+        let mut tasks = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut task: CountTask = serde_json::from_str(row.get(0))?;
+            task.open = row.get(1);
+            // A task put in this transaction is as it was put.
+            if let Some(put) = self.tasks.get(&task.id) {
+                task = put.clone();
+            }
+            tasks.push(task);
+        }
+        let stored: HashSet<_> = tasks.iter().map(|task| task.id).collect();
+        let mut new: Vec<&CountTask> = self
+            .tasks
+            .values()
+            .filter(|task| task.key == *key && !stored.contains(&task.id))
+            .collect();
+        new.sort_unstable_by_key(|task| task.id);
+        tasks.extend(new.into_iter().cloned());
+        Ok(tasks)
     }
 
     fn put_task(&mut self, task: &CountTask) -> Result<(), ProjectionError> {
-        let detail = serde_json::to_string(task)
-            .map_err(|error| ProjectionError::Invalid(error.to_string()))?;
-        self.tx.execute(
-            "INSERT INTO tasks (id, warehouse, location, item, lot, kind, is_open, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (id) DO UPDATE SET is_open = excluded.is_open, detail = excluded.detail",
-            &[
-                task.id.as_uuid(),
-                task.key.warehouse.as_uuid(),
-                task.key.location.as_uuid(),
-                task.key.item.as_uuid(),
-                &lot_to_sql(&task.key.lot),
-                &task.reason.as_str(),
-                &task.open,
-                &detail,
-            ],
-        )?;
+        self.tasks.insert(task.id, task.clone());
         Ok(())
     }
 
     fn open_discrepancy(&mut self, discrepancy: &Discrepancy) -> Result<(), ProjectionError> {
         let detail = serde_json::to_string(discrepancy)
             .map_err(|error| ProjectionError::Invalid(error.to_string()))?;
-        self.tx.execute(
-            "INSERT INTO discrepancies (id, warehouse, kind, is_open, detail) VALUES ($1, $2, $3, TRUE, $4)
-             ON CONFLICT (id) DO UPDATE SET is_open = TRUE, detail = excluded.detail",
-            &[
-                &discrepancy.id,
-                discrepancy.warehouse.as_uuid(),
-                &discrepancy.kind.as_str(),
-                &detail,
-            ],
-        )?;
+        self.discrepancies.insert(
+            discrepancy.id.clone(),
+            PendingDiscrepancy {
+                opened: Some((
+                    *discrepancy.warehouse.as_uuid(),
+                    discrepancy.kind.as_str(),
+                    detail,
+                )),
+                open: true,
+            },
+        );
         Ok(())
     }
 
     fn resolve_discrepancy(&mut self, id: &str) -> Result<(), ProjectionError> {
-        self.tx.execute(
-            "UPDATE discrepancies SET is_open = FALSE WHERE id = $1",
-            &[&id],
-        )?;
+        self.discrepancies
+            .entry(id.to_owned())
+            .or_insert(PendingDiscrepancy {
+                opened: None,
+                open: false,
+            })
+            .open = false;
         Ok(())
     }
 }

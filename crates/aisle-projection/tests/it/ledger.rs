@@ -4,7 +4,9 @@
 
 use crate::backend::{both, Backend};
 use crate::scenario::everything;
+use aisle_core::event::{CountDecision, ReviewDecision};
 use aisle_core::stock::reference;
+use aisle_core::testkit::*;
 use aisle_core::Event;
 
 both!(
@@ -13,6 +15,7 @@ both!(
     duplicates_and_replayed_batches_change_nothing,
     late_movements_with_the_counts_hlc_are_placed_by_device_and_id,
     movements_after_a_count_with_its_hlc_are_placed_by_device_and_id,
+    a_task_closed_and_reopened_in_one_transaction_ends_open,
 );
 
 /// Everything in one transaction, newest first: every count arrives before the movements
@@ -100,4 +103,24 @@ fn movements_after_a_count_with_its_hlc_are_placed_by_device_and_id(backend: &mu
     let mut seen: Vec<Event> = first.to_vec();
     seen.extend(tied.iter().map(|event| (*event).clone()));
     assert_eq!(backend.snapshot(), reference::evaluate(&seen));
+}
+
+/// A requested count is logged; later, in one transaction, a count covers it (closing the
+/// task) and a review rejects that count (reopening it): what the ledger reads back within
+/// the transaction must be the task as it was just put, not as it is stored.
+fn a_task_closed_and_reopened_in_one_transaction_ends_open(backend: &mut dyn Backend) {
+    let mut events = Events::default();
+    let bin = key(1, 1, None);
+    let request = events.make(1, 1_000, 0, count_requested(&bin, "count it"));
+    let count = events.make(2, 2_000, 0, counted(&bin, 4, 0, CountDecision::NeedsReview));
+    let rejection = events.make(1, 3_000, 0, reviewed(count.id, ReviewDecision::Rejected));
+    backend.ingest(&[&request]);
+    backend.ingest(&[&count, &rejection]);
+    let log = [request, count, rejection];
+    let expected = reference::evaluate(&log);
+    assert!(
+        expected.tasks.values().any(|task| task.open),
+        "sanity: the requested count is open again"
+    );
+    assert_eq!(backend.snapshot(), expected);
 }

@@ -1,0 +1,222 @@
+//! [`PgLedger::finish`]'s writes: what the ledger held back in the transaction, each table
+//! in one statement (column arrays, `unnest`), whatever the batch's size.
+
+use super::{PendingDiscrepancy, PgLedger};
+use crate::columns::lot_to_sql;
+use crate::ProjectionError;
+use aisle_core::ids::PickListId;
+use aisle_core::stock::{CountTask, PickLineState};
+use uuid::Uuid;
+
+/// `pick_line_progress` rows as column arrays, for one `unnest` upsert.
+#[derive(Default)]
+struct PickLineColumns {
+    pick_list: Vec<Uuid>,
+    line: Vec<i64>,
+    picked_total: Vec<i64>,
+    line_qty: Vec<i64>,
+    hlc: Vec<i64>,
+    device: Vec<Uuid>,
+    event: Vec<Uuid>,
+}
+
+/// `tasks` rows as column arrays, for one `unnest` upsert.
+#[derive(Default)]
+struct TaskColumns<'a> {
+    id: Vec<Uuid>,
+    warehouse: Vec<Uuid>,
+    location: Vec<Uuid>,
+    item: Vec<Uuid>,
+    lot: Vec<&'a str>,
+    kind: Vec<&'static str>,
+    open: Vec<bool>,
+    detail: Vec<String>,
+}
+
+/// `discrepancies` rows as column arrays, for one `unnest` upsert.
+#[derive(Default)]
+struct DiscrepancyColumns {
+    id: Vec<String>,
+    warehouse: Vec<Uuid>,
+    kind: Vec<&'static str>,
+    open: Vec<bool>,
+    detail: Vec<String>,
+}
+
+impl PgLedger<'_> {
+    /// Writes the pick lines put in this transaction, each as it was put last, in one
+    /// statement.
+    pub(super) fn flush_pick_lines(&mut self) -> Result<(), ProjectionError> {
+        let mut put: Vec<((PickListId, u32), PickLineState)> = self
+            .pick_lines
+            .drain()
+            .filter_map(|(line, (state, dirty))| dirty.then_some(line).zip(state))
+            .collect();
+        if put.is_empty() {
+            return Ok(());
+        }
+        put.sort_unstable_by_key(|(line, _)| *line);
+        let mut columns = PickLineColumns::default();
+        for ((pick_list, line), state) in &put {
+            columns.pick_list.push(*pick_list.as_uuid());
+            columns.line.push(i64::from(*line));
+            columns.picked_total.push(state.picked_total);
+            columns.line_qty.push(state.line_qty);
+            columns.hlc.push(state.line_qty_order.hlc.to_packed());
+            columns.device.push(*state.line_qty_order.device.as_uuid());
+            columns.event.push(*state.line_qty_order.id.as_uuid());
+        }
+        self.tx.execute(
+            "INSERT INTO pick_line_progress (pick_list, line, picked_total, line_qty, line_qty_hlc, line_qty_device, line_qty_event)
+             SELECT * FROM unnest($1::uuid[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[], $6::uuid[], $7::uuid[])
+             ON CONFLICT (pick_list, line) DO UPDATE SET picked_total = excluded.picked_total, line_qty = excluded.line_qty,
+               line_qty_hlc = excluded.line_qty_hlc, line_qty_device = excluded.line_qty_device,
+               line_qty_event = excluded.line_qty_event",
+            &[
+                &columns.pick_list,
+                &columns.line,
+                &columns.picked_total,
+                &columns.line_qty,
+                &columns.hlc,
+                &columns.device,
+                &columns.event,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Writes the count tasks put in this transaction, each as it was put last, in one
+    /// statement. A task's id is derived from its key and cause, so its key and kind never
+    /// change; only whether it is open and its detail do, as with one upsert per put.
+    pub(super) fn flush_tasks(&mut self) -> Result<(), ProjectionError> {
+        if self.tasks.is_empty() {
+            return Ok(());
+        }
+        let mut tasks: Vec<CountTask> = std::mem::take(&mut self.tasks).into_values().collect();
+        tasks.sort_unstable_by_key(|task| task.id);
+        let mut columns = TaskColumns::default();
+        for task in &tasks {
+            columns.id.push(*task.id.as_uuid());
+            columns.warehouse.push(*task.key.warehouse.as_uuid());
+            columns.location.push(*task.key.location.as_uuid());
+            columns.item.push(*task.key.item.as_uuid());
+            columns.lot.push(lot_to_sql(&task.key.lot));
+            columns.kind.push(task.reason.as_str());
+            columns.open.push(task.open);
+            columns.detail.push(
+                serde_json::to_string(task)
+                    .map_err(|error| ProjectionError::Invalid(error.to_string()))?,
+            );
+        }
+        self.tx.execute(
+            "INSERT INTO tasks (id, warehouse, location, item, lot, kind, is_open, detail)
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::TEXT[], $6::TEXT[],
+                 $7::BOOLEAN[], $8::TEXT[])
+             ON CONFLICT (id) DO UPDATE SET is_open = excluded.is_open, detail = excluded.detail",
+            &[
+                &columns.id,
+                &columns.warehouse,
+                &columns.location,
+                &columns.item,
+                &columns.lot,
+                &columns.kind,
+                &columns.open,
+                &columns.detail,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Writes the discrepancies' end states: one statement for those opened in this
+    /// transaction (open or resolved since, with what they were opened with last), one for
+    /// those only resolved. The same rows as opening and resolving them one by one.
+    pub(super) fn flush_discrepancies(&mut self) -> Result<(), ProjectionError> {
+        let mut pending: Vec<(String, PendingDiscrepancy)> =
+            std::mem::take(&mut self.discrepancies)
+                .into_iter()
+                .collect();
+        pending.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut opened = DiscrepancyColumns::default();
+        let mut resolved: Vec<String> = Vec::new();
+        for (id, discrepancy) in pending {
+            match discrepancy.opened {
+                Some((warehouse, kind, detail)) => {
+                    opened.id.push(id);
+                    opened.warehouse.push(warehouse);
+                    opened.kind.push(kind);
+                    opened.open.push(discrepancy.open);
+                    opened.detail.push(detail);
+                }
+                None => resolved.push(id),
+            }
+        }
+        if !opened.id.is_empty() {
+            self.tx.execute(
+                "INSERT INTO discrepancies (id, warehouse, kind, is_open, detail)
+                 SELECT * FROM unnest($1::TEXT[], $2::uuid[], $3::TEXT[], $4::BOOLEAN[], $5::TEXT[])
+                 ON CONFLICT (id) DO UPDATE SET is_open = excluded.is_open, detail = excluded.detail",
+                &[
+                    &opened.id,
+                    &opened.warehouse,
+                    &opened.kind,
+                    &opened.open,
+                    &opened.detail,
+                ],
+            )?;
+        }
+        if !resolved.is_empty() {
+            self.tx.execute(
+                "UPDATE discrepancies SET is_open = FALSE WHERE id = ANY($1::TEXT[])",
+                &[&resolved],
+            )?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn flush_states(&mut self) -> Result<(), ProjectionError> {
+        let dirty = self.cache.take_dirty_states();
+        if dirty.is_empty() {
+            return Ok(());
+        }
+        let mut key_ids = Vec::with_capacity(dirty.len());
+        let mut on_hand = Vec::with_capacity(dirty.len());
+        let mut baseline_hlc: Vec<Option<i64>> = Vec::with_capacity(dirty.len());
+        let mut baseline_seq = Vec::with_capacity(dirty.len());
+        let mut baseline_qty: Vec<Option<i64>> = Vec::with_capacity(dirty.len());
+        for (key_id, state, seq) in dirty {
+            key_ids.push(key_id);
+            on_hand.push(state.on_hand);
+            baseline_hlc.push(state.baseline.map(|b| b.order.hlc.to_packed()));
+            baseline_seq.push(seq);
+            baseline_qty.push(state.baseline.map(|b| b.qty));
+        }
+        self.tx.execute(
+            "INSERT INTO key_states (key_id, on_hand, baseline_hlc, baseline_seq, baseline_qty)
+             SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[])
+             ON CONFLICT (key_id) DO UPDATE SET on_hand = excluded.on_hand, baseline_hlc = excluded.baseline_hlc,
+               baseline_seq = excluded.baseline_seq, baseline_qty = excluded.baseline_qty",
+            &[&key_ids, &on_hand, &baseline_hlc, &baseline_seq, &baseline_qty],
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn flush_deltas(&mut self) -> Result<(), ProjectionError> {
+        let deltas = self.cache.take_deltas();
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        let mut columns: [Vec<i64>; 4] = Default::default();
+        for (key_id, hlc, seq, delta) in deltas {
+            columns[0].push(key_id);
+            columns[1].push(hlc);
+            columns[2].push(seq);
+            columns[3].push(delta);
+        }
+        self.tx.execute(
+            "INSERT INTO stock_deltas (key_id, hlc, event_seq, delta)
+             SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[])",
+            &[&columns[0], &columns[1], &columns[2], &columns[3]],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,161 @@
+//! [`PgLedger::prefetch`]: what applying a batch will ask about, read ahead in one statement
+//! per table.
+
+use super::{order_at, review_at, state_at, PgLedger};
+use crate::checksum::event_keys;
+use crate::columns::lot_to_sql;
+use crate::ProjectionError;
+use aisle_core::event::EventBody;
+use aisle_core::ids::{EventId, PickListId};
+use aisle_core::stock::{PickLineState, StockKey};
+use aisle_core::Event;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+impl PgLedger<'_> {
+    /// Reads, in one statement each, what applying `events` will ask about: the ids and
+    /// states of every stock key they touch (a key the database does not have is remembered
+    /// as absent until the ledger creates it), the progress of the pick lines they pick on,
+    /// and the reviews of the counts they make or review; only what this ledger does not hold
+    /// yet. Optional, and only a read: pass the batch about to be applied (a superset does no
+    /// harm). Without it each key, line or count costs a round trip the first time a
+    /// transaction touches it.
+    pub fn prefetch<'e>(
+        &mut self,
+        events: impl IntoIterator<Item = &'e Event>,
+    ) -> Result<(), ProjectionError> {
+        let events: Vec<&Event> = events.into_iter().collect();
+        let lines: BTreeSet<(PickListId, u32)> = events
+            .iter()
+            .filter_map(|event| match &event.body {
+                EventBody::Picked {
+                    pick_line: Some(line),
+                    ..
+                } => Some((line.pick_list, line.line)),
+                _ => None,
+            })
+            .collect();
+        self.prefetch_pick_lines(lines)?;
+        // A count's reviews are read when it is applied, and a review's count's.
+        let counted: BTreeSet<EventId> = events
+            .iter()
+            .filter_map(|event| match &event.body {
+                EventBody::Counted { .. } => Some(event.id),
+                EventBody::CountReviewed { counted, .. } => Some(*counted),
+                _ => None,
+            })
+            .collect();
+        self.prefetch_reviews(counted)?;
+        let keys: BTreeSet<StockKey> = events
+            .into_iter()
+            .flat_map(event_keys)
+            .filter(|key| {
+                !self.absent.contains(key)
+                    && self
+                        .cache
+                        .key_ids
+                        .get(key)
+                        .is_none_or(|id| self.cache.state(*id).is_none())
+            })
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut columns: (Vec<Uuid>, Vec<Uuid>, Vec<Uuid>, Vec<&str>) = Default::default();
+        for key in &keys {
+            columns.0.push(*key.warehouse.as_uuid());
+            columns.1.push(*key.location.as_uuid());
+            columns.2.push(*key.item.as_uuid());
+            columns.3.push(lot_to_sql(&key.lot));
+        }
+        let rows = self.tx.query(
+            "SELECT q.n, k.key_id, s.on_hand, s.baseline_hlc, e.device, e.id, s.baseline_qty, s.baseline_seq
+             FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::TEXT[]) WITH ORDINALITY
+                 AS q (warehouse, location, item, lot, n)
+             LEFT JOIN stock_keys k ON k.warehouse = q.warehouse AND k.location = q.location
+                 AND k.item = q.item AND k.lot = q.lot
+             LEFT JOIN key_states s ON s.key_id = k.key_id
+             LEFT JOIN events e ON e.seq = s.baseline_seq
+             ORDER BY q.n",
+            &[&columns.0, &columns.1, &columns.2, &columns.3],
+        )?;
+        if rows.len() != keys.len() {
+            return Err(ProjectionError::Corrupt(format!(
+                "{} stock key rows for {} keys",
+                rows.len(),
+                keys.len()
+            )));
+        }
+        for (key, row) in keys.into_iter().zip(&rows) {
+            match row.get::<_, Option<i64>>(1) {
+                None => {
+                    self.absent.insert(key);
+                }
+                Some(key_id) => {
+                    self.learn_key(&key, key_id);
+                    let read = state_at(row, 2);
+                    self.cache.read(key_id, read);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the progress of every pick line `lines` names that this ledger does not hold.
+    fn prefetch_pick_lines(
+        &mut self,
+        lines: BTreeSet<(PickListId, u32)>,
+    ) -> Result<(), ProjectionError> {
+        let lines: Vec<(PickListId, u32)> = lines
+            .into_iter()
+            .filter(|line| !self.pick_lines.contains_key(line))
+            .collect();
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let lists: Vec<Uuid> = lines.iter().map(|(list, _)| *list.as_uuid()).collect();
+        let numbers: Vec<i64> = lines.iter().map(|(_, line)| i64::from(*line)).collect();
+        let rows = self.tx.query(
+            "SELECT q.n, p.picked_total, p.line_qty, p.line_qty_hlc, p.line_qty_device, p.line_qty_event
+             FROM unnest($1::uuid[], $2::BIGINT[]) WITH ORDINALITY AS q (pick_list, line, n)
+             LEFT JOIN pick_line_progress p ON p.pick_list = q.pick_list AND p.line = q.line
+             ORDER BY q.n",
+            &[&lists, &numbers],
+        )?;
+        for (line, row) in lines.into_iter().zip(&rows) {
+            let state = row
+                .get::<_, Option<i64>>(1)
+                .map(|picked_total| PickLineState {
+                    picked_total,
+                    line_qty: row.get(2),
+                    line_qty_order: order_at(row, 3, 4, 5),
+                });
+            self.pick_lines.insert(line, (state, false));
+        }
+        Ok(())
+    }
+
+    /// Reads the reviews of every count in `counted` that this ledger does not hold.
+    fn prefetch_reviews(&mut self, counted: BTreeSet<EventId>) -> Result<(), ProjectionError> {
+        let counted: Vec<Uuid> = counted
+            .into_iter()
+            .filter(|id| !self.reviews.contains_key(id))
+            .map(|id| *id.as_uuid())
+            .collect();
+        if counted.is_empty() {
+            return Ok(());
+        }
+        let rows = self.tx.query(
+            "SELECT hlc, device, event_id, user_id, decision, counted FROM count_reviews WHERE counted = ANY($1::uuid[])",
+            &[&counted],
+        )?;
+        for id in &counted {
+            self.reviews.insert(EventId::from_uuid(*id), Vec::new());
+        }
+        for row in &rows {
+            let review = review_at(row, EventId::from_uuid(row.get(5)))?;
+            self.reviews.entry(review.counted).or_default().push(review);
+        }
+        Ok(())
+    }
+}
