@@ -22,8 +22,8 @@ use crate::write_behind::WriteBehind;
 use crate::ProjectionError;
 use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, PickListId, UserId, WarehouseId};
 use aisle_core::stock::{
-    Baseline, Claim, CountRecord, CountTask, Discrepancy, EventOrder, KeyState, Ledger,
-    PickLineState, ReviewRecord, StockKey,
+    Baseline, Claim, CountRecord, CountStatus, CountTask, Discrepancy, EventOrder, KeyState,
+    Ledger, PickLineState, ReviewRecord, StockKey,
 };
 use aisle_core::Hlc;
 use aisle_pg::{PgTx, Row, ToSql};
@@ -55,7 +55,7 @@ pub(crate) fn key_at(row: &Row, first: usize) -> StockKey {
 /// Reads a key's state from six consecutive columns: on_hand, baseline hlc, the baseline
 /// event's device and id (from its `events` row), baseline qty and seq; `None` when
 /// `on_hand` is NULL (the key has no `key_states` row: nothing on hand, no baseline).
-fn state_at(row: &Row, first: usize) -> Option<(KeyState, Option<i64>)> {
+pub(crate) fn state_at(row: &Row, first: usize) -> Option<(KeyState, Option<i64>)> {
     let on_hand: Option<i64> = row.get(first);
     on_hand.map(|on_hand| {
         let baseline_seq: Option<i64> = row.get(first + 5);
@@ -137,6 +137,15 @@ pub struct PgLedger<'t> {
     pick_lines: HashMap<(PickListId, u32), (Option<PickLineState>, bool)>,
     /// The reviews of counts that [`PgLedger::prefetch`] read, with those added since.
     reviews: HashMap<EventId, Vec<ReviewRecord>>,
+    /// Every count of the keys whose counts this ledger holds (read by prefetch, or none
+    /// yet because this ledger created the key), as put last, by key id. A count put on
+    /// such a key is written at `finish`; on any other key at once.
+    counts: HashMap<i64, Vec<CountRecord>>,
+    /// The counts put on those keys in this transaction.
+    counts_put: HashSet<EventId>,
+    /// The count tasks stored for keys whose counts this ledger holds, by key id, as read by
+    /// prefetch (the ones put since are in `tasks`).
+    stored_tasks: HashMap<i64, Vec<CountTask>>,
 }
 
 /// A discrepancy's end state in this transaction: opened (with what it was opened with
@@ -175,6 +184,9 @@ impl<'t> PgLedger<'t> {
             tasks: HashMap::new(),
             pick_lines: HashMap::new(),
             reviews: HashMap::new(),
+            counts: HashMap::new(),
+            counts_put: HashSet::new(),
+            stored_tasks: HashMap::new(),
         }
     }
 
@@ -195,6 +207,7 @@ impl<'t> PgLedger<'t> {
         self.flush_discrepancies()?;
         self.flush_tasks()?;
         self.flush_pick_lines()?;
+        self.flush_counts()?;
         Ok(self.cache.key_ids)
     }
 
@@ -253,9 +266,13 @@ impl<'t> PgLedger<'t> {
         };
         self.absent.remove(key);
         self.cache.key_ids.insert(key.clone(), id);
-        // A key this statement created has no state row: nothing on hand, no baseline.
-        if inserted && self.cache.state(id).is_none() {
-            self.cache.read(id, None);
+        // A key this statement created has no state row (nothing on hand, no baseline) and
+        // no counts.
+        if inserted {
+            if self.cache.state(id).is_none() {
+                self.cache.read(id, None);
+            }
+            self.counts.entry(id).or_default();
         }
         Ok(id)
     }
@@ -266,11 +283,11 @@ impl<'t> PgLedger<'t> {
     }
 }
 
-const COUNT_COLUMNS: &str =
+pub(crate) const COUNT_COLUMNS: &str =
     "c.hlc, c.device, c.event_id, c.user_id, c.counted_qty, c.system_qty, c.decision, c.status,
      k.warehouse, k.location, k.item, k.lot, k.key_id";
 
-fn count_at(row: &Row) -> Result<CountRecord, ProjectionError> {
+pub(crate) fn count_at(row: &Row) -> Result<CountRecord, ProjectionError> {
     let decision: &str = row.get(6);
     let status: &str = row.get(7);
     Ok(CountRecord {
@@ -286,7 +303,7 @@ fn count_at(row: &Row) -> Result<CountRecord, ProjectionError> {
 }
 
 /// Reads a review of `counted` from five columns: hlc, device, event id, user, decision.
-fn review_at(row: &Row, counted: EventId) -> Result<ReviewRecord, ProjectionError> {
+pub(crate) fn review_at(row: &Row, counted: EventId) -> Result<ReviewRecord, ProjectionError> {
     let decision: &str = row.get(4);
     Ok(ReviewRecord {
         counted,
@@ -399,6 +416,16 @@ impl Ledger for PgLedger<'_> {
     }
 
     fn count(&mut self, counted: EventId) -> Result<Option<CountRecord>, ProjectionError> {
+        // A count on a key whose counts this ledger holds is among them; any other is only
+        // in the table.
+        if let Some(count) = self
+            .counts
+            .values()
+            .flatten()
+            .find(|count| count.order.id == counted)
+        {
+            return Ok(Some(count.clone()));
+        }
         let row = self.tx.query_opt(
             &format!("SELECT {COUNT_COLUMNS} FROM counts c JOIN stock_keys k ON k.key_id = c.key_id WHERE c.event_id = $1"),
             &[counted.as_uuid()],
@@ -408,6 +435,18 @@ impl Ledger for PgLedger<'_> {
 
     fn put_count(&mut self, count: &CountRecord) -> Result<(), ProjectionError> {
         let key_id = self.create_key(&count.key)?;
+        if let Some(counts) = self.counts.get_mut(&key_id) {
+            match counts
+                .iter_mut()
+                .find(|held| held.order.id == count.order.id)
+            {
+                // Only the status of a stored count changes.
+                Some(held) => held.status = count.status,
+                None => counts.push(count.clone()),
+            }
+            self.counts_put.insert(count.order.id);
+            return Ok(());
+        }
         self.tx.execute(
             "INSERT INTO counts (event_id, key_id, hlc, device, user_id, counted_qty, system_qty, decision, status)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -434,6 +473,22 @@ impl Ledger for PgLedger<'_> {
     ) -> Result<Option<CountRecord>, ProjectionError> {
         if self.absent.contains(key) {
             return Ok(None);
+        }
+        if let Some(counts) = self
+            .cache
+            .key_ids
+            .get(key)
+            .and_then(|key_id| self.counts.get(key_id))
+        {
+            return Ok(counts
+                .iter()
+                .filter(|count| match count.status {
+                    CountStatus::Approved => true,
+                    CountStatus::PendingReview => !approved_only,
+                    CountStatus::Rejected => false,
+                })
+                .max_by_key(|count| count.order)
+                .cloned());
         }
         let key_ref = self.key_ref(key);
         let (filter, params) = key_ref.filter();
@@ -549,14 +604,30 @@ impl Ledger for PgLedger<'_> {
     }
 
     fn count_tasks(&mut self, key: &StockKey) -> Result<Vec<CountTask>, ProjectionError> {
-        let rows = self.tx.query(
-            "SELECT detail, is_open FROM tasks WHERE warehouse = $1 AND location = $2 AND item = $3 AND lot = $4",
-            &KeyColumns::of(key).params(),
-        )?;
-        let mut tasks = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let mut task: CountTask = serde_json::from_str(row.get(0))?;
-            task.open = row.get(1);
+        let prefetched = self
+            .cache
+            .key_ids
+            .get(key)
+            .and_then(|key_id| self.stored_tasks.get(key_id))
+            .cloned();
+        let stored = match prefetched {
+            Some(stored) => stored,
+            None => {
+                let rows = self.tx.query(
+                    "SELECT detail, is_open FROM tasks WHERE warehouse = $1 AND location = $2 AND item = $3 AND lot = $4",
+                    &KeyColumns::of(key).params(),
+                )?;
+                let mut stored = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let mut task: CountTask = serde_json::from_str(row.get(0))?;
+                    task.open = row.get(1);
+                    stored.push(task);
+                }
+                stored
+            }
+        };
+        let mut tasks = Vec::with_capacity(stored.len());
+        for mut task in stored {
             // A task put in this transaction is as it was put.
             if let Some(put) = self.tasks.get(&task.id) {
                 task = put.clone();

@@ -79,12 +79,17 @@ where
             break;
         };
         last = Some((tail.get(2), tail.get(3), tail.get(4)));
+        let page: Vec<(i64, Event)> = rows
+            .iter()
+            .map(|row| Ok((row.get(0), serde_json::from_str(row.get(1))?)))
+            .collect::<Result<_, serde_json::Error>>()
+            .map_err(ProjectionError::from)?;
         let mut ledger = PgLedger::with_key_ids(tx, std::mem::take(&mut key_ids));
-        for row in &rows {
-            let event: Event = serde_json::from_str(row.get(1)).map_err(ProjectionError::from)?;
-            ledger.applying(event.id, row.get(0));
-            apply(&mut ledger, &event)?;
-            also(&mut ledger, &event)?;
+        ledger.prefetch(page.iter().map(|(_, event)| event))?;
+        for (seq, event) in &page {
+            ledger.applying(event.id, *seq);
+            apply(&mut ledger, event)?;
+            also(&mut ledger, event)?;
             n_events += 1;
         }
         // Ids of keys created in this transaction are valid for the rest of it.

@@ -16,6 +16,7 @@ both!(
     late_movements_with_the_counts_hlc_are_placed_by_device_and_id,
     movements_after_a_count_with_its_hlc_are_placed_by_device_and_id,
     a_task_closed_and_reopened_in_one_transaction_ends_open,
+    a_count_closes_the_task_an_earlier_transaction_stored,
 );
 
 /// Everything in one transaction, newest first: every count arrives before the movements
@@ -122,5 +123,29 @@ fn a_task_closed_and_reopened_in_one_transaction_ends_open(backend: &mut dyn Bac
         expected.tasks.values().any(|task| task.open),
         "sanity: the requested count is open again"
     );
+    assert_eq!(backend.snapshot(), expected);
+}
+
+/// A requested count and a short pick are logged; a later transaction counts the key, which
+/// closes both tasks the earlier one stored.
+fn a_count_closes_the_task_an_earlier_transaction_stored(backend: &mut dyn Backend) {
+    let mut events = Events::default();
+    let bin = key(1, 1, Some("L"));
+    let receipt = events.make(1, 500, 0, received(&bin, 9));
+    let request = events.make(1, 1_000, 0, count_requested(&bin, "count it"));
+    let short = events.make(2, 1_100, 0, short_picked(&bin, pick_list(1), 1));
+    let count = events.make(
+        2,
+        2_000,
+        0,
+        counted(&bin, 4, 9, CountDecision::SelfApproved),
+    );
+    backend.ingest(&[&receipt, &request, &short]);
+    let before = backend.snapshot();
+    assert_eq!(before.tasks.len(), 2, "sanity: two open tasks");
+    backend.ingest(&[&count]);
+    let log = [receipt, request, short, count];
+    let expected = reference::evaluate(&log);
+    assert!(expected.tasks.is_empty(), "sanity: the count covers both");
     assert_eq!(backend.snapshot(), expected);
 }

@@ -2,10 +2,10 @@
 //! in one statement (column arrays, `unnest`), whatever the batch's size.
 
 use super::{PendingDiscrepancy, PgLedger};
-use crate::columns::lot_to_sql;
+use crate::columns::{count_decision_to_sql, lot_to_sql};
 use crate::ProjectionError;
 use aisle_core::ids::PickListId;
-use aisle_core::stock::{CountTask, PickLineState};
+use aisle_core::stock::{CountRecord, CountTask, PickLineState};
 use uuid::Uuid;
 
 /// `pick_line_progress` rows as column arrays, for one `unnest` upsert.
@@ -43,7 +43,67 @@ struct DiscrepancyColumns {
     detail: Vec<String>,
 }
 
+/// `counts` rows as column arrays, for one `unnest` upsert.
+#[derive(Default)]
+struct CountColumns {
+    event_id: Vec<Uuid>,
+    key_id: Vec<i64>,
+    hlc: Vec<i64>,
+    device: Vec<Uuid>,
+    user_id: Vec<Uuid>,
+    counted_qty: Vec<i64>,
+    system_qty: Vec<i64>,
+    decision: Vec<&'static str>,
+    status: Vec<&'static str>,
+}
+
 impl PgLedger<'_> {
+    /// Writes the counts put on keys whose counts this ledger holds, each as it is now, in
+    /// one statement (a stored count's status is all that changes, as with one upsert each).
+    pub(super) fn flush_counts(&mut self) -> Result<(), ProjectionError> {
+        if self.counts_put.is_empty() {
+            return Ok(());
+        }
+        let put = std::mem::take(&mut self.counts_put);
+        let mut columns = CountColumns::default();
+        let mut rows: Vec<(i64, &CountRecord)> = self
+            .counts
+            .iter()
+            .flat_map(|(key_id, counts)| counts.iter().map(move |count| (*key_id, count)))
+            .filter(|(_, count)| put.contains(&count.order.id))
+            .collect();
+        rows.sort_unstable_by_key(|(_, count)| count.order.id);
+        for (key_id, count) in rows {
+            columns.event_id.push(*count.order.id.as_uuid());
+            columns.key_id.push(key_id);
+            columns.hlc.push(count.order.hlc.to_packed());
+            columns.device.push(*count.order.device.as_uuid());
+            columns.user_id.push(*count.user.as_uuid());
+            columns.counted_qty.push(count.counted_qty);
+            columns.system_qty.push(count.system_qty);
+            columns.decision.push(count_decision_to_sql(count.decision));
+            columns.status.push(count.status.as_str());
+        }
+        self.tx.execute(
+            "INSERT INTO counts (event_id, key_id, hlc, device, user_id, counted_qty, system_qty, decision, status)
+             SELECT * FROM unnest($1::uuid[], $2::BIGINT[], $3::BIGINT[], $4::uuid[], $5::uuid[], $6::BIGINT[],
+                 $7::BIGINT[], $8::TEXT[], $9::TEXT[])
+             ON CONFLICT (event_id) DO UPDATE SET status = excluded.status",
+            &[
+                &columns.event_id,
+                &columns.key_id,
+                &columns.hlc,
+                &columns.device,
+                &columns.user_id,
+                &columns.counted_qty,
+                &columns.system_qty,
+                &columns.decision,
+                &columns.status,
+            ],
+        )?;
+        Ok(())
+    }
+
     /// Writes the pick lines put in this transaction, each as it was put last, in one
     /// statement.
     pub(super) fn flush_pick_lines(&mut self) -> Result<(), ProjectionError> {

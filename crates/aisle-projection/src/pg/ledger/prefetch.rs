@@ -1,13 +1,13 @@
 //! [`PgLedger::prefetch`]: what applying a batch will ask about, read ahead in one statement
 //! per table.
 
-use super::{order_at, review_at, state_at, PgLedger};
+use super::{count_at, order_at, review_at, state_at, PgLedger, COUNT_COLUMNS};
 use crate::checksum::event_keys;
 use crate::columns::lot_to_sql;
 use crate::ProjectionError;
 use aisle_core::event::EventBody;
 use aisle_core::ids::{EventId, PickListId};
-use aisle_core::stock::{PickLineState, StockKey};
+use aisle_core::stock::{CountRecord, CountTask, PickLineState, StockKey};
 use aisle_core::Event;
 use std::collections::BTreeSet;
 use uuid::Uuid;
@@ -46,9 +46,32 @@ impl PgLedger<'_> {
             })
             .collect();
         self.prefetch_reviews(counted)?;
-        let keys: BTreeSet<StockKey> = events
-            .into_iter()
-            .flat_map(event_keys)
+        self.prefetch_keys(events.iter().flat_map(|event| event_keys(event)))?;
+        // The counts of every key a count is made on, and of every reviewed count's key.
+        let counted_keys: Vec<i64> = events
+            .iter()
+            .filter_map(|event| match &event.body {
+                EventBody::Counted { .. } => event.subject_key(),
+                _ => None,
+            })
+            .filter_map(|key| self.cache.key_ids.get(&key).copied())
+            .collect();
+        let reviewed: Vec<Uuid> = events
+            .iter()
+            .filter_map(|event| match &event.body {
+                EventBody::CountReviewed { counted, .. } => Some(*counted.as_uuid()),
+                _ => None,
+            })
+            .collect();
+        self.prefetch_counts(counted_keys, reviewed)
+    }
+
+    /// Reads the ids and states of `keys` that this ledger does not hold.
+    fn prefetch_keys(
+        &mut self,
+        keys: impl Iterator<Item = StockKey>,
+    ) -> Result<(), ProjectionError> {
+        let keys: BTreeSet<StockKey> = keys
             .filter(|key| {
                 !self.absent.contains(key)
                     && self
@@ -131,6 +154,77 @@ impl PgLedger<'_> {
                     line_qty_order: order_at(row, 3, 4, 5),
                 });
             self.pick_lines.insert(line, (state, false));
+        }
+        Ok(())
+    }
+
+    /// Reads every count, and every count task, of the keys `key_ids` and of the keys of the
+    /// counts `reviewed`, unless this ledger holds them: `count`, `latest_count` and
+    /// `count_tasks` on those keys then ask the database nothing.
+    fn prefetch_counts(
+        &mut self,
+        key_ids: Vec<i64>,
+        reviewed: Vec<Uuid>,
+    ) -> Result<(), ProjectionError> {
+        let key_ids: Vec<i64> = key_ids
+            .into_iter()
+            .filter(|id| !self.counts.contains_key(id))
+            .collect();
+        let reviewed: Vec<Uuid> = reviewed
+            .into_iter()
+            .filter(|id| {
+                !self
+                    .counts
+                    .values()
+                    .flatten()
+                    .any(|count| count.order.id.as_uuid() == id)
+            })
+            .collect();
+        if key_ids.is_empty() && reviewed.is_empty() {
+            return Ok(());
+        }
+        let rows = self.tx.query(
+            &format!(
+                "SELECT {COUNT_COLUMNS} FROM counts c JOIN stock_keys k ON k.key_id = c.key_id
+                 WHERE c.key_id = ANY($1::BIGINT[])
+                    OR c.key_id IN (SELECT r.key_id FROM counts r WHERE r.event_id = ANY($2::uuid[]))"
+            ),
+            &[&key_ids, &reviewed],
+        )?;
+        let mut loaded: BTreeSet<i64> = key_ids.into_iter().collect();
+        let mut counts: Vec<(i64, CountRecord)> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let key_id: i64 = row.get(12);
+            loaded.insert(key_id);
+            counts.push((key_id, count_at(row)?));
+        }
+        let loaded: Vec<i64> = loaded
+            .into_iter()
+            .filter(|id| !self.counts.contains_key(id))
+            .collect();
+        for key_id in &loaded {
+            self.counts.insert(*key_id, Vec::new());
+        }
+        for (key_id, count) in counts {
+            if let Some(list) = self.counts.get_mut(&key_id) {
+                if !list.iter().any(|held| held.order.id == count.order.id) {
+                    list.push(count);
+                }
+            }
+        }
+        let rows = self.tx.query(
+            "SELECT k.key_id, t.detail, t.is_open FROM stock_keys k
+             JOIN tasks t ON t.warehouse = k.warehouse AND t.location = k.location AND t.item = k.item AND t.lot = k.lot
+             WHERE k.key_id = ANY($1::BIGINT[])",
+            &[&loaded],
+        )?;
+        for key_id in &loaded {
+            self.stored_tasks.entry(*key_id).or_default();
+        }
+        for row in &rows {
+            let mut task: CountTask = serde_json::from_str(row.get(1))?;
+            task.open = row.get(2);
+            self.stored_tasks.entry(row.get(0)).or_default().push(task);
         }
         Ok(())
     }
