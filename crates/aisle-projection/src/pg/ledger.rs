@@ -2,16 +2,20 @@
 //! semantics of [`SqlLedger`](crate::sqlite::SqlLedger) over the same tables
 //! (`migrations/projection/pg/`).
 //!
-//! Every call is at most one statement round trip, and most are none: stock key ids, key
-//! states and the transaction's stock deltas live in the shared write-behind cache
-//! (`crate::write_behind`), and [`PgLedger::finish`] writes the changed states and all the
-//! deltas in two statements, whatever the batch's size (arrays, `unnest`).
-//! [`PgLedger::prefetch`] reads the ids and states of every key a batch touches in one
-//! statement, so a movement on a known key then costs no round trip at all. A key that is not
-//! cached is looked up by its columns inside the statement that needs it, and its id is
-//! cached from the answer. The exceptions, each one more round trip: creating a key the
-//! database has never seen (which also tells the ledger that it has no state yet), and a
-//! baseline or delta of an event other than the one being applied (see
+//! Every call is at most one statement round trip, and most are none. What the rules read
+//! and write over and over within a batch is held in memory and written back by
+//! [`PgLedger::finish`], one statement per table whatever the batch's size (arrays,
+//! `unnest`): key ids, key states and stock deltas (the write-behind cache shared with
+//! SQLite, `crate::write_behind`), and here also discrepancies, count tasks, pick-line
+//! progress and the counts of the keys it holds. [`PgLedger::prefetch`] reads, one
+//! statement per table, what a batch will ask about: its keys' ids and states, its pick
+//! lines, its counts' reviews, and every count and count task of the keys it counts or
+//! reviews. With it a movement costs no round trip and a count one (`sum_deltas_after`,
+//! whose rows are the key's whole history). Without it, each key, line or count is read the
+//! first time it is needed, by its columns inside the statement that needs it. The other
+//! round trips: creating a key the database has never seen (which also tells the ledger that
+//! it has no state and no counts), a review or a claim (written at once), claims read for a
+//! claim, and a baseline or delta of an event other than the one being applied (see
 //! [`PgLedger::applying`]), whose `events.seq` is looked up.
 
 use crate::columns::{
