@@ -16,7 +16,7 @@ use aisle_protocol::{
     ErpPickList, ErpPickLists, ErpUser, ErpUsers, MasterBarcode, MasterResponse, PushRequest,
 };
 use aisle_server::auth::Scope;
-use aisle_server::{registry_path, Registry, ServerConfig};
+use aisle_server::{registry_path, Registry, ServerConfig, SqliteRegistry};
 use aisle_store::master::PinHash;
 use aisle_sync::{DeviceProfile, EnrollForm, SyncConfig, TokenStore};
 use std::path::{Path, PathBuf};
@@ -73,7 +73,7 @@ pub async fn start(
     // Opened (and on the first start, created) before the server task opens it too: two
     // first opens at once would both run the registry's migration, and one would fail.
     let registry =
-        Registry::open(&registry_path(&server_dir)).map_err(|error| error.to_string())?;
+        SqliteRegistry::open(&registry_path(&server_dir)).map_err(|error| error.to_string())?;
     let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let served = aisle_server::serve(config, listener, async move {
@@ -136,7 +136,7 @@ fn hostname() -> String {
 
 /// Makes the demo tenant and fills it: master data over the ERP API, then a dock PC's
 /// receipts, so the first sync of this PC pulls real stock.
-async fn seed(registry: &Registry, url: &str) -> Result<(TenantId, WarehouseId), String> {
+async fn seed(registry: &SqliteRegistry, url: &str) -> Result<(TenantId, WarehouseId), String> {
     let now = crate::now_ms() as i64;
     let tenant = registry
         .add_tenant("demo", now)
@@ -271,7 +271,7 @@ impl Erp<'_> {
 /// A second device, "dock PC", receives the opening stock, so this PC's first sync shows
 /// events arriving from elsewhere.
 async fn dock_pc_receipts(
-    registry: &Registry,
+    registry: &SqliteRegistry,
     http: &reqwest::Client,
     url: &str,
     tenant: TenantId,

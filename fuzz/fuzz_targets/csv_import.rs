@@ -16,7 +16,7 @@ use aisle_server::auth::{IntegrationContext, MasterWrite};
 use aisle_server::import::{import_csv, Kind};
 use aisle_server::pool::TenantPools;
 use aisle_server::storage::SqliteStorage;
-use aisle_server::Registry;
+use aisle_server::{Registry, SqliteRegistry};
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
 
@@ -33,7 +33,7 @@ fn tenant() -> &'static Tenant {
         let data_dir = tempfile::tempdir().expect("temp dir").keep();
         // As `aisle-server` makes it before it opens anything.
         std::fs::create_dir_all(data_dir.join("tenants")).expect("tenants dir");
-        let registry = Registry::open(&aisle_server::registry_path(&data_dir)).expect("registry");
+        let registry = SqliteRegistry::open(&aisle_server::registry_path(&data_dir)).expect("registry");
         let now_ms = 1_780_000_000_000;
         let tenant = registry.add_tenant("fuzz", now_ms).expect("tenant");
         registry
@@ -44,7 +44,7 @@ fn tenant() -> &'static Tenant {
             .expect("warehouse");
         let warehouses = registry.list_warehouses(tenant).expect("warehouses");
         let registry = Arc::new(registry);
-        let context = IntegrationContext::<MasterWrite>::local_operator(&registry, tenant)
+        let context = IntegrationContext::<MasterWrite>::local_operator(&*registry, tenant)
             .expect("operator context");
         let storage = SqliteStorage::new(TenantPools::new(data_dir, registry, 1));
         Tenant {

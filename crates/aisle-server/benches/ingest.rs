@@ -45,7 +45,7 @@
 use aisle_core::event::EventBody;
 use aisle_core::testkit::{self, Events};
 use aisle_core::Event;
-use aisle_server::Registry;
+use aisle_server::{Registry, SqliteRegistry};
 use rusqlite::{Connection, TransactionBehavior};
 use std::collections::HashMap;
 use std::error::Error;
@@ -99,7 +99,7 @@ fn main() -> BenchResult<()> {
     println!("  files in {}", dir.path().display());
 
     // Tenants and devices, enrolled straight through the registry before the server starts.
-    let registry = Registry::open(&aisle_server::registry_path(&data))?;
+    let registry = SqliteRegistry::open(&aisle_server::registry_path(&data))?;
     let solo = enroll(&registry, "solo", 1)?.remove(0);
     let mut fleet = Vec::new();
     for tenant_idx in 0..n_tenants {
@@ -396,7 +396,7 @@ struct Device {
 }
 
 /// A tenant with one warehouse and `n_devices` enrolled devices.
-fn enroll(registry: &Registry, name: &str, n_devices: usize) -> BenchResult<Vec<Device>> {
+fn enroll(registry: &SqliteRegistry, name: &str, n_devices: usize) -> BenchResult<Vec<Device>> {
     let now_ms = aisle_server::now_ms();
     let tenant = registry.add_tenant(name, now_ms)?;
     let warehouse = registry.add_warehouse(tenant, "main", now_ms)?;
@@ -819,7 +819,7 @@ fn noisy_neighbour_line() -> BenchResult<String> {
         .tempdir_in(&parent)?;
     let data = dir.path().join("data");
     std::fs::create_dir_all(data.join("tenants"))?;
-    let registry = Registry::open(&aisle_server::registry_path(&data))?;
+    let registry = SqliteRegistry::open(&aisle_server::registry_path(&data))?;
     let quiet = enroll(&registry, "quiet", 1)?.remove(0);
     let noisy = enroll(&registry, "noisy", 1)?.remove(0);
     let quota = aisle_server::registry::TenantQuota {

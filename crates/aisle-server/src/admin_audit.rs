@@ -33,7 +33,7 @@ pub enum AuditCommand {
     },
 }
 
-pub fn audit(registry: &Registry, command: AuditCommand, now_ms: i64) -> anyhow::Result<()> {
+pub fn audit(registry: &dyn Registry, command: AuditCommand, now_ms: i64) -> anyhow::Result<()> {
     match command {
         AuditCommand::List { limit } => {
             let clock = rusqlite::Connection::open_in_memory()?;

@@ -92,7 +92,7 @@ pub struct SetQuotaArgs {
 
 /// Sets a tenant's quotas; flags not given keep their value. A running server applies
 /// them within `aisle_server::quota::QUOTA_REFRESH`.
-pub fn set_quota(registry: &Registry, args: SetQuotaArgs, now_ms: i64) -> anyhow::Result<()> {
+pub fn set_quota(registry: &dyn Registry, args: SetQuotaArgs, now_ms: i64) -> anyhow::Result<()> {
     let tenant = registry.resolve_tenant(&args.tenant)?;
     let mut quota = if args.reset {
         TenantQuota::default()

@@ -105,7 +105,7 @@ pub enum Format {
     Json,
 }
 
-fn storage(data_dir: &Path, registry: &Arc<Registry>) -> SqliteStorage {
+fn storage(data_dir: &Path, registry: &Arc<dyn Registry>) -> SqliteStorage {
     SqliteStorage::new(TenantPools::new(
         data_dir.to_owned(),
         Arc::clone(registry),
@@ -129,14 +129,13 @@ pub struct SetPinPolicyArgs {
 /// ERP upserts, imports and devices' master-data pulls read them.
 pub fn set_pin_policy(
     data_dir: &Path,
-    registry: Registry,
+    registry: Arc<dyn Registry>,
     args: SetPinPolicyArgs,
 ) -> anyhow::Result<()> {
     let policy =
         aisle_pin::PinPolicy::new(args.picker_min, args.manager_min).map_err(anyhow::Error::msg)?;
     let tenant = registry.resolve_tenant(&args.tenant)?;
-    let registry = Arc::new(registry);
-    let context = IntegrationContext::<MasterWrite>::local_operator(&registry, tenant)?;
+    let context = IntegrationContext::<MasterWrite>::local_operator(&*registry, tenant)?;
     storage(data_dir, &registry).set_pin_policy(&context, policy)?;
     println!(
         "{}: pickers need {} digits, managers and admins {}",
@@ -145,7 +144,11 @@ pub fn set_pin_policy(
     Ok(())
 }
 
-pub fn import(data_dir: &Path, registry: Registry, command: ImportCommand) -> anyhow::Result<()> {
+pub fn import(
+    data_dir: &Path,
+    registry: Arc<dyn Registry>,
+    command: ImportCommand,
+) -> anyhow::Result<()> {
     let (kind, args) = match command {
         ImportCommand::Items(args) => (Kind::Items, args),
         ImportCommand::Locations(args) => (Kind::Locations, args),
@@ -153,8 +156,7 @@ pub fn import(data_dir: &Path, registry: Registry, command: ImportCommand) -> an
         ImportCommand::Picklists(args) => (Kind::PickLists, args),
     };
     let tenant = registry.resolve_tenant(&args.tenant)?;
-    let registry = Arc::new(registry);
-    let context = IntegrationContext::<MasterWrite>::local_operator(&registry, tenant)?;
+    let context = IntegrationContext::<MasterWrite>::local_operator(&*registry, tenant)?;
     let warehouses = registry.list_warehouses(tenant)?;
     let file = std::fs::File::open(&args.file)
         .with_context(|| format!("cannot open {}", args.file.display()))?;
@@ -202,7 +204,7 @@ pub fn import(data_dir: &Path, registry: Registry, command: ImportCommand) -> an
     }
 }
 
-pub fn api_key(registry: &Registry, command: ApiKeyCommand, now_ms: i64) -> anyhow::Result<()> {
+pub fn api_key(registry: &dyn Registry, command: ApiKeyCommand, now_ms: i64) -> anyhow::Result<()> {
     match command {
         ApiKeyCommand::Add {
             tenant,
@@ -237,15 +239,18 @@ pub fn api_key(registry: &Registry, command: ApiKeyCommand, now_ms: i64) -> anyh
     Ok(())
 }
 
-pub fn export(data_dir: &Path, registry: Registry, command: ExportCommand) -> anyhow::Result<()> {
+pub fn export(
+    data_dir: &Path,
+    registry: Arc<dyn Registry>,
+    command: ExportCommand,
+) -> anyhow::Result<()> {
     let ExportCommand::Stock {
         tenant,
         warehouse,
         format,
     } = command;
     let tenant = registry.resolve_tenant(&tenant)?;
-    let registry = Arc::new(registry);
-    let context = IntegrationContext::<StockRead>::local_operator(&registry, tenant)?;
+    let context = IntegrationContext::<StockRead>::local_operator(&*registry, tenant)?;
     let warehouses = registry.list_warehouses(tenant)?;
     let only = match warehouse.as_deref() {
         None => None,

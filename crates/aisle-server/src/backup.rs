@@ -151,7 +151,7 @@ fn partial_path(out: &Path) -> PathBuf {
 /// every check (see the module docs). Nothing live is touched when a check refuses.
 pub fn restore_tenant(
     data_dir: &Path,
-    registry: &Registry,
+    registry: &dyn Registry,
     tenant: TenantId,
     from: &Path,
     options: RestoreOptions,

@@ -27,7 +27,7 @@ pub(crate) mod touching;
 /// What every handler can reach. Tenant data only through [`Storage`] with a context.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    pub registry: Arc<Registry>,
+    pub registry: Arc<dyn Registry>,
     pub storage: Arc<dyn Storage>,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The limits' state: the body budget, rate limits and tenant quotas.

@@ -41,7 +41,7 @@ pub mod touching;
 pub mod wire;
 
 pub use error::{AppError, ServerError};
-pub use registry::Registry;
+pub use registry::{Registry, SqliteRegistry};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -127,8 +127,8 @@ pub fn app(config: &ServerConfig) -> Result<axum::Router, ServerError> {
 
 fn build(config: &ServerConfig) -> Result<(axum::Router, Arc<limits::Guards>), ServerError> {
     std::fs::create_dir_all(config.data_dir.join("tenants")).map_err(ServerError::Io)?;
-    let registry = Arc::new(
-        Registry::open(&registry_path(&config.data_dir))?
+    let registry: Arc<dyn Registry> = Arc::new(
+        SqliteRegistry::open(&registry_path(&config.data_dir))?
             .with_audit_max_rows(config.audit_max_rows),
     );
     let metrics = Arc::new(metrics::Metrics::new());

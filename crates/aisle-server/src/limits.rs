@@ -130,7 +130,7 @@ pub struct Guards {
     per_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
     enroll_per_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
     per_tenant: Option<DefaultKeyedRateLimiter<TenantId>>,
-    registry: Arc<Registry>,
+    registry: Arc<dyn Registry>,
     pub quotas: crate::quota::TenantQuotas,
 }
 
@@ -139,7 +139,7 @@ pub struct Guards {
 pub struct BodyPermit(#[allow(dead_code)] Option<OwnedSemaphorePermit>);
 
 impl Guards {
-    pub fn new(limits: Limits, registry: Arc<Registry>, data_dir: std::path::PathBuf) -> Self {
+    pub fn new(limits: Limits, registry: Arc<dyn Registry>, data_dir: std::path::PathBuf) -> Self {
         let second = Duration::from_secs(1);
         Self {
             body_budget: Arc::new(Semaphore::new(
@@ -240,7 +240,7 @@ enum Credential {
     Unknown,
 }
 
-async fn look_up(registry: &Arc<Registry>, bearer: &str) -> Result<Credential, AppError> {
+async fn look_up(registry: &Arc<dyn Registry>, bearer: &str) -> Result<Credential, AppError> {
     let digest = crate::auth::token_digest(bearer);
     let is_key = bearer.starts_with(crate::auth::API_KEY_PREFIX);
     let registry = Arc::clone(registry);

@@ -6,12 +6,14 @@
 
 use aisle_core::ids::DeviceId;
 use aisle_server::{
-    registry_path, Registry, ServerConfig, DEFAULT_MAX_CLOCK_AHEAD_MS, DEFAULT_MAX_OPEN_TENANTS,
+    registry_path, Registry, ServerConfig, SqliteRegistry, DEFAULT_MAX_CLOCK_AHEAD_MS,
+    DEFAULT_MAX_OPEN_TENANTS,
 };
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 mod admin_audit;
 mod admin_limits;
@@ -251,7 +253,7 @@ fn serve(
     std::fs::create_dir_all(data_dir.join("tenants"))
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     drop(
-        Registry::open(&registry_path(&data_dir))
+        SqliteRegistry::open(&registry_path(&data_dir))
             .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?,
     );
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -279,8 +281,10 @@ fn serve(
 fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir.join("tenants"))
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let registry = Registry::open(&registry_path(data_dir))
-        .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?;
+    let registry: Arc<dyn Registry> = Arc::new(
+        SqliteRegistry::open(&registry_path(data_dir))
+            .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?,
+    );
     let now_ms = aisle_server::now_ms();
     match command {
         Command::Serve { .. } => unreachable!("handled in main"),
@@ -310,7 +314,7 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
         }
         Command::Tenant {
             command: TenantCommand::SetQuota(args),
-        } => admin_limits::set_quota(&registry, args, now_ms)?,
+        } => admin_limits::set_quota(&*registry, args, now_ms)?,
         Command::Tenant {
             command: TenantCommand::SetPinPolicy(args),
         } => admin_master::set_pin_policy(data_dir, registry, args)?,
@@ -333,9 +337,9 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
                 registry.create_enrollment_code(tenant, warehouse, ttl_ms, now_ms)?
             );
         }
-        Command::Audit { command } => admin_audit::audit(&registry, command, now_ms)?,
+        Command::Audit { command } => admin_audit::audit(&*registry, command, now_ms)?,
         Command::Import { command } => admin_master::import(data_dir, registry, command)?,
-        Command::ApiKey { command } => admin_master::api_key(&registry, command, now_ms)?,
+        Command::ApiKey { command } => admin_master::api_key(&*registry, command, now_ms)?,
         Command::Export { command } => admin_master::export(data_dir, registry, command)?,
         Command::Device {
             command: DeviceCommand::List { tenant },
@@ -372,7 +376,7 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
                 repair,
             };
             let restored = aisle_server::backup::restore_tenant(
-                data_dir, &registry, tenant_id, &from, options,
+                data_dir, &*registry, tenant_id, &from, options,
             )
             .with_context(|| format!("restoring {tenant} from {}", from.display()))?;
             println!(

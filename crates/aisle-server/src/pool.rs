@@ -154,14 +154,14 @@ struct Slots {
 #[derive(Debug)]
 pub struct TenantPools {
     data_dir: PathBuf,
-    registry: Arc<Registry>,
+    registry: Arc<dyn Registry>,
     max_open: usize,
     slots: Mutex<Slots>,
     metrics: crate::metrics::PoolMetrics,
 }
 
 impl TenantPools {
-    pub fn new(data_dir: PathBuf, registry: Arc<Registry>, max_open: usize) -> Self {
+    pub fn new(data_dir: PathBuf, registry: Arc<dyn Registry>, max_open: usize) -> Self {
         Self {
             data_dir,
             registry,

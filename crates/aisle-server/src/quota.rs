@@ -37,7 +37,7 @@ struct Cached {
 
 #[derive(Debug)]
 pub struct TenantQuotas {
-    registry: Arc<Registry>,
+    registry: Arc<dyn Registry>,
     data_dir: PathBuf,
     default: Effective,
     cache: Mutex<HashMap<TenantId, Cached>>,
@@ -52,7 +52,7 @@ fn bucket(push_per_sec: u32) -> DefaultDirectRateLimiter {
 
 impl TenantQuotas {
     pub fn new(
-        registry: Arc<Registry>,
+        registry: Arc<dyn Registry>,
         data_dir: PathBuf,
         push_per_sec: u32,
         max_bytes: u64,

@@ -1,12 +1,17 @@
-//! The registry database: tenants, warehouses, devices, enrollment codes, ERP API keys
-//! (`api_keys`), each tenant database's schema state, and the security audit log (`audit`:
-//! bounded, coalesced, capped and hash-chained).
+//! The registry: tenants, warehouses, devices, enrollment codes, ERP API keys
+//! (`api_keys`), each tenant database's schema state, per-tenant quotas (`quotas`) and the
+//! security audit log (`audit`: bounded, coalesced, capped and hash-chained).
 //!
-//! Secrets never reach this file in the clear: device tokens and enrollment codes are
+//! [`Registry`] is what the server asks of it, with one implementation per backend (atuin's
+//! storage trait): [`SqliteRegistry`] here, one SQLite file beside the tenants' files, and the
+//! PostgreSQL one under `crate::pg`. Callers hold an `Arc<dyn Registry>`; what only makes
+//! sense for a file (opening it by path) stays on the backend's own type.
+//!
+//! Secrets never reach the registry in the clear: device tokens and enrollment codes are
 //! stored as SHA-256 digests (see [`crate::auth`]). The registry hands out no tenant data;
 //! it only tells the auth layer who a token belongs to.
 
-use crate::auth::{self, Digest};
+use crate::auth::{self, Digest, Scope};
 use crate::error::ServerError;
 use crate::migrate;
 use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
@@ -27,9 +32,168 @@ pub use audit::{
 };
 pub use quotas::TenantQuota;
 
-/// The registry, behind one connection (its queries are short and indexed).
+/// What the server asks of its registry, whatever holds it. Every backend gives the same
+/// answers to the same calls (the registry tests run against each).
+pub trait Registry: Send + Sync + std::fmt::Debug {
+    /// True when the registry answers a query (for `/readyz`).
+    fn is_ready(&self) -> bool;
+
+    /// Adds a tenant; a second tenant of the same name is refused (`Invalid`).
+    fn add_tenant(&self, name: &str, now_ms: i64) -> Result<TenantId, ServerError>;
+
+    /// Every tenant, by name.
+    fn list_tenants(&self) -> Result<Vec<TenantRow>, ServerError>;
+
+    /// One tenant's row, if it exists.
+    fn tenant(&self, tenant: TenantId) -> Result<Option<TenantRow>, ServerError> {
+        Ok(self
+            .list_tenants()?
+            .into_iter()
+            .find(|row| row.id == tenant))
+    }
+
+    /// A tenant named by its id or its name.
+    fn resolve_tenant(&self, id_or_name: &str) -> Result<TenantId, ServerError> {
+        let by_id = id_or_name.parse::<Uuid>().ok();
+        self.list_tenants()?
+            .into_iter()
+            .find(|row| Some(*row.id.as_uuid()) == by_id || row.name == id_or_name)
+            .map(|row| row.id)
+            .ok_or_else(|| ServerError::NotFound(format!("tenant {id_or_name:?}")))
+    }
+
+    /// Adds a warehouse to `tenant`; a second one of the same name there is refused
+    /// (`Invalid`).
+    fn add_warehouse(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        now_ms: i64,
+    ) -> Result<WarehouseId, ServerError>;
+
+    /// A warehouse of `tenant` named by its id or its name.
+    fn resolve_warehouse(
+        &self,
+        tenant: TenantId,
+        id_or_name: &str,
+    ) -> Result<WarehouseId, ServerError>;
+
+    /// A tenant's warehouses, by name.
+    fn list_warehouses(&self, tenant: TenantId) -> Result<Vec<(WarehouseId, String)>, ServerError>;
+
+    /// Makes a one-time enrollment code for a warehouse and returns it; only its digest is kept.
+    fn create_enrollment_code(
+        &self,
+        tenant: TenantId,
+        warehouse: WarehouseId,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> Result<String, ServerError>;
+
+    /// Spends an enrollment code on a new device, in one transaction.
+    fn enroll(
+        &self,
+        code: &str,
+        device_name: &str,
+        now_ms: i64,
+    ) -> Result<Result<Enrolled, CodeRefusal>, ServerError>;
+
+    /// The device a token digest belongs to, revoked or not.
+    fn device_by_token(&self, digest: &Digest) -> Result<Option<DeviceRow>, ServerError>;
+
+    /// The PCs of the context's own warehouse (revoked ones too), for the master data a
+    /// device pulls: only the authenticated tenant's and warehouse's, by construction.
+    fn warehouse_devices(
+        &self,
+        context: &crate::auth::TenantContext,
+    ) -> Result<Vec<aisle_protocol::MasterDevice>, ServerError>;
+
+    /// A tenant's devices (revoked ones too), oldest enrollment first.
+    fn list_devices(&self, tenant: TenantId) -> Result<Vec<DeviceRow>, ServerError>;
+
+    /// Revokes a device's token; returns false if there is no such device.
+    fn revoke_device(&self, device: DeviceId, now_ms: i64) -> Result<bool, ServerError>;
+
+    /// Records that a tenant's database is at schema `version`, clearing any failure mark.
+    fn record_tenant_version(&self, tenant: TenantId, version: i64) -> Result<(), ServerError>;
+
+    /// Clears a failed-migration mark, so the next request tries the migration again.
+    fn clear_tenant_failure(&self, tenant: TenantId) -> Result<(), ServerError>;
+
+    /// Marks a tenant's migration as failed, with why; its requests are refused until cleared.
+    fn mark_tenant_failed(&self, tenant: TenantId, reason: &str) -> Result<(), ServerError>;
+
+    /// Makes an API key for `tenant` with `scopes` and returns it; only its digest is kept.
+    fn add_api_key(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        scopes: &[Scope],
+        now_ms: i64,
+    ) -> Result<NewApiKey, ServerError>;
+
+    /// The key a digest belongs to, revoked or not.
+    fn api_key_by_digest(&self, digest: &Digest) -> Result<Option<ApiKeyRow>, ServerError>;
+
+    /// A tenant's API keys (revoked ones too), oldest first.
+    fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKeyRow>, ServerError>;
+
+    /// Revokes a key at once; returns false if there is no such key.
+    fn revoke_api_key(&self, id: ApiKeyId, now_ms: i64) -> Result<bool, ServerError>;
+
+    /// Records a refusal under the source the row names ([`AuditSource::of`]).
+    fn audit(&self, row: &AuditRow, now_ms: i64) -> Result<(), ServerError> {
+        self.audit_as(AuditSource::of(row), row, now_ms)
+    }
+
+    /// Records a refusal of `source`: counted in its minute's row if (source, reason)
+    /// already has one, else a new chained row, pruning the oldest rows past the cap.
+    fn audit_as(&self, source: AuditSource, row: &AuditRow, now_ms: i64)
+        -> Result<(), ServerError>;
+
+    /// The whole audit log, oldest first, one [`AuditRow`] per stored row (a row may count
+    /// many repeats; see [`Registry::audit_entries`]).
+    fn audit_log(&self) -> Result<Vec<AuditRow>, ServerError> {
+        Ok(self
+            .audit_entries(None)?
+            .into_iter()
+            .map(|entry| AuditRow {
+                tenant: entry.tenant,
+                warehouse: entry.warehouse,
+                device: entry.device,
+                reason: entry.reason,
+                detail: entry.detail,
+            })
+            .collect())
+    }
+
+    /// The stored rows, oldest first: all of them, or the newest `limit`.
+    fn audit_entries(&self, limit: Option<u64>) -> Result<Vec<AuditEntry>, ServerError>;
+
+    /// Removes the oldest rows, up to the first one last seen at or after `before_ms`, and
+    /// records what it removed (`audit_pruned`) in the chain.
+    fn prune_audit_before(&self, before_ms: i64, now_ms: i64) -> Result<Pruned, ServerError>;
+
+    /// Walks the chain from its anchor to its head: the first row whose hash does not match
+    /// its fields, or that does not follow the row before it, breaks it.
+    fn verify_audit(&self) -> Result<Result<ChainVerified, ChainBreak>, ServerError>;
+
+    /// The quotas set for `tenant`; all `None` when the operator set none.
+    fn tenant_quota(&self, tenant: TenantId) -> Result<TenantQuota, ServerError>;
+
+    /// Replaces `tenant`'s quotas (a `None` field goes back to the server's default).
+    fn set_tenant_quota(
+        &self,
+        tenant: TenantId,
+        quota: TenantQuota,
+        now_ms: i64,
+    ) -> Result<(), ServerError>;
+}
+
+/// The registry in one SQLite file, behind one connection (its queries are short and
+/// indexed).
 #[derive(Debug)]
-pub struct Registry {
+pub struct SqliteRegistry {
     conn: Mutex<Connection>,
     /// The security audit log's row cap (see `audit`).
     audit_max_rows: u64,
@@ -91,7 +255,7 @@ fn new_id_random(now_ms: i64) -> (u64, [u8; 10]) {
     (now_ms.max(0) as u64, crate::random_bytes::<10>())
 }
 
-impl Registry {
+impl SqliteRegistry {
     /// Opens (creating if needed) and migrates the registry at `path`.
     pub fn open(path: &Path) -> Result<Self, ServerError> {
         let mut conn = Connection::open(path)?;
@@ -110,15 +274,18 @@ impl Registry {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
 
-    /// True when the registry answers a query (for `/readyz`).
-    pub fn is_ready(&self) -> bool {
+/// The API keys, the audit log and the quotas are in their own modules (`api_keys`,
+/// `audit`, `quotas`), as inherent methods this impl hands on to.
+impl Registry for SqliteRegistry {
+    fn is_ready(&self) -> bool {
         self.conn()
             .query_row("SELECT 1", [], |row| row.get::<_, i64>(0))
             .is_ok()
     }
 
-    pub fn add_tenant(&self, name: &str, now_ms: i64) -> Result<TenantId, ServerError> {
+    fn add_tenant(&self, name: &str, now_ms: i64) -> Result<TenantId, ServerError> {
         let (ms, random) = new_id_random(now_ms);
         let id = TenantId::new_v7(ms, random);
         self.conn()
@@ -130,7 +297,7 @@ impl Registry {
         Ok(id)
     }
 
-    pub fn list_tenants(&self) -> Result<Vec<TenantRow>, ServerError> {
+    fn list_tenants(&self) -> Result<Vec<TenantRow>, ServerError> {
         let conn = self.conn();
         let mut statement = conn.prepare(
             "SELECT id, name, schema_version, failed_migration FROM tenants ORDER BY name",
@@ -146,24 +313,7 @@ impl Registry {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn tenant(&self, tenant: TenantId) -> Result<Option<TenantRow>, ServerError> {
-        Ok(self
-            .list_tenants()?
-            .into_iter()
-            .find(|row| row.id == tenant))
-    }
-
-    /// A tenant named by its id or its name.
-    pub fn resolve_tenant(&self, id_or_name: &str) -> Result<TenantId, ServerError> {
-        let by_id = id_or_name.parse::<Uuid>().ok();
-        self.list_tenants()?
-            .into_iter()
-            .find(|row| Some(*row.id.as_uuid()) == by_id || row.name == id_or_name)
-            .map(|row| row.id)
-            .ok_or_else(|| ServerError::NotFound(format!("tenant {id_or_name:?}")))
-    }
-
-    pub fn add_warehouse(
+    fn add_warehouse(
         &self,
         tenant: TenantId,
         name: &str,
@@ -183,7 +333,7 @@ impl Registry {
     }
 
     /// A warehouse of `tenant` named by its id or its name.
-    pub fn resolve_warehouse(
+    fn resolve_warehouse(
         &self,
         tenant: TenantId,
         id_or_name: &str,
@@ -204,10 +354,7 @@ impl Registry {
     }
 
     /// A tenant's warehouses, by name.
-    pub fn list_warehouses(
-        &self,
-        tenant: TenantId,
-    ) -> Result<Vec<(WarehouseId, String)>, ServerError> {
+    fn list_warehouses(&self, tenant: TenantId) -> Result<Vec<(WarehouseId, String)>, ServerError> {
         let conn = self.conn();
         let mut statement =
             conn.prepare("SELECT id, name FROM warehouses WHERE tenant = ?1 ORDER BY name")?;
@@ -218,7 +365,7 @@ impl Registry {
     }
 
     /// Makes a one-time enrollment code for a warehouse and returns it; only its digest is kept.
-    pub fn create_enrollment_code(
+    fn create_enrollment_code(
         &self,
         tenant: TenantId,
         warehouse: WarehouseId,
@@ -241,7 +388,7 @@ impl Registry {
     }
 
     /// Spends an enrollment code on a new device, in one transaction.
-    pub fn enroll(
+    fn enroll(
         &self,
         code: &str,
         device_name: &str,
@@ -295,7 +442,7 @@ impl Registry {
     }
 
     /// The device a token digest belongs to, revoked or not.
-    pub fn device_by_token(&self, digest: &Digest) -> Result<Option<DeviceRow>, ServerError> {
+    fn device_by_token(&self, digest: &Digest) -> Result<Option<DeviceRow>, ServerError> {
         let conn = self.conn();
         let mut statement = conn.prepare_cached(
             "SELECT id, tenant, warehouse, name, revoked_ms IS NOT NULL FROM devices WHERE token_sha256 = ?1",
@@ -307,7 +454,7 @@ impl Registry {
 
     /// The PCs of the context's own warehouse (revoked ones too), for the master data a
     /// device pulls: only the authenticated tenant's and warehouse's, by construction.
-    pub fn warehouse_devices(
+    fn warehouse_devices(
         &self,
         context: &crate::auth::TenantContext,
     ) -> Result<Vec<aisle_protocol::MasterDevice>, ServerError> {
@@ -327,7 +474,7 @@ impl Registry {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn list_devices(&self, tenant: TenantId) -> Result<Vec<DeviceRow>, ServerError> {
+    fn list_devices(&self, tenant: TenantId) -> Result<Vec<DeviceRow>, ServerError> {
         let conn = self.conn();
         let mut statement = conn.prepare(
             "SELECT id, tenant, warehouse, name, revoked_ms IS NOT NULL FROM devices
@@ -338,7 +485,7 @@ impl Registry {
     }
 
     /// Revokes a device's token; returns false if there is no such device.
-    pub fn revoke_device(&self, device: DeviceId, now_ms: i64) -> Result<bool, ServerError> {
+    fn revoke_device(&self, device: DeviceId, now_ms: i64) -> Result<bool, ServerError> {
         let changed = self.conn().execute(
             "UPDATE devices SET revoked_ms = coalesce(revoked_ms, ?2) WHERE id = ?1",
             (device.as_bytes(), now_ms),
@@ -346,7 +493,7 @@ impl Registry {
         Ok(changed > 0)
     }
 
-    pub fn record_tenant_version(&self, tenant: TenantId, version: i64) -> Result<(), ServerError> {
+    fn record_tenant_version(&self, tenant: TenantId, version: i64) -> Result<(), ServerError> {
         self.conn().execute(
             "UPDATE tenants SET schema_version = ?2, failed_migration = NULL WHERE id = ?1",
             (tenant.as_bytes(), version),
@@ -355,7 +502,7 @@ impl Registry {
     }
 
     /// Clears a failed-migration mark, so the next request tries the migration again.
-    pub fn clear_tenant_failure(&self, tenant: TenantId) -> Result<(), ServerError> {
+    fn clear_tenant_failure(&self, tenant: TenantId) -> Result<(), ServerError> {
         self.conn().execute(
             "UPDATE tenants SET failed_migration = NULL WHERE id = ?1",
             [tenant.as_bytes()],
@@ -363,12 +510,68 @@ impl Registry {
         Ok(())
     }
 
-    pub fn mark_tenant_failed(&self, tenant: TenantId, reason: &str) -> Result<(), ServerError> {
+    fn mark_tenant_failed(&self, tenant: TenantId, reason: &str) -> Result<(), ServerError> {
         self.conn().execute(
             "UPDATE tenants SET failed_migration = ?2 WHERE id = ?1",
             (tenant.as_bytes(), reason),
         )?;
         Ok(())
+    }
+
+    fn add_api_key(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        scopes: &[Scope],
+        now_ms: i64,
+    ) -> Result<NewApiKey, ServerError> {
+        SqliteRegistry::add_api_key(self, tenant, name, scopes, now_ms)
+    }
+
+    fn api_key_by_digest(&self, digest: &Digest) -> Result<Option<ApiKeyRow>, ServerError> {
+        SqliteRegistry::api_key_by_digest(self, digest)
+    }
+
+    fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKeyRow>, ServerError> {
+        SqliteRegistry::list_api_keys(self, tenant)
+    }
+
+    fn revoke_api_key(&self, id: ApiKeyId, now_ms: i64) -> Result<bool, ServerError> {
+        SqliteRegistry::revoke_api_key(self, id, now_ms)
+    }
+
+    fn audit_as(
+        &self,
+        source: AuditSource,
+        row: &AuditRow,
+        now_ms: i64,
+    ) -> Result<(), ServerError> {
+        SqliteRegistry::audit_as(self, source, row, now_ms)
+    }
+
+    fn audit_entries(&self, limit: Option<u64>) -> Result<Vec<AuditEntry>, ServerError> {
+        SqliteRegistry::audit_entries(self, limit)
+    }
+
+    fn prune_audit_before(&self, before_ms: i64, now_ms: i64) -> Result<Pruned, ServerError> {
+        SqliteRegistry::prune_audit_before(self, before_ms, now_ms)
+    }
+
+    fn verify_audit(&self) -> Result<Result<ChainVerified, ChainBreak>, ServerError> {
+        SqliteRegistry::verify_audit(self)
+    }
+
+    fn tenant_quota(&self, tenant: TenantId) -> Result<TenantQuota, ServerError> {
+        SqliteRegistry::tenant_quota(self, tenant)
+    }
+
+    fn set_tenant_quota(
+        &self,
+        tenant: TenantId,
+        quota: TenantQuota,
+        now_ms: i64,
+    ) -> Result<(), ServerError> {
+        SqliteRegistry::set_tenant_quota(self, tenant, quota, now_ms)
     }
 }
 
@@ -396,7 +599,7 @@ mod tests {
     #[test]
     fn codes_are_one_time_and_expire() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let registry = Registry::open(&dir.path().join("r.sqlite3")).expect("open");
+        let registry = SqliteRegistry::open(&dir.path().join("r.sqlite3")).expect("open");
         let tenant = registry.add_tenant("acme", 1_000).expect("tenant");
         let warehouse = registry.add_warehouse(tenant, "main", 1_000).expect("wh");
         let code = registry

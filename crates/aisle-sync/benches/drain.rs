@@ -42,7 +42,7 @@ use aisle_core::event::{EventBody, EventVersion};
 use aisle_core::ids::{EventId, TenantId, UserId, WarehouseId};
 use aisle_core::{testkit, Event, Hlc};
 use aisle_protocol::{PullResponse, PushRequest, PushResponse, PushStatus};
-use aisle_server::{Registry, RunningServer, ServerConfig};
+use aisle_server::{Registry, RunningServer, ServerConfig, SqliteRegistry};
 use aisle_store::{Recorded, Store};
 use aisle_sync::engine::{RoundReport, MASTER_CURSOR, PULL_CURSOR};
 use aisle_sync::{
@@ -436,7 +436,7 @@ impl Row {
 #[derive(Debug)]
 struct Harness {
     server: RunningServer,
-    registry: Registry,
+    registry: SqliteRegistry,
     sink: Sink,
     /// A client built like the engine's, for the baselines and the replicas.
     http: reqwest::Client,
@@ -493,7 +493,7 @@ impl Harness {
             server_dir.clone(),
             8,
         )))?;
-        let registry = Registry::open(&aisle_server::registry_path(&server_dir))?;
+        let registry = SqliteRegistry::open(&aisle_server::registry_path(&server_dir))?;
         let sink = runtime.block_on(Sink::start())?;
         let config = SyncConfig::default();
         // The same settings as the engine's own client (`aisle_sync::client::http_client`).

@@ -134,7 +134,7 @@ impl<S: RequiredScope> IntegrationContext<S> {
     /// The CLI already holds the data directory, which is more than any key grants, so
     /// this asks for no credential; it only checks that the tenant exists. The HTTP layer
     /// never calls it (a test below reads its sources to keep it so).
-    pub fn local_operator(registry: &Registry, tenant: TenantId) -> Result<Self, ServerError> {
+    pub fn local_operator(registry: &dyn Registry, tenant: TenantId) -> Result<Self, ServerError> {
         if registry.tenant(tenant)?.is_none() {
             return Err(ServerError::NotFound(format!("tenant {tenant}")));
         }

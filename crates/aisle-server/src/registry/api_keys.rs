@@ -1,7 +1,7 @@
 //! The registry's API keys: one tenant each, with scopes, revocable. Only the SHA-256 of a
 //! key is stored; the key itself exists only in the [`NewApiKey`] that creating it returns.
 
-use super::{new_id_random, uuid, Registry};
+use super::{new_id_random, uuid, Registry, SqliteRegistry};
 use crate::auth::{self, Digest, Scope};
 use crate::error::ServerError;
 use aisle_core::ids::TenantId;
@@ -97,9 +97,9 @@ fn api_key_at(row: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKeyRow> {
 const API_KEY_COLUMNS: &str =
     "id, tenant, name, scopes, created_ms, revoked_ms IS NOT NULL FROM api_keys";
 
-impl Registry {
+impl SqliteRegistry {
     /// Makes an API key for `tenant` with `scopes` and returns it; only its digest is kept.
-    pub fn add_api_key(
+    pub(super) fn add_api_key(
         &self,
         tenant: TenantId,
         name: &str,
@@ -134,7 +134,10 @@ impl Registry {
     }
 
     /// The key a digest belongs to, revoked or not.
-    pub fn api_key_by_digest(&self, digest: &Digest) -> Result<Option<ApiKeyRow>, ServerError> {
+    pub(super) fn api_key_by_digest(
+        &self,
+        digest: &Digest,
+    ) -> Result<Option<ApiKeyRow>, ServerError> {
         let conn = self.conn();
         let mut statement =
             conn.prepare_cached(&format!("SELECT {API_KEY_COLUMNS} WHERE key_sha256 = ?1"))?;
@@ -143,7 +146,7 @@ impl Registry {
             .optional()?)
     }
 
-    pub fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKeyRow>, ServerError> {
+    pub(super) fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKeyRow>, ServerError> {
         let conn = self.conn();
         let mut statement = conn.prepare(&format!(
             "SELECT {API_KEY_COLUMNS} WHERE tenant = ?1 ORDER BY created_ms, id"
@@ -153,7 +156,7 @@ impl Registry {
     }
 
     /// Revokes a key at once; returns false if there is no such key.
-    pub fn revoke_api_key(&self, id: ApiKeyId, now_ms: i64) -> Result<bool, ServerError> {
+    pub(super) fn revoke_api_key(&self, id: ApiKeyId, now_ms: i64) -> Result<bool, ServerError> {
         let changed = self.conn().execute(
             "UPDATE api_keys SET revoked_ms = coalesce(revoked_ms, ?2) WHERE id = ?1",
             (id.0.as_bytes(), now_ms),
@@ -169,7 +172,7 @@ mod tests {
     #[test]
     fn a_key_is_found_by_its_digest_only_and_can_be_revoked() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let registry = Registry::open(&dir.path().join("r.sqlite3")).expect("open");
+        let registry = SqliteRegistry::open(&dir.path().join("r.sqlite3")).expect("open");
         let tenant = registry.add_tenant("acme", 1_000).expect("tenant");
         let made = registry
             .add_api_key(

@@ -16,7 +16,7 @@
 //!   (`row_hash`), a SHA-256 over `prev_hash` and every field except `count` and
 //!   `last_seen_ms`, the two that coalescing updates: those are *not* covered. The chain's
 //!   ends live in `security_audit_chain`: the anchor (the last pruned row's id and hash, or
-//!   0 and zeros) and the head (the newest row's). [`Registry::verify_audit`] walks the rows
+//!   0 and zeros) and the head (the newest row's). [`super::Registry::verify_audit`] walks the rows
 //!   from the anchor to the head and names the first that does not fit, so an edited field,
 //!   a removed or inserted row, or a cut end is found. There is no secret: someone who can
 //!   write the file and recompute every later hash and the head is not detected; an operator
@@ -25,7 +25,7 @@
 //! It must never hold a device token, an API key or a PIN, and never grow with the size or
 //! the rate of what a client sends.
 
-use super::{uuid, ApiKeyId, AuditRow, Registry};
+use super::{uuid, ApiKeyId, AuditRow, SqliteRegistry};
 use crate::error::ServerError;
 use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -434,21 +434,16 @@ fn entry_at(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
 const ENTRY_COLUMNS: &str = "id, source, tenant, warehouse, device, reason, detail, \
      detail_sha256, count, first_seen_ms, last_seen_ms";
 
-impl Registry {
+impl SqliteRegistry {
     /// Sets the row cap the server holds the audit log to (at least 1).
     pub fn with_audit_max_rows(mut self, max_rows: u64) -> Self {
         self.audit_max_rows = max_rows.max(1);
         self
     }
 
-    /// Records a refusal under the source the row names ([`AuditSource::of`]).
-    pub fn audit(&self, row: &AuditRow, now_ms: i64) -> Result<(), ServerError> {
-        self.audit_as(AuditSource::of(row), row, now_ms)
-    }
-
     /// Records a refusal of `source`: counted in its minute's row if (source, reason)
     /// already has one, else a new chained row, pruning the oldest rows past the cap.
-    pub fn audit_as(
+    pub(super) fn audit_as(
         &self,
         source: AuditSource,
         row: &AuditRow,
@@ -463,24 +458,8 @@ impl Registry {
         Ok(())
     }
 
-    /// The whole audit log, oldest first, one [`AuditRow`] per stored row (a row may count
-    /// many repeats; see [`Registry::audit_entries`]).
-    pub fn audit_log(&self) -> Result<Vec<AuditRow>, ServerError> {
-        Ok(self
-            .audit_entries(None)?
-            .into_iter()
-            .map(|entry| AuditRow {
-                tenant: entry.tenant,
-                warehouse: entry.warehouse,
-                device: entry.device,
-                reason: entry.reason,
-                detail: entry.detail,
-            })
-            .collect())
-    }
-
     /// The stored rows, oldest first: all of them, or the newest `limit`.
-    pub fn audit_entries(&self, limit: Option<u64>) -> Result<Vec<AuditEntry>, ServerError> {
+    pub(super) fn audit_entries(&self, limit: Option<u64>) -> Result<Vec<AuditEntry>, ServerError> {
         let conn = self.conn();
         let limit = limit.map_or(-1, |limit| i64::try_from(limit).unwrap_or(i64::MAX));
         let mut statement = conn.prepare(&format!(
@@ -493,7 +472,11 @@ impl Registry {
 
     /// Removes the oldest rows, up to the first one last seen at or after `before_ms`, and
     /// records what it removed (`audit_pruned`) in the chain.
-    pub fn prune_audit_before(&self, before_ms: i64, now_ms: i64) -> Result<Pruned, ServerError> {
+    pub(super) fn prune_audit_before(
+        &self,
+        before_ms: i64,
+        now_ms: i64,
+    ) -> Result<Pruned, ServerError> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let first_kept: Option<i64> = tx.query_row(
@@ -516,7 +499,7 @@ impl Registry {
 
     /// Walks the chain from its anchor to its head: the first row whose hash does not match
     /// its fields, or that does not follow the row before it, breaks it.
-    pub fn verify_audit(&self) -> Result<Result<ChainVerified, ChainBreak>, ServerError> {
+    pub(super) fn verify_audit(&self) -> Result<Result<ChainVerified, ChainBreak>, ServerError> {
         let mut conn = self.conn();
         // One read transaction: a consistent snapshot while the server keeps writing.
         let tx = conn.transaction()?;
@@ -585,6 +568,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::Registry;
     use rusqlite_migration::{Migrations, M};
 
     fn refusal(device: DeviceId, detail: String) -> AuditRow {
@@ -640,7 +624,7 @@ mod tests {
             )
             .expect("old row");
         }
-        let registry = Registry::open(&path).expect("migrates");
+        let registry = SqliteRegistry::open(&path).expect("migrates");
         let entries = registry.audit_entries(None).expect("entries");
         let summary: Vec<(&str, i64, usize)> = entries
             .iter()
@@ -670,7 +654,7 @@ mod tests {
     #[test]
     fn the_cap_prunes_a_prefix_and_records_it_in_the_chain() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let registry = Registry::open(&dir.path().join("r.sqlite3"))
+        let registry = SqliteRegistry::open(&dir.path().join("r.sqlite3"))
             .expect("open")
             .with_audit_max_rows(10);
         let device = DeviceId::new_v7(1, [1; 10]);

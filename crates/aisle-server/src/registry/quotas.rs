@@ -2,7 +2,7 @@
 //! push per second and how large its database file may grow. A tenant without a row, or
 //! a field left `None`, gets the server's default (see [`crate::limits::Limits`]).
 
-use super::Registry;
+use super::{Registry, SqliteRegistry};
 use crate::error::ServerError;
 use aisle_core::ids::TenantId;
 use rusqlite::OptionalExtension;
@@ -17,9 +17,9 @@ pub struct TenantQuota {
     pub max_bytes: Option<u64>,
 }
 
-impl Registry {
+impl SqliteRegistry {
     /// The quotas set for `tenant`; all `None` when the operator set none.
-    pub fn tenant_quota(&self, tenant: TenantId) -> Result<TenantQuota, ServerError> {
+    pub(super) fn tenant_quota(&self, tenant: TenantId) -> Result<TenantQuota, ServerError> {
         let row = self
             .conn()
             .query_row(
@@ -36,7 +36,7 @@ impl Registry {
     }
 
     /// Replaces `tenant`'s quotas (a `None` field goes back to the server's default).
-    pub fn set_tenant_quota(
+    pub(super) fn set_tenant_quota(
         &self,
         tenant: TenantId,
         quota: TenantQuota,
@@ -74,7 +74,8 @@ mod tests {
     #[test]
     fn a_quota_is_stored_per_tenant_and_none_means_the_default() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let registry = Registry::open(&dir.path().join("registry.sqlite3")).expect("registry");
+        let registry =
+            SqliteRegistry::open(&dir.path().join("registry.sqlite3")).expect("registry");
         let acme = registry.add_tenant("acme", 1).expect("tenant");
         let other = registry.add_tenant("other", 1).expect("tenant");
         assert_eq!(

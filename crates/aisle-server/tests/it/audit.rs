@@ -8,7 +8,7 @@
 use crate::support::World;
 use aisle_core::ids::DeviceId;
 use aisle_server::registry::{AuditRow, AUDIT_TEXT_MAX_CHARS};
-use aisle_server::{Registry, RunningServer, ServerConfig};
+use aisle_server::{Registry, RunningServer, ServerConfig, SqliteRegistry};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -51,8 +51,8 @@ fn refusal(device: DeviceId, reason: &str, detail: &str) -> AuditRow {
 }
 
 /// A registry with `n` rows, one a minute from 2020-01-01, each from its own device.
-fn registry_with_rows(dir: &Path, n: i64) -> Registry {
-    let registry = Registry::open(&aisle_server::registry_path(dir)).expect("registry");
+fn registry_with_rows(dir: &Path, n: i64) -> SqliteRegistry {
+    let registry = SqliteRegistry::open(&aisle_server::registry_path(dir)).expect("registry");
     let start_ms = 1_577_836_800_000; // 2020-01-01T00:00:00Z
     for index in 0..n {
         let device = DeviceId::new_v7(1, [index as u8; 10]);
@@ -236,7 +236,8 @@ fn prune_before_a_date_removes_the_old_rows_records_it_and_verifies() {
         stdout_of(&output)
     );
 
-    let registry = Registry::open(&aisle_server::registry_path(dir.path())).expect("registry");
+    let registry =
+        SqliteRegistry::open(&aisle_server::registry_path(dir.path())).expect("registry");
     let entries = registry.audit_entries(None).expect("entries");
     let reasons: Vec<&str> = entries.iter().map(|entry| entry.reason.as_str()).collect();
     assert_eq!(
@@ -267,7 +268,8 @@ async fn the_server_keeps_the_log_within_its_row_cap() {
     let mut config = ServerConfig::new(dir.path().to_owned(), 4);
     config.audit_max_rows = 5;
     let server = RunningServer::start(config).await.expect("server");
-    let registry = Registry::open(&aisle_server::registry_path(dir.path())).expect("registry");
+    let registry =
+        SqliteRegistry::open(&aisle_server::registry_path(dir.path())).expect("registry");
     let world = World {
         dir,
         server,

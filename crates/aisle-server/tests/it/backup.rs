@@ -3,7 +3,7 @@
 
 use crate::support::{get_json, post_json, pull_all_from, push_to, receipts, Device, World};
 use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
-use aisle_server::Registry;
+use aisle_server::{Registry, SqliteRegistry};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -462,7 +462,7 @@ fn restore_refuses_a_backup_stamped_for_another_tenant_even_without_events() {
     let backup = dir.path().join("acme.backup");
     let backup_arg = backup.to_str().expect("utf-8");
     admin(&data, &["backup", "acme", "--out", backup_arg]);
-    let acme = Registry::open(&aisle_server::registry_path(&data))
+    let acme = SqliteRegistry::open(&aisle_server::registry_path(&data))
         .expect("registry")
         .resolve_tenant("acme")
         .expect("acme");
@@ -479,7 +479,7 @@ fn restore_refuses_a_backup_stamped_for_another_tenant_even_without_events() {
     }
     let globex = aisle_server::tenant_db_path(
         &data,
-        Registry::open(&aisle_server::registry_path(&data))
+        SqliteRegistry::open(&aisle_server::registry_path(&data))
             .expect("registry")
             .resolve_tenant("globex")
             .expect("globex"),
@@ -500,7 +500,7 @@ fn a_tenant_file_stamped_for_another_tenant_is_refused_when_opened() {
     admin(&data, &["tenant", "add", "globex"]);
     // Opening acme through the server's pools stamps its new file.
     admin(&data, &["export", "stock", "acme"]);
-    let registry = Registry::open(&aisle_server::registry_path(&data)).expect("registry");
+    let registry = SqliteRegistry::open(&aisle_server::registry_path(&data)).expect("registry");
     let acme = registry.resolve_tenant("acme").expect("acme");
     let globex = registry.resolve_tenant("globex").expect("globex");
     let backup = dir.path().join("acme.backup");

@@ -2,6 +2,7 @@
 //! internal detail.
 
 use crate::support::World;
+use aisle_server::Registry as _;
 use serde_json::Value;
 
 struct Case {

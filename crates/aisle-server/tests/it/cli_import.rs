@@ -6,6 +6,7 @@
 use crate::erp::{count_rows, put_json};
 use crate::support::{event, get_json, World};
 use aisle_core::ids::TenantId;
+use aisle_server::Registry as _;
 use std::path::Path;
 use std::process::Output;
 

@@ -5,6 +5,7 @@
 use crate::support::{event, get_json, World};
 use aisle_core::ids::TenantId;
 use aisle_server::auth::Scope;
+use aisle_server::Registry as _;
 use serde_json::{json, Value};
 
 pub async fn put_json(http: &reqwest::Client, url: &str, key: &str, body: &Value) -> (u16, Value) {

@@ -3,6 +3,7 @@
 //! log names the device and the reason.
 
 use crate::support::{get_json, push_to, receipts, stored_events, World};
+use aisle_server::Registry as _;
 
 /// Tenant A with one device, tenant B with one device that has pushed one event.
 async fn two_tenants() -> (World, crate::support::Device, crate::support::Device) {

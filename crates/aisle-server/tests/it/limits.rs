@@ -6,6 +6,7 @@
 
 use crate::support::{receipts, World};
 use aisle_server::registry::TenantQuota;
+use aisle_server::Registry as _;
 use serde_json::Value;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -527,8 +528,8 @@ async fn oversized_headers_and_wrong_methods_are_refused_as_code_and_message() {
 #[test]
 fn set_quota_on_the_command_line_is_stored_in_the_registry() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let registry =
-        aisle_server::Registry::open(&aisle_server::registry_path(dir.path())).expect("registry");
+    let registry = aisle_server::SqliteRegistry::open(&aisle_server::registry_path(dir.path()))
+        .expect("registry");
     let tenant = registry.add_tenant("acme", 1).expect("tenant");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_aisle-server"))
         .arg("--data")

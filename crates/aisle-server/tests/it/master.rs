@@ -5,6 +5,7 @@
 use crate::erp::{api_key, catalogue, upsert};
 use crate::support::{get_json, Device, World};
 use aisle_server::auth::Scope;
+use aisle_server::Registry as _;
 use serde_json::{json, Value};
 
 async fn pull(world: &World, device: &Device, query: &str) -> Value {

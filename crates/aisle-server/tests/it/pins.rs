@@ -6,6 +6,7 @@ use crate::erp::{api_key, pin_hash, put_json};
 use crate::support::{get_json, World};
 use aisle_pin::{PinCost, PinHash};
 use aisle_server::auth::Scope;
+use aisle_server::Registry as _;
 use serde_json::{json, Value};
 
 fn badges(page: &Value) -> Vec<(String, bool)> {

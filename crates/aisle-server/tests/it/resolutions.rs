@@ -8,6 +8,7 @@ use aisle_core::ids::{DeviceId, EventId, PickListId};
 use aisle_core::stock::reference::evaluate;
 use aisle_core::testkit::{claimed, key, picked, received};
 use aisle_core::{Event, Hlc};
+use aisle_server::Registry as _;
 
 const T: u64 = 1_700_000_000_000;
 

@@ -5,7 +5,7 @@ use aisle_core::event::EventBody;
 use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
 use aisle_core::testkit::Events;
 use aisle_core::Event;
-use aisle_server::{Registry, RunningServer, ServerConfig};
+use aisle_server::{Registry as _, RunningServer, ServerConfig, SqliteRegistry};
 use serde_json::Value;
 use std::path::Path;
 
@@ -13,7 +13,7 @@ use std::path::Path;
 pub struct World {
     pub dir: tempfile::TempDir,
     pub server: RunningServer,
-    pub registry: Registry,
+    pub registry: SqliteRegistry,
     pub http: reqwest::Client,
 }
 
@@ -41,7 +41,7 @@ impl World {
         configure(&mut config);
         let server = RunningServer::start(config).await.expect("server starts");
         let registry =
-            Registry::open(&aisle_server::registry_path(dir.path())).expect("registry opens");
+            SqliteRegistry::open(&aisle_server::registry_path(dir.path())).expect("registry opens");
         World {
             dir,
             server,

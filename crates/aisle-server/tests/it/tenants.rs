@@ -2,6 +2,7 @@
 //! pools evicted under a low cap reopen transparently.
 
 use crate::support::{receipts, World};
+use aisle_server::Registry as _;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_migration_refuses_only_that_tenant() {

@@ -12,6 +12,7 @@ use aisle_core::testkit::{
     short_picked,
 };
 use aisle_core::Event;
+use aisle_server::Registry as _;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 

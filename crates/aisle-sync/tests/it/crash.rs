@@ -2,7 +2,7 @@
 //! nothing is lost and nothing is doubled.
 
 use aisle_core::Hlc;
-use aisle_server::{Registry, RunningServer, ServerConfig};
+use aisle_server::{Registry, RunningServer, ServerConfig, SqliteRegistry};
 use aisle_store::outbox::OutboxState;
 use aisle_store::Store;
 use aisle_sync::enroll::EnrollForm;
@@ -20,7 +20,7 @@ async fn sigkill_mid_sync_loses_nothing_and_doubles_nothing() {
         .await
         .expect("server");
     let registry =
-        Registry::open(&aisle_server::registry_path(server_dir.path())).expect("registry");
+        SqliteRegistry::open(&aisle_server::registry_path(server_dir.path())).expect("registry");
     let tenant = registry.add_tenant("acme", 1).expect("tenant");
     let warehouse = registry
         .add_warehouse(tenant, "main", 1)

@@ -5,7 +5,7 @@ use aisle_core::event::EventVersion;
 use aisle_core::ids::{EventId, UserId};
 use aisle_core::testkit::{key, received};
 use aisle_core::{Event, Hlc};
-use aisle_server::{Registry, RunningServer, ServerConfig};
+use aisle_server::{Registry, RunningServer, ServerConfig, SqliteRegistry};
 use aisle_store::Store;
 use aisle_sync::enroll::EnrollForm;
 use aisle_sync::{
@@ -99,7 +99,7 @@ impl Setup {
             .await
             .expect("server");
         let registry =
-            Registry::open(&aisle_server::registry_path(server_dir.path())).expect("registry");
+            SqliteRegistry::open(&aisle_server::registry_path(server_dir.path())).expect("registry");
         let tenant = registry.add_tenant("acme", 1).expect("tenant");
         let warehouse = registry
             .add_warehouse(tenant, "main", 1)
