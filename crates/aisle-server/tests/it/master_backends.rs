@@ -552,6 +552,64 @@ fn a_page_carries_the_items_and_locations_its_pick_lists_name() {
 }
 
 #[test]
+fn rows_a_page_names_outside_its_window_come_in_id_order_with_their_barcodes() {
+    on_both(|db| {
+        let warehouse = warehouse(1);
+        written(db.items(&[
+            item("C", &[("3", 1)]),
+            item("A", &[]),
+            item("B", &[("2", 4), ("1", 1)]),
+        ]));
+        written(db.locations(&[
+            location(warehouse, "L3", 1),
+            location(warehouse, "L1", 1),
+            location(warehouse, "L2", 1),
+        ]));
+        let list = written(db.pick_lists(&[pick_list(
+            warehouse,
+            "SO-1",
+            vec![
+                line(1, "C", "L3", 1),
+                line(2, "A", "L1", 1),
+                line(3, "B", "L2", 1),
+            ],
+        )]));
+        let page = db.changes(warehouse, list.version - 1, 10);
+        assert_eq!(page.pick_lists.len(), 1, "only the list is in the window");
+        let item_ids: Vec<_> = page.items.iter().map(|item| *item.id.as_uuid()).collect();
+        let mut sorted = item_ids.clone();
+        sorted.sort_unstable();
+        assert_eq!(
+            item_ids, sorted,
+            "named items in id order, as SQLite's BTreeSet gives them"
+        );
+        let location_ids: Vec<_> = page.locations.iter().map(|row| *row.id.as_uuid()).collect();
+        let mut sorted = location_ids.clone();
+        sorted.sort_unstable();
+        assert_eq!(location_ids, sorted, "named locations in id order");
+        let mut barcodes: Vec<(String, Vec<(String, i64)>)> = page
+            .items
+            .iter()
+            .map(|item| {
+                let codes = item.barcodes.iter().map(|b| (b.code.clone(), b.pack_qty));
+                (item.sku.clone(), codes.collect())
+            })
+            .collect();
+        barcodes.sort();
+        let owned = |code: &str, pack_qty| (code.to_owned(), pack_qty);
+        assert_eq!(
+            barcodes,
+            [
+                ("A".to_owned(), vec![]),
+                ("B".to_owned(), vec![owned("1", 1), owned("2", 4)]),
+                ("C".to_owned(), vec![owned("3", 1)]),
+            ],
+            "each named item with its own barcodes, in byte order"
+        );
+    });
+}
+
+#[test]
 fn rows_come_in_version_order_and_barcodes_in_byte_order() {
     on_both(|db| {
         let warehouse = warehouse(1);
