@@ -72,6 +72,7 @@ pub(crate) fn state_at(row: &Row, first: usize) -> Option<(KeyState, Option<i64>
 }
 
 /// A stock key's four columns, as values to pass as parameters.
+#[derive(PartialEq, Eq)]
 pub(crate) struct KeyColumns<'k> {
     warehouse: Uuid,
     location: Uuid,
@@ -268,7 +269,12 @@ impl<'t> PgLedger<'t> {
                 false,
             ),
         };
-        self.absent.remove(key);
+        // The key exists now, under every spelling of it (a lot of "" is no lot).
+        if !self.absent.is_empty() {
+            let stored = KeyColumns::of(key);
+            self.absent
+                .retain(|absent| KeyColumns::of(absent) != stored);
+        }
         self.cache.key_ids.insert(key.clone(), id);
         // A key this statement created has no state row (nothing on hand, no baseline) and
         // no counts.

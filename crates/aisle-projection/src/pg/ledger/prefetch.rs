@@ -116,8 +116,11 @@ impl PgLedger<'_> {
                 }
                 Some(key_id) => {
                     self.learn_key(&key, key_id);
-                    let read = state_at(row, 2);
-                    self.cache.read(key_id, read);
+                    // A state this ledger holds (through another spelling of the same key,
+                    // a lot of "" for none) is newer than the table's.
+                    if self.cache.state(key_id).is_none() {
+                        self.cache.read(key_id, state_at(row, 2));
+                    }
                 }
             }
         }
