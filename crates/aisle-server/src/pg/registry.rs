@@ -29,6 +29,7 @@ use tokio::runtime::Handle;
 use uuid::Uuid;
 
 mod api_keys;
+mod as_registry;
 mod audit;
 mod clusters;
 mod quotas;

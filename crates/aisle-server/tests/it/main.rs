@@ -21,6 +21,8 @@ mod observability;
 mod pg_registry;
 mod pins;
 mod randomized;
+#[cfg(feature = "postgres")]
+mod registry_backends;
 mod resolutions;
 mod stock;
 mod support;

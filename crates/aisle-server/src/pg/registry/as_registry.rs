@@ -1,0 +1,162 @@
+//! [`PgRegistry`] behind the server's [`Registry`] trait, so the auth, HTTP, limits and
+//! admin code that hold an `Arc<dyn Registry>` run on PostgreSQL unchanged. Each method is
+//! the inherent method of the same name (see the sibling modules); what only PostgreSQL has
+//! (clusters, placement, `add_tenant_on`) stays on [`PgRegistry`] itself.
+
+use super::PgRegistry;
+use crate::auth::{Digest, Scope};
+use crate::error::ServerError;
+use crate::registry::{
+    ApiKeyId, ApiKeyRow, AuditEntry, AuditRow, AuditSource, ChainBreak, ChainVerified,
+    CodeRefusal, DeviceRow, Enrolled, NewApiKey, Pruned, Registry, TenantQuota, TenantRow,
+};
+use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
+
+impl Registry for PgRegistry {
+    fn is_ready(&self) -> bool {
+        PgRegistry::is_ready(self)
+    }
+
+    fn add_tenant(&self, name: &str, now_ms: i64) -> Result<TenantId, ServerError> {
+        PgRegistry::add_tenant(self, name, now_ms)
+    }
+
+    fn list_tenants(&self) -> Result<Vec<TenantRow>, ServerError> {
+        PgRegistry::list_tenants(self)
+    }
+
+    fn tenant(&self, tenant: TenantId) -> Result<Option<TenantRow>, ServerError> {
+        PgRegistry::tenant(self, tenant)
+    }
+
+    fn resolve_tenant(&self, id_or_name: &str) -> Result<TenantId, ServerError> {
+        PgRegistry::resolve_tenant(self, id_or_name)
+    }
+
+    fn add_warehouse(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        now_ms: i64,
+    ) -> Result<WarehouseId, ServerError> {
+        PgRegistry::add_warehouse(self, tenant, name, now_ms)
+    }
+
+    fn resolve_warehouse(
+        &self,
+        tenant: TenantId,
+        id_or_name: &str,
+    ) -> Result<WarehouseId, ServerError> {
+        PgRegistry::resolve_warehouse(self, tenant, id_or_name)
+    }
+
+    fn list_warehouses(&self, tenant: TenantId) -> Result<Vec<(WarehouseId, String)>, ServerError> {
+        PgRegistry::list_warehouses(self, tenant)
+    }
+
+    fn create_enrollment_code(
+        &self,
+        tenant: TenantId,
+        warehouse: WarehouseId,
+        ttl_ms: i64,
+        now_ms: i64,
+    ) -> Result<String, ServerError> {
+        PgRegistry::create_enrollment_code(self, tenant, warehouse, ttl_ms, now_ms)
+    }
+
+    fn enroll(
+        &self,
+        code: &str,
+        device_name: &str,
+        now_ms: i64,
+    ) -> Result<Result<Enrolled, CodeRefusal>, ServerError> {
+        PgRegistry::enroll(self, code, device_name, now_ms)
+    }
+
+    fn device_by_token(&self, digest: &Digest) -> Result<Option<DeviceRow>, ServerError> {
+        PgRegistry::device_by_token(self, digest)
+    }
+
+    fn warehouse_devices(
+        &self,
+        context: &crate::auth::TenantContext,
+    ) -> Result<Vec<aisle_protocol::MasterDevice>, ServerError> {
+        PgRegistry::warehouse_devices(self, context)
+    }
+
+    fn list_devices(&self, tenant: TenantId) -> Result<Vec<DeviceRow>, ServerError> {
+        PgRegistry::list_devices(self, tenant)
+    }
+
+    fn revoke_device(&self, device: DeviceId, now_ms: i64) -> Result<bool, ServerError> {
+        PgRegistry::revoke_device(self, device, now_ms)
+    }
+
+    fn record_tenant_version(&self, tenant: TenantId, version: i64) -> Result<(), ServerError> {
+        PgRegistry::record_tenant_version(self, tenant, version)
+    }
+
+    fn clear_tenant_failure(&self, tenant: TenantId) -> Result<(), ServerError> {
+        PgRegistry::clear_tenant_failure(self, tenant)
+    }
+
+    fn mark_tenant_failed(&self, tenant: TenantId, reason: &str) -> Result<(), ServerError> {
+        PgRegistry::mark_tenant_failed(self, tenant, reason)
+    }
+
+    fn add_api_key(
+        &self,
+        tenant: TenantId,
+        name: &str,
+        scopes: &[Scope],
+        now_ms: i64,
+    ) -> Result<NewApiKey, ServerError> {
+        PgRegistry::add_api_key(self, tenant, name, scopes, now_ms)
+    }
+
+    fn api_key_by_digest(&self, digest: &Digest) -> Result<Option<ApiKeyRow>, ServerError> {
+        PgRegistry::api_key_by_digest(self, digest)
+    }
+
+    fn list_api_keys(&self, tenant: TenantId) -> Result<Vec<ApiKeyRow>, ServerError> {
+        PgRegistry::list_api_keys(self, tenant)
+    }
+
+    fn revoke_api_key(&self, id: ApiKeyId, now_ms: i64) -> Result<bool, ServerError> {
+        PgRegistry::revoke_api_key(self, id, now_ms)
+    }
+
+    fn audit_as(
+        &self,
+        source: AuditSource,
+        row: &AuditRow,
+        now_ms: i64,
+    ) -> Result<(), ServerError> {
+        PgRegistry::audit_as(self, source, row, now_ms)
+    }
+
+    fn audit_entries(&self, limit: Option<u64>) -> Result<Vec<AuditEntry>, ServerError> {
+        PgRegistry::audit_entries(self, limit)
+    }
+
+    fn prune_audit_before(&self, before_ms: i64, now_ms: i64) -> Result<Pruned, ServerError> {
+        PgRegistry::prune_audit_before(self, before_ms, now_ms)
+    }
+
+    fn verify_audit(&self) -> Result<Result<ChainVerified, ChainBreak>, ServerError> {
+        PgRegistry::verify_audit(self)
+    }
+
+    fn tenant_quota(&self, tenant: TenantId) -> Result<TenantQuota, ServerError> {
+        PgRegistry::tenant_quota(self, tenant)
+    }
+
+    fn set_tenant_quota(
+        &self,
+        tenant: TenantId,
+        quota: TenantQuota,
+        now_ms: i64,
+    ) -> Result<(), ServerError> {
+        PgRegistry::set_tenant_quota(self, tenant, quota, now_ms)
+    }
+}

@@ -1,0 +1,470 @@
+//! The registry's behaviour on both backends: every body here is written once, against
+//! `&dyn Registry`, and run on the SQLite registry (a file in a temporary directory) and on
+//! the PostgreSQL one (a real cluster from aisle-pgtest), so both give the same answers to
+//! the same calls: tenants and warehouses, one-time enrollment codes, devices and
+//! revocation, API keys, quotas, tenant failure marks, and the audit log's coalescing, cap,
+//! prune and chain.
+
+use aisle_core::ids::{DeviceId, TenantId};
+use aisle_pgtest::PgCluster;
+use aisle_server::auth::{self, Scope};
+use aisle_server::pg::registry::PgRegistry;
+use aisle_server::registry::{AuditRow, CodeRefusal, TenantQuota};
+use aisle_server::{Registry, ServerError, SqliteRegistry};
+
+/// Runs `body` on a fresh SQLite registry whose audit log is capped at `audit_max_rows`.
+fn on_sqlite(audit_max_rows: u64, body: fn(&dyn Registry)) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let registry = SqliteRegistry::open(&dir.path().join("registry.sqlite3"))
+        .expect("registry")
+        .with_audit_max_rows(audit_max_rows);
+    body(&registry);
+}
+
+/// Runs `body` on a fresh PostgreSQL registry (with one tenant cluster, the registry's own)
+/// whose audit log is capped at `audit_max_rows`.
+fn on_postgres(audit_max_rows: u64, body: fn(&dyn Registry)) {
+    let cluster = PgCluster::start().expect("a test cluster starts");
+    cluster
+        .create_database("aisle_registry")
+        .expect("registry database");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let registry = PgRegistry::connect(&cluster.url("aisle_registry"), runtime.handle().clone())
+        .expect("registry")
+        .with_audit_max_rows(audit_max_rows);
+    registry
+        .add_cluster("main", &cluster.base_url(), None, 1)
+        .expect("tenant cluster");
+    body(&registry);
+}
+
+/// Each body, as a test on each backend.
+macro_rules! on_both_backends {
+    ($($body:ident $(, cap = $cap:expr)?;)*) => {
+        mod sqlite {
+            $(#[test]
+            fn $body() {
+                super::on_sqlite(on_both_backends!(@cap $($cap)?), super::$body);
+            })*
+        }
+        mod postgres {
+            $(#[test]
+            fn $body() {
+                super::on_postgres(on_both_backends!(@cap $($cap)?), super::$body);
+            })*
+        }
+    };
+    (@cap $cap:expr) => { $cap };
+    (@cap) => { aisle_server::registry::DEFAULT_AUDIT_MAX_ROWS };
+}
+
+on_both_backends! {
+    tenants_and_warehouses_are_named_once_and_resolved_by_id_or_name;
+    codes_are_one_time_and_expire;
+    devices_are_listed_found_by_token_and_revoked;
+    a_key_is_found_by_its_digest_only_and_can_be_revoked;
+    a_quota_is_stored_per_tenant_and_none_means_the_default;
+    a_failed_migration_marks_the_tenant_until_cleared;
+    repeats_coalesce_and_a_prune_is_recorded_in_the_chain;
+    the_cap_prunes_a_prefix_and_records_it_in_the_chain, cap = 10;
+}
+
+fn is_invalid<T>(result: Result<T, ServerError>) -> bool {
+    matches!(result, Err(ServerError::Invalid(_)))
+}
+
+fn is_not_found<T>(result: Result<T, ServerError>) -> bool {
+    matches!(result, Err(ServerError::NotFound(_)))
+}
+
+fn tenants_and_warehouses_are_named_once_and_resolved_by_id_or_name(registry: &dyn Registry) {
+    let globex = registry.add_tenant("globex", 1).expect("tenant");
+    let acme = registry.add_tenant("acme", 1).expect("tenant");
+    assert!(
+        is_invalid(registry.add_tenant("acme", 2)),
+        "a tenant name is taken once"
+    );
+    let names: Vec<String> = registry
+        .list_tenants()
+        .expect("tenants")
+        .into_iter()
+        .map(|row| row.name)
+        .collect();
+    assert_eq!(names, ["acme", "globex"], "tenants by name");
+    assert_eq!(registry.resolve_tenant("acme").expect("by name"), acme);
+    assert_eq!(
+        registry
+            .resolve_tenant(&globex.as_uuid().to_string())
+            .expect("by id"),
+        globex
+    );
+    assert!(is_not_found(registry.resolve_tenant("initech")));
+    let row = registry.tenant(acme).expect("db").expect("acme");
+    assert_eq!(
+        (row.name.as_str(), row.schema_version, row.failed_migration),
+        ("acme", 0, None)
+    );
+    assert_eq!(
+        registry
+            .tenant(TenantId::new_v7(1, [3; 10]))
+            .expect("db"),
+        None
+    );
+
+    let north = registry.add_warehouse(acme, "north", 1).expect("warehouse");
+    let main = registry.add_warehouse(acme, "main", 1).expect("warehouse");
+    assert!(
+        is_invalid(registry.add_warehouse(acme, "main", 2)),
+        "a warehouse name is taken once per tenant"
+    );
+    let globex_main = registry
+        .add_warehouse(globex, "main", 2)
+        .expect("another tenant may use the name");
+    assert_eq!(
+        registry.list_warehouses(acme).expect("warehouses"),
+        [(main, "main".to_owned()), (north, "north".to_owned())],
+        "warehouses by name"
+    );
+    assert_eq!(registry.resolve_warehouse(acme, "main").expect("name"), main);
+    assert_eq!(
+        registry
+            .resolve_warehouse(acme, &north.as_uuid().to_string())
+            .expect("id"),
+        north
+    );
+    assert!(
+        is_not_found(registry.resolve_warehouse(acme, &globex_main.as_uuid().to_string())),
+        "another tenant's warehouse is not found"
+    );
+}
+
+fn codes_are_one_time_and_expire(registry: &dyn Registry) {
+    let tenant = registry.add_tenant("acme", 1_000).expect("tenant");
+    let warehouse = registry.add_warehouse(tenant, "main", 1_000).expect("wh");
+    let code = registry
+        .create_enrollment_code(tenant, warehouse, 10_000, 1_000)
+        .expect("code");
+    let enrolled = registry
+        .enroll(&code, "pc-1", 2_000)
+        .expect("db")
+        .expect("fresh code");
+    assert_eq!(
+        (enrolled.tenant, enrolled.warehouse),
+        (tenant, warehouse)
+    );
+    assert_eq!(
+        registry
+            .enroll(&code, "pc-2", 2_000)
+            .expect("db")
+            .map(|e| e.device),
+        Err(CodeRefusal::Used),
+        "a code works once"
+    );
+    let late = registry
+        .create_enrollment_code(tenant, warehouse, 10_000, 1_000)
+        .expect("code");
+    assert_eq!(
+        registry
+            .enroll(&late, "pc-3", 11_000)
+            .expect("db")
+            .map(|e| e.device),
+        Err(CodeRefusal::Expired)
+    );
+    assert_eq!(
+        registry
+            .enroll("not-a-code", "pc-4", 2_000)
+            .expect("db")
+            .map(|e| e.device),
+        Err(CodeRefusal::Unknown)
+    );
+    assert_eq!(
+        registry.list_devices(tenant).expect("devices").len(),
+        1,
+        "only the fresh code made a device"
+    );
+}
+
+fn devices_are_listed_found_by_token_and_revoked(registry: &dyn Registry) {
+    let tenant = registry.add_tenant("acme", 1).expect("tenant");
+    let warehouse = registry.add_warehouse(tenant, "main", 1).expect("wh");
+    let mut devices = Vec::new();
+    for (n, now_ms) in [(1, 20), (2, 10)] {
+        let code = registry
+            .create_enrollment_code(tenant, warehouse, 60_000, 1)
+            .expect("code");
+        devices.push(
+            registry
+                .enroll(&code, &format!("pc-{n}"), now_ms)
+                .expect("db")
+                .expect("enrols"),
+        );
+    }
+    let listed: Vec<String> = registry
+        .list_devices(tenant)
+        .expect("devices")
+        .into_iter()
+        .map(|row| row.name)
+        .collect();
+    assert_eq!(listed, ["pc-2", "pc-1"], "oldest enrollment first");
+    let found = registry
+        .device_by_token(&auth::token_digest(&devices[0].token))
+        .expect("db")
+        .expect("the token is known");
+    assert_eq!(
+        (found.id, found.tenant, found.warehouse, found.revoked),
+        (devices[0].device, tenant, warehouse, false)
+    );
+    assert_eq!(
+        registry
+            .device_by_token(&auth::token_digest("not a token"))
+            .expect("db"),
+        None
+    );
+    assert!(registry.revoke_device(devices[0].device, 30).expect("revoke"));
+    assert!(
+        registry.revoke_device(devices[0].device, 40).expect("again"),
+        "revoking twice finds the device"
+    );
+    assert!(
+        registry
+            .device_by_token(&auth::token_digest(&devices[0].token))
+            .expect("db")
+            .expect("known")
+            .revoked
+    );
+    assert!(
+        !registry
+            .device_by_token(&auth::token_digest(&devices[1].token))
+            .expect("db")
+            .expect("known")
+            .revoked,
+        "the other device is untouched"
+    );
+    assert!(!registry
+        .revoke_device(DeviceId::new_v7(1, [5; 10]), 30)
+        .expect("db"));
+}
+
+fn a_key_is_found_by_its_digest_only_and_can_be_revoked(registry: &dyn Registry) {
+    let tenant = registry.add_tenant("acme", 1_000).expect("tenant");
+    let made = registry
+        .add_api_key(
+            tenant,
+            "erp",
+            &[Scope::StockRead, Scope::MasterWrite],
+            1_000,
+        )
+        .expect("key");
+    let found = registry
+        .api_key_by_digest(&auth::token_digest(&made.key))
+        .expect("db")
+        .expect("the key is known");
+    assert_eq!(
+        (found.id, found.tenant, found.scopes.clone(), found.revoked),
+        (
+            made.id,
+            tenant,
+            vec![Scope::MasterWrite, Scope::StockRead],
+            false
+        )
+    );
+    assert_eq!(
+        registry
+            .api_key_by_digest(&auth::token_digest("aisle_key_nothing"))
+            .expect("db"),
+        None
+    );
+    assert!(registry.revoke_api_key(made.id, 2_000).expect("revoke"));
+    assert!(
+        registry.list_api_keys(tenant).expect("list")[0].revoked,
+        "a revoked key is listed as revoked"
+    );
+    assert!(
+        is_invalid(registry.add_api_key(tenant, "none", &[], 1_000)),
+        "a key without scopes is refused"
+    );
+    assert!(
+        is_not_found(registry.add_api_key(
+            TenantId::new_v7(1, [2; 10]),
+            "ghost",
+            &[Scope::StockRead],
+            1_000
+        )),
+        "a key for no tenant is refused"
+    );
+}
+
+fn a_quota_is_stored_per_tenant_and_none_means_the_default(registry: &dyn Registry) {
+    let acme = registry.add_tenant("acme", 1).expect("tenant");
+    let other = registry.add_tenant("other", 1).expect("tenant");
+    assert_eq!(
+        registry.tenant_quota(acme).expect("read"),
+        TenantQuota::default(),
+        "no row means the server's defaults"
+    );
+    let quota = TenantQuota {
+        push_per_sec: Some(50),
+        max_bytes: Some(1 << 40),
+    };
+    registry.set_tenant_quota(acme, quota, 2).expect("set");
+    assert_eq!(registry.tenant_quota(acme).expect("read"), quota);
+    assert_eq!(
+        registry.tenant_quota(other).expect("read"),
+        TenantQuota::default(),
+        "another tenant keeps the defaults"
+    );
+    let fewer = TenantQuota {
+        push_per_sec: None,
+        ..quota
+    };
+    registry.set_tenant_quota(acme, fewer, 3).expect("set again");
+    assert_eq!(registry.tenant_quota(acme).expect("read"), fewer);
+    let zero = TenantQuota {
+        push_per_sec: Some(0),
+        max_bytes: None,
+    };
+    assert!(
+        is_invalid(registry.set_tenant_quota(acme, zero, 4)),
+        "a zero quota is refused rather than locking the tenant out"
+    );
+    assert!(is_not_found(registry.set_tenant_quota(
+        TenantId::new_v7(1, [4; 10]),
+        quota,
+        4
+    )));
+}
+
+fn a_failed_migration_marks_the_tenant_until_cleared(registry: &dyn Registry) {
+    let acme = registry.add_tenant("acme", 1).expect("tenant");
+    let state = |registry: &dyn Registry| {
+        let row = registry.tenant(acme).expect("db").expect("tenant");
+        (row.schema_version, row.failed_migration)
+    };
+    registry.record_tenant_version(acme, 7).expect("version");
+    assert_eq!(state(registry), (7, None));
+    registry
+        .mark_tenant_failed(acme, "migration 8: boom")
+        .expect("mark");
+    assert_eq!(state(registry), (7, Some("migration 8: boom".to_owned())));
+    registry.clear_tenant_failure(acme).expect("clear");
+    assert_eq!(state(registry), (7, None));
+    registry.mark_tenant_failed(acme, "again").expect("mark");
+    registry.record_tenant_version(acme, 8).expect("version");
+    assert_eq!(
+        state(registry),
+        (8, None),
+        "a successful migration clears the mark"
+    );
+}
+
+fn refusal(device: DeviceId, reason: &str, detail: String) -> AuditRow {
+    AuditRow {
+        tenant: None,
+        warehouse: None,
+        device: Some(device),
+        reason: reason.to_owned(),
+        detail,
+    }
+}
+
+fn repeats_coalesce_and_a_prune_is_recorded_in_the_chain(registry: &dyn Registry) {
+    let device = DeviceId::new_v7(1, [1; 10]);
+    let long = "x".repeat(10_000);
+    for at_ms in [60_000, 60_500, 61_000] {
+        registry
+            .audit(&refusal(device, "tenant_mismatch", long.clone()), at_ms)
+            .expect("audit");
+    }
+    registry
+        .audit(&refusal(device, "revoked_token", "GET /x".into()), 200_000)
+        .expect("audit");
+    registry
+        .audit(&refusal(device, "revoked_token", "GET /y".into()), 400_000)
+        .expect("audit");
+    let entries = registry.audit_entries(None).expect("entries");
+    let summary: Vec<(&str, i64, usize, i64, i64)> = entries
+        .iter()
+        .map(|entry| {
+            (
+                entry.reason.as_str(),
+                entry.count,
+                entry.detail.chars().count(),
+                entry.first_seen_ms,
+                entry.last_seen_ms,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("tenant_mismatch", 3, 256, 60_000, 61_000),
+            ("revoked_token", 1, 6, 200_000, 200_000),
+            ("revoked_token", 1, 6, 400_000, 400_000),
+        ],
+        "repeats in a minute are one row, its detail bounded"
+    );
+    assert_eq!(entries[0].source, format!("device:{device}"));
+    assert_eq!(
+        registry.audit_entries(Some(1)).expect("newest")[0].detail,
+        "GET /y",
+        "a limit keeps the newest rows"
+    );
+    let before = registry.verify_audit().expect("db").expect("intact");
+    assert_eq!(before.n_rows, 3);
+
+    let pruned = registry
+        .prune_audit_before(300_000, 500_000)
+        .expect("prune");
+    assert_eq!((pruned.n_rows, pruned.through_id), (2, 2));
+    let entries = registry.audit_entries(None).expect("entries");
+    let last = entries.last().expect("the record of the prune");
+    assert_eq!(last.id, pruned.record_id);
+    assert_eq!(last.reason, "audit_pruned");
+    assert_eq!(
+        last.detail,
+        "removed 2 rows (ids 1..=2, seen 1970-01-01T00:01:00Z to 1970-01-01T00:03:20Z); \
+         operator pruned rows last seen before 1970-01-01T00:05:00Z",
+        "the prune says what it removed, with times in UTC"
+    );
+    let after = registry.verify_audit().expect("db").expect("intact after the prune");
+    assert_eq!(
+        (after.anchor_id, after.n_rows, after.head_id),
+        (2, 2, pruned.record_id)
+    );
+}
+
+fn the_cap_prunes_a_prefix_and_records_it_in_the_chain(registry: &dyn Registry) {
+    let device = DeviceId::new_v7(1, [1; 10]);
+    for minute in 0..25 {
+        registry
+            .audit(
+                &refusal(device, "tenant_mismatch", format!("n{minute}")),
+                minute * 60_000,
+            )
+            .expect("audit");
+        let n_rows = registry.audit_entries(None).expect("entries").len();
+        assert!(n_rows <= 10, "never more than the cap: {n_rows} rows");
+    }
+    let entries = registry.audit_entries(None).expect("entries");
+    assert!(
+        entries.iter().any(|entry| entry.reason == "audit_capped"),
+        "the prune is recorded: {entries:?}"
+    );
+    assert_eq!(
+        entries
+            .iter()
+            .rev()
+            .find(|entry| entry.reason == "tenant_mismatch")
+            .map(|entry| entry.detail.as_str()),
+        Some("n24"),
+        "the newest refusal is kept: {entries:?}"
+    );
+    registry
+        .verify_audit()
+        .expect("db")
+        .expect("the chain holds after pruning");
+}
