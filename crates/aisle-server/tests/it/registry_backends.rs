@@ -109,9 +109,7 @@ fn tenants_and_warehouses_are_named_once_and_resolved_by_id_or_name(registry: &d
         ("acme", 0, None)
     );
     assert_eq!(
-        registry
-            .tenant(TenantId::new_v7(1, [3; 10]))
-            .expect("db"),
+        registry.tenant(TenantId::new_v7(1, [3; 10])).expect("db"),
         None
     );
 
@@ -129,7 +127,10 @@ fn tenants_and_warehouses_are_named_once_and_resolved_by_id_or_name(registry: &d
         [(main, "main".to_owned()), (north, "north".to_owned())],
         "warehouses by name"
     );
-    assert_eq!(registry.resolve_warehouse(acme, "main").expect("name"), main);
+    assert_eq!(
+        registry.resolve_warehouse(acme, "main").expect("name"),
+        main
+    );
     assert_eq!(
         registry
             .resolve_warehouse(acme, &north.as_uuid().to_string())
@@ -152,10 +153,7 @@ fn codes_are_one_time_and_expire(registry: &dyn Registry) {
         .enroll(&code, "pc-1", 2_000)
         .expect("db")
         .expect("fresh code");
-    assert_eq!(
-        (enrolled.tenant, enrolled.warehouse),
-        (tenant, warehouse)
-    );
+    assert_eq!((enrolled.tenant, enrolled.warehouse), (tenant, warehouse));
     assert_eq!(
         registry
             .enroll(&code, "pc-2", 2_000)
@@ -224,9 +222,13 @@ fn devices_are_listed_found_by_token_and_revoked(registry: &dyn Registry) {
             .expect("db"),
         None
     );
-    assert!(registry.revoke_device(devices[0].device, 30).expect("revoke"));
+    assert!(registry
+        .revoke_device(devices[0].device, 30)
+        .expect("revoke"));
     assert!(
-        registry.revoke_device(devices[0].device, 40).expect("again"),
+        registry
+            .revoke_device(devices[0].device, 40)
+            .expect("again"),
         "revoking twice finds the device"
     );
     assert!(
@@ -321,7 +323,9 @@ fn a_quota_is_stored_per_tenant_and_none_means_the_default(registry: &dyn Regist
         push_per_sec: None,
         ..quota
     };
-    registry.set_tenant_quota(acme, fewer, 3).expect("set again");
+    registry
+        .set_tenant_quota(acme, fewer, 3)
+        .expect("set again");
     assert_eq!(registry.tenant_quota(acme).expect("read"), fewer);
     let zero = TenantQuota {
         push_per_sec: Some(0),
@@ -430,7 +434,10 @@ fn repeats_coalesce_and_a_prune_is_recorded_in_the_chain(registry: &dyn Registry
          operator pruned rows last seen before 1970-01-01T00:05:00Z",
         "the prune says what it removed, with times in UTC"
     );
-    let after = registry.verify_audit().expect("db").expect("intact after the prune");
+    let after = registry
+        .verify_audit()
+        .expect("db")
+        .expect("intact after the prune");
     assert_eq!(
         (after.anchor_id, after.n_rows, after.head_id),
         (2, 2, pruned.record_id)

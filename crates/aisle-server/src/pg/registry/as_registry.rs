@@ -7,8 +7,8 @@ use super::PgRegistry;
 use crate::auth::{Digest, Scope};
 use crate::error::ServerError;
 use crate::registry::{
-    ApiKeyId, ApiKeyRow, AuditEntry, AuditRow, AuditSource, ChainBreak, ChainVerified,
-    CodeRefusal, DeviceRow, Enrolled, NewApiKey, Pruned, Registry, TenantQuota, TenantRow,
+    ApiKeyId, ApiKeyRow, AuditEntry, AuditRow, AuditSource, ChainBreak, ChainVerified, CodeRefusal,
+    DeviceRow, Enrolled, NewApiKey, Pruned, Registry, TenantQuota, TenantRow,
 };
 use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
 
