@@ -30,6 +30,8 @@ pub use audit::{
     bounded, AuditEntry, AuditSource, ChainBreak, ChainVerified, Pruned, AUDIT_TEXT_MAX_CHARS,
     DEFAULT_AUDIT_MAX_ROWS,
 };
+// The chain's row hash and its constants, which the PostgreSQL registry shares.
+pub(crate) use audit::{ChainedFields, CAP_KEEP_PERCENT, GENESIS_HASH, REASON_MAX_CHARS};
 pub use quotas::TenantQuota;
 
 /// What the server asks of its registry, whatever holds it. Every backend gives the same

@@ -36,7 +36,7 @@ use std::fmt;
 pub const AUDIT_TEXT_MAX_CHARS: usize = 256;
 
 /// The most characters a stored `reason` has.
-const REASON_MAX_CHARS: usize = 64;
+pub(crate) const REASON_MAX_CHARS: usize = 64;
 
 /// The default row cap. A row is at most about 1.3 KB (256 characters of detail, up to
 /// 4 bytes each, and about 250 bytes of ids, times and hashes), so the log stays under
@@ -45,9 +45,9 @@ pub const DEFAULT_AUDIT_MAX_ROWS: u64 = 50_000;
 
 /// What a prune or the cap leaves: this share of the cap, so the cap prunes in batches
 /// rather than on every new row.
-const CAP_KEEP_PERCENT: u64 = 90;
+pub(crate) const CAP_KEEP_PERCENT: u64 = 90;
 
-const GENESIS_HASH: [u8; 32] = [0; 32];
+pub(crate) const GENESIS_HASH: [u8; 32] = [0; 32];
 
 /// Whose requests an audit row counts: the key, with the reason and the minute, that
 /// repeats coalesce under.
@@ -154,23 +154,23 @@ pub fn bounded(text: &str, max_chars: usize) -> String {
 }
 
 /// The fields a row's hash covers.
-struct ChainedFields<'a> {
-    id: i64,
-    source: &'a str,
-    reason: &'a str,
-    minute: i64,
-    first_seen_ms: i64,
-    tenant: Option<[u8; 16]>,
-    warehouse: Option<[u8; 16]>,
-    device: Option<[u8; 16]>,
-    detail: &'a str,
-    detail_sha256: [u8; 32],
+pub(crate) struct ChainedFields<'a> {
+    pub(crate) id: i64,
+    pub(crate) source: &'a str,
+    pub(crate) reason: &'a str,
+    pub(crate) minute: i64,
+    pub(crate) first_seen_ms: i64,
+    pub(crate) tenant: Option<[u8; 16]>,
+    pub(crate) warehouse: Option<[u8; 16]>,
+    pub(crate) device: Option<[u8; 16]>,
+    pub(crate) detail: &'a str,
+    pub(crate) detail_sha256: [u8; 32],
 }
 
 impl ChainedFields<'_> {
     /// SHA-256 over a version tag, the previous row's hash and the fields, each text
     /// length-prefixed and each optional id tagged, so no two rows encode alike.
-    fn hash(&self, prev_hash: &[u8; 32]) -> [u8; 32] {
+    pub(crate) fn hash(&self, prev_hash: &[u8; 32]) -> [u8; 32] {
         let mut hasher = Sha256::new();
         hasher.update(b"aisle security_audit v1\0");
         hasher.update(prev_hash);

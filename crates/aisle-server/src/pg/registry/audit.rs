@@ -1,7 +1,7 @@
 //! The PostgreSQL registry's security audit log: bounded, coalesced per (source, reason,
 //! minute), capped with a recorded prune, and hash-chained, row for row as the SQLite
-//! registry's (`crate::registry::audit`, whose doc explains the design). The row hash is the
-//! same function over the same fields, so a chain reads the same on either backend.
+//! registry's (`crate::registry::audit`, whose doc explains the design). The row hash is that
+//! module's own `ChainedFields::hash`, so a chain reads the same on either backend.
 //!
 //! What PostgreSQL adds: several server instances write to one log. Every writer (a new
 //! row, a coalesced repeat, a prune) first takes the transaction-level advisory lock
@@ -14,8 +14,8 @@
 use super::PgRegistry;
 use crate::error::ServerError;
 use crate::registry::{
-    bounded, AuditEntry, AuditRow, AuditSource, ChainBreak, ChainVerified, Pruned,
-    AUDIT_TEXT_MAX_CHARS,
+    bounded, AuditEntry, AuditRow, AuditSource, ChainBreak, ChainVerified, ChainedFields, Pruned,
+    AUDIT_TEXT_MAX_CHARS, CAP_KEEP_PERCENT, GENESIS_HASH, REASON_MAX_CHARS,
 };
 use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
 use aisle_pg::PgTx;
@@ -24,58 +24,6 @@ use uuid::Uuid;
 
 /// The advisory lock every audit writer holds until it commits ("aisle-au").
 const AUDIT_LOCK: i64 = 0x6169_736c_652d_6175;
-
-/// The most characters a stored `reason` has (as in the SQLite registry).
-const REASON_MAX_CHARS: usize = 64;
-
-/// What a prune or the cap leaves: this share of the cap (as in the SQLite registry).
-const CAP_KEEP_PERCENT: u64 = 90;
-
-const GENESIS_HASH: [u8; 32] = [0; 32];
-
-/// The fields a row's hash covers.
-struct ChainedFields<'a> {
-    id: i64,
-    source: &'a str,
-    reason: &'a str,
-    minute: i64,
-    first_seen_ms: i64,
-    tenant: Option<[u8; 16]>,
-    warehouse: Option<[u8; 16]>,
-    device: Option<[u8; 16]>,
-    detail: &'a str,
-    detail_sha256: [u8; 32],
-}
-
-impl ChainedFields<'_> {
-    /// The SQLite registry's row hash: SHA-256 over a version tag, the previous row's hash
-    /// and the fields, each text length-prefixed and each optional id tagged.
-    fn hash(&self, prev_hash: &[u8; 32]) -> [u8; 32] {
-        let mut hasher = Sha256::new();
-        hasher.update(b"aisle security_audit v1\0");
-        hasher.update(prev_hash);
-        hasher.update(self.id.to_be_bytes());
-        for text in [self.source, self.reason] {
-            hasher.update((text.len() as u64).to_be_bytes());
-            hasher.update(text.as_bytes());
-        }
-        hasher.update(self.minute.to_be_bytes());
-        hasher.update(self.first_seen_ms.to_be_bytes());
-        for id in [self.tenant, self.warehouse, self.device] {
-            match id {
-                Some(bytes) => {
-                    hasher.update([1]);
-                    hasher.update(bytes);
-                }
-                None => hasher.update([0]),
-            }
-        }
-        hasher.update((self.detail.len() as u64).to_be_bytes());
-        hasher.update(self.detail.as_bytes());
-        hasher.update(self.detail_sha256);
-        hasher.finalize().into()
-    }
-}
 
 struct ChainEnds {
     anchor_id: i64,
