@@ -31,7 +31,7 @@ use crate::master::{
 use crate::pg::PUSH_LOCK;
 use aisle_pg::PgTx;
 use aisle_pin::PinPolicy;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Commits `tx` when `upsert` wrote its whole batch, and rolls it back when a record was
@@ -91,45 +91,58 @@ fn batch<T>(
 }
 
 /// Upserts items by SKU (see [`crate::master::upsert_items`]); the caller [`settle`]s `tx`.
+///
+/// Four statements per item, however many barcodes it has: the barcodes other items own,
+/// the item (its id kept when the sku is known), and its barcodes replaced.
 pub fn upsert_items(tx: &PgTx<'_>, items: &[NewItem], now_ms: i64) -> Result<Upsert, ServerError> {
     batch(tx, items, |tx, record_idx, item, version| {
         if let Err(refused) = check_item(record_idx, item) {
             return Ok(Err(refused));
         }
-        let existing: Option<Uuid> = tx
-            .query_opt("SELECT id FROM items WHERE sku = $1", &[&item.sku])?
-            .map(|row| row.get(0));
-        let id = existing.unwrap_or_else(|| new_uuid(now_ms));
-        for barcode in &item.barcodes {
-            let owner = tx.query_opt(
-                "SELECT i.sku FROM item_barcodes b JOIN items i ON i.id = b.item
-                 WHERE b.barcode = $1 AND b.item <> $2",
-                &[&barcode.code, &id],
-            )?;
-            if let Some(owner) = owner {
-                let owner: String = owner.get(0);
-                return Ok(Err(barcode_taken(record_idx, &barcode.code, &owner)));
+        let codes: Vec<&str> = item.barcodes.iter().map(|b| b.code.as_str()).collect();
+        let pack_qtys: Vec<i64> = item.barcodes.iter().map(|b| b.pack_qty).collect();
+        if !codes.is_empty() {
+            let owners: HashMap<String, String> = tx
+                .query(
+                    "SELECT b.barcode, i.sku FROM item_barcodes b JOIN items i ON i.id = b.item
+                     WHERE b.barcode = ANY($1) AND i.sku <> $2",
+                    &[&codes, &item.sku],
+                )?
+                .iter()
+                .map(|row| (row.get(0), row.get(1)))
+                .collect();
+            // The first of the item's barcodes, in its order, that another item owns.
+            if let Some((code, owner)) = codes
+                .iter()
+                .find_map(|code| owners.get(*code).map(|owner| (code, owner)))
+            {
+                return Ok(Err(barcode_taken(record_idx, code, owner)));
             }
         }
-        tx.execute(
-            "INSERT INTO items (id, sku, name, base_unit, lot_tracked, version)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, base_unit = excluded.base_unit,
-               lot_tracked = excluded.lot_tracked, version = excluded.version",
-            &[
-                &id,
-                &item.sku,
-                &item.name,
-                &item.base_unit,
-                &item.lot_tracked,
-                &version,
-            ],
-        )?;
+        let id: Uuid = tx
+            .query_one(
+                "INSERT INTO items (id, sku, name, base_unit, lot_tracked, version)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (sku) DO UPDATE SET name = excluded.name,
+                   base_unit = excluded.base_unit, lot_tracked = excluded.lot_tracked,
+                   version = excluded.version
+                 RETURNING id",
+                &[
+                    &new_uuid(now_ms),
+                    &item.sku,
+                    &item.name,
+                    &item.base_unit,
+                    &item.lot_tracked,
+                    &version,
+                ],
+            )?
+            .get(0);
         tx.execute("DELETE FROM item_barcodes WHERE item = $1", &[&id])?;
-        for barcode in &item.barcodes {
+        if !codes.is_empty() {
             tx.execute(
-                "INSERT INTO item_barcodes (barcode, item, pack_qty) VALUES ($1, $2, $3)",
-                &[&barcode.code, &id, &barcode.pack_qty],
+                "INSERT INTO item_barcodes (barcode, item, pack_qty)
+                 SELECT code, $2, pack_qty FROM unnest($1::text[], $3::bigint[]) AS b (code, pack_qty)",
+                &[&codes, &id, &pack_qtys],
             )?;
         }
         Ok(Ok(()))

@@ -423,7 +423,7 @@ fn refusals_name_the_same_record_field_and_message() {
     on_both_and_behind_pgbouncer(|db| {
         let warehouse = warehouse(1);
         let elsewhere = self::warehouse(2);
-        written(db.items(&[item("A", &[("111", 1)])]));
+        written(db.items(&[item("A", &[("111", 1), ("222", 1)])]));
         written(db.locations(&[
             location(warehouse, "A-01", 1),
             location(elsewhere, "Z-9", 1),
@@ -442,6 +442,16 @@ fn refusals_name_the_same_record_field_and_message() {
                 "barcodes",
                 "barcode \"111\" belongs to item \"A\""
             )),
+        );
+        assert_eq!(
+            db.items(&[item("C", &[("333", 1), ("222", 1), ("111", 1)])]),
+            Err(refusal(
+                0,
+                None,
+                "barcodes",
+                "barcode \"222\" belongs to item \"A\""
+            )),
+            "the first taken barcode in the record's own order"
         );
         assert_eq!(
             db.items(&[item("B", &[("9", 0)])]),
