@@ -104,6 +104,17 @@ pub struct TenantContext {
 }
 
 impl TenantContext {
+    /// A context for the crate's own unit tests (the Storage conformance tests), which have
+    /// no HTTP request to authenticate. It exists only in `cfg(test)` builds of this crate.
+    #[cfg(test)]
+    pub(crate) fn for_test(tenant: TenantId, warehouse: WarehouseId, device: DeviceId) -> Self {
+        Self {
+            tenant,
+            warehouse,
+            device,
+        }
+    }
+
     pub fn tenant(&self) -> TenantId {
         self.tenant
     }

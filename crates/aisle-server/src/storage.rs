@@ -31,6 +31,8 @@ use rusqlite::{OptionalExtension, TransactionBehavior};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
+#[cfg(test)]
+pub(crate) mod conformance;
 pub(crate) mod push;
 
 /// A page of pulled events.

@@ -145,6 +145,17 @@ impl<S: RequiredScope> IntegrationContext<S> {
         })
     }
 
+    /// The operator's context for the crate's own unit tests (the Storage conformance
+    /// tests), without a registry. It exists only in `cfg(test)` builds of this crate.
+    #[cfg(test)]
+    pub(crate) fn for_test(tenant: TenantId) -> Self {
+        Self {
+            tenant,
+            principal: Principal::Operator,
+            scope: PhantomData,
+        }
+    }
+
     pub fn tenant(&self) -> TenantId {
         self.tenant
     }

@@ -9,7 +9,12 @@
 
 pub mod master;
 pub mod placement;
+pub mod pools;
 pub mod registry;
+pub mod storage;
+pub mod tenant_schema;
+#[cfg(test)]
+pub(crate) mod testing;
 
 /// The transaction-level advisory lock that serialises a tenant's writes: every push, and
 /// every master-data upsert before it bumps the master version, takes it first

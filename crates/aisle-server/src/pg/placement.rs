@@ -20,4 +20,13 @@ pub struct Placement {
 /// Answers where a tenant's database lives; `Ok(None)` for a tenant that has none.
 pub trait Placements: Send + Sync + std::fmt::Debug {
     fn placement(&self, tenant: TenantId) -> Result<Option<Placement>, ServerError>;
+
+    /// Records that the tenant's database failed its migration (or is stamped for another
+    /// tenant), so that it is refused everywhere until an operator has looked, as the SQLite
+    /// registry's `mark_tenant_failed`. The tenant pools of this process refuse it from then
+    /// on anyway; the default records nothing more.
+    fn mark_unavailable(&self, tenant: TenantId, reason: &str) -> Result<(), ServerError> {
+        let _ = (tenant, reason);
+        Ok(())
+    }
 }

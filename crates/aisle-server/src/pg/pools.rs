@@ -1,0 +1,1002 @@
+//! Per-tenant PostgreSQL pools: one deadpool pool per tenant database, opened lazily,
+//! evicted least-recently-used beyond a cap, under one connection budget per cluster.
+//!
+//! [`PgTenantPools::connect`] is the only way to a tenant's database, and it takes an
+//! [`Authenticated`] context, as the SQLite [`crate::pool::TenantPools`] does: the tenant
+//! comes from the context, never from an argument a handler could fill in. The first open of
+//! a tenant in this process finds its database through [`Placements`], migrates it to the
+//! tenant schema ([`super::tenant_schema`]) and stamps it with its tenant (or refuses a
+//! database stamped for another). A failed migration or a wrong stamp marks the tenant
+//! unavailable (`tenant_unavailable`, 503) in this process and through
+//! [`Placements::mark_unavailable`]; every other tenant keeps serving. A database that cannot
+//! be reached now is refused for this request only.
+//!
+//! The connection budget: every connection this process opens to a cluster holds one permit
+//! of that cluster's semaphore for as long as it is open (not only while it is in use), so
+//! the process never holds more than the budget on a cluster, whatever the number of tenant
+//! pools; the budget is clamped under the cluster's own `max_connections` when the cluster is
+//! first reached. A tenant that needs a connection while the budget is spent closes an idle
+//! connection of another tenant of the cluster, or waits (at most the wait timeout, then a
+//! retryable error) until a connection is handed back, which then closes an idle one for it.
+//! An evicted pool is closed: its idle connections close at once, its busy ones when their
+//! request hands them back.
+
+use super::placement::{Placement, Placements};
+use crate::auth::Authenticated;
+use crate::error::ServerError;
+use aisle_core::ids::TenantId;
+use aisle_pg::deadpool_postgres::{
+    self, Connect, Manager, ManagerConfig, RecyclingMethod, Runtime, WeakPool,
+};
+use aisle_pg::tokio_postgres::{self, NoTls};
+use aisle_pg::{PgConn, PgError};
+use std::collections::HashMap;
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tokio::runtime::Handle;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Connections the server keeps free on a cluster below its `max_connections`, besides the
+/// superuser's reserved ones: for the registry, an operator's psql, a second instance's
+/// health checks.
+const CLUSTER_HEADROOM: usize = 3;
+
+/// How the tenant pools are sized.
+#[derive(Clone, Debug)]
+pub struct PgPoolConfig {
+    /// Tenant pools kept open at once; beyond it the least recently used is closed.
+    pub max_open_tenants: usize,
+    /// Connections one tenant's pool may hold.
+    pub max_tenant_connections: usize,
+    /// Connections this process may hold on one cluster, all its tenants together. It is
+    /// clamped under the cluster's `max_connections`; with several server instances on one
+    /// cluster, give each its share.
+    pub cluster_budget: usize,
+    /// How long a request waits for a connection (its tenant's pool or the cluster's budget)
+    /// before it is answered 503, to retry.
+    pub wait_timeout: Duration,
+}
+
+impl Default for PgPoolConfig {
+    fn default() -> Self {
+        Self {
+            max_open_tenants: crate::DEFAULT_MAX_OPEN_TENANTS,
+            max_tenant_connections: 4,
+            cluster_budget: 64,
+            wait_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// One cluster's connection budget, shared by the pools of its tenants.
+#[derive(Debug)]
+struct ClusterBudget {
+    cluster: String,
+    permits: Arc<Semaphore>,
+    /// The budget in permits, after clamping.
+    size: AtomicUsize,
+    clamped: AtomicBool,
+    /// Connects waiting for a permit; a connection handed back closes an idle one for them.
+    waiting: AtomicUsize,
+    /// The cluster's tenant pools, to close an idle connection of one for another.
+    pools: Mutex<HashMap<TenantId, WeakPool>>,
+}
+
+impl ClusterBudget {
+    fn new(cluster: String, size: usize) -> Self {
+        Self {
+            cluster,
+            permits: Arc::new(Semaphore::new(size)),
+            size: AtomicUsize::new(size),
+            clamped: AtomicBool::new(false),
+            waiting: AtomicUsize::new(0),
+            pools: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Shrinks the budget under what the cluster allows, once.
+    fn clamp(&self, cluster_limit: usize) {
+        if self.clamped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let size = self.size.load(Ordering::SeqCst);
+        let allowed = cluster_limit.saturating_sub(CLUSTER_HEADROOM).max(1);
+        if allowed < size {
+            // Permits in use now are not taken back: they are returned as their
+            // connections close, and only then forgotten by later clamps of the size.
+            let forgotten = self.permits.forget_permits(size - allowed);
+            self.size.store(size - forgotten, Ordering::SeqCst);
+            tracing::warn!(
+                cluster = %self.cluster,
+                budget = size - forgotten,
+                cluster_limit,
+                "the cluster's connection budget is clamped under its max_connections"
+            );
+        }
+    }
+
+    /// Connections of this process open on the cluster now.
+    fn open(&self) -> usize {
+        self.size
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.permits.available_permits())
+    }
+
+    /// A permit for one new connection, closing an idle connection of another tenant if the
+    /// budget is spent; waits for one otherwise.
+    async fn acquire(&self) -> OwnedSemaphorePermit {
+        if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
+            return permit;
+        }
+        // Counted before looking for an idle connection, so a connection handed back after
+        // this look sees the count and closes one (see `TenantConn`'s drop).
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        struct Waiting<'b>(&'b AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let _waiting = Waiting(&self.waiting);
+        self.close_one_idle();
+        Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .expect("the budget's semaphore is never closed")
+    }
+
+    /// Closes one idle connection of any of the cluster's tenant pools, if there is one.
+    /// Its permit returns when its connection has ended.
+    fn close_one_idle(&self) -> bool {
+        let pools: Vec<deadpool_postgres::Pool> = self
+            .pools
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter_map(WeakPool::upgrade)
+            .collect();
+        for pool in pools {
+            let mut closed = false;
+            let removed = pool.retain(|_, _| {
+                let keep = closed;
+                closed = true;
+                keep
+            });
+            if !removed.removed.is_empty() {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// Opens connections to a tenant database, each holding a permit of its cluster's budget
+/// until it has ended.
+struct BudgetedConnect {
+    budget: Arc<ClusterBudget>,
+}
+
+type ConnectFuture<'a> = Pin<
+    Box<
+        dyn Future<
+                Output = Result<
+                    (tokio_postgres::Client, tokio::task::JoinHandle<()>),
+                    tokio_postgres::Error,
+                >,
+            > + Send
+            + 'a,
+    >,
+>;
+
+impl Connect for BudgetedConnect {
+    fn connect(&self, pg_config: &tokio_postgres::Config) -> ConnectFuture<'_> {
+        let pg_config = pg_config.clone();
+        Box::pin(async move {
+            let permit = self.budget.acquire().await;
+            let (client, connection, watcher) = connect_watched(&pg_config).await?;
+            // The connection runs until its client is dropped (it then says goodbye to the
+            // server), and its permit goes back only once the server has closed its end:
+            // a backend leaves the cluster's count of connections before it closes the
+            // socket, so the cluster never sees more than the budget. deadpool aborts the
+            // task it is handed when it drops a client; it gets a finished one, so a
+            // connection is always closed cleanly, never cut.
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::warn!(%error, "tenant database connection failed");
+                }
+                if let Some(watcher) = watcher {
+                    let _ = tokio::time::timeout(SERVER_CLOSE_WAIT, until_closed(watcher)).await;
+                }
+                drop(permit);
+            });
+            Ok((client, tokio::spawn(async {})))
+        })
+    }
+}
+
+/// How long a closed connection's permit waits for the server to close its end.
+const SERVER_CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// A connection's driving future (tokio-postgres's `Connection`, whichever socket it has).
+type Driving = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send>>;
+
+/// Connects to the first host of `pg_config`. Over TCP it also answers a second handle on
+/// the same socket, to see when the server has closed it ([`until_closed`]).
+async fn connect_watched(
+    pg_config: &tokio_postgres::Config,
+) -> Result<
+    (
+        tokio_postgres::Client,
+        Driving,
+        Option<tokio::net::TcpStream>,
+    ),
+    tokio_postgres::Error,
+> {
+    let tcp = match (pg_config.get_hosts().first(), pg_config.get_ports().first()) {
+        (Some(tokio_postgres::config::Host::Tcp(host)), port) => {
+            Some((host.clone(), port.copied().unwrap_or(5432)))
+        }
+        _ => None,
+    };
+    let watched = match tcp {
+        Some((host, port)) => watch_socket(&host, port).await.ok(),
+        None => None,
+    };
+    match watched {
+        Some((socket, watcher)) => {
+            let (client, connection) = pg_config.connect_raw(socket, NoTls).await?;
+            Ok((client, Box::pin(connection), Some(watcher)))
+        }
+        // A unix socket, or a TCP connect that failed: tokio-postgres connects (and names
+        // its own error).
+        None => {
+            let (client, connection) = pg_config.connect(NoTls).await?;
+            Ok((client, Box::pin(connection), None))
+        }
+    }
+}
+
+/// A TCP connection to `host:port`, and a second handle on the same socket.
+async fn watch_socket(
+    host: &str,
+    port: u16,
+) -> std::io::Result<(tokio::net::TcpStream, tokio::net::TcpStream)> {
+    let socket = tokio::net::TcpStream::connect((host, port)).await?;
+    socket.set_nodelay(true)?;
+    let socket = socket.into_std()?;
+    let watcher = tokio::net::TcpStream::from_std(socket.try_clone()?)?;
+    let socket = tokio::net::TcpStream::from_std(socket)?;
+    Ok((socket, watcher))
+}
+
+/// Waits until the server has closed the connection (reading, and dropping, anything it
+/// still sends). Only called once tokio-postgres is done with the socket.
+async fn until_closed(mut watcher: tokio::net::TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = [0u8; 512];
+    while let Ok(n_read @ 1..) = watcher.read(&mut buffer).await {
+        let _ = n_read;
+    }
+}
+
+/// One tenant's pool.
+#[derive(Debug)]
+pub struct TenantPool {
+    tenant: TenantId,
+    placement: Placement,
+    pool: deadpool_postgres::Pool,
+    budget: Arc<ClusterBudget>,
+    runtime: Handle,
+}
+
+impl TenantPool {
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    pub fn placement(&self) -> &Placement {
+        &self.placement
+    }
+
+    fn connect(self: &Arc<Self>) -> Result<TenantConn, PgError> {
+        let conn = aisle_pg::connect(&self.pool, &self.runtime)?;
+        Ok(TenantConn {
+            conn: Some(conn),
+            pool: Arc::clone(self),
+        })
+    }
+}
+
+/// A connection to a tenant's database; back to its pool when dropped.
+#[derive(Debug)]
+pub struct TenantConn {
+    conn: Option<PgConn>,
+    pool: Arc<TenantPool>,
+}
+
+impl TenantConn {
+    pub fn tenant(&self) -> TenantId {
+        self.pool.tenant
+    }
+}
+
+impl Deref for TenantConn {
+    type Target = PgConn;
+    fn deref(&self) -> &PgConn {
+        self.conn.as_ref().expect("present until drop")
+    }
+}
+
+impl DerefMut for TenantConn {
+    fn deref_mut(&mut self) -> &mut PgConn {
+        self.conn.as_mut().expect("present until drop")
+    }
+}
+
+impl Drop for TenantConn {
+    fn drop(&mut self) {
+        // Back to the pool's idle list first; then, if another tenant of the cluster waits
+        // for the budget, an idle connection is closed for it.
+        drop(self.conn.take());
+        if self.pool.budget.waiting.load(Ordering::SeqCst) > 0 {
+            self.pool.budget.close_one_idle();
+        }
+    }
+}
+
+type Opened = Result<Arc<TenantPool>, String>;
+
+#[derive(Debug)]
+struct Slot {
+    /// Filled once by whichever request opens the tenant first; others wait on it.
+    cell: Arc<OnceLock<Opened>>,
+    last_used: u64,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    slots: HashMap<TenantId, Slot>,
+    tick: u64,
+}
+
+/// The open tenant pools of this process.
+#[derive(Debug)]
+pub struct PgTenantPools {
+    placements: Arc<dyn Placements>,
+    config: PgPoolConfig,
+    runtime: Handle,
+    budgets: Mutex<HashMap<String, Arc<ClusterBudget>>>,
+    slots: Mutex<Slots>,
+    /// Tenants whose migration failed in this process, with why; refused from then on.
+    unavailable: Mutex<HashMap<TenantId, String>>,
+    metrics: crate::metrics::PoolMetrics,
+}
+
+impl PgTenantPools {
+    /// Pools over the tenant databases `placements` names; connections are driven on
+    /// `runtime` (the server's), from blocking threads.
+    pub fn new(placements: Arc<dyn Placements>, config: PgPoolConfig, runtime: Handle) -> Self {
+        let config = PgPoolConfig {
+            max_open_tenants: config.max_open_tenants.max(1),
+            max_tenant_connections: config.max_tenant_connections.max(1),
+            cluster_budget: config.cluster_budget.max(1),
+            ..config
+        };
+        Self {
+            placements,
+            config,
+            runtime,
+            budgets: Mutex::new(HashMap::new()),
+            slots: Mutex::new(Slots::default()),
+            unavailable: Mutex::new(HashMap::new()),
+            metrics: crate::metrics::PoolMetrics::default(),
+        }
+    }
+
+    /// Reports open tenants and evictions to these instruments (see [`crate::metrics`]).
+    pub fn with_metrics(mut self, metrics: crate::metrics::PoolMetrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// A connection to the authenticated tenant's database, opening (and migrating) its
+    /// pool if needed. Blocking: call it from tokio's blocking pool.
+    pub fn connect(&self, context: &impl Authenticated) -> Result<TenantConn, ServerError> {
+        let tenant = context.authenticated_tenant();
+        // A pool evicted between our finding it and asking it for a connection is closed;
+        // the tenant's next pool is asked instead.
+        let mut attempts = 0;
+        loop {
+            let pool = self.pool(tenant)?;
+            match pool.connect() {
+                Err(PgError::Pool(deadpool_postgres::PoolError::Closed)) if attempts < 8 => {
+                    attempts += 1;
+                }
+                connected => return Ok(connected?),
+            }
+        }
+    }
+
+    /// How many tenant pools are open now (for tests and metrics).
+    pub fn open_count(&self) -> usize {
+        self.slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .slots
+            .len()
+    }
+
+    /// Connections this process holds open on `cluster` now, and its budget there.
+    pub fn cluster_connections(&self, cluster: &str) -> Option<(usize, usize)> {
+        let budgets = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
+        let budget = budgets.get(cluster)?;
+        Some((budget.open(), budget.size.load(Ordering::SeqCst)))
+    }
+
+    /// Closes the tenant's pool, if it is open, so that the next request opens it again from
+    /// its placement (after a tenant has moved to another cluster).
+    pub fn forget(&self, tenant: TenantId) {
+        let removed = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            let removed = slots.slots.remove(&tenant);
+            self.metrics.open.set(slots.slots.len() as i64);
+            removed
+        };
+        if let Some(slot) = removed {
+            close(&slot);
+        }
+    }
+
+    fn pool(&self, tenant: TenantId) -> Result<Arc<TenantPool>, ServerError> {
+        if let Some(reason) = self
+            .unavailable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&tenant)
+        {
+            return Err(ServerError::TenantUnavailable {
+                tenant,
+                reason: format!("its migration failed earlier: {reason}"),
+            });
+        }
+        let (cell, evicted) = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            slots.tick += 1;
+            let tick = slots.tick;
+            let slot = slots.slots.entry(tenant).or_insert_with(|| Slot {
+                cell: Arc::new(OnceLock::new()),
+                last_used: tick,
+            });
+            slot.last_used = tick;
+            let cell = Arc::clone(&slot.cell);
+            let evicted = evict(&mut slots, self.config.max_open_tenants);
+            self.metrics.evictions.inc_by(evicted.len() as u64);
+            self.metrics.open.set(slots.slots.len() as i64);
+            (cell, evicted)
+        };
+        for slot in &evicted {
+            close(slot);
+        }
+        // Opening happens outside the map's lock, so a slow open blocks only its own tenant.
+        let opened = cell.get_or_init(|| self.open(tenant)).clone();
+        if opened.is_err() {
+            // A refusal is not kept in the map: the next request asks again, so a cluster
+            // that was briefly away does not wedge the tenant; a tenant whose migration
+            // failed is refused by its mark.
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            if slots
+                .slots
+                .get(&tenant)
+                .is_some_and(|slot| Arc::ptr_eq(&slot.cell, &cell))
+            {
+                slots.slots.remove(&tenant);
+            }
+            self.metrics.open.set(slots.slots.len() as i64);
+        }
+        opened.map_err(|reason| ServerError::TenantUnavailable { tenant, reason })
+    }
+
+    fn budget(&self, cluster: &str) -> Arc<ClusterBudget> {
+        let mut budgets = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(budgets.entry(cluster.to_owned()).or_insert_with(|| {
+            Arc::new(ClusterBudget::new(
+                cluster.to_owned(),
+                self.config.cluster_budget,
+            ))
+        }))
+    }
+
+    fn open(&self, tenant: TenantId) -> Opened {
+        let placement = match self.placements.placement(tenant) {
+            Ok(Some(placement)) => placement,
+            Ok(None) => return Err("the tenant has no database".to_owned()),
+            Err(error) => return Err(format!("registry: {error}")),
+        };
+        let budget = self.budget(&placement.cluster);
+        let pool = match self.build_pool(&placement, &budget) {
+            Ok(pool) => pool,
+            Err(error) => return Err(format!("its database url is unusable: {error}")),
+        };
+        budget
+            .pools
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(tenant, pool.weak());
+        let tenant_pool = Arc::new(TenantPool {
+            tenant,
+            placement,
+            pool,
+            budget,
+            runtime: self.runtime.clone(),
+        });
+        match migrate(&tenant_pool) {
+            Ok(()) => Ok(tenant_pool),
+            Err(failure) => {
+                tenant_pool.pool.close();
+                forget_pool(&tenant_pool.budget, tenant);
+                if failure.marks {
+                    tracing::error!(%tenant, reason = %failure.reason, "tenant migration failed; refusing the tenant");
+                    self.unavailable
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(tenant, failure.reason.clone());
+                    if let Err(error) = self.placements.mark_unavailable(tenant, &failure.reason) {
+                        tracing::error!(%tenant, %error, "cannot mark the tenant as unavailable");
+                    }
+                } else {
+                    tracing::warn!(%tenant, reason = %failure.reason, "tenant database unreachable");
+                }
+                Err(failure.reason)
+            }
+        }
+    }
+
+    fn build_pool(
+        &self,
+        placement: &Placement,
+        budget: &Arc<ClusterBudget>,
+    ) -> Result<deadpool_postgres::Pool, String> {
+        let mut pg_config: tokio_postgres::Config = placement
+            .primary_url
+            .parse()
+            .map_err(|error: tokio_postgres::Error| error.to_string())?;
+        pg_config.dbname(&placement.database);
+        let manager = Manager::from_connect(
+            pg_config,
+            BudgetedConnect {
+                budget: Arc::clone(budget),
+            },
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let max_size = self
+            .config
+            .max_tenant_connections
+            .min(budget.size.load(Ordering::SeqCst));
+        deadpool_postgres::Pool::builder(manager)
+            .max_size(max_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(self.config.wait_timeout))
+            .create_timeout(Some(self.config.wait_timeout))
+            .recycle_timeout(Some(self.config.wait_timeout))
+            .build()
+            .map_err(|error| error.to_string())
+    }
+}
+
+/// Why a tenant could not be opened, and whether that marks it unavailable (its schema or
+/// its stamp is wrong) or only fails this request (its cluster is away).
+struct OpenFailure {
+    reason: String,
+    marks: bool,
+}
+
+/// Migrates the tenant's database and stamps it with its tenant, in one transaction.
+fn migrate(pool: &Arc<TenantPool>) -> Result<(), OpenFailure> {
+    let transient = |error: PgError| OpenFailure {
+        reason: error.to_string(),
+        marks: false,
+    };
+    let mut conn = pool.connect().map_err(transient)?;
+    let tx = conn.transaction().map_err(transient)?;
+    // What the cluster allows this process, read once per cluster.
+    if !pool.budget.clamped.load(Ordering::SeqCst) {
+        let row = tx
+            .query_one(
+                "SELECT current_setting('max_connections')::int
+                      - current_setting('superuser_reserved_connections')::int",
+                &[],
+            )
+            .map_err(transient)?;
+        let limit: i32 = row.get(0);
+        pool.budget.clamp(usize::try_from(limit).unwrap_or(0));
+    }
+    let report = aisle_pg::migrate(&tx, super::tenant_schema::MIGRATIONS).map_err(|error| {
+        let marks = matches!(
+            error,
+            PgError::Migration { .. } | PgError::NewerSchema { .. }
+        );
+        OpenFailure {
+            reason: error.to_string(),
+            marks,
+        }
+    })?;
+    let tenant = pool.tenant.to_string();
+    let stamped = tx
+        .query_opt("SELECT value FROM tenant_meta WHERE name = 'tenant'", &[])
+        .map_err(transient)?
+        .map(|row| row.get::<_, String>(0));
+    match stamped {
+        None => {
+            tx.execute(
+                "INSERT INTO tenant_meta (name, value) VALUES ('tenant', $1)",
+                &[&tenant],
+            )
+            .map_err(transient)?;
+        }
+        Some(stamp) if stamp == tenant => {}
+        Some(stamp) => {
+            return Err(OpenFailure {
+                reason: format!("its database is stamped for tenant {stamp}"),
+                marks: true,
+            })
+        }
+    }
+    let replayed = follow_rules_version(&tx).map_err(|error| OpenFailure {
+        marks: !error.is_retryable(),
+        reason: format!("rebuilding its projection under the current rules: {error}"),
+    })?;
+    tx.commit().map_err(transient)?;
+    if let Some(n_events) = replayed {
+        tracing::info!(tenant = %pool.tenant, n_events, "projection rebuilt under the current stock rules");
+    }
+    if report.from != report.to {
+        tracing::info!(tenant = %pool.tenant, from = report.from, to = report.to, "tenant database migrated");
+    }
+    Ok(())
+}
+
+/// Rebuilds the projection if an older version of the stock rules wrote it (as the SQLite
+/// backend's `crate::rebuild`), under the push lock so no push applies to a half-rebuilt
+/// projection. Answers the number of events replayed, if it ran.
+fn follow_rules_version(tx: &aisle_pg::PgTx<'_>) -> Result<Option<u64>, ServerError> {
+    use aisle_projection::pg::rules;
+    if !rules::is_behind(tx)? {
+        return Ok(None);
+    }
+    tx.advisory_lock(super::PUSH_LOCK)?;
+    let mut lot_tracking = crate::storage::push::LotTracking::default();
+    let n_events = rules::replay(tx, |ledger, event| {
+        if let Some(discrepancy) =
+            lot_tracking.missing_lot(event, |item| super::storage::lot_tracked(tx, item))?
+        {
+            aisle_core::stock::Ledger::open_discrepancy(ledger, &discrepancy)?;
+        }
+        Ok::<(), ServerError>(())
+    })?;
+    rules::record_current(tx)?;
+    Ok(Some(n_events))
+}
+
+fn forget_pool(budget: &ClusterBudget, tenant: TenantId) {
+    budget
+        .pools
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&tenant);
+}
+
+/// Closes an evicted slot's pool: idle connections close now, busy ones when handed back.
+fn close(slot: &Slot) {
+    if let Some(Ok(pool)) = slot.cell.get() {
+        pool.pool.close();
+        forget_pool(&pool.budget, pool.tenant);
+    }
+}
+
+/// Takes least recently used slots beyond `max_open` out of the map and returns them. A slot
+/// still being opened, or whose pool is in use, is never taken, so two requests can never migrate the same database
+/// at once in this process; the map may briefly exceed the cap instead.
+fn evict(slots: &mut Slots, max_open: usize) -> Vec<Slot> {
+    let mut evicted = Vec::new();
+    while slots.slots.len() > max_open {
+        let victim = slots
+            .slots
+            .iter()
+            .filter(|(_, slot)| match slot.cell.get() {
+                // A pool a request is using or waiting on is left alone (closing it would
+                // fail that request); the map may exceed the cap until it is idle.
+                Some(Ok(pool)) => {
+                    let status = pool.pool.status();
+                    status.waiting == 0 && status.available == status.size
+                }
+                Some(Err(_)) => true,
+                None => false,
+            })
+            .min_by_key(|(_, slot)| slot.last_used)
+            .map(|(tenant, _)| *tenant);
+        match victim.and_then(|tenant| slots.slots.remove(&tenant)) {
+            Some(slot) => evicted.push(slot),
+            None => break,
+        }
+    }
+    evicted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pg::testing::PgFixture;
+    use crate::storage::conformance::{context, event, pull_all};
+    use crate::storage::Storage;
+    use aisle_core::testkit::{key, received};
+    use aisle_pgtest::{PgCluster, PgOptions};
+    use std::sync::atomic::AtomicBool;
+    use std::time::Instant;
+
+    const NOW_MS: i64 = 1_700_000_000_000 + 3_600_000;
+
+    fn push_receipts(fixture: &PgFixture, tenant: TenantId, serials: std::ops::Range<u64>) {
+        let bin = key(1, 1, None);
+        let batch: Vec<_> = serials
+            .map(|serial| event(tenant, serial, received(&bin, 1)))
+            .collect();
+        fixture
+            .storage
+            .push(&context(tenant), &batch, NOW_MS)
+            .expect("push");
+    }
+
+    /// Waits (at most 30 s, then fails) until `done` holds.
+    fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !done() {
+            assert!(Instant::now() < deadline, "never: {what}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn many_tenants_share_a_small_budget_concurrently() {
+        const N_TENANTS: u64 = 12;
+        const N_THREADS: u64 = 3;
+        const N_PUSHES: u64 = 6;
+        const BATCH: u64 = 5;
+        const BUDGET: usize = 6;
+        let fixture = PgFixture::start(PgPoolConfig {
+            max_open_tenants: 4,
+            max_tenant_connections: 2,
+            cluster_budget: BUDGET,
+            wait_timeout: Duration::from_secs(30),
+        });
+        let tenants: Vec<TenantId> = (0..N_TENANTS).map(|_| fixture.add_tenant()).collect();
+        let finished = AtomicBool::new(false);
+        let (most_ours, most_theirs) = std::thread::scope(|scope| {
+            let monitor = scope.spawn(|| {
+                let (mut most_ours, mut most_theirs) = (0, 0);
+                while !finished.load(Ordering::SeqCst) {
+                    if let Some((open, budget)) =
+                        fixture.storage.pools().cluster_connections("main")
+                    {
+                        assert_eq!(budget, BUDGET, "not clamped: the cluster allows 100");
+                        most_ours = most_ours.max(open);
+                    }
+                    most_theirs = most_theirs.max(fixture.tenant_connections());
+                }
+                (most_ours, most_theirs)
+            });
+            let workers: Vec<_> = tenants
+                .iter()
+                .flat_map(|tenant| (0..N_THREADS).map(move |thread| (*tenant, thread)))
+                .map(|(tenant, thread)| {
+                    let fixture = &fixture;
+                    scope.spawn(move || {
+                        for push in 0..N_PUSHES {
+                            let first = 1 + (thread * N_PUSHES + push) * BATCH;
+                            push_receipts(fixture, tenant, first..first + BATCH);
+                            fixture.storage.pull(&context(tenant), 0, 10).expect("pull");
+                        }
+                    })
+                })
+                .collect();
+            for worker in workers {
+                worker.join().expect("worker");
+            }
+            finished.store(true, Ordering::SeqCst);
+            monitor.join().expect("monitor")
+        });
+        for tenant in &tenants {
+            let pulled = pull_all(&fixture.storage, &context(*tenant), 1000);
+            assert_eq!(
+                pulled.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+                (1..=N_THREADS * N_PUSHES * BATCH).collect::<Vec<_>>(),
+                "every push of every tenant is logged once"
+            );
+        }
+        assert!(
+            most_ours <= BUDGET,
+            "this process held {most_ours} connections"
+        );
+        assert!(
+            most_theirs <= BUDGET,
+            "the cluster saw {most_theirs} connections to tenant databases (budget {BUDGET})"
+        );
+        assert!(fixture.storage.pools().open_count() <= 4, "the cap holds");
+        assert!(
+            fixture.metrics.evictions.get() > 0,
+            "12 tenants under a cap of 4 evict"
+        );
+        eprintln!(
+            "{N_TENANTS} tenants x {N_THREADS} threads, budget {BUDGET}: at most {most_ours} connections held, {most_theirs} seen by the cluster, {} evictions",
+            fixture.metrics.evictions.get()
+        );
+    }
+
+    #[test]
+    fn a_tenant_takes_an_idle_connection_of_another_when_the_budget_is_spent() {
+        let fixture = PgFixture::start(PgPoolConfig {
+            max_open_tenants: 8,
+            max_tenant_connections: 1,
+            cluster_budget: 1,
+            // Were the idle connection not closed for it, the second tenant would wait
+            // this long and fail.
+            wait_timeout: Duration::from_secs(5),
+        });
+        let (one, two) = (fixture.add_tenant(), fixture.add_tenant());
+        push_receipts(&fixture, one, 1..3);
+        assert_eq!(
+            fixture.connections_to(one),
+            1,
+            "one's connection stays idle in its pool"
+        );
+        push_receipts(&fixture, two, 1..3);
+        push_receipts(&fixture, one, 3..5);
+        assert_eq!(pull_all(&fixture.storage, &context(one), 10).len(), 4);
+        assert_eq!(pull_all(&fixture.storage, &context(two), 10).len(), 2);
+        assert_eq!(
+            fixture
+                .storage
+                .pools()
+                .cluster_connections("main")
+                .map(|(open, _)| open <= 1),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn an_evicted_pool_closes_its_connections_and_reopens() {
+        let fixture = PgFixture::start(PgPoolConfig {
+            max_open_tenants: 1,
+            ..PgPoolConfig::default()
+        });
+        let (one, two) = (fixture.add_tenant(), fixture.add_tenant());
+        push_receipts(&fixture, one, 1..3);
+        assert!(
+            fixture.connections_to(one) >= 1,
+            "an open pool keeps its connection"
+        );
+        push_receipts(&fixture, two, 1..3);
+        eventually("the evicted pool's connections close", || {
+            fixture.connections_to(one) == 0
+        });
+        assert_eq!(fixture.storage.pools().open_count(), 1);
+        push_receipts(&fixture, one, 3..5);
+        assert_eq!(
+            pull_all(&fixture.storage, &context(one), 10).len(),
+            4,
+            "reopened with its data"
+        );
+    }
+
+    #[test]
+    fn the_budget_stays_under_the_clusters_max_connections() {
+        let cluster = PgCluster::start_with(PgOptions {
+            max_connections: Some(10),
+            ..PgOptions::default()
+        })
+        .expect("cluster");
+        let fixture = PgFixture::on(
+            cluster,
+            PgPoolConfig {
+                cluster_budget: 64,
+                ..PgPoolConfig::default()
+            },
+        );
+        let tenant = fixture.add_tenant();
+        push_receipts(&fixture, tenant, 1..2);
+        let (_, budget) = fixture
+            .storage
+            .pools()
+            .cluster_connections("main")
+            .expect("the cluster is in use");
+        assert_eq!(
+            budget,
+            10 - 3 - CLUSTER_HEADROOM,
+            "max_connections less the superuser's reserved ones and the headroom"
+        );
+    }
+
+    #[test]
+    fn a_failed_migration_refuses_only_that_tenant() {
+        let fixture = PgFixture::start(PgPoolConfig::default());
+        let (bad, good) = (fixture.add_tenant(), fixture.add_tenant());
+        // A table in the way of migration 1.
+        fixture
+            .cluster
+            .psql(&fixture.database(bad), "CREATE TABLE events (x int)")
+            .expect("in the way");
+        let refused = fixture.storage.pull(&context(bad), 0, 10);
+        assert!(
+            matches!(refused, Err(ServerError::TenantUnavailable { tenant, .. }) if tenant == bad),
+            "{refused:?}"
+        );
+        push_receipts(&fixture, good, 1..3);
+        assert_eq!(pull_all(&fixture.storage, &context(good), 10).len(), 2);
+        assert!(
+            fixture
+                .placements
+                .marked
+                .lock()
+                .expect("lock")
+                .contains_key(&bad),
+            "the registry is told"
+        );
+        // Out of the way again, the tenant stays refused until an operator clears it.
+        fixture
+            .cluster
+            .psql(&fixture.database(bad), "DROP TABLE events")
+            .expect("drop");
+        let still = fixture.storage.pull(&context(bad), 0, 10);
+        assert!(
+            matches!(&still, Err(ServerError::TenantUnavailable { reason, .. }) if reason.contains("failed earlier")),
+            "{still:?}"
+        );
+    }
+
+    #[test]
+    fn a_database_stamped_for_another_tenant_is_refused() {
+        let fixture = PgFixture::start(PgPoolConfig::default());
+        let (owner, intruder) = (fixture.add_tenant(), fixture.add_tenant());
+        push_receipts(&fixture, owner, 1..3);
+        let owners = fixture.placements.placements.lock().expect("lock")[&owner].clone();
+        fixture
+            .placements
+            .placements
+            .lock()
+            .expect("lock")
+            .insert(intruder, owners);
+        let refused = fixture.storage.pull(&context(intruder), 0, 10);
+        assert!(
+            matches!(&refused, Err(ServerError::TenantUnavailable { reason, .. }) if reason.contains("stamped for tenant")),
+            "{refused:?}"
+        );
+        assert_eq!(
+            pull_all(&fixture.storage, &context(owner), 10).len(),
+            2,
+            "the owner keeps its data"
+        );
+    }
+
+    #[test]
+    fn an_unreachable_cluster_refuses_the_request_without_marking_the_tenant() {
+        let mut fixture = PgFixture::start(PgPoolConfig {
+            wait_timeout: Duration::from_secs(2),
+            ..PgPoolConfig::default()
+        });
+        let tenant = fixture.add_tenant();
+        fixture.cluster.stop().expect("stop");
+        assert!(fixture.storage.pull(&context(tenant), 0, 10).is_err());
+        assert!(
+            fixture.placements.marked.lock().expect("lock").is_empty(),
+            "a cluster that is away marks no one"
+        );
+        fixture.cluster.start_again().expect("start");
+        push_receipts(&fixture, tenant, 1..3);
+        assert_eq!(pull_all(&fixture.storage, &context(tenant), 10).len(), 2);
+    }
+}

@@ -1,0 +1,468 @@
+//! [`PgStorage`]: [`Storage`] over one PostgreSQL database per tenant, on the clusters its
+//! [`Placements`](super::placement::Placements) name, through [`PgTenantPools`].
+//!
+//! A push is one transaction that first takes the tenant's push lock
+//! (`pg_advisory_xact_lock(PUSH_LOCK)`), then numbers its new events from `MAX(seq) + 1` and
+//! runs the push every backend shares (`crate::storage::push`): deduplication by id, the
+//! rules through `aisle_projection::pg::PgLedger`, the server's `lot_missing`
+//! discrepancies and its recorded resolutions. Because the lock is held until commit and
+//! seqs are taken under it, pushes commit in seq order on any number of server instances,
+//! and a device's pull cursor (`seq > after`) never skips an event that commits late.
+//!
+//! Reads that must agree with themselves (a pull page, its last seq and its checksum; the
+//! events touching keys) run in one REPEATABLE READ, READ ONLY transaction, set with
+//! `SET TRANSACTION`, which lasts only for that transaction (no session state).
+//!
+//! Master data is `crate::pg::master`'s (this only opens and settles its transactions).
+//!
+//! The methods are blocking; the HTTP layer calls them on tokio's blocking pool.
+
+use super::master as pg_master;
+use super::pools::PgTenantPools;
+use super::PUSH_LOCK;
+use crate::auth::{IntegrationContext, MasterWrite, StockRead, TenantContext};
+use crate::error::ServerError;
+use crate::master;
+use crate::storage::push::{self, PushTx};
+use crate::storage::{PullPage, StockFilter, StockView, Storage};
+use crate::touching::TouchingPage;
+use crate::wire::RawPulledEvent;
+use aisle_core::ids::{EventId, ItemId, LocationId, WarehouseId};
+use aisle_core::stock::{CountTask, CountTaskReason, Discrepancy, StockKey};
+use aisle_core::Event;
+use aisle_pg::PgTx;
+use aisle_projection::pg::PgLedger;
+use aisle_protocol::{ErpStockRow, PushResult, StockRow};
+use serde_json::value::RawValue;
+use uuid::Uuid;
+
+/// [`Storage`] over one PostgreSQL database per tenant.
+#[derive(Debug)]
+pub struct PgStorage {
+    pools: PgTenantPools,
+    max_clock_ahead_ms: i64,
+}
+
+impl PgStorage {
+    pub fn new(pools: PgTenantPools) -> Self {
+        Self {
+            pools,
+            max_clock_ahead_ms: crate::DEFAULT_MAX_CLOCK_AHEAD_MS,
+        }
+    }
+
+    /// Refuse events stamped more than `bound_ms` ahead of the server's clock.
+    pub fn with_max_clock_ahead_ms(mut self, bound_ms: i64) -> Self {
+        self.max_clock_ahead_ms = bound_ms.max(0);
+        self
+    }
+
+    pub fn pools(&self) -> &PgTenantPools {
+        &self.pools
+    }
+}
+
+/// Makes `tx` (just begun) one snapshot that writes nothing.
+fn one_snapshot(tx: &PgTx<'_>) -> Result<(), ServerError> {
+    tx.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+    Ok(())
+}
+
+/// A PostgreSQL push transaction, as [`push::push_events`] drives it: the push lock is
+/// held, and `next_seq` is one more than the log's last seq.
+struct PgPush<'t> {
+    tx: &'t PgTx<'t>,
+    ledger: PgLedger<'t>,
+    next_seq: i64,
+}
+
+impl<'t> PushTx for PgPush<'t> {
+    type Ledger = PgLedger<'t>;
+
+    fn append(
+        &mut self,
+        event: &Event,
+        payload: &str,
+        now_ms: i64,
+    ) -> Result<Option<i64>, ServerError> {
+        let seq = self.next_seq;
+        let inserted = self.tx.execute(
+            "INSERT INTO events (seq, id, warehouse, device, hlc, kind, received_ms, payload)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+            &[
+                &seq,
+                event.id.as_uuid(),
+                event.warehouse.as_uuid(),
+                event.device.as_uuid(),
+                &event.hlc.to_packed(),
+                &event.kind(),
+                &now_ms,
+                &payload,
+            ],
+        )?;
+        if inserted == 1 {
+            self.next_seq += 1;
+            Ok(Some(seq))
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn logged(&mut self, id: EventId) -> Result<(i64, String), ServerError> {
+        let row = self.tx.query_one(
+            "SELECT seq, payload FROM events WHERE id = $1",
+            &[id.as_uuid()],
+        )?;
+        Ok((row.get(0), row.get(1)))
+    }
+
+    fn lot_tracked(&mut self, item: ItemId) -> Result<bool, ServerError> {
+        lot_tracked(self.tx, item)
+    }
+
+    fn applying(&mut self, id: EventId, seq: i64) {
+        self.ledger.applying(id, seq);
+    }
+
+    fn ledger(&mut self) -> &mut Self::Ledger {
+        &mut self.ledger
+    }
+}
+
+/// Whether the tenant's item `item` is lot-tracked (false for an unknown item).
+pub(super) fn lot_tracked(tx: &PgTx<'_>, item: ItemId) -> Result<bool, ServerError> {
+    Ok(tx
+        .query_opt(
+            "SELECT lot_tracked FROM items WHERE id = $1",
+            &[item.as_uuid()],
+        )?
+        .is_some_and(|row| row.get(0)))
+}
+
+impl Storage for PgStorage {
+    fn push(
+        &self,
+        context: &TenantContext,
+        events: &[Event],
+        now_ms: i64,
+    ) -> Result<Vec<PushResult>, ServerError> {
+        let mut conn = self.pools.connect(context)?;
+        let tx = conn.transaction()?;
+        tx.advisory_lock(PUSH_LOCK)?;
+        let next_seq: i64 = tx
+            .query_one("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", &[])?
+            .get(0);
+        let results = {
+            let mut push = PgPush {
+                tx: &tx,
+                ledger: PgLedger::new(&tx),
+                next_seq,
+            };
+            let results = push::push_events(&mut push, events, now_ms, self.max_clock_ahead_ms)?;
+            push.ledger.finish()?;
+            results
+        };
+        tx.commit()?;
+        Ok(results)
+    }
+
+    fn pull(
+        &self,
+        context: &TenantContext,
+        after: u64,
+        limit: u32,
+    ) -> Result<PullPage, ServerError> {
+        let mut conn = self.pools.connect(context)?;
+        // One snapshot, so the page, the last seq and the checksum's quantities agree.
+        let tx = conn.transaction()?;
+        one_snapshot(&tx)?;
+        let warehouse = *context.warehouse().as_uuid();
+        let rows = tx.query(
+            "SELECT seq, payload FROM events WHERE warehouse = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            &[
+                &warehouse,
+                &i64::try_from(after).unwrap_or(i64::MAX),
+                &i64::from(limit),
+            ],
+        )?;
+        let mut events = Vec::with_capacity(rows.len());
+        let mut decoded = Vec::with_capacity(rows.len());
+        for row in rows {
+            let seq: i64 = row.get(0);
+            let payload: String = row.get(1);
+            decoded.push(serde_json::from_str::<Event>(&payload)?);
+            events.push(RawPulledEvent {
+                seq: seq as u64,
+                event: RawValue::from_string(payload)?,
+            });
+        }
+        let checksum_seq: i64 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE warehouse = $1",
+                &[&warehouse],
+            )?
+            .get(0);
+        let checksum = aisle_projection::pg::checksum::page_checksum(&tx, &decoded)?;
+        tx.commit()?;
+        let next = events.last().map_or(after, |event| event.seq);
+        Ok(PullPage {
+            events,
+            next,
+            checksum,
+            checksum_seq: checksum_seq as u64,
+        })
+    }
+
+    fn stock(
+        &self,
+        context: &TenantContext,
+        filter: StockFilter,
+    ) -> Result<StockView, ServerError> {
+        let mut conn = self.pools.connect(context)?;
+        let tx = conn.transaction()?;
+        one_snapshot(&tx)?;
+        let warehouse = *context.warehouse().as_uuid();
+        let item = filter.item.map(|id| *id.as_uuid());
+        let location = filter.location.map(|id| *id.as_uuid());
+        // Ordered as SQLite orders them: uuids byte by byte, the lot by its bytes.
+        let rows = tx
+            .query(
+                "SELECT k.location, k.item, k.lot, COALESCE(s.on_hand, 0)
+                 FROM stock_keys k LEFT JOIN key_states s USING (key_id)
+                 WHERE k.warehouse = $1 AND ($2::uuid IS NULL OR k.item = $2)
+                   AND ($3::uuid IS NULL OR k.location = $3)
+                 ORDER BY k.location, k.item, k.lot COLLATE \"C\"",
+                &[&warehouse, &item, &location],
+            )?
+            .into_iter()
+            .map(|row| {
+                let lot: String = row.get(2);
+                StockRow {
+                    location: LocationId::from_uuid(row.get(0)),
+                    item: ItemId::from_uuid(row.get(1)),
+                    lot: (!lot.is_empty()).then_some(lot),
+                    on_hand: row.get(3),
+                }
+            })
+            .collect();
+        let mut discrepancies = Vec::new();
+        for row in tx.query(
+            "SELECT detail FROM discrepancies WHERE warehouse = $1 AND is_open
+             ORDER BY kind COLLATE \"C\", id COLLATE \"C\"",
+            &[&warehouse],
+        )? {
+            let discrepancy: Discrepancy = serde_json::from_str(row.get(0))?;
+            let wanted = match discrepancy.kind.key() {
+                Some(key) => {
+                    filter.item.is_none_or(|item| item == key.item)
+                        && filter
+                            .location
+                            .is_none_or(|location| location == key.location)
+                }
+                None => filter.item.is_none() && filter.location.is_none(),
+            };
+            if wanted {
+                discrepancies.push(discrepancy);
+            }
+        }
+        tx.commit()?;
+        Ok(StockView {
+            rows,
+            discrepancies,
+        })
+    }
+
+    fn events_touching(
+        &self,
+        context: &TenantContext,
+        keys: &[StockKey],
+        after: u64,
+        limit: u32,
+    ) -> Result<TouchingPage, ServerError> {
+        let mut conn = self.pools.connect(context)?;
+        let tx = conn.transaction()?;
+        one_snapshot(&tx)?;
+        let page = events_touching(&tx, context.warehouse(), keys, after, limit)?;
+        tx.commit()?;
+        Ok(page)
+    }
+
+    fn master_changes(
+        &self,
+        context: &TenantContext,
+        after: u64,
+        limit: u32,
+    ) -> Result<master::ChangesPage, ServerError> {
+        let mut conn = self.pools.connect(context)?;
+        let tx = conn.transaction()?;
+        let page = pg_master::changes(&tx, context.warehouse(), after, limit)?;
+        tx.commit()?;
+        Ok(page)
+    }
+
+    fn upsert_items(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        items: &[master::NewItem],
+        now_ms: i64,
+    ) -> Result<master::Upsert, ServerError> {
+        let mut conn = self.pools.connect(context)?;
+        let tx = conn.transaction()?;
+        let upsert = pg_master::upsert_items(&tx, items, now_ms);
+        pg_master::settle(tx, upsert)
+    }
+
+    fn upsert_locations(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        locations: &[master::NewLocation],
+        now_ms: i64,
+    ) -> Result<master::Upsert, ServerError> {
+        let mut conn = self.pools.connect(context)?;
+        let tx = conn.transaction()?;
+        let upsert = pg_master::upsert_locations(&tx, locations, now_ms);
+        pg_master::settle(tx, upsert)
+    }
+
+    fn pin_policy(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+    ) -> Result<aisle_pin::PinPolicy, ServerError> {
+        let mut conn = self.pools.connect(context)?;
+        let tx = conn.transaction()?;
+        let policy = pg_master::pin_policy(&tx)?;
+        tx.commit()?;
+        Ok(policy)
+    }
+
+    fn set_pin_policy(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        policy: aisle_pin::PinPolicy,
+    ) -> Result<(), ServerError> {
+        let mut conn = self.pools.connect(context)?;
+        let tx = conn.transaction()?;
+        pg_master::set_pin_policy(&tx, policy)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn upsert_users(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        users: &[master::NewUser],
+        now_ms: i64,
+    ) -> Result<master::Upsert, ServerError> {
+        let mut conn = self.pools.connect(context)?;
+        let tx = conn.transaction()?;
+        let upsert = pg_master::upsert_users(&tx, users, now_ms);
+        pg_master::settle(tx, upsert)
+    }
+
+    fn upsert_pick_lists(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        lists: &[master::NewPickList],
+        now_ms: i64,
+    ) -> Result<master::Upsert, ServerError> {
+        let mut conn = self.pools.connect(context)?;
+        let tx = conn.transaction()?;
+        let upsert = pg_master::upsert_pick_lists(&tx, lists, now_ms);
+        pg_master::settle(tx, upsert)
+    }
+
+    fn tenant_stock(
+        &self,
+        context: &IntegrationContext<StockRead>,
+        warehouse: Option<WarehouseId>,
+    ) -> Result<Vec<ErpStockRow>, ServerError> {
+        let mut conn = self.pools.connect(context)?;
+        let tx = conn.transaction()?;
+        one_snapshot(&tx)?;
+        let rows = pg_master::tenant_stock(&tx, warehouse)?;
+        tx.commit()?;
+        Ok(rows)
+    }
+}
+
+/// The events touching key ids `$1` or with the ids `$2`, of warehouse `$3`, with
+/// `seq > $4`, at most `$5`, in seq order: [`crate::touching`]'s definition, in PostgreSQL.
+const TOUCHING_SQL: &str = "WITH touching(seq) AS (
+         SELECT event_seq FROM stock_deltas WHERE key_id = ANY($1)
+         UNION SELECT e.seq FROM counts c JOIN events e ON e.id = c.event_id
+               WHERE c.key_id = ANY($1)
+         UNION SELECT e.seq FROM count_reviews r JOIN counts c ON c.event_id = r.counted
+               JOIN events e ON e.id = r.event_id
+               WHERE c.key_id = ANY($1)
+         UNION SELECT e.seq FROM events e WHERE e.id = ANY($2)
+     )
+     SELECT e.seq, e.payload FROM touching t JOIN events e ON e.seq = t.seq
+     WHERE e.warehouse = $3 AND e.seq > $4
+     ORDER BY e.seq LIMIT $5";
+
+/// The warehouse's events with `seq > after` that touch any of `keys` (see
+/// [`crate::touching`]), in seq order, at most `limit`, in `tx`'s snapshot.
+fn events_touching(
+    tx: &PgTx<'_>,
+    warehouse: WarehouseId,
+    keys: &[StockKey],
+    after: u64,
+    limit: u32,
+) -> Result<TouchingPage, ServerError> {
+    let mut key_ids: Vec<i64> = Vec::with_capacity(keys.len());
+    // Events that move no stock but are about a key, found through the task each opened.
+    let mut task_causes: Vec<Uuid> = Vec::new();
+    for key in keys.iter().filter(|key| key.warehouse == warehouse) {
+        let lot = key.lot.as_ref().map_or("", |lot| lot.as_str());
+        let params: [&(dyn aisle_pg::ToSql + Sync); 4] = [
+            warehouse.as_uuid(),
+            key.location.as_uuid(),
+            key.item.as_uuid(),
+            &lot,
+        ];
+        if let Some(row) = tx.query_opt(
+            "SELECT key_id FROM stock_keys
+             WHERE warehouse = $1 AND location = $2 AND item = $3 AND lot = $4",
+            &params,
+        )? {
+            key_ids.push(row.get(0));
+        }
+        for row in tx.query(
+            "SELECT detail FROM tasks
+             WHERE warehouse = $1 AND location = $2 AND item = $3 AND lot = $4
+               AND kind IN ('short_pick', 'requested')",
+            &params,
+        )? {
+            let task: CountTask = serde_json::from_str(row.get(0))?;
+            match task.reason {
+                CountTaskReason::ShortPick {
+                    short_pick: cause, ..
+                }
+                | CountTaskReason::Requested {
+                    requested: cause, ..
+                } => task_causes.push(*cause.id.as_uuid()),
+                CountTaskReason::NegativeStock | CountTaskReason::Recount { .. } => {}
+            }
+        }
+    }
+    let rows = tx.query(
+        TOUCHING_SQL,
+        &[
+            &key_ids,
+            &task_causes,
+            warehouse.as_uuid(),
+            &i64::try_from(after).unwrap_or(i64::MAX),
+            &i64::from(limit),
+        ],
+    )?;
+    let mut events = Vec::with_capacity(rows.len());
+    for row in rows {
+        let seq: i64 = row.get(0);
+        events.push(RawPulledEvent {
+            seq: seq as u64,
+            event: RawValue::from_string(row.get(1))?,
+        });
+    }
+    let next = events.last().map_or(after, |event| event.seq);
+    Ok(TouchingPage { events, next })
+}
