@@ -421,3 +421,19 @@ fn an_edited_or_removed_audit_row_breaks_the_chain_on_postgres_too() {
     let cut = registry.verify_audit().expect("db").expect_err("a cut end");
     assert_eq!(cut.row_id, 3, "the removed last row is named: {cut}");
 }
+
+#[test]
+fn a_tenant_marked_unavailable_by_its_pools_is_marked_for_every_instance() {
+    let instances = Instances::start();
+    let (one, two) = (instances.instance(), instances.instance());
+    let acme = one.add_tenant("acme", 1).expect("tenant");
+    Placements::mark_unavailable(&one, acme, "migration 3 failed: boom").expect("mark");
+    assert_eq!(
+        two.tenant(acme)
+            .expect("db")
+            .expect("tenant")
+            .failed_migration,
+        Some("migration 3 failed: boom".to_owned()),
+        "the mark is in the shared registry, not in one instance's memory"
+    );
+}

@@ -373,6 +373,12 @@ impl Placements for PgRegistry {
             }))
         })
     }
+
+    /// The registry's failed-migration mark, which every instance reads on its next request
+    /// for the tenant (`tenant retry-migration` clears it).
+    fn mark_unavailable(&self, tenant: TenantId, reason: &str) -> Result<(), ServerError> {
+        self.mark_tenant_failed(tenant, reason)
+    }
 }
 
 #[cfg(test)]
