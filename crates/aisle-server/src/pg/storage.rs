@@ -158,6 +158,9 @@ impl Storage for PgStorage {
                 ledger: PgLedger::new(&tx),
                 next_seq,
             };
+            // One statement per table reads what the batch will ask the ledger about, so a
+            // movement on a known key costs no round trip (aisle_projection::pg's prefetch).
+            push.ledger.prefetch(events)?;
             let results = push::push_events(&mut push, events, now_ms, self.max_clock_ahead_ms)?;
             push.ledger.finish()?;
             results
