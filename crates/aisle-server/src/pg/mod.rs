@@ -8,6 +8,7 @@
 //! a session.
 
 pub mod master;
+pub mod migrate_all;
 pub mod placement;
 pub mod pools;
 pub mod registry;
