@@ -11,7 +11,7 @@ use aisle_core::barcode::Barcode;
 use aisle_core::ids::WarehouseId;
 use aisle_core::Role;
 use aisle_pg::deadpool_postgres;
-use aisle_pg::{Migration, PgTx};
+use aisle_pg::PgTx;
 use aisle_pin::{PinHash, PinPolicy};
 use aisle_protocol::ErpStockRow;
 use aisle_server::master::{
@@ -133,25 +133,6 @@ struct Postgres {
     _cluster: aisle_pgtest::PgCluster,
 }
 
-/// A tenant database's steps on PostgreSQL, as `pg::tenant_schema` numbers them: the event
-/// log, the stock projection, master data.
-const TENANT_MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "events",
-        sql: include_str!("../../../../migrations/cloud/pg/tenant/0001_events.sql"),
-    },
-    Migration {
-        version: 2,
-        ..aisle_projection::pg::MIGRATIONS[0]
-    },
-    Migration {
-        version: 3,
-        name: "master_data",
-        sql: include_str!("../../../../migrations/cloud/pg/tenant/0002_master_data.sql"),
-    },
-];
-
 impl Postgres {
     fn new() -> Self {
         Self::start(false)
@@ -202,7 +183,7 @@ impl Postgres {
             _cluster: cluster,
         };
         backend.in_tx(|tx| {
-            aisle_pg::migrate(tx, TENANT_MIGRATIONS)?;
+            aisle_pg::migrate(tx, pg::tenant_schema::MIGRATIONS)?;
             Ok(())
         });
         backend
