@@ -83,7 +83,7 @@ fn refuse(why: String) -> ServerError {
     ServerError::Invalid(format!("refusing the backup: {why}"))
 }
 
-fn summary(conn: &Connection) -> Result<LogSummary, ServerError> {
+pub(crate) fn summary(conn: &Connection) -> Result<LogSummary, ServerError> {
     let (n_events, last_seq): (i64, i64) = conn.query_row(
         "SELECT count(*), coalesce(max(seq), 0) FROM events",
         [],
@@ -156,13 +156,6 @@ pub fn restore_tenant(
     from: &Path,
     options: RestoreOptions,
 ) -> Result<Restored, ServerError> {
-    let backup =
-        Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|error| {
-            ServerError::Invalid(format!("cannot open {}: {error}", from.display()))
-        })?;
-    let stamped = check_backup(&backup, tenant, options)?;
-    let after = summary(&backup)?;
-
     let target_path = crate::tenant_db_path(data_dir, tenant);
     std::fs::create_dir_all(
         target_path
@@ -170,26 +163,19 @@ pub fn restore_tenant(
             .expect("tenant files live in a directory"),
     )
     .map_err(ServerError::Io)?;
-    let scratch = Scratch::beside(&target_path);
-    let mut checked = scratch.copy_of(&backup)?;
-    drop(backup);
-    let verified = check::verify(&mut checked, tenant, options.repair)?;
-    if !stamped {
-        registry.audit(
-            &AuditRow {
-                tenant: Some(tenant),
-                warehouse: None,
-                device: None,
-                reason: "restore_forced_tenant".to_owned(),
-                detail: format!(
-                    "operator (admin CLI, restore --force-tenant): a backup with no tenant \
-                     stamp restored as tenant {tenant}, from {}",
-                    from.display()
-                ),
-            },
-            crate::now_ms(),
-        )?;
-    }
+    let Checked {
+        conn: checked,
+        after,
+        stamped,
+        verified,
+        scratch: _scratch,
+    } = checked_backup(
+        registry,
+        tenant,
+        from,
+        options,
+        Scratch::beside(&target_path),
+    )?;
 
     let mut target = Connection::open(&target_path)?;
     migrate::configure(&target)?;
@@ -233,6 +219,8 @@ pub fn restore_tenant(
     let version = migrate::migrate_tenant(&mut target)?;
     registry.record_tenant_version(tenant, version)?;
     target.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+    // Closed before its scratch file is removed.
+    drop(checked);
     Ok(Restored {
         before,
         after,
@@ -242,14 +230,70 @@ pub fn restore_tenant(
     })
 }
 
+/// A backup that passed every check of a restore: its checked (migrated, stamped, maybe
+/// repaired) scratch copy, open, and what the checks found. Dropping it removes the copy.
+pub(crate) struct Checked {
+    pub(crate) conn: Connection,
+    pub(crate) after: LogSummary,
+    pub(crate) stamped: bool,
+    pub(crate) verified: check::Verified,
+    /// Declared last, so the connection closes before the file is removed.
+    pub(crate) scratch: Scratch,
+}
+
+/// Runs every check a restore runs on the backup at `from` (the file itself is only read;
+/// the checks that write run on `scratch`), and records a forced tenant in the security
+/// audit log. Shared by the SQLite restore and the PostgreSQL one (`crate::pg::backup`),
+/// so both refuse the same files with the same words.
+pub(crate) fn checked_backup(
+    registry: &dyn Registry,
+    tenant: TenantId,
+    from: &Path,
+    options: RestoreOptions,
+    scratch: Scratch,
+) -> Result<Checked, ServerError> {
+    let backup =
+        Connection::open_with_flags(from, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|error| {
+            ServerError::Invalid(format!("cannot open {}: {error}", from.display()))
+        })?;
+    let stamped = check_backup(&backup, tenant, options)?;
+    let after = summary(&backup)?;
+    let mut checked = scratch.copy_of(&backup)?;
+    drop(backup);
+    let verified = check::verify(&mut checked, tenant, options.repair)?;
+    if !stamped {
+        registry.audit(
+            &AuditRow {
+                tenant: Some(tenant),
+                warehouse: None,
+                device: None,
+                reason: "restore_forced_tenant".to_owned(),
+                detail: format!(
+                    "operator (admin CLI, restore --force-tenant): a backup with no tenant \
+                     stamp restored as tenant {tenant}, from {}",
+                    from.display()
+                ),
+            },
+            crate::now_ms(),
+        )?;
+    }
+    Ok(Checked {
+        conn: checked,
+        after,
+        stamped,
+        verified,
+        scratch,
+    })
+}
+
 /// The scratch copy a restore checks (and repairs), beside the live file so it is on the
 /// same disk; removed with its journal files when dropped, whatever happened.
-struct Scratch {
+pub(crate) struct Scratch {
     path: PathBuf,
 }
 
 impl Scratch {
-    fn beside(target: &Path) -> Self {
+    pub(crate) fn beside(target: &Path) -> Self {
         let mut name = target.file_name().unwrap_or_default().to_owned();
         name.push(format!(".restore-{}", std::process::id()));
         let scratch = Self {

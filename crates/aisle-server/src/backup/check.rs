@@ -19,7 +19,7 @@ const N_NAMED: usize = 3;
 
 /// What [`verify`] found and did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct Verified {
+pub(crate) struct Verified {
     /// The projection was written under older stock rules and was rebuilt, as a server's
     /// first open would have done.
     pub rebuilt_for_rules: bool,

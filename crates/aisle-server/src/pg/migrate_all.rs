@@ -15,12 +15,13 @@
 //! - a tenant whose cluster cannot be reached is reported failed but not marked: nothing is
 //!   known to be wrong with its database, and its next request tries again.
 
+use super::placement::Placement;
 use super::placement::Placements;
-use super::registry::{cluster_config, PgRegistry};
+use super::registry::PgRegistry;
 use super::tenant_schema;
 use crate::error::ServerError;
 use aisle_core::ids::TenantId;
-use aisle_pg::{deadpool_postgres, tokio_postgres, PgError};
+use aisle_pg::PgError;
 use tokio::runtime::Handle;
 
 /// What `migrate --all` did to one tenant.
@@ -81,28 +82,26 @@ pub fn migrate_all(
                 marked: false,
             },
             Ok(None) => Outcome::NotPlaced,
-            Ok(Some(placement)) => {
-                match migrate_one(row.id, &placement.primary_url, &placement.database, runtime) {
-                    Ok((from, to)) => match registry.record_tenant_version(row.id, i64::from(to)) {
-                        Ok(()) => Outcome::Migrated { from, to },
-                        Err(error) => Outcome::Failed {
-                            reason: format!("recording its version: {error}"),
-                            marked: false,
-                        },
+            Ok(Some(placement)) => match migrate_one(row.id, &placement, runtime) {
+                Ok((from, to)) => match registry.record_tenant_version(row.id, i64::from(to)) {
+                    Ok(()) => Outcome::Migrated { from, to },
+                    Err(error) => Outcome::Failed {
+                        reason: format!("recording its version: {error}"),
+                        marked: false,
                     },
-                    Err(failure) => {
-                        let marked = failure.marks
-                            && registry.mark_tenant_failed(row.id, &failure.reason).is_ok();
-                        if marked {
-                            tracing::warn!(tenant = %row.id, reason = %failure.reason, "tenant migration failed; marked unavailable");
-                        }
-                        Outcome::Failed {
-                            reason: failure.reason,
-                            marked,
-                        }
+                },
+                Err(failure) => {
+                    let marked = failure.marks
+                        && registry.mark_tenant_failed(row.id, &failure.reason).is_ok();
+                    if marked {
+                        tracing::warn!(tenant = %row.id, reason = %failure.reason, "tenant migration failed; marked unavailable");
+                    }
+                    Outcome::Failed {
+                        reason: failure.reason,
+                        marked,
                     }
                 }
-            }
+            },
         };
         done.push(TenantMigrated {
             tenant: row.id,
@@ -144,26 +143,10 @@ impl From<ServerError> for Failure {
 /// Migrates and stamps one tenant database; answers the versions from and to.
 fn migrate_one(
     tenant: TenantId,
-    cluster_url: &str,
-    database: &str,
+    placement: &Placement,
     runtime: &Handle,
 ) -> Result<(u32, u32), Failure> {
-    let config = cluster_config(cluster_url, Some(database))?;
-    let manager = deadpool_postgres::Manager::from_config(
-        config,
-        tokio_postgres::NoTls,
-        deadpool_postgres::ManagerConfig {
-            recycling_method: deadpool_postgres::RecyclingMethod::Fast,
-        },
-    );
-    let pool = deadpool_postgres::Pool::builder(manager)
-        .max_size(1)
-        .runtime(deadpool_postgres::Runtime::Tokio1)
-        .build()
-        .map_err(|error| Failure {
-            reason: format!("its pool: {error}"),
-            marks: false,
-        })?;
+    let pool = super::backup::tenant_pool(placement)?;
     let mut conn = aisle_pg::connect(&pool, runtime)?;
     let tx = conn.transaction()?;
     let report = aisle_pg::migrate(&tx, tenant_schema::MIGRATIONS)?;

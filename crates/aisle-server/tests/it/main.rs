@@ -11,6 +11,8 @@ mod edges;
 mod erp;
 mod floor_truth;
 mod idempotency;
+#[cfg(feature = "postgres")]
+mod instances;
 mod isolation;
 mod limits;
 mod master;

@@ -1,0 +1,391 @@
+//! Several server instances over HTTP on one PostgreSQL registry and tenant cluster (issue
+//! 14, "Several server instances" and "The pull cursor stays exact"). Each instance is a
+//! real accept loop on its own loopback port with its own registry pool, tenant pools and
+//! limits, as `serve --database` builds them: nothing is shared between instances but the
+//! databases. An enrollment code used on one is refused on another, a revocation through
+//! one instance's registry is refused by the other at once, the same event pushed through
+//! two instances at the same time is `applied` once and `duplicate` once, and a device
+//! pulling in a loop while two instances take pushes sees every seq once, in order, with
+//! no hole, equal to the final log.
+//!
+//! The instances are assembled here from the public parts (`PgRegistry`, `PgTenantPools`,
+//! `PgStorage`, `http::router`, `serve::run`) until `ServerConfig`'s PostgreSQL backend is
+//! on main; then they can be `RunningServer::start(ServerConfig::postgres(..))`.
+
+use crate::support::{post_json, pull_all_from, push_to, receipts, result_statuses, Device};
+use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
+use aisle_pgtest::PgCluster;
+use aisle_server::pg::placement::Placements;
+use aisle_server::pg::pools::{PgPoolConfig, PgTenantPools};
+use aisle_server::pg::registry::PgRegistry;
+use aisle_server::pg::storage::PgStorage;
+use aisle_server::Registry;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// One server instance: its own pools on the shared databases, serving on loopback.
+struct Instance {
+    addr: SocketAddr,
+    registry: Arc<PgRegistry>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Instance {
+    fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(sender) = self.shutdown.take() {
+            let _ = sender.send(());
+        }
+    }
+}
+
+/// A cluster with the registry database, registered as the tenant cluster `main`; the
+/// runtime the pools' connections live on; and the runtime the instances serve on.
+struct Fleet {
+    server: tokio::runtime::Runtime,
+    pools: tokio::runtime::Runtime,
+    data: tempfile::TempDir,
+    cluster: PgCluster,
+}
+
+impl Fleet {
+    fn start() -> Fleet {
+        let cluster = PgCluster::start().expect("a test cluster starts");
+        cluster
+            .create_database("aisle_registry")
+            .expect("registry database");
+        let runtime = || {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime")
+        };
+        let fleet = Fleet {
+            server: runtime(),
+            pools: runtime(),
+            data: tempfile::tempdir().expect("tempdir"),
+            cluster,
+        };
+        fleet
+            .registry()
+            .add_cluster("main", &fleet.cluster.base_url(), None, 1)
+            .expect("the registry's cluster holds tenants too");
+        fleet
+    }
+
+    /// A registry of its own on the shared registry database (an instance's view).
+    fn registry(&self) -> PgRegistry {
+        PgRegistry::connect(
+            &self.cluster.url("aisle_registry"),
+            self.pools.handle().clone(),
+        )
+        .expect("the registry opens")
+    }
+
+    /// One more instance, serving on a free loopback port.
+    fn instance(&self) -> Instance {
+        let registry = Arc::new(self.registry());
+        let pools = PgTenantPools::new(
+            Arc::clone(&registry) as Arc<dyn Placements>,
+            PgPoolConfig::default(),
+            self.pools.handle().clone(),
+        );
+        let storage = Arc::new(PgStorage::new(pools));
+        let metrics = Arc::new(aisle_server::metrics::Metrics::new());
+        let guards = Arc::new(aisle_server::limits::Guards::new(
+            aisle_server::limits::Limits::default(),
+            Arc::clone(&registry) as Arc<dyn Registry>,
+            self.data.path().to_owned(),
+        ));
+        let router = aisle_server::http::router(aisle_server::http::AppState {
+            registry: Arc::clone(&registry) as Arc<dyn Registry>,
+            storage,
+            metrics: Arc::clone(&metrics),
+            guards: Arc::clone(&guards),
+        })
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            aisle_server::metrics::track,
+        ));
+        let listener = self
+            .server
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
+        self.server.spawn(aisle_server::serve::run(
+            listener,
+            router,
+            guards,
+            async move {
+                let _ = receiver.await;
+            },
+        ));
+        Instance {
+            addr,
+            registry,
+            shutdown: Some(sender),
+        }
+    }
+
+    /// A tenant with one warehouse, through `registry`.
+    fn tenant(&self, registry: &PgRegistry, name: &str) -> (TenantId, WarehouseId) {
+        let tenant = PgRegistry::add_tenant(registry, name, 1).expect("tenant");
+        let warehouse = PgRegistry::add_warehouse(registry, tenant, "main", 1).expect("warehouse");
+        (tenant, warehouse)
+    }
+}
+
+/// `POST /v1/enroll` on `instance` with `code`: the status and body.
+async fn enroll_at(
+    http: &reqwest::Client,
+    instance: &Instance,
+    code: &str,
+    name: &str,
+) -> (u16, serde_json::Value) {
+    post_json(
+        http,
+        &format!("{}/v1/enroll", instance.base()),
+        None,
+        &serde_json::json!({ "code": code, "device_name": name }),
+    )
+    .await
+}
+
+fn device_from(body: &serde_json::Value) -> Device {
+    let id = |field: &str| body[field].as_str().expect(field).parse().expect(field);
+    Device {
+        tenant: TenantId::from_uuid(id("tenant")),
+        warehouse: WarehouseId::from_uuid(id("warehouse")),
+        device: DeviceId::from_uuid(id("device")),
+        token: body["token"].as_str().expect("token").to_owned(),
+    }
+}
+
+/// A device enrolled through `instance` with a fresh code.
+async fn enrolled(http: &reqwest::Client, instance: &Instance, name: &str) -> Device {
+    let registry = Arc::clone(&instance.registry);
+    let code = off(move || {
+        let (tenant, warehouse) = (tenant_of(&registry), warehouse_of(&registry));
+        PgRegistry::create_enrollment_code(
+            &registry,
+            tenant,
+            warehouse,
+            3_600_000,
+            aisle_server::now_ms(),
+        )
+        .expect("code")
+    })
+    .await;
+    let (status, body) = enroll_at(http, instance, &code, name).await;
+    assert_eq!(status, 200, "enrollment succeeds: {body}");
+    device_from(&body)
+}
+
+/// Registry calls block (they wait on the pools' runtime): from async code, they run here.
+async fn off<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work)
+        .await
+        .expect("blocking work")
+}
+
+fn tenant_of(registry: &PgRegistry) -> TenantId {
+    PgRegistry::list_tenants(registry).expect("tenants")[0].id
+}
+
+fn warehouse_of(registry: &PgRegistry) -> WarehouseId {
+    PgRegistry::list_warehouses(registry, tenant_of(registry)).expect("warehouses")[0].0
+}
+
+#[test]
+fn a_code_used_on_one_instance_is_refused_on_another() {
+    let fleet = Fleet::start();
+    let (a, b) = (fleet.instance(), fleet.instance());
+    let (tenant, warehouse) = fleet.tenant(&a.registry, "acme");
+    let code = PgRegistry::create_enrollment_code(
+        &a.registry,
+        tenant,
+        warehouse,
+        3_600_000,
+        aisle_server::now_ms(),
+    )
+    .expect("code");
+    let http = reqwest::Client::new();
+    fleet.server.block_on(async {
+        let (status, body) = enroll_at(&http, &a, &code, "pc-a").await;
+        assert_eq!(status, 200, "the code enrols on A: {body}");
+        let (status, body) = enroll_at(&http, &b, &code, "pc-b").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (409, Some("code_used")),
+            "B refuses the code A spent: {body}"
+        );
+    });
+    assert_eq!(
+        PgRegistry::list_devices(&b.registry, tenant)
+            .expect("devices")
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_device_revoked_through_one_instance_is_refused_by_the_other_at_once() {
+    let fleet = Fleet::start();
+    let (a, b) = (fleet.instance(), fleet.instance());
+    fleet.tenant(&a.registry, "acme");
+    let http = reqwest::Client::new();
+    fleet.server.block_on(async {
+        let device = enrolled(&http, &a, "pc").await;
+        let pull = |instance: &Instance| {
+            let request = http
+                .get(format!(
+                    "{}/v1/t/{}/events?after=0&limit=10",
+                    instance.base(),
+                    device.tenant
+                ))
+                .bearer_auth(&device.token);
+            async move { request.send().await.expect("answered").status().as_u16() }
+        };
+        assert_eq!(
+            (pull(&a).await, pull(&b).await),
+            (200, 200),
+            "both serve it"
+        );
+        let (registry, revoked) = (Arc::clone(&a.registry), device.device);
+        assert!(
+            off(
+                move || PgRegistry::revoke_device(&registry, revoked, aisle_server::now_ms())
+                    .expect("revoke")
+            )
+            .await
+        );
+        assert_eq!(
+            pull(&b).await,
+            401,
+            "B refuses the token A's registry revoked"
+        );
+        assert_eq!(pull(&a).await, 401, "so does A");
+    });
+}
+
+#[test]
+fn one_event_pushed_through_two_instances_at_once_is_applied_once() {
+    let fleet = Fleet::start();
+    let (a, b) = (fleet.instance(), fleet.instance());
+    fleet.tenant(&a.registry, "acme");
+    let http = reqwest::Client::new();
+    fleet.server.block_on(async {
+        let device = enrolled(&http, &a, "pc").await;
+        for round in 0..10u64 {
+            let events = receipts(&device, 1 + round, 1);
+            let (base_a, base_b) = (a.base(), b.base());
+            let (one, two) = tokio::join!(
+                push_to(&http, &base_a, &device, device.tenant, &events),
+                push_to(&http, &base_b, &device, device.tenant, &events),
+            );
+            assert_eq!((one.0, two.0), (200, 200), "both answer: {one:?} {two:?}");
+            let mut statuses = [result_statuses(&one.1), result_statuses(&two.1)].concat();
+            statuses.sort();
+            assert_eq!(
+                statuses,
+                ["applied", "duplicate"],
+                "round {round}: one instance applies it, the other sees the duplicate"
+            );
+        }
+        let log = pull_all_from(&http, &b.base(), &device).await;
+        let seqs: Vec<u64> = log.iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(
+            seqs,
+            (1..=10).collect::<Vec<u64>>(),
+            "each event stored once"
+        );
+    });
+}
+
+#[test]
+fn a_device_pulling_while_two_instances_take_pushes_sees_the_exact_log() {
+    let fleet = Fleet::start();
+    let (a, b, c) = (fleet.instance(), fleet.instance(), fleet.instance());
+    fleet.tenant(&a.registry, "acme");
+    let http = reqwest::Client::new();
+    fleet.server.block_on(async {
+        let one = enrolled(&http, &a, "pc-1").await;
+        let two = enrolled(&http, &b, "pc-2").await;
+        let reader = enrolled(&http, &c, "reader").await;
+        const BATCHES: u64 = 30;
+        const PER_BATCH: u64 = 5;
+        // Serials make event ids, so each device gets its own range.
+        let pusher = |instance: &Instance, device: Device, first: u64| {
+            let (http, base) = (http.clone(), instance.base());
+            tokio::spawn(async move {
+                for batch in 0..BATCHES {
+                    let events = receipts(&device, first + batch * PER_BATCH, PER_BATCH);
+                    let (status, body) =
+                        push_to(&http, &base, &device, device.tenant, &events).await;
+                    assert_eq!(status, 200, "push answered: {body}");
+                }
+            })
+        };
+        let pushers = [
+            pusher(&a, one.clone(), 1),
+            pusher(&b, two.clone(), 1_000_001),
+        ];
+        let pushers_done = |pushers: &[tokio::task::JoinHandle<()>]| {
+            pushers.iter().all(tokio::task::JoinHandle::is_finished)
+        };
+        // The reader follows `next` from instance C while the pushes go on, keeping every
+        // (seq, id) it is given.
+        let mut pulled: Vec<(u64, String)> = Vec::new();
+        let mut after = 0u64;
+        let total = 2 * BATCHES * PER_BATCH;
+        while (pulled.len() as u64) < total {
+            let response = http
+                .get(format!(
+                    "{}/v1/t/{}/events?after={after}&limit=7",
+                    c.base(),
+                    reader.tenant
+                ))
+                .bearer_auth(&reader.token)
+                .send()
+                .await
+                .expect("answered");
+            assert_eq!(response.status().as_u16(), 200);
+            let body: serde_json::Value = response.json().await.expect("json");
+            for entry in body["events"].as_array().expect("events") {
+                pulled.push((
+                    entry["seq"].as_u64().expect("seq"),
+                    entry["event"]["id"].as_str().expect("id").to_owned(),
+                ));
+            }
+            after = body["next"].as_u64().unwrap_or(after);
+            if pushers_done(&pushers) && body["events"] == serde_json::json!([]) {
+                break;
+            }
+        }
+        for pusher in pushers {
+            pusher.await.expect("every push was answered 200");
+        }
+        let seqs: Vec<u64> = pulled.iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(
+            seqs,
+            (1..=total).collect::<Vec<u64>>(),
+            "no hole, no repeat, in order"
+        );
+        let final_log: Vec<(u64, String)> = pull_all_from(&http, &a.base(), &reader)
+            .await
+            .into_iter()
+            .map(|(seq, event)| (seq, event.id.to_string()))
+            .collect();
+        assert_eq!(pulled, final_log, "what the reader pulled is the final log");
+        let ids: BTreeSet<&String> = pulled.iter().map(|(_, id)| id).collect();
+        assert_eq!(ids.len() as u64, total, "every event once");
+    });
+}
