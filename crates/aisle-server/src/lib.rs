@@ -28,6 +28,7 @@ pub mod limits;
 pub mod master;
 pub mod metrics;
 pub mod migrate;
+pub mod migrate_all;
 pub mod openapi;
 #[cfg(feature = "postgres")]
 pub mod pg;

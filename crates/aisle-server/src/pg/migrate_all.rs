@@ -24,49 +24,7 @@ use aisle_core::ids::TenantId;
 use aisle_pg::PgError;
 use tokio::runtime::Handle;
 
-/// What `migrate --all` did to one tenant.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TenantMigrated {
-    pub tenant: TenantId,
-    pub name: String,
-    pub outcome: Outcome,
-}
-
-/// One tenant's outcome.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Migrated (or already current when `from == to`).
-    Migrated { from: u32, to: u32 },
-    /// Not migrated; `marked` when the registry now marks the tenant unavailable.
-    Failed { reason: String, marked: bool },
-    /// The registry places no database for the tenant.
-    NotPlaced,
-}
-
-impl TenantMigrated {
-    /// True unless the tenant failed.
-    pub fn is_ok(&self) -> bool {
-        !matches!(self.outcome, Outcome::Failed { .. })
-    }
-
-    /// The line the CLI prints for it.
-    pub fn line(&self) -> String {
-        let who = format!("{}\t{}", self.name, self.tenant);
-        match &self.outcome {
-            Outcome::Migrated { from, to } if from == to => format!("{who}\tschema {to}, current"),
-            Outcome::Migrated { from, to } => format!("{who}\tschema {from} -> {to}"),
-            Outcome::Failed {
-                reason,
-                marked: true,
-            } => format!("{who}\tFAILED (marked unavailable): {reason}"),
-            Outcome::Failed {
-                reason,
-                marked: false,
-            } => format!("{who}\tFAILED (not marked; its next request tries again): {reason}"),
-            Outcome::NotPlaced => format!("{who}\tno database placed"),
-        }
-    }
-}
+pub use crate::migrate_all::{Outcome, TenantMigrated};
 
 /// Migrates every tenant the registry lists, in name order, from a blocking thread;
 /// `runtime` drives the connections. Errors only when the registry cannot list them.
@@ -81,7 +39,7 @@ pub fn migrate_all(
                 reason: format!("reading its placement: {error}"),
                 marked: false,
             },
-            Ok(None) => Outcome::NotPlaced,
+            Ok(None) => Outcome::NoDatabase,
             Ok(Some(placement)) => match migrate_one(row.id, &placement, runtime) {
                 Ok((from, to)) => match registry.record_tenant_version(row.id, i64::from(to)) {
                     Ok(()) => Outcome::Migrated { from, to },
