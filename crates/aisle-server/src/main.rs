@@ -120,6 +120,16 @@ enum Command {
         #[command(subcommand)]
         command: admin_master::ExportCommand,
     },
+    /// Bring every tenant's database to this build's schema now, instead of on its first
+    /// request; prints one line per tenant.
+    #[command(
+        after_help = "Example:\n  aisle-server --data /var/lib/aisle migrate --all\n  acme\t0193…\tschema 7, current\n  globex\t0193…\tschema 6 -> 7\n  initech\t0193…\tFAILED (marked unavailable): …\n\nA tenant that fails is marked failed in the registry (served 503 tenant_unavailable until\n`tenant retry-migration`), the others go on; the exit status is non-zero when any failed.\nA tenant that migrates clears an earlier mark. Safe while the server runs."
+    )]
+    Migrate {
+        /// Every tenant (the only mode there is; required so it is never run by accident).
+        #[arg(long, required = true)]
+        all: bool,
+    },
     /// Copy one tenant's database to a file, consistently, while the server may be running.
     #[command(
         after_help = "Example:\n  aisle-server --data /var/lib/aisle backup acme --out /backups/acme-2026-11-22.sqlite3\n  backed up acme: 1840 events, last seq 1840, to /backups/acme-2026-11-22.sqlite3\n\nOnly this tenant's file is read; the server keeps serving every tenant meanwhile.\nThe copy is one snapshot (SQLite VACUUM INTO), written beside FILE and renamed into place."
@@ -351,6 +361,16 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
                     "{}\t{}\t{}\t{state}",
                     device.id, device.warehouse, device.name
                 );
+            }
+        }
+        Command::Migrate { all: _ } => {
+            let done = aisle_server::migrate_all::migrate_all_sqlite(data_dir, &*registry)?;
+            for migrated in &done {
+                println!("{}", migrated.line());
+            }
+            let n_failed = done.iter().filter(|migrated| !migrated.is_ok()).count();
+            if n_failed > 0 {
+                anyhow::bail!("{n_failed} of {} tenants failed to migrate", done.len());
             }
         }
         Command::Backup { tenant, out } => {
