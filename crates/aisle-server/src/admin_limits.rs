@@ -52,6 +52,10 @@ pub struct LimitArgs {
     /// unless `tenant set-quota` gave it its own.
     #[arg(long, env = "AISLE_TENANT_MAX_BYTES", default_value_t = limits::DEFAULT_TENANT_MAX_BYTES)]
     tenant_max_bytes: u64,
+    /// Server instances sharing this registry: each holds a tenant to 1/N of the
+    /// per-tenant request rate and push quota (the buckets are per instance).
+    #[arg(long, env = "AISLE_INSTANCES", default_value_t = 1)]
+    instances: u32,
 }
 
 impl LimitArgs {
@@ -70,6 +74,7 @@ impl LimitArgs {
             per_tenant_per_sec: self.per_tenant_per_sec,
             tenant_push_per_sec: self.tenant_push_per_sec.max(1),
             tenant_max_bytes: self.tenant_max_bytes.max(1),
+            instances: self.instances.max(1),
         }
     }
 }

@@ -80,6 +80,18 @@ pub struct Limits {
     /// The size of a tenant's database (with its WAL) past which its pushes are refused
     /// with `507 tenant_storage_full`, unless the operator set the tenant's own quota.
     pub tenant_max_bytes: u64,
+    /// Server instances that share one registry (`serve --database` behind a load
+    /// balancer). The buckets are in each instance's memory, so each instance holds a
+    /// tenant to its share: [`Limits::per_tenant_per_sec`] and every tenant's push quota
+    /// are divided by this (rounded up) and, with a balancer that spreads a tenant's
+    /// requests evenly, the instances together allow about the configured rate. The
+    /// per-address limits stay per instance: they protect each instance's own CPU.
+    pub instances: u32,
+}
+
+/// A rate an instance holds when `instances` instances share it: rounded up, 0 stays 0 (off).
+pub fn per_instance(rate: u32, instances: u32) -> u32 {
+    rate.div_ceil(instances.max(1))
 }
 
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -118,6 +130,7 @@ impl Default for Limits {
             per_tenant_per_sec: DEFAULT_PER_TENANT_PER_SEC,
             tenant_push_per_sec: DEFAULT_TENANT_PUSH_PER_SEC,
             tenant_max_bytes: DEFAULT_TENANT_MAX_BYTES,
+            instances: 1,
         }
     }
 }
@@ -156,16 +169,20 @@ impl Guards {
                 limits.enroll_per_address_per_min,
             ),
             per_tenant: keyed(
-                limits.per_tenant_per_sec,
+                per_instance(limits.per_tenant_per_sec, limits.instances),
                 second,
-                limits.per_tenant_per_sec.saturating_mul(2),
+                per_instance(
+                    limits.per_tenant_per_sec.saturating_mul(2),
+                    limits.instances,
+                ),
             ),
             quotas: crate::quota::TenantQuotas::new(
                 Arc::clone(&registry),
                 data_dir,
                 limits.tenant_push_per_sec,
                 limits.tenant_max_bytes,
-            ),
+            )
+            .with_instances(limits.instances),
             registry,
             limits,
         }

@@ -40,6 +40,8 @@ pub struct TenantQuotas {
     registry: Arc<dyn Registry>,
     data_dir: PathBuf,
     default: Effective,
+    /// Instances sharing the registry: each holds a tenant to its share of the quota.
+    instances: u32,
     cache: Mutex<HashMap<TenantId, Cached>>,
 }
 
@@ -64,8 +66,16 @@ impl TenantQuotas {
                 push_per_sec,
                 max_bytes,
             },
+            instances: 1,
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Holds each tenant to its share when `instances` instances share the registry
+    /// ([`crate::limits::Limits::instances`]).
+    pub fn with_instances(mut self, instances: u32) -> Self {
+        self.instances = instances.max(1);
+        self
     }
 
     /// The tenant's quota and bucket, read from the registry when not known or stale.
@@ -87,14 +97,15 @@ impl TenantQuotas {
             push_per_sec: own.push_per_sec.unwrap_or(self.default.push_per_sec),
             max_bytes: own.max_bytes.unwrap_or(self.default.max_bytes),
         };
+        let share = crate::limits::per_instance(quota.push_per_sec, self.instances);
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         let entry = cache.entry(tenant).or_insert_with(|| Cached {
             read_at: Instant::now(),
             quota,
-            bucket: Arc::new(bucket(quota.push_per_sec)),
+            bucket: Arc::new(bucket(share)),
         });
         if entry.quota.push_per_sec != quota.push_per_sec {
-            entry.bucket = Arc::new(bucket(quota.push_per_sec));
+            entry.bucket = Arc::new(bucket(share));
         }
         entry.quota = quota;
         entry.read_at = Instant::now();

@@ -23,6 +23,7 @@ use aisle_server::Registry;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// One server instance: its own pools on the shared databases, serving on loopback.
 struct Instance {
@@ -89,8 +90,12 @@ impl Fleet {
         .expect("the registry opens")
     }
 
-    /// One more instance, serving on a free loopback port.
+    /// One more instance with the default limits, serving on a free loopback port.
     fn instance(&self) -> Instance {
+        self.instance_with(aisle_server::limits::Limits::default())
+    }
+
+    fn instance_with(&self, limits: aisle_server::limits::Limits) -> Instance {
         let registry = Arc::new(self.registry());
         let pools = PgTenantPools::new(
             Arc::clone(&registry) as Arc<dyn Placements>,
@@ -100,7 +105,7 @@ impl Fleet {
         let storage = Arc::new(PgStorage::new(pools));
         let metrics = Arc::new(aisle_server::metrics::Metrics::new());
         let guards = Arc::new(aisle_server::limits::Guards::new(
-            aisle_server::limits::Limits::default(),
+            limits,
             Arc::clone(&registry) as Arc<dyn Registry>,
             self.data.path().to_owned(),
         ));
@@ -387,5 +392,59 @@ fn a_device_pulling_while_two_instances_take_pushes_sees_the_exact_log() {
         assert_eq!(pulled, final_log, "what the reader pulled is the final log");
         let ids: BTreeSet<&String> = pulled.iter().map(|(_, id)| id).collect();
         assert_eq!(ids.len() as u64, total, "every event once");
+    });
+}
+
+#[test]
+fn two_instances_hold_a_tenant_to_the_configured_rate_together() {
+    // 2 requests/s for the tenant (burst 4) across 2 instances: 1/s, burst 2, on each.
+    let limits = aisle_server::limits::Limits {
+        per_tenant_per_sec: 2,
+        instances: 2,
+        rate_limited_delay: Duration::ZERO,
+        ..aisle_server::limits::Limits::default()
+    };
+    let fleet = Fleet::start();
+    let (a, b) = (
+        fleet.instance_with(limits.clone()),
+        fleet.instance_with(limits),
+    );
+    fleet.tenant(&a.registry, "acme");
+    let http = reqwest::Client::new();
+    fleet.server.block_on(async {
+        // Enrolment is not a tenant request, so it takes nothing from the tenant's buckets.
+        let device = enrolled(&http, &a, "pc").await;
+        let started = Instant::now();
+        let mut answered = [0usize; 2];
+        let mut refused = [0usize; 2];
+        for round in 0..40 {
+            let side = round % 2;
+            let instance = [&a, &b][side];
+            let status = http
+                .get(format!("{}/v1/t/{}/events?after=0&limit=1", instance.base(), device.tenant))
+                .bearer_auth(&device.token)
+                .send()
+                .await
+                .expect("answered")
+                .status()
+                .as_u16();
+            match status {
+                200 => answered[side] += 1,
+                429 => refused[side] += 1,
+                other => panic!("unexpected status {other}"),
+            }
+        }
+        // The bound follows the time the requests took, not a guess at it: the tenant's
+        // burst (4) plus its rate (2/s) over that time, rounded up.
+        let allowed = 4 + (2.0 * started.elapsed().as_secs_f64()).ceil() as usize;
+        let n_answered = answered[0] + answered[1];
+        assert!(
+            n_answered <= allowed,
+            "two instances together answered {n_answered} of 40, beyond the {allowed} the tenant's rate allows ({answered:?} answered, {refused:?} refused)"
+        );
+        assert!(
+            answered.iter().all(|n| *n >= 1) && refused.iter().all(|n| *n >= 1),
+            "each instance answers its share and refuses beyond it: {answered:?} {refused:?}"
+        );
     });
 }
