@@ -285,17 +285,37 @@ fn write_backup(
             sqlite_columns.join(", "),
             placeholders.join(", ")
         ))?;
-        for row in tx.query(
-            &format!("SELECT {} FROM {}", pg_columns.join(", "), table.name),
-            &[],
-        )? {
-            let values: Vec<Value> = table
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(index, (_, _, kind))| pg_value(&row, index, *kind))
-                .collect();
-            insert.execute(rusqlite::params_from_iter(values))?;
+        // The log is read in pages of seqs, so a large tenant is never all in memory; the
+        // master tables are read whole.
+        let paged = table.name == "events";
+        let select = if paged {
+            format!(
+                "SELECT {} FROM events WHERE seq > $1 ORDER BY seq LIMIT {BATCH_ROWS}",
+                pg_columns.join(", ")
+            )
+        } else {
+            format!("SELECT {} FROM {}", pg_columns.join(", "), table.name)
+        };
+        let mut after_seq = 0_i64;
+        loop {
+            let rows = if paged {
+                tx.query(&select, &[&after_seq])?
+            } else {
+                tx.query(&select, &[])?
+            };
+            for row in &rows {
+                let values: Vec<Value> = table
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(index, (_, _, kind))| pg_value(row, index, *kind))
+                    .collect();
+                insert.execute(rusqlite::params_from_iter(values))?;
+            }
+            match rows.last() {
+                Some(last) if paged && rows.len() == BATCH_ROWS => after_seq = last.get(0),
+                _ => break,
+            }
         }
     }
     crate::rebuild::replay(&sqlite)?;
@@ -344,31 +364,91 @@ fn pg_value(row: &aisle_pg::Row, index: usize, kind: Kind) -> Value {
     }
 }
 
-/// A SQLite value as the PostgreSQL parameter of `kind`.
-fn pg_param(value: Value, kind: Kind) -> Result<Box<dyn ToSql + Sync>, ServerError> {
-    let wrong = |value: &Value| {
-        ServerError::Invalid(format!(
-            "refusing the backup: a value of type {} where {kind:?} belongs",
-            value.data_type()
-        ))
-    };
-    Ok(match (kind, value) {
-        (Kind::Id, Value::Blob(bytes)) => Box::new(Some(
-            Uuid::from_slice(&bytes).map_err(|_| wrong(&Value::Blob(bytes)))?,
-        )),
-        (Kind::Int, Value::Integer(n)) => Box::new(Some(n)),
-        (Kind::Int4, Value::Integer(n)) => Box::new(Some(
-            i32::try_from(n).map_err(|_| wrong(&Value::Integer(n)))?,
-        )),
-        (Kind::Bool, Value::Integer(n)) => Box::new(Some(n != 0)),
-        (Kind::Text, Value::Text(text)) => Box::new(Some(text)),
-        (Kind::Id, Value::Null) => Box::new(None::<Uuid>),
-        (Kind::Int, Value::Null) => Box::new(None::<i64>),
-        (Kind::Int4, Value::Null) => Box::new(None::<i32>),
-        (Kind::Bool, Value::Null) => Box::new(None::<bool>),
-        (Kind::Text, Value::Null) => Box::new(None::<String>),
-        (_, value) => return Err(wrong(&value)),
-    })
+/// Rows per statement (restore) and per page read (backup); 2 in this crate's tests, so
+/// their few rows already take several pages and batches.
+const BATCH_ROWS: usize = if cfg!(test) { 2 } else { 5_000 };
+
+impl Kind {
+    /// The PostgreSQL type of the column's array parameter.
+    fn sql_type(self) -> &'static str {
+        match self {
+            Self::Id => "uuid",
+            Self::Int => "int8",
+            Self::Int4 => "int4",
+            Self::Bool => "bool",
+            Self::Text => "text",
+        }
+    }
+}
+
+/// One column of a batch of rows on their way into PostgreSQL.
+#[derive(Debug)]
+enum Column {
+    Id(Vec<Option<Uuid>>),
+    Int(Vec<Option<i64>>),
+    Int4(Vec<Option<i32>>),
+    Bool(Vec<Option<bool>>),
+    Text(Vec<Option<String>>),
+}
+
+impl Column {
+    fn new(kind: Kind) -> Self {
+        match kind {
+            Kind::Id => Self::Id(Vec::new()),
+            Kind::Int => Self::Int(Vec::new()),
+            Kind::Int4 => Self::Int4(Vec::new()),
+            Kind::Bool => Self::Bool(Vec::new()),
+            Kind::Text => Self::Text(Vec::new()),
+        }
+    }
+
+    /// Adds a SQLite value, refusing one of the wrong type (the checks passed, so only a
+    /// file with a column of another type than this build's schema gets here).
+    fn push(&mut self, value: Value) -> Result<(), ServerError> {
+        let wrong = |value: &Value, kind: &str| {
+            ServerError::Invalid(format!(
+                "refusing the backup: a value of type {} where {kind} belongs",
+                value.data_type()
+            ))
+        };
+        match (self, value) {
+            (Self::Id(ids), Value::Blob(bytes)) => ids.push(Some(
+                Uuid::from_slice(&bytes).map_err(|_| wrong(&Value::Blob(bytes), "an id"))?,
+            )),
+            (Self::Id(ids), Value::Null) => ids.push(None),
+            (Self::Int(ints), Value::Integer(n)) => ints.push(Some(n)),
+            (Self::Int(ints), Value::Null) => ints.push(None),
+            (Self::Int4(ints), Value::Integer(n)) => ints.push(Some(
+                i32::try_from(n).map_err(|_| wrong(&Value::Integer(n), "a small integer"))?,
+            )),
+            (Self::Int4(ints), Value::Null) => ints.push(None),
+            (Self::Bool(bools), Value::Integer(n)) => bools.push(Some(n != 0)),
+            (Self::Bool(bools), Value::Null) => bools.push(None),
+            (Self::Text(texts), Value::Text(text)) => texts.push(Some(text)),
+            (Self::Text(texts), Value::Null) => texts.push(None),
+            (column, value) => return Err(wrong(&value, column.kind_name())),
+        }
+        Ok(())
+    }
+
+    fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Id(_) => "an id",
+            Self::Int(_) | Self::Int4(_) => "an integer",
+            Self::Bool(_) => "a boolean",
+            Self::Text(_) => "text",
+        }
+    }
+
+    fn as_param(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Self::Id(values) => values,
+            Self::Int(values) => values,
+            Self::Int4(values) => values,
+            Self::Bool(values) => values,
+            Self::Text(values) => values,
+        }
+    }
 }
 
 /// Replaces the PostgreSQL tenant `tenant` (at `placement`) with the backup at `from`, once
@@ -432,13 +512,18 @@ pub fn restore_tenant(
             .map(|c| format!("\"{}\"", c.0))
             .collect();
         let pg_columns: Vec<&str> = table.columns.iter().map(|c| c.1).collect();
-        let placeholders: Vec<String> =
-            (1..=table.columns.len()).map(|n| format!("${n}")).collect();
+        // Rows go in batches, one statement each: every column as an array, unnested.
+        let arrays: Vec<String> = table
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(index, (_, _, kind))| format!("${}::{}[]", index + 1, kind.sql_type()))
+            .collect();
         let insert = format!(
-            "INSERT INTO {} ({}) VALUES ({})",
+            "INSERT INTO {} ({}) SELECT * FROM unnest({})",
             table.name,
             pg_columns.join(", "),
-            placeholders.join(", ")
+            arrays.join(", ")
         );
         let mut select = file.prepare(&format!(
             "SELECT {} FROM {}",
@@ -446,13 +531,25 @@ pub fn restore_tenant(
             table.name
         ))?;
         let mut rows = select.query([])?;
-        while let Some(row) = rows.next()? {
-            let mut params = Vec::with_capacity(table.columns.len());
-            for (index, (_, _, kind)) in table.columns.iter().enumerate() {
-                params.push(pg_param(row.get::<_, Value>(index)?, *kind)?);
+        let mut batch: Vec<Column> = table.columns.iter().map(|c| Column::new(c.2)).collect();
+        let mut n_batched = 0;
+        loop {
+            let row = rows.next()?;
+            if let Some(row) = row {
+                for (index, column) in batch.iter_mut().enumerate() {
+                    column.push(row.get::<_, Value>(index)?)?;
+                }
+                n_batched += 1;
             }
-            let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_ref()).collect();
-            tx.execute(&insert, &refs)?;
+            if n_batched > 0 && (row.is_none() || n_batched == BATCH_ROWS) {
+                let params: Vec<&(dyn ToSql + Sync)> = batch.iter().map(Column::as_param).collect();
+                tx.execute(&insert, &params)?;
+                batch = table.columns.iter().map(|c| Column::new(c.2)).collect();
+                n_batched = 0;
+            }
+            if row.is_none() {
+                break;
+            }
         }
     }
     let mut lot_tracking = crate::storage::push::LotTracking::default();
