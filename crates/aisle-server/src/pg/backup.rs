@@ -14,8 +14,9 @@
 //!   ([`crate::backup::checked_backup`]: integrity, schema, tenant stamp and events,
 //!   complete schema, projection equal to a rebuild of its log or `--repair`, the audited
 //!   `--force-tenant`), on a scratch copy in the temp directory. Then, in one transaction on
-//!   the tenant's database under its push lock ([`super::PUSH_LOCK`]; a database fenced by a
-//!   tenant move, `tenant_meta`'s `move_fence`, is refused), it replaces the event log and master data with the checked
+//!   the tenant's database under its push lock ([`super::PUSH_LOCK`]; a database the server
+//!   never opened is migrated and stamped first, one fenced by a tenant move, `tenant_meta`'s
+//!   `move_fence`, is refused), it replaces the event log and master data with the checked
 //!   copy's, rebuilds the projection from the log, and commits only when the event count,
 //!   last seq and every warehouse's stock checksum equal the checked copy's. Pushes wait on
 //!   the lock, and reads on the event table's exclusive lock (the log's append-only trigger
@@ -203,7 +204,7 @@ fn check_stamp(tx: &PgTx<'_>, tenant: TenantId) -> Result<(), ServerError> {
         ))),
         None => Err(ServerError::Invalid(format!(
             "the database of tenant {tenant} is not stamped yet (never opened); run \
-             `migrate --all` or serve one request first"
+             `migrate --all` first"
         ))),
     }
 }
@@ -473,6 +474,13 @@ pub fn restore_tenant(
     let mut pg = aisle_pg::connect(&pool, runtime)?;
     let tx = pg.transaction()?;
     tx.advisory_lock(PUSH_LOCK)?;
+    // A database the server never opened (a tenant just added on PostgreSQL, the usual
+    // target of a move from SQLite) is migrated and stamped here, in this transaction.
+    let schema = aisle_pg::migrate(&tx, super::tenant_schema::MIGRATIONS)?;
+    tx.execute(
+        "INSERT INTO tenant_meta (name, value) VALUES ('tenant', $1) ON CONFLICT (name) DO NOTHING",
+        &[&tenant.to_string()],
+    )?;
     // A tenant move fences the database it copies from (its `move_fence` row, written under
     // the same lock): a restore there would be lost at the switch, so it is refused.
     if tx
@@ -580,6 +588,7 @@ pub fn restore_tenant(
         )));
     }
     tx.commit()?;
+    registry.record_tenant_version(tenant, i64::from(schema.to))?;
     Ok(Restored {
         before,
         after,

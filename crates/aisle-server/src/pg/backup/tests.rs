@@ -294,3 +294,41 @@ fn a_tampered_or_foreign_backup_is_refused_on_postgres_with_the_sqlite_restores_
     assert!(audited, "the forced restore is in the security audit log");
     assert_eq!(setup.pg_state(tenant), before);
 }
+
+#[test]
+fn a_backup_restores_into_a_database_the_server_never_opened() {
+    let setup = Setup::start();
+    let tenant = setup.tenant_with_data();
+    let file = setup.dir.path().join("acme.sqlite3");
+    backup_tenant(&setup.placement(tenant), tenant, &file, setup.handle()).expect("backup");
+    let expected = setup.pg_state(tenant);
+    // The tenant placed on a new, empty database, as after adding it on PostgreSQL.
+    setup
+        .fx
+        .cluster
+        .create_database("fresh")
+        .expect("fresh database");
+    let fresh = Placement {
+        database: "fresh".to_owned(),
+        ..setup.placement(tenant)
+    };
+    setup
+        .fx
+        .placements
+        .placements
+        .lock()
+        .expect("lock")
+        .insert(tenant, fresh.clone());
+    let restored = restore_tenant(
+        &fresh,
+        &setup.registry,
+        tenant,
+        &file,
+        RestoreOptions::default(),
+        setup.handle(),
+    )
+    .expect("restored into the fresh database");
+    assert_eq!(restored.before.n_events, 0);
+    assert_eq!(restored.after.n_events, 3);
+    assert_eq!(setup.pg_state(tenant), expected);
+}
