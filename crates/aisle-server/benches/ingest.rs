@@ -20,7 +20,9 @@
 //!    pushes, one at a time, idle and then while another tenant floods the server from
 //!    another address (127.0.0.2) with `AISLE_BENCH_FLOOD_CONNS` connections of pushes it
 //!    refuses (the rate limits and the flooder's push quota of 1 event/s); the p99 of each
-//!    and their ratio (target ≤ 2x).
+//!    and their ratio (target ≤ 2x);
+//! 6. the tenant storage backends side by side (SQLite, PostgreSQL) on one workload, each in
+//!    a child process: see [`backends`].
 //!
 //! Phases 1-4 measure throughput, so their server runs with the rate limits and the push
 //! quota off.
@@ -37,7 +39,10 @@
 //! - `AISLE_BENCH_RSS_TENANTS` (default 2,000), `AISLE_BENCH_POOL_CAP` (default 256);
 //! - `AISLE_BENCH_STRAY_PICKS`: picks per mille sent to a random, maybe empty slot (default
 //!   10; see [`Floor`]);
-//! - `AISLE_BENCH_PHASES`: `all` (default: phases 1-5) or `neighbour` (phase 5 only);
+//! - `AISLE_BENCH_PHASES`: `all` (default: phases 1-6), `neighbour` (phase 5 only) or
+//!   `backends` (phase 6 only: SQLite and PostgreSQL side by side, see [`backends`];
+//!   `AISLE_BENCH_BACKENDS` picks them, default `sqlite,postgres`, and
+//!   `AISLE_BENCH_LOCK_PUSHERS`, `AISLE_BENCH_LOCK_EVENTS` size its lock phase);
 //! - `AISLE_BENCH_NEIGHBOUR_PUSHES` (default 300, paced at 50/s), `AISLE_BENCH_FLOOD_CONNS` (default 32);
 //! - `AISLE_BENCH_DIR`: where the data directory goes (default: cargo's target tmp dir, on
 //!   the real disk; fsync on a tmpfs would measure nothing); `AISLE_BENCH_KEEP=1` keeps it.
@@ -55,6 +60,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[path = "ingest/backends.rs"]
+mod backends;
+
 type BenchResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 const TARGET_ONE_TENANT: f64 = 20_000.0;
@@ -65,9 +73,17 @@ const PULL_PAGE: usize = 5_000;
 const TOUCH_CONCURRENCY: usize = 16;
 
 fn main() -> BenchResult<()> {
+    if backends::is_child() {
+        return backends::child_main();
+    }
     let phases = std::env::var("AISLE_BENCH_PHASES").unwrap_or_else(|_| "all".to_owned());
     if phases == "neighbour" {
         return noisy_neighbour();
+    }
+    if phases == "backends" {
+        println!("aisle-server ingest benchmark, tenant storage backends side by side");
+        backends::side_by_side()?;
+        return Ok(());
     }
     let n_single = env_count("AISLE_BENCH_EVENTS", 200_000)?;
     let batch = env_count("AISLE_BENCH_BATCH", 500)?;
@@ -326,6 +342,7 @@ fn main() -> BenchResult<()> {
 
     drop(server);
     report.push(noisy_neighbour_line()?);
+    report.extend(backends::side_by_side()?);
 
     println!("\nsummary");
     for line in &report {

@@ -1,0 +1,524 @@
+//! Phase 6: the same workload on the SQLite and the PostgreSQL tenant storage, side by side.
+//!
+//! Each backend runs in a child process of this benchmark (this binary again, with
+//! `AISLE_BENCH_BACKEND_CHILD` set), so its RSS is its own. The child serves protocol v1
+//! in-process through the crate's real router (`http::router` and `serve::run`, the same
+//! layers `aisle-server serve` builds) with the rate limits and the push quota off, auth from
+//! a SQLite registry, and tenant storage from `SqliteStorage` or `PgStorage` (per-tenant
+//! databases on one throwaway `aisle-pgtest` cluster, placed by a map). The server's
+//! `--database` choice is not on main yet, hence the in-process server; the client (reqwest)
+//! shares the process and the two cores, and its memory is in the RSS figure.
+//!
+//! PostgreSQL runs with its defaults (fsync on, full_page_writes on, synchronous_commit on,
+//! shared_buffers 128MB, max_connections 100): `aisle-pgtest`'s test-speed settings
+//! (fsync and full_page_writes off, shared_buffers 32MB) are put back, and nothing is tuned.
+//!
+//! In each child, in order: (a) touching `AISLE_BENCH_RSS_TENANTS` tenants (one push of 10
+//! events each) with `AISLE_BENCH_POOL_CAP` pools open at most, then the RSS and, on
+//! PostgreSQL, the cluster's client connections; (b) one tenant, one device, sequential
+//! pushes; (c) `AISLE_BENCH_TENANTS` tenants × `AISLE_BENCH_DEVICES` devices at once;
+//! (d) one tenant's pushes from 1 device and then from `AISLE_BENCH_LOCK_PUSHERS` devices at
+//! once (default 8; `AISLE_BENCH_LOCK_EVENTS` events each time, default 50,000): what the
+//! tenant's push serialisation (PUSH_LOCK on PostgreSQL, SQLite's write lock) costs.
+//! Before (b), (c) and (d) each device makes one untimed one-event push, so opening a tenant
+//! (its migrations on PostgreSQL) is not in their figures; it is in (a)'s touch time.
+//! `AISLE_BENCH_BACKENDS` picks the backends (default `sqlite,postgres`).
+
+use super::{
+    bench_parent_dir, env_count, per_second, push, rss_mb, verdict, BenchResult, Device, Floor,
+    Percentiles,
+};
+use aisle_core::ids::TenantId;
+use aisle_core::Event;
+use aisle_pgtest::{PgCluster, PgOptions};
+use aisle_server::pg::placement::{Placement, Placements};
+use aisle_server::pg::pools::{PgPoolConfig, PgTenantPools};
+use aisle_server::pg::storage::PgStorage;
+use aisle_server::{Registry, ServerError, SqliteRegistry};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+const CHILD_ENV: &str = "AISLE_BENCH_BACKEND_CHILD";
+const TARGET_PG_ONE_TENANT: f64 = 20_000.0;
+const TARGET_PG_AGGREGATE: f64 = 30_000.0;
+const TARGET_PG_P99_MS: f64 = 1_000.0;
+const TARGET_RSS_MB: f64 = 300.0;
+/// What PostgreSQL's defaults are, put back over `aisle-pgtest`'s test-speed settings.
+const PG_SETTINGS: &[(&str, &str)] = &[
+    ("fsync", "on"),
+    ("full_page_writes", "on"),
+    ("synchronous_commit", "on"),
+    ("shared_buffers", "128MB"),
+];
+
+/// One backend's figures, as a child prints them.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Figures {
+    touched: usize,
+    touch_s: f64,
+    rss_mb: f64,
+    hwm_mb: f64,
+    /// Client connections to the cluster after the touch (PostgreSQL), and the budget.
+    connections: Option<(usize, usize)>,
+    one_rate: f64,
+    one_p99: f64,
+    agg_rate: f64,
+    agg_p50: f64,
+    agg_p99: f64,
+    lock_one_rate: f64,
+    lock_one_p99: f64,
+    lock_many_rate: f64,
+    lock_many_p99: f64,
+}
+
+/// True when this process is a backend's child; it then runs that backend and exits.
+pub(crate) fn is_child() -> bool {
+    std::env::var_os(CHILD_ENV).is_some()
+}
+
+pub(crate) fn child_main() -> BenchResult<()> {
+    let backend = std::env::var(CHILD_ENV)?;
+    let figures = run_backend(&backend)?;
+    println!("FIGURES {}", serde_json::to_string(&figures)?);
+    Ok(())
+}
+
+/// Runs each chosen backend in a child process and returns the side-by-side lines.
+pub(crate) fn side_by_side() -> BenchResult<Vec<String>> {
+    let chosen = std::env::var("AISLE_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let mut results: Vec<(String, Figures)> = Vec::new();
+    for backend in chosen.split(',').map(str::trim).filter(|b| !b.is_empty()) {
+        if backend != "sqlite" && backend != "postgres" {
+            return Err(
+                format!("AISLE_BENCH_BACKENDS: {backend:?} is not sqlite or postgres").into(),
+            );
+        }
+        println!("  backend {backend}: running in a child process");
+        let output = Command::new(std::env::current_exe()?)
+            .env(CHILD_ENV, backend)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .output()?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        for line in stdout.lines().filter(|l| !l.starts_with("FIGURES ")) {
+            println!("    {line}");
+        }
+        if !output.status.success() {
+            return Err(format!("the {backend} child failed: {}", output.status).into());
+        }
+        let json = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("FIGURES "))
+            .ok_or("the child printed no figures")?;
+        results.push((backend.to_owned(), serde_json::from_str(json)?));
+    }
+    Ok(report(&results))
+}
+
+fn report(results: &[(String, Figures)]) -> Vec<String> {
+    let get = |name: &str| results.iter().find(|(b, _)| b == name).map(|(_, f)| f);
+    let (sqlite, pg) = (get("sqlite"), get("postgres"));
+    let n_tenants = env_count("AISLE_BENCH_TENANTS", 50).unwrap_or(50);
+    let n_devices = env_count("AISLE_BENCH_DEVICES", 100).unwrap_or(100);
+    let pushers = env_count("AISLE_BENCH_LOCK_PUSHERS", 8).unwrap_or(8);
+    let cell = |f: Option<&Figures>, pick: &dyn Fn(&Figures) -> f64| {
+        f.map_or("         -".to_owned(), |f| format!("{:>10.0}", pick(f)))
+    };
+    let ratio = |pick: &dyn Fn(&Figures) -> f64| match (sqlite, pg) {
+        (Some(s), Some(p)) => format!("{:.2}x", pick(p) / pick(s)),
+        _ => "-".to_owned(),
+    };
+    let target = |pick: &dyn Fn(&Figures) -> f64, goal: f64, at_least: bool| {
+        pg.map_or(String::new(), |p| {
+            let value = pick(p);
+            let met = if at_least {
+                value >= goal
+            } else {
+                value <= goal
+            };
+            format!(
+                "pg target {} {goal:.0}: {}",
+                if at_least { "≥" } else { "≤" },
+                verdict(met)
+            )
+        })
+    };
+    let mut lines = vec![format!(
+        "backends (in-process router, Storage per backend)     sqlite | postgres | pg/sqlite"
+    )];
+    let mut row = |label: &str, pick: &dyn Fn(&Figures) -> f64, goal: Option<(f64, bool)>| {
+        lines.push(format!(
+            "{label:<40} {} | {} | {:>6} | {}",
+            cell(sqlite, pick),
+            cell(pg, pick),
+            ratio(pick),
+            goal.map_or(String::new(), |(g, at_least)| target(pick, g, at_least))
+        ));
+    };
+    row(
+        "one tenant, events/s",
+        &|f| f.one_rate,
+        Some((TARGET_PG_ONE_TENANT, true)),
+    );
+    row("one tenant, push p99 ms", &|f| f.one_p99, None);
+    row(
+        &format!("{n_tenants} tenants × {n_devices} devices, events/s"),
+        &|f| f.agg_rate,
+        Some((TARGET_PG_AGGREGATE, true)),
+    );
+    row("  push p50 ms", &|f| f.agg_p50, None);
+    row(
+        "  push p99 ms",
+        &|f| f.agg_p99,
+        Some((TARGET_PG_P99_MS, false)),
+    );
+    row("lock: 1 pusher, events/s", &|f| f.lock_one_rate, None);
+    row("lock: 1 pusher, push p99 ms", &|f| f.lock_one_p99, None);
+    row(
+        &format!("lock: {pushers} pushers, events/s"),
+        &|f| f.lock_many_rate,
+        None,
+    );
+    row(
+        &format!("lock: {pushers} pushers, push p99 ms"),
+        &|f| f.lock_many_p99,
+        None,
+    );
+    let touched = results.first().map_or(0, |(_, f)| f.touched);
+    row(
+        &format!("{touched} tenants touched, VmHWM MB"),
+        &|f| f.hwm_mb,
+        Some((TARGET_RSS_MB, false)),
+    );
+    row("  VmRSS MB", &|f| f.rss_mb, None);
+    row("  seconds to touch them", &|f| f.touch_s, None);
+    if let Some((count, budget)) = pg.and_then(|p| p.connections) {
+        lines.push(format!(
+            "postgres client connections after the touch: {count} (budget {budget}, max_connections 100): {}",
+            verdict(count <= budget)
+        ));
+    }
+    for line in &lines {
+        println!("{line}");
+    }
+    lines
+}
+
+/// Placements in a map: every tenant in a database of its own on the one cluster.
+#[derive(Debug, Default)]
+struct MapPlacements(Mutex<HashMap<TenantId, Placement>>);
+
+impl Placements for MapPlacements {
+    fn placement(&self, tenant: TenantId) -> Result<Option<Placement>, ServerError> {
+        Ok(self.0.lock().expect("lock").get(&tenant).cloned())
+    }
+
+    fn mark_unavailable(&self, tenant: TenantId, reason: &str) -> Result<(), ServerError> {
+        Err(ServerError::Invalid(format!(
+            "tenant {tenant} unavailable: {reason}"
+        )))
+    }
+}
+
+struct Pg {
+    cluster: PgCluster,
+    placements: Arc<MapPlacements>,
+    budget: usize,
+}
+
+fn run_backend(backend: &str) -> BenchResult<Figures> {
+    let batch = env_count("AISLE_BENCH_BATCH", 500)?;
+    let n_single = env_count("AISLE_BENCH_EVENTS", 200_000)?;
+    let n_tenants = env_count("AISLE_BENCH_TENANTS", 50)?;
+    let n_devices = env_count("AISLE_BENCH_DEVICES", 100)?.max(n_tenants);
+    let n_aggregate = env_count("AISLE_BENCH_AGG_EVENTS", 500_000)?;
+    let n_rss_tenants = env_count("AISLE_BENCH_RSS_TENANTS", 2_000)?;
+    let pool_cap = env_count("AISLE_BENCH_POOL_CAP", 256)?;
+    let pushers = env_count("AISLE_BENCH_LOCK_PUSHERS", 8)?;
+    let n_lock = env_count("AISLE_BENCH_LOCK_EVENTS", 50_000)?;
+
+    let parent = bench_parent_dir();
+    std::fs::create_dir_all(&parent)?;
+    let dir = tempfile::Builder::new()
+        .prefix("aisle-bench-backend-")
+        .tempdir_in(&parent)?;
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("tenants"))?;
+    let registry = Arc::new(SqliteRegistry::open(&aisle_server::registry_path(&data))?);
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let pg = if backend == "postgres" {
+        let settings = PG_SETTINGS
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let cluster = PgCluster::start_with(PgOptions {
+            max_connections: None,
+            settings,
+        })?;
+        println!(
+            "postgres cluster on port {}, settings {PG_SETTINGS:?} (PostgreSQL's defaults; nothing tuned)",
+            cluster.port()
+        );
+        Some(Pg {
+            cluster,
+            placements: Arc::new(MapPlacements::default()),
+            budget: PgPoolConfig::default().cluster_budget,
+        })
+    } else {
+        None
+    };
+    let storage: Arc<dyn aisle_server::storage::Storage> = match &pg {
+        None => Arc::new(aisle_server::storage::SqliteStorage::new(
+            aisle_server::pool::TenantPools::new(
+                data.clone(),
+                Arc::clone(&registry) as Arc<dyn Registry>,
+                pool_cap,
+            ),
+        )),
+        Some(pg) => Arc::new(PgStorage::new(PgTenantPools::new(
+            Arc::clone(&pg.placements) as Arc<dyn Placements>,
+            PgPoolConfig {
+                max_open_tenants: pool_cap,
+                ..PgPoolConfig::default()
+            },
+            server_rt.handle().clone(),
+        ))),
+    };
+    let limits = aisle_server::limits::Limits {
+        per_address_per_sec: 0,
+        per_tenant_per_sec: 0,
+        tenant_push_per_sec: 4_000_000_000,
+        ..Default::default()
+    };
+    let guards = Arc::new(aisle_server::limits::Guards::new(
+        limits,
+        Arc::clone(&registry) as Arc<dyn Registry>,
+        data.clone(),
+    ));
+    let router = aisle_server::http::router(aisle_server::http::AppState {
+        registry: Arc::clone(&registry) as Arc<dyn Registry>,
+        storage,
+        metrics: Arc::new(aisle_server::metrics::Metrics::new()),
+        guards: Arc::clone(&guards),
+    });
+    let listener = server_rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    server_rt.spawn(aisle_server::serve::run(
+        listener,
+        router,
+        guards,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+
+    let mut n_db = 0usize;
+    let mut enroll = |name: &str, n: usize| -> BenchResult<Vec<Device>> {
+        let devices = super::enroll(&registry, name, n)?;
+        if let Some(pg) = &pg {
+            n_db += 1;
+            let database = format!("tenant_{n_db}");
+            pg.cluster.create_database(&database)?;
+            pg.placements.0.lock().expect("lock").insert(
+                devices[0].tenant,
+                Placement {
+                    cluster: "main".to_owned(),
+                    primary_url: pg.cluster.base_url(),
+                    replica_url: None,
+                    database,
+                },
+            );
+        }
+        Ok(devices)
+    };
+
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(n_devices + pushers + 16)
+        .build()?;
+    let mut figures = Figures::default();
+
+    // (a) Touch many tenants first, so the RSS is not the later phases' workload.
+    let started = Instant::now();
+    let mut crowd = Vec::new();
+    for idx in 0..n_rss_tenants {
+        crowd.extend(enroll(&format!("crowd-{idx}"), 1)?);
+    }
+    println!(
+        "{backend}: {n_rss_tenants} tenants set up in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let touches: Vec<(Device, Vec<u8>)> = crowd
+        .iter()
+        .enumerate()
+        .map(|(idx, device)| {
+            Ok((
+                device.clone(),
+                Floor::new(device, 100_000 + idx as u64).batch(10)?.1,
+            ))
+        })
+        .collect::<BenchResult<_>>()?;
+    let touch_start = Instant::now();
+    let work: Vec<(Device, Vec<Vec<u8>>)> =
+        touches.into_iter().map(|(d, b)| (d, vec![b])).collect();
+    run_concurrently(&client_rt, &http, &base, work, 16)?;
+    figures.touched = n_rss_tenants;
+    figures.touch_s = touch_start.elapsed().as_secs_f64();
+    (figures.rss_mb, figures.hwm_mb) = rss_mb(std::process::id());
+    if let Some(pg) = &pg {
+        let count: usize = pg
+            .cluster
+            .psql(
+                "postgres",
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'",
+            )?
+            .trim()
+            .parse()?;
+        // This psql session is one of them.
+        figures.connections = Some((count.saturating_sub(1), pg.budget));
+    }
+    println!(
+        "{backend}: touched {n_rss_tenants} tenants in {:.1}s, RSS {:.1} MB (peak {:.1}), connections {:?}",
+        figures.touch_s, figures.rss_mb, figures.hwm_mb, figures.connections
+    );
+    drop(crowd);
+
+    // (b) One tenant, one device, one push at a time.
+    let solo = enroll("solo", 1)?.remove(0);
+    let mut floor = Floor::new(&solo, 1);
+    warm(
+        &client_rt,
+        &http,
+        &base,
+        vec![(solo.clone(), floor.batch(1)?.1)],
+    )?;
+    let bodies = bodies_of(&mut floor, n_single.div_ceil(batch), batch)?;
+    let (elapsed, latencies) = run_concurrently(&client_rt, &http, &base, vec![(solo, bodies)], 1)?;
+    figures.one_rate = per_second(latencies.len() * batch, elapsed);
+    figures.one_p99 = Percentiles::of(latencies).p99;
+    println!("{backend}: one tenant {:.0} events/s", figures.one_rate);
+
+    // (c) Many tenants and devices at once.
+    let mut fleet = Vec::new();
+    for idx in 0..n_tenants {
+        let n_here = n_devices / n_tenants + usize::from(idx < n_devices % n_tenants);
+        fleet.extend(enroll(&format!("fleet-{idx}"), n_here)?);
+    }
+    let batches_per_device = n_aggregate.div_ceil(n_devices).div_ceil(batch);
+    let mut warm_up = Vec::new();
+    let work = fleet
+        .iter()
+        .enumerate()
+        .map(|(idx, device)| {
+            let mut floor = Floor::new(device, 1_000 + idx as u64);
+            warm_up.push((device.clone(), floor.batch(1)?.1));
+            Ok((
+                device.clone(),
+                bodies_of(&mut floor, batches_per_device, batch)?,
+            ))
+        })
+        .collect::<BenchResult<Vec<_>>>()?;
+    warm(&client_rt, &http, &base, warm_up)?;
+    let n_work = work.len();
+    let (elapsed, latencies) = run_concurrently(&client_rt, &http, &base, work, n_work)?;
+    figures.agg_rate = per_second(latencies.len() * batch, elapsed);
+    let agg = Percentiles::of(latencies);
+    (figures.agg_p50, figures.agg_p99) = (agg.p50, agg.p99);
+    println!("{backend}: aggregate {:.0} events/s", figures.agg_rate);
+
+    // (d) One tenant's pushes: one device, then `pushers` devices at once.
+    for (many, name) in [(false, "lock-one"), (true, "lock-many")] {
+        let n_here = if many { pushers } else { 1 };
+        let devices = enroll(name, n_here)?;
+        let per_device = n_lock.div_ceil(n_here).div_ceil(batch);
+        let mut warm_up = Vec::new();
+        let work = devices
+            .iter()
+            .enumerate()
+            .map(|(idx, device)| {
+                let mut floor = Floor::new(device, 5_000 + idx as u64);
+                warm_up.push((device.clone(), floor.batch(1)?.1));
+                Ok((device.clone(), bodies_of(&mut floor, per_device, batch)?))
+            })
+            .collect::<BenchResult<Vec<_>>>()?;
+        warm(&client_rt, &http, &base, warm_up)?;
+        let (elapsed, latencies) = run_concurrently(&client_rt, &http, &base, work, n_here)?;
+        let rate = per_second(latencies.len() * batch, elapsed);
+        let p99 = Percentiles::of(latencies).p99;
+        if many {
+            (figures.lock_many_rate, figures.lock_many_p99) = (rate, p99);
+        } else {
+            (figures.lock_one_rate, figures.lock_one_p99) = (rate, p99);
+        }
+    }
+    let _ = stop.send(());
+    Ok(figures)
+}
+
+/// One untimed one-event push per device, so a tenant's first open (migrations, pool) is
+/// not in the timed figures.
+fn warm(
+    runtime: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    base: &str,
+    pushes: Vec<(Device, Vec<u8>)>,
+) -> BenchResult<()> {
+    let n = pushes.len();
+    let work = pushes.into_iter().map(|(d, b)| (d, vec![b])).collect();
+    run_concurrently(runtime, http, base, work, n.min(16))?;
+    Ok(())
+}
+
+fn bodies_of(floor: &mut Floor, n: usize, batch: usize) -> BenchResult<Vec<Vec<u8>>> {
+    (0..n)
+        .map(|_| floor.batch(batch).map(|(_, body): (Vec<Event>, _)| body))
+        .collect()
+}
+
+/// Pushes each device's bodies in order, `concurrency` devices at a time; the elapsed time
+/// and every push's latency.
+fn run_concurrently(
+    runtime: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    base: &str,
+    work: Vec<(Device, Vec<Vec<u8>>)>,
+    concurrency: usize,
+) -> BenchResult<(std::time::Duration, Vec<std::time::Duration>)> {
+    runtime.block_on(async {
+        let queue = Arc::new(tokio::sync::Mutex::new(work.into_iter()));
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for _ in 0..concurrency.max(1) {
+            let queue = Arc::clone(&queue);
+            let http = http.clone();
+            let base = base.to_owned();
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                loop {
+                    let next = queue.lock().await.next();
+                    let Some((device, bodies)) = next else {
+                        return BenchResult::Ok(latencies);
+                    };
+                    for body in bodies {
+                        latencies.push(push(&http, &base, &device, body).await?);
+                    }
+                }
+            }));
+        }
+        let mut latencies = Vec::new();
+        for task in tasks {
+            latencies.extend(task.await??);
+        }
+        Ok((start.elapsed(), latencies))
+    })
+}
