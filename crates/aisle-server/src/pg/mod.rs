@@ -7,6 +7,7 @@
 //! an explicit transaction, locks are transaction-level advisory locks, and nothing is kept in
 //! a session.
 
+pub mod admin;
 pub mod backup;
 pub mod master;
 pub mod migrate_all;
