@@ -55,11 +55,51 @@ pub const DEFAULT_MAX_OPEN_TENANTS: usize = 256;
 /// How far ahead of the server's clock a pushed event may be stamped, by default: 10 minutes.
 pub const DEFAULT_MAX_CLOCK_AHEAD_MS: i64 = 10 * 60 * 1000;
 
-/// Where a server keeps its files, how many tenants it keeps open, and the limits it holds
+/// Where a server keeps its registry and its tenants' data.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite files under a data directory: `registry.sqlite3` ([`registry_path`]) and one
+    /// file per tenant ([`tenant_db_path`]).
+    Sqlite { data_dir: PathBuf },
+    /// PostgreSQL: the registry database at `registry_url` (`postgres://…/aisle_registry`),
+    /// and each tenant's own database on the cluster the registry places it on.
+    Postgres { registry_url: String },
+}
+
+impl std::fmt::Debug for Backend {
+    // The registry's URL may carry a password: it is never shown.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite { data_dir } => formatter
+                .debug_struct("Sqlite")
+                .field("data_dir", data_dir)
+                .finish(),
+            Self::Postgres { .. } => formatter.debug_struct("Postgres").finish_non_exhaustive(),
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    /// The data directory, or the registry's URL without its password: what log lines and
+    /// error messages name.
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite { data_dir } => write!(formatter, "{}", data_dir.display()),
+            #[cfg(feature = "postgres")]
+            Self::Postgres { registry_url } => {
+                formatter.write_str(&pg::registry::mask_password(registry_url))
+            }
+            #[cfg(not(feature = "postgres"))]
+            Self::Postgres { .. } => formatter.write_str("a PostgreSQL registry"),
+        }
+    }
+}
+
+/// Where a server keeps its data, how many tenants it keeps open, and the limits it holds
 /// pushes to.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
-    pub data_dir: PathBuf,
+    pub backend: Backend,
     pub max_open_tenants: usize,
     /// A pushed event stamped more than this ahead of the server's clock is refused
     /// (`rejected` / `clock_ahead`): an event from a PC whose clock jumped years ahead would
@@ -74,10 +114,31 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// A configuration with the default limits.
+    /// A configuration with the default limits, on SQLite files under `data_dir`.
     pub fn new(data_dir: impl Into<PathBuf>, max_open_tenants: usize) -> Self {
+        Self::with_backend(
+            Backend::Sqlite {
+                data_dir: data_dir.into(),
+            },
+            max_open_tenants,
+        )
+    }
+
+    /// A configuration with the default limits, on PostgreSQL with the registry database
+    /// at `registry_url`.
+    pub fn postgres(registry_url: impl Into<String>, max_open_tenants: usize) -> Self {
+        Self::with_backend(
+            Backend::Postgres {
+                registry_url: registry_url.into(),
+            },
+            max_open_tenants,
+        )
+    }
+
+    /// A configuration with the default limits on `backend`.
+    pub fn with_backend(backend: Backend, max_open_tenants: usize) -> Self {
         Self {
-            data_dir: data_dir.into(),
+            backend,
             max_open_tenants,
             max_clock_ahead_ms: DEFAULT_MAX_CLOCK_AHEAD_MS,
             audit_max_rows: registry::DEFAULT_AUDIT_MAX_ROWS,
@@ -110,46 +171,49 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
-/// Opens the registry and the tenant pools and serves protocol v1 on `listener` until
+/// Opens the registry and the tenants' storage and serves protocol v1 on `listener` until
 /// `shutdown` completes.
 pub async fn serve(
     config: ServerConfig,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let (app, guards) = build(&config)?;
+    let (app, guards) = build(&config).await?;
     serve::run(listener, app, guards, shutdown).await
 }
 
-/// The router over a data directory, for serving or for tests.
-pub fn app(config: &ServerConfig) -> Result<axum::Router, ServerError> {
-    Ok(build(config)?.0)
+/// The router over the configured backend, for serving or for tests.
+pub async fn app(config: &ServerConfig) -> Result<axum::Router, ServerError> {
+    Ok(build(config).await?.0)
 }
 
-fn build(config: &ServerConfig) -> Result<(axum::Router, Arc<limits::Guards>), ServerError> {
-    std::fs::create_dir_all(config.data_dir.join("tenants")).map_err(ServerError::Io)?;
-    let registry: Arc<dyn Registry> = Arc::new(
-        SqliteRegistry::open(&registry_path(&config.data_dir))?
-            .with_audit_max_rows(config.audit_max_rows),
-    );
+/// What a backend serves from: its registry and its tenants' storage.
+struct Opened {
+    registry: Arc<dyn Registry>,
+    storage: Arc<dyn storage::Storage>,
+    /// Where the tenants' storage quota measures their files.
+    data_dir: PathBuf,
+}
+
+/// The registry and the tenants' storage the configuration names, behind the router.
+async fn build(config: &ServerConfig) -> Result<(axum::Router, Arc<limits::Guards>), ServerError> {
     let metrics = Arc::new(metrics::Metrics::new());
-    let pools = pool::TenantPools::new(
-        config.data_dir.clone(),
-        Arc::clone(&registry),
-        config.max_open_tenants,
-    )
-    .with_metrics(metrics.pool());
-    let storage = Arc::new(
-        storage::SqliteStorage::new(pools).with_max_clock_ahead_ms(config.max_clock_ahead_ms),
-    );
+    let opened = match &config.backend {
+        Backend::Sqlite { data_dir } => open_sqlite(config, data_dir, &metrics)?,
+        Backend::Postgres { .. } => {
+            return Err(not_yet_for_postgres(
+                "serving (the PostgreSQL tenant storage is not wired in yet; use --data DIR)",
+            ))
+        }
+    };
     let guards = Arc::new(limits::Guards::new(
         config.limits.clone(),
-        Arc::clone(&registry),
-        config.data_dir.clone(),
+        Arc::clone(&opened.registry),
+        opened.data_dir,
     ));
     let router = http::router(http::AppState {
-        registry,
-        storage,
+        registry: opened.registry,
+        storage: opened.storage,
         metrics: Arc::clone(&metrics),
         guards: Arc::clone(&guards),
     });
@@ -159,6 +223,44 @@ fn build(config: &ServerConfig) -> Result<(axum::Router, Arc<limits::Guards>), S
         metrics::track,
     ));
     Ok((router, guards))
+}
+
+/// The SQLite registry and tenant pools under `data_dir`, created if needed.
+fn open_sqlite(
+    config: &ServerConfig,
+    data_dir: &Path,
+    metrics: &metrics::Metrics,
+) -> Result<Opened, ServerError> {
+    std::fs::create_dir_all(data_dir.join("tenants")).map_err(ServerError::Io)?;
+    let registry: Arc<dyn Registry> = Arc::new(
+        SqliteRegistry::open(&registry_path(data_dir))?.with_audit_max_rows(config.audit_max_rows),
+    );
+    let pools = pool::TenantPools::new(
+        data_dir.to_owned(),
+        Arc::clone(&registry),
+        config.max_open_tenants,
+    )
+    .with_metrics(metrics.pool());
+    let storage = Arc::new(
+        storage::SqliteStorage::new(pools).with_max_clock_ahead_ms(config.max_clock_ahead_ms),
+    );
+    Ok(Opened {
+        registry,
+        storage,
+        data_dir: data_dir.to_owned(),
+    })
+}
+
+/// The refusal of something the PostgreSQL backend cannot do yet (`what`, and what to do
+/// instead), or, in a build without the `postgres` feature, at all.
+pub fn not_yet_for_postgres(what: &str) -> ServerError {
+    if cfg!(feature = "postgres") {
+        ServerError::Invalid(format!("not yet for PostgreSQL: {what}"))
+    } else {
+        ServerError::Invalid(format!(
+            "not in this build: {what} (aisle-server was built without its `postgres` feature)"
+        ))
+    }
 }
 
 /// A server running in this process on 127.0.0.1, for tests: dropping it stops the server.
@@ -177,7 +279,7 @@ impl RunningServer {
             .map_err(ServerError::Io)?;
         let addr = listener.local_addr().map_err(ServerError::Io)?;
         let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
-        let (app, guards) = build(&config)?;
+        let (app, guards) = build(&config).await?;
         let task = tokio::spawn(serve::run(listener, app, guards, async move {
             let _ = receiver.await;
         }));

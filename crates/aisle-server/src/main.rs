@@ -6,13 +6,13 @@
 
 use aisle_core::ids::DeviceId;
 use aisle_server::{
-    registry_path, Registry, ServerConfig, SqliteRegistry, DEFAULT_MAX_CLOCK_AHEAD_MS,
+    registry_path, Backend, Registry, ServerConfig, SqliteRegistry, DEFAULT_MAX_CLOCK_AHEAD_MS,
     DEFAULT_MAX_OPEN_TENANTS,
 };
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod admin_audit;
@@ -26,23 +26,53 @@ mod admin_master;
     about = "Aisle's multi-tenant sync server"
 )]
 struct Cli {
-    /// The data directory: registry.sqlite3 and tenants/<id>.sqlite3.
+    /// A SQLite server's data directory: registry.sqlite3 and tenants/<id>.sqlite3.
+    #[arg(long, global = true, env = "AISLE_DATA_DIR", value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// A PostgreSQL server's registry database (postgres://USER@HOST/aisle_registry); each
+    /// tenant's own database is on the cluster the registry places it on.
     #[arg(
         long,
         global = true,
-        env = "AISLE_DATA_DIR",
-        default_value = "./aisle-data"
+        env = "AISLE_DATABASE",
+        hide_env_values = true,
+        value_name = "URL"
     )]
-    data: PathBuf,
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+impl Cli {
+    /// The backend `--data` or `--database` names: exactly one of them. (Checked here, not
+    /// by a clap group: a group does not see global flags given after the subcommand.)
+    fn backend(&self) -> Result<Backend, clap::Error> {
+        use clap::error::ErrorKind;
+        match (&self.data, &self.database) {
+            (Some(data_dir), None) => Ok(Backend::Sqlite {
+                data_dir: data_dir.clone(),
+            }),
+            (None, Some(url)) => Ok(Backend::Postgres {
+                registry_url: url.clone(),
+            }),
+            (Some(_), Some(_)) => Err(Cli::command().error(
+                ErrorKind::ArgumentConflict,
+                "give either --data DIR (SQLite) or --database URL (PostgreSQL), not both",
+            )),
+            (None, None) => Err(Cli::command().error(
+                ErrorKind::MissingRequiredArgument,
+                "give --data DIR (SQLite) or --database URL (PostgreSQL), or set \
+                 AISLE_DATA_DIR or AISLE_DATABASE",
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve protocol v1 over HTTP.
     #[command(
-        after_help = "Example:\n  aisle-server serve --data /var/lib/aisle --listen 0.0.0.0:8080 --max-open-tenants 512\n\nPrints `listening on ADDR` once bound; use port 0 to pick a free port."
+        after_help = "Example:\n  aisle-server serve --data /var/lib/aisle --listen 0.0.0.0:8080 --max-open-tenants 512\n  aisle-server serve --database postgres://aisle@db.internal/aisle_registry --listen 0.0.0.0:8080\n\nPrints `listening on ADDR` once bound; use port 0 to pick a free port."
     )]
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -224,6 +254,7 @@ enum DeviceCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let backend = cli.backend().unwrap_or_else(|error| error.exit());
     match cli.command {
         Command::Serve {
             listen,
@@ -232,19 +263,19 @@ fn main() -> anyhow::Result<()> {
             audit_max_rows,
             limits,
         } => serve(
-            cli.data,
+            backend,
             &listen,
             max_open_tenants,
             max_clock_ahead_secs.saturating_mul(1000),
             audit_max_rows,
             limits.limits(),
         ),
-        command => admin(&cli.data, command),
+        command => admin(&backend, command),
     }
 }
 
 fn serve(
-    data_dir: PathBuf,
+    backend: Backend,
     listen: &str,
     max_open_tenants: usize,
     max_clock_ahead_ms: i64,
@@ -260,12 +291,23 @@ fn serve(
         .init();
     // Create and migrate the registry before saying "listening": an admin command run as
     // soon as the server is up must find it ready, not race its first migration.
-    std::fs::create_dir_all(data_dir.join("tenants"))
-        .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    drop(
-        SqliteRegistry::open(&registry_path(&data_dir))
-            .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?,
-    );
+    match &backend {
+        Backend::Sqlite { data_dir } => {
+            std::fs::create_dir_all(data_dir.join("tenants"))
+                .with_context(|| format!("cannot create {}", data_dir.display()))?;
+            drop(
+                SqliteRegistry::open(&registry_path(data_dir)).with_context(|| {
+                    format!("cannot open the registry in {}", data_dir.display())
+                })?,
+            );
+        }
+        Backend::Postgres { .. } => {
+            return Err(aisle_server::not_yet_for_postgres(
+                "serve (the PostgreSQL tenant storage is not wired in yet; use --data DIR)",
+            )
+            .into())
+        }
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -275,7 +317,7 @@ fn serve(
         let mut stdout = std::io::stdout();
         writeln!(stdout, "listening on {addr}")?;
         stdout.flush()?;
-        let mut config = ServerConfig::new(data_dir.clone(), max_open_tenants);
+        let mut config = ServerConfig::with_backend(backend.clone(), max_open_tenants);
         config.max_clock_ahead_ms = max_clock_ahead_ms;
         config.audit_max_rows = audit_max_rows;
         config.limits = limits;
@@ -284,17 +326,69 @@ fn serve(
         };
         aisle_server::serve(config, listener, shutdown)
             .await
-            .with_context(|| format!("serving {}", data_dir.display()))
+            .with_context(|| format!("serving {backend}"))
     })
 }
 
-fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
-    std::fs::create_dir_all(data_dir.join("tenants"))
-        .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let registry: Arc<dyn Registry> = Arc::new(
-        SqliteRegistry::open(&registry_path(data_dir))
-            .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?,
-    );
+/// The registry `backend` names, opened (and migrated) for an admin command.
+fn open_registry(backend: &Backend) -> anyhow::Result<Arc<dyn Registry>> {
+    match backend {
+        Backend::Sqlite { data_dir } => {
+            std::fs::create_dir_all(data_dir.join("tenants"))
+                .with_context(|| format!("cannot create {}", data_dir.display()))?;
+            let registry = SqliteRegistry::open(&registry_path(data_dir))
+                .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?;
+            Ok(Arc::new(registry))
+        }
+        Backend::Postgres { .. } => Err(aisle_server::not_yet_for_postgres(
+            "the admin commands (the PostgreSQL registry is not wired in yet; use --data DIR)",
+        )
+        .into()),
+    }
+}
+
+/// Why `command` cannot run on PostgreSQL yet, when it works on a SQLite backend's files
+/// or a tenant's database (which the PostgreSQL backend does not open here yet).
+fn sqlite_only(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Backup { .. } => Some(
+            "backup copies a tenant's SQLite file; back up a PostgreSQL tenant's database with \
+             pg_dump",
+        ),
+        Command::Restore { .. } => Some(
+            "restore replaces a tenant's SQLite file; restore a PostgreSQL tenant's database \
+             with pg_restore",
+        ),
+        Command::Import { .. } => {
+            Some("import (a tenant's PostgreSQL database is not wired in yet; use the ERP API)")
+        }
+        Command::Export { .. } => {
+            Some("export (a tenant's PostgreSQL database is not wired in yet; use the ERP API)")
+        }
+        Command::Tenant {
+            command: TenantCommand::SetPinPolicy(_),
+        } => Some("set-pin-policy (a tenant's PostgreSQL database is not wired in yet)"),
+        _ => None,
+    }
+}
+
+/// The data directory of a SQLite backend, for the commands [`sqlite_only`] names (which
+/// `admin` refuses on PostgreSQL before this is asked).
+fn sqlite_data_dir(backend: &Backend) -> anyhow::Result<&Path> {
+    match backend {
+        Backend::Sqlite { data_dir } => Ok(data_dir),
+        Backend::Postgres { .. } => Err(aisle_server::not_yet_for_postgres(
+            "this command works on a SQLite data directory",
+        )
+        .into()),
+    }
+}
+
+fn admin(backend: &Backend, command: Command) -> anyhow::Result<()> {
+    if let (Backend::Postgres { .. }, Some(what)) = (backend, sqlite_only(&command)) {
+        return Err(aisle_server::not_yet_for_postgres(what).into());
+    }
+    let registry = open_registry(backend)?;
     let now_ms = aisle_server::now_ms();
     match command {
         Command::Serve { .. } => unreachable!("handled in main"),
@@ -327,7 +421,7 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
         } => admin_limits::set_quota(&*registry, args, now_ms)?,
         Command::Tenant {
             command: TenantCommand::SetPinPolicy(args),
-        } => admin_master::set_pin_policy(data_dir, registry, args)?,
+        } => admin_master::set_pin_policy(sqlite_data_dir(backend)?, registry, args)?,
         Command::Warehouse {
             command: WarehouseCommand::Add { tenant, name },
         } => {
@@ -348,9 +442,13 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
             );
         }
         Command::Audit { command } => admin_audit::audit(&*registry, command, now_ms)?,
-        Command::Import { command } => admin_master::import(data_dir, registry, command)?,
+        Command::Import { command } => {
+            admin_master::import(sqlite_data_dir(backend)?, registry, command)?
+        }
         Command::ApiKey { command } => admin_master::api_key(&*registry, command, now_ms)?,
-        Command::Export { command } => admin_master::export(data_dir, registry, command)?,
+        Command::Export { command } => {
+            admin_master::export(sqlite_data_dir(backend)?, registry, command)?
+        }
         Command::Device {
             command: DeviceCommand::List { tenant },
         } => {
@@ -374,6 +472,7 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Backup { tenant, out } => {
+            let data_dir = sqlite_data_dir(backend)?;
             let tenant_id = registry.resolve_tenant(&tenant)?;
             let copied = aisle_server::backup::backup_tenant(data_dir, tenant_id, &out)
                 .with_context(|| format!("backing up {tenant}"))?;
@@ -390,6 +489,7 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
             force_tenant,
             repair,
         } => {
+            let data_dir = sqlite_data_dir(backend)?;
             let tenant_id = registry.resolve_tenant(&tenant)?;
             let options = aisle_server::backup::RestoreOptions {
                 force_tenant,
@@ -441,4 +541,120 @@ fn admin(data_dir: &std::path::Path, command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REGISTRY_URL: &str = "postgres://aisle:secret@db.internal/aisle_registry";
+
+    fn backend_of(args: &[&str]) -> Result<Backend, clap::Error> {
+        Cli::try_parse_from(std::iter::once("aisle-server").chain(args.iter().copied()))?.backend()
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn data_chooses_sqlite_and_database_chooses_postgres_before_or_after_the_subcommand() {
+        let sqlite = Backend::Sqlite {
+            data_dir: PathBuf::from("/var/lib/aisle"),
+        };
+        let postgres = Backend::Postgres {
+            registry_url: REGISTRY_URL.to_owned(),
+        };
+        let cases: [(&[&str], &Backend); 6] = [
+            (&["--data", "/var/lib/aisle", "serve"], &sqlite),
+            (&["serve", "--data", "/var/lib/aisle"], &sqlite),
+            (&["tenant", "list", "--data", "/var/lib/aisle"], &sqlite),
+            (&["--database", REGISTRY_URL, "serve"], &postgres),
+            (&["serve", "--database", REGISTRY_URL], &postgres),
+            (
+                &[
+                    "backup",
+                    "acme",
+                    "--out",
+                    "a.db",
+                    "--database",
+                    REGISTRY_URL,
+                ],
+                &postgres,
+            ),
+        ];
+        for (args, expected) in cases {
+            assert_eq!(
+                &backend_of(args).unwrap_or_else(|error| panic!("{args:?}: {error}")),
+                expected,
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn data_and_database_together_are_refused() {
+        let error = backend_of(&[
+            "--data",
+            "/var/lib/aisle",
+            "serve",
+            "--database",
+            REGISTRY_URL,
+        ])
+        .expect_err("one backend only");
+        assert_eq!(error.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+
+    #[test]
+    fn neither_data_nor_database_is_refused() {
+        // The environment could name one (AISLE_DATA_DIR, AISLE_DATABASE); then clap rightly
+        // takes it, and there is nothing to check here.
+        if std::env::var_os("AISLE_DATA_DIR").is_some()
+            || std::env::var_os("AISLE_DATABASE").is_some()
+        {
+            return;
+        }
+        let error = backend_of(&["tenant", "list"]).expect_err("a backend is required");
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn the_registry_password_is_not_shown() {
+        let backend = backend_of(&["--database", REGISTRY_URL, "serve"]).expect("parses");
+        assert!(
+            !format!("{backend} {backend:?}").contains("secret"),
+            "neither the Display (log lines, errors) nor the Debug form shows the password"
+        );
+    }
+
+    #[test]
+    fn file_commands_answer_not_yet_on_postgres_without_connecting() {
+        // Port 1 on loopback: nothing listens there, so a connection attempt would fail
+        // with a different error.
+        let backend = Backend::Postgres {
+            registry_url: "postgres://aisle@127.0.0.1:1/aisle_registry".to_owned(),
+        };
+        for args in [
+            &["backup", "acme", "--out", "a.sqlite3"][..],
+            &["restore", "acme", "--from", "a.sqlite3"],
+            &["export", "stock", "acme"],
+            &["tenant", "set-pin-policy", "acme"],
+        ] {
+            let cli = Cli::try_parse_from(
+                std::iter::once("aisle-server")
+                    .chain(args.iter().copied())
+                    .chain(["--database", "postgres://aisle@127.0.0.1:1/aisle_registry"]),
+            )
+            .unwrap_or_else(|error| panic!("{args:?}: {error}"));
+            let error = admin(&backend, cli.command).expect_err("refused on PostgreSQL");
+            assert!(
+                error.to_string().starts_with("not yet for PostgreSQL: "),
+                "{args:?}: {error}"
+            );
+        }
+    }
 }
