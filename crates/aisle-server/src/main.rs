@@ -633,26 +633,34 @@ mod tests {
 
     #[test]
     fn file_commands_answer_not_yet_on_postgres_without_connecting() {
-        // Port 1 on loopback: nothing listens there, so a connection attempt would fail
-        // with a different error.
+        // Port 1 on loopback: nothing listens there, so a command that tried to connect
+        // would fail otherwise, and the answer names the command, not the registry.
+        const URL: &str = "postgres://aisle@127.0.0.1:1/aisle_registry";
         let backend = Backend::Postgres {
-            registry_url: "postgres://aisle@127.0.0.1:1/aisle_registry".to_owned(),
+            registry_url: URL.to_owned(),
         };
-        for args in [
-            &["backup", "acme", "--out", "a.sqlite3"][..],
-            &["restore", "acme", "--from", "a.sqlite3"],
-            &["export", "stock", "acme"],
-            &["tenant", "set-pin-policy", "acme"],
-        ] {
+        let cases: [(&[&str], &str); 5] = [
+            (&["backup", "acme", "--out", "a.sqlite3"], "backup copies"),
+            (
+                &["restore", "acme", "--from", "a.sqlite3"],
+                "restore replaces",
+            ),
+            (&["import", "items", "acme", "items.csv"], "import"),
+            (&["export", "stock", "acme"], "export"),
+            (&["tenant", "set-pin-policy", "acme"], "set-pin-policy"),
+        ];
+        for (args, names) in cases {
             let cli = Cli::try_parse_from(
                 std::iter::once("aisle-server")
                     .chain(args.iter().copied())
-                    .chain(["--database", "postgres://aisle@127.0.0.1:1/aisle_registry"]),
+                    .chain(["--database", URL]),
             )
             .unwrap_or_else(|error| panic!("{args:?}: {error}"));
-            let error = admin(&backend, cli.command).expect_err("refused on PostgreSQL");
+            let error = admin(&backend, cli.command)
+                .expect_err("refused on PostgreSQL")
+                .to_string();
             assert!(
-                error.to_string().starts_with("not yet for PostgreSQL: "),
+                error.starts_with(&format!("not yet for PostgreSQL: {names}")),
                 "{args:?}: {error}"
             );
         }
