@@ -330,20 +330,46 @@ fn serve(
     })
 }
 
+/// An admin command's registry and, on PostgreSQL, the runtime its connection pool runs on
+/// (the fields drop in order: the registry before its runtime).
+struct AdminRegistry {
+    registry: Arc<dyn Registry>,
+    _runtime: Option<tokio::runtime::Runtime>,
+}
+
 /// The registry `backend` names, opened (and migrated) for an admin command.
-fn open_registry(backend: &Backend) -> anyhow::Result<Arc<dyn Registry>> {
+fn open_registry(backend: &Backend) -> anyhow::Result<AdminRegistry> {
     match backend {
         Backend::Sqlite { data_dir } => {
             std::fs::create_dir_all(data_dir.join("tenants"))
                 .with_context(|| format!("cannot create {}", data_dir.display()))?;
             let registry = SqliteRegistry::open(&registry_path(data_dir))
                 .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?;
-            Ok(Arc::new(registry))
+            Ok(AdminRegistry {
+                registry: Arc::new(registry),
+                _runtime: None,
+            })
         }
-        Backend::Postgres { .. } => Err(aisle_server::not_yet_for_postgres(
-            "the admin commands (the PostgreSQL registry is not wired in yet; use --data DIR)",
-        )
-        .into()),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres { registry_url } => {
+            // A multi-threaded runtime: the pool's connections are driven by its workers
+            // while this thread blocks on each registry call.
+            let runtime =
+                tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+            let registry = aisle_server::pg::registry::PgRegistry::connect(
+                registry_url,
+                runtime.handle().clone(),
+            )
+            .with_context(|| format!("cannot open the PostgreSQL registry {backend}"))?;
+            Ok(AdminRegistry {
+                registry: Arc::new(registry),
+                _runtime: Some(runtime),
+            })
+        }
+        #[cfg(not(feature = "postgres"))]
+        Backend::Postgres { .. } => {
+            Err(aisle_server::not_yet_for_postgres("the admin commands").into())
+        }
     }
 }
 
@@ -388,7 +414,8 @@ fn admin(backend: &Backend, command: Command) -> anyhow::Result<()> {
     if let (Backend::Postgres { .. }, Some(what)) = (backend, sqlite_only(&command)) {
         return Err(aisle_server::not_yet_for_postgres(what).into());
     }
-    let registry = open_registry(backend)?;
+    let opened = open_registry(backend)?;
+    let registry = Arc::clone(&opened.registry);
     let now_ms = aisle_server::now_ms();
     match command {
         Command::Serve { .. } => unreachable!("handled in main"),

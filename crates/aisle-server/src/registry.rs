@@ -31,6 +31,7 @@ pub use audit::{
     DEFAULT_AUDIT_MAX_ROWS,
 };
 // The chain's row hash and its constants, which the PostgreSQL registry shares.
+#[cfg(feature = "postgres")]
 pub(crate) use audit::{ChainedFields, CAP_KEEP_PERCENT, GENESIS_HASH, REASON_MAX_CHARS};
 pub use quotas::TenantQuota;
 

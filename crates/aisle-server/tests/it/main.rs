@@ -4,6 +4,8 @@
 mod audit;
 mod backup;
 mod bad_input;
+#[cfg(feature = "postgres")]
+mod cli_backends;
 mod cli_import;
 mod concurrency;
 mod durability;
