@@ -200,11 +200,10 @@ async fn build(config: &ServerConfig) -> Result<(axum::Router, Arc<limits::Guard
     let metrics = Arc::new(metrics::Metrics::new());
     let opened = match &config.backend {
         Backend::Sqlite { data_dir } => open_sqlite(config, data_dir, &metrics)?,
-        Backend::Postgres { .. } => {
-            return Err(not_yet_for_postgres(
-                "serving (the PostgreSQL tenant storage is not wired in yet; use --data DIR)",
-            ))
-        }
+        #[cfg(feature = "postgres")]
+        Backend::Postgres { registry_url } => open_postgres(config, registry_url, &metrics).await?,
+        #[cfg(not(feature = "postgres"))]
+        Backend::Postgres { .. } => return Err(not_yet_for_postgres("serving")),
     };
     let guards = Arc::new(limits::Guards::new(
         config.limits.clone(),
@@ -248,6 +247,53 @@ fn open_sqlite(
         registry,
         storage,
         data_dir: data_dir.to_owned(),
+    })
+}
+
+/// The PostgreSQL registry at `registry_url` (migrated) and the tenant pools it places.
+#[cfg(feature = "postgres")]
+async fn open_postgres(
+    config: &ServerConfig,
+    registry_url: &str,
+    metrics: &metrics::Metrics,
+) -> Result<Opened, ServerError> {
+    let runtime = tokio::runtime::Handle::current();
+    let (url, handle, audit_max_rows) = (
+        registry_url.to_owned(),
+        runtime.clone(),
+        config.audit_max_rows,
+    );
+    // The registry's calls block on its pool, so it is opened (and migrated) off the
+    // async task, as every later call is.
+    let registry = tokio::task::spawn_blocking(move || {
+        pg::registry::PgRegistry::connect(&url, handle)
+            .map(|registry| registry.with_audit_max_rows(audit_max_rows))
+    })
+    .await
+    .map_err(|error| {
+        ServerError::Io(std::io::Error::other(format!(
+            "opening the PostgreSQL registry: {error}"
+        )))
+    })??;
+    let registry = Arc::new(registry);
+    let pools = pg::pools::PgTenantPools::new(
+        Arc::clone(&registry) as Arc<dyn pg::placement::Placements>,
+        pg::pools::PgPoolConfig {
+            max_open_tenants: config.max_open_tenants,
+            ..pg::pools::PgPoolConfig::default()
+        },
+        runtime,
+    )
+    .with_metrics(metrics.pool());
+    let storage = Arc::new(
+        pg::storage::PgStorage::new(pools).with_max_clock_ahead_ms(config.max_clock_ahead_ms),
+    );
+    Ok(Opened {
+        registry,
+        storage,
+        // No tenant files: the storage quota, which measures files, finds none, so
+        // `max_bytes` is not enforced on PostgreSQL yet (events/s quotas are).
+        data_dir: PathBuf::new(),
     })
 }
 

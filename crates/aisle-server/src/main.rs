@@ -301,12 +301,10 @@ fn serve(
                 })?,
             );
         }
-        Backend::Postgres { .. } => {
-            return Err(aisle_server::not_yet_for_postgres(
-                "serve (the PostgreSQL tenant storage is not wired in yet; use --data DIR)",
-            )
-            .into())
-        }
+        #[cfg(feature = "postgres")]
+        Backend::Postgres { .. } => drop(open_registry(&backend)?),
+        #[cfg(not(feature = "postgres"))]
+        Backend::Postgres { .. } => return Err(aisle_server::not_yet_for_postgres("serve").into()),
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {

@@ -131,7 +131,7 @@ fn what_postgresql_cannot_do_yet_is_answered_without_connecting() {
     for args in [
         &["backup", "acme", "--out", "acme.sqlite3"][..],
         &["restore", "acme", "--from", "acme.sqlite3"],
-        &["serve", "--listen", "127.0.0.1:0"],
+        &["import", "items", "acme", "items.csv"],
     ] {
         let output = run(&[&["--database", url][..], args].concat());
         assert!(!output.status.success(), "{args:?} is refused");
@@ -145,4 +145,64 @@ fn what_postgresql_cannot_do_yet_is_answered_without_connecting() {
             "{args:?}: nothing is served"
         );
     }
+}
+
+#[test]
+fn serve_on_database_enrolls_a_device_through_the_postgresql_registry() {
+    use std::io::{BufRead, BufReader};
+    let (_cluster, url) = registry_cluster();
+    ok(&url, &["tenant", "add", "acme"]);
+    ok(&url, &["warehouse", "add", "acme", "north-dc"]);
+    let code = ok(&url, &["enroll-code", "acme", "north-dc"]);
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_aisle-server"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &url])
+        .env_remove("AISLE_DATA_DIR")
+        .env_remove("AISLE_DATABASE")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the server says where it listens");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("a listening line: {line:?}"))
+        .to_owned();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (ready, enrolled) = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let ready = client
+            .get(format!("http://{addr}/readyz"))
+            .send()
+            .await
+            .expect("readyz answers")
+            .status();
+        let enrolled = client
+            .post(format!("http://{addr}/v1/enroll"))
+            .json(&serde_json::json!({ "code": code.trim(), "device_name": "pc-1" }))
+            .send()
+            .await
+            .expect("enroll answers");
+        (ready, enrolled.status())
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(
+        ready,
+        reqwest::StatusCode::OK,
+        "the PostgreSQL registry answers"
+    );
+    assert_eq!(
+        enrolled,
+        reqwest::StatusCode::OK,
+        "a code made by the CLI on PostgreSQL enrolls a device on the PostgreSQL server"
+    );
+    let listed = ok(&url, &["device", "list", "acme"]);
+    assert!(
+        listed.contains("pc-1"),
+        "the device is in the registry: {listed}"
+    );
 }
