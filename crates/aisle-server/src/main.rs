@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod admin_audit;
+#[cfg(feature = "postgres")]
+mod admin_clusters;
 mod admin_limits;
 mod admin_master;
 
@@ -103,6 +105,12 @@ enum Command {
     Tenant {
         #[command(subcommand)]
         command: TenantCommand,
+    },
+    /// Add or list the PostgreSQL clusters tenant databases are placed on (`--database`).
+    #[cfg(feature = "postgres")]
+    Cluster {
+        #[command(subcommand)]
+        command: admin_clusters::ClusterCommand,
     },
     /// Add warehouses.
     Warehouse {
@@ -194,11 +202,17 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum TenantCommand {
-    /// Add a tenant; prints its id.
+    /// Add a tenant; prints its id. On PostgreSQL this creates the tenant's database, on the
+    /// cluster `--cluster` names or else on the one with the fewest tenants.
     #[command(
-        after_help = "Example:\n  aisle-server tenant add acme\n  0193a5c2-7d4e-7a10-8f3b-2c9d1e0f4a55"
+        after_help = "Example:\n  aisle-server tenant add acme\n  0193a5c2-7d4e-7a10-8f3b-2c9d1e0f4a55\n  aisle-server --database postgres://aisle@db.internal/aisle_registry tenant add globex --cluster pg-b"
     )]
-    Add { name: String },
+    Add {
+        name: String,
+        /// The PostgreSQL cluster for the tenant's database (`cluster list` names them).
+        #[arg(long)]
+        cluster: Option<String>,
+    },
     /// List tenants: id, name, schema version, and any failed migration.
     #[command(after_help = "Example:\n  aisle-server --data /var/lib/aisle tenant list")]
     List,
@@ -446,14 +460,25 @@ fn admin(backend: &Backend, command: Command) -> anyhow::Result<()> {
     if let (Backend::Postgres { .. }, Some(what)) = (backend, sqlite_only(&command)) {
         return Err(aisle_server::not_yet_for_postgres(what).into());
     }
+    let now_ms = aisle_server::now_ms();
+    #[cfg(feature = "postgres")]
+    if let Some(done) = admin_clusters::admin(backend, &command, now_ms) {
+        return done;
+    }
     let opened = open_registry(backend)?;
     let registry = Arc::clone(&opened.registry);
-    let now_ms = aisle_server::now_ms();
     match command {
         Command::Serve { .. } => unreachable!("handled in main"),
+        #[cfg(feature = "postgres")]
+        Command::Cluster { .. } => unreachable!("handled by admin_clusters::admin"),
         Command::Tenant {
-            command: TenantCommand::Add { name },
-        } => println!("{}", registry.add_tenant(&name, now_ms)?),
+            command: TenantCommand::Add { name, cluster },
+        } => {
+            if cluster.is_some() {
+                anyhow::bail!("--cluster places a tenant on a PostgreSQL cluster: use --database");
+            }
+            println!("{}", registry.add_tenant(&name, now_ms)?)
+        }
         Command::Tenant {
             command: TenantCommand::List,
         } => {

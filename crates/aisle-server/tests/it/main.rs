@@ -22,6 +22,8 @@ mod master;
 mod master_backends;
 mod observability;
 #[cfg(feature = "postgres")]
+mod pg_cli;
+#[cfg(feature = "postgres")]
 mod pg_registry;
 mod pins;
 mod randomized;
