@@ -28,6 +28,10 @@ pub enum ServerError {
     Migration { what: String, message: String },
     #[error("tenant {tenant} is unavailable: {reason}")]
     TenantUnavailable { tenant: TenantId, reason: String },
+    /// The tenant is being moved to another cluster and its writes are paused for the
+    /// final catch-up (`aisle-server tenant move`); retry shortly.
+    #[error("the tenant is moving to another cluster; its writes are paused")]
+    TenantMoving,
     #[error("not found: {0}")]
     NotFound(String),
     #[error("{0}")]
@@ -116,6 +120,8 @@ pub enum AppError {
     },
     #[error("this tenant is unavailable; the operator has been told")]
     TenantUnavailable,
+    #[error("this tenant is moving to another database cluster; retry shortly")]
+    TenantMoving,
     #[error("no such endpoint")]
     NotFound,
     #[error("this endpoint does not answer that method")]
@@ -176,6 +182,7 @@ impl AppError {
             Self::CodeExpired => "code_expired",
             Self::Forbidden { boundary, .. } => boundary.code(),
             Self::TenantUnavailable => "tenant_unavailable",
+            Self::TenantMoving => "tenant_moving",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::HeadersTooLarge(_) => "headers_too_large",
@@ -202,7 +209,7 @@ impl AppError {
             Self::CodeUsed => StatusCode::CONFLICT,
             Self::CodeExpired => StatusCode::GONE,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
-            Self::TenantUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TenantUnavailable | Self::TenantMoving => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -223,10 +230,14 @@ impl From<ServerError> for AppError {
                 tracing::warn!(%tenant, %reason, "tenant refused");
                 Self::TenantUnavailable
             }
+            ServerError::TenantMoving => Self::TenantMoving,
             other => Self::Internal(other),
         }
     }
 }
+
+/// The `Retry-After` a write refused with `tenant_moving` carries, in seconds.
+pub const TENANT_MOVING_RETRY_AFTER_SECS: u64 = 2;
 
 /// The stable `code` of an error response, left in the response's extensions so
 /// middleware (the request metrics) can count outcomes without parsing bodies.
@@ -250,6 +261,8 @@ impl IntoResponse for AppError {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             Self::TooManyConnections | Self::ServerBusy => Some(1),
+            // A move's pause lasts the final catch-up: a few seconds.
+            Self::TenantMoving => Some(TENANT_MOVING_RETRY_AFTER_SECS),
             _ => None,
         };
         let mut response = (self.status(), Json(body)).into_response();

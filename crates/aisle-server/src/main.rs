@@ -20,6 +20,8 @@ mod admin_audit;
 mod admin_clusters;
 mod admin_limits;
 mod admin_master;
+#[cfg(feature = "postgres")]
+mod admin_move;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -236,6 +238,15 @@ enum TenantCommand {
         after_help = "Example:\n  aisle-server tenant set-pin-policy acme --picker-min 4 --manager-min 8\n  acme: pickers need 4 digits, managers and admins 8"
     )]
     SetPinPolicy(admin_master::SetPinPolicyArgs),
+    /// Move a PostgreSQL tenant's database to another cluster: copy it while the tenant
+    /// works, pause its writes for the final catch-up (devices get 503 `tenant_moving` with
+    /// Retry-After), verify, switch, and drop the old copy after a grace period. Run it
+    /// again after a kill to finish, or with `--abort` to undo before the switch.
+    #[cfg(feature = "postgres")]
+    #[command(
+        after_help = "Example:\n  aisle-server tenant move acme --to pg-b --database postgres://aisle@db/aisle_registry\n  record\n  create_target\n  copy_events\n  pause\n  fence\n  catch_up\n  switch\n  mark_moved\n  wait_for_grace\n  acme is on cluster pg-b; its old database on pg-a is kept until … (`tenant move acme --finish` drops it then)"
+    )]
+    Move(admin_move::MoveArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -284,6 +295,15 @@ fn main() -> anyhow::Result<()> {
             audit_max_rows,
             limits.limits(),
         ),
+        #[cfg(feature = "postgres")]
+        Command::Tenant {
+            command: TenantCommand::Move(args),
+        } => match &backend {
+            Backend::Postgres { registry_url } => admin_move::run(registry_url, args),
+            Backend::Sqlite { .. } => anyhow::bail!(
+                "tenant move moves a tenant between PostgreSQL clusters: use --database"
+            ),
+        },
         command => admin(&backend, command),
     }
 }
@@ -469,6 +489,10 @@ fn admin(backend: &Backend, command: Command) -> anyhow::Result<()> {
     let registry = Arc::clone(&opened.registry);
     match command {
         Command::Serve { .. } => unreachable!("handled in main"),
+        #[cfg(feature = "postgres")]
+        Command::Tenant {
+            command: TenantCommand::Move(_),
+        } => unreachable!("handled in main"),
         #[cfg(feature = "postgres")]
         Command::Cluster { .. } => unreachable!("handled by admin_clusters::admin"),
         Command::Tenant {

@@ -103,7 +103,8 @@ const REFUSALS: [(&str, &str, bool); 4] = [
     (
         "503",
         "`too_many_connections` (the connection cap, then closed), `server_busy` (the body \
-         memory budget) or `tenant_unavailable`; retry later",
+         memory budget), `tenant_unavailable`, or `tenant_moving` (the tenant's writes are paused \
+         while it moves to another database cluster; with `Retry-After`); retry later",
         false,
     ),
     (

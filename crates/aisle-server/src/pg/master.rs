@@ -72,6 +72,7 @@ fn batch<T>(
     mut write: impl FnMut(&PgTx<'_>, usize, &T, i64) -> Result<Result<(), RecordError>, ServerError>,
 ) -> Result<Upsert, ServerError> {
     tx.advisory_lock(PUSH_LOCK)?;
+    crate::pg::moving::check_writable(tx)?;
     let mut version = 0;
     for (record_idx, record) in records.iter().enumerate() {
         version = next_version(tx)?;
@@ -301,6 +302,9 @@ pub fn pin_policy(tx: &PgTx<'_>) -> Result<PinPolicy, ServerError> {
 /// Sets the tenant's PIN policy; it reaches devices with their next master-data pull. The
 /// caller commits `tx`.
 pub fn set_pin_policy(tx: &PgTx<'_>, policy: PinPolicy) -> Result<(), ServerError> {
+    // Under the push lock and refused while the tenant moves, so a move's final copy has it.
+    tx.advisory_lock(PUSH_LOCK)?;
+    crate::pg::moving::check_writable(tx)?;
     tx.execute(
         "UPDATE pin_policy SET picker_min_digits = $1, manager_min_digits = $2 WHERE id = 1",
         &[

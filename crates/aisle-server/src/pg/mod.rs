@@ -11,6 +11,7 @@ pub mod admin;
 pub mod backup;
 pub mod master;
 pub mod migrate_all;
+pub mod moving;
 pub mod placement;
 pub mod pools;
 pub mod registry;

@@ -34,14 +34,22 @@ mod audit;
 mod clusters;
 mod quotas;
 
+pub(crate) use clusters::cluster_config;
 pub use clusters::{mask_password, ClusterDatabase, ClusterRow};
 
 /// The registry's migrations, oldest first (append-only once landed).
-const MIGRATIONS: &[aisle_pg::Migration] = &[aisle_pg::Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../../../../migrations/cloud/pg/registry/0001_init.sql"),
-}];
+const MIGRATIONS: &[aisle_pg::Migration] = &[
+    aisle_pg::Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../../../migrations/cloud/pg/registry/0001_init.sql"),
+    },
+    aisle_pg::Migration {
+        version: 2,
+        name: "tenant_moves",
+        sql: include_str!("../../../../migrations/cloud/pg/registry/0002_tenant_moves.sql"),
+    },
+];
 
 /// The connections a registry pool opens at most, by default: its queries are short and
 /// indexed, so a few connections serve every request of one instance.
@@ -131,7 +139,7 @@ impl PgRegistry {
     }
 
     /// Runs `work` in one transaction, committed when it returns `Ok`; rolled back otherwise.
-    fn with_tx<T>(
+    pub(crate) fn with_tx<T>(
         &self,
         work: impl FnOnce(&PgTx<'_>) -> Result<T, ServerError>,
     ) -> Result<T, ServerError> {

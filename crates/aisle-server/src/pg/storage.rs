@@ -60,6 +60,20 @@ impl PgStorage {
     pub fn pools(&self) -> &PgTenantPools {
         &self.pools
     }
+
+    /// When a tenant move's fence refused the request (`tenant_moving`), drops this
+    /// process's pool of the tenant, so the retry opens it afresh from its placement, which
+    /// names the new cluster once the move has switched (see `crate::pg::moving`).
+    fn moving<T>(
+        &self,
+        context: &impl crate::auth::Authenticated,
+        result: Result<T, ServerError>,
+    ) -> Result<T, ServerError> {
+        if matches!(result, Err(ServerError::TenantMoving)) {
+            self.pools.forget(context.authenticated_tenant());
+        }
+        result
+    }
 }
 
 /// Makes `tx` (just begun) one snapshot that writes nothing.
@@ -149,6 +163,7 @@ impl Storage for PgStorage {
         let mut conn = self.pools.connect(context)?;
         let tx = conn.transaction()?;
         tx.advisory_lock(PUSH_LOCK)?;
+        self.moving(context, super::moving::check_writable(&tx))?;
         let next_seq: i64 = tx
             .query_one("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", &[])?
             .get(0);
@@ -179,6 +194,7 @@ impl Storage for PgStorage {
         // One snapshot, so the page, the last seq and the checksum's quantities agree.
         let tx = conn.transaction()?;
         one_snapshot(&tx)?;
+        self.moving(context, super::moving::check_readable(&tx))?;
         let warehouse = *context.warehouse().as_uuid();
         let rows = tx.query(
             "SELECT seq, payload FROM events WHERE warehouse = $1 AND seq > $2 ORDER BY seq LIMIT $3",
@@ -312,7 +328,7 @@ impl Storage for PgStorage {
         let mut conn = self.pools.connect(context)?;
         let tx = conn.transaction()?;
         let upsert = pg_master::upsert_items(&tx, items, now_ms);
-        pg_master::settle(tx, upsert)
+        self.moving(context, pg_master::settle(tx, upsert))
     }
 
     fn upsert_locations(
@@ -324,7 +340,7 @@ impl Storage for PgStorage {
         let mut conn = self.pools.connect(context)?;
         let tx = conn.transaction()?;
         let upsert = pg_master::upsert_locations(&tx, locations, now_ms);
-        pg_master::settle(tx, upsert)
+        self.moving(context, pg_master::settle(tx, upsert))
     }
 
     fn pin_policy(
@@ -345,7 +361,7 @@ impl Storage for PgStorage {
     ) -> Result<(), ServerError> {
         let mut conn = self.pools.connect(context)?;
         let tx = conn.transaction()?;
-        pg_master::set_pin_policy(&tx, policy)?;
+        self.moving(context, pg_master::set_pin_policy(&tx, policy))?;
         tx.commit()?;
         Ok(())
     }
@@ -359,7 +375,7 @@ impl Storage for PgStorage {
         let mut conn = self.pools.connect(context)?;
         let tx = conn.transaction()?;
         let upsert = pg_master::upsert_users(&tx, users, now_ms);
-        pg_master::settle(tx, upsert)
+        self.moving(context, pg_master::settle(tx, upsert))
     }
 
     fn upsert_pick_lists(
@@ -371,7 +387,7 @@ impl Storage for PgStorage {
         let mut conn = self.pools.connect(context)?;
         let tx = conn.transaction()?;
         let upsert = pg_master::upsert_pick_lists(&tx, lists, now_ms);
-        pg_master::settle(tx, upsert)
+        self.moving(context, pg_master::settle(tx, upsert))
     }
 
     fn tenant_stock(

@@ -32,5 +32,7 @@ mod registry_backends;
 mod resolutions;
 mod stock;
 mod support;
+#[cfg(feature = "postgres")]
+mod tenant_move;
 mod tenants;
 mod touching;

@@ -115,7 +115,7 @@ pub fn mask_password(url: &str) -> String {
 
 /// The connection settings for database `database` on the cluster at `url`, or for the
 /// cluster's maintenance database (the URL's own, else `postgres`) when `database` is `None`.
-fn cluster_config(
+pub(crate) fn cluster_config(
     url: &str,
     database: Option<&str>,
 ) -> Result<tokio_postgres::Config, ServerError> {
@@ -144,7 +144,7 @@ fn tenant_database_name(tenant: TenantId) -> String {
 impl PgRegistry {
     /// Runs `sql` (no parameters, no transaction) on the maintenance database of the
     /// cluster at `url`; `CREATE DATABASE` and `DROP DATABASE` need exactly that.
-    fn on_cluster(&self, url: &str, sql: &str) -> Result<(), ServerError> {
+    pub(crate) fn on_cluster(&self, url: &str, sql: &str) -> Result<(), ServerError> {
         let config = cluster_config(url, None)?;
         self.runtime.block_on(async {
             let (client, connection) = config.connect(NoTls).await?;
