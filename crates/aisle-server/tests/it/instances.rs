@@ -8,18 +8,14 @@
 //! pulling in a loop while two instances take pushes sees every seq once, in order, with
 //! no hole, equal to the final log.
 //!
-//! The instances are assembled here from the public parts (`PgRegistry`, `PgTenantPools`,
-//! `PgStorage`, `http::router`, `serve::run`) until `ServerConfig`'s PostgreSQL backend is
-//! on main; then they can be `RunningServer::start(ServerConfig::postgres(..))`.
+//! Each instance is `RunningServer::start(ServerConfig::postgres(..))`, what `serve
+//! --database` runs; the test's own `PgRegistry` stands for the admin commands.
 
 use crate::support::{post_json, pull_all_from, push_to, receipts, result_statuses, Device};
 use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
 use aisle_pgtest::PgCluster;
-use aisle_server::pg::placement::Placements;
-use aisle_server::pg::pools::{PgPoolConfig, PgTenantPools};
 use aisle_server::pg::registry::PgRegistry;
-use aisle_server::pg::storage::PgStorage;
-use aisle_server::Registry;
+use aisle_server::{RunningServer, ServerConfig};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,8 +24,10 @@ use std::time::{Duration, Instant};
 /// One server instance: its own pools on the shared databases, serving on loopback.
 struct Instance {
     addr: SocketAddr,
+    /// The admin path's view of the registry (what `aisle-server --database …` commands use).
     registry: Arc<PgRegistry>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// Dropping it stops the instance.
+    _server: RunningServer,
 }
 
 impl Instance {
@@ -38,20 +36,11 @@ impl Instance {
     }
 }
 
-impl Drop for Instance {
-    fn drop(&mut self) {
-        if let Some(sender) = self.shutdown.take() {
-            let _ = sender.send(());
-        }
-    }
-}
-
 /// A cluster with the registry database, registered as the tenant cluster `main`; the
 /// runtime the pools' connections live on; and the runtime the instances serve on.
 struct Fleet {
     server: tokio::runtime::Runtime,
     pools: tokio::runtime::Runtime,
-    data: tempfile::TempDir,
     cluster: PgCluster,
 }
 
@@ -71,7 +60,6 @@ impl Fleet {
         let fleet = Fleet {
             server: runtime(),
             pools: runtime(),
-            data: tempfile::tempdir().expect("tempdir"),
             cluster,
         };
         fleet
@@ -96,47 +84,16 @@ impl Fleet {
     }
 
     fn instance_with(&self, limits: aisle_server::limits::Limits) -> Instance {
-        let registry = Arc::new(self.registry());
-        let pools = PgTenantPools::new(
-            Arc::clone(&registry) as Arc<dyn Placements>,
-            PgPoolConfig::default(),
-            self.pools.handle().clone(),
-        );
-        let storage = Arc::new(PgStorage::new(pools));
-        let metrics = Arc::new(aisle_server::metrics::Metrics::new());
-        let guards = Arc::new(aisle_server::limits::Guards::new(
-            limits,
-            Arc::clone(&registry) as Arc<dyn Registry>,
-            self.data.path().to_owned(),
-        ));
-        let router = aisle_server::http::router(aisle_server::http::AppState {
-            registry: Arc::clone(&registry) as Arc<dyn Registry>,
-            storage,
-            metrics: Arc::clone(&metrics),
-            guards: Arc::clone(&guards),
-        })
-        .layer(axum::middleware::from_fn_with_state(
-            metrics,
-            aisle_server::metrics::track,
-        ));
-        let listener = self
+        let mut config = ServerConfig::postgres(self.cluster.url("aisle_registry"), 64);
+        config.limits = limits;
+        let server = self
             .server
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
-        self.server.spawn(aisle_server::serve::run(
-            listener,
-            router,
-            guards,
-            async move {
-                let _ = receiver.await;
-            },
-        ));
+            .block_on(RunningServer::start(config))
+            .expect("an instance starts on the PostgreSQL registry");
         Instance {
-            addr,
-            registry,
-            shutdown: Some(sender),
+            addr: server.addr,
+            registry: Arc::new(self.registry()),
+            _server: server,
         }
     }
 
