@@ -316,10 +316,12 @@ fn serve(
     audit_max_rows: u64,
     limits: aisle_server::limits::Limits,
 ) -> anyhow::Result<()> {
+    // PostgreSQL NOTICEs (e.g. "relation … already exists, skipping" from an idempotent
+    // migration) reach tokio_postgres's log at info; they are not news to an operator.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tokio_postgres=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
