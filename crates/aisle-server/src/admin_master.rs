@@ -8,14 +8,13 @@
 
 use aisle_server::auth::{IntegrationContext, MasterWrite, Scope, StockRead};
 use aisle_server::import::{self, Kind};
-use aisle_server::pool::TenantPools;
 use aisle_server::registry::ApiKeyId;
-use aisle_server::storage::{SqliteStorage, Storage};
+use aisle_server::storage::Storage;
 use aisle_server::Registry;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Debug, Subcommand)]
@@ -105,14 +104,6 @@ pub enum Format {
     Json,
 }
 
-fn storage(data_dir: &Path, registry: &Arc<dyn Registry>) -> SqliteStorage {
-    SqliteStorage::new(TenantPools::new(
-        data_dir.to_owned(),
-        Arc::clone(registry),
-        1,
-    ))
-}
-
 #[derive(Debug, Args)]
 pub struct SetPinPolicyArgs {
     /// Tenant name or id.
@@ -128,7 +119,7 @@ pub struct SetPinPolicyArgs {
 /// `tenant set-pin-policy`: stores the tenant's PIN minimums in its database, from where
 /// ERP upserts, imports and devices' master-data pulls read them.
 pub fn set_pin_policy(
-    data_dir: &Path,
+    storage: &dyn Storage,
     registry: Arc<dyn Registry>,
     args: SetPinPolicyArgs,
 ) -> anyhow::Result<()> {
@@ -136,7 +127,7 @@ pub fn set_pin_policy(
         aisle_pin::PinPolicy::new(args.picker_min, args.manager_min).map_err(anyhow::Error::msg)?;
     let tenant = registry.resolve_tenant(&args.tenant)?;
     let context = IntegrationContext::<MasterWrite>::local_operator(&*registry, tenant)?;
-    storage(data_dir, &registry).set_pin_policy(&context, policy)?;
+    storage.set_pin_policy(&context, policy)?;
     println!(
         "{}: pickers need {} digits, managers and admins {}",
         args.tenant, policy.picker_min_digits, policy.manager_min_digits
@@ -145,7 +136,7 @@ pub fn set_pin_policy(
 }
 
 pub fn import(
-    data_dir: &Path,
+    storage: &dyn Storage,
     registry: Arc<dyn Registry>,
     command: ImportCommand,
 ) -> anyhow::Result<()> {
@@ -174,9 +165,8 @@ pub fn import(
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let storage = storage(data_dir, &registry);
     let outcome = import::import_csv(
-        &storage,
+        storage,
         &context,
         &warehouses,
         kind,
@@ -240,7 +230,7 @@ pub fn api_key(registry: &dyn Registry, command: ApiKeyCommand, now_ms: i64) -> 
 }
 
 pub fn export(
-    data_dir: &Path,
+    storage: &dyn Storage,
     registry: Arc<dyn Registry>,
     command: ExportCommand,
 ) -> anyhow::Result<()> {
@@ -259,7 +249,7 @@ pub fn export(
                 .with_context(|| format!("no warehouse {id_or_name:?} in this tenant"))?,
         ),
     };
-    let rows = storage(data_dir, &registry).tenant_stock(&context, only)?;
+    let rows = storage.tenant_stock(&context, only)?;
     let stdout = std::io::stdout();
     match format {
         Format::Json => {

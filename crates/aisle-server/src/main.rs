@@ -5,6 +5,8 @@
 //! logs a device token (those are shown only to the enrolling device).
 
 use aisle_core::ids::DeviceId;
+use aisle_server::pool::TenantPools;
+use aisle_server::storage::{SqliteStorage, Storage};
 use aisle_server::{
     registry_path, Backend, Registry, ServerConfig, SqliteRegistry, DEFAULT_MAX_CLOCK_AHEAD_MS,
     DEFAULT_MAX_OPEN_TENANTS,
@@ -12,7 +14,7 @@ use aisle_server::{
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 mod admin_audit;
@@ -364,9 +366,11 @@ fn serve(
     })
 }
 
-/// An admin command's registry and, on PostgreSQL, the runtime its connection pool runs on
-/// (the fields drop in order: the registry before its runtime).
+/// An admin command's registry, the tenant storage on it (opened lazily: nothing connects or
+/// creates a file until a command reaches a tenant's data), and, on PostgreSQL, the runtime
+/// their connection pools run on (the fields drop in order: the pools before their runtime).
 struct AdminRegistry {
+    storage: Arc<dyn Storage>,
     registry: Arc<dyn Registry>,
     _runtime: Option<tokio::runtime::Runtime>,
 }
@@ -379,8 +383,13 @@ fn open_registry(backend: &Backend) -> anyhow::Result<AdminRegistry> {
                 .with_context(|| format!("cannot create {}", data_dir.display()))?;
             let registry = SqliteRegistry::open(&registry_path(data_dir))
                 .with_context(|| format!("cannot open the registry in {}", data_dir.display()))?;
+            let registry: Arc<dyn Registry> = Arc::new(registry);
+            // One tenant at a time: a command touches at most one tenant's database.
+            let storage =
+                SqliteStorage::new(TenantPools::new(data_dir.clone(), Arc::clone(&registry), 1));
             Ok(AdminRegistry {
-                registry: Arc::new(registry),
+                storage: Arc::new(storage),
+                registry,
                 _runtime: None,
             })
         }
@@ -395,8 +404,19 @@ fn open_registry(backend: &Backend) -> anyhow::Result<AdminRegistry> {
                 runtime.handle().clone(),
             )
             .with_context(|| format!("cannot open the PostgreSQL registry {backend}"))?;
+            let registry = Arc::new(registry);
+            // The tenant's database is found through its placement, as `serve` finds it.
+            let pools = aisle_server::pg::pools::PgTenantPools::new(
+                Arc::clone(&registry) as Arc<dyn aisle_server::pg::placement::Placements>,
+                aisle_server::pg::pools::PgPoolConfig {
+                    max_open_tenants: 1,
+                    ..aisle_server::pg::pools::PgPoolConfig::default()
+                },
+                runtime.handle().clone(),
+            );
             Ok(AdminRegistry {
-                registry: Arc::new(registry),
+                storage: Arc::new(aisle_server::pg::storage::PgStorage::new(pools)),
+                registry,
                 _runtime: Some(runtime),
             })
         }
@@ -449,39 +469,7 @@ impl NoPostgres {
     }
 }
 
-/// Why `command` cannot run on PostgreSQL yet, when it works on a SQLite backend's files
-/// or a tenant's database (which the PostgreSQL backend does not open here yet).
-fn sqlite_only(command: &Command) -> Option<&'static str> {
-    match command {
-        Command::Import { .. } => {
-            Some("import (a tenant's PostgreSQL database is not wired in yet; use the ERP API)")
-        }
-        Command::Export { .. } => {
-            Some("export (a tenant's PostgreSQL database is not wired in yet; use the ERP API)")
-        }
-        Command::Tenant {
-            command: TenantCommand::SetPinPolicy(_),
-        } => Some("set-pin-policy (a tenant's PostgreSQL database is not wired in yet)"),
-        _ => None,
-    }
-}
-
-/// The data directory of a SQLite backend, for the commands [`sqlite_only`] names (which
-/// `admin` refuses on PostgreSQL before this is asked).
-fn sqlite_data_dir(backend: &Backend) -> anyhow::Result<&Path> {
-    match backend {
-        Backend::Sqlite { data_dir } => Ok(data_dir),
-        Backend::Postgres { .. } => Err(aisle_server::not_yet_for_postgres(
-            "this command works on a SQLite data directory",
-        )
-        .into()),
-    }
-}
-
 fn admin(backend: &Backend, command: Command) -> anyhow::Result<()> {
-    if let (Backend::Postgres { .. }, Some(what)) = (backend, sqlite_only(&command)) {
-        return Err(aisle_server::not_yet_for_postgres(what).into());
-    }
     let now_ms = aisle_server::now_ms();
     #[cfg(feature = "postgres")]
     if let Some(done) = admin_clusters::admin(backend, &command, now_ms) {
@@ -531,7 +519,7 @@ fn admin(backend: &Backend, command: Command) -> anyhow::Result<()> {
         } => admin_limits::set_quota(&*registry, args, now_ms)?,
         Command::Tenant {
             command: TenantCommand::SetPinPolicy(args),
-        } => admin_master::set_pin_policy(sqlite_data_dir(backend)?, registry, args)?,
+        } => admin_master::set_pin_policy(&*opened.storage, registry, args)?,
         Command::Warehouse {
             command: WarehouseCommand::Add { tenant, name },
         } => {
@@ -552,13 +540,9 @@ fn admin(backend: &Backend, command: Command) -> anyhow::Result<()> {
             );
         }
         Command::Audit { command } => admin_audit::audit(&*registry, command, now_ms)?,
-        Command::Import { command } => {
-            admin_master::import(sqlite_data_dir(backend)?, registry, command)?
-        }
+        Command::Import { command } => admin_master::import(&*opened.storage, registry, command)?,
         Command::ApiKey { command } => admin_master::api_key(&*registry, command, now_ms)?,
-        Command::Export { command } => {
-            admin_master::export(sqlite_data_dir(backend)?, registry, command)?
-        }
+        Command::Export { command } => admin_master::export(&*opened.storage, registry, command)?,
         Command::Device {
             command: DeviceCommand::List { tenant },
         } => {
@@ -761,32 +745,34 @@ mod tests {
     }
 
     #[test]
-    fn file_commands_answer_not_yet_on_postgres_without_connecting() {
-        // Port 1 on loopback: nothing listens there, so a command that tried to connect
-        // would fail otherwise, and the answer names the command, not the registry.
-        const URL: &str = "postgres://aisle@127.0.0.1:1/aisle_registry";
+    fn tenant_data_commands_on_an_unreachable_registry_say_which_without_its_password() {
+        // Port 1 on loopback: nothing listens there. Import, export and set-pin-policy reach
+        // the tenant's database through the registry's placement, so they fail opening it.
+        const URL: &str = "postgres://aisle:s3cret@127.0.0.1:1/aisle_registry";
         let backend = Backend::Postgres {
             registry_url: URL.to_owned(),
         };
-        let cases: [(&[&str], &str); 3] = [
-            (&["import", "items", "acme", "items.csv"], "import"),
-            (&["export", "stock", "acme"], "export"),
-            (&["tenant", "set-pin-policy", "acme"], "set-pin-policy"),
+        let cases: [&[&str]; 3] = [
+            &["import", "items", "acme", "items.csv"],
+            &["export", "stock", "acme"],
+            &["tenant", "set-pin-policy", "acme"],
         ];
-        for (args, names) in cases {
+        for args in cases {
             let cli = Cli::try_parse_from(
                 std::iter::once("aisle-server")
                     .chain(args.iter().copied())
                     .chain(["--database", URL]),
             )
             .unwrap_or_else(|error| panic!("{args:?}: {error}"));
-            let error = admin(&backend, cli.command)
-                .expect_err("refused on PostgreSQL")
-                .to_string();
+            let error = format!(
+                "{:#}",
+                admin(&backend, cli.command).expect_err("no registry there")
+            );
             assert!(
-                error.starts_with(&format!("not yet for PostgreSQL: {names}")),
+                error.starts_with("cannot open the PostgreSQL registry"),
                 "{args:?}: {error}"
             );
+            assert!(!error.contains("s3cret"), "{args:?}: {error}");
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The admin CLI's backend flags, run as the real `aisle-server` binary: `--database URL`
 //! works on the PostgreSQL registry (a real cluster from aisle-pgtest), neither flag nor
-//! both is refused before anything is opened, and what the PostgreSQL backend cannot do yet
-//! answers `not yet for PostgreSQL: …`. `--data DIR` is what every other CLI test runs.
+//! both is refused before anything is opened, and the commands that reach a tenant's own
+//! database (import, export, set-pin-policy) reach it on its cluster. `--data DIR` is what
+//! every other CLI test runs.
 
 use aisle_pgtest::PgCluster;
 use aisle_server::pg::registry::PgRegistry;
@@ -124,26 +125,136 @@ fn neither_or_both_backend_flags_are_refused() {
     );
 }
 
+/// Runs a command against the PostgreSQL registry at `url`, success or not.
+fn on(url: &str, args: &[&str]) -> Output {
+    run(&[&["--database", url][..], args].concat())
+}
+
+fn write(dir: &std::path::Path, name: &str, contents: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("write");
+    path.display().to_string()
+}
+
 #[test]
-fn what_postgresql_cannot_do_yet_is_answered_without_connecting() {
-    // Nothing listens on port 1: a command that tried to connect would fail differently.
-    let url = "postgres://aisle@127.0.0.1:1/aisle_registry";
-    for args in [
-        &["import", "items", "acme", "items.csv"][..],
-        &["export", "stock", "acme"],
-    ] {
-        let output = run(&[&["--database", url][..], args].concat());
-        assert!(!output.status.success(), "{args:?} is refused");
-        assert!(
-            text(&output.stderr).contains("not yet for PostgreSQL: "),
-            "{args:?}: {}",
-            text(&output.stderr)
+fn import_export_and_set_pin_policy_reach_the_tenants_postgresql_database() {
+    let (_cluster, url) = registry_cluster();
+    let files = tempfile::tempdir().expect("tempdir");
+    let tenant: aisle_core::ids::TenantId = ok(&url, &["tenant", "add", "acme"])
+        .trim()
+        .parse()
+        .expect("tenant id");
+    ok(&url, &["warehouse", "add", "acme", "main"]);
+
+    // The PIN policy lands in the tenant's database, where the import reads it.
+    let printed = ok(
+        &url,
+        &[
+            "tenant",
+            "set-pin-policy",
+            "acme",
+            "--picker-min",
+            "4",
+            "--manager-min",
+            "8",
+        ],
+    );
+    assert!(printed.contains("managers and admins 8"), "{printed}");
+    let users = write(
+        files.path(),
+        "users.csv",
+        "badge,name,role,pin,warehouses\nB-1,Ana,picker,4821,main\nB-2,Ben,manager,906113,main\n",
+    );
+    let refused = on(&url, &["import", "users", "acme", &users]);
+    assert!(
+        !refused.status.success(),
+        "a 6-digit manager PIN is too short now"
+    );
+    let error = text(&refused.stderr);
+    assert!(
+        error.contains("line 3, column 4 (pin)") && error.contains("at least 8 digits"),
+        "{error}"
+    );
+    assert!(!error.contains("906113"), "the PIN is not echoed: {error}");
+
+    let items = write(files.path(), "items.csv", "sku,name\nSKU-1,one\n");
+    let imported = ok(&url, &["import", "items", "acme", &items]);
+    assert!(imported.contains("imported 1 items"), "{imported}");
+    let locations = write(
+        files.path(),
+        "locations.csv",
+        "code,warehouse,walk_order\nA-01,main,10\n",
+    );
+    ok(&url, &["import", "locations", "acme", &locations]);
+
+    // A device of the PostgreSQL server receives 7 under the imported ids; the CLI exports it.
+    let code = ok(&url, &["enroll-code", "acme", "main"]);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    runtime.block_on(async {
+        let server = aisle_server::RunningServer::start(aisle_server::ServerConfig::postgres(
+            url.clone(),
+            8,
+        ))
+        .await
+        .expect("the server starts on the PostgreSQL registry");
+        let base = format!("http://{}", server.addr);
+        let http = reqwest::Client::new();
+        let (status, body) = crate::support::post_json(
+            &http,
+            &format!("{base}/v1/enroll"),
+            None,
+            &serde_json::json!({ "code": code.trim(), "device_name": "pc-1" }),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let id = |field: &str| -> uuid::Uuid {
+            body[field].as_str().expect(field).parse().expect(field)
+        };
+        let device = crate::support::Device {
+            tenant,
+            warehouse: aisle_core::ids::WarehouseId::from_uuid(id("warehouse")),
+            device: aisle_core::ids::DeviceId::from_uuid(id("device")),
+            token: body["token"].as_str().expect("token").to_owned(),
+        };
+        let (status, page) = crate::support::get_json(
+            &http,
+            &format!("{base}/v1/t/{tenant}/master"),
+            &device.token,
+        )
+        .await;
+        assert_eq!(status, 200, "{page}");
+        let master_id = |collection: &str| -> uuid::Uuid {
+            page[collection][0]["id"]
+                .as_str()
+                .expect("id")
+                .parse()
+                .expect("uuid")
+        };
+        let stock_key = aisle_core::stock::StockKey {
+            warehouse: device.warehouse,
+            location: aisle_core::ids::LocationId::from_uuid(master_id("locations")),
+            item: aisle_core::ids::ItemId::from_uuid(master_id("items")),
+            lot: None,
+        };
+        let receipt = crate::support::event(
+            &device,
+            1,
+            1_700_000_000_000,
+            aisle_core::testkit::received(&stock_key, 7),
         );
-        assert!(
-            !text(&output.stdout).contains("listening"),
-            "{args:?}: nothing is served"
-        );
-    }
+        let (status, answer) =
+            crate::support::push_to(&http, &base, &device, tenant, &[receipt]).await;
+        assert_eq!(status, 200, "{answer}");
+    });
+
+    let csv = ok(&url, &["export", "stock", "acme", "--warehouse", "main"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "a header and one row: {csv}");
+    assert!(lines[1].starts_with("main,A-01,SKU-1,,7,"), "{csv}");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&url, &["export", "stock", "acme", "--format", "json"]))
+            .expect("json");
+    assert_eq!(json["rows"][0]["on_hand"], 7, "{json}");
 }
 
 #[test]
