@@ -191,6 +191,9 @@ impl AppError {
             Self::RateLimited { .. } => "rate_limited",
             Self::TenantStorageFull { .. } => "tenant_storage_full",
             Self::Http { code, .. } => code,
+            // A database that is away or busy for now (a PostgreSQL primary failing over, a
+            // broken connection, an exhausted pool, a locked SQLite file): worth a retry.
+            Self::Internal(error) if error.is_retryable() => "database_unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -236,6 +239,10 @@ impl From<ServerError> for AppError {
     }
 }
 
+/// The `Retry-After` of `database_unavailable`, in seconds: long enough for a pool to
+/// reconnect, short against a failover tool's usual 10-30 s.
+pub const DATABASE_UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
+
 /// The `Retry-After` a write refused with `tenant_moving` carries, in seconds.
 pub const TENANT_MOVING_RETRY_AFTER_SECS: u64 = 2;
 
@@ -263,6 +270,9 @@ impl IntoResponse for AppError {
             Self::TooManyConnections | Self::ServerBusy => Some(1),
             // A move's pause lasts the final catch-up: a few seconds.
             Self::TenantMoving => Some(TENANT_MOVING_RETRY_AFTER_SECS),
+            Self::Internal(error) if error.is_retryable() => {
+                Some(DATABASE_UNAVAILABLE_RETRY_AFTER_SECS)
+            }
             _ => None,
         };
         let mut response = (self.status(), Json(body)).into_response();

@@ -104,7 +104,9 @@ const REFUSALS: [(&str, &str, bool); 4] = [
         "503",
         "`too_many_connections` (the connection cap, then closed), `server_busy` (the body \
          memory budget), `tenant_unavailable`, or `tenant_moving` (the tenant's writes are paused \
-         while it moves to another database cluster; with `Retry-After`); retry later",
+         while it moves to another database cluster; with `Retry-After`), or \
+         `database_unavailable` (its database cannot be reached or is busy for now, e.g. a \
+         PostgreSQL failover; with `Retry-After`); retry later",
         false,
     ),
     (

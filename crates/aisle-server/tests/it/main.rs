@@ -26,6 +26,8 @@ mod pg_cli;
 #[cfg(feature = "postgres")]
 mod pg_registry;
 mod pins;
+#[cfg(feature = "postgres")]
+mod primary_down;
 mod randomized;
 #[cfg(feature = "postgres")]
 mod registry_backends;
