@@ -29,6 +29,8 @@ mod pins;
 mod randomized;
 #[cfg(feature = "postgres")]
 mod registry_backends;
+#[cfg(feature = "postgres")]
+mod replica_reads;
 mod resolutions;
 mod stock;
 mod support;
