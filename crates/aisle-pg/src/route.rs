@@ -6,7 +6,10 @@
 //! every read pays for it) and sends the read to the replica while the lag is under `max_lag`
 //! (5 s by default). A replica that is down, promoted, unreachable within `check_timeout`, or that
 //! fails a read (a broken connection, a query cancelled by a recovery conflict) sends reads to
-//! the primary, without an error, until the next check. Device pushes and pulls never come here:
+//! the primary, without an error, until the next check. A read that fails on the replica for
+//! any reason is run again on the primary, whose answer (error or not) is the answer: a
+//! replica that has not replayed a new database's schema yet fails where the primary would
+//! not, and a report read costs little to run twice. Device pushes and pulls never come here:
 //! they read their own writes on the primary.
 //!
 //! The lag, measured on the replica:
@@ -72,6 +75,7 @@ impl Default for RouteConfig {
 #[derive(Debug)]
 pub struct ReadCounters {
     primary_reads: AtomicU64,
+    primary_fallbacks: AtomicU64,
     replica_reads: AtomicU64,
     replica_failures: AtomicU64,
     /// Milliseconds; -1 when the last check could not measure it (no replica answer).
@@ -82,6 +86,7 @@ impl Default for ReadCounters {
     fn default() -> Self {
         ReadCounters {
             primary_reads: AtomicU64::new(0),
+            primary_fallbacks: AtomicU64::new(0),
             replica_reads: AtomicU64::new(0),
             replica_failures: AtomicU64::new(0),
             last_lag_millis: AtomicI64::new(-1),
@@ -94,6 +99,9 @@ impl Default for ReadCounters {
 pub struct ReadStats {
     /// Reads served by the primary (including fallbacks).
     pub primary_reads: u64,
+    /// Of `primary_reads`, those of a router with a replica: the replica lagged past the
+    /// bound, could not be measured, was down, or failed the read.
+    pub primary_fallbacks: u64,
     /// Reads served by the replica.
     pub replica_reads: u64,
     /// Lag checks and reads the replica failed (down, unreachable, cancelled): each one sent
@@ -108,18 +116,24 @@ impl ReadCounters {
         let lag = self.last_lag_millis.load(Ordering::Relaxed);
         ReadStats {
             primary_reads: self.primary_reads.load(Ordering::Relaxed),
+            primary_fallbacks: self.primary_fallbacks.load(Ordering::Relaxed),
             replica_reads: self.replica_reads.load(Ordering::Relaxed),
             replica_failures: self.replica_failures.load(Ordering::Relaxed),
             last_lag: u64::try_from(lag).ok().map(Duration::from_millis),
         }
     }
 
-    fn count(&self, target: ReadTarget) {
+    /// Counts one read served by `target`; `has_replica` says whether its router had a
+    /// replica to send it to instead (then a primary read is a fallback).
+    fn count(&self, target: ReadTarget, has_replica: bool) {
         let counter = match target {
             ReadTarget::Primary => &self.primary_reads,
             ReadTarget::Replica => &self.replica_reads,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        if target == ReadTarget::Primary && has_replica {
+            self.primary_fallbacks.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -159,6 +173,11 @@ impl ReadRouter {
 
     pub fn counters(&self) -> &Arc<ReadCounters> {
         &self.counters
+    }
+
+    /// Whether this router has a replica to send reads to.
+    pub fn has_replica(&self) -> bool {
+        self.replica.is_some()
     }
 
     /// The primary's pool, for the reads and writes that must see the latest data.
@@ -219,7 +238,7 @@ impl ReadRouter {
         if let (ReadTarget::Replica, Some(replica)) = (self.target().await, &self.replica) {
             match replica.get().await {
                 Ok(client) => {
-                    self.counters.count(ReadTarget::Replica);
+                    self.counters.count(ReadTarget::Replica, true);
                     return Ok((ReadTarget::Replica, client));
                 }
                 Err(error) => {
@@ -229,7 +248,8 @@ impl ReadRouter {
             }
         }
         let client = self.primary.get().await?;
-        self.counters.count(ReadTarget::Primary);
+        self.counters
+            .count(ReadTarget::Primary, self.replica.is_some());
         Ok((ReadTarget::Primary, client))
     }
 
@@ -245,9 +265,9 @@ impl ReadRouter {
     }
 
     /// Runs the report read `read` in a transaction on the chosen target, from a blocking
-    /// thread (never an async task), and says where it ran. If the replica fails it in a way
-    /// the primary would not (a broken connection, a recovery conflict: [`PgError::is_retryable`]),
-    /// it runs again on the primary; the caller sees no error.
+    /// thread (never an async task), and says where it ran. If the replica fails it (a broken
+    /// connection, a recovery conflict, a table it has not replayed yet), it runs again on the
+    /// primary, whose answer is the caller's.
     pub fn read_blocking<T>(
         &self,
         runtime: &Handle,
@@ -263,18 +283,18 @@ impl ReadRouter {
         {
             match run_on(replica, &mut read) {
                 Ok(value) => {
-                    self.counters.count(ReadTarget::Replica);
+                    self.counters.count(ReadTarget::Replica, true);
                     return Ok((ReadTarget::Replica, value));
                 }
-                Err(error) if error.is_retryable() => {
+                Err(error) => {
                     tracing::warn!(%error, "report read failed on the replica; reading from the primary");
                     runtime.block_on(self.replica_failed());
                 }
-                Err(error) => return Err(error),
             }
         }
         let value = run_on(&self.primary, &mut read)?;
-        self.counters.count(ReadTarget::Primary);
+        self.counters
+            .count(ReadTarget::Primary, self.replica.is_some());
         Ok((ReadTarget::Primary, value))
     }
 }

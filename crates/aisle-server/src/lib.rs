@@ -111,6 +111,11 @@ pub struct ServerConfig {
     /// What one client may take: connections, timeouts, body memory, rate limits and the
     /// tenants' default quotas (`limits`).
     pub limits: limits::Limits,
+    /// On PostgreSQL, how the tenant pools are sized and where report reads go (`serve
+    /// --database`'s pool flags and `--replica-max-lag-ms`). Its `max_open_tenants` is
+    /// replaced by [`ServerConfig::max_open_tenants`], the one cap of both backends.
+    #[cfg(feature = "postgres")]
+    pub pg_pools: pg::pools::PgPoolConfig,
 }
 
 impl ServerConfig {
@@ -143,6 +148,8 @@ impl ServerConfig {
             max_clock_ahead_ms: DEFAULT_MAX_CLOCK_AHEAD_MS,
             audit_max_rows: registry::DEFAULT_AUDIT_MAX_ROWS,
             limits: limits::Limits::default(),
+            #[cfg(feature = "postgres")]
+            pg_pools: pg::pools::PgPoolConfig::default(),
         }
     }
 }
@@ -280,11 +287,12 @@ async fn open_postgres(
         Arc::clone(&registry) as Arc<dyn pg::placement::Placements>,
         pg::pools::PgPoolConfig {
             max_open_tenants: config.max_open_tenants,
-            ..pg::pools::PgPoolConfig::default()
+            ..config.pg_pools.clone()
         },
         runtime,
     )
-    .with_metrics(metrics.pool());
+    .with_metrics(metrics.pool())
+    .with_report_reads(metrics.report_reads());
     let storage = Arc::new(
         pg::storage::PgStorage::new(pools).with_max_clock_ahead_ms(config.max_clock_ahead_ms),
     );

@@ -24,6 +24,8 @@ mod admin_limits;
 mod admin_master;
 #[cfg(feature = "postgres")]
 mod admin_move;
+#[cfg(feature = "postgres")]
+mod admin_pools;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -78,7 +80,7 @@ impl Cli {
 enum Command {
     /// Serve protocol v1 over HTTP.
     #[command(
-        after_help = "Example:\n  aisle-server serve --data /var/lib/aisle --listen 0.0.0.0:8080 --max-open-tenants 512\n  aisle-server serve --database postgres://aisle@db.internal/aisle_registry --listen 0.0.0.0:8080\n\nPrints `listening on ADDR` once bound; use port 0 to pick a free port."
+        after_help = "Example:\n  aisle-server serve --data /var/lib/aisle --listen 0.0.0.0:8080 --max-open-tenants 512\n  aisle-server serve --database postgres://aisle@db.internal/aisle_registry --listen 0.0.0.0:8080 --replica-max-lag-ms 2000\n\nPrints `listening on ADDR` once bound; use port 0 to pick a free port."
     )]
     Serve {
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -96,6 +98,9 @@ enum Command {
         audit_max_rows: u64,
         #[command(flatten)]
         limits: admin_limits::LimitArgs,
+        #[cfg(feature = "postgres")]
+        #[command(flatten)]
+        pools: admin_pools::PoolArgs,
     },
     /// List, verify or prune the security audit log.
     #[command(
@@ -289,14 +294,19 @@ fn main() -> anyhow::Result<()> {
             max_clock_ahead_secs,
             audit_max_rows,
             limits,
-        } => serve(
-            backend,
-            &listen,
-            max_open_tenants,
-            max_clock_ahead_secs.saturating_mul(1000),
-            audit_max_rows,
-            limits.limits(),
-        ),
+            #[cfg(feature = "postgres")]
+            pools,
+        } => {
+            let mut config = ServerConfig::with_backend(backend, max_open_tenants);
+            config.max_clock_ahead_ms = max_clock_ahead_secs.saturating_mul(1000);
+            config.audit_max_rows = audit_max_rows;
+            config.limits = limits.limits();
+            #[cfg(feature = "postgres")]
+            {
+                config.pg_pools = pools.config(max_open_tenants);
+            }
+            serve(config, &listen)
+        }
         #[cfg(feature = "postgres")]
         Command::Tenant {
             command: TenantCommand::Move(args),
@@ -310,14 +320,8 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn serve(
-    backend: Backend,
-    listen: &str,
-    max_open_tenants: usize,
-    max_clock_ahead_ms: i64,
-    audit_max_rows: u64,
-    limits: aisle_server::limits::Limits,
-) -> anyhow::Result<()> {
+fn serve(config: ServerConfig, listen: &str) -> anyhow::Result<()> {
+    let backend = config.backend.clone();
     // PostgreSQL NOTICEs (e.g. "relation … already exists, skipping" from an idempotent
     // migration) reach tokio_postgres's log at info; they are not news to an operator.
     tracing_subscriber::fmt()
@@ -353,10 +357,6 @@ fn serve(
         let mut stdout = std::io::stdout();
         writeln!(stdout, "listening on {addr}")?;
         stdout.flush()?;
-        let mut config = ServerConfig::with_backend(backend.clone(), max_open_tenants);
-        config.max_clock_ahead_ms = max_clock_ahead_ms;
-        config.audit_max_rows = audit_max_rows;
-        config.limits = limits;
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };

@@ -5,6 +5,10 @@
 //! device: with thousands of tenants that would be thousands of series per metric, and the
 //! set of tenants is not something to publish to whoever can scrape the endpoint. Per-tenant
 //! questions are answered from the logs, whose spans carry the tenant.
+//!
+//! On PostgreSQL, report reads (`crate::pg::reports`) are counted by cluster and target
+//! (replica, primary, primary fallback), with each replica's failures and last replay lag:
+//! series labelled with the operator's cluster names, never a tenant's.
 
 use crate::error::ErrorCode;
 use aisle_protocol::{PushResult, PushStatus};
@@ -60,6 +64,8 @@ pub struct Metrics {
     events_pushed: Family<ResultLabels, Counter>,
     isolation_refusals: Family<ReasonLabels, Counter>,
     pool: PoolMetrics,
+    #[cfg(feature = "postgres")]
+    report_reads: Arc<crate::pg::reports::ReportReads>,
 }
 
 impl Default for Metrics {
@@ -103,13 +109,28 @@ impl Metrics {
             "Tenant databases closed to stay under the open-tenant cap",
             pool.evictions.clone(),
         );
+        #[cfg(feature = "postgres")]
+        let report_reads = {
+            let report_reads = Arc::new(crate::pg::reports::ReportReads::default());
+            registry.register_collector(Box::new(Arc::clone(&report_reads)));
+            report_reads
+        };
         Self {
             registry,
             requests,
             events_pushed,
             isolation_refusals,
             pool,
+            #[cfg(feature = "postgres")]
+            report_reads,
         }
+    }
+
+    /// The report reads' counters, to hand to
+    /// [`crate::pg::pools::PgTenantPools::with_report_reads`].
+    #[cfg(feature = "postgres")]
+    pub fn report_reads(&self) -> Arc<crate::pg::reports::ReportReads> {
+        Arc::clone(&self.report_reads)
     }
 
     /// The pools' instruments, to hand to [`crate::pool::TenantPools::with_metrics`].

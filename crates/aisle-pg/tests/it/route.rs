@@ -195,6 +195,10 @@ fn a_stopped_replica_sends_reads_to_the_primary_without_an_error() {
     let stats = fresh.counters().stats();
     assert_eq!(stats.last_lag, None, "a replica that is down has no lag");
     assert_eq!((stats.primary_reads, stats.replica_reads), (1, 0));
+    assert_eq!(
+        stats.primary_fallbacks, 1,
+        "a read its replica did not take is a fallback"
+    );
 
     // Async callers get a primary connection the same way.
     let (target, client) = replicated
@@ -229,5 +233,63 @@ fn a_killed_replica_sends_reads_to_the_primary_and_without_a_replica_all_go_ther
         Arc::new(ReadCounters::default()),
     );
     assert_eq!(replicated.read(&primary_only).0, ReadTarget::Primary);
-    assert_eq!(primary_only.counters().stats().replica_failures, 0);
+    let stats = primary_only.counters().stats();
+    assert_eq!(stats.replica_failures, 0);
+    assert_eq!(
+        (stats.primary_reads, stats.primary_fallbacks),
+        (1, 0),
+        "without a replica, a primary read falls back from nothing"
+    );
+}
+
+#[test]
+fn a_read_the_replica_cannot_answer_yet_is_answered_by_the_primary() {
+    let replicated = Replicated::new();
+    // The decision is cached for a minute: the replica is chosen, then falls behind.
+    let router = replicated.router(RouteConfig {
+        check_every: Duration::from_secs(60),
+        ..RouteConfig::default()
+    });
+    assert_eq!(replicated.read(&router).0, ReadTarget::Replica);
+    replicated
+        .replica
+        .psql("postgres", "SELECT pg_wal_replay_pause()")
+        .unwrap();
+    replicated
+        .primary
+        .psql(
+            "reports",
+            "CREATE TABLE counts (n int); INSERT INTO counts VALUES (7)",
+        )
+        .unwrap();
+    let read_counts = |tx: &aisle_pg::PgTx<'_>| {
+        let row = tx.query_one("SELECT n FROM counts", &[])?;
+        Ok::<_, PgError>(row.get::<_, i32>(0))
+    };
+    let (target, n) = router
+        .read_blocking(replicated.runtime.handle(), read_counts)
+        .expect("a table the replica has not replayed yet is no error");
+    assert_eq!(
+        (target, n),
+        (ReadTarget::Primary, 7),
+        "the primary answers the read the replica failed"
+    );
+    let stats = router.counters().stats();
+    assert_eq!(
+        (stats.replica_failures, stats.primary_fallbacks),
+        (1, 1),
+        "{stats:?}"
+    );
+
+    // A read that fails on the primary too is the caller's error.
+    let error = router
+        .read_blocking(replicated.runtime.handle(), |tx| {
+            tx.query_one("SELECT n FROM nowhere", &[])
+        })
+        .expect_err("no such table on either server");
+    assert_eq!(
+        error.code(),
+        Some(&aisle_pg::tokio_postgres::error::SqlState::UNDEFINED_TABLE),
+        "the primary's error: {error:?}"
+    );
 }

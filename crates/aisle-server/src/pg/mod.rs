@@ -15,6 +15,7 @@ pub mod moving;
 pub mod placement;
 pub mod pools;
 pub mod registry;
+pub mod reports;
 pub mod storage;
 pub mod tenant_schema;
 #[cfg(test)]

@@ -20,20 +20,28 @@
 //! retryable error) until a connection is handed back, which then closes an idle one for it.
 //! An evicted pool is closed: its idle connections close at once, its busy ones when their
 //! request hands them back.
+//!
+//! Report reads ([`PgTenantPools::report`], see [`super::reports`]): when the tenant's cluster
+//! has a read replica, the tenant gets a second pool beside the first, on its database on the
+//! replica, under a budget of its own for the replica server (the same size, clamped under the
+//! same limit: a hot standby's `max_connections` is at least its primary's). A
+//! [`ReadRouter`] per tenant sends report reads there while the replica's replay lag is under
+//! [`PgPoolConfig::replica_max_lag`], and to the primary otherwise. Everything else,
+//! [`PgTenantPools::connect`], is the primary.
 
 use super::placement::{Placement, Placements};
+use super::reports::ReportReads;
 use crate::auth::Authenticated;
 use crate::error::ServerError;
 use aisle_core::ids::TenantId;
 use aisle_pg::deadpool_postgres::{
-    self, Connect, Manager, ManagerConfig, RecyclingMethod, Runtime, WeakPool,
+    self, Manager, ManagerConfig, RecyclingMethod, Runtime, WeakPool,
 };
-use aisle_pg::tokio_postgres::{self, NoTls};
-use aisle_pg::{PgConn, PgError};
+use aisle_pg::route::{ReadRouter, RouteConfig};
+use aisle_pg::tokio_postgres;
+use aisle_pg::{PgConn, PgError, PgTx};
 use std::collections::HashMap;
-use std::future::Future;
 use std::ops::{Deref, DerefMut};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -44,6 +52,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// superuser's reserved ones: for the registry, an operator's psql, a second instance's
 /// health checks.
 const CLUSTER_HEADROOM: usize = 3;
+
+/// The default bound on a replica's replay lag for report reads: 5 s.
+pub const DEFAULT_REPLICA_MAX_LAG: Duration = Duration::from_secs(5);
 
 /// How the tenant pools are sized.
 #[derive(Clone, Debug)]
@@ -59,6 +70,9 @@ pub struct PgPoolConfig {
     /// How long a request waits for a connection (its tenant's pool or the cluster's budget)
     /// before it is answered 503, to retry.
     pub wait_timeout: Duration,
+    /// Report reads go to a cluster's replica while its replay lag is under this, to the
+    /// primary otherwise.
+    pub replica_max_lag: Duration,
 }
 
 impl Default for PgPoolConfig {
@@ -68,6 +82,7 @@ impl Default for PgPoolConfig {
             max_tenant_connections: 4,
             cluster_budget: 64,
             wait_timeout: Duration::from_secs(10),
+            replica_max_lag: DEFAULT_REPLICA_MAX_LAG,
         }
     }
 }
@@ -174,122 +189,17 @@ impl ClusterBudget {
     }
 }
 
-/// Opens connections to a tenant database, each holding a permit of its cluster's budget
-/// until it has ended.
-struct BudgetedConnect {
-    budget: Arc<ClusterBudget>,
-}
-
-type ConnectFuture<'a> = Pin<
-    Box<
-        dyn Future<
-                Output = Result<
-                    (tokio_postgres::Client, tokio::task::JoinHandle<()>),
-                    tokio_postgres::Error,
-                >,
-            > + Send
-            + 'a,
-    >,
->;
-
-impl Connect for BudgetedConnect {
-    fn connect(&self, pg_config: &tokio_postgres::Config) -> ConnectFuture<'_> {
-        let pg_config = pg_config.clone();
-        Box::pin(async move {
-            let permit = self.budget.acquire().await;
-            let (client, connection, watcher) = connect_watched(&pg_config).await?;
-            // The connection runs until its client is dropped (it then says goodbye to the
-            // server), and its permit goes back only once the server has closed its end:
-            // a backend leaves the cluster's count of connections before it closes the
-            // socket, so the cluster never sees more than the budget. deadpool aborts the
-            // task it is handed when it drops a client; it gets a finished one, so a
-            // connection is always closed cleanly, never cut.
-            tokio::spawn(async move {
-                if let Err(error) = connection.await {
-                    tracing::warn!(%error, "tenant database connection failed");
-                }
-                if let Some(watcher) = watcher {
-                    let _ = tokio::time::timeout(SERVER_CLOSE_WAIT, until_closed(watcher)).await;
-                }
-                drop(permit);
-            });
-            Ok((client, tokio::spawn(async {})))
-        })
-    }
-}
-
-/// How long a closed connection's permit waits for the server to close its end.
-const SERVER_CLOSE_WAIT: Duration = Duration::from_secs(5);
-
-/// A connection's driving future (tokio-postgres's `Connection`, whichever socket it has).
-type Driving = Pin<Box<dyn Future<Output = Result<(), tokio_postgres::Error>> + Send>>;
-
-/// Connects to the first host of `pg_config`. Over TCP it also answers a second handle on
-/// the same socket, to see when the server has closed it ([`until_closed`]).
-async fn connect_watched(
-    pg_config: &tokio_postgres::Config,
-) -> Result<
-    (
-        tokio_postgres::Client,
-        Driving,
-        Option<tokio::net::TcpStream>,
-    ),
-    tokio_postgres::Error,
-> {
-    let tcp = match (pg_config.get_hosts().first(), pg_config.get_ports().first()) {
-        (Some(tokio_postgres::config::Host::Tcp(host)), port) => {
-            Some((host.clone(), port.copied().unwrap_or(5432)))
-        }
-        _ => None,
-    };
-    let watched = match tcp {
-        Some((host, port)) => watch_socket(&host, port).await.ok(),
-        None => None,
-    };
-    match watched {
-        Some((socket, watcher)) => {
-            let (client, connection) = pg_config.connect_raw(socket, NoTls).await?;
-            Ok((client, Box::pin(connection), Some(watcher)))
-        }
-        // A unix socket, or a TCP connect that failed: tokio-postgres connects (and names
-        // its own error).
-        None => {
-            let (client, connection) = pg_config.connect(NoTls).await?;
-            Ok((client, Box::pin(connection), None))
-        }
-    }
-}
-
-/// A TCP connection to `host:port`, and a second handle on the same socket.
-async fn watch_socket(
-    host: &str,
-    port: u16,
-) -> std::io::Result<(tokio::net::TcpStream, tokio::net::TcpStream)> {
-    let socket = tokio::net::TcpStream::connect((host, port)).await?;
-    socket.set_nodelay(true)?;
-    let socket = socket.into_std()?;
-    let watcher = tokio::net::TcpStream::from_std(socket.try_clone()?)?;
-    let socket = tokio::net::TcpStream::from_std(socket)?;
-    Ok((socket, watcher))
-}
-
-/// Waits until the server has closed the connection (reading, and dropping, anything it
-/// still sends). Only called once tokio-postgres is done with the socket.
-async fn until_closed(mut watcher: tokio::net::TcpStream) {
-    use tokio::io::AsyncReadExt;
-    let mut buffer = [0u8; 512];
-    while let Ok(n_read @ 1..) = watcher.read(&mut buffer).await {
-        let _ = n_read;
-    }
-}
-
-/// One tenant's pool.
+/// One tenant's pool, and its pool on the cluster's replica when there is one.
 #[derive(Debug)]
 pub struct TenantPool {
     tenant: TenantId,
     placement: Placement,
     pool: deadpool_postgres::Pool,
     budget: Arc<ClusterBudget>,
+    /// The tenant's database on the cluster's replica, and the replica server's budget.
+    replica: Option<(deadpool_postgres::Pool, Arc<ClusterBudget>)>,
+    /// Where report reads go: over `pool` and the replica's pool.
+    reports: ReadRouter,
     runtime: Handle,
 }
 
@@ -300,6 +210,29 @@ impl TenantPool {
 
     pub fn placement(&self) -> &Placement {
         &self.placement
+    }
+
+    /// Closes the tenant's pools (the replica's too) and forgets them in their budgets.
+    fn close(&self) {
+        self.pool.close();
+        forget_pool(&self.budget, self.tenant);
+        if let Some((replica, budget)) = &self.replica {
+            replica.close();
+            forget_pool(budget, self.tenant);
+        }
+    }
+
+    /// Whether no request uses or waits on either pool.
+    fn is_idle(&self) -> bool {
+        let idle = |pool: &deadpool_postgres::Pool| {
+            let status = pool.status();
+            status.waiting == 0 && status.available == status.size
+        };
+        idle(&self.pool)
+            && self
+                .replica
+                .as_ref()
+                .is_none_or(|(replica, _)| idle(replica))
     }
 
     fn connect(self: &Arc<Self>) -> Result<TenantConn, PgError> {
@@ -370,10 +303,14 @@ pub struct PgTenantPools {
     config: PgPoolConfig,
     runtime: Handle,
     budgets: Mutex<HashMap<String, Arc<ClusterBudget>>>,
+    /// The replicas' budgets, by cluster name: a replica is a server of its own.
+    replica_budgets: Mutex<HashMap<String, Arc<ClusterBudget>>>,
     slots: Mutex<Slots>,
     /// Tenants whose migration failed in this process, with why; refused from then on.
     unavailable: Mutex<HashMap<TenantId, String>>,
     metrics: crate::metrics::PoolMetrics,
+    /// Report reads by cluster and target, for `/metrics`.
+    report_reads: Arc<ReportReads>,
 }
 
 impl PgTenantPools {
@@ -391,9 +328,53 @@ impl PgTenantPools {
             config,
             runtime,
             budgets: Mutex::new(HashMap::new()),
+            replica_budgets: Mutex::new(HashMap::new()),
             slots: Mutex::new(Slots::default()),
             unavailable: Mutex::new(HashMap::new()),
             metrics: crate::metrics::PoolMetrics::default(),
+            report_reads: Arc::new(ReportReads::default()),
+        }
+    }
+
+    /// Counts report reads in `report_reads` (which `/metrics` renders) instead of counters
+    /// of their own.
+    pub fn with_report_reads(mut self, report_reads: Arc<ReportReads>) -> Self {
+        self.report_reads = report_reads;
+        self
+    }
+
+    /// Report reads by cluster and target so far.
+    pub fn report_reads(&self) -> &Arc<ReportReads> {
+        &self.report_reads
+    }
+
+    /// Runs the report read `read` (see [`super::reports`]) for the authenticated tenant in
+    /// one transaction, on the cluster's replica while it keeps up and on the primary
+    /// otherwise; a read the replica fails runs again on the primary. Blocking: call it from
+    /// tokio's blocking pool. `read` may run twice, so it must only read.
+    pub fn report<T>(
+        &self,
+        context: &impl Authenticated,
+        mut read: impl FnMut(&PgTx<'_>) -> Result<T, ServerError>,
+    ) -> Result<T, ServerError> {
+        let tenant = context.authenticated_tenant();
+        // The router wants database errors as they are (to fall back on the replica's);
+        // any other failure of `read` is carried through as the answer.
+        let mut routed = |tx: &PgTx<'_>| match read(tx) {
+            Err(ServerError::Pg(error)) => Err(error),
+            answered => Ok(answered),
+        };
+        let mut attempts = 0;
+        loop {
+            let pool = self.pool(tenant)?;
+            match pool.reports.read_blocking(&self.runtime, &mut routed) {
+                // Evicted between finding it and reading: ask the tenant's next pool.
+                Err(PgError::Pool(deadpool_postgres::PoolError::Closed)) if attempts < 8 => {
+                    attempts += 1;
+                }
+                Ok((_target, answered)) => return answered,
+                Err(error) => return Err(error.into()),
+            }
         }
     }
 
@@ -433,6 +414,16 @@ impl PgTenantPools {
     /// Connections this process holds open on `cluster` now, and its budget there.
     pub fn cluster_connections(&self, cluster: &str) -> Option<(usize, usize)> {
         let budgets = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
+        let budget = budgets.get(cluster)?;
+        Some((budget.open(), budget.size.load(Ordering::SeqCst)))
+    }
+
+    /// Connections this process holds open on `cluster`'s replica now, and its budget there.
+    pub fn replica_connections(&self, cluster: &str) -> Option<(usize, usize)> {
+        let budgets = self
+            .replica_budgets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let budget = budgets.get(cluster)?;
         Some((budget.open(), budget.size.load(Ordering::SeqCst)))
     }
@@ -501,13 +492,17 @@ impl PgTenantPools {
     }
 
     fn budget(&self, cluster: &str) -> Arc<ClusterBudget> {
-        let mut budgets = self.budgets.lock().unwrap_or_else(|p| p.into_inner());
-        Arc::clone(budgets.entry(cluster.to_owned()).or_insert_with(|| {
-            Arc::new(ClusterBudget::new(
-                cluster.to_owned(),
-                self.config.cluster_budget,
-            ))
-        }))
+        budget_in(&self.budgets, cluster, cluster, self.config.cluster_budget)
+    }
+
+    fn replica_budget(&self, cluster: &str) -> Arc<ClusterBudget> {
+        let name = format!("{cluster} (replica)");
+        budget_in(
+            &self.replica_budgets,
+            cluster,
+            &name,
+            self.config.cluster_budget,
+        )
     }
 
     fn open(&self, tenant: TenantId) -> Opened {
@@ -517,27 +512,59 @@ impl PgTenantPools {
             Err(error) => return Err(format!("registry: {error}")),
         };
         let budget = self.budget(&placement.cluster);
-        let pool = match self.build_pool(&placement, &budget) {
+        let pool = match self.build_pool(&placement.primary_url, &placement.database, &budget) {
             Ok(pool) => pool,
             Err(error) => return Err(format!("its database url is unusable: {error}")),
+        };
+        let replica = match &placement.replica_url {
+            None => None,
+            Some(replica_url) => {
+                let replica_budget = self.replica_budget(&placement.cluster);
+                match self.build_pool(replica_url, &placement.database, &replica_budget) {
+                    Ok(replica) => Some((replica, replica_budget)),
+                    // Reports then go to the primary: an unusable replica URL must not
+                    // take the tenant's writes down with it.
+                    Err(error) => {
+                        tracing::error!(cluster = %placement.cluster, %error, "the cluster's replica url is unusable; report reads go to the primary");
+                        None
+                    }
+                }
+            }
         };
         budget
             .pools
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(tenant, pool.weak());
+        if let Some((replica, replica_budget)) = &replica {
+            replica_budget
+                .pools
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(tenant, replica.weak());
+        }
+        let reports = ReadRouter::new(
+            pool.clone(),
+            replica.as_ref().map(|(replica, _)| replica.clone()),
+            RouteConfig {
+                max_lag: self.config.replica_max_lag,
+                ..RouteConfig::default()
+            },
+            self.report_reads.cluster(&placement.cluster),
+        );
         let tenant_pool = Arc::new(TenantPool {
             tenant,
             placement,
             pool,
             budget,
+            replica,
+            reports,
             runtime: self.runtime.clone(),
         });
         match migrate(&tenant_pool) {
             Ok(()) => Ok(tenant_pool),
             Err(failure) => {
-                tenant_pool.pool.close();
-                forget_pool(&tenant_pool.budget, tenant);
+                tenant_pool.close();
                 if failure.marks {
                     tracing::error!(%tenant, reason = %failure.reason, "tenant migration failed; refusing the tenant");
                     self.unavailable
@@ -555,19 +582,20 @@ impl PgTenantPools {
         }
     }
 
+    /// A pool on database `database` of the server at `server_url`, under `budget`.
     fn build_pool(
         &self,
-        placement: &Placement,
+        server_url: &str,
+        database: &str,
         budget: &Arc<ClusterBudget>,
     ) -> Result<deadpool_postgres::Pool, String> {
-        let mut pg_config: tokio_postgres::Config = placement
-            .primary_url
+        let mut pg_config: tokio_postgres::Config = server_url
             .parse()
             .map_err(|error: tokio_postgres::Error| error.to_string())?;
-        pg_config.dbname(&placement.database);
+        pg_config.dbname(database);
         let manager = Manager::from_connect(
             pg_config,
-            BudgetedConnect {
+            connect::BudgetedConnect {
                 budget: Arc::clone(budget),
             },
             ManagerConfig {
@@ -605,7 +633,11 @@ fn migrate(pool: &Arc<TenantPool>) -> Result<(), OpenFailure> {
     let mut conn = pool.connect().map_err(transient)?;
     let tx = conn.transaction().map_err(transient)?;
     // What the cluster allows this process, read once per cluster.
-    if !pool.budget.clamped.load(Ordering::SeqCst) {
+    let replica_unclamped = pool
+        .replica
+        .as_ref()
+        .is_some_and(|(_, budget)| !budget.clamped.load(Ordering::SeqCst));
+    if !pool.budget.clamped.load(Ordering::SeqCst) || replica_unclamped {
         let row = tx
             .query_one(
                 "SELECT current_setting('max_connections')::int
@@ -614,7 +646,13 @@ fn migrate(pool: &Arc<TenantPool>) -> Result<(), OpenFailure> {
             )
             .map_err(transient)?;
         let limit: i32 = row.get(0);
-        pool.budget.clamp(usize::try_from(limit).unwrap_or(0));
+        let limit = usize::try_from(limit).unwrap_or(0);
+        pool.budget.clamp(limit);
+        // A hot standby refuses to start with fewer connections than its primary, so the
+        // primary's limit holds for the replica too.
+        if let Some((_, replica_budget)) = &pool.replica {
+            replica_budget.clamp(limit);
+        }
     }
     let report = aisle_pg::migrate(&tx, super::tenant_schema::MIGRATIONS).map_err(|error| {
         let marks = matches!(
@@ -683,6 +721,21 @@ fn follow_rules_version(tx: &aisle_pg::PgTx<'_>) -> Result<Option<u64>, ServerEr
     Ok(Some(n_events))
 }
 
+/// The budget named `name` for cluster `cluster` in `budgets`, made on first use.
+fn budget_in(
+    budgets: &Mutex<HashMap<String, Arc<ClusterBudget>>>,
+    cluster: &str,
+    name: &str,
+    size: usize,
+) -> Arc<ClusterBudget> {
+    let mut budgets = budgets.lock().unwrap_or_else(|p| p.into_inner());
+    Arc::clone(
+        budgets
+            .entry(cluster.to_owned())
+            .or_insert_with(|| Arc::new(ClusterBudget::new(name.to_owned(), size))),
+    )
+}
+
 fn forget_pool(budget: &ClusterBudget, tenant: TenantId) {
     budget
         .pools
@@ -694,8 +747,7 @@ fn forget_pool(budget: &ClusterBudget, tenant: TenantId) {
 /// Closes an evicted slot's pool: idle connections close now, busy ones when handed back.
 fn close(slot: &Slot) {
     if let Some(Ok(pool)) = slot.cell.get() {
-        pool.pool.close();
-        forget_pool(&pool.budget, pool.tenant);
+        pool.close();
     }
 }
 
@@ -711,10 +763,7 @@ fn evict(slots: &mut Slots, max_open: usize) -> Vec<Slot> {
             .filter(|(_, slot)| match slot.cell.get() {
                 // A pool a request is using or waiting on is left alone (closing it would
                 // fail that request); the map may exceed the cap until it is idle.
-                Some(Ok(pool)) => {
-                    let status = pool.pool.status();
-                    status.waiting == 0 && status.available == status.size
-                }
+                Some(Ok(pool)) => pool.is_idle(),
                 Some(Err(_)) => true,
                 None => false,
             })
@@ -728,5 +777,6 @@ fn evict(slots: &mut Slots, max_open: usize) -> Vec<Slot> {
     evicted
 }
 
+mod connect;
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,12 @@
 //!
 //! Master data is `crate::pg::master`'s (this only opens and settles its transactions).
 //!
+//! Reads go to the tenant's database on the primary, except the report read
+//! (`tenant_stock`, the ERP stock endpoint and exports), which goes through
+//! `PgTenantPools::report` to the cluster's read replica while it keeps up
+//! (`crate::pg::reports`). Architecture invariant: device push and pull always read the
+//! primary, so a device reads its own writes.
+//!
 //! The methods are blocking; the HTTP layer calls them on tokio's blocking pool.
 
 use super::master as pg_master;
@@ -395,12 +401,15 @@ impl Storage for PgStorage {
         context: &IntegrationContext<StockRead>,
         warehouse: Option<WarehouseId>,
     ) -> Result<Vec<ErpStockRow>, ServerError> {
-        let mut conn = self.pools.connect(context)?;
-        let tx = conn.transaction()?;
-        one_snapshot(&tx)?;
-        let rows = pg_master::tenant_stock(&tx, warehouse)?;
-        tx.commit()?;
-        Ok(rows)
+        // A report read: the cluster's replica may answer it (see `crate::pg::reports`).
+        // Like a pull, it refuses a database the tenant has moved away from, so this
+        // process drops its pools there and the retry reads the new one.
+        let rows = self.pools.report(context, |tx| {
+            one_snapshot(tx)?;
+            super::moving::check_readable(tx)?;
+            pg_master::tenant_stock(tx, warehouse)
+        });
+        self.moving(context, rows)
     }
 }
 

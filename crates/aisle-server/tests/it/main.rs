@@ -31,6 +31,8 @@ mod primary_down;
 mod randomized;
 #[cfg(feature = "postgres")]
 mod registry_backends;
+#[cfg(feature = "postgres")]
+mod replica_reads;
 mod resolutions;
 mod stock;
 mod support;

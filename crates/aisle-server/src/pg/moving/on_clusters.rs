@@ -335,6 +335,41 @@ fn writes_during_the_pause_get_503_with_retry_after_and_succeed_after_the_switch
 }
 
 #[test]
+fn a_report_read_after_the_switch_leaves_the_old_copy_and_reads_the_new_one() {
+    let setup = setup();
+    let tenant = setup.tenant;
+    // The reporter only reads (the ERP stock endpoint): no write of its own would ever meet
+    // the old copy's fence for it.
+    let (writer, reporter) = (setup.instance(), setup.instance());
+    let bin = key(1, 1, None);
+    push_through(&writer, tenant, &[event(tenant, 1, received(&bin, 1))]);
+    let erp = IntegrationContext::<crate::auth::StockRead>::for_test(tenant);
+    let on_hand = |rows: Vec<aisle_protocol::ErpStockRow>| -> i64 {
+        rows.iter().map(|row| row.on_hand).sum()
+    };
+    let before = reporter.tenant_stock(&erp, None).expect("stock on a");
+    assert_eq!(on_hand(before), 1, "the reporter holds a pool on a now");
+    setup
+        .mover(60_000, 1000)
+        .run("b", |_| {})
+        .expect("the move switches");
+    push_through(&writer, tenant, &[event(tenant, 2, received(&bin, 1))]);
+    assert!(
+        matches!(
+            reporter.tenant_stock(&erp, None),
+            Err(ServerError::TenantMoving)
+        ),
+        "a report on the old copy is refused (503 tenant_moving), never answered stale"
+    );
+    let after = reporter.tenant_stock(&erp, None).expect("stock on b");
+    assert_eq!(
+        on_hand(after),
+        2,
+        "the retry reads b, with the write made there after the switch"
+    );
+}
+
+#[test]
 fn an_abort_before_the_switch_leaves_the_tenant_writing_on_its_cluster() {
     let setup = setup();
     let tenant = setup.tenant;

@@ -44,6 +44,7 @@ fn many_tenants_share_a_small_budget_concurrently() {
         max_tenant_connections: 2,
         cluster_budget: BUDGET,
         wait_timeout: Duration::from_secs(30),
+        ..PgPoolConfig::default()
     });
     let tenants: Vec<TenantId> = (0..N_TENANTS).map(|_| fixture.add_tenant()).collect();
     let finished = AtomicBool::new(false);
@@ -115,6 +116,7 @@ fn a_tenant_takes_an_idle_connection_of_another_when_the_budget_is_spent() {
         // Were the idle connection not closed for it, the second tenant would wait
         // this long and fail.
         wait_timeout: Duration::from_secs(5),
+        ..PgPoolConfig::default()
     });
     let (one, two) = (fixture.add_tenant(), fixture.add_tenant());
     push_receipts(&fixture, one, 1..3);
