@@ -15,8 +15,8 @@
 //! first time it is needed, by its columns inside the statement that needs it. The other
 //! round trips: creating a key the database has never seen (which also tells the ledger that
 //! it has no state and no counts), a review or a claim (written at once), claims read for a
-//! claim, and a baseline or delta of an event other than the one being applied (see
-//! [`PgLedger::applying`]), whose `events.seq` is looked up.
+//! claim, and a baseline or delta of an event that was not announced in this transaction
+//! (see [`PgLedger::applying`]), whose `events.seq` is looked up.
 
 use crate::columns::{
     corrupt, count_decision_from_sql, count_decision_to_sql, count_status_from_sql, lot_from_sql,
@@ -151,6 +151,11 @@ pub struct PgLedger<'t> {
     /// The count tasks stored for keys whose counts this ledger holds, by key id, as read by
     /// prefetch (the ones put since are in `tasks`).
     stored_tasks: HashMap<i64, Vec<CountTask>>,
+    /// The `events.seq` of every event announced with [`PgLedger::applying`] in this
+    /// transaction. A caller that writes its log rows in bulk at the end of the transaction
+    /// (the server's push) has not written them yet when a later event of the same batch
+    /// names one of them, e.g. a review's baseline count.
+    announced: HashMap<EventId, i64>,
 }
 
 /// A discrepancy's end state in this transaction: opened (with what it was opened with
@@ -192,14 +197,19 @@ impl<'t> PgLedger<'t> {
             counts: HashMap::new(),
             counts_put: HashSet::new(),
             stored_tasks: HashMap::new(),
+            announced: HashMap::new(),
         }
     }
 
     /// Says that the event about to be applied is row `seq` of `events`, which saves
-    /// looking it up: stock deltas and baselines are keyed by that row. Optional; every
-    /// event applied must already be in `events` either way.
+    /// looking it up: stock deltas and baselines are keyed by that row. The ledger remembers
+    /// it for the rest of the transaction, so an event announced here may be written to
+    /// `events` later in the same transaction, before it commits (the server's push appends
+    /// its batch's log rows in one statement at the end). An event applied without being
+    /// announced must already be in `events`.
     pub fn applying(&mut self, event: EventId, seq: i64) {
         self.cache.applying(event, seq);
+        self.announced.insert(event, seq);
     }
 
     /// Writes what the ledger holds back (the changed key states and the pending deltas, one
@@ -216,11 +226,14 @@ impl<'t> PgLedger<'t> {
         Ok(self.cache.key_ids)
     }
 
-    /// The `events.seq` of an event that is in the log: the one being applied without a
-    /// lookup, any other looked up.
+    /// The `events.seq` of an event that is in the log: one announced in this transaction
+    /// (see [`PgLedger::applying`]) without a lookup, any other looked up.
     fn event_seq(&self, event: EventId) -> Result<i64, ProjectionError> {
         if let Some(seq) = self.cache.current_seq(event) {
             return Ok(seq);
+        }
+        if let Some(seq) = self.announced.get(&event) {
+            return Ok(*seq);
         }
         let row = self
             .tx
