@@ -307,8 +307,11 @@ impl Storage for PgStorage {
             let mut push = PgPush::new(&tx, next_seq);
             push.read_logged(events)?;
             // One statement per table reads what the batch will ask the ledger about, so a
-            // movement on a known key costs no round trip (aisle_projection::pg's prefetch).
+            // movement on a known key costs no round trip (aisle_projection::pg's prefetch),
+            // and one creates the keys it found missing, so a movement on a new slot costs
+            // none either (the push lock is what that needs; unused keys go at `finish`).
             push.ledger.prefetch(events)?;
+            push.ledger.create_absent_keys()?;
             let results = push::push_events(&mut push, events, now_ms, self.max_clock_ahead_ms)?;
             push.write_log(now_ms)?;
             push.ledger.finish()?;
