@@ -262,6 +262,10 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
     let pool_cap = env_count("AISLE_BENCH_POOL_CAP", 256)?;
     let pushers = env_count("AISLE_BENCH_LOCK_PUSHERS", 8)?;
     let n_lock = env_count("AISLE_BENCH_LOCK_EVENTS", 50_000)?;
+    let tenant_connections = env_count(
+        "AISLE_BENCH_PG_TENANT_CONNECTIONS",
+        PgPoolConfig::default().max_tenant_connections,
+    )?;
 
     let parent = bench_parent_dir();
     std::fs::create_dir_all(&parent)?;
@@ -285,7 +289,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
             settings,
         })?;
         println!(
-            "postgres cluster on port {}, settings {PG_SETTINGS:?} (PostgreSQL's defaults; nothing tuned)",
+            "postgres cluster on port {}, settings {PG_SETTINGS:?} (PostgreSQL's defaults; nothing tuned); {tenant_connections} connections a tenant at most",
             cluster.port()
         );
         Some(Pg {
@@ -308,6 +312,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
             Arc::clone(&pg.placements) as Arc<dyn Placements>,
             PgPoolConfig {
                 max_open_tenants: pool_cap,
+                max_tenant_connections: tenant_connections,
                 ..PgPoolConfig::default()
             },
             server_rt.handle().clone(),
