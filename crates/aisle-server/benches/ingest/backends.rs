@@ -22,7 +22,7 @@
 //! `AISLE_BENCH_PACED_RATE` events/s, for about `AISLE_BENCH_PACED_SECS` (default 30), each
 //! device pushing one batch per interval: the p99 of a push under that load; (d) one tenant's pushes from 1 device and then from `AISLE_BENCH_LOCK_PUSHERS` devices at
 //! once (default 8; `AISLE_BENCH_LOCK_EVENTS` events each time, default 50,000): what the
-//! tenant's push serialisation (PUSH_LOCK on PostgreSQL, SQLite's write lock) costs.
+//! tenant's push serialisation (PUSH_LOCK and the in-process push gate on PostgreSQL, SQLite's write lock) costs.
 //! Before (b), (c) and (d) each device makes one untimed one-event push, so opening a tenant
 //! (its migrations on PostgreSQL) is not in their figures; it is in (a)'s touch time.
 //! `AISLE_BENCH_BACKENDS` picks the backends (default `sqlite,postgres`).
