@@ -20,9 +20,12 @@
 //! pushing back to back (closed loop: its p99 is mostly queueing); (c') the same devices at a
 //! paced, open-loop load, `AISLE_BENCH_PACED_PERCENT` (default 80) of (c)'s rate or
 //! `AISLE_BENCH_PACED_RATE` events/s, for about `AISLE_BENCH_PACED_SECS` (default 30), each
-//! device pushing one batch per interval: the p99 of a push under that load; (d) one tenant's pushes from 1 device and then from `AISLE_BENCH_LOCK_PUSHERS` devices at
-//! once (default 8; `AISLE_BENCH_LOCK_EVENTS` events each time, default 50,000): what the
-//! tenant's push serialisation (PUSH_LOCK and the in-process push gate on PostgreSQL, SQLite's write lock) costs.
+//! device pushing one batch per interval: the p99 of a push under that load; (d) one
+//! tenant's pushes from 1 device and then from `AISLE_BENCH_LOCK_PUSHERS` devices at once
+//! (default 8; `AISLE_BENCH_LOCK_EVENTS` events each time, default 50,000): what the
+//! tenant's push serialisation (PUSH_LOCK and the in-process push gate on PostgreSQL,
+//! SQLite's write lock) costs. `AISLE_BENCH_PG_TENANT_CONNECTIONS` sets the PostgreSQL
+//! pools' connections a tenant (default `PgPoolConfig`'s), for experiments.
 //! Before (b), (c) and (d) each device makes one untimed one-event push, so opening a tenant
 //! (its migrations on PostgreSQL) is not in their figures; it is in (a)'s touch time.
 //! `AISLE_BENCH_BACKENDS` picks the backends (default `sqlite,postgres`).
