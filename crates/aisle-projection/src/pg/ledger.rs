@@ -14,9 +14,9 @@
 //! whose rows are the key's whole history). Without it, each key, line or count is read the
 //! first time it is needed, by its columns inside the statement that needs it. The other
 //! round trips: creating a key the database has never seen (which also tells the ledger that
-//! it has no state and no counts), a review or a claim (written at once), claims read for a
-//! claim, and a baseline or delta of an event other than the one being applied (see
-//! [`PgLedger::applying`]), whose `events.seq` is looked up.
+//! it has no state and no counts; none after [`PgLedger::create_absent_keys`]), a review or a claim (written at once), claims read for a
+//! claim, and a baseline or delta of an event that was not announced in this transaction
+//! (see [`PgLedger::applying`]), whose `events.seq` is looked up.
 
 use crate::columns::{
     corrupt, count_decision_from_sql, count_decision_to_sql, count_status_from_sql, lot_from_sql,
@@ -151,6 +151,15 @@ pub struct PgLedger<'t> {
     /// The count tasks stored for keys whose counts this ledger holds, by key id, as read by
     /// prefetch (the ones put since are in `tasks`).
     stored_tasks: HashMap<i64, Vec<CountTask>>,
+    /// The `events.seq` of every event announced with [`PgLedger::applying`] in this
+    /// transaction. A caller that writes its log rows in bulk at the end of the transaction
+    /// (the server's push) has not written them yet when a later event of the same batch
+    /// names one of them, e.g. a review's baseline count.
+    announced: HashMap<EventId, i64>,
+    /// Keys [`PgLedger::create_absent_keys`] created ahead, by id, that the rules have not
+    /// asked to create yet. Until they do, the key stays in `absent` (it has no state, no
+    /// deltas and no counts); [`PgLedger::finish`] deletes the ones never asked for.
+    created_ahead: HashSet<i64>,
 }
 
 /// A discrepancy's end state in this transaction: opened (with what it was opened with
@@ -192,14 +201,20 @@ impl<'t> PgLedger<'t> {
             counts: HashMap::new(),
             counts_put: HashSet::new(),
             stored_tasks: HashMap::new(),
+            announced: HashMap::new(),
+            created_ahead: HashSet::new(),
         }
     }
 
     /// Says that the event about to be applied is row `seq` of `events`, which saves
-    /// looking it up: stock deltas and baselines are keyed by that row. Optional; every
-    /// event applied must already be in `events` either way.
+    /// looking it up: stock deltas and baselines are keyed by that row. The ledger remembers
+    /// it for the rest of the transaction, so an event announced here may be written to
+    /// `events` later in the same transaction, before it commits (the server's push appends
+    /// its batch's log rows in one statement at the end). An event applied without being
+    /// announced must already be in `events`.
     pub fn applying(&mut self, event: EventId, seq: i64) {
         self.cache.applying(event, seq);
+        self.announced.insert(event, seq);
     }
 
     /// Writes what the ledger holds back (the changed key states and the pending deltas, one
@@ -207,6 +222,7 @@ impl<'t> PgLedger<'t> {
     /// once this one has committed. Run it before committing: without it the transaction
     /// commits events without their projection.
     pub fn finish(mut self) -> Result<HashMap<StockKey, i64>, ProjectionError> {
+        self.drop_unused_keys()?;
         self.flush_states()?;
         self.flush_deltas()?;
         self.flush_discrepancies()?;
@@ -216,11 +232,14 @@ impl<'t> PgLedger<'t> {
         Ok(self.cache.key_ids)
     }
 
-    /// The `events.seq` of an event that is in the log: the one being applied without a
-    /// lookup, any other looked up.
+    /// The `events.seq` of an event that is in the log: one announced in this transaction
+    /// (see [`PgLedger::applying`]) without a lookup, any other looked up.
     fn event_seq(&self, event: EventId) -> Result<i64, ProjectionError> {
         if let Some(seq) = self.cache.current_seq(event) {
             return Ok(seq);
+        }
+        if let Some(seq) = self.announced.get(&event) {
+            return Ok(*seq);
         }
         let row = self
             .tx
@@ -241,8 +260,15 @@ impl<'t> PgLedger<'t> {
 
     /// The key's id, creating its `stock_keys` row if the database has none.
     fn create_key(&mut self, key: &StockKey) -> Result<i64, ProjectionError> {
-        if let Some(id) = self.cache.key_ids.get(key) {
-            return Ok(*id);
+        if let Some(id) = self.cache.key_ids.get(key).copied() {
+            if self.created_ahead.remove(&id) {
+                // Created ahead by this transaction, and wanted now: from here on it is a
+                // key this ledger created, with no state and no counts.
+                self.forget_absent(key);
+                self.cache.read(id, None);
+                self.counts.entry(id).or_default();
+            }
+            return Ok(id);
         }
         // One round trip: the new row's id, or the existing row's. Pushes to one database
         // are serialised, so no other transaction creates the same key meanwhile; if one
@@ -269,12 +295,7 @@ impl<'t> PgLedger<'t> {
                 false,
             ),
         };
-        // The key exists now, under every spelling of it (a lot of "" is no lot).
-        if !self.absent.is_empty() {
-            let stored = KeyColumns::of(key);
-            self.absent
-                .retain(|absent| KeyColumns::of(absent) != stored);
-        }
+        self.forget_absent(key);
         self.cache.key_ids.insert(key.clone(), id);
         // A key this statement created has no state row (nothing on hand, no baseline) and
         // no counts.
@@ -285,6 +306,15 @@ impl<'t> PgLedger<'t> {
             self.counts.entry(id).or_default();
         }
         Ok(id)
+    }
+
+    /// The key exists now, under every spelling of it (a lot of "" is no lot).
+    fn forget_absent(&mut self, key: &StockKey) {
+        if !self.absent.is_empty() {
+            let stored = KeyColumns::of(key);
+            self.absent
+                .retain(|absent| KeyColumns::of(absent) != stored);
+        }
     }
 
     /// Caches a key's id read back from a statement that found it by its columns.

@@ -316,31 +316,55 @@ pub mod postgres {
         }
     }
 
+    impl PgBackend {
+        /// Applies `events` in one transaction, as `ingest` does, after reading ahead (and
+        /// creating the absent keys of) `read_ahead`, which may name events never applied:
+        /// what the server's push does with a batch whose events are refused or repeats.
+        pub fn ingest_with_read_ahead(&mut self, read_ahead: &[&Event], events: &[&Event]) {
+            self.in_tx(|tx| {
+                let mut ledger = PgLedger::new(tx);
+                ledger
+                    .prefetch(read_ahead.iter().copied())
+                    .expect("prefetch");
+                ledger.create_absent_keys().expect("create absent keys");
+                apply_logged(tx, &mut ledger, events);
+                ledger.finish().expect("finish");
+            });
+        }
+    }
+
+    /// Logs each of `events` not logged yet and applies it.
+    fn apply_logged(tx: &PgTx<'_>, ledger: &mut PgLedger<'_>, events: &[&Event]) {
+        for event in events {
+            let (payload, hlc) = event_values(event);
+            let Some(row) = tx
+                .query_opt(
+                    "INSERT INTO events (seq, id, warehouse, device, hlc, kind, received_ms, payload)
+                     VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), $1, $2, $3, $4, $5, 0, $6)
+                     ON CONFLICT (id) DO NOTHING RETURNING seq",
+                    &[event.id.as_uuid(), event.warehouse.as_uuid(), event.device.as_uuid(), &hlc, &event.kind(), &payload],
+                )
+                .expect("log")
+            else {
+                continue;
+            };
+            ledger.applying(event.id, row.get(0));
+            apply(ledger, event).expect("apply");
+        }
+    }
+
     impl Backend for PgBackend {
         fn ingest(&mut self, events: &[&Event]) {
             self.in_tx(|tx| {
                 let mut ledger = PgLedger::new(tx);
-                // Every other event's keys are read ahead, so both the prefetched and the
-                // one-key-at-a-time paths run in every body.
+                // Every other event's keys are read ahead (and their absent keys created
+                // ahead), so both the prefetched and the one-key-at-a-time paths run in
+                // every body.
                 ledger
                     .prefetch(events.iter().step_by(2).copied())
                     .expect("prefetch");
-                for event in events {
-                    let (payload, hlc) = event_values(event);
-                    let Some(row) = tx
-                        .query_opt(
-                            "INSERT INTO events (seq, id, warehouse, device, hlc, kind, received_ms, payload)
-                             VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), $1, $2, $3, $4, $5, 0, $6)
-                             ON CONFLICT (id) DO NOTHING RETURNING seq",
-                            &[event.id.as_uuid(), event.warehouse.as_uuid(), event.device.as_uuid(), &hlc, &event.kind(), &payload],
-                        )
-                        .expect("log")
-                    else {
-                        continue;
-                    };
-                    ledger.applying(event.id, row.get(0));
-                    apply(&mut ledger, event).expect("apply");
-                }
+                ledger.create_absent_keys().expect("create absent keys");
+                apply_logged(tx, &mut ledger, events);
                 ledger.finish().expect("finish");
             });
         }

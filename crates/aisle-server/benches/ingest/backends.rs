@@ -16,10 +16,16 @@
 //! In each child, in order: (a) touching `AISLE_BENCH_RSS_TENANTS` tenants (one push of 10
 //! events each) with `AISLE_BENCH_POOL_CAP` pools open at most, then the RSS and, on
 //! PostgreSQL, the cluster's client connections; (b) one tenant, one device, sequential
-//! pushes; (c) `AISLE_BENCH_TENANTS` tenants × `AISLE_BENCH_DEVICES` devices at once;
-//! (d) one tenant's pushes from 1 device and then from `AISLE_BENCH_LOCK_PUSHERS` devices at
-//! once (default 8; `AISLE_BENCH_LOCK_EVENTS` events each time, default 50,000): what the
-//! tenant's push serialisation (PUSH_LOCK on PostgreSQL, SQLite's write lock) costs.
+//! pushes; (c) `AISLE_BENCH_TENANTS` tenants × `AISLE_BENCH_DEVICES` devices at once, each
+//! pushing back to back (closed loop: its p99 is mostly queueing); (c') the same devices at a
+//! paced, open-loop load, `AISLE_BENCH_PACED_PERCENT` (default 80) of (c)'s rate or
+//! `AISLE_BENCH_PACED_RATE` events/s, for about `AISLE_BENCH_PACED_SECS` (default 30), each
+//! device pushing one batch per interval: the p99 of a push under that load; (d) one
+//! tenant's pushes from 1 device and then from `AISLE_BENCH_LOCK_PUSHERS` devices at once
+//! (default 8; `AISLE_BENCH_LOCK_EVENTS` events each time, default 50,000): what the
+//! tenant's push serialisation (PUSH_LOCK and the in-process push gate on PostgreSQL,
+//! SQLite's write lock) costs. `AISLE_BENCH_PG_TENANT_CONNECTIONS` sets the PostgreSQL
+//! pools' connections a tenant (default `PgPoolConfig`'s), for experiments.
 //! Before (b), (c) and (d) each device makes one untimed one-event push, so opening a tenant
 //! (its migrations on PostgreSQL) is not in their figures; it is in (a)'s touch time.
 //! `AISLE_BENCH_BACKENDS` picks the backends (default `sqlite,postgres`).
@@ -72,6 +78,13 @@ struct Figures {
     lock_one_p99: f64,
     lock_many_rate: f64,
     lock_many_p99: f64,
+    /// The paced load of (c'): what was offered, what was served, the push latencies, and
+    /// the share of pushes that started more than one interval behind their schedule.
+    paced_offered: f64,
+    paced_rate: f64,
+    paced_p50: f64,
+    paced_p99: f64,
+    paced_late_pct: f64,
 }
 
 /// True when this process is a backend's child; it then runs that backend and exits.
@@ -175,6 +188,19 @@ fn report(results: &[(String, Figures)]) -> Vec<String> {
         &|f| f.agg_p99,
         Some((TARGET_PG_P99_MS, false)),
     );
+    row(
+        "  paced: offered events/s",
+        &|f| f.paced_offered,
+        Some((TARGET_PG_AGGREGATE, true)),
+    );
+    row("  paced: served events/s", &|f| f.paced_rate, None);
+    row("  paced: push p50 ms", &|f| f.paced_p50, None);
+    row(
+        "  paced: push p99 ms",
+        &|f| f.paced_p99,
+        Some((TARGET_PG_P99_MS, false)),
+    );
+    row("  paced: % of pushes late", &|f| f.paced_late_pct, None);
     row("lock: 1 pusher, events/s", &|f| f.lock_one_rate, None);
     row("lock: 1 pusher, push p99 ms", &|f| f.lock_one_p99, None);
     row(
@@ -239,6 +265,10 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
     let pool_cap = env_count("AISLE_BENCH_POOL_CAP", 256)?;
     let pushers = env_count("AISLE_BENCH_LOCK_PUSHERS", 8)?;
     let n_lock = env_count("AISLE_BENCH_LOCK_EVENTS", 50_000)?;
+    let tenant_connections = env_count(
+        "AISLE_BENCH_PG_TENANT_CONNECTIONS",
+        PgPoolConfig::default().max_tenant_connections,
+    )?;
 
     let parent = bench_parent_dir();
     std::fs::create_dir_all(&parent)?;
@@ -262,7 +292,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
             settings,
         })?;
         println!(
-            "postgres cluster on port {}, settings {PG_SETTINGS:?} (PostgreSQL's defaults; nothing tuned)",
+            "postgres cluster on port {}, settings {PG_SETTINGS:?} (PostgreSQL's defaults; nothing tuned); {tenant_connections} connections a tenant at most",
             cluster.port()
         );
         Some(Pg {
@@ -285,6 +315,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
             Arc::clone(&pg.placements) as Arc<dyn Placements>,
             PgPoolConfig {
                 max_open_tenants: pool_cap,
+                max_tenant_connections: tenant_connections,
                 ..PgPoolConfig::default()
             },
             server_rt.handle().clone(),
@@ -436,6 +467,39 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
     (figures.agg_p50, figures.agg_p99) = (agg.p50, agg.p99);
     println!("{backend}: aggregate {:.0} events/s", figures.agg_rate);
 
+    // (c') The same devices at a paced, open-loop load: each pushes one batch every
+    // `interval`, staggered, so the offered load is fixed and a push's latency is a push
+    // under load, not the time it queued behind its device's previous ones.
+    let offered = match std::env::var("AISLE_BENCH_PACED_RATE") {
+        Ok(rate) => rate.parse::<f64>()?,
+        Err(_) => figures.agg_rate * env_count("AISLE_BENCH_PACED_PERCENT", 80)? as f64 / 100.0,
+    };
+    let paced_secs = env_count("AISLE_BENCH_PACED_SECS", 30)? as f64;
+    let interval = std::time::Duration::from_secs_f64(fleet.len() as f64 * batch as f64 / offered);
+    let per_device = ((paced_secs / interval.as_secs_f64()).ceil() as usize).max(1);
+    let work = fleet
+        .iter()
+        .enumerate()
+        .map(|(idx, device)| {
+            let mut floor = Floor::new(device, 9_000 + idx as u64);
+            Ok((device.clone(), bodies_of(&mut floor, per_device, batch)?))
+        })
+        .collect::<BenchResult<Vec<_>>>()?;
+    let paced = run_paced(&client_rt, &http, &base, work, interval)?;
+    figures.paced_offered = offered;
+    figures.paced_rate = per_second(paced.latencies.len() * batch, paced.elapsed);
+    figures.paced_late_pct = 100.0 * paced.late as f64 / paced.latencies.len().max(1) as f64;
+    let paced_percentiles = Percentiles::of(paced.latencies);
+    (figures.paced_p50, figures.paced_p99) = (paced_percentiles.p50, paced_percentiles.p99);
+    println!(
+        "{backend}: paced {offered:.0} events/s offered ({} devices, a push each {:.2}s): served {:.0}, p99 {:.0} ms, {:.1}% late",
+        fleet.len(),
+        interval.as_secs_f64(),
+        figures.paced_rate,
+        figures.paced_p99,
+        figures.paced_late_pct
+    );
+
     // (d) One tenant's pushes: one device, then `pushers` devices at once.
     for (many, name) in [(false, "lock-one"), (true, "lock-many")] {
         let n_here = if many { pushers } else { 1 };
@@ -483,6 +547,64 @@ fn bodies_of(floor: &mut Floor, n: usize, batch: usize) -> BenchResult<Vec<Vec<u
     (0..n)
         .map(|_| floor.batch(batch).map(|(_, body): (Vec<Event>, _)| body))
         .collect()
+}
+
+/// What a paced run measured.
+struct Paced {
+    elapsed: std::time::Duration,
+    /// Each push's latency, from when it was sent.
+    latencies: Vec<std::time::Duration>,
+    /// Pushes sent more than one interval after their scheduled time: the load offered was
+    /// not what the schedule said, and the latencies understate the queueing.
+    late: usize,
+}
+
+/// Every device at once, each pushing its bodies in order, one every `interval`, device
+/// `idx` of `n` starting `idx / n` of an interval in, so the pushes are spread evenly. A
+/// push that is still running when the next is due delays it (and counts as late if by
+/// more than an interval).
+fn run_paced(
+    runtime: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    base: &str,
+    work: Vec<(Device, Vec<Vec<u8>>)>,
+    interval: std::time::Duration,
+) -> BenchResult<Paced> {
+    runtime.block_on(async {
+        let n_devices = work.len();
+        let start = tokio::time::Instant::now();
+        let mut tasks = Vec::new();
+        for (idx, (device, bodies)) in work.into_iter().enumerate() {
+            let http = http.clone();
+            let base = base.to_owned();
+            let offset = interval.mul_f64(idx as f64 / n_devices as f64);
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut late = 0;
+                for (push_idx, body) in bodies.into_iter().enumerate() {
+                    let due = start + offset + interval * push_idx as u32;
+                    tokio::time::sleep_until(due).await;
+                    if tokio::time::Instant::now().duration_since(due) > interval {
+                        late += 1;
+                    }
+                    latencies.push(push(&http, &base, &device, body).await?);
+                }
+                BenchResult::Ok((latencies, late))
+            }));
+        }
+        let mut paced = Paced {
+            elapsed: std::time::Duration::ZERO,
+            latencies: Vec::new(),
+            late: 0,
+        };
+        for task in tasks {
+            let (latencies, late) = task.await??;
+            paced.latencies.extend(latencies);
+            paced.late += late;
+        }
+        paced.elapsed = start.elapsed();
+        Ok(paced)
+    })
 }
 
 /// Pushes each device's bodies in order, `concurrency` devices at a time; the elapsed time

@@ -4,7 +4,7 @@
 
 use super::{StockFilter, Storage};
 use crate::auth::{IntegrationContext, MasterWrite, StockRead, TenantContext};
-use aisle_core::event::{CountDecision, EventBody};
+use aisle_core::event::{CountDecision, EventBody, Resolution};
 use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
 use aisle_core::stock::StockKey;
 use aisle_core::testkit::{self, count_requested, counted, key, picked, received, Events};
@@ -125,6 +125,88 @@ pub(crate) fn push_numbers_new_events_and_dedupes_by_id(backend: &dyn Backend) {
         .expect("stock");
     assert_eq!(stock.rows.len(), 1);
     assert_eq!(stock.rows[0].on_hand, 4, "each receipt counted once");
+}
+
+/// One batch with a count and its review, an event twice (once more as sent, once changed)
+/// and a pick that takes a key below zero. A backend that logs a batch in bulk must answer as
+/// one that logs event by event: the repeat answers the first one's seq, the changed one is
+/// refused, the review finds its count's place in the log, and the rules' resolution takes the
+/// seq right after its cause, before the batch's next event.
+pub(crate) fn one_batch_dedupes_within_itself_and_logs_resolutions_after_their_cause(
+    backend: &dyn Backend,
+) {
+    let storage = backend.storage();
+    let tenant = backend.add_tenant();
+    let context = context(tenant);
+    let (a, b) = (key(1, 1, None), key(2, 1, None));
+    let receipt = event(tenant, 1, received(&a, 5));
+    let count = event(tenant, 2, counted(&a, 9, 5, CountDecision::NeedsReview));
+    let review = event(
+        tenant,
+        3,
+        testkit::reviewed(count.id, aisle_core::event::ReviewDecision::Approved),
+    );
+    let mut changed = receipt.clone();
+    changed.body = received(&a, 6);
+    let pick = event(tenant, 4, picked(&b, 2));
+    let after = event(tenant, 5, received(&b, 1));
+    let batch = [
+        receipt.clone(),
+        count.clone(),
+        review.clone(),
+        receipt.clone(),
+        changed,
+        pick.clone(),
+        after.clone(),
+    ];
+    let results = storage.push(&context, &batch, NOW_MS).expect("push");
+    assert_eq!(
+        statuses(&results),
+        [
+            (PushStatus::Applied, Some(1), None),
+            (PushStatus::Applied, Some(2), None),
+            (PushStatus::Applied, Some(4), None),
+            (PushStatus::Duplicate, Some(1), None),
+            (
+                PushStatus::Rejected,
+                None,
+                Some("payload_mismatch".to_owned())
+            ),
+            (PushStatus::Applied, Some(5), None),
+            (PushStatus::Applied, Some(7), None),
+        ],
+        "a repeat within the batch answers the first's seq; seqs 3 and 6 are resolutions"
+    );
+    let pulled = pull_all(storage, &context, 100);
+    let seqs: Vec<u64> = pulled.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6, 7], "the log is dense");
+    let logged: Vec<_> = pulled.iter().map(|(_, event)| event.id).collect();
+    assert_eq!(
+        [logged[0], logged[1], logged[3], logged[4], logged[6]],
+        [receipt.id, count.id, review.id, pick.id, after.id],
+        "the batch's events are logged in its order"
+    );
+    match &pulled[2].1.body {
+        EventBody::Resolved {
+            resolution: Resolution::CountVariance { counted, .. },
+        } => assert_eq!(*counted, count.id, "the resolution names the count"),
+        other => panic!("seq 3 should be the count's count_variance resolution, not {other:?}"),
+    }
+    match &pulled[5].1.body {
+        EventBody::Resolved {
+            resolution: Resolution::NegativeStock { cause, .. },
+        } => assert_eq!(*cause, pick.id, "the resolution names the pick"),
+        other => panic!("seq 6 should be the pick's negative_stock resolution, not {other:?}"),
+    }
+    let stock = storage
+        .stock(&context, StockFilter::default())
+        .expect("stock");
+    let on_hand: Vec<i64> = stock.rows.iter().map(|row| row.on_hand).collect();
+    assert_eq!(
+        on_hand,
+        [9, -1],
+        "the approved count is a's baseline; b took the pick and the receipt"
+    );
 }
 
 pub(crate) fn push_refuses_invalid_and_clock_ahead_events_and_device_resolutions(
@@ -674,6 +756,11 @@ fn on_every_backend(body: fn(&dyn Backend)) {
 #[test]
 fn conformance_push_numbers_new_events_and_dedupes_by_id() {
     on_every_backend(push_numbers_new_events_and_dedupes_by_id);
+}
+
+#[test]
+fn conformance_one_batch_dedupes_within_itself_and_logs_resolutions_after_their_cause() {
+    on_every_backend(one_batch_dedupes_within_itself_and_logs_resolutions_after_their_cause);
 }
 
 #[test]

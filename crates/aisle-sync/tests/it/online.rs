@@ -98,8 +98,8 @@ impl Setup {
         let server = RunningServer::start(ServerConfig::new(server_dir.path().to_owned(), 4))
             .await
             .expect("server");
-        let registry =
-            SqliteRegistry::open(&aisle_server::registry_path(server_dir.path())).expect("registry");
+        let registry = SqliteRegistry::open(&aisle_server::registry_path(server_dir.path()))
+            .expect("registry");
         let tenant = registry.add_tenant("acme", 1).expect("tenant");
         let warehouse = registry
             .add_warehouse(tenant, "main", 1)

@@ -9,7 +9,7 @@ use aisle_core::event::EventBody;
 use aisle_core::ids::{EventId, PickListId};
 use aisle_core::stock::{CountRecord, CountTask, PickLineState, StockKey};
 use aisle_core::Event;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use uuid::Uuid;
 
 impl PgLedger<'_> {
@@ -124,6 +124,81 @@ impl PgLedger<'_> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Creates, in one statement, every key [`PgLedger::prefetch`] found the database
+    /// without, so that the rules creating one later (a movement on a new slot) cost no round
+    /// trip. Until the rules ask for a key it stays as the prefetch found it, absent (no state,
+    /// no deltas, no counts), and [`PgLedger::finish`] deletes the keys never asked for, so
+    /// the transaction commits the same `stock_keys` rows as without this call (only the ids
+    /// may differ). Only for a caller that serialises the database's writers (the server's
+    /// push lock): a key another transaction created meanwhile would make the insert wait
+    /// for it and then skip it, which is correct but slow.
+    pub fn create_absent_keys(&mut self) -> Result<(), ProjectionError> {
+        // One row per distinct spelling in the table (a lot of "" is no lot).
+        let mut by_columns: BTreeMap<(Uuid, Uuid, Uuid, &str), Vec<StockKey>> = BTreeMap::new();
+        for key in &self.absent {
+            if self.cache.key_ids.contains_key(key) {
+                continue;
+            }
+            by_columns
+                .entry((
+                    *key.warehouse.as_uuid(),
+                    *key.location.as_uuid(),
+                    *key.item.as_uuid(),
+                    lot_to_sql(&key.lot),
+                ))
+                .or_default()
+                .push(key.clone());
+        }
+        if by_columns.is_empty() {
+            return Ok(());
+        }
+        let mut columns: (Vec<Uuid>, Vec<Uuid>, Vec<Uuid>, Vec<&str>) = Default::default();
+        for (warehouse, location, item, lot) in by_columns.keys() {
+            columns.0.push(*warehouse);
+            columns.1.push(*location);
+            columns.2.push(*item);
+            columns.3.push(lot);
+        }
+        let rows = self.tx.query(
+            "INSERT INTO stock_keys (warehouse, location, item, lot)
+             SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::TEXT[])
+             ON CONFLICT (warehouse, location, item, lot) DO NOTHING
+             RETURNING key_id, warehouse, location, item, lot",
+            &[&columns.0, &columns.1, &columns.2, &columns.3],
+        )?;
+        let mut created: Vec<(i64, Vec<StockKey>)> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let lot: &str = row.get(4);
+            let spelled = (row.get(1), row.get(2), row.get(3), lot);
+            // A key created meanwhile by another writer is not returned: it stays absent
+            // here and is found by its columns when the rules create it.
+            if let Some(keys) = by_columns.remove(&spelled) {
+                created.push((row.get(0), keys));
+            }
+        }
+        for (key_id, keys) in created {
+            for key in keys {
+                self.cache.key_ids.insert(key, key_id);
+            }
+            self.created_ahead.insert(key_id);
+        }
+        Ok(())
+    }
+
+    /// Deletes the keys [`PgLedger::create_absent_keys`] created that the rules never asked
+    /// for, and forgets their ids.
+    pub(super) fn drop_unused_keys(&mut self) -> Result<(), ProjectionError> {
+        if self.created_ahead.is_empty() {
+            return Ok(());
+        }
+        let unused: Vec<i64> = self.created_ahead.drain().collect();
+        self.tx
+            .execute("DELETE FROM stock_keys WHERE key_id = ANY($1)", &[&unused])?;
+        let unused: HashSet<i64> = unused.into_iter().collect();
+        self.cache.key_ids.retain(|_, id| !unused.contains(id));
         Ok(())
     }
 
