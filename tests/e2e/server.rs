@@ -4,7 +4,7 @@
 
 use aisle_core::ids::TenantId;
 use aisle_server::auth::Scope;
-use aisle_server::{registry_path, Registry, ServerConfig};
+use aisle_server::{registry_path, Registry, ServerConfig, SqliteRegistry};
 use aisle_store::master::PinHash;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -58,7 +58,7 @@ impl TestServer {
     pub async fn start(data_dir: &Path) -> TestServer {
         // The registry is made (migrated) here, before the server opens it too: two first
         // opens at once would both try to create its tables.
-        drop(Registry::open(&registry_path(data_dir)).expect("create the server's registry"));
+        drop(SqliteRegistry::open(&registry_path(data_dir)).expect("create the server's registry"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a free loopback port for the server");
@@ -126,8 +126,8 @@ impl TestServer {
         self.serve(listener);
     }
 
-    fn registry(&self) -> Registry {
-        Registry::open(&registry_path(&self.data_dir)).expect("open the server's registry")
+    fn registry(&self) -> SqliteRegistry {
+        SqliteRegistry::open(&registry_path(&self.data_dir)).expect("open the server's registry")
     }
 
     /// Makes the tenant of the run: warehouse "main", an ERP API key, master data over the

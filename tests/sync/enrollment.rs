@@ -2,6 +2,7 @@
 //! non-loopback host is refused.
 
 use crate::support::{fast_config, unique_profile, World, KEYRING_SERVICE};
+use aisle_server::Registry as _;
 use aisle_sync::enroll::EnrollForm;
 use aisle_sync::{KeyringTokenStore, SyncError, TokenStore};
 

@@ -7,7 +7,7 @@ use aisle_core::ids::{EventId, TenantId, UserId, WarehouseId};
 use aisle_core::stock::memory::Snapshot;
 use aisle_core::stock::{CountTask, Discrepancy, StockKey};
 use aisle_core::{Event, Hlc, Lot};
-use aisle_server::{Registry, RunningServer, ServerConfig};
+use aisle_server::{Registry, RunningServer, ServerConfig, SqliteRegistry};
 use aisle_store::Store;
 use aisle_sync::enroll::EnrollForm;
 use aisle_sync::{
@@ -30,7 +30,7 @@ pub struct World {
     server_dir: tempfile::TempDir,
     pub devices_dir: tempfile::TempDir,
     pub server: RunningServer,
-    pub registry: Registry,
+    pub registry: SqliteRegistry,
     pub tenant: TenantId,
     pub warehouse: WarehouseId,
 }
@@ -41,7 +41,7 @@ impl World {
         let server = RunningServer::start(ServerConfig::new(server_dir.path().to_owned(), 8))
             .await
             .expect("server starts");
-        let registry = Registry::open(&aisle_server::registry_path(server_dir.path()))
+        let registry = SqliteRegistry::open(&aisle_server::registry_path(server_dir.path()))
             .expect("registry opens");
         let tenant = registry.add_tenant("acme", 1).expect("tenant");
         let warehouse = registry
