@@ -93,7 +93,16 @@ pub struct PullQuery {
     pub limit: Option<u32>,
     /// Optional; when given it must be the device's own warehouse.
     pub warehouse: Option<String>,
+    /// Live sync: when nothing is after `after`, wait up to this many seconds (the server
+    /// caps it at 25) for a push to the warehouse or a master-data change before answering.
+    /// Absent or 0: answer at once. The answer's `Aisle-Live` header says why it came.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 0, maximum = 25))]
+    pub wait: Option<u32>,
 }
+
+/// The answer header of a pull that asked to `wait`: why it came (docs/protocol.md).
+pub const LIVE_HEADER: &str = "aisle-live";
 
 /// One event of a pull, with its seq in the warehouse's log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

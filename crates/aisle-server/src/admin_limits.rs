@@ -56,6 +56,10 @@ pub struct LimitArgs {
     /// per-tenant request rate and push quota (the buckets are per instance).
     #[arg(long, env = "AISLE_INSTANCES", default_value_t = 1)]
     instances: u32,
+    /// Pulls that may wait for live sync at once (`?wait=`); beyond it, or beyond three
+    /// quarters of --max-connections, a pull is answered at once instead of waiting.
+    #[arg(long, env = "AISLE_MAX_LIVE_WAITS", default_value_t = aisle_server::live::DEFAULT_MAX_LIVE_WAITS)]
+    max_live_waits: usize,
 }
 
 impl LimitArgs {
@@ -75,6 +79,7 @@ impl LimitArgs {
             tenant_push_per_sec: self.tenant_push_per_sec.max(1),
             tenant_max_bytes: self.tenant_max_bytes.max(1),
             instances: self.instances.max(1),
+            max_live_waits: self.max_live_waits,
         }
     }
 }

@@ -15,7 +15,6 @@ use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::value::RawValue;
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -32,6 +31,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The limits' state: the body budget, rate limits and tenant quotas.
     pub guards: Arc<crate::limits::Guards>,
+    /// Live sync's waiting pulls, woken by pushes and master-data writes ([`crate::live`]).
+    pub live: Arc<crate::live::Live>,
 }
 
 /// Runs blocking work (SQLite) off the async workers.
@@ -216,7 +217,7 @@ pub(crate) async fn push(
     let span = context.span("push");
     let n_events = events.len();
     let guards = Arc::clone(&state.guards);
-    let tenant = context.tenant();
+    let (tenant, warehouse) = (context.tenant(), context.warehouse());
     blocking(move || guards.quotas.check_push(tenant, n_events))
         .instrument(span.clone())
         .await?;
@@ -224,6 +225,8 @@ pub(crate) async fn push(
         .instrument(span.clone())
         .await?;
     span.in_scope(|| tracing::debug!(n_events, "pushed"));
+    // The push's transaction has committed: its events are there for any pull to read.
+    state.live.pushed(tenant, warehouse);
     state.metrics.record_push(&results);
     Ok(Json(PushResponse {
         results,
@@ -232,10 +235,14 @@ pub(crate) async fn push(
 }
 
 /// A page of the warehouse's events after a seq, with the stock checksum of the keys they touch.
+///
+/// With `wait`, a pull that finds nothing waits (live sync, [`crate::live`]) until a push to
+/// the warehouse or a master-data change of the tenant, then reads again and answers as any
+/// pull does; the `Aisle-Live` header says why it answered.
 #[utoipa::path(get, path = "/v1/t/{tenant}/events", tag = "sync",
     params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the token's tenant"), PullQuery),
     responses(
-        (status = 200, description = "Events with `seq > after`, in seq order", body = aisle_protocol::PullResponse),
+        (status = 200, description = "Events with `seq > after`, in seq order. With `wait`, the `Aisle-Live` header says why it answered: `data` (at once), `pushed`, `master`, `timeout`, `busy` or `closing`", body = aisle_protocol::PullResponse),
         (status = 400, description = "`bad_query`", body = crate::openapi::ErrorBody),
         (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
         (status = 403, description = "`tenant_mismatch` (or `warehouse_mismatch`): the request names another tenant or warehouse than the token's; audited", body = crate::openapi::ErrorBody),
@@ -246,7 +253,8 @@ pub(crate) async fn pull(
     context: TenantContext,
     State(state): State<AppState>,
     query: Result<Query<PullQuery>, QueryRejection>,
-) -> Result<Json<aisle_protocol::PullResponse<Box<RawValue>>>, AppError> {
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse as _;
     let Query(query) = query.map_err(|rejection| AppError::BadQuery(rejection.body_text()))?;
     if let Some(warehouse) = &query.warehouse {
         if warehouse.parse().ok() != Some(context.warehouse()) {
@@ -260,18 +268,68 @@ pub(crate) async fn pull(
         .limit
         .unwrap_or(aisle_protocol::DEFAULT_PULL_LIMIT)
         .clamp(1, aisle_protocol::MAX_PULL_LIMIT);
-    let storage = state.storage.clone();
+    let wait = live_wait(query.wait, state.guards.limits.idle_timeout);
     let span = context.span("pull");
-    let page = blocking(move || storage.pull(&context, query.after, limit))
-        .instrument(span)
+    // Subscribed before the read: a push that commits after the read still wakes the wait.
+    let waiter = wait.map(|_| state.live.subscribe(context.tenant(), context.warehouse()));
+    let page = read_page(&state, &context, query.after, limit)
+        .instrument(span.clone())
         .await?;
-    Ok(Json(aisle_protocol::PullResponse {
+    let (page, why) = match (wait, waiter) {
+        (None, _) | (_, None) => (page, None),
+        _ if !page.events.is_empty() => (page, Some("data")),
+        (_, Some(Err(crate::live::NoWait::Busy))) => (page, Some("busy")),
+        (_, Some(Err(crate::live::NoWait::Closing))) => (page, Some("closing")),
+        (Some(wait), Some(Ok(mut waiter))) => {
+            let wake = waiter.wait(wait).await;
+            // The place is given back before the second read, which may take a while.
+            drop(waiter);
+            let page = read_page(&state, &context, query.after, limit)
+                .instrument(span)
+                .await?;
+            let why = match wake {
+                crate::live::Wake::Pushed => "pushed",
+                crate::live::Wake::Master => "master",
+                crate::live::Wake::Timeout => "timeout",
+                crate::live::Wake::Closing => "closing",
+            };
+            (page, Some(why))
+        }
+    };
+    let body = Json(aisle_protocol::PullResponse {
         events: page.events,
         next: page.next,
         checksum: Some(page.checksum),
         checksum_seq: Some(page.checksum_seq),
         server_time_ms: crate::now_ms(),
-    }))
+    });
+    Ok(match why {
+        Some(why) => ([(aisle_protocol::LIVE_HEADER, why)], body).into_response(),
+        None => body.into_response(),
+    })
+}
+
+/// How long a pull that asked for `wait` seconds may wait: at most [`crate::live::MAX_WAIT`],
+/// and well inside the connection's idle timeout (no byte moves while it waits, and the
+/// accept loop would otherwise close the connection under it). `None`: answer at once.
+fn live_wait(
+    wait_secs: Option<u32>,
+    idle_timeout: std::time::Duration,
+) -> Option<std::time::Duration> {
+    let asked = std::time::Duration::from_secs(u64::from(wait_secs.filter(|secs| *secs > 0)?));
+    let inside_idle = idle_timeout.saturating_sub(idle_timeout / 4);
+    Some(asked.min(crate::live::MAX_WAIT).min(inside_idle)).filter(|wait| !wait.is_zero())
+}
+
+/// One page of the context's warehouse after `after`, read on the blocking pool.
+async fn read_page(
+    state: &AppState,
+    context: &TenantContext,
+    after: u64,
+    limit: u32,
+) -> Result<crate::storage::PullPage, AppError> {
+    let (storage, context) = (state.storage.clone(), context.clone());
+    blocking(move || storage.pull(&context, after, limit)).await
 }
 
 /// The server's stock projection of the device's warehouse, and its open discrepancies.

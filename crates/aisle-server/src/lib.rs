@@ -25,6 +25,7 @@ pub mod http;
 pub mod import;
 pub mod lengths;
 pub mod limits;
+pub mod live;
 pub mod master;
 pub mod metrics;
 pub mod migrate;
@@ -185,14 +186,27 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let (app, guards) = build(&config).await?;
-    serve::run(listener, app, guards, shutdown).await
+    let (app, guards, live) = build(&config).await?;
+    serve::run(listener, app, guards, closing_live(shutdown, live)).await
+}
+
+/// `shutdown`, which also ends every waiting pull the moment it completes, so that the
+/// graceful shutdown does not wait out their waits.
+async fn closing_live(
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    live: Arc<live::Live>,
+) {
+    shutdown.await;
+    live.close();
 }
 
 /// The router over the configured backend, for serving or for tests.
 pub async fn app(config: &ServerConfig) -> Result<axum::Router, ServerError> {
     Ok(build(config).await?.0)
 }
+
+/// What [`build`] gives: the router, the limits' state and the live-sync hub.
+type Built = (axum::Router, Arc<limits::Guards>, Arc<live::Live>);
 
 /// What a backend serves from: its registry and its tenants' storage.
 struct Opened {
@@ -203,7 +217,7 @@ struct Opened {
 }
 
 /// The registry and the tenants' storage the configuration names, behind the router.
-async fn build(config: &ServerConfig) -> Result<(axum::Router, Arc<limits::Guards>), ServerError> {
+async fn build(config: &ServerConfig) -> Result<Built, ServerError> {
     let metrics = Arc::new(metrics::Metrics::new());
     let opened = match &config.backend {
         Backend::Sqlite { data_dir } => open_sqlite(config, data_dir, &metrics)?,
@@ -217,18 +231,23 @@ async fn build(config: &ServerConfig) -> Result<(axum::Router, Arc<limits::Guard
         Arc::clone(&opened.registry),
         opened.data_dir,
     ));
+    let live = Arc::new(live::Live::new(
+        config.limits.max_live_waits,
+        config.limits.max_connections,
+    ));
     let router = http::router(http::AppState {
         registry: opened.registry,
         storage: opened.storage,
         metrics: Arc::clone(&metrics),
         guards: Arc::clone(&guards),
+        live: Arc::clone(&live),
     });
     // Added last, so it wraps every route (and the fallback) and sees each matched route.
     let router = router.layer(axum::middleware::from_fn_with_state(
         metrics,
         metrics::track,
     ));
-    Ok((router, guards))
+    Ok((router, guards, live))
 }
 
 /// The SQLite registry and tenant pools under `data_dir`, created if needed.
@@ -321,6 +340,8 @@ pub fn not_yet_for_postgres(what: &str) -> ServerError {
 #[derive(Debug)]
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// The live-sync hub, so that tests can see how many pulls wait.
+    pub live: Arc<live::Live>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<Result<(), ServerError>>,
 }
@@ -333,12 +354,19 @@ impl RunningServer {
             .map_err(ServerError::Io)?;
         let addr = listener.local_addr().map_err(ServerError::Io)?;
         let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
-        let (app, guards) = build(&config).await?;
-        let task = tokio::spawn(serve::run(listener, app, guards, async move {
+        let (app, guards, live) = build(&config).await?;
+        let shutdown = async move {
             let _ = receiver.await;
-        }));
+        };
+        let task = tokio::spawn(serve::run(
+            listener,
+            app,
+            guards,
+            closing_live(shutdown, Arc::clone(&live)),
+        ));
         Ok(Self {
             addr,
+            live,
             shutdown: Some(sender),
             task,
         })
@@ -354,6 +382,9 @@ impl Drop for RunningServer {
         if let Some(sender) = self.shutdown.take() {
             let _ = sender.send(());
         }
+        // The task is aborted before it may see the signal above: the waiting pulls are
+        // told here, so that their connections answer now rather than at their timeout.
+        self.live.close();
         self.task.abort();
     }
 }

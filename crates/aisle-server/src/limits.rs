@@ -87,6 +87,11 @@ pub struct Limits {
     /// requests evenly, the instances together allow about the configured rate. The
     /// per-address limits stay per instance: they protect each instance's own CPU.
     pub instances: u32,
+    /// Pulls that may wait for live sync at once (`?wait=`, [`crate::live`]); beyond it (or
+    /// beyond three quarters of [`Limits::max_connections`]) a pull is answered at once,
+    /// as without `wait`. A waiting pull holds its connection, so this is also a share of
+    /// the connection cap.
+    pub max_live_waits: usize,
 }
 
 /// A rate an instance holds when `instances` instances share it: rounded up, 0 stays 0 (off).
@@ -131,6 +136,7 @@ impl Default for Limits {
             tenant_push_per_sec: DEFAULT_TENANT_PUSH_PER_SEC,
             tenant_max_bytes: DEFAULT_TENANT_MAX_BYTES,
             instances: 1,
+            max_live_waits: crate::live::DEFAULT_MAX_LIVE_WAITS,
         }
     }
 }

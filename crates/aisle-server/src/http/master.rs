@@ -183,12 +183,15 @@ pub(crate) async fn put_items(
     body: Result<Json<ErpItems>, JsonRejection>,
 ) -> Result<Json<ErpUpsertResponse>, AppError> {
     let Json(body) = body.map_err(json_error)?;
+    let tenant = context.tenant();
     let items: Vec<NewItem> = body.items.into_iter().map(NewItem::from).collect();
     let storage = state.storage.clone();
     let span = context.span("erp_items");
     let outcome = blocking(move || storage.upsert_items(&context, &items, crate::now_ms()))
         .instrument(span)
         .await?;
+    // Committed: the tenant's waiting pulls wake and their devices fetch master data.
+    state.live.master_changed(tenant);
     answer(outcome, "items")
 }
 
@@ -208,6 +211,7 @@ pub(crate) async fn put_locations(
     body: Result<Json<ErpLocations>, JsonRejection>,
 ) -> Result<Json<ErpUpsertResponse>, AppError> {
     let Json(body) = body.map_err(json_error)?;
+    let tenant = context.tenant();
     let (registry, storage) = (state.registry.clone(), state.storage.clone());
     let span = context.span("erp_locations");
     let outcome = blocking(move || -> Result<Upsert, AppError> {
@@ -219,6 +223,8 @@ pub(crate) async fn put_locations(
     })
     .instrument(span)
     .await?;
+    // Committed: the tenant's waiting pulls wake and their devices fetch master data.
+    state.live.master_changed(tenant);
     answer(outcome, "locations")
 }
 
@@ -240,6 +246,7 @@ pub(crate) async fn put_users(
     body: Result<Json<ErpUsers>, JsonRejection>,
 ) -> Result<Json<ErpUpsertResponse>, AppError> {
     let Json(body) = body.map_err(json_error)?;
+    let tenant = context.tenant();
     let (registry, storage) = (state.registry.clone(), state.storage.clone());
     let span = context.span("erp_users");
     let outcome = blocking(move || -> Result<Upsert, AppError> {
@@ -260,6 +267,8 @@ pub(crate) async fn put_users(
     })
     .instrument(span)
     .await?;
+    // Committed: the tenant's waiting pulls wake and their devices fetch master data.
+    state.live.master_changed(tenant);
     answer(outcome, "users")
 }
 
@@ -279,6 +288,7 @@ pub(crate) async fn put_pick_lists(
     body: Result<Json<ErpPickLists>, JsonRejection>,
 ) -> Result<Json<ErpUpsertResponse>, AppError> {
     let Json(body) = body.map_err(json_error)?;
+    let tenant = context.tenant();
     let (registry, storage) = (state.registry.clone(), state.storage.clone());
     let span = context.span("erp_pick_lists");
     let outcome = blocking(move || -> Result<Upsert, AppError> {
@@ -290,6 +300,8 @@ pub(crate) async fn put_pick_lists(
     })
     .instrument(span)
     .await?;
+    // Committed: the tenant's waiting pulls wake and their devices fetch master data.
+    state.live.master_changed(tenant);
     answer(outcome, "pick_lists")
 }
 

@@ -17,6 +17,7 @@ mod idempotency;
 mod instances;
 mod isolation;
 mod limits;
+mod live;
 mod master;
 #[cfg(feature = "postgres")]
 mod master_backends;
