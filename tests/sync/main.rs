@@ -5,6 +5,7 @@ mod checksum_repair;
 mod connection;
 mod enrollment;
 mod faults;
+mod live;
 mod lost_ack;
 mod offline;
 mod randomized;

@@ -332,6 +332,8 @@ pub fn fast_config() -> SyncConfig {
         request_timeout: Duration::from_secs(2),
         connect_timeout: Duration::from_secs(2),
         pull_master: false,
+        // Live sync has its own tests (`live`); the others keep to the round they test.
+        live: false,
         ..SyncConfig::default()
     }
 }
@@ -380,6 +382,8 @@ pub struct Proxy {
     faults: Arc<Mutex<VecDeque<Fault>>>,
     offline: Arc<AtomicBool>,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// Told to cut the connections of live pulls (`?...wait=`) waiting for their answer.
+    cut_live: Arc<tokio::sync::Notify>,
 }
 
 impl Proxy {
@@ -390,6 +394,7 @@ impl Proxy {
             faults: Arc::default(),
             offline: Arc::default(),
             seen: Arc::default(),
+            cut_live: Arc::default(),
         };
         let serving = proxy.clone();
         tokio::spawn(async move {
@@ -412,6 +417,12 @@ impl Proxy {
 
     pub fn set_offline(&self, offline: bool) {
         self.offline.store(offline, Ordering::SeqCst);
+    }
+
+    /// Cuts every live pull (a pull with `wait=`) now waiting for the server's answer: both
+    /// its connections close, as a proxy or a dropped link would close them mid-wait.
+    pub fn cut_live_waits(&self) {
+        self.cut_live.notify_waiters();
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -482,7 +493,17 @@ impl Proxy {
                     {
                         return;
                     }
-                    let Some(response) = upstream_conn.read_message().await else {
+                    let is_live = request.method == "GET" && request.path.contains("wait=");
+                    let cut = self.cut_live.notified();
+                    let response = if is_live {
+                        tokio::select! {
+                            response = upstream_conn.read_message() => response,
+                            () = cut => return,
+                        }
+                    } else {
+                        upstream_conn.read_message().await
+                    };
+                    let Some(response) = response else {
                         return;
                     };
                     if fault == Fault::DropResponse {

@@ -26,6 +26,8 @@ use std::time::Duration;
 pub struct Exchange<T> {
     pub body: T,
     pub sample: ClockSample,
+    /// The `Aisle-Live` answer header of a pull that asked to wait: why it answered.
+    pub live: Option<String>,
 }
 
 /// A client for one enrolled device.
@@ -90,6 +92,28 @@ impl Client {
                 "v1/t/{}/events?after={after}&limit={limit}",
                 self.tenant
             )))
+            .bearer_auth(self.token.expose());
+        send(request, |body: &PullResponse| body.server_time_ms).await
+    }
+
+    /// `GET /v1/t/{tenant}/events?after=&limit=&wait=`: live sync's pull, which the server
+    /// holds up to `wait` when nothing is after `after` (docs/protocol.md, "Live sync").
+    /// The request may take `wait` longer than any other.
+    pub async fn pull_waiting(
+        &self,
+        after: u64,
+        limit: u32,
+        wait: Duration,
+        request_timeout: Duration,
+    ) -> Result<Exchange<PullResponse>, SyncError> {
+        let request = self
+            .http
+            .get(self.url(&format!(
+                "v1/t/{}/events?after={after}&limit={limit}&wait={}",
+                self.tenant,
+                wait.as_secs()
+            )))
+            .timeout(wait + request_timeout)
             .bearer_auth(self.token.expose());
         send(request, |body: &PullResponse| body.server_time_ms).await
     }
@@ -214,6 +238,11 @@ pub(crate) async fn send<T: DeserializeOwned + Send + 'static>(
             retry_after,
         });
     }
+    let live = response
+        .headers()
+        .get(aisle_protocol::LIVE_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
     let bytes = response.bytes().await?;
     let received_ms = system_now_ms();
     let body: T = if bytes.len() > DECODE_OFF_THREAD_BYTES {
@@ -237,7 +266,7 @@ pub(crate) async fn send<T: DeserializeOwned + Send + 'static>(
         received_ms,
         server_ms: server_time(&body),
     };
-    Ok(Exchange { body, sample })
+    Ok(Exchange { body, sample, live })
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is rare for APIs and is ignored).

@@ -225,6 +225,7 @@ impl Engine {
             Err(error) => return Err(self.fail(error, &[]).await),
         };
         self.status.send_modify(|status| {
+            status.pulled_new += report.n_pulled_new;
             status.pending = pending;
             status.quarantined = quarantined;
             status.open_conflicts = n_conflicts;
@@ -344,10 +345,24 @@ impl Engine {
     /// the next is already being fetched (and decoded), so the server's and the network's
     /// share of the time overlaps the store's; the cursor still moves only with an applied
     /// page, in its transaction, so a failure or a crash at any point loses nothing.
-    async fn pull(&mut self, mut after: u64, report: &mut RoundReport) -> Result<(), SyncError> {
-        let limit = self.config.pull_limit.clamp(1, 5_000);
+    async fn pull(&mut self, after: u64, report: &mut RoundReport) -> Result<(), SyncError> {
+        self.pull_from(after, None, report).await
+    }
+
+    /// [`Engine::pull`], whose first page is `first` when it was already fetched (by a live
+    /// pull), so that one wake-up is one request; later pages, if it was full, as usual.
+    async fn pull_from(
+        &mut self,
+        mut after: u64,
+        first: Option<crate::client::Exchange<PullResponse>>,
+        report: &mut RoundReport,
+    ) -> Result<(), SyncError> {
+        let limit = self.pull_limit();
         let mut n_done = 0u64;
-        let mut fetched = self.client.pull(after, limit).await;
+        let mut fetched = match first {
+            Some(first) => Ok(first),
+            None => self.client.pull(after, limit).await,
+        };
         loop {
             let exchange = fetched?;
             self.record_sample(exchange.sample);
@@ -481,6 +496,113 @@ impl Engine {
         self.status.send_modify(|status| status.progress = None);
         self.state.master_to_end = true;
         Ok(())
+    }
+
+    fn pull_limit(&self) -> u32 {
+        self.config.pull_limit.clamp(1, 5_000)
+    }
+
+    /// The pull cursor in the store.
+    async fn pull_cursor(&self) -> Result<u64, SyncError> {
+        self.with_store(|store| {
+            Ok(store
+                .cursor(PULL_CURSOR)?
+                .and_then(|value| value.parse().ok())
+                .unwrap_or(0))
+        })
+        .await
+    }
+
+    /// A live pull after the store's cursor, to be awaited in the background loop.
+    async fn start_live(&self) -> Result<LivePull, SyncError> {
+        let after = self.pull_cursor().await?;
+        let (client, limit) = (self.client.clone(), self.pull_limit());
+        let (wait, timeout) = (self.config.live_wait, self.config.request_timeout);
+        let request =
+            Box::pin(async move { client.pull_waiting(after, limit, wait, timeout).await });
+        Ok(LivePull { after, request })
+    }
+
+    /// Settles a live pull's answer: applies its page through the pull path (and master
+    /// data when the server says it changed). Returns whether to keep the live channel
+    /// going; `false` falls back to the round until the next successful one.
+    async fn settle_live(
+        &mut self,
+        after: u64,
+        answer: Result<crate::client::Exchange<PullResponse>, SyncError>,
+    ) -> bool {
+        let span = self.span.clone();
+        async {
+            let exchange = match answer {
+                Ok(exchange) => exchange,
+                Err(error) => {
+                    // The round takes over, with the backoff a failed round would have.
+                    tracing::info!(error = %error, "live pull failed; back to the round");
+                    self.fail(error, &[]).await;
+                    return false;
+                }
+            };
+            let why = exchange.live.clone();
+            // A round may have pulled while this waited: its page is then stale (and would
+            // move the cursor back), so it is dropped; the next live pull starts from the
+            // cursor, and nothing is lost since nothing was applied.
+            match self.pull_cursor().await {
+                Ok(cursor) if cursor == after => {}
+                Ok(_) => return true,
+                Err(error) => {
+                    self.fail(error, &[]).await;
+                    return false;
+                }
+            }
+            let mut report = RoundReport::default();
+            if !exchange.body.events.is_empty() {
+                if let Err(error) = self.pull_from(after, Some(exchange), &mut report).await {
+                    self.fail(error, &[]).await;
+                    return false;
+                }
+            } else {
+                self.record_sample(exchange.sample);
+            }
+            if why.as_deref() == Some("master") && self.config.pull_master {
+                let master_after = match self
+                    .with_store(|store| {
+                        Ok(store
+                            .cursor(MASTER_CURSOR)?
+                            .and_then(|value| value.parse().ok())
+                            .unwrap_or(0))
+                    })
+                    .await
+                {
+                    Ok(master_after) => master_after,
+                    Err(error) => {
+                        self.fail(error, &[]).await;
+                        return false;
+                    }
+                };
+                if let Err(error) = self.pull_master(master_after).await {
+                    self.fail(error, &[]).await;
+                    return false;
+                }
+            }
+            let n_new = report.n_pulled_new;
+            self.status.send_modify(|status| {
+                status.progress = None;
+                status.pulled_new += n_new;
+            });
+            tracing::debug!(
+                why = why.as_deref().unwrap_or("-"),
+                n_new,
+                "live pull settled"
+            );
+            // `busy` and `closing`, or no header at all (a server without live sync, which
+            // answered at once): waiting again now would only spin.
+            matches!(
+                why.as_deref(),
+                Some("data" | "pushed" | "master" | "timeout")
+            )
+        }
+        .instrument(span)
+        .await
     }
 
     fn is_for_me(&self, notice: &Notice) -> bool {
@@ -630,6 +752,10 @@ impl Engine {
         _network_watch: AbortOnDrop,
     ) -> Self {
         let mut next_tick = Instant::now();
+        // Live sync: the pull outstanding, and whether the channel is to be used (it is
+        // after a successful round, and not after a failed or refused live pull).
+        let mut live: Option<LivePull> = None;
+        let mut live_ok = false;
         loop {
             // Those who asked for this round and wait to hear how it went.
             let mut waiters: Vec<RoundWaiterSender> = Vec::new();
@@ -637,7 +763,24 @@ impl Engine {
             if let Some(retry_at_ms) = self.state.retry_at_ms {
                 wake = wake.min(instant_at(retry_at_ms));
             }
+            if live.is_none() && live_ok && self.config.live {
+                match self.start_live().await {
+                    Ok(pull) => live = Some(pull),
+                    // The store failed; the round (which reads it too) reports it.
+                    Err(error) => tracing::warn!(error = %error, "cannot start a live pull"),
+                }
+            }
             tokio::select! {
+                answer = async { (&mut live.as_mut().expect("guarded").request).await }, if live.is_some() => {
+                    let after = live.take().expect("guarded").after;
+                    live_ok = self.settle_live(after, answer).await;
+                    self.status.send_if_modified(|status| {
+                        let was = status.live;
+                        status.live = live_ok;
+                        was != live_ok
+                    });
+                    continue;
+                }
                 trigger = triggers.recv() => match trigger {
                     None | Some(Trigger::Stop) => return self,
                     Some(Trigger::Now(waiter)) => {
@@ -673,12 +816,43 @@ impl Engine {
                     next_tick = next_tick.min(instant_at(next_due_ms));
                 }
             }
+            live_ok = outcome.is_ok();
+            // A live pull from before a round that moved the cursor would only bring back
+            // what the round pulled: it is dropped (its connection closes) and a new one
+            // starts from the cursor. One that failed goes too; the round takes over.
+            if let Some(after) = live.as_ref().map(|pull| pull.after) {
+                let moved = match self.pull_cursor().await {
+                    Ok(cursor) => cursor != after,
+                    Err(_) => true,
+                };
+                if moved || !live_ok {
+                    live = None;
+                }
+            }
+            let live_on = live_ok && self.config.live;
+            self.status.send_if_modified(|status| {
+                let was = status.live;
+                status.live = live_on;
+                was != live_on
+            });
             for waiter in waiters {
                 // A waiter that gave up has dropped its receiver; nothing to tell it.
                 let _ = waiter.send(outcome.clone());
             }
         }
     }
+}
+
+/// A live pull in flight: the cursor it was sent with, and its request.
+struct LivePull {
+    after: u64,
+    request: std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<crate::client::Exchange<PullResponse>, SyncError>,
+                > + Send,
+        >,
+    >,
 }
 
 /// Aborts a background task when dropped.

@@ -80,6 +80,12 @@ pub struct SyncConfig {
     /// How long the network must be quiet after an address came up before that sync (a
     /// network comes up as a burst of addresses).
     pub network_quiet: Duration,
+    /// Live sync: while online, keep one pull outstanding that the server holds until
+    /// something is new (docs/protocol.md, "Live sync"); the round still runs every
+    /// `interval`, and alone whenever the live pull fails.
+    pub live: bool,
+    /// How long the server may hold a live pull (it caps this at 25 s).
+    pub live_wait: Duration,
 }
 
 impl Default for SyncConfig {
@@ -97,6 +103,8 @@ impl Default for SyncConfig {
             pull_master: true,
             watch_network: true,
             network_quiet: Duration::from_secs(1),
+            live: true,
+            live_wait: Duration::from_secs(25),
         }
     }
 }

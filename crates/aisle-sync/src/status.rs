@@ -45,6 +45,12 @@ pub struct SyncStatus {
     pub quarantined: u64,
     /// Open discrepancies and count tasks: what needs a person.
     pub open_conflicts: u64,
+    /// The live channel is in use (docs/protocol.md, "Live sync"): another PC's work
+    /// arrives as it happens rather than at the next round.
+    pub live: bool,
+    /// Events pulled from the server that were new here, since the engine started (by its
+    /// rounds and its live pulls): when it moves, what the store shows has changed.
+    pub pulled_new: u64,
     /// Device time of the last round that completed.
     pub last_success_ms: Option<i64>,
     pub last_error: Option<ErrorInfo>,
