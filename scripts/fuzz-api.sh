@@ -36,7 +36,10 @@ admin warehouse add "$tenant" main >/dev/null
 code="$(admin enroll-code "$tenant" main | tail -n 1)"
 api_key="$(admin api-key add "$tenant" --scope master:write --scope stock:read --name fuzz | tail -n 1)"
 
-"$server" --data "$data" serve --listen "127.0.0.1:$port" >"$data/server.log" 2>&1 &
+# --max-live-waits 0: a pull with `wait=` answers at once (as beyond the live budget), so the
+# fuzzer's 10 s read timeout tests the pull itself instead of waiting out a 25 s long-poll with
+# nothing pushed. The wait itself is tested in crates/aisle-server/tests/it/live.rs.
+"$server" --data "$data" serve --listen "127.0.0.1:$port" --max-live-waits 0 >"$data/server.log" 2>&1 &
 server_pid=$!
 base="http://127.0.0.1:$port"
 for _ in $(seq 1 100); do
