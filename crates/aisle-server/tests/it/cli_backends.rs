@@ -207,15 +207,8 @@ fn import_export_and_set_pin_policy_reach_the_tenants_postgresql_database() {
         )
         .await;
         assert_eq!(status, 200, "{body}");
-        let id = |field: &str| -> uuid::Uuid {
-            body[field].as_str().expect(field).parse().expect(field)
-        };
-        let device = crate::support::Device {
-            tenant,
-            warehouse: aisle_core::ids::WarehouseId::from_uuid(id("warehouse")),
-            device: aisle_core::ids::DeviceId::from_uuid(id("device")),
-            token: body["token"].as_str().expect("token").to_owned(),
-        };
+        let device = crate::support::device_from(&body);
+        assert_eq!(device.tenant, tenant, "the code's tenant: {body}");
         let (status, page) = crate::support::get_json(
             &http,
             &format!("{base}/v1/t/{tenant}/master"),

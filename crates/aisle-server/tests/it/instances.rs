@@ -11,8 +11,10 @@
 //! Each instance is `RunningServer::start(ServerConfig::postgres(..))`, what `serve
 //! --database` runs; the test's own `PgRegistry` stands for the admin commands.
 
-use crate::support::{post_json, pull_all_from, push_to, receipts, result_statuses, Device};
-use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
+use crate::support::{
+    device_from, post_json, pull_all_from, push_to, receipts, result_statuses, Device,
+};
+use aisle_core::ids::{TenantId, WarehouseId};
 use aisle_pgtest::PgCluster;
 use aisle_server::pg::registry::PgRegistry;
 use aisle_server::{RunningServer, ServerConfig};
@@ -119,16 +121,6 @@ async fn enroll_at(
         &serde_json::json!({ "code": code, "device_name": name }),
     )
     .await
-}
-
-fn device_from(body: &serde_json::Value) -> Device {
-    let id = |field: &str| body[field].as_str().expect(field).parse().expect(field);
-    Device {
-        tenant: TenantId::from_uuid(id("tenant")),
-        warehouse: WarehouseId::from_uuid(id("warehouse")),
-        device: DeviceId::from_uuid(id("device")),
-        token: body["token"].as_str().expect("token").to_owned(),
-    }
 }
 
 /// A device enrolled through `instance` with a fresh code.

@@ -8,8 +8,9 @@
 //! `home`, on the other cluster, keeps pushing and pulling. Once the cluster is back the same
 //! push is accepted, and the log holds each event exactly once.
 
-use crate::support::{get_json, post_json, push_to, receipts, result_statuses, Device};
-use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
+use crate::support::{
+    device_from, post_json, push_to, receipts, result_statuses, try_pull_all_from, Device,
+};
 use aisle_pgtest::PgCluster;
 use aisle_server::pg::registry::PgRegistry;
 use aisle_server::{RunningServer, ServerConfig};
@@ -24,39 +25,15 @@ async fn enrolled(http: &reqwest::Client, base: &str, code: &str) -> Device {
     )
     .await;
     assert_eq!(status, 200, "enrollment succeeds: {body}");
-    let id = |field: &str| body[field].as_str().expect(field).parse().expect(field);
-    Device {
-        tenant: TenantId::from_uuid(id("tenant")),
-        warehouse: WarehouseId::from_uuid(id("warehouse")),
-        device: DeviceId::from_uuid(id("device")),
-        token: body["token"].as_str().expect("token").to_owned(),
-    }
+    device_from(&body)
 }
 
-/// Every seq in `device`'s tenant log, pulled over HTTP (the status of any failed page).
+/// Every seq in `device`'s tenant log, pulled over HTTP (the status of a refused page).
 async fn pulled_seqs(http: &reqwest::Client, base: &str, device: &Device) -> Result<Vec<u64>, u16> {
-    let mut after = 0;
-    let mut seqs = Vec::new();
-    loop {
-        let (status, body) = get_json(
-            http,
-            &format!(
-                "{base}/v1/t/{}/events?after={after}&limit=200",
-                device.tenant
-            ),
-            &device.token,
-        )
-        .await;
-        if status != 200 {
-            return Err(status);
-        }
-        let page = body["events"].as_array().expect("events");
-        if page.is_empty() {
-            return Ok(seqs);
-        }
-        seqs.extend(page.iter().map(|entry| entry["seq"].as_u64().expect("seq")));
-        after = body["next"].as_u64().expect("next");
-    }
+    try_pull_all_from(http, base, device)
+        .await
+        .map(|events| events.into_iter().map(|(seq, _)| seq).collect())
+        .map_err(|(status, _)| status)
 }
 
 #[test]

@@ -148,6 +148,18 @@ pub async fn pull_all_from(
     base: &str,
     device: &Device,
 ) -> Vec<(u64, Event)> {
+    try_pull_all_from(http, base, device)
+        .await
+        .unwrap_or_else(|(status, body)| panic!("pull succeeds: {status} {body}"))
+}
+
+/// Every event of `device`'s tenant log pulled from `base`, or the status and body of the
+/// first page that was refused.
+pub async fn try_pull_all_from(
+    http: &reqwest::Client,
+    base: &str,
+    device: &Device,
+) -> Result<Vec<(u64, Event)>, (u16, Value)> {
     let mut after = 0;
     let mut events = Vec::new();
     loop {
@@ -160,16 +172,29 @@ pub async fn pull_all_from(
             &device.token,
         )
         .await;
-        assert_eq!(status, 200, "pull succeeds: {body}");
+        if status != 200 {
+            return Err((status, body));
+        }
         let page = body["events"].as_array().expect("events");
         if page.is_empty() {
-            return events;
+            return Ok(events);
         }
         for entry in page {
             let event: Event = serde_json::from_value(entry["event"].clone()).expect("an event");
             events.push((entry["seq"].as_u64().expect("seq"), event));
         }
         after = body["next"].as_u64().expect("next");
+    }
+}
+
+/// The device an enrollment answer (`POST /v1/enroll`'s 200 body) names.
+pub fn device_from(body: &Value) -> Device {
+    let id = |field: &str| body[field].as_str().expect(field).parse().expect(field);
+    Device {
+        tenant: TenantId::from_uuid(id("tenant")),
+        warehouse: WarehouseId::from_uuid(id("warehouse")),
+        device: DeviceId::from_uuid(id("device")),
+        token: body["token"].as_str().expect("token").to_owned(),
     }
 }
 
