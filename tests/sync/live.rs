@@ -118,3 +118,40 @@ async fn a_live_pull_cut_mid_wait_falls_back_to_the_round_and_applies_nothing_tw
     assert_eq!(b.recorder.event_count().expect("count"), 5);
     b_handle.stop().await.expect("B stops");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_the_live_pull_works_the_round_waits_for_its_live_interval() {
+    let world = World::start().await;
+    let proxy = Proxy::start(world.server.addr).await;
+    // A round every 100 ms without live sync; every hour while the live pull works.
+    let config = SyncConfig {
+        live: true,
+        interval: Duration::from_millis(100),
+        live_interval: Duration::from_secs(3_600),
+        ..fast_config()
+    };
+    let mut b = world.device("dock-2", Some(&proxy.url()), config).await;
+    let b_handle = b.engine.take().expect("engine").spawn();
+    until_waiting(&world, 1).await;
+    let plain_pulls = || {
+        proxy
+            .seen()
+            .iter()
+            .filter(|seen| {
+                seen.method == "GET"
+                    && seen.path.contains("/events?")
+                    && !seen.path.contains("wait=")
+            })
+            .count()
+    };
+    // Fifteen of the round's intervals pass with the live pull waiting.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(
+        plain_pulls(),
+        1,
+        "only the first round pulled; the live pull stands in for the rest: {:?}",
+        proxy.seen()
+    );
+    assert!(b_handle.status().borrow().live);
+    b_handle.stop().await.expect("B stops");
+}

@@ -27,9 +27,20 @@ pub struct PoolArgs {
     /// always read the primary.
     #[arg(long, env = "AISLE_REPLICA_MAX_LAG_MS", default_value_t = DEFAULT_REPLICA_MAX_LAG.as_millis() as u64)]
     replica_max_lag_ms: u64,
+    /// Where live sync's listener connects for LISTEN/NOTIFY between instances (a pull
+    /// waiting on one instance wakes for a push on another): the registry database, by
+    /// default the --database url. Behind PgBouncer in transaction mode, which keeps no
+    /// LISTEN, give a direct url to the same database.
+    #[arg(long, env = "AISLE_LIVE_LISTEN_URL")]
+    live_listen_url: Option<String>,
 }
 
 impl PoolArgs {
+    /// `--live-listen-url`, if given.
+    pub fn live_listen_url(&self) -> Option<String> {
+        self.live_listen_url.clone()
+    }
+
     /// The pool configuration these flags give; `max_open_tenants` is `serve
     /// --max-open-tenants`, which both backends take.
     pub fn config(&self, max_open_tenants: usize) -> PgPoolConfig {

@@ -117,6 +117,10 @@ pub struct ServerConfig {
     /// replaced by [`ServerConfig::max_open_tenants`], the one cap of both backends.
     #[cfg(feature = "postgres")]
     pub pg_pools: pg::pools::PgPoolConfig,
+    /// On PostgreSQL, where live sync's LISTEN/NOTIFY relay between instances connects
+    /// (`serve --live-listen-url`); `None`: the registry database's url.
+    #[cfg(feature = "postgres")]
+    pub live_listen_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -151,6 +155,8 @@ impl ServerConfig {
             limits: limits::Limits::default(),
             #[cfg(feature = "postgres")]
             pg_pools: pg::pools::PgPoolConfig::default(),
+            #[cfg(feature = "postgres")]
+            live_listen_url: None,
         }
     }
 }
@@ -235,6 +241,13 @@ async fn build(config: &ServerConfig) -> Result<Built, ServerError> {
         config.limits.max_live_waits,
         config.limits.max_connections,
     ));
+    // Several instances share a PostgreSQL registry: a push on one wakes the pulls waiting
+    // on the others through it.
+    #[cfg(feature = "postgres")]
+    if let Backend::Postgres { registry_url } = &config.backend {
+        let url = config.live_listen_url.as_deref().unwrap_or(registry_url);
+        pg::live::start(&live, url, hex::encode(random_bytes::<8>()))?;
+    }
     let router = http::router(http::AppState {
         registry: opened.registry,
         storage: opened.storage,

@@ -16,8 +16,10 @@
 //! server shuts down, [`Live::close`] ends every wait at once.
 //!
 //! Across instances on PostgreSQL, `crate::pg::live` relays the same signals through
-//! `LISTEN/NOTIFY`; this module only knows that someone calls [`Live::pushed`] and
-//! [`Live::master_changed`].
+//! `LISTEN/NOTIFY`: [`Live::pushed`] and [`Live::master_changed`] also hand a [`Note`] to
+//! the [`Relay`] set with [`Live::relay_to`], and the relay's listener calls [`Live::wake`]
+//! (this process's waiters only, so a note never echoes) for the notes of other instances.
+//! This module knows nothing of PostgreSQL.
 
 use aisle_core::ids::{TenantId, WarehouseId};
 use std::collections::HashMap;
@@ -40,6 +42,21 @@ struct Signal {
 }
 
 type Key = (TenantId, WarehouseId);
+
+/// What one instance tells the others: which waiters a change should wake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Note {
+    /// A push to the warehouse committed.
+    Pushed(TenantId, WarehouseId),
+    /// The tenant's master data changed.
+    Master(TenantId),
+}
+
+/// Carries [`Note`]s to the other server instances. `send` must not block: it is called on
+/// the request path, after a push committed.
+pub trait Relay: Send + Sync + std::fmt::Debug {
+    fn send(&self, note: Note);
+}
 
 /// Why a wait ended, as the `Aisle-Live` answer header names it (with `data` when the page
 /// carries events and `busy` when the pull could not wait at all).
@@ -71,6 +88,7 @@ pub struct Live {
     waiting: AtomicUsize,
     budget: usize,
     closing: watch::Sender<bool>,
+    relay: std::sync::OnceLock<Box<dyn Relay>>,
 }
 
 impl Live {
@@ -84,7 +102,14 @@ impl Live {
             waiting: AtomicUsize::new(0),
             budget: max_live_waits.min(connection_share),
             closing: watch::Sender::new(false),
+            relay: std::sync::OnceLock::new(),
         }
+    }
+
+    /// From now on, every push and master-data change is also told to `relay`, for the
+    /// other instances' waiters. Set once; a second relay is refused (returned).
+    pub fn relay_to(&self, relay: Box<dyn Relay>) -> Result<(), Box<dyn Relay>> {
+        self.relay.set(relay)
     }
 
     /// How many pulls may wait at once.
@@ -143,20 +168,59 @@ impl Live {
         })
     }
 
-    /// A push to `warehouse` committed: wake its waiting pulls. Cheap when none wait.
+    /// A push to `warehouse` committed: wake its waiting pulls, here and (through the
+    /// relay) on the other instances. Cheap when none wait.
     pub fn pushed(&self, tenant: TenantId, warehouse: WarehouseId) {
-        if let Some(sender) = self.lock().get(&(tenant, warehouse)) {
+        self.wake(Note::Pushed(tenant, warehouse));
+        self.relay(Note::Pushed(tenant, warehouse));
+    }
+
+    /// The tenant's master data changed: wake its waiting pulls in every warehouse, here
+    /// and on the other instances.
+    pub fn master_changed(&self, tenant: TenantId) {
+        self.wake(Note::Master(tenant));
+        self.relay(Note::Master(tenant));
+    }
+
+    fn relay(&self, note: Note) {
+        if let Some(relay) = self.relay.get() {
+            relay.send(note);
+        }
+    }
+
+    /// Wakes this process's waiters that `note` concerns, and tells no one else: what the
+    /// relay does with another instance's note.
+    pub fn wake(&self, note: Note) {
+        let channels = self.lock();
+        match note {
+            Note::Pushed(tenant, warehouse) => {
+                if let Some(sender) = channels.get(&(tenant, warehouse)) {
+                    sender.send_modify(|signal| signal.pushes += 1);
+                }
+            }
+            Note::Master(tenant) => {
+                for (key, sender) in channels.iter() {
+                    if key.0 == tenant {
+                        sender.send_modify(|signal| signal.master += 1);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Wakes every waiter of this process as if its warehouse had a push: what the relay
+    /// does when it may have missed notes (its connection dropped). A waiter woken for
+    /// nothing reads an empty page and answers; the device asks again.
+    pub fn wake_everyone(&self) {
+        for sender in self.lock().values() {
             sender.send_modify(|signal| signal.pushes += 1);
         }
     }
 
-    /// The tenant's master data changed: wake its waiting pulls in every warehouse.
-    pub fn master_changed(&self, tenant: TenantId) {
-        for (key, sender) in self.lock().iter() {
-            if key.0 == tenant {
-                sender.send_modify(|signal| signal.master += 1);
-            }
-        }
+    /// Completes when the server starts shutting down (at once if it has).
+    pub async fn closed(&self) {
+        let mut closing = self.closing.subscribe();
+        let _ = closing.wait_for(|closing| *closing).await;
     }
 
     /// The server is shutting down: every wait ends now, and no new one starts.

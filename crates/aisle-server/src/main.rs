@@ -304,6 +304,7 @@ fn main() -> anyhow::Result<()> {
             #[cfg(feature = "postgres")]
             {
                 config.pg_pools = pools.config(max_open_tenants);
+                config.live_listen_url = pools.live_listen_url();
             }
             serve(config, &listen)
         }

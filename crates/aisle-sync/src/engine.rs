@@ -774,6 +774,10 @@ impl Engine {
                 answer = async { (&mut live.as_mut().expect("guarded").request).await }, if live.is_some() => {
                     let after = live.take().expect("guarded").after;
                     live_ok = self.settle_live(after, answer).await;
+                    if !live_ok {
+                        // The round is the channel now, at its own pace.
+                        next_tick = next_tick.min(Instant::now() + self.config.interval);
+                    }
                     self.status.send_if_modified(|status| {
                         let was = status.live;
                         status.live = live_ok;
@@ -806,17 +810,24 @@ impl Engine {
                 },
                 () = tokio::time::sleep_until(wake) => {}
             }
-            next_tick = Instant::now() + self.config.interval;
+            let round_started = Instant::now();
             let outcome = self
                 .sync_once()
                 .await
                 .map_err(|error| ErrorInfo::new(&error, system_now_ms()));
+            live_ok = outcome.is_ok();
+            // With the live channel in use the round is only the safety net.
+            next_tick = round_started
+                + if live_ok && self.config.live {
+                    self.config.live_interval.max(self.config.interval)
+                } else {
+                    self.config.interval
+                };
             if let Ok(report) = &outcome {
                 if let Some(next_due_ms) = report.next_due_ms {
                     next_tick = next_tick.min(instant_at(next_due_ms));
                 }
             }
-            live_ok = outcome.is_ok();
             // A live pull from before a round that moved the cursor would only bring back
             // what the round pulled: it is dropped (its connection closes) and a new one
             // starts from the cursor. One that failed goes too; the round takes over.

@@ -82,10 +82,15 @@ pub struct SyncConfig {
     pub network_quiet: Duration,
     /// Live sync: while online, keep one pull outstanding that the server holds until
     /// something is new (docs/protocol.md, "Live sync"); the round still runs every
-    /// `interval`, and alone whenever the live pull fails.
+    /// `live_interval`, and every `interval` alone whenever the live pull fails.
     pub live: bool,
     /// How long the server may hold a live pull (it caps this at 25 s).
     pub live_wait: Duration,
+    /// While the live channel is in use, the round runs this often instead of every
+    /// `interval` (never more often): the live pull keeps the device current, and the round
+    /// stays as the safety net (a full pull with its checksum, master data). When the live
+    /// pull fails, the round is back to `interval`.
+    pub live_interval: Duration,
 }
 
 impl Default for SyncConfig {
@@ -105,6 +110,7 @@ impl Default for SyncConfig {
             network_quiet: Duration::from_secs(1),
             live: true,
             live_wait: Duration::from_secs(25),
+            live_interval: Duration::from_secs(300),
         }
     }
 }

@@ -5,10 +5,12 @@
 //! Everything here follows aisle-pg's rules, so a server stays correct behind PgBouncer in
 //! transaction mode and with several server instances on one cluster: every statement runs in
 //! an explicit transaction, locks are transaction-level advisory locks, and nothing is kept in
-//! a session.
+//! a session. The one exception is live sync's relay ([`live`]), whose own connection, outside
+//! the pools, holds a `LISTEN`.
 
 pub mod admin;
 pub mod backup;
+pub mod live;
 pub mod master;
 pub mod migrate_all;
 pub mod moving;

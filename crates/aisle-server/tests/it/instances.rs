@@ -24,30 +24,30 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One server instance: its own pools on the shared databases, serving on loopback.
-struct Instance {
-    addr: SocketAddr,
+pub(crate) struct Instance {
+    pub(crate) addr: SocketAddr,
     /// The admin path's view of the registry (what `aisle-server --database …` commands use).
-    registry: Arc<PgRegistry>,
+    pub(crate) registry: Arc<PgRegistry>,
     /// Dropping it stops the instance.
-    _server: RunningServer,
+    pub(crate) server: RunningServer,
 }
 
 impl Instance {
-    fn base(&self) -> String {
+    pub(crate) fn base(&self) -> String {
         format!("http://{}", self.addr)
     }
 }
 
 /// A cluster with the registry database, registered as the tenant cluster `main`; the
 /// runtime the pools' connections live on; and the runtime the instances serve on.
-struct Fleet {
-    server: tokio::runtime::Runtime,
+pub(crate) struct Fleet {
+    pub(crate) server: tokio::runtime::Runtime,
     pools: tokio::runtime::Runtime,
-    cluster: PgCluster,
+    pub(crate) cluster: PgCluster,
 }
 
 impl Fleet {
-    fn start() -> Fleet {
+    pub(crate) fn start() -> Fleet {
         let cluster = PgCluster::start().expect("a test cluster starts");
         cluster
             .create_database("aisle_registry")
@@ -81,7 +81,7 @@ impl Fleet {
     }
 
     /// One more instance with the default limits, serving on a free loopback port.
-    fn instance(&self) -> Instance {
+    pub(crate) fn instance(&self) -> Instance {
         self.instance_with(aisle_server::limits::Limits::default())
     }
 
@@ -95,12 +95,12 @@ impl Fleet {
         Instance {
             addr: server.addr,
             registry: Arc::new(self.registry()),
-            _server: server,
+            server,
         }
     }
 
     /// A tenant with one warehouse, through `registry`.
-    fn tenant(&self, registry: &PgRegistry, name: &str) -> (TenantId, WarehouseId) {
+    pub(crate) fn tenant(&self, registry: &PgRegistry, name: &str) -> (TenantId, WarehouseId) {
         let tenant = PgRegistry::add_tenant(registry, name, 1).expect("tenant");
         let warehouse = PgRegistry::add_warehouse(registry, tenant, "main", 1).expect("warehouse");
         (tenant, warehouse)
@@ -124,7 +124,7 @@ async fn enroll_at(
 }
 
 /// A device enrolled through `instance` with a fresh code.
-async fn enrolled(http: &reqwest::Client, instance: &Instance, name: &str) -> Device {
+pub(crate) async fn enrolled(http: &reqwest::Client, instance: &Instance, name: &str) -> Device {
     let registry = Arc::clone(&instance.registry);
     let code = off(move || {
         let (tenant, warehouse) = (tenant_of(&registry), warehouse_of(&registry));

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// A pull of `device`'s warehouse after `after` that may wait `wait` seconds: the
 /// `Aisle-Live` header and the page.
-async fn live_pull(
+pub(crate) async fn live_pull(
     http: &reqwest::Client,
     base: &str,
     device: &Device,
@@ -52,7 +52,7 @@ async fn until_waiting(world: &World, n: usize) {
     }
 }
 
-fn seqs(page: &Value) -> Vec<u64> {
+pub(crate) fn seqs(page: &Value) -> Vec<u64> {
     page["events"]
         .as_array()
         .expect("events")

@@ -18,6 +18,8 @@ mod instances;
 mod isolation;
 mod limits;
 mod live;
+#[cfg(feature = "postgres")]
+mod live_instances;
 mod master;
 #[cfg(feature = "postgres")]
 mod master_backends;
