@@ -2,4 +2,5 @@
 
 mod bad_event;
 mod crash;
+mod live_pg;
 mod online;
