@@ -8,7 +8,7 @@ use aisle_core::ids::{EventId, UserId};
 use aisle_core::testkit::{key, received};
 use aisle_core::{Event, Hlc};
 use aisle_server::pg::registry::PgRegistry;
-use aisle_server::{Registry, RunningServer, ServerConfig};
+use aisle_server::{RunningServer, ServerConfig};
 use aisle_store::Store;
 use aisle_sync::{system_now_ms, DeviceClock, DeviceProfile, Engine, SyncConfig, Token};
 use std::collections::BTreeSet;
