@@ -26,6 +26,7 @@ mod admin_master;
 mod admin_move;
 #[cfg(feature = "postgres")]
 mod admin_pools;
+mod config_file;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,6 +35,11 @@ mod admin_pools;
     about = "Aisle's multi-tenant sync server"
 )]
 struct Cli {
+    /// A TOML file with the server's options (docs/operations.md, "Configuration"): each
+    /// key a flag's long name (`listen`, `data`, `max-connections`, …). Flags and AISLE_*
+    /// variables override it.
+    #[arg(long, global = true, env = "AISLE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
     /// A SQLite server's data directory: registry.sqlite3 and tenants/<id>.sqlite3.
     #[arg(long, global = true, env = "AISLE_DATA_DIR", value_name = "DIR")]
     data: Option<PathBuf>,
@@ -83,10 +89,11 @@ enum Command {
         after_help = "Example:\n  aisle-server serve --data /var/lib/aisle --listen 0.0.0.0:8080 --max-open-tenants 512\n  aisle-server serve --database postgres://aisle@db.internal/aisle_registry --listen 0.0.0.0:8080 --replica-max-lag-ms 2000\n\nPrints `listening on ADDR` once bound; use port 0 to pick a free port."
     )]
     Serve {
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        /// The address and port to serve on.
+        #[arg(long, env = "AISLE_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
         /// Tenant databases kept open at once; the least recently used beyond it are closed.
-        #[arg(long, default_value_t = DEFAULT_MAX_OPEN_TENANTS)]
+        #[arg(long, env = "AISLE_MAX_OPEN_TENANTS", default_value_t = DEFAULT_MAX_OPEN_TENANTS)]
         max_open_tenants: usize,
         /// Refuse pushed events stamped more than this many seconds ahead of this server's
         /// clock (`rejected` / `clock_ahead`).
@@ -285,7 +292,7 @@ enum DeviceCommand {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli = parse_cli();
     let backend = cli.backend().unwrap_or_else(|error| error.exit());
     match cli.command {
         Command::Serve {
@@ -319,6 +326,48 @@ fn main() -> anyhow::Result<()> {
         },
         command => admin(&backend, command),
     }
+}
+
+/// The command line, with the defaults the config file sets (`--config`, `AISLE_CONFIG`).
+fn parse_cli() -> Cli {
+    use clap::FromArgMatches as _;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut command = Cli::command();
+    if let Some(path) = config_file::named(&args) {
+        command = config_file::apply(command, &path).unwrap_or_else(|message| {
+            Cli::command()
+                .error(clap::error::ErrorKind::InvalidValue, message)
+                .exit()
+        });
+    }
+    let matches = command.get_matches_from(args);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+}
+
+/// Completes on SIGTERM (what systemd and `docker stop` send) or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch for SIGTERM; only Ctrl-C stops the server");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!(
+        grace_secs = aisle_server::serve::SHUTDOWN_GRACE.as_secs(),
+        "shutting down: no new connections; finishing the requests in flight"
+    );
 }
 
 fn serve(config: ServerConfig, listen: &str) -> anyhow::Result<()> {
@@ -358,12 +407,12 @@ fn serve(config: ServerConfig, listen: &str) -> anyhow::Result<()> {
         let mut stdout = std::io::stdout();
         writeln!(stdout, "listening on {addr}")?;
         stdout.flush()?;
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        aisle_server::serve(config, listener, shutdown)
+        aisle_server::serve(config, listener, shutdown_signal())
             .await
-            .with_context(|| format!("serving {backend}"))
+            .with_context(|| format!("serving {backend}"))?;
+        // The storage and registry were dropped with the router: every database is closed.
+        tracing::info!("stopped");
+        Ok(())
     })
 }
 
@@ -670,6 +719,31 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_packaged_sample_config_is_one_this_server_takes() {
+        use clap::FromArgMatches as _;
+        let sample =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/server.toml");
+        let command = config_file::apply(Cli::command(), &sample)
+            .unwrap_or_else(|error| panic!("packaging/server.toml is refused: {error}"));
+        let matches = command
+            .try_get_matches_from(["aisle-server", "serve"])
+            .expect("serve parses with the sample's values");
+        let cli = Cli::from_arg_matches(&matches).expect("the sample's values have their types");
+        assert_eq!(
+            cli.data.as_deref(),
+            Some(std::path::Path::new("/var/lib/aisle-server")),
+            "the sample serves from the unit's StateDirectory"
+        );
+        match cli.command {
+            Command::Serve { listen, limits, .. } => {
+                assert_eq!(listen, "127.0.0.1:8080");
+                assert_eq!(limits.limits().max_live_waits, 4096);
+            }
+            other => panic!("not serve: {other:?}"),
+        }
     }
 
     #[test]

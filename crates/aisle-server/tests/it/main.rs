@@ -37,6 +37,7 @@ mod registry_backends;
 #[cfg(feature = "postgres")]
 mod replica_reads;
 mod resolutions;
+mod service;
 mod stock;
 mod support;
 #[cfg(feature = "postgres")]
