@@ -9,6 +9,12 @@
 //!
 //! `aisle-sync drain DB PROFILE` only syncs until the outbox is empty.
 //!
+//! `aisle-sync enroll --server URL --code CODE --profile NAME --db DB [--device-name NAME]
+//! [--allow-http]` enrols a device headless, as `aisle enroll` does for the desktop: the
+//! token and a new store key go to the keyring, the store at DB is created with the
+//! profile saved in it. It exits non-zero with the server's reason on a used, expired or
+//! unknown code.
+//!
 //! The token and the store key are read from the keyring service `aisle`, or
 //! `$AISLE_KEYRING_SERVICE`.
 
@@ -25,6 +31,7 @@ use std::path::Path;
 use std::time::Duration;
 
 const USAGE: &str = "usage:
+  aisle-sync enroll --server URL --code CODE --profile NAME --db DB [--device-name NAME] [--allow-http]
   aisle-sync stream DB PROFILE COUNT   record COUNT receipts while syncing; `ack N` after each commit
   aisle-sync drain DB PROFILE          sync until the outbox is empty";
 
@@ -42,15 +49,84 @@ async fn main() -> anyhow::Result<()> {
             run(Path::new(db), profile, count).await
         }
         ["drain", db, profile] => run(Path::new(db), profile, 0).await,
+        ["enroll", flags @ ..] => enroll(flags).await,
         _ => bail!("unknown command\n{USAGE}"),
     }
 }
 
-async fn run(db: &Path, profile_name: &str, count: u64) -> anyhow::Result<()> {
-    let secrets = KeyringTokenStore::new(
+fn secrets() -> KeyringTokenStore {
+    KeyringTokenStore::new(
         std::env::var("AISLE_KEYRING_SERVICE")
             .unwrap_or_else(|_| KeyringTokenStore::SERVICE.to_owned()),
+    )
+}
+
+/// `enroll FLAGS`: see the module doc.
+async fn enroll(flags: &[&str]) -> anyhow::Result<()> {
+    let mut values = std::collections::HashMap::new();
+    let mut allow_http = false;
+    let mut flags = flags.iter();
+    while let Some(flag) = flags.next() {
+        match *flag {
+            "--allow-http" => allow_http = true,
+            "--server" | "--code" | "--profile" | "--db" | "--device-name" => {
+                let value = flags
+                    .next()
+                    .with_context(|| format!("{flag} needs a value\n{USAGE}"))?;
+                values.insert(*flag, *value);
+            }
+            other => bail!("unknown flag {other:?}\n{USAGE}"),
+        }
+    }
+    let needed = |flag: &str| {
+        values
+            .get(flag)
+            .copied()
+            .with_context(|| format!("enroll needs {flag}\n{USAGE}"))
+    };
+    let (server, code, profile_name, db) = (
+        needed("--server")?,
+        needed("--code")?,
+        needed("--profile")?,
+        Path::new(needed("--db")?),
     );
+    let device_name = values.get("--device-name").copied().unwrap_or(profile_name);
+    anyhow::ensure!(
+        !db.exists(),
+        "{} exists already; enrolling creates a new store",
+        db.display()
+    );
+    let secrets = secrets();
+    let profile = aisle_sync::enroll(
+        &aisle_sync::enroll::EnrollForm {
+            server_url: server,
+            code,
+            device_name,
+            profile_name,
+            allow_insecure_http: allow_http,
+        },
+        &secrets,
+        &SyncConfig::default(),
+    )
+    .await
+    .context("enrollment failed")?;
+    let key = aisle_sync::store_key::load_or_create(&secrets, &profile.name, db)?;
+    let store =
+        Store::open(db, profile.store_profile(), &key).context("create the device store")?;
+    profile.save_to(&store)?;
+    println!(
+        "enrolled {} as device {} of tenant {} warehouse {}; store {}",
+        profile.name,
+        profile.device,
+        profile.tenant,
+        profile.warehouse,
+        db.display()
+    );
+    Ok(())
+}
+
+async fn run(db: &Path, profile_name: &str, count: u64) -> anyhow::Result<()> {
+    let secrets = secrets();
     let key = aisle_sync::store_key::load(&secrets, profile_name)?
         .with_context(|| format!("the keyring holds no store key for {profile_name:?}"))?;
     let store = Store::open_existing(db, &key).context("open the device store")?;

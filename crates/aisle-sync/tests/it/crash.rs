@@ -5,8 +5,7 @@ use aisle_core::Hlc;
 use aisle_server::{Registry, RunningServer, ServerConfig, SqliteRegistry};
 use aisle_store::outbox::OutboxState;
 use aisle_store::Store;
-use aisle_sync::enroll::EnrollForm;
-use aisle_sync::{KeyringTokenStore, SyncConfig, TokenStore};
+use aisle_sync::{KeyringTokenStore, TokenStore};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -30,29 +29,55 @@ async fn sigkill_mid_sync_loses_nothing_and_doubles_nothing() {
         .expect("code");
     let tokens = KeyringTokenStore::new(SERVICE);
     let profile_name = format!("crash-{}-{}", std::process::id(), aisle_server::now_ms());
-    let profile = aisle_sync::enroll(
-        &EnrollForm {
-            server_url: &server.url(""),
-            code: &code,
-            device_name: "crash",
-            profile_name: &profile_name,
-            allow_insecure_http: false,
-        },
-        &tokens,
-        &SyncConfig::default(),
-    )
-    .await
-    .expect("enrolled");
     let device_dir = tempfile::tempdir().expect("tempdir");
     let db = device_dir.path().join("device.sqlite3");
-    // The store key goes to the keyring like the desktop's, where the binary finds it.
-    let key =
-        aisle_sync::store_key::load_or_create(&tokens, &profile_name, &db).expect("store key");
-    let store = Store::open(&db, profile.store_profile(), &key).expect("store");
-    profile.save_to(&store).expect("profile saved");
-    drop(store);
-
     let binary = env!("CARGO_BIN_EXE_aisle-sync");
+    // Enrolled headless by the binary, as IT enrols a PC: token and store key in the
+    // keyring, the store created with its profile.
+    let enroll = |code: &str| {
+        Command::new(binary)
+            .args(["enroll", "--server", &server.url(""), "--code", code])
+            .args(["--profile", &profile_name, "--device-name", "crash"])
+            .args(["--db", db.to_str().expect("utf-8 path")])
+            .env("AISLE_KEYRING_SERVICE", SERVICE)
+            .output()
+            .expect("the binary runs")
+    };
+    let enrolled = enroll(&code);
+    assert!(
+        enrolled.status.success(),
+        "enrolled: {}",
+        String::from_utf8_lossy(&enrolled.stderr)
+    );
+    let key = aisle_sync::store_key::load(&tokens, &profile_name)
+        .expect("keyring")
+        .expect("the store key is in the keyring");
+    let profile = {
+        let store = Store::open_existing(&db, &key).expect("the enrolled store opens");
+        aisle_sync::DeviceProfile::load_from(&store)
+            .expect("profile")
+            .expect("the profile is saved in the store")
+    };
+    assert_eq!((profile.tenant, profile.warehouse), (tenant, warehouse));
+    // The same code again is refused, by name, with a failing exit.
+    let again = Command::new(binary)
+        .args(["enroll", "--server", &server.url(""), "--code", &code])
+        .args(["--profile", "crash-again", "--db"])
+        .arg(device_dir.path().join("again.sqlite3"))
+        .env("AISLE_KEYRING_SERVICE", SERVICE)
+        .output()
+        .expect("the binary runs");
+    let refusal = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success(), "a used code fails: {refusal}");
+    assert!(
+        refusal.contains("already been used") || refusal.contains("code_used"),
+        "the message says the code was used: {refusal}"
+    );
+    assert!(
+        !device_dir.path().join("again.sqlite3").exists(),
+        "a refused enrolment creates no store"
+    );
+
     let stream = |count: u64| {
         Command::new(binary)
             .args([
