@@ -9,6 +9,7 @@
 //! Flags: `--demo` opens demo mode at start (what `scripts/run.sh` does; a build without the
 //! `demo` feature logs that it has none); `--data-dir DIR`
 //! keeps profiles and stores in DIR instead of the app's data directory (for tests).
+//! `aisle enroll …` enrols this PC without a window and exits ([`headless`]).
 
 // Release builds on Windows should not open a console window next to the app.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
@@ -16,6 +17,7 @@
 mod commands;
 #[cfg(feature = "demo")]
 mod demo;
+mod headless;
 
 /// Declares the app's commands from the one list in `command_list.rs`: the invoke handler
 /// here, the app manifest in `build.rs` (which includes the same file), and
@@ -121,6 +123,10 @@ fn ensure_usable_locale() {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("enroll") {
+        std::process::exit(headless::enroll(&args[2..]));
+    }
     ensure_usable_locale();
     let flags = parse_flags(std::env::args());
     let run_result = tauri::Builder::default()

@@ -119,17 +119,7 @@ impl AppState {
     /// still plain file), the floor over it, and (when its token is in the keyring) the
     /// sync engine on a second connection. Must run inside the async runtime.
     pub fn open(&self, profile: DeviceProfile) -> Result<Active, OpenError> {
-        let path = store_path(&self.data_dir, &profile);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|error| {
-                OpenError::store(format!("cannot create {}: {error}", parent.display()))
-            })?;
-        }
-        let key = aisle_sync::store_key::load_or_create(&self.tokens, &profile.name, &path)?;
-        let store = Store::open(&path, profile.store_profile(), &key)?;
-        profile
-            .save_to(&store)
-            .map_err(|error| OpenError::store(error.to_string()))?;
+        let (store, path, key) = self.store_of(&profile)?;
         let last = store.latest_hlc()?.unwrap_or_default();
         let config = SyncConfig::default();
         let clock = DeviceClock::new(last, config.clock_warn_threshold_ms).shared();
@@ -167,6 +157,40 @@ impl AppState {
             sync,
             status,
         })
+    }
+
+    /// `profile`'s store (created if new) with the profile saved in it, its path and key.
+    fn store_of(
+        &self,
+        profile: &DeviceProfile,
+    ) -> Result<(Store, PathBuf, aisle_store::StoreKey), OpenError> {
+        let path = store_path(&self.data_dir, profile);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|error| {
+                OpenError::store(format!("cannot create {}: {error}", parent.display()))
+            })?;
+        }
+        let key = aisle_sync::store_key::load_or_create(&self.tokens, &profile.name, &path)?;
+        let store = Store::open(&path, profile.store_profile(), &key)?;
+        profile
+            .save_to(&store)
+            .map_err(|error| OpenError::store(error.to_string()))?;
+        Ok((store, path, key))
+    }
+
+    /// Creates `profile`'s store and makes it the one the app opens at its next start,
+    /// without opening a floor or starting sync: what headless enrolment (`aisle enroll`)
+    /// leaves behind.
+    pub fn install(&self, profile: DeviceProfile) -> Result<PathBuf, OpenError> {
+        let (store, path, _) = self.store_of(&profile)?;
+        drop(store);
+        let mut book = self
+            .book
+            .lock()
+            .map_err(|_| OpenError::store("profile book lock poisoned"))?;
+        book.put_active(profile);
+        book.save(&self.data_dir).map_err(OpenError::store)?;
+        Ok(path)
     }
 
     /// Makes `profile` the open one, remembering it in the profile book.

@@ -88,3 +88,111 @@ async fn a_used_code_is_refused_with_the_servers_code() {
     assert!(!error.is_retryable(), "retrying a used code cannot help");
     tokens.delete(first).expect("cleanup");
 }
+
+/// `aisle enroll …`, the desktop binary without a window, with its files in `data_dir`.
+fn aisle_enroll(
+    world: &World,
+    code: &str,
+    profile: &str,
+    data_dir: &std::path::Path,
+) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_aisle"))
+        .args(["enroll", "--server", &world.url(), "--code", code])
+        .args([
+            "--profile",
+            profile,
+            "--device-name",
+            "dock-7",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        // No display: headless enrolment must not need one.
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("the desktop binary runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aisle_enroll_enrols_a_pc_without_a_window_and_refuses_a_used_code_by_name() {
+    let world = World::start().await;
+    let code = world
+        .registry
+        .create_enrollment_code(
+            world.tenant,
+            world.warehouse,
+            3_600_000,
+            aisle_server::now_ms(),
+        )
+        .expect("code");
+    let data_dir = world.devices_dir.path().join("pc-7");
+    let profile = unique_profile("it-enrolled");
+    let output = tokio::task::block_in_place(|| aisle_enroll(&world, &code, &profile, &data_dir));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "enrolled: {stderr}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("enrolled"));
+
+    // The token is in the keyring, under the profile, and the server knows the device.
+    let token = KeyringTokenStore::new(KeyringTokenStore::SERVICE)
+        .load(&profile)
+        .expect("the keyring answers")
+        .expect("the token is in the keyring");
+    let devices = world.registry.list_devices(world.tenant).expect("devices");
+    assert!(
+        devices.iter().any(|device| device.name == "dock-7"),
+        "the server has the PC under its name: {devices:?}"
+    );
+    // The profile book names it as the one to open, and no file holds the token.
+    let book = std::fs::read_to_string(data_dir.join("profiles.json")).expect("profile book");
+    assert!(book.contains(&profile), "{book}");
+    let secret = token.expose().as_bytes();
+    for entry in walk(&data_dir) {
+        let bytes = std::fs::read(&entry).expect("file");
+        assert!(
+            !bytes.windows(secret.len()).any(|window| window == secret),
+            "{} holds the token",
+            entry.display()
+        );
+    }
+    assert!(
+        walk(&data_dir)
+            .iter()
+            .any(|path| path.extension().is_some_and(|ext| ext == "sqlite3")),
+        "the store was created"
+    );
+
+    // The same code again: exit 1, the reason named, nothing new on disk.
+    let again_dir = world.devices_dir.path().join("pc-8");
+    let again = tokio::task::block_in_place(|| {
+        aisle_enroll(&world, &code, &unique_profile("again"), &again_dir)
+    });
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "a used code fails: {stderr}");
+    assert!(
+        stderr.contains("already been used") || stderr.contains("code_used"),
+        "the message says the code was used: {stderr}"
+    );
+    assert!(
+        !walk(&again_dir)
+            .iter()
+            .any(|path| path.extension().is_some_and(|ext| ext == "sqlite3")),
+        "a refused enrolment creates no store"
+    );
+}
+
+/// Every file under `dir` (none when it does not exist).
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
