@@ -40,6 +40,7 @@ pub mod registry;
 pub mod serve;
 pub mod storage;
 pub mod touching;
+pub mod webhooks;
 pub mod wire;
 
 pub use error::{AppError, ServerError};
