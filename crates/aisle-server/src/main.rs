@@ -26,6 +26,7 @@ mod admin_master;
 mod admin_move;
 #[cfg(feature = "postgres")]
 mod admin_pools;
+mod admin_webhooks;
 mod config_file;
 
 #[derive(Debug, Parser)]
@@ -165,6 +166,14 @@ enum Command {
     ApiKey {
         #[command(subcommand)]
         command: admin_master::ApiKeyCommand,
+    },
+    /// Add, list, rotate, disable or enable a tenant's ERP webhook endpoints.
+    #[command(
+        after_help = "Example:\n  aisle-server webhook add acme --url https://erp.example.com/aisle --event goods.received\n  aisle-server webhook list acme\n  aisle-server webhook rotate 0193a5c9-4e1f-7b20-9c3d-5e6f7a8b9c0d"
+    )]
+    Webhook {
+        #[command(subcommand)]
+        command: admin_webhooks::WebhookCommand,
     },
     /// Export a tenant's data to stdout.
     #[command(
@@ -592,6 +601,7 @@ fn admin(backend: &Backend, command: Command) -> anyhow::Result<()> {
         Command::Audit { command } => admin_audit::audit(&*registry, command, now_ms)?,
         Command::Import { command } => admin_master::import(&*opened.storage, registry, command)?,
         Command::ApiKey { command } => admin_master::api_key(&*registry, command, now_ms)?,
+        Command::Webhook { command } => admin_webhooks::run(&*registry, command, now_ms)?,
         Command::Export { command } => admin_master::export(&*opened.storage, registry, command)?,
         Command::Device {
             command: DeviceCommand::List { tenant },

@@ -23,6 +23,7 @@ use uuid::Uuid;
 mod api_keys;
 mod audit;
 mod quotas;
+pub(crate) mod webhooks;
 
 pub use api_keys::{ApiKeyId, ApiKeyRow, NewApiKey};
 pub(crate) use audit::chain_schema1_rows;
@@ -34,6 +35,7 @@ pub use audit::{
 #[cfg(feature = "postgres")]
 pub(crate) use audit::{ChainedFields, CAP_KEEP_PERCENT, GENESIS_HASH, REASON_MAX_CHARS};
 pub use quotas::TenantQuota;
+pub use webhooks::{WebhookId, WebhookRow};
 
 /// What the server asks of its registry, whatever holds it. Every backend gives the same
 /// answers to the same calls (the registry tests run against each).
@@ -143,6 +145,50 @@ pub trait Registry: Send + Sync + std::fmt::Debug {
 
     /// Revokes a key at once; returns false if there is no such key.
     fn revoke_api_key(&self, id: ApiKeyId, now_ms: i64) -> Result<bool, ServerError>;
+
+    /// Adds a webhook endpoint for `tenant` (its URL already checked by
+    /// `webhooks::target`), signed with `secret`, for `event_types` (empty: every type).
+    fn add_webhook(
+        &self,
+        tenant: TenantId,
+        url: &str,
+        event_types: &[String],
+        secret: &crate::webhooks::sign::Secret,
+        now_ms: i64,
+    ) -> Result<WebhookId, ServerError>;
+
+    /// A tenant's webhook endpoints, oldest first; never their secrets.
+    fn list_webhooks(&self, tenant: TenantId) -> Result<Vec<WebhookRow>, ServerError>;
+
+    /// One endpoint, if it exists.
+    fn webhook(&self, id: WebhookId) -> Result<Option<WebhookRow>, ServerError>;
+
+    /// Makes `secret` the endpoint's secret; the old one keeps signing too until
+    /// `previous_until_ms`. False if there is no such endpoint.
+    fn rotate_webhook(
+        &self,
+        id: WebhookId,
+        secret: &crate::webhooks::sign::Secret,
+        previous_until_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, ServerError>;
+
+    /// Enables or disables an endpoint (with why, when disabling). False if there is no
+    /// such endpoint.
+    fn set_webhook_enabled(
+        &self,
+        id: WebhookId,
+        enabled: bool,
+        reason: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, ServerError>;
+
+    /// The secrets that sign a delivery to the endpoint at `now_ms`, the current one first.
+    fn webhook_secrets(
+        &self,
+        id: WebhookId,
+        now_ms: i64,
+    ) -> Result<Vec<crate::webhooks::sign::Secret>, ServerError>;
 
     /// Records a refusal under the source the row names ([`AuditSource::of`]).
     fn audit(&self, row: &AuditRow, now_ms: i64) -> Result<(), ServerError> {
@@ -541,6 +587,53 @@ impl Registry for SqliteRegistry {
 
     fn revoke_api_key(&self, id: ApiKeyId, now_ms: i64) -> Result<bool, ServerError> {
         SqliteRegistry::revoke_api_key(self, id, now_ms)
+    }
+
+    fn add_webhook(
+        &self,
+        tenant: TenantId,
+        url: &str,
+        event_types: &[String],
+        secret: &crate::webhooks::sign::Secret,
+        now_ms: i64,
+    ) -> Result<WebhookId, ServerError> {
+        SqliteRegistry::add_webhook(self, tenant, url, event_types, secret, now_ms)
+    }
+
+    fn list_webhooks(&self, tenant: TenantId) -> Result<Vec<WebhookRow>, ServerError> {
+        SqliteRegistry::list_webhooks(self, tenant)
+    }
+
+    fn webhook(&self, id: WebhookId) -> Result<Option<WebhookRow>, ServerError> {
+        SqliteRegistry::webhook(self, id)
+    }
+
+    fn rotate_webhook(
+        &self,
+        id: WebhookId,
+        secret: &crate::webhooks::sign::Secret,
+        previous_until_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, ServerError> {
+        SqliteRegistry::rotate_webhook(self, id, secret, previous_until_ms, now_ms)
+    }
+
+    fn set_webhook_enabled(
+        &self,
+        id: WebhookId,
+        enabled: bool,
+        reason: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, ServerError> {
+        SqliteRegistry::set_webhook_enabled(self, id, enabled, reason, now_ms)
+    }
+
+    fn webhook_secrets(
+        &self,
+        id: WebhookId,
+        now_ms: i64,
+    ) -> Result<Vec<crate::webhooks::sign::Secret>, ServerError> {
+        SqliteRegistry::webhook_secrets(self, id, now_ms)
     }
 
     fn audit_as(

@@ -15,3 +15,29 @@
 pub mod schedule;
 pub mod sign;
 pub mod target;
+
+/// The business message types an endpoint may subscribe to (docs/protocol.md, "ERP
+/// integration"). An endpoint with none takes every type.
+pub const MESSAGE_TYPES: &[&str] = &[
+    "goods.received",
+    "pick_list.completed",
+    "pick_list.cancelled",
+    "stock.adjusted",
+    "discrepancy.opened",
+    "discrepancy.closed",
+];
+
+/// `types` checked against [`MESSAGE_TYPES`]; the error names the unknown one and the
+/// known ones.
+pub fn check_types(types: &[String]) -> Result<(), String> {
+    match types
+        .iter()
+        .find(|name| !MESSAGE_TYPES.contains(&name.as_str()))
+    {
+        Some(unknown) => Err(format!(
+            "unknown message type {unknown:?}; the types are: {}",
+            MESSAGE_TYPES.join(", ")
+        )),
+        None => Ok(()),
+    }
+}

@@ -33,6 +33,7 @@ mod as_registry;
 mod audit;
 mod clusters;
 mod quotas;
+mod webhooks;
 
 pub(crate) use clusters::cluster_config;
 pub use clusters::{mask_password, ClusterDatabase, ClusterRow};
@@ -48,6 +49,11 @@ const MIGRATIONS: &[aisle_pg::Migration] = &[
         version: 2,
         name: "tenant_moves",
         sql: include_str!("../../../../migrations/cloud/pg/registry/0002_tenant_moves.sql"),
+    },
+    aisle_pg::Migration {
+        version: 3,
+        name: "webhooks",
+        sql: include_str!("../../../../migrations/cloud/pg/registry/0003_webhooks.sql"),
     },
 ];
 

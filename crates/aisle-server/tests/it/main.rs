@@ -44,3 +44,4 @@ mod support;
 mod tenant_move;
 mod tenants;
 mod touching;
+mod webhooks_cli;

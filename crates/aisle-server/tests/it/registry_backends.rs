@@ -71,6 +71,7 @@ on_both_backends! {
     a_failed_migration_marks_the_tenant_until_cleared;
     repeats_coalesce_and_a_prune_is_recorded_in_the_chain;
     the_cap_prunes_a_prefix_and_records_it_in_the_chain, cap = 10;
+    webhooks_sign_with_their_secret_rotate_with_an_overlap_and_disable;
 }
 
 fn is_invalid<T>(result: Result<T, ServerError>) -> bool {
@@ -474,4 +475,102 @@ fn the_cap_prunes_a_prefix_and_records_it_in_the_chain(registry: &dyn Registry) 
         .verify_audit()
         .expect("db")
         .expect("the chain holds after pruning");
+}
+
+fn webhooks_sign_with_their_secret_rotate_with_an_overlap_and_disable(registry: &dyn Registry) {
+    use aisle_server::webhooks::sign::Secret;
+    let acme = registry.add_tenant("acme", 1).expect("tenant");
+    let globex = registry.add_tenant("globex", 1).expect("tenant");
+    let first = Secret::from_key([1; 32]);
+    let types = vec![
+        "pick_list.completed".to_owned(),
+        "goods.received".to_owned(),
+    ];
+    let hook = registry
+        .add_webhook(acme, "https://erp.example.com/aisle", &types, &first, 1_000)
+        .expect("added");
+    assert!(
+        is_not_found(registry.add_webhook(
+            TenantId::new_v7(1, [9; 10]),
+            "https://x.example",
+            &[],
+            &first,
+            1_000
+        )),
+        "a webhook needs a known tenant"
+    );
+    let listed = registry.list_webhooks(acme).expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (
+            listed[0].id,
+            listed[0].url.as_str(),
+            listed[0].event_types.clone(),
+            listed[0].enabled
+        ),
+        (
+            hook,
+            "https://erp.example.com/aisle",
+            vec![
+                "goods.received".to_owned(),
+                "pick_list.completed".to_owned()
+            ],
+            true
+        ),
+        "types are kept sorted"
+    );
+    assert!(
+        registry.list_webhooks(globex).expect("list").is_empty(),
+        "per tenant"
+    );
+    assert_eq!(
+        registry.webhook_secrets(hook, 2_000).expect("secrets"),
+        std::slice::from_ref(&first)
+    );
+
+    // A rotation: both sign until the overlap ends, then only the new one.
+    let second = Secret::from_key([2; 32]);
+    assert!(registry
+        .rotate_webhook(hook, &second, 10_000, 3_000)
+        .expect("rotate"));
+    assert_eq!(
+        registry.webhook_secrets(hook, 9_999).expect("secrets"),
+        [second.clone(), first.clone()],
+        "the new secret first, the old one during the overlap"
+    );
+    assert_eq!(
+        registry.webhook_secrets(hook, 10_000).expect("secrets"),
+        [second]
+    );
+    assert_eq!(
+        registry
+            .webhook(hook)
+            .expect("db")
+            .expect("hook")
+            .previous_until_ms,
+        Some(10_000)
+    );
+
+    // A 410 disables it with its reason; enabling clears the reason.
+    assert!(registry
+        .set_webhook_enabled(hook, false, Some("gone"), 4_000)
+        .expect("disable"));
+    let row = registry.webhook(hook).expect("db").expect("hook");
+    assert_eq!(
+        (row.enabled, row.disabled_reason.as_deref()),
+        (false, Some("gone"))
+    );
+    assert!(registry
+        .set_webhook_enabled(hook, true, None, 5_000)
+        .expect("enable"));
+    let row = registry.webhook(hook).expect("db").expect("hook");
+    assert_eq!((row.enabled, row.disabled_reason), (true, None));
+
+    let unknown = "0193a5c4-2222-7abc-8def-0123456789ab".parse().expect("id");
+    assert!(!registry
+        .set_webhook_enabled(unknown, false, None, 1)
+        .expect("db"));
+    assert!(!registry.rotate_webhook(unknown, &first, 1, 1).expect("db"));
+    assert!(registry.webhook(unknown).expect("db").is_none());
+    assert!(is_not_found(registry.webhook_secrets(unknown, 1)));
 }

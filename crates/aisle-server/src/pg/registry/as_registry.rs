@@ -10,6 +10,7 @@ use crate::registry::{
     ApiKeyId, ApiKeyRow, AuditEntry, AuditRow, AuditSource, ChainBreak, ChainVerified, CodeRefusal,
     DeviceRow, Enrolled, NewApiKey, Pruned, Registry, TenantQuota, TenantRow,
 };
+use crate::registry::{WebhookId, WebhookRow};
 use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
 
 impl Registry for PgRegistry {
@@ -124,6 +125,53 @@ impl Registry for PgRegistry {
 
     fn revoke_api_key(&self, id: ApiKeyId, now_ms: i64) -> Result<bool, ServerError> {
         PgRegistry::revoke_api_key(self, id, now_ms)
+    }
+
+    fn add_webhook(
+        &self,
+        tenant: TenantId,
+        url: &str,
+        event_types: &[String],
+        secret: &crate::webhooks::sign::Secret,
+        now_ms: i64,
+    ) -> Result<WebhookId, ServerError> {
+        PgRegistry::add_webhook(self, tenant, url, event_types, secret, now_ms)
+    }
+
+    fn list_webhooks(&self, tenant: TenantId) -> Result<Vec<WebhookRow>, ServerError> {
+        PgRegistry::list_webhooks(self, tenant)
+    }
+
+    fn webhook(&self, id: WebhookId) -> Result<Option<WebhookRow>, ServerError> {
+        PgRegistry::webhook(self, id)
+    }
+
+    fn rotate_webhook(
+        &self,
+        id: WebhookId,
+        secret: &crate::webhooks::sign::Secret,
+        previous_until_ms: i64,
+        now_ms: i64,
+    ) -> Result<bool, ServerError> {
+        PgRegistry::rotate_webhook(self, id, secret, previous_until_ms, now_ms)
+    }
+
+    fn set_webhook_enabled(
+        &self,
+        id: WebhookId,
+        enabled: bool,
+        reason: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, ServerError> {
+        PgRegistry::set_webhook_enabled(self, id, enabled, reason, now_ms)
+    }
+
+    fn webhook_secrets(
+        &self,
+        id: WebhookId,
+        now_ms: i64,
+    ) -> Result<Vec<crate::webhooks::sign::Secret>, ServerError> {
+        PgRegistry::webhook_secrets(self, id, now_ms)
     }
 
     fn audit_as(
