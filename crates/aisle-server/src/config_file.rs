@@ -6,8 +6,8 @@
 //! flag and every `serve` flag may be set there; a key no flag has is an error naming the
 //! key and the file, so a typo never goes unnoticed. The file's values become the flags'
 //! defaults, so a flag given on the command line wins over its `AISLE_*` variable, which
-//! wins over the file, which wins over the built-in default. docs/operations.md has a
-//! commented sample (`packaging/server.toml`).
+//! wins over the file, which wins over the built-in default. `packaging/server.toml` is a
+//! commented sample (README, "Install"); a test checks that this server takes it.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

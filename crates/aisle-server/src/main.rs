@@ -36,7 +36,7 @@ mod config_file;
     about = "Aisle's multi-tenant sync server"
 )]
 struct Cli {
-    /// A TOML file with the server's options (docs/operations.md, "Configuration"): each
+    /// A TOML file with the server's options (README, "Install"): each
     /// key a flag's long name (`listen`, `data`, `max-connections`, …). Flags and AISLE_*
     /// variables override it.
     #[arg(long, global = true, env = "AISLE_CONFIG", value_name = "FILE")]
