@@ -9,6 +9,7 @@
 //!
 //! - [`sync`]: enrollment, push, pull, events touching stock keys, stock, and the error body.
 //! - [`master`]: the device's master-data download and the ERP integration API.
+//! - [`erp_out`]: the business messages the server derives for ERPs, and their feed.
 //!
 //! What it must never do: depend on anything but aisle-core, serde and uuid (utoipa and its
 //! serde_json only behind `openapi`; a test pins the edges), know about HTTP routing,
@@ -16,11 +17,13 @@
 //! as optional. Domain rules (what a valid record is) live with the code that converts a
 //! shape to a domain type at the edge.
 
+pub mod erp_out;
 pub mod master;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod sync;
 
+pub use erp_out::*;
 pub use master::*;
 pub use sync::*;
 

@@ -54,7 +54,7 @@ pub struct ImportArgs {
 pub enum ApiKeyCommand {
     /// Make an API key for an ERP integration; prints the key, once.
     #[command(
-        after_help = "Example:\n  aisle-server api-key add acme --scope master:write --scope stock:read --name sap-prod\n  aisle_key_9f2c…(64 hex digits)\n\nThe key is printed once and stored only as its SHA-256; the ERP sends it as\n`Authorization: Bearer aisle_key_…`. Scopes: master:write, stock:read."
+        after_help = "Example:\n  aisle-server api-key add acme --scope master:write --scope stock:read --name sap-prod\n  aisle_key_9f2c…(64 hex digits)\n\nThe key is printed once and stored only as its SHA-256; the ERP sends it as\n`Authorization: Bearer aisle_key_…`. Scopes: master:write, stock:read, feed:read."
     )]
     Add {
         /// Tenant name or id.

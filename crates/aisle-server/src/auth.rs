@@ -23,8 +23,8 @@ use sha2::{Digest as _, Sha256};
 mod integration;
 
 pub use integration::{
-    new_api_key, IntegrationContext, MasterWrite, Principal, RequiredScope, Scope, StockRead,
-    API_KEY_PREFIX,
+    new_api_key, FeedRead, IntegrationContext, MasterWrite, Principal, RequiredScope, Scope,
+    StockRead, API_KEY_PREFIX,
 };
 
 /// A SHA-256 digest of a secret.

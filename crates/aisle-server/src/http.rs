@@ -19,6 +19,7 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 mod drain;
+pub(crate) mod feed;
 pub(crate) mod master;
 pub mod refusals;
 pub(crate) mod touching;
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/t/{tenant}/events", post(push).get(pull))
         .route("/v1/t/{tenant}/stock", get(stock))
         .merge(master::routes())
+        .merge(feed::routes())
         .merge(touching::routes())
         .fallback(|| async { AppError::NotFound })
         // One byte over the limit is enough to know a body is too large.

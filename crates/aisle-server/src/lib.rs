@@ -20,6 +20,7 @@
 
 pub mod auth;
 pub mod backup;
+mod erp_out;
 mod error;
 pub mod http;
 pub mod import;

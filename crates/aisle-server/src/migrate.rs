@@ -48,6 +48,9 @@ const TENANT_MIGRATIONS: &[Step] = &[
     Step::Own(include_str!(
         "../../../migrations/cloud/tenant/0007_user_warehouses_pin_policy.sql"
     )),
+    Step::Own(include_str!(
+        "../../../migrations/cloud/tenant/0008_erp_outbox.sql"
+    )),
 ];
 
 /// A tenant database's migrations, as rusqlite_migration runs them.

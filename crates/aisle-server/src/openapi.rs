@@ -69,6 +69,7 @@ impl Modify for SecuritySchemes {
         crate::http::master::put_users,
         crate::http::master::put_pick_lists,
         crate::http::master::erp_stock,
+        crate::http::feed::erp_feed,
     ),
     components(schemas(ErrorBody, Event, PushRequest<'_>, StatusBody)),
     modifiers(&SecuritySchemes),
@@ -159,13 +160,51 @@ fn with_refusals(document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi
     serde_json::from_value(value).expect("the document with its refusals is a document")
 }
 
-/// The OpenAPI document as JSON, rendered once.
+/// The OpenAPI document as JSON, rendered once, with its `webhooks` section (which utoipa's
+/// document type has no field for).
 pub fn json() -> &'static str {
     static JSON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     JSON.get_or_init(|| {
-        document()
-            .to_json()
-            .expect("the openapi document serializes")
+        let mut value = serde_json::to_value(document()).expect("the document serialises");
+        value["webhooks"] = webhooks();
+        serde_json::to_string(&value).expect("the openapi document serializes")
+    })
+}
+
+/// OpenAPI 3.1's `webhooks`: what the server POSTs to an ERP's endpoint, per the Standard
+/// Webhooks specification. The body is an `ErpMessage`, the same as a feed entry's
+/// `message` (`GET /v1/t/{tenant}/erp/feed`), so both have one schema.
+fn webhooks() -> serde_json::Value {
+    use serde_json::json;
+    let header = |name: &str, description: &str| {
+        json!({"name": name, "in": "header", "required": true, "description": description,
+               "schema": {"type": "string"}})
+    };
+    json!({
+        "erp-message": {
+            "post": {
+                "summary": "A business message for the ERP (goods.received, stock.adjusted, …)",
+                "description": "Delivered at least once, in order per endpoint; a retry keeps \
+                    `webhook-id`. Answer 2xx to acknowledge; 410 disables the endpoint; \
+                    anything else, a timeout or a reset is retried with backoff for about a day \
+                    (docs/protocol.md, \"ERP integration\").",
+                "parameters": [
+                    header("webhook-id", "The message's id (`ErpMessage.id`): deduplicate by it"),
+                    header("webhook-timestamp", "Seconds since the Unix epoch of this attempt"),
+                    header("webhook-signature", "`v1,` + base64 HMAC-SHA256 of \
+                        `{webhook-id}.{webhook-timestamp}.{body}` under the endpoint's `whsec_` \
+                        secret; during a rotation, one per secret, space-separated"),
+                ],
+                "requestBody": {
+                    "required": true,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErpMessage"}}}
+                },
+                "responses": {
+                    "2XX": {"description": "Delivered"},
+                    "410": {"description": "Gone: the server disables the endpoint"}
+                }
+            }
+        }
     })
 }
 

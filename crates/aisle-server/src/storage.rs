@@ -15,7 +15,7 @@
 //! (`DeviceId::server`). Its id is derived from the decision, so a decision taken again is
 //! not recorded again. Devices may not push resolutions (`rejected` / `server_only`).
 
-use crate::auth::{IntegrationContext, MasterWrite, StockRead, TenantContext};
+use crate::auth::{FeedRead, IntegrationContext, MasterWrite, StockRead, TenantContext};
 use crate::error::ServerError;
 use crate::master;
 use crate::pool::TenantPools;
@@ -157,6 +157,26 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         context: &IntegrationContext<StockRead>,
         warehouse: Option<WarehouseId>,
     ) -> Result<Vec<ErpStockRow>, ServerError>;
+
+    /// The context's tenant's ERP feed: the outbox's messages after position `after`, at
+    /// most `limit`, in position order.
+    fn erp_feed(
+        &self,
+        context: &IntegrationContext<FeedRead>,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<aisle_protocol::FeedEntry>, ServerError>;
+}
+
+/// Decodes an outbox row's stored message.
+pub(crate) fn feed_entry(
+    position: i64,
+    body: &str,
+) -> Result<aisle_protocol::FeedEntry, ServerError> {
+    Ok(aisle_protocol::FeedEntry {
+        position: u64::try_from(position).unwrap_or(0),
+        message: serde_json::from_str(body)?,
+    })
 }
 
 /// [`Storage`] over one SQLite database per tenant.
@@ -204,6 +224,7 @@ struct SqlitePush<'t> {
     ledger: SqlLedger<'t>,
     insert: rusqlite::CachedStatement<'t>,
     existing: rusqlite::CachedStatement<'t>,
+    outbox: rusqlite::CachedStatement<'t>,
 }
 
 impl<'t> push::PushTx for SqlitePush<'t> {
@@ -244,6 +265,24 @@ impl<'t> push::PushTx for SqlitePush<'t> {
     fn ledger(&mut self) -> &mut Self::Ledger {
         &mut self.ledger
     }
+
+    fn emit(
+        &mut self,
+        message: &aisle_protocol::ErpMessage,
+        cause_seq: i64,
+    ) -> Result<(), ServerError> {
+        self.outbox.execute((
+            message.id.as_bytes(),
+            message.tenant.as_bytes(),
+            message.warehouse.as_bytes(),
+            message.body.message_type(),
+            message.version,
+            i64::try_from(message.occurred_at_ms).unwrap_or(i64::MAX),
+            cause_seq,
+            serde_json::to_string(message)?,
+        ))?;
+        Ok(())
+    }
 }
 
 impl Storage for SqliteStorage {
@@ -266,6 +305,10 @@ impl Storage for SqliteStorage {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
                 )?,
                 existing: tx.prepare_cached("SELECT seq, payload FROM events WHERE id = ?1")?,
+                outbox: tx.prepare_cached(
+                    "INSERT INTO erp_outbox (id, tenant, warehouse, type, version, occurred_ms, cause_seq, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+                )?,
             };
             let results = push::push_events(&mut push, events, now_ms, self.max_clock_ahead_ms)?;
             push.ledger.finish()?;
@@ -473,5 +516,27 @@ impl Storage for SqliteStorage {
         let db = self.pools.get(context)?;
         let conn = db.connection()?;
         master::tenant_stock(&conn, warehouse)
+    }
+
+    fn erp_feed(
+        &self,
+        context: &IntegrationContext<FeedRead>,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<aisle_protocol::FeedEntry>, ServerError> {
+        let db = self.pools.get(context)?;
+        let conn = db.connection()?;
+        let mut statement = conn.prepare_cached(
+            "SELECT position, body FROM erp_outbox WHERE position > ?1 ORDER BY position LIMIT ?2",
+        )?;
+        let rows = statement.query_map(
+            (i64::try_from(after).unwrap_or(i64::MAX), i64::from(limit)),
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
+        )?;
+        rows.map(|row| {
+            let (position, body) = row?;
+            feed_entry(position, &body)
+        })
+        .collect()
     }
 }

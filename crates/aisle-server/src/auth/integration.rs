@@ -43,15 +43,18 @@ pub enum Scope {
     MasterWrite,
     /// Read the stock projection of the tenant's warehouses.
     StockRead,
+    /// Read the ERP feed of business messages (`GET /v1/t/{tenant}/erp/feed`).
+    FeedRead,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 2] = [Scope::MasterWrite, Scope::StockRead];
+    pub const ALL: [Scope; 3] = [Scope::MasterWrite, Scope::StockRead, Scope::FeedRead];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::MasterWrite => "master:write",
             Self::StockRead => "stock:read",
+            Self::FeedRead => "feed:read",
         }
     }
 }
@@ -89,8 +92,13 @@ pub struct MasterWrite;
 #[derive(Copy, Clone, Debug)]
 pub struct StockRead;
 
+/// The `feed:read` scope.
+#[derive(Copy, Clone, Debug)]
+pub struct FeedRead;
+
 impl sealed::Sealed for MasterWrite {}
 impl sealed::Sealed for StockRead {}
+impl sealed::Sealed for FeedRead {}
 
 impl RequiredScope for MasterWrite {
     const SCOPE: Scope = Scope::MasterWrite;
@@ -98,6 +106,10 @@ impl RequiredScope for MasterWrite {
 
 impl RequiredScope for StockRead {
     const SCOPE: Scope = Scope::StockRead;
+}
+
+impl RequiredScope for FeedRead {
+    const SCOPE: Scope = Scope::FeedRead;
 }
 
 /// Who is acting through an [`IntegrationContext`].

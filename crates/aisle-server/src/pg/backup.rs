@@ -164,6 +164,20 @@ const TABLES: &[Table] = &[
             ("manager_min_digits", "manager_min_digits", Kind::Int4),
         ],
     },
+    Table {
+        name: "erp_outbox",
+        columns: &[
+            ("position", "position", Kind::Int),
+            ("id", "id", Kind::Id),
+            ("tenant", "tenant", Kind::Id),
+            ("warehouse", "warehouse", Kind::Id),
+            ("type", "type", Kind::Text),
+            ("version", "version", Kind::Int),
+            ("occurred_ms", "occurred_ms", Kind::Int),
+            ("cause_seq", "cause_seq", Kind::Int),
+            ("body", "body", Kind::Text),
+        ],
+    },
 ];
 
 /// A short-lived pool of one connection to the tenant's database on its primary (the

@@ -28,7 +28,7 @@
 use super::master as pg_master;
 use super::pools::PgTenantPools;
 use super::PUSH_LOCK;
-use crate::auth::{IntegrationContext, MasterWrite, StockRead, TenantContext};
+use crate::auth::{FeedRead, IntegrationContext, MasterWrite, StockRead, TenantContext};
 use crate::error::ServerError;
 use crate::master;
 use crate::storage::push::{self, PushTx};
@@ -158,6 +158,25 @@ struct PgPush<'t> {
     /// The items of the batch's keys that are lot-tracked, read ahead in one statement; an
     /// item not read ahead is looked up.
     lot_tracked: HashMap<ItemId, bool>,
+    /// The ERP outbox rows this push adds, written with the log in one statement.
+    outbox: OutboxRows,
+}
+
+/// The `erp_outbox` rows a push adds, column by column, as `unnest` takes them. Positions
+/// are numbered here from `MAX(position) + 1`, under the push lock like `events.seq`.
+#[derive(Default)]
+struct OutboxRows {
+    next_position: Option<i64>,
+    ids: HashSet<Uuid>,
+    position: Vec<i64>,
+    id: Vec<Uuid>,
+    tenant: Vec<Uuid>,
+    warehouse: Vec<Uuid>,
+    kind: Vec<&'static str>,
+    version: Vec<i64>,
+    occurred_ms: Vec<i64>,
+    cause_seq: Vec<i64>,
+    body: Vec<String>,
 }
 
 /// Where the payload of a logged event is: read from the log, or in the rows to append.
@@ -188,6 +207,7 @@ impl<'t> PgPush<'t> {
             checked: HashSet::new(),
             appended: AppendedRows::default(),
             lot_tracked: HashMap::new(),
+            outbox: OutboxRows::default(),
         }
     }
 
@@ -236,6 +256,7 @@ impl<'t> PgPush<'t> {
         if self.appended.seq.is_empty() {
             return Ok(());
         }
+        self.write_outbox()?;
         let rows = &self.appended;
         self.tx.execute(
             "INSERT INTO events (seq, id, warehouse, device, hlc, kind, received_ms, payload)
@@ -252,6 +273,35 @@ impl<'t> PgPush<'t> {
                 &rows.kind,
                 &now_ms,
                 &rows.payload,
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+impl PgPush<'_> {
+    /// Writes the ERP outbox rows this push derived, in one statement. A message id the
+    /// outbox holds already (derived by an earlier push) is kept once.
+    fn write_outbox(&mut self) -> Result<(), ServerError> {
+        let rows = &self.outbox;
+        if rows.id.is_empty() {
+            return Ok(());
+        }
+        self.tx.execute(
+            "INSERT INTO erp_outbox (position, id, tenant, warehouse, type, version, occurred_ms, cause_seq, body)
+             SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[],
+                                  $6::bigint[], $7::bigint[], $8::bigint[], $9::text[])
+             ON CONFLICT (id) DO NOTHING",
+            &[
+                &rows.position,
+                &rows.id,
+                &rows.tenant,
+                &rows.warehouse,
+                &rows.kind,
+                &rows.version,
+                &rows.occurred_ms,
+                &rows.cause_seq,
+                &rows.body,
             ],
         )?;
         Ok(())
@@ -325,6 +375,38 @@ impl<'t> PushTx for PgPush<'t> {
 
     fn ledger(&mut self) -> &mut Self::Ledger {
         &mut self.ledger
+    }
+
+    fn emit(
+        &mut self,
+        message: &aisle_protocol::ErpMessage,
+        cause_seq: i64,
+    ) -> Result<(), ServerError> {
+        // Derived twice in one push (a count approved by two reviews): kept once, as the
+        // unique id keeps it once across pushes.
+        if !self.outbox.ids.insert(message.id) {
+            return Ok(());
+        }
+        let next = match self.outbox.next_position {
+            Some(next) => next,
+            None => self
+                .tx
+                .query_one("SELECT COALESCE(MAX(position), 0) + 1 FROM erp_outbox", &[])?
+                .get(0),
+        };
+        self.outbox.next_position = Some(next + 1);
+        let rows = &mut self.outbox;
+        rows.position.push(next);
+        rows.id.push(message.id);
+        rows.tenant.push(*message.tenant.as_uuid());
+        rows.warehouse.push(*message.warehouse.as_uuid());
+        rows.kind.push(message.body.message_type());
+        rows.version.push(i64::from(message.version));
+        rows.occurred_ms
+            .push(i64::try_from(message.occurred_at_ms).unwrap_or(i64::MAX));
+        rows.cause_seq.push(cause_seq);
+        rows.body.push(serde_json::to_string(message)?);
+        Ok(())
     }
 }
 
@@ -604,6 +686,27 @@ impl Storage for PgStorage {
             pg_master::tenant_stock(tx, warehouse)
         });
         self.moving(context, rows)
+    }
+
+    fn erp_feed(
+        &self,
+        context: &IntegrationContext<FeedRead>,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<aisle_protocol::FeedEntry>, ServerError> {
+        // The primary, as a device's pull: the feed must never show an ERP less than it
+        // showed a moment ago (a lagging replica could), nor miss what a push committed.
+        let mut conn = self.pools.connect(context)?;
+        let tx = conn.transaction()?;
+        self.moving(context, super::moving::check_readable(&tx))?;
+        let rows = tx.query(
+            "SELECT position, body FROM erp_outbox WHERE position > $1 ORDER BY position LIMIT $2",
+            &[&i64::try_from(after).unwrap_or(i64::MAX), &i64::from(limit)],
+        )?;
+        tx.commit()?;
+        rows.iter()
+            .map(|row| crate::storage::feed_entry(row.get(0), row.get::<_, &str>(1)))
+            .collect()
     }
 }
 

@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "tenant_master_data",
         sql: include_str!("../../../../migrations/cloud/pg/tenant/0002_master_data.sql"),
     },
+    Migration {
+        version: 4,
+        name: "tenant_erp_outbox",
+        sql: include_str!("../../../../migrations/cloud/pg/tenant/0003_erp_outbox.sql"),
+    },
 ];
 
 /// The schema version this build brings a tenant database to.

@@ -14,10 +14,15 @@ use aisle_protocol::{PushResult, PushStatus};
 use serde_json::{json, Value};
 use std::sync::{Arc, Barrier};
 
+mod outbox;
+
 /// A backend under test: its storage, and a way to give a tenant an empty database.
 pub(crate) trait Backend: Sync {
     fn storage(&self) -> &dyn Storage;
     fn add_tenant(&self) -> TenantId;
+    /// Makes the tenant's outbox refuse rows of `message_type` (a trigger), so that a test
+    /// can make a push fail at its last write.
+    fn refuse_outbox_type(&self, tenant: TenantId, message_type: &str);
 }
 
 /// The hlc wall time of the test events, and the server's clock, an hour later.
@@ -709,6 +714,17 @@ mod sqlite {
             );
             self.registry.add_tenant(&name, NOW_MS).expect("add tenant")
         }
+
+        fn refuse_outbox_type(&self, tenant: TenantId, message_type: &str) {
+            let conn = rusqlite::Connection::open(crate::tenant_db_path(self._dir.path(), tenant))
+                .expect("the tenant's file");
+            conn.execute_batch(&format!(
+                "CREATE TRIGGER refuse_outbox BEFORE INSERT ON erp_outbox
+                 WHEN NEW.type = '{message_type}'
+                 BEGIN SELECT RAISE(ABORT, 'test: the outbox refuses {message_type}'); END;"
+            ))
+            .expect("trigger");
+        }
     }
 
     pub(super) fn run(body: fn(&dyn Backend)) {
@@ -734,6 +750,25 @@ mod postgres {
 
         fn add_tenant(&self) -> TenantId {
             PgFixture::add_tenant(self)
+        }
+
+        fn refuse_outbox_type(&self, tenant: TenantId, message_type: &str) {
+            self.cluster
+                .psql(
+                    &self.database(tenant),
+                    &format!(
+                        "CREATE FUNCTION refuse_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+                         BEGIN
+                           IF NEW.type = '{message_type}' THEN
+                             RAISE EXCEPTION 'test: the outbox refuses {message_type}';
+                           END IF;
+                           RETURN NEW;
+                         END $$;
+                         CREATE TRIGGER refuse_outbox BEFORE INSERT ON erp_outbox
+                         FOR EACH ROW EXECUTE FUNCTION refuse_outbox();"
+                    ),
+                )
+                .expect("trigger");
         }
     }
 
@@ -811,4 +846,14 @@ fn conformance_both_backends_answer_alike() {
     let sqlite = sqlite::transcript();
     let postgres = postgres::transcript();
     assert_eq!(sqlite, postgres);
+}
+
+#[test]
+fn conformance_the_outbox_holds_each_pushs_messages_once_in_order() {
+    on_every_backend(outbox::the_outbox_holds_each_pushs_messages_once_in_order);
+}
+
+#[test]
+fn conformance_a_push_that_fails_leaves_neither_its_events_nor_its_messages() {
+    on_every_backend(outbox::a_push_that_fails_leaves_neither_its_events_nor_its_messages);
 }

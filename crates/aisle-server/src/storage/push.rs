@@ -2,7 +2,7 @@
 //! (a device's `resolved`, an invalid event, one stamped too far ahead), deduplication by
 //! id, applying each new event through `aisle_core::stock::apply_with_resolutions`, the
 //! server's `lot_missing` discrepancies, and recording the rules' decisions as `resolved`
-//! events.
+//! events, and the ERP outbox's messages each new event derives (`crate::erp_out`).
 //!
 //! A backend supplies [`PushTx`]: its push transaction's log and ledger. What a backend must
 //! add is only how it appends a row and numbers it (SQLite's rowid under its single writer,
@@ -39,6 +39,15 @@ pub(crate) trait PushTx {
     fn applying(&mut self, id: EventId, seq: i64);
 
     fn ledger(&mut self) -> &mut Self::Ledger;
+
+    /// Adds `message`, derived from the event logged at `cause_seq`, to the tenant's ERP
+    /// outbox in this transaction, after every message added before it; a message whose
+    /// id the outbox holds already is kept once.
+    fn emit(
+        &mut self,
+        message: &aisle_protocol::ErpMessage,
+        cause_seq: i64,
+    ) -> Result<(), ServerError>;
 }
 
 /// Appends and applies `events` in `tx`; one result per event, in order. The caller
@@ -72,7 +81,12 @@ where
         let payload = serde_json::to_string(event)?;
         if let Some(seq) = tx.append(event, &payload, now_ms)? {
             tx.applying(event.id, seq);
+            let before = crate::erp_out::before(tx.ledger(), event)?;
             let applied = apply_with_resolutions(tx.ledger(), event)?;
+            // The ERP's messages, in this transaction: a push that commits has them.
+            for message in crate::erp_out::messages(tx.ledger(), event, before)? {
+                tx.emit(&message, seq)?;
+            }
             if let Some(discrepancy) =
                 lot_tracking.missing_lot(event, |item| tx.lot_tracked(item))?
             {

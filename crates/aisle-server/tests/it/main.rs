@@ -11,6 +11,7 @@ mod concurrency;
 mod durability;
 mod edges;
 mod erp;
+mod erp_feed;
 mod floor_truth;
 mod idempotency;
 #[cfg(feature = "postgres")]

@@ -46,6 +46,9 @@ pub(super) const TABLES: &[(&str, &str)] = &[
     ("projection_rules", "id"),
     // The stamp naming the tenant (without the move's own fence).
     ("tenant_meta", "name"),
+    // The ERP outbox (migrations/cloud/pg/tenant/0003_erp_outbox.sql): append-only, and
+    // small next to the log, so it is replaced whole too.
+    ("erp_outbox", "position"),
 ];
 
 /// Tables a move knows and does not copy through [`TABLES`].

@@ -1,0 +1,152 @@
+//! What the server tells an ERP (docs/protocol.md, "ERP integration: outbound messages and
+//! the feed"): business messages derived from the floor's events, the same in the pull feed
+//! (`GET /v1/t/{tenant}/erp/feed`) and in webhook deliveries.
+//!
+//! A message's `id` is derived from its cause (the floor event, or the count it approves),
+//! so it is the same however often it is derived or delivered: a receiver deduplicates by
+//! it. `version` is the version of its `data`'s shape, per type; a new field may be added
+//! to a version, a changed one makes a new version.
+
+use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, TenantId, UserId, WarehouseId};
+use serde::{Deserialize, Serialize};
+
+/// The version of every message type's `data` shape today.
+pub const ERP_MESSAGE_VERSION: u32 = 1;
+
+/// The feed's page size when the ERP asks for none, and its largest.
+pub const DEFAULT_FEED_LIMIT: u32 = 100;
+pub const MAX_FEED_LIMIT: u32 = 1_000;
+
+/// One business message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErpMessage {
+    /// Stable: derived from the message's cause; deduplicate by it.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: uuid::Uuid,
+    /// The version of `data`'s shape for this `type`.
+    pub version: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub tenant: TenantId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub warehouse: WarehouseId,
+    /// When it happened on the floor (the cause's time, ms since the Unix epoch).
+    pub occurred_at_ms: u64,
+    /// `type` and `data`.
+    #[serde(flatten)]
+    pub body: ErpMessageBody,
+}
+
+/// A message's type and its data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", content = "data")]
+pub enum ErpMessageBody {
+    /// Goods were received into a location.
+    #[serde(rename = "goods.received")]
+    GoodsReceived(GoodsReceived),
+    /// A key's on-hand changed by an adjustment or an approved count: what inventory
+    /// valuation needs.
+    #[serde(rename = "stock.adjusted")]
+    StockAdjusted(StockAdjusted),
+}
+
+impl ErpMessageBody {
+    /// The message's `type`.
+    pub fn message_type(&self) -> &'static str {
+        match self {
+            Self::GoodsReceived(_) => "goods.received",
+            Self::StockAdjusted(_) => "stock.adjusted",
+        }
+    }
+}
+
+/// `goods.received`, version 1: one receipt scan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GoodsReceived {
+    /// The floor's `received` event.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub event: EventId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub location: LocationId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub item: ItemId,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lot: Option<String>,
+    pub quantity: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub device: DeviceId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub user: UserId,
+}
+
+/// What changed a key's on-hand in a `stock.adjusted` message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AdjustmentCause {
+    /// A manager's adjustment with its reason.
+    Adjustment,
+    /// A count, approved within tolerance or by a manager's review.
+    Count,
+}
+
+/// `stock.adjusted`, version 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StockAdjusted {
+    pub cause: AdjustmentCause,
+    /// The `adjusted` or `counted` event.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub event: EventId,
+    /// For a count approved by a review: the review (`count_reviewed`) event.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    pub approved_by: Option<EventId>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub location: LocationId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub item: ItemId,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lot: Option<String>,
+    /// On-hand before: the projection's for an adjustment, the system quantity the count
+    /// was taken against for a count.
+    pub before: i64,
+    /// On-hand after: before plus the adjustment, or the counted quantity.
+    pub after: i64,
+    /// `after - before`.
+    pub delta: i64,
+    /// The adjustment's reason code, or `count`.
+    pub reason: String,
+}
+
+/// One message at its place in the tenant's feed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedEntry {
+    /// The message's place: strictly increasing in the tenant's feed.
+    pub position: u64,
+    pub message: ErpMessage,
+}
+
+/// `GET /v1/t/{tenant}/erp/feed`: the messages after the cursor, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FeedResponse {
+    pub messages: Vec<FeedEntry>,
+    /// The cursor for the next page (`after=`): the last message's position, or the
+    /// cursor asked with when there is nothing new.
+    pub next: u64,
+}
+
+/// The feed's query.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct FeedQuery {
+    /// The position after which to read; 0 (or absent) from the start.
+    pub after: Option<u64>,
+    /// Messages at most (default 100, at most 1,000).
+    pub limit: Option<u32>,
+}
