@@ -20,6 +20,7 @@ impl WebhookId {
         &self.0
     }
 
+    #[cfg(feature = "postgres")]
     pub(crate) fn from_uuid(id: Uuid) -> Self {
         Self(id)
     }
