@@ -57,6 +57,79 @@ pub enum WebhookCommand {
     },
     /// Resume deliveries to an endpoint, from the first message it has not taken.
     Enable { id: WebhookId },
+    /// The tenant's delivery log, newest first: time, endpoint, feed position, attempt,
+    /// outcome (delivered, retry, dead, disabled), HTTP status or error.
+    Deliveries {
+        /// Tenant name or id.
+        tenant: String,
+        /// Only attempts that did not deliver.
+        #[arg(long)]
+        failed: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Send an endpoint's messages again, from a feed position on (a dead-lettered message's
+    /// position, from `webhook deliveries --failed`).
+    Replay {
+        /// Tenant name or id.
+        tenant: String,
+        #[arg(long)]
+        endpoint: WebhookId,
+        /// The first feed position to send again.
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+    },
+}
+
+/// `serve`'s webhook delivery flags; each has its `AISLE_*` variable.
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "ERP webhooks")]
+pub struct WebhookServeArgs {
+    /// Do not run the webhook delivery worker in this process. With several instances on one
+    /// registry, run it on one of them.
+    #[arg(long, env = "AISLE_NO_WEBHOOK_WORKER")]
+    no_webhook_worker: bool,
+    /// Allow webhook URLs with plain http to a loopback address (an ERP connector on this
+    /// machine).
+    #[arg(long, env = "AISLE_WEBHOOK_ALLOW_HTTP_LOOPBACK")]
+    webhook_allow_http_loopback: bool,
+    /// Let webhook deliveries reach this non-public range (e.g. 10.20.0.0/16); repeat for
+    /// several.
+    #[arg(long = "webhook-allow-range", value_name = "CIDR")]
+    webhook_allow_ranges: Vec<ipnet::IpNet>,
+    /// The retry delays after a failed attempt, e.g. 5s,30s,2m,10m,1h; after the last one a
+    /// message is dead-lettered. Default: 5s,30s,2m,10m,30m,1h,2h,4h,8h,8h (about a day).
+    #[arg(long, env = "AISLE_WEBHOOK_RETRIES", value_name = "DELAYS")]
+    webhook_retries: Option<String>,
+    /// Deliveries in flight at once for one tenant, all its endpoints together.
+    #[arg(long, env = "AISLE_WEBHOOK_MAX_PER_TENANT", default_value_t = 4)]
+    webhook_max_per_tenant: usize,
+}
+
+impl WebhookServeArgs {
+    /// The delivery configuration these flags give.
+    pub fn config(&self) -> anyhow::Result<aisle_server::webhooks::worker::WebhookConfig> {
+        use aisle_server::webhooks::schedule::RetrySchedule;
+        let schedule = match &self.webhook_retries {
+            Some(text) => RetrySchedule::parse(text)
+                .map_err(|error| anyhow::anyhow!("--webhook-retries: {error}"))?,
+            None => RetrySchedule::default(),
+        };
+        anyhow::ensure!(
+            self.webhook_max_per_tenant > 0,
+            "--webhook-max-per-tenant must be at least 1"
+        );
+        Ok(aisle_server::webhooks::worker::WebhookConfig {
+            enabled: !self.no_webhook_worker,
+            policy: TargetPolicy {
+                allow_http_loopback: self.webhook_allow_http_loopback,
+                allowed_ranges: self.webhook_allow_ranges.clone(),
+            },
+            schedule,
+            max_per_tenant: self.webhook_max_per_tenant,
+            ..aisle_server::webhooks::worker::WebhookConfig::default()
+        })
+    }
 }
 
 /// A new secret from the operating system's random source.
@@ -133,6 +206,37 @@ pub fn run(registry: &dyn Registry, command: WebhookCommand, now_ms: i64) -> any
                 anyhow::bail!("no webhook {id}");
             }
             println!("enabled {id}");
+        }
+        WebhookCommand::Deliveries {
+            tenant,
+            failed,
+            limit,
+        } => {
+            let tenant = registry.resolve_tenant(&tenant)?;
+            for row in registry.webhook_deliveries(tenant, failed, limit)? {
+                let answer = match (row.status, &row.error) {
+                    (Some(status), _) => status.to_string(),
+                    (None, Some(error)) => error.clone(),
+                    (None, None) => String::new(),
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{answer}",
+                    row.at_ms, row.endpoint, row.position, row.attempt, row.outcome
+                );
+            }
+        }
+        WebhookCommand::Replay {
+            tenant,
+            endpoint,
+            from,
+        } => {
+            let tenant = registry.resolve_tenant(&tenant)?;
+            match registry.webhook(endpoint)? {
+                Some(row) if row.tenant == tenant => {}
+                _ => anyhow::bail!("no webhook {endpoint} in this tenant"),
+            }
+            registry.replay_webhook(endpoint, from, now_ms)?;
+            println!("webhook {endpoint}: sending again from position {from}");
         }
     }
     Ok(())

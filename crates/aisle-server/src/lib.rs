@@ -119,6 +119,9 @@ pub struct ServerConfig {
     /// replaced by [`ServerConfig::max_open_tenants`], the one cap of both backends.
     #[cfg(feature = "postgres")]
     pub pg_pools: pg::pools::PgPoolConfig,
+    /// How ERP webhooks are delivered (`serve --webhook-…`), and whether this process runs
+    /// the delivery worker.
+    pub webhooks: webhooks::worker::WebhookConfig,
     /// On PostgreSQL, where live sync's LISTEN/NOTIFY relay between instances connects
     /// (`serve --live-listen-url`); `None`: the registry database's url.
     #[cfg(feature = "postgres")]
@@ -159,6 +162,7 @@ impl ServerConfig {
             pg_pools: pg::pools::PgPoolConfig::default(),
             #[cfg(feature = "postgres")]
             live_listen_url: None,
+            webhooks: webhooks::worker::WebhookConfig::default(),
         }
     }
 }
@@ -250,6 +254,14 @@ async fn build(config: &ServerConfig) -> Result<Built, ServerError> {
         let url = config.live_listen_url.as_deref().unwrap_or(registry_url);
         pg::live::start(&live, url, hex::encode(random_bytes::<8>()))?;
     }
+    // The ERP webhook deliveries, until the server closes.
+    let closing = Arc::clone(&live);
+    webhooks::worker::spawn(
+        config.webhooks.clone(),
+        Arc::clone(&opened.registry),
+        Arc::clone(&opened.storage),
+        async move { closing.closed().await },
+    )?;
     let router = http::router(http::AppState {
         registry: opened.registry,
         storage: opened.storage,

@@ -106,6 +106,8 @@ enum Command {
         audit_max_rows: u64,
         #[command(flatten)]
         limits: admin_limits::LimitArgs,
+        #[command(flatten)]
+        webhooks: admin_webhooks::WebhookServeArgs,
         #[cfg(feature = "postgres")]
         #[command(flatten)]
         pools: admin_pools::PoolArgs,
@@ -310,6 +312,7 @@ fn main() -> anyhow::Result<()> {
             max_clock_ahead_secs,
             audit_max_rows,
             limits,
+            webhooks,
             #[cfg(feature = "postgres")]
             pools,
         } => {
@@ -317,6 +320,7 @@ fn main() -> anyhow::Result<()> {
             config.max_clock_ahead_ms = max_clock_ahead_secs.saturating_mul(1000);
             config.audit_max_rows = audit_max_rows;
             config.limits = limits.limits();
+            config.webhooks = webhooks.config()?;
             #[cfg(feature = "postgres")]
             {
                 config.pg_pools = pools.config(max_open_tenants);

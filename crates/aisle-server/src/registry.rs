@@ -23,7 +23,7 @@ use uuid::Uuid;
 mod api_keys;
 mod audit;
 mod quotas;
-pub(crate) mod webhooks;
+pub mod webhooks;
 
 pub use api_keys::{ApiKeyId, ApiKeyRow, NewApiKey};
 pub(crate) use audit::chain_schema1_rows;
@@ -189,6 +189,37 @@ pub trait Registry: Send + Sync + std::fmt::Debug {
         id: WebhookId,
         now_ms: i64,
     ) -> Result<Vec<crate::webhooks::sign::Secret>, ServerError>;
+
+    /// The enabled endpoints whose next attempt is due at `now_ms`, with where each stands.
+    fn due_webhooks(&self, now_ms: i64) -> Result<Vec<webhooks::DueWebhook>, ServerError>;
+
+    /// Logs one delivery attempt and moves the endpoint to where it leaves it (disabled,
+    /// with its reason, for a `410`), in one transaction.
+    fn record_attempt(
+        &self,
+        id: WebhookId,
+        attempt: &webhooks::Attempt,
+        now_ms: i64,
+    ) -> Result<(), ServerError>;
+
+    /// Moves the endpoint past `position` (messages of types it does not take).
+    fn skip_webhook_to(&self, id: WebhookId, position: u64) -> Result<(), ServerError>;
+
+    /// Sends the endpoint's messages again from feed position `from_position`, at once.
+    fn replay_webhook(
+        &self,
+        id: WebhookId,
+        from_position: u64,
+        now_ms: i64,
+    ) -> Result<bool, ServerError>;
+
+    /// The tenant's delivery log, newest first; only what did not deliver with `failed_only`.
+    fn webhook_deliveries(
+        &self,
+        tenant: TenantId,
+        failed_only: bool,
+        limit: u32,
+    ) -> Result<Vec<webhooks::DeliveryRow>, ServerError>;
 
     /// Records a refusal under the source the row names ([`AuditSource::of`]).
     fn audit(&self, row: &AuditRow, now_ms: i64) -> Result<(), ServerError> {
@@ -634,6 +665,41 @@ impl Registry for SqliteRegistry {
         now_ms: i64,
     ) -> Result<Vec<crate::webhooks::sign::Secret>, ServerError> {
         SqliteRegistry::webhook_secrets(self, id, now_ms)
+    }
+
+    fn due_webhooks(&self, now_ms: i64) -> Result<Vec<webhooks::DueWebhook>, ServerError> {
+        SqliteRegistry::due_webhooks(self, now_ms)
+    }
+
+    fn record_attempt(
+        &self,
+        id: WebhookId,
+        attempt: &webhooks::Attempt,
+        now_ms: i64,
+    ) -> Result<(), ServerError> {
+        SqliteRegistry::record_attempt(self, id, attempt, now_ms)
+    }
+
+    fn skip_webhook_to(&self, id: WebhookId, position: u64) -> Result<(), ServerError> {
+        SqliteRegistry::skip_webhook_to(self, id, position)
+    }
+
+    fn replay_webhook(
+        &self,
+        id: WebhookId,
+        from_position: u64,
+        now_ms: i64,
+    ) -> Result<bool, ServerError> {
+        SqliteRegistry::replay_webhook(self, id, from_position, now_ms)
+    }
+
+    fn webhook_deliveries(
+        &self,
+        tenant: TenantId,
+        failed_only: bool,
+        limit: u32,
+    ) -> Result<Vec<webhooks::DeliveryRow>, ServerError> {
+        SqliteRegistry::webhook_deliveries(self, tenant, failed_only, limit)
     }
 
     fn audit_as(

@@ -15,6 +15,7 @@
 pub mod schedule;
 pub mod sign;
 pub mod target;
+pub mod worker;
 
 /// The business message types an endpoint may subscribe to (docs/protocol.md, "ERP
 /// integration"). An endpoint with none takes every type.

@@ -119,6 +119,9 @@ pub enum Principal {
     ApiKey(ApiKeyId),
     /// The operator, through the admin CLI on the server's own machine.
     Operator,
+    /// The server itself: the webhook delivery worker reading a tenant's outbox for the
+    /// endpoints the tenant's operator or ERP configured.
+    Server,
 }
 
 /// An authenticated integration holding scope `S` in one tenant.
@@ -172,6 +175,16 @@ impl<S: RequiredScope> IntegrationContext<S> {
         self.tenant
     }
 
+    /// The server's own context for `tenant`: what the webhook delivery worker reads the
+    /// tenant's outbox with, for an endpoint the registry lists under that tenant.
+    pub(crate) fn for_server(tenant: TenantId) -> Self {
+        Self {
+            tenant,
+            principal: Principal::Server,
+            scope: PhantomData,
+        }
+    }
+
     pub fn principal(&self) -> Principal {
         self.principal
     }
@@ -181,6 +194,7 @@ impl<S: RequiredScope> IntegrationContext<S> {
         let key = match self.principal {
             Principal::ApiKey(id) => id.to_string(),
             Principal::Operator => "operator".to_owned(),
+            Principal::Server => "server".to_owned(),
         };
         tracing::info_span!("integration_request", operation, tenant = %self.tenant, key)
     }

@@ -55,6 +55,11 @@ const MIGRATIONS: &[aisle_pg::Migration] = &[
         name: "webhooks",
         sql: include_str!("../../../../migrations/cloud/pg/registry/0003_webhooks.sql"),
     },
+    aisle_pg::Migration {
+        version: 4,
+        name: "webhook_deliveries",
+        sql: include_str!("../../../../migrations/cloud/pg/registry/0004_webhook_deliveries.sql"),
+    },
 ];
 
 /// The connections a registry pool opens at most, by default: its queries are short and

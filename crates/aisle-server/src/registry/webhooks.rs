@@ -212,3 +212,186 @@ impl SqliteRegistry {
         signing_secrets(&current, previous, until, now_ms)
     }
 }
+
+/// An endpoint the delivery worker may send to now, with where it stands in its feed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueWebhook {
+    pub row: WebhookRow,
+    /// The feed position of the last message it took (or that was dead-lettered or
+    /// skipped for its types).
+    pub delivered_position: u64,
+    /// Failed attempts at the next message.
+    pub attempt: u32,
+}
+
+/// What one delivery attempt came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Delivered,
+    Retry,
+    Dead,
+    Disabled,
+}
+
+impl DeliveryOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Retry => "retry",
+            Self::Dead => "dead",
+            Self::Disabled => "disabled",
+        }
+    }
+}
+
+/// One attempt, as the delivery log keeps it, and where it leaves the endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    pub position: u64,
+    pub message_id: Uuid,
+    /// 1 for the first attempt at this message.
+    pub attempt: u32,
+    pub outcome: DeliveryOutcome,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    /// The endpoint's position after it: the message's when delivered or dead-lettered.
+    pub delivered_position: u64,
+    /// The endpoint's failed attempts at its next message after it.
+    pub next_attempt: u32,
+    pub next_attempt_ms: i64,
+}
+
+/// A row of the delivery log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryRow {
+    pub endpoint: WebhookId,
+    pub position: u64,
+    pub message_id: Uuid,
+    pub attempt: u32,
+    pub at_ms: i64,
+    pub outcome: String,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+}
+
+const DUE_COLUMNS: &str = "id, tenant, url, event_types, enabled, disabled_reason, \
+     created_ms, previous_until_ms, delivered_position, attempt FROM webhook_endpoints";
+
+const DELIVERY_COLUMNS: &str =
+    "d.endpoint, d.position, d.message_id, d.attempt, d.at_ms, d.outcome, d.status, d.error";
+
+impl SqliteRegistry {
+    pub(super) fn due_webhooks(&self, now_ms: i64) -> Result<Vec<DueWebhook>, ServerError> {
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached(&format!(
+            "SELECT {DUE_COLUMNS} WHERE enabled = 1 AND next_attempt_ms <= ?1 ORDER BY created_ms, id"
+        ))?;
+        let rows = statement.query_map([now_ms], |row| {
+            Ok(DueWebhook {
+                row: webhook_at(row)?,
+                delivered_position: row.get::<_, i64>(8)? as u64,
+                attempt: row.get::<_, i64>(9)? as u32,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub(super) fn record_attempt(
+        &self,
+        id: WebhookId,
+        attempt: &Attempt,
+        now_ms: i64,
+    ) -> Result<(), ServerError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT OR REPLACE INTO webhook_deliveries
+                 (endpoint, position, message_id, attempt, at_ms, outcome, status, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            (
+                id.0.as_bytes(),
+                attempt.position as i64,
+                attempt.message_id.as_bytes(),
+                attempt.attempt,
+                now_ms,
+                attempt.outcome.as_str(),
+                attempt.status,
+                attempt.error.as_deref(),
+            ),
+        )?;
+        let disabled = attempt.outcome == DeliveryOutcome::Disabled;
+        tx.execute(
+            "UPDATE webhook_endpoints
+             SET delivered_position = ?2, attempt = ?3, next_attempt_ms = ?4, updated_ms = ?5,
+                 enabled = CASE WHEN ?6 THEN 0 ELSE enabled END,
+                 disabled_reason = CASE WHEN ?6 THEN 'gone (the receiver answered 410)' ELSE disabled_reason END
+             WHERE id = ?1",
+            (
+                id.0.as_bytes(),
+                attempt.delivered_position as i64,
+                attempt.next_attempt,
+                attempt.next_attempt_ms,
+                now_ms,
+                disabled,
+            ),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub(super) fn skip_webhook_to(&self, id: WebhookId, position: u64) -> Result<(), ServerError> {
+        self.conn().execute(
+            "UPDATE webhook_endpoints SET delivered_position = max(delivered_position, ?2) WHERE id = ?1",
+            (id.0.as_bytes(), position as i64),
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn replay_webhook(
+        &self,
+        id: WebhookId,
+        from_position: u64,
+        now_ms: i64,
+    ) -> Result<bool, ServerError> {
+        let changed = self.conn().execute(
+            "UPDATE webhook_endpoints
+             SET delivered_position = ?2, attempt = 0, next_attempt_ms = 0, updated_ms = ?3
+             WHERE id = ?1",
+            (
+                id.0.as_bytes(),
+                from_position.saturating_sub(1) as i64,
+                now_ms,
+            ),
+        )?;
+        Ok(changed > 0)
+    }
+
+    pub(super) fn webhook_deliveries(
+        &self,
+        tenant: TenantId,
+        failed_only: bool,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRow>, ServerError> {
+        let conn = self.conn();
+        let mut statement = conn.prepare(&format!(
+            "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d
+             JOIN webhook_endpoints e ON e.id = d.endpoint
+             WHERE e.tenant = ?1 AND (?2 = 0 OR d.outcome <> 'delivered')
+             ORDER BY d.at_ms DESC, d.position DESC, d.attempt DESC LIMIT ?3"
+        ))?;
+        let rows =
+            statement.query_map((tenant.as_bytes(), failed_only, i64::from(limit)), |row| {
+                Ok(DeliveryRow {
+                    endpoint: WebhookId(uuid(row.get(0)?)),
+                    position: row.get::<_, i64>(1)? as u64,
+                    message_id: uuid(row.get(2)?),
+                    attempt: row.get::<_, i64>(3)? as u32,
+                    at_ms: row.get(4)?,
+                    outcome: row.get(5)?,
+                    status: row.get::<_, Option<i64>>(6)?.map(|status| status as u16),
+                    error: row.get(7)?,
+                })
+            })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

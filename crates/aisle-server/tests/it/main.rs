@@ -45,4 +45,5 @@ mod support;
 mod tenant_move;
 mod tenants;
 mod touching;
+mod webhook_delivery;
 mod webhooks_cli;

@@ -72,6 +72,7 @@ on_both_backends! {
     repeats_coalesce_and_a_prune_is_recorded_in_the_chain;
     the_cap_prunes_a_prefix_and_records_it_in_the_chain, cap = 10;
     webhooks_sign_with_their_secret_rotate_with_an_overlap_and_disable;
+    webhook_delivery_state_moves_with_each_attempt_and_replays;
 }
 
 fn is_invalid<T>(result: Result<T, ServerError>) -> bool {
@@ -573,4 +574,108 @@ fn webhooks_sign_with_their_secret_rotate_with_an_overlap_and_disable(registry: 
     assert!(!registry.rotate_webhook(unknown, &first, 1, 1).expect("db"));
     assert!(registry.webhook(unknown).expect("db").is_none());
     assert!(is_not_found(registry.webhook_secrets(unknown, 1)));
+}
+
+fn webhook_delivery_state_moves_with_each_attempt_and_replays(registry: &dyn Registry) {
+    use aisle_server::registry::webhooks::{Attempt, DeliveryOutcome};
+    use aisle_server::webhooks::sign::Secret;
+    let acme = registry.add_tenant("acme", 1).expect("tenant");
+    let hook = registry
+        .add_webhook(
+            acme,
+            "https://erp.example.com/h",
+            &[],
+            &Secret::from_key([1; 32]),
+            1_000,
+        )
+        .expect("added");
+    let due = registry.due_webhooks(1_000).expect("due");
+    assert_eq!(
+        due.iter()
+            .map(|due| (due.row.id, due.delivered_position, due.attempt))
+            .collect::<Vec<_>>(),
+        [(hook, 0, 0)],
+        "a new endpoint is due from the start of the feed"
+    );
+    let message = uuid::Uuid::from_u128(7);
+    let attempt =
+        |n: u32, outcome, status, delivered_position, next_attempt, next_attempt_ms| Attempt {
+            position: 3,
+            message_id: message,
+            attempt: n,
+            outcome,
+            status,
+            error: None,
+            delivered_position,
+            next_attempt,
+            next_attempt_ms,
+        };
+    registry
+        .record_attempt(
+            hook,
+            &attempt(1, DeliveryOutcome::Retry, Some(500), 2, 1, 5_000),
+            2_000,
+        )
+        .expect("retry");
+    assert!(
+        registry.due_webhooks(4_999).expect("due").is_empty(),
+        "not before its retry"
+    );
+    let due = registry.due_webhooks(5_000).expect("due");
+    assert_eq!((due[0].delivered_position, due[0].attempt), (2, 1));
+    registry
+        .record_attempt(
+            hook,
+            &attempt(2, DeliveryOutcome::Delivered, Some(200), 3, 0, 0),
+            5_100,
+        )
+        .expect("delivered");
+    let due = registry.due_webhooks(6_000).expect("due");
+    assert_eq!((due[0].delivered_position, due[0].attempt), (3, 0));
+    registry.skip_webhook_to(hook, 9).expect("skip");
+    registry.skip_webhook_to(hook, 4).expect("never back");
+    assert_eq!(
+        registry.due_webhooks(6_000).expect("due")[0].delivered_position,
+        9
+    );
+
+    let log = registry.webhook_deliveries(acme, false, 10).expect("log");
+    assert_eq!(
+        log.iter()
+            .map(|row| (row.attempt, row.outcome.as_str(), row.status))
+            .collect::<Vec<_>>(),
+        [(2, "delivered", Some(200)), (1, "retry", Some(500))],
+        "newest first"
+    );
+    assert_eq!(
+        registry
+            .webhook_deliveries(acme, true, 10)
+            .expect("log")
+            .len(),
+        1
+    );
+
+    assert!(registry.replay_webhook(hook, 3, 7_000).expect("replay"));
+    assert_eq!(
+        registry.due_webhooks(7_000).expect("due")[0].delivered_position,
+        2
+    );
+
+    // A 410 disables it with its reason; a disabled endpoint is not due.
+    registry
+        .record_attempt(
+            hook,
+            &attempt(1, DeliveryOutcome::Disabled, Some(410), 2, 1, 0),
+            8_000,
+        )
+        .expect("gone");
+    let row = registry.webhook(hook).expect("db").expect("hook");
+    assert!(
+        !row.enabled
+            && row
+                .disabled_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("410"))
+    );
+    assert!(registry.due_webhooks(9_000).expect("due").is_empty());
 }

@@ -174,6 +174,44 @@ impl Registry for PgRegistry {
         PgRegistry::webhook_secrets(self, id, now_ms)
     }
 
+    fn due_webhooks(
+        &self,
+        now_ms: i64,
+    ) -> Result<Vec<crate::registry::webhooks::DueWebhook>, ServerError> {
+        PgRegistry::due_webhooks(self, now_ms)
+    }
+
+    fn record_attempt(
+        &self,
+        id: WebhookId,
+        attempt: &crate::registry::webhooks::Attempt,
+        now_ms: i64,
+    ) -> Result<(), ServerError> {
+        PgRegistry::record_attempt(self, id, attempt, now_ms)
+    }
+
+    fn skip_webhook_to(&self, id: WebhookId, position: u64) -> Result<(), ServerError> {
+        PgRegistry::skip_webhook_to(self, id, position)
+    }
+
+    fn replay_webhook(
+        &self,
+        id: WebhookId,
+        from_position: u64,
+        now_ms: i64,
+    ) -> Result<bool, ServerError> {
+        PgRegistry::replay_webhook(self, id, from_position, now_ms)
+    }
+
+    fn webhook_deliveries(
+        &self,
+        tenant: TenantId,
+        failed_only: bool,
+        limit: u32,
+    ) -> Result<Vec<crate::registry::webhooks::DeliveryRow>, ServerError> {
+        PgRegistry::webhook_deliveries(self, tenant, failed_only, limit)
+    }
+
     fn audit_as(
         &self,
         source: AuditSource,

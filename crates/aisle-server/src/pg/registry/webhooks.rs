@@ -4,6 +4,7 @@
 use super::{constraint_violation, PgRegistry};
 use crate::error::ServerError;
 use crate::registry::webhooks::{event_types_of, event_types_text, signing_secrets};
+use crate::registry::webhooks::{Attempt, DeliveryOutcome, DeliveryRow, DueWebhook};
 use crate::registry::{WebhookId, WebhookRow};
 use crate::webhooks::sign::Secret;
 use aisle_core::ids::TenantId;
@@ -139,5 +140,138 @@ impl PgRegistry {
         let (current, previous, until) =
             stored.ok_or_else(|| ServerError::NotFound(format!("webhook {id}")))?;
         signing_secrets(&current, previous, until, now_ms)
+    }
+}
+
+const DUE_COLUMNS: &str = "id, tenant, url, event_types, enabled, disabled_reason, \
+     created_ms, previous_until_ms, delivered_position, attempt FROM webhook_endpoints";
+
+impl PgRegistry {
+    pub fn due_webhooks(&self, now_ms: i64) -> Result<Vec<DueWebhook>, ServerError> {
+        self.with_tx(|tx| {
+            Ok(tx
+                .query(
+                    &format!(
+                        "SELECT {DUE_COLUMNS} WHERE enabled AND next_attempt_ms <= $1 ORDER BY created_ms, id"
+                    ),
+                    &[&now_ms],
+                )?
+                .iter()
+                .map(|row| DueWebhook {
+                    row: webhook_at(row),
+                    delivered_position: row.get::<_, i64>(8) as u64,
+                    attempt: row.get::<_, i64>(9) as u32,
+                })
+                .collect())
+        })
+    }
+
+    pub fn record_attempt(
+        &self,
+        id: WebhookId,
+        attempt: &Attempt,
+        now_ms: i64,
+    ) -> Result<(), ServerError> {
+        let disabled = attempt.outcome == DeliveryOutcome::Disabled;
+        self.with_tx(|tx| {
+            tx.execute(
+                "INSERT INTO webhook_deliveries
+                     (endpoint, position, message_id, attempt, at_ms, outcome, status, error)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (endpoint, position, attempt) DO UPDATE
+                 SET at_ms = EXCLUDED.at_ms, outcome = EXCLUDED.outcome,
+                     status = EXCLUDED.status, error = EXCLUDED.error",
+                &[
+                    id.as_uuid(),
+                    &(attempt.position as i64),
+                    &attempt.message_id,
+                    &i64::from(attempt.attempt),
+                    &now_ms,
+                    &attempt.outcome.as_str(),
+                    &attempt.status.map(i64::from),
+                    &attempt.error.as_deref(),
+                ],
+            )?;
+            tx.execute(
+                "UPDATE webhook_endpoints
+                 SET delivered_position = $2, attempt = $3, next_attempt_ms = $4, updated_ms = $5,
+                     enabled = CASE WHEN $6 THEN false ELSE enabled END,
+                     disabled_reason = CASE WHEN $6 THEN 'gone (the receiver answered 410)'
+                                            ELSE disabled_reason END
+                 WHERE id = $1",
+                &[
+                    id.as_uuid(),
+                    &(attempt.delivered_position as i64),
+                    &i64::from(attempt.next_attempt),
+                    &attempt.next_attempt_ms,
+                    &now_ms,
+                    &disabled,
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn skip_webhook_to(&self, id: WebhookId, position: u64) -> Result<(), ServerError> {
+        self.with_tx(|tx| {
+            tx.execute(
+                "UPDATE webhook_endpoints SET delivered_position = GREATEST(delivered_position, $2)
+                 WHERE id = $1",
+                &[id.as_uuid(), &(position as i64)],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn replay_webhook(
+        &self,
+        id: WebhookId,
+        from_position: u64,
+        now_ms: i64,
+    ) -> Result<bool, ServerError> {
+        self.with_tx(|tx| {
+            let changed = tx.execute(
+                "UPDATE webhook_endpoints
+                 SET delivered_position = $2, attempt = 0, next_attempt_ms = 0, updated_ms = $3
+                 WHERE id = $1",
+                &[
+                    id.as_uuid(),
+                    &(from_position.saturating_sub(1) as i64),
+                    &now_ms,
+                ],
+            )?;
+            Ok(changed > 0)
+        })
+    }
+
+    pub fn webhook_deliveries(
+        &self,
+        tenant: TenantId,
+        failed_only: bool,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRow>, ServerError> {
+        self.with_tx(|tx| {
+            Ok(tx
+                .query(
+                    "SELECT d.endpoint, d.position, d.message_id, d.attempt, d.at_ms, d.outcome,
+                            d.status, d.error
+                     FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint
+                     WHERE e.tenant = $1 AND (NOT $2 OR d.outcome <> 'delivered')
+                     ORDER BY d.at_ms DESC, d.position DESC, d.attempt DESC LIMIT $3",
+                    &[tenant.as_uuid(), &failed_only, &i64::from(limit)],
+                )?
+                .iter()
+                .map(|row| DeliveryRow {
+                    endpoint: WebhookId::from_uuid(row.get(0)),
+                    position: row.get::<_, i64>(1) as u64,
+                    message_id: row.get(2),
+                    attempt: row.get::<_, i64>(3) as u32,
+                    at_ms: row.get(4),
+                    outcome: row.get(5),
+                    status: row.get::<_, Option<i64>>(6).map(|status| status as u16),
+                    error: row.get(7),
+                })
+                .collect())
+        })
     }
 }

@@ -1,0 +1,338 @@
+//! The delivery worker: executes [`super::schedule`] against each tenant's outbox, for each
+//! enabled endpoint the registry lists, and settles every attempt in the registry
+//! (`webhook_deliveries`, the endpoint's position and attempt).
+//!
+//! - In order per endpoint: an endpoint's next message is sent only after the one before it
+//!   was delivered or dead-lettered; a retry is due at the schedule's time and keeps the
+//!   message's `webhook-id`.
+//! - At least once: the position moves only after the receiver's 2xx is recorded, so a crash
+//!   between the two sends the message again.
+//! - A tenant's endpoints take at most `max_per_tenant` deliveries at once, so one slow ERP
+//!   cannot hold the others; each attempt has its own timeout (10 s).
+//! - Every connection goes through [`PolicyResolver`]: the host is resolved at connect time
+//!   and refused if any address is not public (unless allowed), as when the URL was added.
+//!
+//! One worker runs per server process (`serve --no-webhook-worker` turns it off). With
+//! several instances on one PostgreSQL registry, run it on one of them: endpoints are not
+//! leased between workers yet, and two workers would deliver the same messages twice.
+
+use super::schedule::{self, Next, Outcome, RetrySchedule};
+use super::sign::{self, Secret};
+use super::target::TargetPolicy;
+use crate::auth::{FeedRead, IntegrationContext};
+use crate::error::ServerError;
+use crate::registry::webhooks::{Attempt, DeliveryOutcome, DueWebhook};
+use crate::registry::{Registry, WebhookId};
+use crate::storage::Storage;
+use aisle_core::ids::TenantId;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How the worker delivers (`serve --webhook-…`).
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    /// Run the worker in this process.
+    pub enabled: bool,
+    pub policy: TargetPolicy,
+    pub schedule: RetrySchedule,
+    /// Deliveries in flight at once for one tenant, all its endpoints together.
+    pub max_per_tenant: usize,
+    /// One attempt's timeout, connection included.
+    pub timeout: Duration,
+    /// How often the worker looks for due endpoints.
+    pub tick: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            policy: TargetPolicy::default(),
+            schedule: RetrySchedule::default(),
+            max_per_tenant: 4,
+            timeout: Duration::from_secs(10),
+            tick: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Resolves a delivery's host at connect time and refuses it when any of its addresses
+/// is one the policy refuses.
+#[derive(Debug)]
+struct PolicyResolver(TargetPolicy);
+
+impl reqwest::dns::Resolve for PolicyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let (policy, host) = (self.0.clone(), name.as_str().to_owned());
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            for addr in &addrs {
+                policy.check_addr(&host, addr.ip())?;
+            }
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+struct Shared {
+    config: WebhookConfig,
+    registry: Arc<dyn Registry>,
+    storage: Arc<dyn Storage>,
+    client: reqwest::Client,
+    /// Endpoints with a delivery in flight, and each tenant's count of them.
+    busy: Mutex<(HashMap<WebhookId, TenantId>, HashMap<TenantId, usize>)>,
+}
+
+/// Starts the worker; it ends when `closed` completes.
+pub(crate) fn spawn(
+    config: WebhookConfig,
+    registry: Arc<dyn Registry>,
+    storage: Arc<dyn Storage>,
+    closed: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    if !config.enabled {
+        return Ok(());
+    }
+    let client = reqwest::Client::builder()
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(Arc::new(PolicyResolver(config.policy.clone())))
+        .build()
+        .map_err(|error| ServerError::Invalid(format!("the webhook client: {error}")))?;
+    let shared = Arc::new(Shared {
+        config,
+        registry,
+        storage,
+        client,
+        busy: Mutex::new((HashMap::new(), HashMap::new())),
+    });
+    tokio::spawn(async move {
+        tokio::select! {
+            () = closed => {}
+            () = run(shared) => {}
+        }
+    });
+    Ok(())
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ServerError> + Send + 'static,
+) -> Result<T, ServerError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| ServerError::Invalid(format!("a webhook task failed: {error}")))?
+}
+
+async fn run(shared: Arc<Shared>) {
+    loop {
+        let registry = Arc::clone(&shared.registry);
+        let now_ms = crate::now_ms();
+        match blocking(move || registry.due_webhooks(now_ms)).await {
+            Ok(due) => {
+                for endpoint in due {
+                    if let Some(guard) = Busy::take(&shared, &endpoint) {
+                        let shared = Arc::clone(&shared);
+                        tokio::spawn(async move {
+                            let id = endpoint.row.id;
+                            if let Err(error) = drain(&shared, endpoint).await {
+                                tracing::warn!(webhook = %id, %error, "webhook delivery stopped; retried at the next tick");
+                            }
+                            drop(guard);
+                        });
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "cannot list due webhooks"),
+        }
+        tokio::time::sleep(shared.config.tick).await;
+    }
+}
+
+/// An endpoint's place among the deliveries in flight; dropping it gives the place back.
+struct Busy {
+    shared: Arc<Shared>,
+    id: WebhookId,
+    tenant: TenantId,
+}
+
+impl Busy {
+    fn take(shared: &Arc<Shared>, endpoint: &DueWebhook) -> Option<Busy> {
+        let mut busy = shared
+            .busy
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (endpoints, tenants) = &mut *busy;
+        let tenant = endpoint.row.tenant;
+        let in_tenant = tenants.get(&tenant).copied().unwrap_or(0);
+        if endpoints.contains_key(&endpoint.row.id) || in_tenant >= shared.config.max_per_tenant {
+            return None;
+        }
+        endpoints.insert(endpoint.row.id, tenant);
+        tenants.insert(tenant, in_tenant + 1);
+        Some(Busy {
+            shared: Arc::clone(shared),
+            id: endpoint.row.id,
+            tenant,
+        })
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut busy = self
+            .shared
+            .busy
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (endpoints, tenants) = &mut *busy;
+        endpoints.remove(&self.id);
+        if let Some(count) = tenants.get_mut(&self.tenant) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                tenants.remove(&self.tenant);
+            }
+        }
+    }
+}
+
+/// Delivers `endpoint`'s messages in order until one fails (its retry is scheduled) or
+/// none is left.
+async fn drain(shared: &Arc<Shared>, endpoint: DueWebhook) -> Result<(), ServerError> {
+    let row = endpoint.row;
+    let (mut position, mut attempt) = (endpoint.delivered_position, endpoint.attempt);
+    loop {
+        let (storage, tenant) = (Arc::clone(&shared.storage), row.tenant);
+        let page = blocking(move || {
+            storage.erp_feed(
+                &IntegrationContext::<FeedRead>::for_server(tenant),
+                position,
+                100,
+            )
+        })
+        .await?;
+        let wanted = page.iter().find(|entry| {
+            row.event_types.is_empty()
+                || row
+                    .event_types
+                    .iter()
+                    .any(|kind| kind == entry.message.body.message_type())
+        });
+        let Some(entry) = wanted.cloned() else {
+            // Nothing this endpoint takes on the page: move past it.
+            let Some(last) = page.last().map(|entry| entry.position) else {
+                return Ok(());
+            };
+            let (registry, id) = (Arc::clone(&shared.registry), row.id);
+            blocking(move || registry.skip_webhook_to(id, last)).await?;
+            position = last;
+            continue;
+        };
+        let now_ms = crate::now_ms();
+        let (registry, id) = (Arc::clone(&shared.registry), row.id);
+        let secrets: Vec<Secret> = blocking(move || registry.webhook_secrets(id, now_ms)).await?;
+        let body = serde_json::to_vec(&entry.message)?;
+        let secret_refs: Vec<&Secret> = secrets.iter().collect();
+        let headers = sign::sign(
+            &entry.message.id.to_string(),
+            now_ms / 1000,
+            &body,
+            &secret_refs,
+        )
+        .map_err(|error| ServerError::Invalid(format!("signing a delivery: {error}")))?;
+        let outcome = post(shared, &row.url, &headers, body).await;
+        let jitter =
+            f64::from(u32::from_le_bytes(crate::random_bytes::<4>())) / f64::from(u32::MAX);
+        let attempted = attempt + 1;
+        let next = schedule::next(
+            &shared.config.schedule,
+            attempted,
+            &outcome,
+            crate::now_ms(),
+            jitter,
+        );
+        let (status, error) = match &outcome {
+            Outcome::Status(status) => (Some(*status), None),
+            Outcome::NoAnswer(error) => (None, Some(error.clone())),
+        };
+        let (kind, delivered_position, next_attempt, next_attempt_ms) = match next {
+            Next::Delivered => (DeliveryOutcome::Delivered, entry.position, 0, 0),
+            Next::DeadLetter => (DeliveryOutcome::Dead, entry.position, 0, 0),
+            Next::RetryAt(at) => (DeliveryOutcome::Retry, position, attempted, at),
+            Next::DisableEndpoint => (DeliveryOutcome::Disabled, position, attempted, 0),
+        };
+        let record = Attempt {
+            position: entry.position,
+            message_id: entry.message.id,
+            attempt: attempted,
+            outcome: kind,
+            status,
+            error,
+            delivered_position,
+            next_attempt,
+            next_attempt_ms,
+        };
+        let registry = Arc::clone(&shared.registry);
+        blocking(move || registry.record_attempt(id, &record, crate::now_ms())).await?;
+        match next {
+            Next::Delivered | Next::DeadLetter => {
+                position = entry.position;
+                attempt = 0;
+            }
+            Next::RetryAt(_) | Next::DisableEndpoint => return Ok(()),
+        }
+    }
+}
+
+/// One attempt: the URL checked again, the POST, and what came of it.
+async fn post(shared: &Shared, url: &str, headers: &sign::SignedHeaders, body: Vec<u8>) -> Outcome {
+    let policy = &shared.config.policy;
+    let url = match policy.check_url(url) {
+        Ok(url) => url,
+        Err(refused) => return Outcome::NoAnswer(refused.to_string()),
+    };
+    // An address in the URL is not resolved, so the resolver never sees it: check it here.
+    let literal = match url.host() {
+        Some(url::Host::Ipv4(v4)) => Some(std::net::IpAddr::V4(v4)),
+        Some(url::Host::Ipv6(v6)) => Some(std::net::IpAddr::V6(v6)),
+        _ => None,
+    };
+    if let Some(addr) = literal {
+        if let Err(refused) = policy.check_addr(url.host_str().unwrap_or_default(), addr) {
+            return Outcome::NoAnswer(refused.to_string());
+        }
+    }
+    let sent = shared
+        .client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("webhook-id", &headers.id)
+        .header("webhook-timestamp", &headers.timestamp)
+        .header("webhook-signature", &headers.signature)
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(response) => Outcome::Status(response.status().as_u16()),
+        Err(error) => Outcome::NoAnswer(error_chain(&error)),
+    }
+}
+
+/// An error with its causes, `: `-separated: reqwest's own text says only that sending
+/// failed; the cause says why (a timeout, a reset, a refused address).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        cause = inner.source();
+    }
+    text
+}
