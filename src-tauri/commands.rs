@@ -396,6 +396,8 @@ pub fn sync_status_view(status: &SyncStatus) -> SyncStatusView {
         online: status.online,
         pending: status.pending,
         quarantined: status.quarantined,
+        live: status.live,
+        pulled_new: status.pulled_new,
         last_success_ms: status.last_success_ms,
         last_error: status
             .last_error

@@ -416,6 +416,16 @@ impl Ui {
         self.type_text(&format!("{text}{ENTER}")).await;
     }
 
+    /// The app window's outer size, to put it back after a look at a small screen.
+    pub async fn window_size(&self) -> (u32, u32) {
+        let (width, height) = self
+            .client
+            .get_window_size()
+            .await
+            .unwrap_or_else(|error| panic!("reading the window's size: {error}"));
+        (width as u32, height as u32)
+    }
+
     /// Resizes the app's window, as a small warehouse PC's screen would hold it.
     pub async fn set_window_size(&self, width: u32, height: u32) {
         self.client

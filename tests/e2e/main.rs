@@ -3,7 +3,8 @@
 //! running in this process on a loopback port it can stop and restart.
 //!
 //! One floor day, as a person with a scanner works it: enroll the PC with a code and sign
-//! in; receive; pick a list, with one wrong location scan; count, with a variance; lose the
+//! in; receive; pick a list, with one wrong location scan; see a list claimed on a second
+//! PC appear as claimed there, by live sync (tests/e2e/claims.rs); count, with a variance; lose the
 //! server and keep receiving offline; get the server back and sync; then read the server's
 //! stock over HTTP and check it holds exactly what was done on screen.
 //!
@@ -17,6 +18,7 @@
 //! Secret Service for the device token (scripts/test.sh runs the tests inside one).
 
 mod boundary;
+mod claims;
 mod display;
 // Shared with the scan-to-screen benchmark (benches/scan_latency.rs), which uses more of it.
 #[allow(dead_code)]
@@ -85,6 +87,7 @@ async fn floor_day(ui: Ui, mut server: TestServer, seeded: Seeded) {
     ui.screenshot("04-receive").await;
     leave_receive(ui).await;
     pick_with_a_wrong_scan(ui).await;
+    claims::a_claim_on_another_pc_shows_here(ui, &server, &seeded).await;
     // Work done online reaches the server while it is up: the receipt and the pick show in
     // its stock. (The count of 15 is off by 2 and waits for a manager, so it moves no stock.)
     let bolts_left = ("A-01-01".to_string(), BOLT.sku.to_string(), 20 - PICK_QTY);

@@ -2,7 +2,7 @@
 //! and a restart (the data directory is kept), and the tenant the run works in: seeded the
 //! way a tenant's IT would, through the registry and the ERP API.
 
-use aisle_core::ids::TenantId;
+use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
 use aisle_server::auth::Scope;
 use aisle_server::{registry_path, Registry, ServerConfig, SqliteRegistry};
 use aisle_store::master::PinHash;
@@ -36,6 +36,8 @@ pub const NUT: TestItem = TestItem {
 
 /// The pick list of the run: one line, 3 bolts from A-01-01.
 pub const PICK_LIST: &str = "SO-7001";
+/// A second pick list, claimed on a second PC while the first one looks on.
+pub const PICK_LIST_ELSEWHERE: &str = "SO-7002";
 pub const PICK_LOCATION: &str = "A-01-01";
 pub const PICK_QTY: i64 = 3;
 
@@ -154,6 +156,7 @@ impl TestServer {
         let seeded = Seeded {
             base_url: self.url(),
             tenant,
+            warehouse,
             api_key: key.key,
             enrollment_code,
         };
@@ -184,8 +187,12 @@ impl TestServer {
             json!({ "warehouse": "main", "code": code, "name": name, "walk_order": walk_order })
         })
         .collect();
-        let pick_lists = json!([{ "warehouse": "main", "reference": PICK_LIST, "lines": [
-            { "line": 1, "sku": BOLT.sku, "location": PICK_LOCATION, "qty": PICK_QTY } ] }]);
+        let pick_lists = json!([
+            { "warehouse": "main", "reference": PICK_LIST, "lines": [
+                { "line": 1, "sku": BOLT.sku, "location": PICK_LOCATION, "qty": PICK_QTY } ] },
+            { "warehouse": "main", "reference": PICK_LIST_ELSEWHERE, "lines": [
+                { "line": 1, "sku": NUT.sku, "location": "A-01-02", "qty": 1 } ] },
+        ]);
         for (collection, body) in [
             ("items", json!({ "items": items })),
             ("locations", json!({ "locations": locations })),
@@ -212,9 +219,43 @@ impl TestServer {
 pub struct Seeded {
     pub base_url: String,
     pub tenant: TenantId,
+    pub warehouse: WarehouseId,
     pub api_key: String,
     /// A one-time code for the PC to enroll with.
     pub enrollment_code: String,
+}
+
+/// A second PC of the run's warehouse, enrolled over HTTP as the app enrolls.
+#[derive(Debug)]
+pub struct SecondPc {
+    pub device: DeviceId,
+    pub token: String,
+}
+
+impl TestServer {
+    /// Enrolls another PC named `name` in the run's warehouse through `POST /v1/enroll`.
+    pub async fn enroll_second_pc(&self, seeded: &Seeded, name: &str) -> SecondPc {
+        let code = self
+            .registry()
+            .create_enrollment_code(seeded.tenant, seeded.warehouse, 60 * 60 * 1000, now_ms())
+            .expect("make a second enrollment code");
+        let answer = reqwest::Client::new()
+            .post(format!("{}v1/enroll", seeded.base_url))
+            .json(&json!({ "code": code, "device_name": name }))
+            .send()
+            .await
+            .expect("reach the enrollment endpoint");
+        let status = answer.status();
+        let body: Value = answer.json().await.expect("the enrollment answer is JSON");
+        assert!(status.is_success(), "enrolling {name}: {status} {body}");
+        SecondPc {
+            device: body["device"]
+                .as_str()
+                .and_then(|id| id.parse().ok())
+                .expect("the enrollment answer names the device"),
+            token: body["token"].as_str().expect("a token").to_owned(),
+        }
+    }
 }
 
 impl Seeded {

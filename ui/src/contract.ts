@@ -183,7 +183,16 @@ lot?: string, };
 
 export type OpenPickListArgs = { pickList?: string, };
 
-export type PickListSummary = { id: string, reference: string, nLines: number, nDone: number, claimedBy?: string, };
+export type PickListSummary = { id: string, reference: string, nLines: number, nDone: number, 
+/**
+ * The name of the user whose claim won, absent while nobody has claimed the list.
+ */
+claimedBy?: string, 
+/**
+ * The name of the PC the winning claim was made on, as the server's master data names
+ * it; absent when the list is unclaimed or the server has not named that PC yet.
+ */
+claimedOn?: string, };
 
 export type PickLineView = { id: number, location: Location, item: Item, lot?: string, qty: number, picked: number, done: boolean, };
 
@@ -276,7 +285,16 @@ variance?: number, };
  * The sync status as the UI shows it. What is not known is left out rather than sent as
  * `null`: the UI's optional fields are `undefined` when absent.
  */
-export type SyncStatus = { online: boolean, pending: number, quarantined: number, lastSuccessMs?: number, lastError?: string, 
+export type SyncStatus = { online: boolean, pending: number, quarantined: number, 
+/**
+ * The live channel is in use: another PC's work shows as it happens.
+ */
+live: boolean, 
+/**
+ * Events pulled from the server that were new here since the engine started. When it
+ * moves, the store holds another PC's or the ERP's work and screens read it again.
+ */
+pulledNew: number, lastSuccessMs?: number, lastError?: string, 
 /**
  * When the last error happened (device time, as `last_success_ms`), so the UI can tell
  * an error that a later sync got past from one that still holds.

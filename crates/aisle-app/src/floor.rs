@@ -317,16 +317,23 @@ impl Floor {
                 let who = self
                     .user_name(winner.user)
                     .unwrap_or_else(|| winner.user.to_string());
-                format!(
-                    "this pick list was already claimed by {who} on device {}",
-                    winner.order.device
-                )
+                let on = self.pc_name(winner.order.device);
+                format!("this pick list was already claimed by {who} on PC {on}")
             }
         }
     }
 
     pub(crate) fn user_name(&self, user: aisle_core::ids::UserId) -> Option<String> {
         self.store.user(user).ok().flatten().map(|user| user.name)
+    }
+
+    /// The name a PC was enrolled with, or its id while the server has not sent the name.
+    fn pc_name(&self, device: DeviceId) -> String {
+        self.store
+            .device_name(device)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| device.to_string())
     }
 
     pub(crate) fn key(&self, location: LocationId, item: ItemId, lot: Option<&str>) -> StockKey {
@@ -505,10 +512,14 @@ impl Floor {
                 reference: summary.reference,
                 n_lines: summary.n_lines,
                 n_done: summary.n_done,
-                claimed_by: summary.claimed_by.map(|claim| {
+                claimed_by: summary.claimed_by.as_ref().map(|claim| {
                     self.user_name(claim.user)
                         .unwrap_or_else(|| claim.user.to_string())
                 }),
+                claimed_on: summary
+                    .claimed_by
+                    .as_ref()
+                    .and_then(|claim| self.store.device_name(claim.order.device).ok().flatten()),
             })
             .collect())
     }

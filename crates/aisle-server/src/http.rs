@@ -174,6 +174,10 @@ pub(crate) async fn enroll(
         CodeRefusal::Expired => AppError::CodeExpired,
     })?;
     tracing::info!(tenant = %enrolled.tenant, warehouse = %enrolled.warehouse, device = %enrolled.device, "device enrolled");
+    // Every master-data page names the warehouse's PCs, so the tenant's waiting pulls wake
+    // and fetch master data: a claim the new PC makes is then shown with its name at once,
+    // not after the other PCs' next round.
+    state.live.master_changed(enrolled.tenant);
     Ok(Json(EnrollResponse {
         tenant: enrolled.tenant,
         warehouse: enrolled.warehouse,

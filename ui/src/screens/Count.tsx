@@ -14,7 +14,7 @@ import type { CountTask, Item, Location, LotStockView } from "../contract";
 import { useEnv, useScan } from "../env";
 import { hasMessage, t } from "../i18n";
 import { parseQuantity } from "../logic/quantity";
-import { Facts, Prompt, resolveOrReport, Scroll, type Fact } from "./common";
+import { Facts, Prompt, resolveOrReport, Scroll, useRereadOnPull, type Fact } from "./common";
 import { loadStock, lotFromScan, LotStep } from "./LotStep";
 
 type Step = "location" | "item" | "lot" | "qty";
@@ -61,6 +61,8 @@ export function Count({ onBack }: { onBack: () => void }) {
     }
   }
   useEffect(() => void loadTasks(), []);
+  // A manager's count request, raised on another PC, appears in the list as it lands.
+  useRereadOnPull(() => void backend.countTasks().then(setTasks, () => {}));
 
   function start(chosen: CountTask | null, at: Location | null = null): void {
     setTask(chosen);

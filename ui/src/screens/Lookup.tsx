@@ -12,7 +12,7 @@ import { useEnv, useKeys, useScan } from "../env";
 import { hasMessage, t } from "../i18n";
 import { formatTime } from "../logic/format";
 import { isManager } from "../logic/roles";
-import { Prompt, Scroll } from "./common";
+import { Prompt, Scroll, useRereadOnPull } from "./common";
 
 export function describeResolved(resolved: Resolved): string {
   if (resolved.kind === "location") return t("lookup.location", { code: resolved.location.code, name: resolved.location.name });
@@ -108,6 +108,11 @@ export function Lookup({ onBack, role = "picker" }: { onBack: () => void; role?:
   const [requesting, setRequesting] = useState<StockRow | null>(null);
   const [note, setNote] = useState("");
   const manager = isManager(role);
+  /** What the shown answer was looked up by, to read it again as pulled events land. */
+  const [asked, setAsked] = useState<string | null>(null);
+  useRereadOnPull(() => {
+    if (asked !== null) void backend.lookup(asked).then(setAnswer, () => {});
+  });
 
   function startRequest(row: StockRow): void {
     setRequesting(row);
@@ -143,9 +148,11 @@ export function Lookup({ onBack, role = "picker" }: { onBack: () => void; role?:
     if (raw.trim() === "") return;
     try {
       setAnswer(await backend.lookup(raw.trim()));
+      setAsked(raw.trim());
       feedback.clear();
     } catch (error) {
       setAnswer(null);
+      setAsked(null);
       feedback.fail(error);
     }
   }

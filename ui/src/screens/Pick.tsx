@@ -16,7 +16,7 @@ import { useEnv, useScan } from "../env";
 import { t } from "../i18n";
 import { afterPick, checkItemScan, checkLocationScan, nextLine, remaining, sortByWalkOrder } from "../logic/pick";
 import { parseQuantity } from "../logic/quantity";
-import { Facts, Prompt, resolveOrReport, Scroll } from "./common";
+import { Facts, Prompt, resolveOrReport, Scroll, useRereadOnPull } from "./common";
 import { loadStock, lotFromScan, LotStep } from "./LotStep";
 
 type Step = "location" | "item" | "lot" | "qty" | "reason";
@@ -44,13 +44,17 @@ export function Pick({ onBack }: { onBack: () => void }) {
     }
   }
   useEffect(() => void loadLists(), []);
+  // A claim made on another PC, or a list the ERP added, shows while the picker chooses.
+  // Quietly: a failed background read must not replace what the picker is being told.
+  useRereadOnPull(() => void backend.pickLists().then(setLists, () => {}));
 
   async function open(pickList?: string): Promise<void> {
     try {
       const opened = await backend.openPickList(pickList);
       setView({ ...opened, lines: sortByWalkOrder(opened.lines) });
       setStep("location");
-      feedback.info(t("pick.opened", { reference: opened.reference }));
+      if (opened.notices.length > 0) feedback.refuse(t("pick.claimedElsewhere", { reference: opened.reference }), opened.notices.join(" "));
+      else feedback.info(t("pick.opened", { reference: opened.reference }));
     } catch (error) {
       feedback.fail(error);
     }
@@ -209,7 +213,9 @@ export function Pick({ onBack }: { onBack: () => void }) {
                 label={
                   list.claimedBy === undefined || list.claimedBy === ""
                     ? t("pick.listLabelFree", { reference: list.reference, done: list.nDone, lines: list.nLines })
-                    : t("pick.listLabel", { reference: list.reference, done: list.nDone, lines: list.nLines, claimedBy: list.claimedBy })
+                    : list.claimedOn === undefined
+                      ? t("pick.listLabel", { reference: list.reference, done: list.nDone, lines: list.nLines, claimedBy: list.claimedBy })
+                      : t("pick.listLabelOn", { reference: list.reference, done: list.nDone, lines: list.nLines, claimedBy: list.claimedBy, pc: list.claimedOn })
                 }
                 onRun={() => void open(list.id)}
               />

@@ -2,10 +2,12 @@
 // scan with the failure reported.
 
 import type { ComponentChildren } from "preact";
+import { useEffect, useRef } from "preact/hooks";
 
 import type { Backend } from "../backend";
 import type { Resolved } from "../contract";
 import type { Feedback } from "../components/Feedback";
+import { useEnv } from "../env";
 
 /** Resolves `raw`; on failure reports it (with the error sound) and answers null. */
 export async function resolveOrReport(backend: Backend, feedback: Feedback, raw: string): Promise<Resolved | null> {
@@ -51,4 +53,31 @@ export function Facts({ facts }: { facts: Fact[] }) {
       ))}
     </dl>
   );
+}
+
+/**
+ * Calls `reread` whenever the sync engine has pulled events that were new here (its
+ * `pulledNew` moved), so a screen shows another PC's or the ERP's work as it lands instead
+ * of when the picker next opens it. The first status after mounting is compared with the
+ * one read at mount; when that read has not answered yet, the screen reads again, since a
+ * read too many costs little and one too few leaves a stale list on screen.
+ */
+export function useRereadOnPull(reread: () => void): void {
+  const { backend } = useEnv();
+  const rereadRef = useRef(reread);
+  rereadRef.current = reread;
+  useEffect(() => {
+    let seen: number | undefined;
+    backend.syncStatus().then(
+      (status) => {
+        seen ??= status.pulledNew;
+      },
+      () => {},
+    );
+    return backend.onSyncStatus((status) => {
+      const moved = seen === undefined || status.pulledNew !== seen;
+      seen = status.pulledNew;
+      if (moved) rereadRef.current();
+    });
+  }, [backend]);
 }

@@ -249,9 +249,15 @@ pub struct PickListSummaryView {
     pub reference: String,
     pub n_lines: u32,
     pub n_done: u32,
+    /// The name of the user whose claim won, absent while nobody has claimed the list.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
     pub claimed_by: Option<String>,
+    /// The name of the PC the winning claim was made on, as the server's master data names
+    /// it; absent when the list is unclaimed or the server has not named that PC yet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub claimed_on: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -147,6 +147,11 @@ pub struct SyncStatusView {
     pub online: bool,
     pub pending: u64,
     pub quarantined: u64,
+    /// The live channel is in use: another PC's work shows as it happens.
+    pub live: bool,
+    /// Events pulled from the server that were new here since the engine started. When it
+    /// moves, the store holds another PC's or the ERP's work and screens read it again.
+    pub pulled_new: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_success_ms: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,6 +1,7 @@
 //! aisle-app's integration tests: the floor actions over a real store file, as the
 //! desktop screens drive them.
 
+mod claims;
 mod floor;
 mod lockout;
 mod manager;

@@ -52,6 +52,19 @@ async fn until_waiting(world: &World, n: usize) {
     }
 }
 
+/// `device`'s pull from the start, waiting up to 25 s, once it is the one pull waiting.
+async fn the_only_waiting_pull(
+    world: &World,
+    device: &Device,
+) -> tokio::task::JoinHandle<(String, Value)> {
+    let waiting = tokio::spawn({
+        let (http, base, device) = (world.http.clone(), world.url(""), device.clone());
+        async move { live_pull(&http, &base, &device, 0, 25).await }
+    });
+    until_waiting(world, 1).await;
+    waiting
+}
+
 pub(crate) fn seqs(page: &Value) -> Vec<u64> {
     page["events"]
         .as_array()
@@ -164,11 +177,7 @@ async fn a_master_data_change_wakes_the_tenants_waiting_pulls() {
     let (tenant, warehouse) = world.tenant("acme");
     let device = world.enroll(tenant, warehouse, "dock-1").await;
     let key = api_key(&world, tenant, &[Scope::MasterWrite]);
-    let waiting = tokio::spawn({
-        let (http, base, device) = (world.http.clone(), world.url(""), device.clone());
-        async move { live_pull(&http, &base, &device, 0, 25).await }
-    });
-    until_waiting(&world, 1).await;
+    let waiting = the_only_waiting_pull(&world, &device).await;
     upsert(
         &world,
         tenant,
@@ -183,15 +192,40 @@ async fn a_master_data_change_wakes_the_tenants_waiting_pulls() {
 }
 
 #[tokio::test]
+async fn a_pc_enrolling_wakes_the_waiting_pulls_to_fetch_its_name() {
+    let world = World::start(8).await;
+    let (tenant, warehouse) = world.tenant("acme");
+    let device = world.enroll(tenant, warehouse, "dock-1").await;
+    let waiting = the_only_waiting_pull(&world, &device).await;
+    let second = world.enroll(tenant, warehouse, "dock-2").await;
+    let (why, page) = waiting.await.expect("the pull task");
+    assert_eq!(why, "master", "a new PC is master data: {page}");
+    let master: Value = world
+        .http
+        .get(world.url(&format!("/v1/t/{tenant}/master?after=0")))
+        .bearer_auth(&device.token)
+        .send()
+        .await
+        .expect("master data")
+        .json()
+        .await
+        .expect("json");
+    let named = master["devices"]
+        .as_array()
+        .expect("devices")
+        .iter()
+        .any(|named| {
+            named["id"] == json!(second.device.to_string()) && named["name"] == json!("dock-2")
+        });
+    assert!(named, "the woken device learns the new PC's name: {master}");
+}
+
+#[tokio::test]
 async fn a_waiting_pull_ends_when_the_server_shuts_down() {
     let world = World::start(8).await;
     let (tenant, warehouse) = world.tenant("acme");
     let device = world.enroll(tenant, warehouse, "dock-1").await;
-    let waiting = tokio::spawn({
-        let (http, base, device) = (world.http.clone(), world.url(""), device.clone());
-        async move { live_pull(&http, &base, &device, 0, 25).await }
-    });
-    until_waiting(&world, 1).await;
+    let waiting = the_only_waiting_pull(&world, &device).await;
     let World { server, dir, .. } = world;
     drop(server);
     let (why, page) = waiting.await.expect("the pull task");
