@@ -493,7 +493,13 @@ mod tests {
         let json = serde_json::to_value(sync_status_view(&SyncStatus::default())).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({ "online": false, "pending": 0, "quarantined": 0 }),
+            serde_json::json!({
+                "online": false,
+                "pending": 0,
+                "quarantined": 0,
+                "live": false,
+                "pulledNew": 0
+            }),
             "unknown fields must be absent, not null, for the UI's optional fields"
         );
     }
