@@ -75,26 +75,30 @@ async fn woken_across(
     pusher: &Device,
     on: &Instance,
     watcher: &Device,
-    after: u64,
     first: u64,
 ) {
     let mut whys = Vec::new();
     for round in 0..3u64 {
-        let seq = after + round + 1;
+        // Where the log stands now: an earlier round's push may have been answered late.
+        let before = pull_count(http, on, watcher).await;
         let (why, page) = wait_on(
             http,
             on,
             watcher,
-            seq - 1,
+            before,
             push_one(http, via, pusher, first + round),
         )
         .await;
+        whys.push(why.clone());
+        if why == "master" && seqs(&page).is_empty() {
+            // Another instance's master-data note (a PC's enrolment) woke it first: inconclusive.
+            continue;
+        }
         assert_eq!(
             seqs(&page),
-            vec![seq],
+            vec![before + 1],
             "the answer carries the push: {page}"
         );
-        whys.push(why.clone());
         if why == "pushed" {
             return;
         }
@@ -133,9 +137,8 @@ fn a_push_on_one_instance_wakes_a_pull_waiting_on_another() {
         let picker = enrolled(&http, &a, "dock-1").await;
         let watcher = enrolled(&http, &b, "dock-2").await;
         // A's pushes wake a pull waiting on B, then B's pushes one waiting on A.
-        woken_across(&http, &a, &picker, &b, &watcher, 0, 1).await;
-        let after = pull_count(&http, &a, &picker).await;
-        woken_across(&http, &b, &watcher, &a, &picker, after, 100).await;
+        woken_across(&http, &a, &picker, &b, &watcher, 1).await;
+        woken_across(&http, &b, &watcher, &a, &picker, 100).await;
     });
 }
 
@@ -191,6 +194,6 @@ fn a_listener_whose_connection_is_cut_reconnects_and_wakes_its_waiters() {
         let picker = enrolled(&http, &a, "dock-3").await;
         let watcher = enrolled(&http, &b, "dock-4").await;
         // After reconnecting, A's pushes wake B's waiters again.
-        woken_across(&http, &a, &picker, &b, &watcher, 1, 2).await;
+        woken_across(&http, &a, &picker, &b, &watcher, 2).await;
     });
 }
