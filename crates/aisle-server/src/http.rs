@@ -224,7 +224,8 @@ pub(crate) async fn push(
     let n_events = events.len();
     let guards = Arc::clone(&state.guards);
     let (tenant, warehouse) = (context.tenant(), context.warehouse());
-    blocking(move || guards.quotas.check_push(tenant, n_events))
+    let (measured, checked) = (state.storage.clone(), context.clone());
+    blocking(move || guards.quotas.check_push(&checked, n_events, &*measured))
         .instrument(span.clone())
         .await?;
     let results = blocking(move || storage.push(&context, &events, crate::now_ms()))

@@ -224,8 +224,6 @@ type Built = (axum::Router, Arc<limits::Guards>, Arc<live::Live>);
 struct Opened {
     registry: Arc<dyn Registry>,
     storage: Arc<dyn storage::Storage>,
-    /// Where the tenants' storage quota measures their files.
-    data_dir: PathBuf,
 }
 
 /// The registry and the tenants' storage the configuration names, behind the router.
@@ -241,7 +239,6 @@ async fn build(config: &ServerConfig) -> Result<Built, ServerError> {
     let guards = Arc::new(limits::Guards::new(
         config.limits.clone(),
         Arc::clone(&opened.registry),
-        opened.data_dir,
     ));
     let live = Arc::new(live::Live::new(
         config.limits.max_live_waits,
@@ -296,11 +293,7 @@ fn open_sqlite(
     let storage = Arc::new(
         storage::SqliteStorage::new(pools).with_max_clock_ahead_ms(config.max_clock_ahead_ms),
     );
-    Ok(Opened {
-        registry,
-        storage,
-        data_dir: data_dir.to_owned(),
-    })
+    Ok(Opened { registry, storage })
 }
 
 /// The PostgreSQL registry at `registry_url` (migrated) and the tenant pools it places.
@@ -342,13 +335,7 @@ async fn open_postgres(
     let storage = Arc::new(
         pg::storage::PgStorage::new(pools).with_max_clock_ahead_ms(config.max_clock_ahead_ms),
     );
-    Ok(Opened {
-        registry,
-        storage,
-        // No tenant files: the storage quota, which measures files, finds none, so
-        // `max_bytes` is not enforced on PostgreSQL yet (events/s quotas are).
-        data_dir: PathBuf::new(),
-    })
+    Ok(Opened { registry, storage })
 }
 
 /// The refusal of something the PostgreSQL backend cannot do yet (`what`, and what to do

@@ -158,7 +158,7 @@ pub struct Guards {
 pub struct BodyPermit(#[allow(dead_code)] Option<OwnedSemaphorePermit>);
 
 impl Guards {
-    pub fn new(limits: Limits, registry: Arc<dyn Registry>, data_dir: std::path::PathBuf) -> Self {
+    pub fn new(limits: Limits, registry: Arc<dyn Registry>) -> Self {
         let second = Duration::from_secs(1);
         Self {
             body_budget: Arc::new(Semaphore::new(
@@ -184,7 +184,6 @@ impl Guards {
             ),
             quotas: crate::quota::TenantQuotas::new(
                 Arc::clone(&registry),
-                data_dir,
                 limits.tenant_push_per_sec,
                 limits.tenant_max_bytes,
             )

@@ -161,6 +161,11 @@ pub struct TenantPools {
 }
 
 impl TenantPools {
+    /// The directory the tenants' database files are under.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
     pub fn new(data_dir: PathBuf, registry: Arc<dyn Registry>, max_open: usize) -> Self {
         Self {
             data_dir,

@@ -1,5 +1,6 @@
 //! Per-tenant quotas on pushes: events per second (a token bucket per tenant) and the
-//! size of the tenant's database file.
+//! size of the tenant's database ([`crate::storage::Storage::stored_bytes`]: its file and
+//! write-ahead log on SQLite, `pg_database_size` on PostgreSQL).
 //!
 //! A tenant's quota is its row in the registry (`aisle-server tenant set-quota`), each
 //! field falling back to the server's default ([`crate::limits::Limits`]). A running server
@@ -14,7 +15,6 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,7 +38,6 @@ struct Cached {
 #[derive(Debug)]
 pub struct TenantQuotas {
     registry: Arc<dyn Registry>,
-    data_dir: PathBuf,
     default: Effective,
     /// Instances sharing the registry: each holds a tenant to its share of the quota.
     instances: u32,
@@ -53,15 +52,9 @@ fn bucket(push_per_sec: u32) -> DefaultDirectRateLimiter {
 }
 
 impl TenantQuotas {
-    pub fn new(
-        registry: Arc<dyn Registry>,
-        data_dir: PathBuf,
-        push_per_sec: u32,
-        max_bytes: u64,
-    ) -> Self {
+    pub fn new(registry: Arc<dyn Registry>, push_per_sec: u32, max_bytes: u64) -> Self {
         Self {
             registry,
-            data_dir,
             default: Effective {
                 push_per_sec,
                 max_bytes,
@@ -112,11 +105,18 @@ impl TenantQuotas {
         Ok((entry.quota, Arc::clone(&entry.bucket)))
     }
 
-    /// Whether `tenant` may push `n_events` now: `429 rate_limited` past its events/s,
-    /// `507 tenant_storage_full` once its database is at its size quota. Blocking.
-    pub fn check_push(&self, tenant: TenantId, n_events: usize) -> Result<(), AppError> {
+    /// Whether the context's tenant may push `n_events` now: `429 rate_limited` past its
+    /// events/s, `507 tenant_storage_full` once its database, as `storage` measures it, is at
+    /// its size quota. Blocking.
+    pub fn check_push(
+        &self,
+        context: &crate::auth::TenantContext,
+        n_events: usize,
+        storage: &dyn crate::storage::Storage,
+    ) -> Result<(), AppError> {
+        let tenant = context.tenant();
         let (quota, bucket) = self.current(tenant)?;
-        let stored = stored_bytes(&crate::tenant_db_path(&self.data_dir, tenant));
+        let stored = storage.stored_bytes(context)?;
         if stored >= quota.max_bytes {
             tracing::warn!(%tenant, stored, max_bytes = quota.max_bytes, "tenant storage quota reached");
             return Err(AppError::TenantStorageFull {

@@ -166,6 +166,10 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         after: u64,
         limit: u32,
     ) -> Result<Vec<aisle_protocol::FeedEntry>, ServerError>;
+
+    /// The bytes the context's tenant's database takes, for its size quota
+    /// (`tenant set-quota --max-bytes`). It may be a few seconds old. Blocking.
+    fn stored_bytes(&self, context: &TenantContext) -> Result<u64, ServerError>;
 }
 
 /// Decodes an outbox row's stored message.
@@ -286,6 +290,14 @@ impl<'t> push::PushTx for SqlitePush<'t> {
 }
 
 impl Storage for SqliteStorage {
+    fn stored_bytes(&self, context: &TenantContext) -> Result<u64, ServerError> {
+        // The file and its write-ahead log, measured now: a stat costs next to nothing.
+        Ok(crate::quota::stored_bytes(&crate::tenant_db_path(
+            self.pools.data_dir(),
+            context.tenant(),
+        )))
+    }
+
     fn push(
         &self,
         context: &TenantContext,

@@ -330,7 +330,6 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
     let guards = Arc::new(aisle_server::limits::Guards::new(
         limits,
         Arc::clone(&registry) as Arc<dyn Registry>,
-        data.clone(),
     ));
     let router = aisle_server::http::router(aisle_server::http::AppState {
         registry: Arc::clone(&registry) as Arc<dyn Registry>,

@@ -54,7 +54,14 @@ pub struct PgStorage {
     /// One gate per tenant with a push in this process, taken before a push asks for a
     /// connection (see [`PushGates`]).
     push_gates: PushGates,
+    /// Each tenant's database size as last measured, for its size quota.
+    sizes: Mutex<HashMap<TenantId, (std::time::Instant, u64)>>,
 }
+
+/// How long a measured database size stands in for the next ones. `pg_database_size` walks
+/// the database's files, too much for every push; a quota a few seconds late overshoots by
+/// a few seconds of pushes at most, which the tenant's events/s quota bounds.
+const SIZE_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// This process's pushes to one tenant, one at a time, before they take a connection.
 ///
@@ -100,6 +107,7 @@ impl PgStorage {
             pools,
             max_clock_ahead_ms: crate::DEFAULT_MAX_CLOCK_AHEAD_MS,
             push_gates: PushGates::default(),
+            sizes: Mutex::new(HashMap::new()),
         }
     }
 
@@ -455,6 +463,32 @@ impl PgStorage {
 }
 
 impl Storage for PgStorage {
+    fn stored_bytes(&self, context: &TenantContext) -> Result<u64, ServerError> {
+        let tenant = context.tenant();
+        let fresh = |measured: &(std::time::Instant, u64)| measured.0.elapsed() < SIZE_REFRESH;
+        if let Some(measured) = self
+            .sizes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&tenant)
+            .filter(|measured| fresh(measured))
+        {
+            return Ok(measured.1);
+        }
+        let mut conn = self.pools.connect(context)?;
+        let tx = conn.transaction()?;
+        let size: i64 = tx
+            .query_one("SELECT pg_database_size(current_database())", &[])?
+            .get(0);
+        tx.commit()?;
+        let size = u64::try_from(size).unwrap_or(0);
+        let mut sizes = self.sizes.lock().unwrap_or_else(|p| p.into_inner());
+        // Only tenants pushing now stay: the others are measured afresh anyway.
+        sizes.retain(|_, measured| fresh(measured));
+        sizes.insert(tenant, (std::time::Instant::now(), size));
+        Ok(size)
+    }
+
     fn push(
         &self,
         context: &TenantContext,

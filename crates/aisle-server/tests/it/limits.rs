@@ -591,3 +591,134 @@ async fn a_1_mb_note_or_name_is_refused_with_its_code() {
         "the message names the field and its bound: {message}"
     );
 }
+
+/// The size quota on PostgreSQL, where a tenant's database is not a file: its
+/// `pg_database_size`. A tenant at its quota gets `507 tenant_storage_full` and none of the
+/// batch is logged (the device keeps it and sends it again), another tenant on the same
+/// cluster pushes on, and once the operator raises the quota the same batch is applied once.
+#[cfg(feature = "postgres")]
+#[test]
+fn a_postgresql_tenant_at_its_size_quota_gets_507_and_pushes_again_once_it_is_raised() {
+    use crate::support::{device_from, post_json, push_to, result_statuses, try_pull_all_from};
+    let cluster = aisle_pgtest::PgCluster::start().expect("a cluster starts");
+    cluster
+        .create_database("aisle_registry")
+        .expect("registry database");
+    let registry_url = cluster.url("aisle_registry");
+    let admin = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let registry =
+        aisle_server::pg::registry::PgRegistry::connect(&registry_url, admin.handle().clone())
+            .expect("registry");
+    registry
+        .add_cluster("main", &cluster.base_url(), None, 1)
+        .expect("cluster");
+    let full = registry.add_tenant_on("full", None, 1).expect("tenant");
+    let roomy = registry.add_tenant_on("roomy", None, 1).expect("tenant");
+    let code = |tenant| {
+        let warehouse = registry.add_warehouse(tenant, "main", 1).expect("warehouse");
+        registry
+            .create_enrollment_code(tenant, warehouse, 3_600_000, aisle_server::now_ms())
+            .expect("code")
+    };
+    let (full_code, roomy_code) = (code(full), code(roomy));
+    registry
+        .set_tenant_quota(
+            full,
+            TenantQuota {
+                push_per_sec: None,
+                max_bytes: Some(1),
+            },
+            2,
+        )
+        .expect("quota");
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server = runtime
+        .block_on(aisle_server::RunningServer::start(
+            aisle_server::ServerConfig::postgres(registry_url, 8),
+        ))
+        .expect("the server starts on the PostgreSQL registry");
+    let base = format!("http://{}", server.addr);
+    let http = reqwest::Client::builder()
+        .timeout(GENEROUS)
+        .build()
+        .expect("client");
+    runtime.block_on(async {
+        let enrolled = |code: String| {
+            let (http, base) = (http.clone(), base.clone());
+            async move {
+                let (status, body) = post_json(
+                    &http,
+                    &format!("{base}/v1/enroll"),
+                    None,
+                    &serde_json::json!({ "code": code, "device_name": "pc" }),
+                )
+                .await;
+                assert_eq!(status, 200, "enrollment: {body}");
+                device_from(&body)
+            }
+        };
+        let full_device = enrolled(full_code).await;
+        let roomy_device = enrolled(roomy_code).await;
+        let batch = receipts(&full_device, 1, 3);
+
+        let (status, body) = push_to(&http, &base, &full_device, full, &batch).await;
+        assert_eq!(status, 507, "a database past 1 byte is at its quota: {body}");
+        assert_eq!(body["code"], "tenant_storage_full", "{body}");
+        let (status, body) = push_to(
+            &http,
+            &base,
+            &roomy_device,
+            roomy,
+            &receipts(&roomy_device, 1, 3),
+        )
+        .await;
+        assert_eq!(status, 200, "a tenant within the default quota: {body}");
+        let logged = try_pull_all_from(&http, &base, &full_device)
+            .await
+            .expect("the tenant at its quota still pulls");
+        assert!(logged.is_empty(), "a refused batch logs nothing: {logged:?}");
+
+        // The registry blocks: off this runtime's async threads.
+        tokio::task::block_in_place(|| {
+            registry.set_tenant_quota(
+                full,
+                TenantQuota {
+                    push_per_sec: None,
+                    max_bytes: Some(1 << 40),
+                },
+                3,
+            )
+        })
+        .expect("quota raised");
+        // The server reads quotas again within QUOTA_REFRESH.
+        let deadline = std::time::Instant::now() + GENEROUS;
+        let answer = loop {
+            let (status, body) = push_to(&http, &base, &full_device, full, &batch).await;
+            if status != 507 || std::time::Instant::now() > deadline {
+                break (status, body);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(answer.0, 200, "the raised quota lets it push: {}", answer.1);
+        assert_eq!(
+            result_statuses(&answer.1),
+            ["applied", "applied", "applied"],
+            "{}",
+            answer.1
+        );
+        let logged = try_pull_all_from(&http, &base, &full_device)
+            .await
+            .expect("pull");
+        assert_eq!(logged.len(), 3, "the batch is logged once: {logged:?}");
+    });
+    drop(server);
+}
