@@ -398,6 +398,7 @@ pub fn sync_status_view(status: &SyncStatus) -> SyncStatusView {
         quarantined: status.quarantined,
         live: status.live,
         pulled_new: status.pulled_new,
+        master_changed: status.master_changed,
         last_success_ms: status.last_success_ms,
         last_error: status
             .last_error
@@ -498,7 +499,8 @@ mod tests {
                 "pending": 0,
                 "quarantined": 0,
                 "live": false,
-                "pulledNew": 0
+                "pulledNew": 0,
+                "masterChanged": 0
             }),
             "unknown fields must be absent, not null, for the UI's optional fields"
         );

@@ -42,10 +42,10 @@ pub async fn a_claim_on_another_pc_shows_here(ui: &Ui, server: &TestServer, seed
     push_claim(seeded, &second, picker, pick_list).await;
 
     let (_badge, name, _role, _pin) = PICKER;
-    // Known gap (issue 15): "on PC dock-2" is not asserted. A PC enrolled after this app's
-    // master data is current is not named here even after a round: the engine fetches no
-    // master page without a version bump, so the enrollment's wake finds nothing to fetch.
-    let expected = format!("{PICK_LIST_ELSEWHERE} · 0/1 lines · Claimed by {name}");
+    // The second PC was enrolled after this app's master data was current: its name came
+    // with a master page that had no versioned rows (see aisle_sync::master::apply_unversioned).
+    let expected =
+        format!("{PICK_LIST_ELSEWHERE} · 0/1 lines · Claimed by {name} on PC {SECOND_PC}");
     // No key is pressed and the screen is not left: only live sync can bring this.
     ui.wait_for_text(".choices", &expected).await;
     ui.screenshot("15-pick-claimed-on-another-pc").await;

@@ -155,3 +155,48 @@ async fn while_the_live_pull_works_the_round_waits_for_its_live_interval() {
     assert!(b_handle.status().borrow().live);
     b_handle.stop().await.expect("B stops");
 }
+
+/// A PC enrolled after this PC's master data is current is named here by the next master
+/// pull, although that pull has no versioned rows (items, locations, users, pick lists) to
+/// bring: the warehouse's PC names come whole on every page. The status counts the change,
+/// so the floor's screens read again and a claim shows "on PC dock-2".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pc_enrolled_after_this_pc_is_current_is_named_by_its_next_master_pull() {
+    let world = World::start().await;
+    let with_master = SyncConfig {
+        pull_master: true,
+        ..fast_config()
+    };
+    let mut a = world.device("dock-1", None, with_master).await;
+    a.engine().sync_once().await.expect("A's first round");
+    a.engine().sync_once().await.expect("A is current");
+    let status = a.engine().status();
+    let changed_before = status.borrow().master_changed;
+    a.engine()
+        .sync_once()
+        .await
+        .expect("a round with nothing new");
+    assert_eq!(
+        status.borrow().master_changed,
+        changed_before,
+        "a master pull that changed nothing is not counted"
+    );
+
+    let b = world.device("dock-2", None, fast_config()).await;
+    assert_eq!(
+        a.recorder.device_name(b.profile.device).expect("read"),
+        None,
+        "A has not heard of dock-2 yet"
+    );
+    a.engine().sync_once().await.expect("A's next round");
+    assert_eq!(
+        a.recorder.device_name(b.profile.device).expect("read"),
+        Some("dock-2".to_owned()),
+        "the next master pull names the new PC"
+    );
+    assert_eq!(
+        status.borrow().master_changed,
+        changed_before + 1,
+        "the status says the store changed"
+    );
+}

@@ -294,7 +294,12 @@ live: boolean,
  * Events pulled from the server that were new here since the engine started. When it
  * moves, the store holds another PC's or the ERP's work and screens read it again.
  */
-pulledNew: number, lastSuccessMs?: number, lastError?: string, 
+pulledNew: number, 
+/**
+ * Master-data pulls that changed the store (a new pick list, a PC's name) since the
+ * engine started; screens read again when it moves, as for `pulled_new`.
+ */
+masterChanged: number, lastSuccessMs?: number, lastError?: string, 
 /**
  * When the last error happened (device time, as `last_success_ms`), so the UI can tell
  * an error that a later sync got past from one that still holds.

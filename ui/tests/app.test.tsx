@@ -59,7 +59,7 @@ describe("App", () => {
     render(<App env={makeEnv(backend).env} />);
     await screen.findByText("Scan your badge.");
     await screen.findByText("3 pending");
-    act(() => push({ online: true, pending: 0, quarantined: 1, live: false, pulledNew: 0 }));
+    act(() => push({ online: true, pending: 0, quarantined: 1, live: false, pulledNew: 0, masterChanged: 0 }));
     await screen.findByText("Online");
     expect(screen.getByText("0 pending")).toBeTruthy();
     expect(screen.getByText("1 quarantined")).toBeTruthy();

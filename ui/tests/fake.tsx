@@ -18,7 +18,7 @@ export const NUT: Item = { id: "item-nut", sku: "NUT-M6", name: "Nut M6", baseUn
 export const GLUE: Item = { id: "item-glue", sku: "GLUE-1", name: "Glue 1 kg", baseUnit: "pcs", lotTracked: true };
 
 
-export const OFFLINE: SyncStatus = { online: false, pending: 3, quarantined: 0, live: false, pulledNew: 0 };
+export const OFFLINE: SyncStatus = { online: false, pending: 3, quarantined: 0, live: false, pulledNew: 0, masterChanged: 0 };
 
 /** A backend whose every command fails with `not_found` unless the test gives it. */
 export function fakeBackend(overrides: Partial<Backend> = {}): Backend {

@@ -49,6 +49,19 @@ describe("Live sync on the floor", () => {
     await screen.findByText("PL-1001 · 0/2 lines · Claimed by Pia on PC dock-2");
   });
 
+  it("reads the pick lists again when master data changed the store (a new list from the ERP, a PC's name)", async () => {
+    const channel = statusChannel();
+    let answer: PickListSummary[] = [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0 }];
+    const pickLists = vi.fn(async () => answer);
+    renderScreen(<Pick onBack={() => {}} />, fakeBackend({ ...channel, pickLists }));
+    await screen.findByText("PL-1001 · 0/2 lines");
+    await settle();
+
+    answer = [...answer, { id: "pl-2", reference: "PL-1002", nLines: 1, nDone: 0 }];
+    channel.push({ ...pulled(4), masterChanged: 1 });
+    await screen.findByText("PL-1002 · 0/1 lines");
+  });
+
   it("names only the user when the server has not named the PC yet", async () => {
     renderScreen(
       <Pick onBack={() => {}} />,

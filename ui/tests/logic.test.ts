@@ -219,7 +219,7 @@ describe("session watch", () => {
 
 describe("sync last error", () => {
   it("tells an error that still holds from one a later sync got past", () => {
-    const base = { online: true, pending: 0, quarantined: 0, live: false, pulledNew: 0 };
+    const base = { online: true, pending: 0, quarantined: 0, live: false, pulledNew: 0, masterChanged: 0 };
     expect(lastError(base)).toEqual({ kind: "none" });
     expect(lastError({ ...base, lastError: "offline", lastErrorMs: 2_000, lastSuccessMs: 1_000 })).toEqual({
       kind: "current",

@@ -88,7 +88,7 @@ describe("the idle-timeout setting", () => {
 });
 
 describe("SyncPanel's last error", () => {
-  const BASE: SyncStatus = { online: true, pending: 0, quarantined: 0, live: false, pulledNew: 0 };
+  const BASE: SyncStatus = { online: true, pending: 0, quarantined: 0, live: false, pulledNew: 0, masterChanged: 0 };
 
   function lastErrorFact(): HTMLElement {
     const label = screen.getByText("Last error");

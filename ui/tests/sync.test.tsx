@@ -20,7 +20,7 @@ describe("sync status", () => {
     let pending = 0;
     const backend = fakeBackend({
       appStatus: async () => STATUS,
-      syncStatus: async () => ({ online: false, pending, quarantined: 0, live: false, pulledNew: 0 }),
+      syncStatus: async () => ({ online: false, pending, quarantined: 0, live: false, pulledNew: 0, masterChanged: 0 }),
       session: async () => ({ user: STATUS.user, idleTimeoutMinutes: 5 }),
       resolveScan: fakeResolve(),
       receive: async () => {
@@ -47,7 +47,7 @@ describe("sync status", () => {
   });
 
   it("says that the round Sync now started failed, with the engine's reason", async () => {
-    const before: SyncStatus = { online: true, pending: 2, quarantined: 0, live: false, pulledNew: 0, lastSuccessMs: 1_000 };
+    const before: SyncStatus = { online: true, pending: 2, quarantined: 0, live: false, pulledNew: 0, masterChanged: 0, lastSuccessMs: 1_000 };
     let now: SyncStatus = before;
     const syncNow = vi.fn(async () => {
       setTimeout(() => {
@@ -63,7 +63,7 @@ describe("sync status", () => {
   });
 
   it("says that the round succeeded once it did", async () => {
-    const before: SyncStatus = { online: true, pending: 2, quarantined: 0, live: false, pulledNew: 0, lastSuccessMs: 1_000, lastError: "old", lastErrorMs: 500 };
+    const before: SyncStatus = { online: true, pending: 2, quarantined: 0, live: false, pulledNew: 0, masterChanged: 0, lastSuccessMs: 1_000, lastError: "old", lastErrorMs: 500 };
     let now: SyncStatus = before;
     const syncNow = async () => {
       setTimeout(() => {

@@ -460,6 +460,7 @@ impl Engine {
     /// pull of a new device can be large).
     async fn pull_master(&mut self, mut after: u64) -> Result<(), SyncError> {
         let mut n_done = 0u64;
+        let mut changed = false;
         loop {
             let Some(exchange) = self.client.master(after).await? else {
                 self.status
@@ -470,15 +471,19 @@ impl Engine {
             let page = exchange.body;
             let n_rows = page.n_rows();
             let next = page.next;
-            if n_rows > 0 {
-                let store = Arc::clone(&self.store);
-                tokio::task::spawn_blocking(move || {
-                    let mut store = store.lock().expect("store lock");
-                    crate::master::apply_page(&mut store, &page, MASTER_CURSOR)
-                })
-                .await
-                .map_err(|_| SyncError::Stopped)??;
-            }
+            let store = Arc::clone(&self.store);
+            // A page without versioned rows may still name a PC enrolled since, or a new
+            // PIN policy: those are written where they differ, and the cursor stays.
+            changed |= tokio::task::spawn_blocking(move || {
+                let mut store = store.lock().expect("store lock");
+                if n_rows > 0 {
+                    crate::master::apply_page(&mut store, &page, MASTER_CURSOR).map(|()| true)
+                } else {
+                    crate::master::apply_unversioned(&mut store, &page)
+                }
+            })
+            .await
+            .map_err(|_| SyncError::Stopped)??;
             n_done += n_rows;
             self.status.send_modify(|status| {
                 status.master_data_available = Some(true);
@@ -493,7 +498,10 @@ impl Engine {
             }
             after = next;
         }
-        self.status.send_modify(|status| status.progress = None);
+        self.status.send_modify(|status| {
+            status.progress = None;
+            status.master_changed += u64::from(changed);
+        });
         self.state.master_to_end = true;
         Ok(())
     }

@@ -16,17 +16,34 @@ fn invalid(what: String) -> SyncError {
     SyncError::Protocol(what)
 }
 
-/// Writes a page into the store and then moves `cursor` to its `next`.
-pub fn apply_page(store: &mut Store, page: &MasterResponse, cursor: &str) -> Result<(), SyncError> {
+/// Writes what a page carries whole on every page, not versioned: the warehouse's PC names
+/// and the tenant's PIN policy, each only where it differs from the store. A page without
+/// versioned rows brings them too (a PC enrolled since this device's master data was
+/// current, a policy changed since), which is why it is not applied with [`apply_page`].
+/// Whether anything changed.
+pub fn apply_unversioned(store: &mut Store, page: &MasterResponse) -> Result<bool, SyncError> {
+    let mut changed = false;
     for device in &page.devices {
-        store.upsert_device_name(device.id, &device.name)?;
+        if store.device_name(device.id)?.as_deref() != Some(device.name.as_str()) {
+            store.upsert_device_name(device.id, &device.name)?;
+            changed = true;
+        }
     }
     // Absent from a server older than the field, when the device keeps what it has.
     if let Some(policy) = page.pin_policy {
         let policy = PinPolicy::new(policy.picker_min_digits, policy.manager_min_digits)
             .map_err(|error| invalid(format!("bad PIN policy: {error}")))?;
-        store.set_pin_policy(policy)?;
+        if store.pin_policy()? != policy {
+            store.set_pin_policy(policy)?;
+            changed = true;
+        }
     }
+    Ok(changed)
+}
+
+/// Writes a page into the store and then moves `cursor` to its `next`.
+pub fn apply_page(store: &mut Store, page: &MasterResponse, cursor: &str) -> Result<(), SyncError> {
+    apply_unversioned(store, page)?;
     for item in &page.items {
         store.upsert_item(&Item {
             id: item.id,

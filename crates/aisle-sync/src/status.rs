@@ -51,6 +51,10 @@ pub struct SyncStatus {
     /// Events pulled from the server that were new here, since the engine started (by its
     /// rounds and its live pulls): when it moves, what the store shows has changed.
     pub pulled_new: u64,
+    /// Master-data pulls that changed the store (the ERP's items, locations and pick lists,
+    /// a PC's name, the PIN policy), since the engine started: when it moves, what the store
+    /// shows may have changed too.
+    pub master_changed: u64,
     /// Device time of the last round that completed.
     pub last_success_ms: Option<i64>,
     pub last_error: Option<ErrorInfo>,

@@ -5,7 +5,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 
 import type { Backend } from "../backend";
-import type { Resolved } from "../contract";
+import type { Resolved, SyncStatus } from "../contract";
 import type { Feedback } from "../components/Feedback";
 import { useEnv } from "../env";
 
@@ -57,7 +57,8 @@ export function Facts({ facts }: { facts: Fact[] }) {
 
 /**
  * Calls `reread` whenever the sync engine has pulled events that were new here (its
- * `pulledNew` moved), so a screen shows another PC's or the ERP's work as it lands instead
+ * `pulledNew` moved) or master data that changed the store (`masterChanged`: a new pick
+ * list from the ERP, the name of a PC enrolled since), so a screen shows another PC's or the ERP's work as it lands instead
  * of when the picker next opens it. The first status after mounting is compared with the
  * one read at mount; when that read has not answered yet, the screen reads again, since a
  * read too many costs little and one too few leaves a stale list on screen.
@@ -67,16 +68,18 @@ export function useRereadOnPull(reread: () => void): void {
   const rereadRef = useRef(reread);
   rereadRef.current = reread;
   useEffect(() => {
+    // Both counters only grow, so their sum moves whenever either does.
+    const pulled = (status: SyncStatus) => status.pulledNew + status.masterChanged;
     let seen: number | undefined;
     backend.syncStatus().then(
       (status) => {
-        seen ??= status.pulledNew;
+        seen ??= pulled(status);
       },
       () => {},
     );
     return backend.onSyncStatus((status) => {
-      const moved = seen === undefined || status.pulledNew !== seen;
-      seen = status.pulledNew;
+      const moved = seen === undefined || pulled(status) !== seen;
+      seen = pulled(status);
       if (moved) rereadRef.current();
     });
   }, [backend]);

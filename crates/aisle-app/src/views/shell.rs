@@ -152,6 +152,9 @@ pub struct SyncStatusView {
     /// Events pulled from the server that were new here since the engine started. When it
     /// moves, the store holds another PC's or the ERP's work and screens read it again.
     pub pulled_new: u64,
+    /// Master-data pulls that changed the store (a new pick list, a PC's name) since the
+    /// engine started; screens read again when it moves, as for `pulled_new`.
+    pub master_changed: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_success_ms: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -619,7 +619,9 @@ fn a_postgresql_tenant_at_its_size_quota_gets_507_and_pushes_again_once_it_is_ra
     let full = registry.add_tenant_on("full", None, 1).expect("tenant");
     let roomy = registry.add_tenant_on("roomy", None, 1).expect("tenant");
     let code = |tenant| {
-        let warehouse = registry.add_warehouse(tenant, "main", 1).expect("warehouse");
+        let warehouse = registry
+            .add_warehouse(tenant, "main", 1)
+            .expect("warehouse");
         registry
             .create_enrollment_code(tenant, warehouse, 3_600_000, aisle_server::now_ms())
             .expect("code")
@@ -671,7 +673,10 @@ fn a_postgresql_tenant_at_its_size_quota_gets_507_and_pushes_again_once_it_is_ra
         let batch = receipts(&full_device, 1, 3);
 
         let (status, body) = push_to(&http, &base, &full_device, full, &batch).await;
-        assert_eq!(status, 507, "a database past 1 byte is at its quota: {body}");
+        assert_eq!(
+            status, 507,
+            "a database past 1 byte is at its quota: {body}"
+        );
         assert_eq!(body["code"], "tenant_storage_full", "{body}");
         let (status, body) = push_to(
             &http,
@@ -685,7 +690,10 @@ fn a_postgresql_tenant_at_its_size_quota_gets_507_and_pushes_again_once_it_is_ra
         let logged = try_pull_all_from(&http, &base, &full_device)
             .await
             .expect("the tenant at its quota still pulls");
-        assert!(logged.is_empty(), "a refused batch logs nothing: {logged:?}");
+        assert!(
+            logged.is_empty(),
+            "a refused batch logs nothing: {logged:?}"
+        );
 
         // The registry blocks: off this runtime's async threads.
         tokio::task::block_in_place(|| {
