@@ -49,6 +49,13 @@ pub enum ErpMessageBody {
     /// valuation needs.
     #[serde(rename = "stock.adjusted")]
     StockAdjusted(StockAdjusted),
+    /// Something on the floor needs a person: negative stock, a count variance waiting for
+    /// review, an over-pick, a contested pick list, a lot missing.
+    #[serde(rename = "discrepancy.opened")]
+    DiscrepancyOpened(DiscrepancyOpened),
+    /// A discrepancy no longer holds (a count, a review, a later event settled it).
+    #[serde(rename = "discrepancy.closed")]
+    DiscrepancyClosed(DiscrepancyClosed),
 }
 
 impl ErpMessageBody {
@@ -57,6 +64,8 @@ impl ErpMessageBody {
         match self {
             Self::GoodsReceived(_) => "goods.received",
             Self::StockAdjusted(_) => "stock.adjusted",
+            Self::DiscrepancyOpened(_) => "discrepancy.opened",
+            Self::DiscrepancyClosed(_) => "discrepancy.closed",
         }
     }
 }
@@ -119,6 +128,37 @@ pub struct StockAdjusted {
     pub delta: i64,
     /// The adjustment's reason code, or `count`.
     pub reason: String,
+}
+
+/// `discrepancy.opened`, version 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DiscrepancyOpened {
+    /// The discrepancy's id: the same on every replica, on the server's stock endpoint and
+    /// in the `discrepancy.closed` that ends it (e.g. `negative_stock/…`).
+    pub discrepancy: String,
+    /// `negative_stock`, `count_variance`, `over_pick`, `pick_list_contested` or
+    /// `lot_missing`.
+    pub kind: String,
+    /// The floor event that opened it.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub event: EventId,
+    /// The kind's details (its stock key, quantities, the events involved), as the
+    /// server's stock endpoint shows them; `type` repeats `kind`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub details: serde_json::Value,
+}
+
+/// `discrepancy.closed`, version 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DiscrepancyClosed {
+    /// The id its `discrepancy.opened` carried.
+    pub discrepancy: String,
+    pub kind: String,
+    /// The floor event that closed it.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub event: EventId,
 }
 
 /// One message at its place in the tenant's feed.

@@ -5,21 +5,27 @@
 //! derives its messages once, and a message derived again (a count approved by a second
 //! review) has the same id, which the outbox keeps once.
 //!
-//! Today: `goods.received` for each receipt, and `stock.adjusted` for each adjustment and
+//! Today: `goods.received` for each receipt, `stock.adjusted` for each adjustment and
 //! each count that is approved with a variance (within tolerance at once, or by the latest
-//! review of a count that needed one). The other types of issue 16 (`pick_list.completed`,
-//! `pick_list.cancelled`, `discrepancy.*`) are not derived yet.
+//! review of a count that needed one), and `discrepancy.opened` / `discrepancy.closed` as
+//! the rules (or the server's lot check) open and close discrepancies ([`Watched`]). The
+//! other types of issue 16 (`pick_list.completed`, `pick_list.cancelled`) are not derived
+//! yet.
 //!
 //! Derivation reads the projection (a key's on-hand before an adjustment, a count's record
 //! after its review) through the same [`Ledger`] the rules write, and nothing else: no
 //! clock, no randomness.
 
 use aisle_core::event::{CountDecision, EventBody};
-use aisle_core::ids::EventId;
-use aisle_core::stock::{CountStatus, Ledger, StockKey};
+use aisle_core::ids::{EventId, PickListId};
+use aisle_core::stock::{
+    Claim, CountRecord, CountStatus, CountTask, Discrepancy, EventOrder, KeyState, Ledger,
+    PickLineState, ReviewRecord, StockKey,
+};
 use aisle_core::Event;
 use aisle_protocol::{
-    AdjustmentCause, ErpMessage, ErpMessageBody, GoodsReceived, StockAdjusted, ERP_MESSAGE_VERSION,
+    AdjustmentCause, DiscrepancyClosed, DiscrepancyOpened, ErpMessage, ErpMessageBody,
+    GoodsReceived, StockAdjusted, ERP_MESSAGE_VERSION,
 };
 
 /// What an event's messages need from the projection before the event is applied: the
@@ -160,6 +166,150 @@ fn approved_count<L: Ledger>(
             reason: "count".to_owned(),
         }),
     )])
+}
+
+/// A ledger that notes which discrepancies the rules open and resolve while one event is
+/// applied through it, and whether each was open before, so that [`Watched::messages`]
+/// can tell an ERP which ones opened and which closed. A discrepancy refreshed (opened
+/// again while open) or resolved while already resolved changes nothing an ERP is told.
+pub(crate) struct Watched<'l, L> {
+    inner: &'l mut L,
+    /// Each discrepancy touched, in the order first touched, with whether it was open
+    /// before, and its latest details when it was opened.
+    touched: Vec<(String, bool, Option<Discrepancy>)>,
+}
+
+impl<'l, L: Ledger> Watched<'l, L> {
+    pub(crate) fn new(inner: &'l mut L) -> Self {
+        Self {
+            inner,
+            touched: Vec::new(),
+        }
+    }
+
+    fn touch(&mut self, id: &str) -> Result<usize, L::Error> {
+        if let Some(at) = self.touched.iter().position(|(seen, ..)| seen == id) {
+            return Ok(at);
+        }
+        let was_open = self.inner.discrepancy_open(id)?;
+        self.touched.push((id.to_owned(), was_open, None));
+        Ok(self.touched.len() - 1)
+    }
+
+    /// `discrepancy.opened` for each discrepancy `event` opened and `discrepancy.closed`
+    /// for each it closed. Ids come from the discrepancy and the event, so a message
+    /// derived again is the same message, and a discrepancy that opens again later is a
+    /// new one.
+    pub(crate) fn messages(self, event: &Event) -> Result<Vec<ErpMessage>, L::Error> {
+        let mut messages = Vec::new();
+        for (id, was_open, opened) in self.touched {
+            let open = self.inner.discrepancy_open(&id)?;
+            let kind = id.split('/').next().unwrap_or_default().to_owned();
+            let id_cause = EventId::derived(&id, event.id.as_uuid().as_bytes());
+            let body = match (was_open, open, opened) {
+                (false, true, Some(opened)) => {
+                    ErpMessageBody::DiscrepancyOpened(DiscrepancyOpened {
+                        discrepancy: id,
+                        kind,
+                        event: event.id,
+                        details: serde_json::to_value(&opened.kind).unwrap_or_default(),
+                    })
+                }
+                (true, false, _) => ErpMessageBody::DiscrepancyClosed(DiscrepancyClosed {
+                    discrepancy: id,
+                    kind,
+                    event: event.id,
+                }),
+                _ => continue,
+            };
+            messages.push(message(event, id_cause, body));
+        }
+        Ok(messages)
+    }
+}
+
+impl<L: Ledger> Ledger for Watched<'_, L> {
+    type Error = L::Error;
+
+    fn key_state(&mut self, key: &StockKey) -> Result<Option<KeyState>, Self::Error> {
+        self.inner.key_state(key)
+    }
+    fn put_key_state(&mut self, key: &StockKey, state: &KeyState) -> Result<(), Self::Error> {
+        self.inner.put_key_state(key, state)
+    }
+    fn add_delta(
+        &mut self,
+        key: &StockKey,
+        order: &EventOrder,
+        delta: i64,
+    ) -> Result<(), Self::Error> {
+        self.inner.add_delta(key, order, delta)
+    }
+    fn sum_deltas_after(
+        &mut self,
+        key: &StockKey,
+        after: Option<&EventOrder>,
+    ) -> Result<i64, Self::Error> {
+        self.inner.sum_deltas_after(key, after)
+    }
+    fn count(&mut self, counted: EventId) -> Result<Option<CountRecord>, Self::Error> {
+        self.inner.count(counted)
+    }
+    fn put_count(&mut self, count: &CountRecord) -> Result<(), Self::Error> {
+        self.inner.put_count(count)
+    }
+    fn latest_count(
+        &mut self,
+        key: &StockKey,
+        approved_only: bool,
+    ) -> Result<Option<CountRecord>, Self::Error> {
+        self.inner.latest_count(key, approved_only)
+    }
+    fn add_review(&mut self, review: &ReviewRecord) -> Result<(), Self::Error> {
+        self.inner.add_review(review)
+    }
+    fn reviews(&mut self, counted: EventId) -> Result<Vec<ReviewRecord>, Self::Error> {
+        self.inner.reviews(counted)
+    }
+    fn pick_line(
+        &mut self,
+        pick_list: PickListId,
+        line: u32,
+    ) -> Result<Option<PickLineState>, Self::Error> {
+        self.inner.pick_line(pick_list, line)
+    }
+    fn put_pick_line(
+        &mut self,
+        pick_list: PickListId,
+        line: u32,
+        state: &PickLineState,
+    ) -> Result<(), Self::Error> {
+        self.inner.put_pick_line(pick_list, line, state)
+    }
+    fn add_claim(&mut self, claim: &Claim) -> Result<(), Self::Error> {
+        self.inner.add_claim(claim)
+    }
+    fn claims(&mut self, pick_list: PickListId) -> Result<Vec<Claim>, Self::Error> {
+        self.inner.claims(pick_list)
+    }
+    fn count_tasks(&mut self, key: &StockKey) -> Result<Vec<CountTask>, Self::Error> {
+        self.inner.count_tasks(key)
+    }
+    fn put_task(&mut self, task: &CountTask) -> Result<(), Self::Error> {
+        self.inner.put_task(task)
+    }
+    fn open_discrepancy(&mut self, discrepancy: &Discrepancy) -> Result<(), Self::Error> {
+        let at = self.touch(&discrepancy.id)?;
+        self.touched[at].2 = Some(discrepancy.clone());
+        self.inner.open_discrepancy(discrepancy)
+    }
+    fn resolve_discrepancy(&mut self, id: &str) -> Result<(), Self::Error> {
+        self.touch(id)?;
+        self.inner.resolve_discrepancy(id)
+    }
+    fn discrepancy_open(&mut self, id: &str) -> Result<bool, Self::Error> {
+        self.inner.discrepancy_open(id)
+    }
 }
 
 #[cfg(test)]

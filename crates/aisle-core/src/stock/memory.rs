@@ -150,6 +150,9 @@ impl Ledger for MemoryLedger {
         }
         Ok(())
     }
+    fn discrepancy_open(&mut self, id: &str) -> Result<bool, Infallible> {
+        Ok(self.discrepancies.get(id).is_some_and(|entry| entry.1))
+    }
 }
 
 /// What the rules say right now: every key's on-hand, and what is open.

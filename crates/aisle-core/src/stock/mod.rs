@@ -471,4 +471,7 @@ pub trait Ledger {
     fn open_discrepancy(&mut self, discrepancy: &Discrepancy) -> Result<(), Self::Error>;
     /// Marks the discrepancy resolved, if it exists.
     fn resolve_discrepancy(&mut self, id: &str) -> Result<(), Self::Error>;
+    /// Whether the discrepancy is open now (false for one never opened). The rules do not
+    /// read it; the server does, to tell an ERP when one opens and closes.
+    fn discrepancy_open(&mut self, id: &str) -> Result<bool, Self::Error>;
 }

@@ -717,4 +717,15 @@ impl Ledger for PgLedger<'_> {
             .open = false;
         Ok(())
     }
+
+    fn discrepancy_open(&mut self, id: &str) -> Result<bool, ProjectionError> {
+        // What this push changed is buffered until the ledger is finished: it comes first.
+        if let Some(pending) = self.discrepancies.get(id) {
+            return Ok(pending.open);
+        }
+        Ok(self
+            .tx
+            .query_opt("SELECT is_open FROM discrepancies WHERE id = $1", &[&id])?
+            .is_some_and(|row| row.get::<_, bool>(0)))
+    }
 }

@@ -515,4 +515,13 @@ impl Ledger for SqlLedger<'_> {
             .execute([id])?;
         Ok(())
     }
+
+    fn discrepancy_open(&mut self, id: &str) -> Result<bool, ProjectionError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT is_open FROM discrepancies WHERE id = ?1")?
+            .query_row([id], |row| row.get::<_, i64>(0))
+            .optional()?
+            == Some(1))
+    }
 }

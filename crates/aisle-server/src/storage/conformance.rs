@@ -857,3 +857,8 @@ fn conformance_the_outbox_holds_each_pushs_messages_once_in_order() {
 fn conformance_a_push_that_fails_leaves_neither_its_events_nor_its_messages() {
     on_every_backend(outbox::a_push_that_fails_leaves_neither_its_events_nor_its_messages);
 }
+
+#[test]
+fn conformance_discrepancies_opening_and_closing_reach_the_outbox() {
+    on_every_backend(outbox::discrepancies_opening_and_closing_reach_the_outbox);
+}

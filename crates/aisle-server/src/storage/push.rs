@@ -82,15 +82,20 @@ where
         if let Some(seq) = tx.append(event, &payload, now_ms)? {
             tx.applying(event.id, seq);
             let before = crate::erp_out::before(tx.ledger(), event)?;
-            let applied = apply_with_resolutions(tx.ledger(), event)?;
-            // The ERP's messages, in this transaction: a push that commits has them.
-            for message in crate::erp_out::messages(tx.ledger(), event, before)? {
-                tx.emit(&message, seq)?;
+            let missing_lot = lot_tracking.missing_lot(event, |item| tx.lot_tracked(item))?;
+            // The discrepancies the event opens and closes are watched for the ERP.
+            let mut watched = crate::erp_out::Watched::new(tx.ledger());
+            let applied = apply_with_resolutions(&mut watched, event)?;
+            if let Some(discrepancy) = missing_lot {
+                watched.open_discrepancy(&discrepancy)?;
             }
-            if let Some(discrepancy) =
-                lot_tracking.missing_lot(event, |item| tx.lot_tracked(item))?
+            let discrepancies = watched.messages(event)?;
+            // The ERP's messages, in this transaction: a push that commits has them.
+            for message in crate::erp_out::messages(tx.ledger(), event, before)?
+                .into_iter()
+                .chain(discrepancies)
             {
-                tx.ledger().open_discrepancy(&discrepancy)?;
+                tx.emit(&message, seq)?;
             }
             results.push(PushResult {
                 id: event.id,

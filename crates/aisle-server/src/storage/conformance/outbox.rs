@@ -24,7 +24,9 @@ fn feed(
 fn summary(entry: &FeedEntry) -> (&'static str, Option<(i64, i64)>) {
     let data = match &entry.message.body {
         ErpMessageBody::StockAdjusted(data) => Some((data.before, data.after)),
-        ErpMessageBody::GoodsReceived(_) => None,
+        ErpMessageBody::GoodsReceived(_)
+        | ErpMessageBody::DiscrepancyOpened(_)
+        | ErpMessageBody::DiscrepancyClosed(_) => None,
     };
     (entry.message.body.message_type(), data)
 }
@@ -54,9 +56,12 @@ pub(crate) fn the_outbox_holds_each_pushs_messages_once_in_order(backend: &dyn B
             ("goods.received", None),
             ("stock.adjusted", Some((10, 7))),
             ("stock.adjusted", Some((7, 6))),
+            ("discrepancy.opened", None),
             ("stock.adjusted", Some((6, 1))),
+            ("discrepancy.closed", None),
         ],
-        "one message per receipt, adjustment and approved variance, in the log's order"
+        "one message per receipt, adjustment and approved variance, and the count variance \
+         the review settled opening and closing, in the log's order"
     );
     assert!(
         messages
@@ -91,7 +96,7 @@ pub(crate) fn the_outbox_holds_each_pushs_messages_once_in_order(backend: &dyn B
     // The cursor pages through in order.
     let page = feed(backend, tenant, messages[1].position, 1);
     assert_eq!(page, messages[2..3], "after the second, one at a time");
-    assert!(feed(backend, tenant, messages[3].position, 100).is_empty());
+    assert!(feed(backend, tenant, messages[5].position, 100).is_empty());
 
     // Another tenant's feed is its own.
     let other = backend.add_tenant();
@@ -103,7 +108,7 @@ pub(crate) fn the_outbox_holds_each_pushs_messages_once_in_order(backend: &dyn B
         )
         .expect("push");
     assert_eq!(feed(backend, other, 0, 100).len(), 1);
-    assert_eq!(feed(backend, tenant, 0, 100).len(), 4);
+    assert_eq!(feed(backend, tenant, 0, 100).len(), 6);
 }
 
 pub(crate) fn a_push_that_fails_leaves_neither_its_events_nor_its_messages(backend: &dyn Backend) {
@@ -139,4 +144,74 @@ pub(crate) fn a_push_that_fails_leaves_neither_its_events_nor_its_messages(backe
         [("goods.received", None)],
         "only the first push's message"
     );
+}
+
+/// `discrepancy.opened` when the rules open one, with its details; nothing while it stays
+/// open (a refresh, in a later push); `discrepancy.closed` with the event that closed it;
+/// and a new episode (opened again) is a new message.
+pub(crate) fn discrepancies_opening_and_closing_reach_the_outbox(backend: &dyn Backend) {
+    let storage = backend.storage();
+    let tenant = backend.add_tenant();
+    let context = context(tenant);
+    let bin = key(1, 1, None);
+    let push = |serial: u64, body| {
+        let pushed = event(tenant, serial, body);
+        storage
+            .push(&context, std::slice::from_ref(&pushed), super::NOW_MS)
+            .expect("push");
+        pushed
+    };
+    let discrepancy_messages = |after: u64| -> Vec<(String, String, String)> {
+        feed(backend, tenant, after, 100)
+            .into_iter()
+            .filter_map(|entry| match entry.message.body {
+                ErpMessageBody::DiscrepancyOpened(data) => {
+                    Some(("opened".to_owned(), data.discrepancy, data.event.to_string()))
+                }
+                ErpMessageBody::DiscrepancyClosed(data) => {
+                    Some(("closed".to_owned(), data.discrepancy, data.event.to_string()))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    push(1, received(&bin, 2));
+    let short = push(2, testkit::picked(&bin, 5));
+    let opened = feed(backend, tenant, 0, 100)
+        .into_iter()
+        .find_map(|entry| match entry.message.body {
+            ErpMessageBody::DiscrepancyOpened(data) => Some(data),
+            _ => None,
+        })
+        .expect("picking 5 of 2 opens negative stock");
+    assert_eq!(opened.kind, "negative_stock");
+    assert!(opened.discrepancy.starts_with("negative_stock/"), "{opened:?}");
+    assert_eq!(opened.event, short.id);
+    assert_eq!(opened.details["type"], "negative_stock", "{:?}", opened.details);
+    assert_eq!(opened.details["on_hand"], -3, "{:?}", opened.details);
+
+    // Still negative: the discrepancy is refreshed, and the ERP hears nothing new.
+    push(3, testkit::picked(&bin, 1));
+    assert_eq!(discrepancy_messages(0).len(), 1, "{:?}", discrepancy_messages(0));
+
+    // A count puts it right: closed, by the count.
+    let count = push(4, counted(&bin, 4, -4, CountDecision::SelfApproved));
+    let id = opened.discrepancy.clone();
+    assert_eq!(
+        discrepancy_messages(0),
+        [
+            ("opened".to_owned(), id.clone(), short.id.to_string()),
+            ("closed".to_owned(), id.clone(), count.id.to_string()),
+        ]
+    );
+
+    // Negative again later: a new episode, a new message.
+    let again = push(5, testkit::picked(&bin, 9));
+    let all = feed(backend, tenant, 0, 100);
+    assert_eq!(
+        discrepancy_messages(0).last(),
+        Some(&("opened".to_owned(), id, again.id.to_string()))
+    );
+    let ids: std::collections::BTreeSet<_> = all.iter().map(|entry| entry.message.id).collect();
+    assert_eq!(ids.len(), all.len(), "every message has its own id");
 }
