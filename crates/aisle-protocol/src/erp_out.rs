@@ -7,7 +7,9 @@
 //! it. `version` is the version of its `data`'s shape, per type; a new field may be added
 //! to a version, a changed one makes a new version.
 
-use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, TenantId, UserId, WarehouseId};
+use aisle_core::ids::{
+    DeviceId, EventId, ItemId, LocationId, PickListId, TenantId, UserId, WarehouseId,
+};
 use serde::{Deserialize, Serialize};
 
 /// The version of every message type's `data` shape today.
@@ -49,6 +51,9 @@ pub enum ErpMessageBody {
     /// valuation needs.
     #[serde(rename = "stock.adjusted")]
     StockAdjusted(StockAdjusted),
+    /// Every line of a pick list is finished: picked in full, or reported short.
+    #[serde(rename = "pick_list.completed")]
+    PickListCompleted(PickListCompleted),
     /// Something on the floor needs a person: negative stock, a count variance waiting for
     /// review, an over-pick, a contested pick list, a lot missing.
     #[serde(rename = "discrepancy.opened")]
@@ -64,6 +69,7 @@ impl ErpMessageBody {
         match self {
             Self::GoodsReceived(_) => "goods.received",
             Self::StockAdjusted(_) => "stock.adjusted",
+            Self::PickListCompleted(_) => "pick_list.completed",
             Self::DiscrepancyOpened(_) => "discrepancy.opened",
             Self::DiscrepancyClosed(_) => "discrepancy.closed",
         }
@@ -128,6 +134,45 @@ pub struct StockAdjusted {
     pub delta: i64,
     /// The adjustment's reason code, or `count`.
     pub reason: String,
+}
+
+/// `pick_list.completed`, version 1: sent once per pick list, when the last of its lines is
+/// finished (picked in full, or picked in part and the rest reported short).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PickListCompleted {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub pick_list: PickListId,
+    /// The ERP's reference for the list.
+    pub reference: String,
+    /// The floor event (`picked` or `short_picked`) that finished its last line.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub event: EventId,
+    /// Every line of the list, in line order.
+    pub lines: Vec<CompletedLine>,
+}
+
+/// One line of a `pick_list.completed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CompletedLine {
+    pub line: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub item: ItemId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub location: LocationId,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lot: Option<String>,
+    /// The line's quantity.
+    pub quantity: i64,
+    /// What was picked against it (more than `quantity` after an over-pick).
+    pub picked: i64,
+    /// What was reported short; 0 when nothing was.
+    pub short: i64,
+    /// The reasons given for the shorts (`not_found`, `damaged`, `wrong_item`), in the
+    /// order they were recorded; absent when nothing was short.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub short_reasons: Vec<String>,
 }
 
 /// `discrepancy.opened`, version 1.

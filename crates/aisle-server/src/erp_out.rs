@@ -8,24 +8,24 @@
 //! Today: `goods.received` for each receipt, `stock.adjusted` for each adjustment and
 //! each count that is approved with a variance (within tolerance at once, or by the latest
 //! review of a count that needed one), and `discrepancy.opened` / `discrepancy.closed` as
-//! the rules (or the server's lot check) open and close discrepancies ([`Watched`]). The
-//! other types of issue 16 (`pick_list.completed`, `pick_list.cancelled`) are not derived
-//! yet.
+//! the rules (or the server's lot check) open and close discrepancies ([`Watched`]), and
+//! `pick_list.completed` when a list's last line is finished ([`pick_list_completed`]).
+//! `pick_list.cancelled` (issue 16's ERP cancellation) is not derived yet.
 //!
 //! Derivation reads the projection (a key's on-hand before an adjustment, a count's record
 //! after its review) through the same [`Ledger`] the rules write, and nothing else: no
 //! clock, no randomness.
 
 use aisle_core::event::{CountDecision, EventBody};
-use aisle_core::ids::{EventId, PickListId};
+use aisle_core::ids::{EventId, ItemId, LocationId, PickListId};
 use aisle_core::stock::{
     Claim, CountRecord, CountStatus, CountTask, Discrepancy, EventOrder, KeyState, Ledger,
     PickLineState, ReviewRecord, StockKey,
 };
 use aisle_core::Event;
 use aisle_protocol::{
-    AdjustmentCause, DiscrepancyClosed, DiscrepancyOpened, ErpMessage, ErpMessageBody,
-    GoodsReceived, StockAdjusted, ERP_MESSAGE_VERSION,
+    AdjustmentCause, CompletedLine, DiscrepancyClosed, DiscrepancyOpened, ErpMessage,
+    ErpMessageBody, GoodsReceived, PickListCompleted, StockAdjusted, ERP_MESSAGE_VERSION,
 };
 
 /// What an event's messages need from the projection before the event is applied: the
@@ -166,6 +166,126 @@ fn approved_count<L: Ledger>(
             reason: "count".to_owned(),
         }),
     )])
+}
+
+/// A pick list as master data has it, for `pick_list.completed`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct MasterPickList {
+    pub reference: String,
+    /// `(line, item, location, lot, quantity)`, in line order.
+    pub lines: Vec<(u32, ItemId, LocationId, Option<String>, i64)>,
+}
+
+/// One short pick of a pick line, as the push keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Short {
+    pub event: EventId,
+    pub pick_list: PickListId,
+    pub line: u32,
+    pub qty_short: i64,
+    /// The reason's wire name (`not_found`, `damaged`, `wrong_item`).
+    pub reason: String,
+}
+
+/// `pick_list.completed` when `event`, just applied, finished the last unfinished line of
+/// its pick list: every line's picks and shorts reach its quantity. Keeps `event`'s short
+/// pick first. The message's id comes from the pick list, so a list that is finished
+/// again (a late pick from an offline PC) is the same message, which the outbox keeps once.
+/// Costs nothing for an event that is not about a pick line, and one read of the line's
+/// progress for a pick that leaves its line unfinished.
+pub(crate) fn pick_list_completed<T: crate::storage::push::PushTx>(
+    tx: &mut T,
+    event: &Event,
+) -> Result<Option<ErpMessage>, crate::error::ServerError>
+where
+    crate::error::ServerError: From<<T::Ledger as Ledger>::Error>,
+{
+    let line_ref = match &event.body {
+        EventBody::Picked {
+            pick_line: Some(line_ref),
+            ..
+        } => line_ref,
+        EventBody::ShortPicked {
+            pick_line,
+            qty_short,
+            reason,
+            ..
+        } => {
+            tx.add_short(&Short {
+                event: event.id,
+                pick_list: pick_line.pick_list,
+                line: pick_line.line,
+                qty_short: *qty_short,
+                reason: wire_name(reason),
+            })?;
+            pick_line
+        }
+        _ => return Ok(None),
+    };
+    let list_id = line_ref.pick_list;
+    let picked = |tx: &mut T, line: u32| -> Result<i64, crate::error::ServerError> {
+        Ok(tx
+            .ledger()
+            .pick_line(list_id, line)?
+            .map_or(0, |state| state.picked_total))
+    };
+    // Most picks leave their line unfinished: that is seen from the line alone.
+    if picked(tx, line_ref.line)? < line_ref.line_qty {
+        let short: i64 = tx
+            .shorts(list_id)?
+            .iter()
+            .filter(|short| short.line == line_ref.line)
+            .map(|short| short.qty_short)
+            .sum();
+        if picked(tx, line_ref.line)? + short < line_ref.line_qty {
+            return Ok(None);
+        }
+    }
+    let Some(list) = tx.master_pick_list(list_id)? else {
+        return Ok(None);
+    };
+    let shorts = tx.shorts(list_id)?;
+    let mut lines = Vec::with_capacity(list.lines.len());
+    for (line, item, location, lot, quantity) in list.lines {
+        let picked = picked(tx, line)?;
+        let of_line: Vec<&Short> = shorts.iter().filter(|short| short.line == line).collect();
+        let short: i64 = of_line.iter().map(|short| short.qty_short).sum();
+        if picked + short < quantity {
+            return Ok(None);
+        }
+        lines.push(CompletedLine {
+            line,
+            item,
+            location,
+            lot,
+            quantity,
+            picked,
+            short,
+            short_reasons: of_line.iter().map(|short| short.reason.clone()).collect(),
+        });
+    }
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let id_cause = EventId::derived("pick_list", list_id.as_bytes());
+    Ok(Some(message(
+        event,
+        id_cause,
+        ErpMessageBody::PickListCompleted(PickListCompleted {
+            pick_list: list_id,
+            reference: list.reference,
+            event: event.id,
+            lines,
+        }),
+    )))
+}
+
+/// A serde enum's wire name (its JSON string).
+fn wire_name<S: serde::Serialize>(value: &S) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::new(),
+    }
 }
 
 /// A ledger that notes which discrepancies the rules open and resolve while one event is

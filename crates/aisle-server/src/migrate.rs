@@ -52,6 +52,9 @@ const TENANT_MIGRATIONS: &[Step] = &[
     Step::Own(include_str!(
         "../../../migrations/cloud/tenant/0008_erp_outbox.sql"
     )),
+    Step::Own(include_str!(
+        "../../../migrations/cloud/tenant/0009_pick_line_shorts.sql"
+    )),
 ];
 
 /// A tenant database's migrations, as rusqlite_migration runs them.

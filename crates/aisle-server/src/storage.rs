@@ -287,6 +287,73 @@ impl<'t> push::PushTx for SqlitePush<'t> {
         ))?;
         Ok(())
     }
+
+    fn master_pick_list(
+        &mut self,
+        id: aisle_core::ids::PickListId,
+    ) -> Result<Option<crate::erp_out::MasterPickList>, ServerError> {
+        let reference: Option<String> = self
+            .conn
+            .prepare_cached("SELECT reference FROM pick_lists WHERE id = ?1")?
+            .query_row([id.as_bytes()], |row| row.get(0))
+            .optional()?;
+        let Some(reference) = reference else {
+            return Ok(None);
+        };
+        let mut statement = self.conn.prepare_cached(
+            "SELECT line, item, location, lot, qty FROM pick_lines WHERE pick_list = ?1 ORDER BY line",
+        )?;
+        let lines = statement
+            .query_map([id.as_bytes()], |row| {
+                Ok((
+                    row.get::<_, u32>(0)?,
+                    ItemId::from_uuid(Uuid::from_bytes(row.get(1)?)),
+                    LocationId::from_uuid(Uuid::from_bytes(row.get(2)?)),
+                    row.get::<_, Option<String>>(3)?,
+                    row.get::<_, i64>(4)?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Some(crate::erp_out::MasterPickList { reference, lines }))
+    }
+
+    fn add_short(&mut self, short: &crate::erp_out::Short) -> Result<(), ServerError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO pick_line_shorts (event_id, pick_list, line, qty_short, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (event_id) DO NOTHING",
+            )?
+            .execute((
+                short.event.as_bytes(),
+                short.pick_list.as_bytes(),
+                short.line,
+                short.qty_short,
+                &short.reason,
+            ))?;
+        Ok(())
+    }
+
+    fn shorts(
+        &mut self,
+        pick_list: aisle_core::ids::PickListId,
+    ) -> Result<Vec<crate::erp_out::Short>, ServerError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT event_id, line, qty_short, reason FROM pick_line_shorts
+             WHERE pick_list = ?1 ORDER BY event_id",
+        )?;
+        let shorts = statement
+            .query_map([pick_list.as_bytes()], |row| {
+                Ok(crate::erp_out::Short {
+                    event: EventId::from_uuid(Uuid::from_bytes(row.get(0)?)),
+                    pick_list,
+                    line: row.get(1)?,
+                    qty_short: row.get(2)?,
+                    reason: row.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(shorts)
+    }
 }
 
 impl Storage for SqliteStorage {

@@ -178,6 +178,16 @@ const TABLES: &[Table] = &[
             ("body", "body", Kind::Text),
         ],
     },
+    Table {
+        name: "pick_line_shorts",
+        columns: &[
+            ("event_id", "event_id", Kind::Id),
+            ("pick_list", "pick_list", Kind::Id),
+            ("line", "line", Kind::Int),
+            ("qty_short", "qty_short", Kind::Int),
+            ("reason", "reason", Kind::Text),
+        ],
+    },
 ];
 
 /// A short-lived pool of one connection to the tenant's database on its primary (the

@@ -416,6 +416,77 @@ impl<'t> PushTx for PgPush<'t> {
         rows.body.push(serde_json::to_string(message)?);
         Ok(())
     }
+
+    fn master_pick_list(
+        &mut self,
+        id: aisle_core::ids::PickListId,
+    ) -> Result<Option<crate::erp_out::MasterPickList>, ServerError> {
+        let Some(row) = self.tx.query_opt(
+            "SELECT reference FROM pick_lists WHERE id = $1",
+            &[id.as_uuid()],
+        )?
+        else {
+            return Ok(None);
+        };
+        let lines = self
+            .tx
+            .query(
+                "SELECT line, item, location, lot, qty FROM pick_lines WHERE pick_list = $1 ORDER BY line",
+                &[id.as_uuid()],
+            )?
+            .iter()
+            .map(|line| {
+                (
+                    u32::try_from(line.get::<_, i64>(0)).unwrap_or(u32::MAX),
+                    ItemId::from_uuid(line.get(1)),
+                    LocationId::from_uuid(line.get(2)),
+                    line.get::<_, Option<String>>(3),
+                    line.get::<_, i64>(4),
+                )
+            })
+            .collect();
+        Ok(Some(crate::erp_out::MasterPickList {
+            reference: row.get(0),
+            lines,
+        }))
+    }
+
+    fn add_short(&mut self, short: &crate::erp_out::Short) -> Result<(), ServerError> {
+        self.tx.execute(
+            "INSERT INTO pick_line_shorts (event_id, pick_list, line, qty_short, reason)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
+            &[
+                short.event.as_uuid(),
+                short.pick_list.as_uuid(),
+                &i64::from(short.line),
+                &short.qty_short,
+                &short.reason,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn shorts(
+        &mut self,
+        pick_list: aisle_core::ids::PickListId,
+    ) -> Result<Vec<crate::erp_out::Short>, ServerError> {
+        Ok(self
+            .tx
+            .query(
+                "SELECT event_id, line, qty_short, reason FROM pick_line_shorts
+                 WHERE pick_list = $1 ORDER BY event_id",
+                &[pick_list.as_uuid()],
+            )?
+            .iter()
+            .map(|row| crate::erp_out::Short {
+                event: EventId::from_uuid(row.get(0)),
+                pick_list,
+                line: u32::try_from(row.get::<_, i64>(1)).unwrap_or(u32::MAX),
+                qty_short: row.get(2),
+                reason: row.get(3),
+            })
+            .collect())
+    }
 }
 
 /// Whether the tenant's item `item` is lot-tracked (false for an unknown item).

@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "tenant_erp_outbox",
         sql: include_str!("../../../../migrations/cloud/pg/tenant/0003_erp_outbox.sql"),
     },
+    Migration {
+        version: 5,
+        name: "tenant_pick_line_shorts",
+        sql: include_str!("../../../../migrations/cloud/pg/tenant/0004_pick_line_shorts.sql"),
+    },
 ];
 
 /// The schema version this build brings a tenant database to.

@@ -862,3 +862,8 @@ fn conformance_a_push_that_fails_leaves_neither_its_events_nor_its_messages() {
 fn conformance_discrepancies_opening_and_closing_reach_the_outbox() {
     on_every_backend(outbox::discrepancies_opening_and_closing_reach_the_outbox);
 }
+
+#[test]
+fn conformance_a_finished_pick_list_is_completed_once_with_its_picks_and_shorts() {
+    on_every_backend(outbox::a_finished_pick_list_is_completed_once_with_its_picks_and_shorts);
+}

@@ -48,6 +48,24 @@ pub(crate) trait PushTx {
         message: &aisle_protocol::ErpMessage,
         cause_seq: i64,
     ) -> Result<(), ServerError>;
+
+    /// The pick list `id` as master data has it (reference and lines, in line order), or
+    /// `None` when master data does not know it.
+    fn master_pick_list(
+        &mut self,
+        id: aisle_core::ids::PickListId,
+    ) -> Result<Option<crate::erp_out::MasterPickList>, ServerError>;
+
+    /// Keeps the short pick `short` (a `short_picked` event just logged) for the ERP's
+    /// `pick_list.completed`.
+    fn add_short(&mut self, short: &crate::erp_out::Short) -> Result<(), ServerError>;
+
+    /// The short picks kept for `pick_list`'s lines, in event id order (UUIDv7: the order
+    /// the devices recorded them in, near enough for listing reasons).
+    fn shorts(
+        &mut self,
+        pick_list: aisle_core::ids::PickListId,
+    ) -> Result<Vec<crate::erp_out::Short>, ServerError>;
 }
 
 /// Appends and applies `events` in `tx`; one result per event, in order. The caller
@@ -90,10 +108,12 @@ where
                 watched.open_discrepancy(&discrepancy)?;
             }
             let discrepancies = watched.messages(event)?;
+            let completed = crate::erp_out::pick_list_completed(tx, event)?;
             // The ERP's messages, in this transaction: a push that commits has them.
             for message in crate::erp_out::messages(tx.ledger(), event, before)?
                 .into_iter()
                 .chain(discrepancies)
+                .chain(completed)
             {
                 tx.emit(&message, seq)?;
             }

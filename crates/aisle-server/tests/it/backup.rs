@@ -526,7 +526,8 @@ async fn restore_of_an_unstamped_backup_needs_force_tenant_and_is_audited() {
     // What a backup taken by a build of tenant schema 5 looks like.
     tamper(
         &backup,
-        "DROP TABLE erp_outbox; DROP TABLE pin_policy; DROP TABLE user_warehouses;
+        "DROP TABLE pick_line_shorts; DROP TABLE erp_outbox; DROP TABLE pin_policy;
+         DROP TABLE user_warehouses;
          DROP TABLE tenant_meta; PRAGMA user_version = 5;",
     );
     push_more(&world, &a, 100, 3).await;

@@ -49,6 +49,8 @@ pub(super) const TABLES: &[(&str, &str)] = &[
     // The ERP outbox (migrations/cloud/pg/tenant/0003_erp_outbox.sql): append-only, and
     // small next to the log, so it is replaced whole too.
     ("erp_outbox", "position"),
+    // Short picks kept for pick_list.completed (0004_pick_line_shorts.sql).
+    ("pick_line_shorts", "event_id"),
 ];
 
 /// Tables a move knows and does not copy through [`TABLES`].

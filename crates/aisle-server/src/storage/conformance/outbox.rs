@@ -25,6 +25,7 @@ fn summary(entry: &FeedEntry) -> (&'static str, Option<(i64, i64)>) {
     let data = match &entry.message.body {
         ErpMessageBody::StockAdjusted(data) => Some((data.before, data.after)),
         ErpMessageBody::GoodsReceived(_)
+        | ErpMessageBody::PickListCompleted(_)
         | ErpMessageBody::DiscrepancyOpened(_)
         | ErpMessageBody::DiscrepancyClosed(_) => None,
     };
@@ -165,12 +166,16 @@ pub(crate) fn discrepancies_opening_and_closing_reach_the_outbox(backend: &dyn B
         feed(backend, tenant, after, 100)
             .into_iter()
             .filter_map(|entry| match entry.message.body {
-                ErpMessageBody::DiscrepancyOpened(data) => {
-                    Some(("opened".to_owned(), data.discrepancy, data.event.to_string()))
-                }
-                ErpMessageBody::DiscrepancyClosed(data) => {
-                    Some(("closed".to_owned(), data.discrepancy, data.event.to_string()))
-                }
+                ErpMessageBody::DiscrepancyOpened(data) => Some((
+                    "opened".to_owned(),
+                    data.discrepancy,
+                    data.event.to_string(),
+                )),
+                ErpMessageBody::DiscrepancyClosed(data) => Some((
+                    "closed".to_owned(),
+                    data.discrepancy,
+                    data.event.to_string(),
+                )),
                 _ => None,
             })
             .collect()
@@ -185,14 +190,26 @@ pub(crate) fn discrepancies_opening_and_closing_reach_the_outbox(backend: &dyn B
         })
         .expect("picking 5 of 2 opens negative stock");
     assert_eq!(opened.kind, "negative_stock");
-    assert!(opened.discrepancy.starts_with("negative_stock/"), "{opened:?}");
+    assert!(
+        opened.discrepancy.starts_with("negative_stock/"),
+        "{opened:?}"
+    );
     assert_eq!(opened.event, short.id);
-    assert_eq!(opened.details["type"], "negative_stock", "{:?}", opened.details);
+    assert_eq!(
+        opened.details["type"], "negative_stock",
+        "{:?}",
+        opened.details
+    );
     assert_eq!(opened.details["on_hand"], -3, "{:?}", opened.details);
 
     // Still negative: the discrepancy is refreshed, and the ERP hears nothing new.
     push(3, testkit::picked(&bin, 1));
-    assert_eq!(discrepancy_messages(0).len(), 1, "{:?}", discrepancy_messages(0));
+    assert_eq!(
+        discrepancy_messages(0).len(),
+        1,
+        "{:?}",
+        discrepancy_messages(0)
+    );
 
     // A count puts it right: closed, by the count.
     let count = push(4, counted(&bin, 4, -4, CountDecision::SelfApproved));
@@ -214,4 +231,142 @@ pub(crate) fn discrepancies_opening_and_closing_reach_the_outbox(backend: &dyn B
     );
     let ids: std::collections::BTreeSet<_> = all.iter().map(|entry| entry.message.id).collect();
     assert_eq!(ids.len(), all.len(), "every message has its own id");
+}
+
+/// `pick_list.completed` once the last line of a master pick list is finished, picked in
+/// full or the rest reported short, with the picked and short quantities and the reasons
+/// per line; nothing before; and a late pick from an offline PC after it adds nothing.
+pub(crate) fn a_finished_pick_list_is_completed_once_with_its_picks_and_shorts(
+    backend: &dyn Backend,
+) {
+    use crate::master::{NewItem, NewLocation, NewPickLine, NewPickList, PickStatus};
+    use aisle_core::event::{PickLineRef, ShortReason};
+    use aisle_core::stock::StockKey;
+    let storage = backend.storage();
+    let tenant = backend.add_tenant();
+    let context = context(tenant);
+    let erp = IntegrationContext::<crate::auth::MasterWrite>::for_test(tenant);
+    let warehouse = testkit::warehouse();
+    let item = |sku: &str| NewItem {
+        sku: sku.to_owned(),
+        name: sku.to_owned(),
+        base_unit: "each".to_owned(),
+        lot_tracked: false,
+        barcodes: Vec::new(),
+    };
+    let location = |code: &str| NewLocation {
+        warehouse,
+        code: code.to_owned(),
+        name: code.to_owned(),
+        walk_order: 1,
+    };
+    let line = |line: u32, sku: &str, location: &str, qty: i64| NewPickLine {
+        line,
+        sku: sku.to_owned(),
+        location: location.to_owned(),
+        lot: None,
+        qty,
+    };
+    storage
+        .upsert_items(&erp, &[item("SKU-A"), item("SKU-B")], super::NOW_MS)
+        .expect("items")
+        .expect("accepted");
+    storage
+        .upsert_locations(&erp, &[location("A-1"), location("B-1")], super::NOW_MS)
+        .expect("locations")
+        .expect("accepted");
+    storage
+        .upsert_pick_lists(
+            &erp,
+            &[NewPickList {
+                warehouse,
+                reference: "PL-1".to_owned(),
+                status: PickStatus::Open,
+                lines: vec![line(1, "SKU-A", "A-1", 3), line(2, "SKU-B", "B-1", 2)],
+            }],
+            super::NOW_MS,
+        )
+        .expect("pick list")
+        .expect("accepted");
+    let master = storage.master_changes(&context, 0, 100).expect("master");
+    let list = master.pick_lists[0].clone();
+    let key_of = |n: usize| StockKey {
+        warehouse,
+        location: list.lines[n].location,
+        item: list.lines[n].item,
+        lot: None,
+    };
+    let (a, b) = (key_of(0), key_of(1));
+    let pick = |key: &StockKey, line: u32, line_qty: i64, qty: i64| {
+        testkit::picked_on_line(key, qty, list.id, line, line_qty)
+    };
+    let short = |key: &StockKey, qty_short: i64| aisle_core::event::EventBody::ShortPicked {
+        pick_line: PickLineRef {
+            pick_list: list.id,
+            line: 2,
+            line_qty: 2,
+        },
+        location: key.location,
+        item: key.item,
+        lot: None,
+        qty_short,
+        reason: ShortReason::Damaged,
+    };
+    let completed = || -> Vec<aisle_protocol::PickListCompleted> {
+        feed(backend, tenant, 0, 1_000)
+            .into_iter()
+            .filter_map(|entry| match entry.message.body {
+                ErpMessageBody::PickListCompleted(data) => Some(data),
+                _ => None,
+            })
+            .collect()
+    };
+    let push = |events: &[aisle_core::Event]| {
+        storage.push(&context, events, super::NOW_MS).expect("push");
+    };
+    push(&[
+        event(tenant, 1, received(&a, 10)),
+        event(tenant, 2, received(&b, 10)),
+        event(tenant, 3, pick(&a, 1, 3, 2)),
+    ]);
+    push(&[event(tenant, 4, pick(&a, 1, 3, 1))]);
+    push(&[event(tenant, 5, pick(&b, 2, 2, 1))]);
+    assert!(completed().is_empty(), "line 2 is not finished yet");
+
+    let last = event(tenant, 6, short(&b, 1));
+    push(std::slice::from_ref(&last));
+    let messages = completed();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let message = &messages[0];
+    assert_eq!(message.pick_list, list.id);
+    assert_eq!(message.reference, "PL-1");
+    assert_eq!(message.event, last.id, "the short finished the list");
+    let lines: Vec<_> = message
+        .lines
+        .iter()
+        .map(|line| {
+            (
+                line.line,
+                line.quantity,
+                line.picked,
+                line.short,
+                line.short_reasons.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            (1, 3, 3, 0, Vec::new()),
+            (2, 2, 1, 1, vec!["damaged".to_owned()]),
+        ]
+    );
+    assert_eq!(
+        (message.lines[1].item, message.lines[1].location),
+        (b.item, b.location)
+    );
+
+    // The offline PC's late pick of the shorted unit: the list was completed already.
+    push(&[event(tenant, 7, pick(&b, 2, 2, 1))]);
+    assert_eq!(completed().len(), 1, "completed once");
 }
