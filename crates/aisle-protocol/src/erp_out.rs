@@ -235,3 +235,131 @@ pub struct FeedQuery {
     /// Messages at most (default 100, at most 1,000).
     pub limit: Option<u32>,
 }
+
+// Webhook endpoints through the ERP API (scope `webhooks:manage`): what `aisle-server
+// webhook …` does for the operator, for the tenant's own ERP.
+
+/// `POST /v1/t/{tenant}/erp/webhooks`: an endpoint to add.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewWebhook {
+    /// Where deliveries are POSTed: `https`, resolving to public addresses only (unless the
+    /// server's operator allowed a range or loopback `http`).
+    pub url: String,
+    /// The message types it takes (`goods.received`, `pick_list.completed`, …); empty or
+    /// absent: every type.
+    #[serde(default)]
+    pub event_types: Vec<String>,
+}
+
+/// The endpoint just added, with its signing secret: the only time the secret is shown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookCreated {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: uuid::Uuid,
+    /// `whsec_…`: verify each delivery's `webhook-signature` with it.
+    pub secret: String,
+}
+
+/// An endpoint, never its secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookView {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: uuid::Uuid,
+    pub url: String,
+    /// Empty: every type.
+    pub event_types: Vec<String>,
+    pub enabled: bool,
+    /// Why it is disabled: `gone` (the receiver answered 410) or who disabled it and why.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub disabled_reason: Option<String>,
+    pub created_ms: i64,
+    /// After a rotation: until when the previous secret signs too.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub previous_secret_until_ms: Option<i64>,
+}
+
+/// `GET /v1/t/{tenant}/erp/webhooks`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhooksResponse {
+    pub webhooks: Vec<WebhookView>,
+}
+
+/// `POST …/webhooks/{id}/rotate`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RotateWebhook {
+    /// Hours the old secret keeps signing next to the new one (default 24, at most 168).
+    #[serde(default)]
+    pub overlap_hours: Option<u64>,
+}
+
+/// A rotated endpoint's new secret, shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookSecret {
+    pub secret: String,
+    /// Until when deliveries carry the old secret's signature too.
+    pub previous_secret_until_ms: i64,
+}
+
+/// `POST …/webhooks/{id}/disable`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DisableWebhook {
+    /// Why, for whoever lists the endpoints (at most 200 characters).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST …/webhooks/{id}/replay`: send the endpoint's messages again from a feed position.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReplayWebhook {
+    /// The first feed position to send again (a dead-lettered delivery's `position`).
+    pub from: u64,
+}
+
+/// One delivery attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryView {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub endpoint: uuid::Uuid,
+    pub position: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub message_id: uuid::Uuid,
+    pub attempt: u32,
+    pub at_ms: i64,
+    /// `delivered`, `retry`, `dead` or `disabled`.
+    pub outcome: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+}
+
+/// `GET /v1/t/{tenant}/erp/webhooks/deliveries`, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveriesResponse {
+    pub deliveries: Vec<DeliveryView>,
+}
+
+/// The delivery log's query.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct DeliveriesQuery {
+    /// Only attempts that did not deliver.
+    pub failed: Option<bool>,
+    /// Attempts at most (default 50, at most 1,000).
+    pub limit: Option<u32>,
+}

@@ -24,7 +24,7 @@ mod integration;
 
 pub use integration::{
     new_api_key, FeedRead, IntegrationContext, MasterWrite, Principal, RequiredScope, Scope,
-    StockRead, API_KEY_PREFIX,
+    StockRead, WebhooksManage, API_KEY_PREFIX,
 };
 
 /// A SHA-256 digest of a secret.

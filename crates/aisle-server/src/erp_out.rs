@@ -52,9 +52,22 @@ fn on_hand<L: Ledger>(ledger: &mut L, key: &StockKey) -> Result<i64, L::Error> {
     Ok(ledger.key_state(key)?.map_or(0, |state| state.on_hand))
 }
 
-/// The message id for `kind` of `cause`: the same however often it is derived.
+/// The message id for `kind` of `cause`: the same however often it is derived. It starts
+/// with the cause's first 48 bits, a UUIDv7's time (see [`time_ordered`]).
 fn message_id(kind: &str, cause: EventId) -> uuid::Uuid {
-    *EventId::derived(&format!("erp/{kind}"), cause.as_uuid().as_bytes()).as_uuid()
+    let derived = EventId::derived(&format!("erp/{kind}"), cause.as_uuid().as_bytes());
+    *time_ordered(derived, cause).as_uuid()
+}
+
+/// `id` with the first 48 bits of `time_of` (a UUIDv7's milliseconds), the rest (and the
+/// UUIDv8 version and variant) its own. The outbox's unique index on ids then grows at its
+/// right edge as the floor's events do, instead of at random pages (on PostgreSQL, one
+/// tenant's ingest with the outbox went from 12.6% below the same run without it to 2.8%
+/// when ids became time-ordered; one pair of runs each, docs/BENCHMARKS.md).
+fn time_ordered(id: EventId, time_of: EventId) -> EventId {
+    let mut bytes = *id.as_bytes();
+    bytes[..6].copy_from_slice(&time_of.as_bytes()[..6]);
+    EventId::from_uuid(uuid::Uuid::from_bytes(bytes))
 }
 
 fn message(event: &Event, id_cause: EventId, body: ErpMessageBody) -> ErpMessage {
@@ -267,7 +280,10 @@ where
     if lines.is_empty() {
         return Ok(None);
     }
-    let id_cause = EventId::derived("pick_list", list_id.as_bytes());
+    let id_cause = time_ordered(
+        EventId::derived("pick_list", list_id.as_bytes()),
+        EventId::from_uuid(*list_id.as_uuid()),
+    );
     Ok(Some(message(
         event,
         id_cause,
@@ -325,7 +341,10 @@ impl<'l, L: Ledger> Watched<'l, L> {
         for (id, was_open, opened) in self.touched {
             let open = self.inner.discrepancy_open(&id)?;
             let kind = id.split('/').next().unwrap_or_default().to_owned();
-            let id_cause = EventId::derived(&id, event.id.as_uuid().as_bytes());
+            let id_cause = time_ordered(
+                EventId::derived(&id, event.id.as_uuid().as_bytes()),
+                event.id,
+            );
             let body = match (was_open, open, opened) {
                 (false, true, Some(opened)) => {
                     ErpMessageBody::DiscrepancyOpened(DiscrepancyOpened {

@@ -23,6 +23,7 @@ pub(crate) mod feed;
 pub(crate) mod master;
 pub mod refusals;
 pub(crate) mod touching;
+pub(crate) mod webhooks;
 
 /// What every handler can reach. Tenant data only through [`Storage`] with a context.
 #[derive(Clone, Debug)]
@@ -34,6 +35,9 @@ pub struct AppState {
     pub guards: Arc<crate::limits::Guards>,
     /// Live sync's waiting pulls, woken by pushes and master-data writes ([`crate::live`]).
     pub live: Arc<crate::live::Live>,
+    /// What webhook URLs the ERP may add (`serve --webhook-allow-…`), as the delivery
+    /// worker checks them.
+    pub webhook_policy: Arc<crate::webhooks::target::TargetPolicy>,
 }
 
 /// Runs blocking work (SQLite) off the async workers.
@@ -66,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/t/{tenant}/stock", get(stock))
         .merge(master::routes())
         .merge(feed::routes())
+        .merge(webhooks::routes())
         .merge(touching::routes())
         .fallback(|| async { AppError::NotFound })
         // One byte over the limit is enough to know a body is too large.

@@ -265,6 +265,7 @@ async fn build(config: &ServerConfig) -> Result<Built, ServerError> {
         metrics: Arc::clone(&metrics),
         guards: Arc::clone(&guards),
         live: Arc::clone(&live),
+        webhook_policy: Arc::new(config.webhooks.policy.clone()),
     });
     // Added last, so it wraps every route (and the fallback) and sees each matched route.
     let router = router.layer(axum::middleware::from_fn_with_state(

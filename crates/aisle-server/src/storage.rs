@@ -188,6 +188,7 @@ pub(crate) fn feed_entry(
 pub struct SqliteStorage {
     pools: TenantPools,
     max_clock_ahead_ms: i64,
+    erp_outbox: bool,
 }
 
 impl SqliteStorage {
@@ -195,12 +196,21 @@ impl SqliteStorage {
         Self {
             pools,
             max_clock_ahead_ms: crate::DEFAULT_MAX_CLOCK_AHEAD_MS,
+            erp_outbox: true,
         }
     }
 
     /// Refuse events stamped more than `bound_ms` ahead of the server's clock.
     pub fn with_max_clock_ahead_ms(mut self, bound_ms: i64) -> Self {
         self.max_clock_ahead_ms = bound_ms.max(0);
+        self
+    }
+
+    /// Pushes derive no ERP messages: for the ingest benchmark's measure of what the
+    /// outbox costs, never for serving (an ERP would miss what the floor did).
+    #[doc(hidden)]
+    pub fn without_erp_outbox(mut self) -> Self {
+        self.erp_outbox = false;
         self
     }
 
@@ -389,7 +399,13 @@ impl Storage for SqliteStorage {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
                 )?,
             };
-            let results = push::push_events(&mut push, events, now_ms, self.max_clock_ahead_ms)?;
+            let results = push::push_events(
+                &mut push,
+                events,
+                now_ms,
+                self.max_clock_ahead_ms,
+                self.erp_outbox,
+            )?;
             push.ledger.finish()?;
             results
         };

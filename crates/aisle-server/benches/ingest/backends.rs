@@ -29,6 +29,11 @@
 //! Before (b), (c) and (d) each device makes one untimed one-event push, so opening a tenant
 //! (its migrations on PostgreSQL) is not in their figures; it is in (a)'s touch time.
 //! `AISLE_BENCH_BACKENDS` picks the backends (default `sqlite,postgres`).
+//!
+//! What the ERP outbox costs ingest (issue 16: at most 15%): after each backend, a second
+//! child runs (b) and (c) again on a fresh server whose pushes derive no ERP messages
+//! (`without_erp_outbox`, which nothing but this benchmark calls), and the report prints
+//! both rates and the cost. `AISLE_BENCH_OUTBOX_COST=0` leaves those children out.
 
 use super::{
     bench_parent_dir, env_count, per_second, push, rss_mb, verdict, BenchResult, Device, Floor,
@@ -103,12 +108,20 @@ pub(crate) fn child_main() -> BenchResult<()> {
 pub(crate) fn side_by_side() -> BenchResult<Vec<String>> {
     let chosen = std::env::var("AISLE_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     let mut results: Vec<(String, Figures)> = Vec::new();
+    let outbox_cost = std::env::var("AISLE_BENCH_OUTBOX_COST").map_or(true, |v| v != "0");
+    let mut runs = Vec::new();
     for backend in chosen.split(',').map(str::trim).filter(|b| !b.is_empty()) {
         if backend != "sqlite" && backend != "postgres" {
             return Err(
                 format!("AISLE_BENCH_BACKENDS: {backend:?} is not sqlite or postgres").into(),
             );
         }
+        runs.push(backend.to_owned());
+        if outbox_cost {
+            runs.push(format!("{backend}{NO_OUTBOX}"));
+        }
+    }
+    for backend in &runs {
         println!("  backend {backend}: running in a child process");
         let output = Command::new(std::env::current_exe()?)
             .env(CHILD_ENV, backend)
@@ -128,7 +141,42 @@ pub(crate) fn side_by_side() -> BenchResult<Vec<String>> {
             .ok_or("the child printed no figures")?;
         results.push((backend.to_owned(), serde_json::from_str(json)?));
     }
-    Ok(report(&results))
+    let mut lines = report(&results);
+    lines.extend(outbox_report(&results));
+    Ok(lines)
+}
+
+/// The suffix of a backend's run whose pushes derive no ERP messages.
+const NO_OUTBOX: &str = "-no-outbox";
+/// Issue 16: the outbox costs ingest at most this share.
+const TARGET_OUTBOX_COST: f64 = 0.15;
+
+/// Each backend's rates with and without the ERP outbox, and what it costs.
+fn outbox_report(results: &[(String, Figures)]) -> Vec<String> {
+    let get = |name: &str| results.iter().find(|(b, _)| b == name).map(|(_, f)| f);
+    let mut lines = Vec::new();
+    for backend in ["sqlite", "postgres"] {
+        let (Some(with), Some(without)) = (get(backend), get(&format!("{backend}{NO_OUTBOX}")))
+        else {
+            continue;
+        };
+        for (label, with, without) in [
+            ("one tenant", with.one_rate, without.one_rate),
+            ("many tenants", with.agg_rate, without.agg_rate),
+        ] {
+            let cost = 1.0 - with / without;
+            lines.push(format!(
+                "ERP outbox, {backend}, {label}: {with:.0} events/s with it, {without:.0} without: costs {:.1}% (target ≤ {:.0}%: {})",
+                100.0 * cost,
+                100.0 * TARGET_OUTBOX_COST,
+                verdict(cost <= TARGET_OUTBOX_COST)
+            ));
+        }
+    }
+    for line in &lines {
+        println!("{line}");
+    }
+    lines
 }
 
 fn report(results: &[(String, Figures)]) -> Vec<String> {
@@ -256,12 +304,21 @@ struct Pg {
 }
 
 fn run_backend(backend: &str) -> BenchResult<Figures> {
+    // A run without the outbox measures only (b) and (c), against the run with it.
+    let (backend, outbox) = match backend.strip_suffix(NO_OUTBOX) {
+        Some(backend) => (backend, false),
+        None => (backend, true),
+    };
     let batch = env_count("AISLE_BENCH_BATCH", 500)?;
     let n_single = env_count("AISLE_BENCH_EVENTS", 200_000)?;
     let n_tenants = env_count("AISLE_BENCH_TENANTS", 50)?;
     let n_devices = env_count("AISLE_BENCH_DEVICES", 100)?.max(n_tenants);
     let n_aggregate = env_count("AISLE_BENCH_AGG_EVENTS", 500_000)?;
-    let n_rss_tenants = env_count("AISLE_BENCH_RSS_TENANTS", 2_000)?;
+    let n_rss_tenants = if outbox {
+        env_count("AISLE_BENCH_RSS_TENANTS", 2_000)?
+    } else {
+        0
+    };
     let pool_cap = env_count("AISLE_BENCH_POOL_CAP", 256)?;
     let pushers = env_count("AISLE_BENCH_LOCK_PUSHERS", 8)?;
     let n_lock = env_count("AISLE_BENCH_LOCK_EVENTS", 50_000)?;
@@ -304,22 +361,35 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         None
     };
     let storage: Arc<dyn aisle_server::storage::Storage> = match &pg {
-        None => Arc::new(aisle_server::storage::SqliteStorage::new(
-            aisle_server::pool::TenantPools::new(
-                data.clone(),
-                Arc::clone(&registry) as Arc<dyn Registry>,
-                pool_cap,
-            ),
-        )),
-        Some(pg) => Arc::new(PgStorage::new(PgTenantPools::new(
-            Arc::clone(&pg.placements) as Arc<dyn Placements>,
-            PgPoolConfig {
-                max_open_tenants: pool_cap,
-                max_tenant_connections: tenant_connections,
-                ..PgPoolConfig::default()
-            },
-            server_rt.handle().clone(),
-        ))),
+        None => {
+            let storage =
+                aisle_server::storage::SqliteStorage::new(aisle_server::pool::TenantPools::new(
+                    data.clone(),
+                    Arc::clone(&registry) as Arc<dyn Registry>,
+                    pool_cap,
+                ));
+            Arc::new(if outbox {
+                storage
+            } else {
+                storage.without_erp_outbox()
+            })
+        }
+        Some(pg) => {
+            let storage = PgStorage::new(PgTenantPools::new(
+                Arc::clone(&pg.placements) as Arc<dyn Placements>,
+                PgPoolConfig {
+                    max_open_tenants: pool_cap,
+                    max_tenant_connections: tenant_connections,
+                    ..PgPoolConfig::default()
+                },
+                server_rt.handle().clone(),
+            ));
+            Arc::new(if outbox {
+                storage
+            } else {
+                storage.without_erp_outbox()
+            })
+        }
     };
     let limits = aisle_server::limits::Limits {
         per_address_per_sec: 0,
@@ -337,6 +407,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         metrics: Arc::new(aisle_server::metrics::Metrics::new()),
         guards: Arc::clone(&guards),
         live: Arc::new(aisle_server::live::Live::new(0, 1)),
+        webhook_policy: Default::default(),
     });
     let listener = server_rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -466,6 +537,10 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
     let agg = Percentiles::of(latencies);
     (figures.agg_p50, figures.agg_p99) = (agg.p50, agg.p99);
     println!("{backend}: aggregate {:.0} events/s", figures.agg_rate);
+    if !outbox {
+        let _ = stop.send(());
+        return Ok(figures);
+    }
 
     // (c') The same devices at a paced, open-loop load: each pushes one batch every
     // `interval`, staggered, so the offered load is fixed and a push's latency is a push

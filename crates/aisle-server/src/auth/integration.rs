@@ -45,16 +45,25 @@ pub enum Scope {
     StockRead,
     /// Read the ERP feed of business messages (`GET /v1/t/{tenant}/erp/feed`).
     FeedRead,
+    /// Add, list, rotate, disable, enable and replay the tenant's webhook endpoints, and
+    /// read their delivery log (`/v1/t/{tenant}/erp/webhooks…`).
+    WebhooksManage,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 3] = [Scope::MasterWrite, Scope::StockRead, Scope::FeedRead];
+    pub const ALL: [Scope; 4] = [
+        Scope::MasterWrite,
+        Scope::StockRead,
+        Scope::FeedRead,
+        Scope::WebhooksManage,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::MasterWrite => "master:write",
             Self::StockRead => "stock:read",
             Self::FeedRead => "feed:read",
+            Self::WebhooksManage => "webhooks:manage",
         }
     }
 }
@@ -96,9 +105,14 @@ pub struct StockRead;
 #[derive(Copy, Clone, Debug)]
 pub struct FeedRead;
 
+/// The `webhooks:manage` scope.
+#[derive(Copy, Clone, Debug)]
+pub struct WebhooksManage;
+
 impl sealed::Sealed for MasterWrite {}
 impl sealed::Sealed for StockRead {}
 impl sealed::Sealed for FeedRead {}
+impl sealed::Sealed for WebhooksManage {}
 
 impl RequiredScope for MasterWrite {
     const SCOPE: Scope = Scope::MasterWrite;
@@ -110,6 +124,10 @@ impl RequiredScope for StockRead {
 
 impl RequiredScope for FeedRead {
     const SCOPE: Scope = Scope::FeedRead;
+}
+
+impl RequiredScope for WebhooksManage {
+    const SCOPE: Scope = Scope::WebhooksManage;
 }
 
 /// Who is acting through an [`IntegrationContext`].

@@ -86,7 +86,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/t/{tenant}/erp/stock", get(erp_stock))
 }
 
-fn json_error(rejection: JsonRejection) -> AppError {
+pub(super) fn json_error(rejection: JsonRejection) -> AppError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge
     } else {

@@ -51,6 +51,7 @@ use uuid::Uuid;
 pub struct PgStorage {
     pools: PgTenantPools,
     max_clock_ahead_ms: i64,
+    erp_outbox: bool,
     /// One gate per tenant with a push in this process, taken before a push asks for a
     /// connection (see [`PushGates`]).
     push_gates: PushGates,
@@ -106,6 +107,7 @@ impl PgStorage {
         Self {
             pools,
             max_clock_ahead_ms: crate::DEFAULT_MAX_CLOCK_AHEAD_MS,
+            erp_outbox: true,
             push_gates: PushGates::default(),
             sizes: Mutex::new(HashMap::new()),
         }
@@ -114,6 +116,14 @@ impl PgStorage {
     /// Refuse events stamped more than `bound_ms` ahead of the server's clock.
     pub fn with_max_clock_ahead_ms(mut self, bound_ms: i64) -> Self {
         self.max_clock_ahead_ms = bound_ms.max(0);
+        self
+    }
+
+    /// Pushes derive no ERP messages: for the ingest benchmark's measure of what the
+    /// outbox costs, never for serving (an ERP would miss what the floor did).
+    #[doc(hidden)]
+    pub fn without_erp_outbox(mut self) -> Self {
+        self.erp_outbox = false;
         self
     }
 
@@ -299,7 +309,7 @@ impl PgPush<'_> {
             "INSERT INTO erp_outbox (position, id, tenant, warehouse, type, version, occurred_ms, cause_seq, body)
              SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[],
                                   $6::bigint[], $7::bigint[], $8::bigint[], $9::text[])
-             ON CONFLICT (id) DO NOTHING",
+             ON CONFLICT (id) WHERE type IN ('stock.adjusted', 'pick_list.completed') DO NOTHING",
             &[
                 &rows.position,
                 &rows.id,
@@ -511,11 +521,15 @@ impl PgStorage {
         let tx = conn.transaction()?;
         tx.advisory_lock(PUSH_LOCK)?;
         self.moving(context, super::moving::check_writable(&tx))?;
-        let next_seq: i64 = tx
-            .query_one("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", &[])?
-            .get(0);
+        // Where the log and the outbox go on, in one round trip.
+        let next = tx.query_one(
+            "SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM events),
+                    (SELECT COALESCE(MAX(position), 0) + 1 FROM erp_outbox)",
+            &[],
+        )?;
         let results = {
-            let mut push = PgPush::new(&tx, next_seq);
+            let mut push = PgPush::new(&tx, next.get(0));
+            push.outbox.next_position = Some(next.get(1));
             push.read_logged(events)?;
             // One statement per table reads what the batch will ask the ledger about, so a
             // movement on a known key costs no round trip (aisle_projection::pg's prefetch),
@@ -523,7 +537,13 @@ impl PgStorage {
             // none either (the push lock is what that needs; unused keys go at `finish`).
             push.ledger.prefetch(events)?;
             push.ledger.create_absent_keys()?;
-            let results = push::push_events(&mut push, events, now_ms, self.max_clock_ahead_ms)?;
+            let results = push::push_events(
+                &mut push,
+                events,
+                now_ms,
+                self.max_clock_ahead_ms,
+                self.erp_outbox,
+            )?;
             push.write_log(now_ms)?;
             push.ledger.finish()?;
             results

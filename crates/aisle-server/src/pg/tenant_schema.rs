@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "tenant_pick_line_shorts",
         sql: include_str!("../../../../migrations/cloud/pg/tenant/0004_pick_line_shorts.sql"),
     },
+    Migration {
+        version: 6,
+        name: "tenant_erp_outbox_rederived",
+        sql: include_str!("../../../../migrations/cloud/pg/tenant/0005_erp_outbox_rederived.sql"),
+    },
 ];
 
 /// The schema version this build brings a tenant database to.

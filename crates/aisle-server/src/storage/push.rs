@@ -68,13 +68,15 @@ pub(crate) trait PushTx {
     ) -> Result<Vec<crate::erp_out::Short>, ServerError>;
 }
 
-/// Appends and applies `events` in `tx`; one result per event, in order. The caller
-/// finishes its ledger and commits.
+/// Appends and applies `events` in `tx`; one result per event, in order, with the ERP
+/// messages they derive unless `erp_outbox` is false (only the ingest benchmark turns it
+/// off, to measure what the outbox costs). The caller finishes its ledger and commits.
 pub(crate) fn push_events<T: PushTx>(
     tx: &mut T,
     events: &[Event],
     now_ms: i64,
     max_clock_ahead_ms: i64,
+    erp_outbox: bool,
 ) -> Result<Vec<PushResult>, ServerError>
 where
     ServerError: From<<T::Ledger as Ledger>::Error>,
@@ -99,8 +101,19 @@ where
         let payload = serde_json::to_string(event)?;
         if let Some(seq) = tx.append(event, &payload, now_ms)? {
             tx.applying(event.id, seq);
-            let before = crate::erp_out::before(tx.ledger(), event)?;
             let missing_lot = lot_tracking.missing_lot(event, |item| tx.lot_tracked(item))?;
+            if !erp_outbox {
+                let applied = apply_with_resolutions(tx.ledger(), event)?;
+                if let Some(discrepancy) = missing_lot {
+                    tx.ledger().open_discrepancy(&discrepancy)?;
+                }
+                results.push(applied_result(event, seq));
+                for resolution in applied.resolutions {
+                    record_resolution(tx, &mut resolution_clock, event, resolution, now_ms)?;
+                }
+                continue;
+            }
+            let before = crate::erp_out::before(tx.ledger(), event)?;
             // The discrepancies the event opens and closes are watched for the ERP.
             let mut watched = crate::erp_out::Watched::new(tx.ledger());
             let applied = apply_with_resolutions(&mut watched, event)?;
@@ -117,13 +130,7 @@ where
             {
                 tx.emit(&message, seq)?;
             }
-            results.push(PushResult {
-                id: event.id,
-                status: PushStatus::Applied,
-                seq: Some(seq as u64),
-                reason: None,
-                message: None,
-            });
+            results.push(applied_result(event, seq));
             for resolution in applied.resolutions {
                 record_resolution(tx, &mut resolution_clock, event, resolution, now_ms)?;
             }
@@ -195,6 +202,16 @@ fn clock_ahead(event: &Event, now_ms: i64, bound_ms: i64) -> Option<PushResult> 
         );
         rejected(event, "clock_ahead", Some(message))
     })
+}
+
+fn applied_result(event: &Event, seq: i64) -> PushResult {
+    PushResult {
+        id: event.id,
+        status: PushStatus::Applied,
+        seq: Some(seq as u64),
+        reason: None,
+        message: None,
+    }
 }
 
 fn rejected(event: &Event, reason: &str, message: Option<String>) -> PushResult {

@@ -46,4 +46,5 @@ mod tenant_move;
 mod tenants;
 mod touching;
 mod webhook_delivery;
+mod webhooks_api;
 mod webhooks_cli;
