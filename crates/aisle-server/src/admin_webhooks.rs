@@ -97,13 +97,17 @@ pub struct WebhookServeArgs {
     /// several.
     #[arg(long = "webhook-allow-range", value_name = "CIDR")]
     webhook_allow_ranges: Vec<ipnet::IpNet>,
-    /// The retry delays after a failed attempt, e.g. 5s,30s,2m,10m,1h; after the last one a
+    /// The retry delays after a failed attempt, e.g. 5s,30s,2m,10m,1h (ms, s, m, h); after the last one a
     /// message is dead-lettered. Default: 5s,30s,2m,10m,30m,1h,2h,4h,8h,8h (about a day).
     #[arg(long, env = "AISLE_WEBHOOK_RETRIES", value_name = "DELAYS")]
     webhook_retries: Option<String>,
     /// Deliveries in flight at once for one tenant, all its endpoints together.
     #[arg(long, env = "AISLE_WEBHOOK_MAX_PER_TENANT", default_value_t = 4)]
     webhook_max_per_tenant: usize,
+    /// Seconds one delivery attempt may take, connecting included, before it counts as
+    /// failed and is retried.
+    #[arg(long, env = "AISLE_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    webhook_timeout_secs: u64,
 }
 
 impl WebhookServeArgs {
@@ -119,6 +123,10 @@ impl WebhookServeArgs {
             self.webhook_max_per_tenant > 0,
             "--webhook-max-per-tenant must be at least 1"
         );
+        anyhow::ensure!(
+            (1..=300).contains(&self.webhook_timeout_secs),
+            "--webhook-timeout-secs must be 1 to 300"
+        );
         Ok(aisle_server::webhooks::worker::WebhookConfig {
             enabled: !self.no_webhook_worker,
             policy: TargetPolicy {
@@ -127,6 +135,7 @@ impl WebhookServeArgs {
             },
             schedule,
             max_per_tenant: self.webhook_max_per_tenant,
+            timeout: std::time::Duration::from_secs(self.webhook_timeout_secs),
             ..aisle_server::webhooks::worker::WebhookConfig::default()
         })
     }

@@ -193,12 +193,14 @@ pub trait Registry: Send + Sync + std::fmt::Debug {
     /// The enabled endpoints whose next attempt is due at `now_ms`, with where each stands.
     fn due_webhooks(&self, now_ms: i64) -> Result<Vec<webhooks::DueWebhook>, ServerError>;
 
-    /// Logs one delivery attempt and moves the endpoint to where it leaves it (disabled,
-    /// with its reason, for a `410`), in one transaction.
-    fn record_attempt(
+    /// Logs delivery attempts at one endpoint, in order, and moves the endpoint to where the
+    /// last one leaves it (disabled, with its reason, for a `410`), in one transaction: the
+    /// worker records a run of deliveries at once, so a delivered message costs the
+    /// registry no commit of its own.
+    fn record_attempts(
         &self,
         id: WebhookId,
-        attempt: &webhooks::Attempt,
+        attempts: &[webhooks::Attempt],
         now_ms: i64,
     ) -> Result<(), ServerError>;
 
@@ -671,13 +673,13 @@ impl Registry for SqliteRegistry {
         SqliteRegistry::due_webhooks(self, now_ms)
     }
 
-    fn record_attempt(
+    fn record_attempts(
         &self,
         id: WebhookId,
-        attempt: &webhooks::Attempt,
+        attempts: &[webhooks::Attempt],
         now_ms: i64,
     ) -> Result<(), ServerError> {
-        SqliteRegistry::record_attempt(self, id, attempt, now_ms)
+        SqliteRegistry::record_attempts(self, id, attempts, now_ms)
     }
 
     fn skip_webhook_to(&self, id: WebhookId, position: u64) -> Result<(), ServerError> {

@@ -254,6 +254,8 @@ pub struct Attempt {
     pub outcome: DeliveryOutcome,
     pub status: Option<u16>,
     pub error: Option<String>,
+    /// When it was made.
+    pub at_ms: i64,
     /// The endpoint's position after it: the message's when delivered or dead-lettered.
     pub delivered_position: u64,
     /// The endpoint's failed attempts at its next message after it.
@@ -296,29 +298,36 @@ impl SqliteRegistry {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub(super) fn record_attempt(
+    pub(super) fn record_attempts(
         &self,
         id: WebhookId,
-        attempt: &Attempt,
+        attempts: &[Attempt],
         now_ms: i64,
     ) -> Result<(), ServerError> {
+        let Some(attempt) = attempts.last() else {
+            return Ok(());
+        };
         let mut conn = self.conn();
         let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT OR REPLACE INTO webhook_deliveries
-                 (endpoint, position, message_id, attempt, at_ms, outcome, status, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            (
-                id.0.as_bytes(),
-                attempt.position as i64,
-                attempt.message_id.as_bytes(),
-                attempt.attempt,
-                now_ms,
-                attempt.outcome.as_str(),
-                attempt.status,
-                attempt.error.as_deref(),
-            ),
-        )?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR REPLACE INTO webhook_deliveries
+                     (endpoint, position, message_id, attempt, at_ms, outcome, status, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for each in attempts {
+                insert.execute((
+                    id.0.as_bytes(),
+                    each.position as i64,
+                    each.message_id.as_bytes(),
+                    each.attempt,
+                    each.at_ms,
+                    each.outcome.as_str(),
+                    each.status,
+                    each.error.as_deref(),
+                ))?;
+            }
+        }
         let disabled = attempt.outcome == DeliveryOutcome::Disabled;
         tx.execute(
             "UPDATE webhook_endpoints

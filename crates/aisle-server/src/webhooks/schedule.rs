@@ -36,17 +36,21 @@ impl RetrySchedule {
             .split(',')
             .map(|part| {
                 let part = part.trim();
-                let (number, unit) = part.split_at(part.len().saturating_sub(1));
-                let number: u64 = number
-                    .parse()
-                    .map_err(|_| format!("{part:?} is not a delay such as 30s, 10m or 2h"))?;
-                let secs = match unit {
-                    "s" => number,
-                    "m" => number * 60,
-                    "h" => number * 3_600,
-                    _ => return Err(format!("{part:?} is not a delay such as 30s, 10m or 2h")),
+                let bad = || format!("{part:?} is not a delay such as 500ms, 30s, 10m or 2h");
+                let (number, millis_per) = if let Some(number) = part.strip_suffix("ms") {
+                    (number, 1)
+                } else {
+                    let (number, unit) = part.split_at(part.len().saturating_sub(1));
+                    let per = match unit {
+                        "s" => 1_000,
+                        "m" => 60_000,
+                        "h" => 3_600_000,
+                        _ => return Err(bad()),
+                    };
+                    (number, per)
                 };
-                Ok(Duration::from_secs(secs))
+                let number: u64 = number.parse().map_err(|_| bad())?;
+                Ok(Duration::from_millis(number.saturating_mul(millis_per)))
             })
             .collect::<Result<Vec<_>, String>>()?;
         if delays.iter().any(Duration::is_zero) {

@@ -199,11 +199,25 @@ impl Drop for Busy {
     }
 }
 
+/// How many delivered messages the worker records in one registry transaction at most,
+/// and how long it holds them unrecorded at most. A crash loses no message: the endpoint's
+/// position moves only with the record, so what was delivered and not yet recorded is
+/// delivered again (at least once, in order), and the receiver deduplicates by
+/// `webhook-id`.
+const RECORD_EVERY: usize = 200;
+const RECORD_WITHIN: Duration = Duration::from_millis(250);
+
 /// Delivers `endpoint`'s messages in order until one fails (its retry is scheduled) or
-/// none is left.
+/// none is left. It reads the feed a page at a time and the endpoint's secrets once, and
+/// records delivered messages in runs ([`RECORD_EVERY`], [`RECORD_WITHIN`]); a failed
+/// attempt is recorded at once, with the run before it.
 async fn drain(shared: &Arc<Shared>, endpoint: DueWebhook) -> Result<(), ServerError> {
     let row = endpoint.row;
+    let id = row.id;
     let (mut position, mut attempt) = (endpoint.delivered_position, endpoint.attempt);
+    let (registry, secrets_at) = (Arc::clone(&shared.registry), crate::now_ms());
+    let secrets: Vec<Secret> = blocking(move || registry.webhook_secrets(id, secrets_at)).await?;
+    let mut run = Run::default();
     loop {
         let (storage, tenant) = (Arc::clone(&shared.storage), row.tenant);
         let page = blocking(move || {
@@ -214,76 +228,112 @@ async fn drain(shared: &Arc<Shared>, endpoint: DueWebhook) -> Result<(), ServerE
             )
         })
         .await?;
-        let wanted = page.iter().find(|entry| {
-            row.event_types.is_empty()
+        let Some(last) = page.last().map(|entry| entry.position) else {
+            return run.record(shared, id).await;
+        };
+        for entry in page {
+            let wanted = row.event_types.is_empty()
                 || row
                     .event_types
                     .iter()
-                    .any(|kind| kind == entry.message.body.message_type())
-        });
-        let Some(entry) = wanted.cloned() else {
-            // Nothing this endpoint takes on the page: move past it.
-            let Some(last) = page.last().map(|entry| entry.position) else {
-                return Ok(());
+                    .any(|kind| kind == entry.message.body.message_type());
+            if !wanted {
+                continue;
+            }
+            let now_ms = crate::now_ms();
+            let body = serde_json::to_vec(&entry.message)?;
+            let secret_refs: Vec<&Secret> = secrets.iter().collect();
+            let headers = sign::sign(
+                &entry.message.id.to_string(),
+                now_ms / 1000,
+                &body,
+                &secret_refs,
+            )
+            .map_err(|error| ServerError::Invalid(format!("signing a delivery: {error}")))?;
+            let outcome = post(shared, &row.url, &headers, body).await;
+            let jitter =
+                f64::from(u32::from_le_bytes(crate::random_bytes::<4>())) / f64::from(u32::MAX);
+            let attempted = attempt + 1;
+            let next = schedule::next(
+                &shared.config.schedule,
+                attempted,
+                &outcome,
+                crate::now_ms(),
+                jitter,
+            );
+            let (status, error) = match &outcome {
+                Outcome::Status(status) => (Some(*status), None),
+                Outcome::NoAnswer(error) => (None, Some(error.clone())),
             };
-            let (registry, id) = (Arc::clone(&shared.registry), row.id);
+            let (kind, delivered_position, next_attempt, next_attempt_ms) = match next {
+                Next::Delivered => (DeliveryOutcome::Delivered, entry.position, 0, 0),
+                Next::DeadLetter => (DeliveryOutcome::Dead, entry.position, 0, 0),
+                Next::RetryAt(at) => (DeliveryOutcome::Retry, position, attempted, at),
+                Next::DisableEndpoint => (DeliveryOutcome::Disabled, position, attempted, 0),
+            };
+            run.attempts.push(Attempt {
+                position: entry.position,
+                message_id: entry.message.id,
+                attempt: attempted,
+                outcome: kind,
+                status,
+                error,
+                at_ms: now_ms,
+                delivered_position,
+                next_attempt,
+                next_attempt_ms,
+            });
+            match next {
+                Next::Delivered => {
+                    position = entry.position;
+                    attempt = 0;
+                    if run.attempts.len() >= RECORD_EVERY || run.since.elapsed() >= RECORD_WITHIN {
+                        run.record(shared, id).await?;
+                    }
+                }
+                Next::DeadLetter => {
+                    position = entry.position;
+                    attempt = 0;
+                    run.record(shared, id).await?;
+                }
+                Next::RetryAt(_) | Next::DisableEndpoint => return run.record(shared, id).await,
+            }
+        }
+        // The page's messages this endpoint does not take: move past them too.
+        if position < last {
+            run.record(shared, id).await?;
+            let registry = Arc::clone(&shared.registry);
             blocking(move || registry.skip_webhook_to(id, last)).await?;
             position = last;
-            continue;
-        };
-        let now_ms = crate::now_ms();
-        let (registry, id) = (Arc::clone(&shared.registry), row.id);
-        let secrets: Vec<Secret> = blocking(move || registry.webhook_secrets(id, now_ms)).await?;
-        let body = serde_json::to_vec(&entry.message)?;
-        let secret_refs: Vec<&Secret> = secrets.iter().collect();
-        let headers = sign::sign(
-            &entry.message.id.to_string(),
-            now_ms / 1000,
-            &body,
-            &secret_refs,
-        )
-        .map_err(|error| ServerError::Invalid(format!("signing a delivery: {error}")))?;
-        let outcome = post(shared, &row.url, &headers, body).await;
-        let jitter =
-            f64::from(u32::from_le_bytes(crate::random_bytes::<4>())) / f64::from(u32::MAX);
-        let attempted = attempt + 1;
-        let next = schedule::next(
-            &shared.config.schedule,
-            attempted,
-            &outcome,
-            crate::now_ms(),
-            jitter,
-        );
-        let (status, error) = match &outcome {
-            Outcome::Status(status) => (Some(*status), None),
-            Outcome::NoAnswer(error) => (None, Some(error.clone())),
-        };
-        let (kind, delivered_position, next_attempt, next_attempt_ms) = match next {
-            Next::Delivered => (DeliveryOutcome::Delivered, entry.position, 0, 0),
-            Next::DeadLetter => (DeliveryOutcome::Dead, entry.position, 0, 0),
-            Next::RetryAt(at) => (DeliveryOutcome::Retry, position, attempted, at),
-            Next::DisableEndpoint => (DeliveryOutcome::Disabled, position, attempted, 0),
-        };
-        let record = Attempt {
-            position: entry.position,
-            message_id: entry.message.id,
-            attempt: attempted,
-            outcome: kind,
-            status,
-            error,
-            delivered_position,
-            next_attempt,
-            next_attempt_ms,
-        };
-        let registry = Arc::clone(&shared.registry);
-        blocking(move || registry.record_attempt(id, &record, crate::now_ms())).await?;
-        match next {
-            Next::Delivered | Next::DeadLetter => {
-                position = entry.position;
-                attempt = 0;
-            }
-            Next::RetryAt(_) | Next::DisableEndpoint => return Ok(()),
         }
+    }
+}
+
+/// Attempts made and not yet recorded, and since when.
+struct Run {
+    attempts: Vec<Attempt>,
+    since: std::time::Instant,
+}
+
+impl Default for Run {
+    fn default() -> Self {
+        Self {
+            attempts: Vec::new(),
+            since: std::time::Instant::now(),
+        }
+    }
+}
+
+impl Run {
+    /// Records the run's attempts in one registry transaction, and starts a new run.
+    async fn record(&mut self, shared: &Arc<Shared>, id: WebhookId) -> Result<(), ServerError> {
+        let attempts = std::mem::take(&mut self.attempts);
+        self.since = std::time::Instant::now();
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        let registry = Arc::clone(&shared.registry);
+        blocking(move || registry.record_attempts(id, &attempts, crate::now_ms())).await
     }
 }
 

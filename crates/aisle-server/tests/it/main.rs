@@ -45,6 +45,7 @@ mod support;
 mod tenant_move;
 mod tenants;
 mod touching;
+mod webhook_crash;
 mod webhook_delivery;
 mod webhooks_api;
 mod webhooks_cli;

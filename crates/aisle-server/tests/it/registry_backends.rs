@@ -606,14 +606,19 @@ fn webhook_delivery_state_moves_with_each_attempt_and_replays(registry: &dyn Reg
             outcome,
             status,
             error: None,
+            at_ms: 0,
             delivered_position,
             next_attempt,
             next_attempt_ms,
         };
+    let at = |at_ms: i64, attempt: Attempt| Attempt { at_ms, ..attempt };
     registry
-        .record_attempt(
+        .record_attempts(
             hook,
-            &attempt(1, DeliveryOutcome::Retry, Some(500), 2, 1, 5_000),
+            &[at(
+                2_000,
+                attempt(1, DeliveryOutcome::Retry, Some(500), 2, 1, 5_000),
+            )],
             2_000,
         )
         .expect("retry");
@@ -624,9 +629,12 @@ fn webhook_delivery_state_moves_with_each_attempt_and_replays(registry: &dyn Reg
     let due = registry.due_webhooks(5_000).expect("due");
     assert_eq!((due[0].delivered_position, due[0].attempt), (2, 1));
     registry
-        .record_attempt(
+        .record_attempts(
             hook,
-            &attempt(2, DeliveryOutcome::Delivered, Some(200), 3, 0, 0),
+            &[at(
+                5_100,
+                attempt(2, DeliveryOutcome::Delivered, Some(200), 3, 0, 0),
+            )],
             5_100,
         )
         .expect("delivered");
@@ -662,10 +670,35 @@ fn webhook_delivery_state_moves_with_each_attempt_and_replays(registry: &dyn Reg
     );
 
     // A 410 disables it with its reason; a disabled endpoint is not due.
+    // A run of deliveries recorded at once: each logged, the endpoint where the last left it.
+    let delivered = |position: u64, at_ms: i64| Attempt {
+        position,
+        message_id: uuid::Uuid::from_u128(u128::from(position)),
+        at_ms,
+        ..attempt(1, DeliveryOutcome::Delivered, Some(204), position, 0, 0)
+    };
     registry
-        .record_attempt(
+        .record_attempts(hook, &[delivered(3, 7_100), delivered(4, 7_200)], 7_200)
+        .expect("a run");
+    assert_eq!(
+        registry.due_webhooks(7_300).expect("due")[0].delivered_position,
+        4
+    );
+    let log = registry.webhook_deliveries(acme, false, 2).expect("log");
+    assert_eq!(
+        log.iter()
+            .map(|row| (row.position, row.at_ms))
+            .collect::<Vec<_>>(),
+        [(4, 7_200), (3, 7_100)],
+        "each attempt at its own time, newest first"
+    );
+    registry
+        .record_attempts(
             hook,
-            &attempt(1, DeliveryOutcome::Disabled, Some(410), 2, 1, 0),
+            &[at(
+                8_000,
+                attempt(1, DeliveryOutcome::Disabled, Some(410), 2, 1, 0),
+            )],
             8_000,
         )
         .expect("gone");

@@ -41,7 +41,7 @@ struct Receiver {
 }
 
 /// Checks `webhook-signature` the way a receiver would, from the specification's text.
-fn verify(key: &[u8], headers: &HeaderMap, body: &[u8]) -> bool {
+pub(crate) fn verify(key: &[u8], headers: &HeaderMap, body: &[u8]) -> bool {
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     let (Some(id), Some(timestamp), Some(signatures)) = (
         header("webhook-id"),

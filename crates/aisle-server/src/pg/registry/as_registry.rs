@@ -181,13 +181,13 @@ impl Registry for PgRegistry {
         PgRegistry::due_webhooks(self, now_ms)
     }
 
-    fn record_attempt(
+    fn record_attempts(
         &self,
         id: WebhookId,
-        attempt: &crate::registry::webhooks::Attempt,
+        attempts: &[crate::registry::webhooks::Attempt],
         now_ms: i64,
     ) -> Result<(), ServerError> {
-        PgRegistry::record_attempt(self, id, attempt, now_ms)
+        PgRegistry::record_attempts(self, id, attempts, now_ms)
     }
 
     fn skip_webhook_to(&self, id: WebhookId, position: u64) -> Result<(), ServerError> {

@@ -166,32 +166,37 @@ impl PgRegistry {
         })
     }
 
-    pub fn record_attempt(
+    pub fn record_attempts(
         &self,
         id: WebhookId,
-        attempt: &Attempt,
+        attempts: &[Attempt],
         now_ms: i64,
     ) -> Result<(), ServerError> {
+        let Some(attempt) = attempts.last() else {
+            return Ok(());
+        };
         let disabled = attempt.outcome == DeliveryOutcome::Disabled;
         self.with_tx(|tx| {
-            tx.execute(
-                "INSERT INTO webhook_deliveries
-                     (endpoint, position, message_id, attempt, at_ms, outcome, status, error)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (endpoint, position, attempt) DO UPDATE
-                 SET at_ms = EXCLUDED.at_ms, outcome = EXCLUDED.outcome,
-                     status = EXCLUDED.status, error = EXCLUDED.error",
-                &[
-                    id.as_uuid(),
-                    &(attempt.position as i64),
-                    &attempt.message_id,
-                    &i64::from(attempt.attempt),
-                    &now_ms,
-                    &attempt.outcome.as_str(),
-                    &attempt.status.map(i64::from),
-                    &attempt.error.as_deref(),
-                ],
-            )?;
+            for each in attempts {
+                tx.execute(
+                    "INSERT INTO webhook_deliveries
+                         (endpoint, position, message_id, attempt, at_ms, outcome, status, error)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (endpoint, position, attempt) DO UPDATE
+                     SET at_ms = EXCLUDED.at_ms, outcome = EXCLUDED.outcome,
+                         status = EXCLUDED.status, error = EXCLUDED.error",
+                    &[
+                        id.as_uuid(),
+                        &(each.position as i64),
+                        &each.message_id,
+                        &i64::from(each.attempt),
+                        &each.at_ms,
+                        &each.outcome.as_str(),
+                        &each.status.map(i64::from),
+                        &each.error.as_deref(),
+                    ],
+                )?;
+            }
             tx.execute(
                 "UPDATE webhook_endpoints
                  SET delivered_position = $2, attempt = $3, next_attempt_ms = $4, updated_ms = $5,
