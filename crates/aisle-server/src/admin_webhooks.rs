@@ -85,8 +85,8 @@ pub enum WebhookCommand {
 #[derive(Debug, clap::Args)]
 #[command(next_help_heading = "ERP webhooks")]
 pub struct WebhookServeArgs {
-    /// Do not run the webhook delivery worker in this process. With several instances on one
-    /// registry, run it on one of them.
+    /// Do not run the webhook delivery worker in this process. Several instances on one
+    /// registry may all run it: each endpoint is leased to one worker at a time.
     #[arg(long, env = "AISLE_NO_WEBHOOK_WORKER")]
     no_webhook_worker: bool,
     /// Allow webhook URLs with plain http to a loopback address (an ERP connector on this

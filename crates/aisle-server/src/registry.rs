@@ -193,6 +193,17 @@ pub trait Registry: Send + Sync + std::fmt::Debug {
     /// The enabled endpoints whose next attempt is due at `now_ms`, with where each stands.
     fn due_webhooks(&self, now_ms: i64) -> Result<Vec<webhooks::DueWebhook>, ServerError>;
 
+    /// The due endpoints that `holder` (one delivery worker) may deliver to now, leased to
+    /// it until `now_ms + lease_ms`: those nobody holds, whose lease ran out, or that it
+    /// holds already (renewed). Taken in one statement, so two workers never hold one
+    /// endpoint at once.
+    fn lease_due_webhooks(
+        &self,
+        holder: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<webhooks::DueWebhook>, ServerError>;
+
     /// Logs delivery attempts at one endpoint, in order, and moves the endpoint to where the
     /// last one leaves it (disabled, with its reason, for a `410`), in one transaction: the
     /// worker records a run of deliveries at once, so a delivered message costs the
@@ -671,6 +682,15 @@ impl Registry for SqliteRegistry {
 
     fn due_webhooks(&self, now_ms: i64) -> Result<Vec<webhooks::DueWebhook>, ServerError> {
         SqliteRegistry::due_webhooks(self, now_ms)
+    }
+
+    fn lease_due_webhooks(
+        &self,
+        holder: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<webhooks::DueWebhook>, ServerError> {
+        SqliteRegistry::lease_due_webhooks(self, holder, now_ms, lease_ms)
     }
 
     fn record_attempts(

@@ -60,6 +60,11 @@ const MIGRATIONS: &[aisle_pg::Migration] = &[
         name: "webhook_deliveries",
         sql: include_str!("../../../../migrations/cloud/pg/registry/0004_webhook_deliveries.sql"),
     },
+    aisle_pg::Migration {
+        version: 5,
+        name: "webhook_leases",
+        sql: include_str!("../../../../migrations/cloud/pg/registry/0005_webhook_leases.sql"),
+    },
 ];
 
 /// The connections a registry pool opens at most, by default: its queries are short and

@@ -276,6 +276,10 @@ pub struct DeliveryRow {
     pub error: Option<String>,
 }
 
+/// An endpoint's columns as [`DueWebhook`] reads them, in its order.
+pub(crate) const DUE_FIELDS: &str = "id, tenant, url, event_types, enabled, disabled_reason, \
+     created_ms, previous_until_ms, delivered_position, attempt";
+
 const DUE_COLUMNS: &str = "id, tenant, url, event_types, enabled, disabled_reason, \
      created_ms, previous_until_ms, delivered_position, attempt FROM webhook_endpoints";
 
@@ -296,6 +300,31 @@ impl SqliteRegistry {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub(super) fn lease_due_webhooks(
+        &self,
+        holder: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<DueWebhook>, ServerError> {
+        let conn = self.conn();
+        let mut statement = conn.prepare_cached(&format!(
+            "UPDATE webhook_endpoints SET lease_holder = ?1, lease_until_ms = ?2 + ?3
+             WHERE enabled = 1 AND next_attempt_ms <= ?2
+               AND (lease_until_ms <= ?2 OR lease_holder = ?1)
+             RETURNING {DUE_FIELDS}"
+        ))?;
+        let rows = statement.query_map((holder, now_ms, lease_ms), |row| {
+            Ok(DueWebhook {
+                row: webhook_at(row)?,
+                delivered_position: row.get::<_, i64>(8)? as u64,
+                attempt: row.get::<_, i64>(9)? as u32,
+            })
+        })?;
+        let mut due: Vec<DueWebhook> = rows.collect::<Result<_, _>>()?;
+        due.sort_by_key(|due| (due.row.created_ms, *due.row.id.as_uuid()));
+        Ok(due)
     }
 
     pub(super) fn record_attempts(

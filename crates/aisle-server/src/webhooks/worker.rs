@@ -127,11 +127,19 @@ async fn blocking<T: Send + 'static>(
         .map_err(|error| ServerError::Invalid(format!("a webhook task failed: {error}")))?
 }
 
+/// How long an endpoint stays leased to this process's worker without a renewal. Every tick
+/// renews the endpoints it still delivers to, so only a worker that died (or cannot reach
+/// the registry) lets its endpoints go, to another instance's worker after this long.
+const LEASE: Duration = Duration::from_secs(30);
+
 async fn run(shared: Arc<Shared>) {
+    // This process among the workers sharing the registry.
+    let holder = hex::encode(crate::random_bytes::<8>());
     loop {
-        let registry = Arc::clone(&shared.registry);
+        let (registry, holder) = (Arc::clone(&shared.registry), holder.clone());
         let now_ms = crate::now_ms();
-        match blocking(move || registry.due_webhooks(now_ms)).await {
+        let lease_ms = LEASE.as_millis() as i64;
+        match blocking(move || registry.lease_due_webhooks(&holder, now_ms, lease_ms)).await {
             Ok(due) => {
                 for endpoint in due {
                     if let Some(guard) = Busy::take(&shared, &endpoint) {

@@ -86,8 +86,13 @@ impl Fleet {
     }
 
     fn instance_with(&self, limits: aisle_server::limits::Limits) -> Instance {
+        self.instance_configured(|config| config.limits = limits)
+    }
+
+    /// One more instance, its configuration changed by `configure`.
+    fn instance_configured(&self, configure: impl FnOnce(&mut ServerConfig)) -> Instance {
         let mut config = ServerConfig::postgres(self.cluster.url("aisle_registry"), 64);
-        config.limits = limits;
+        configure(&mut config);
         let server = self
             .server
             .block_on(RunningServer::start(config))
@@ -400,4 +405,112 @@ fn two_instances_hold_a_tenant_to_the_configured_rate_together() {
             "each instance answers its share and refuses beyond it: {answered:?} {refused:?}"
         );
     });
+}
+
+/// Webhook deliveries with every instance running the delivery worker: each endpoint is
+/// leased to one worker at a time, so a receiver that acknowledges everything gets each
+/// message exactly once, in the feed's order, though two workers poll for it (without the
+/// lease both would send every message).
+#[test]
+fn with_two_instances_delivering_each_webhook_message_arrives_once_in_order() {
+    use aisle_server::webhooks::sign::Secret;
+    let fleet = Fleet::start();
+    let configure = |config: &mut ServerConfig| {
+        config.webhooks.policy.allow_http_loopback = true;
+        config.webhooks.tick = Duration::from_millis(50);
+    };
+    let (a, b) = (
+        fleet.instance_configured(configure),
+        fleet.instance_configured(configure),
+    );
+    let (tenant, _) = fleet.tenant(&a.registry, "acme");
+    let http = reqwest::Client::new();
+    fleet.server.block_on(async {
+        let got: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let log = Arc::clone(&got);
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap| {
+                let log = Arc::clone(&log);
+                async move {
+                    let id = headers
+                        .get("webhook-id")
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    log.lock().expect("log").push(id);
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let registry = Arc::clone(&a.registry);
+        let feed_key = off(move || {
+            PgRegistry::add_webhook(
+                &registry,
+                tenant,
+                &url,
+                &[],
+                &Secret::from_key([3; 32]),
+                aisle_server::now_ms(),
+            )
+            .expect("webhook");
+            PgRegistry::add_api_key(
+                &registry,
+                tenant,
+                "erp",
+                &[aisle_server::auth::Scope::FeedRead],
+                aisle_server::now_ms(),
+            )
+            .expect("key")
+            .key
+        })
+        .await;
+        let device = enrolled(&http, &a, "dock-1").await;
+        for (n, instance) in [&a, &b, &a, &b].into_iter().enumerate() {
+            let first = 1 + 15 * n as u64;
+            let (status, body) = push_to(
+                &http,
+                &instance.base(),
+                &device,
+                tenant,
+                &receipts(&device, first, 15),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while got.lock().expect("got").len() < 60 {
+            assert!(Instant::now() < deadline, "60 deliveries within a minute");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Time for a second worker's duplicate, were there one to come.
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let feed: serde_json::Value = http
+            .get(format!("{}/v1/t/{tenant}/erp/feed?limit=1000", b.base()))
+            .bearer_auth(&feed_key)
+            .send()
+            .await
+            .expect("feed")
+            .json()
+            .await
+            .expect("json");
+        let order: Vec<String> = feed["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|entry| entry["message"]["id"].as_str().expect("id").to_owned())
+            .collect();
+        assert_eq!(order.len(), 60);
+        assert_eq!(
+            *got.lock().expect("got"),
+            order,
+            "each message once, in the feed's order"
+        );
+    });
+    drop((a, b));
 }

@@ -73,6 +73,7 @@ on_both_backends! {
     the_cap_prunes_a_prefix_and_records_it_in_the_chain, cap = 10;
     webhooks_sign_with_their_secret_rotate_with_an_overlap_and_disable;
     webhook_delivery_state_moves_with_each_attempt_and_replays;
+    a_due_endpoint_is_leased_to_one_worker_at_a_time;
 }
 
 fn is_invalid<T>(result: Result<T, ServerError>) -> bool {
@@ -711,4 +712,73 @@ fn webhook_delivery_state_moves_with_each_attempt_and_replays(registry: &dyn Reg
                 .is_some_and(|r| r.contains("410"))
     );
     assert!(registry.due_webhooks(9_000).expect("due").is_empty());
+}
+
+/// Two workers sharing the registry: a due endpoint goes to one of them, which renews it at
+/// each tick; the other gets it only once the lease ran out (its holder died), and nobody
+/// gets an endpoint that is not due.
+fn a_due_endpoint_is_leased_to_one_worker_at_a_time(registry: &dyn Registry) {
+    use aisle_server::webhooks::sign::Secret;
+    let acme = registry.add_tenant("acme", 1).expect("tenant");
+    let add = |url: &str, at_ms: i64| {
+        registry
+            .add_webhook(acme, url, &[], &Secret::from_key([1; 32]), at_ms)
+            .expect("added")
+    };
+    let (first, second) = (
+        add("https://erp.example.com/a", 1_000),
+        add("https://erp.example.com/b", 1_001),
+    );
+    let ids = |due: Vec<aisle_server::registry::webhooks::DueWebhook>| {
+        due.into_iter().map(|due| due.row.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(registry
+            .lease_due_webhooks("a", 2_000, 30_000)
+            .expect("lease")),
+        [first, second],
+        "worker a takes both, oldest first"
+    );
+    assert!(
+        registry
+            .lease_due_webhooks("b", 2_100, 30_000)
+            .expect("lease")
+            .is_empty(),
+        "worker b gets nothing a holds"
+    );
+    assert_eq!(
+        ids(registry
+            .lease_due_webhooks("a", 20_000, 30_000)
+            .expect("renew")),
+        [first, second],
+        "a renews its own"
+    );
+    assert!(
+        registry
+            .lease_due_webhooks("b", 49_999, 30_000)
+            .expect("lease")
+            .is_empty(),
+        "still a's until 20,000 + 30,000"
+    );
+    // a died: its leases run out and b takes over.
+    assert_eq!(
+        ids(registry
+            .lease_due_webhooks("b", 50_000, 30_000)
+            .expect("lease")),
+        [first, second]
+    );
+    assert!(registry
+        .lease_due_webhooks("a", 50_001, 30_000)
+        .expect("lease")
+        .is_empty());
+    // A disabled endpoint is leased to nobody.
+    registry
+        .set_webhook_enabled(second, false, Some("test"), 50_002)
+        .expect("disabled");
+    assert_eq!(
+        ids(registry
+            .lease_due_webhooks("b", 50_003, 30_000)
+            .expect("lease")),
+        [first]
+    );
 }

@@ -181,6 +181,15 @@ impl Registry for PgRegistry {
         PgRegistry::due_webhooks(self, now_ms)
     }
 
+    fn lease_due_webhooks(
+        &self,
+        holder: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<crate::registry::webhooks::DueWebhook>, ServerError> {
+        PgRegistry::lease_due_webhooks(self, holder, now_ms, lease_ms)
+    }
+
     fn record_attempts(
         &self,
         id: WebhookId,

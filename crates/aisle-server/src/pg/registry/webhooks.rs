@@ -166,6 +166,38 @@ impl PgRegistry {
         })
     }
 
+    pub fn lease_due_webhooks(
+        &self,
+        holder: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<DueWebhook>, ServerError> {
+        // Under READ COMMITTED a row another worker leased meanwhile is read again after
+        // its commit and no longer matches: one holder per endpoint.
+        self.with_tx(|tx| {
+            let mut due: Vec<DueWebhook> = tx
+                .query(
+                    &format!(
+                        "UPDATE webhook_endpoints SET lease_holder = $1, lease_until_ms = $2 + $3
+                         WHERE enabled AND next_attempt_ms <= $2
+                           AND (lease_until_ms <= $2 OR lease_holder = $1)
+                         RETURNING {}",
+                        crate::registry::webhooks::DUE_FIELDS
+                    ),
+                    &[&holder, &now_ms, &lease_ms],
+                )?
+                .iter()
+                .map(|row| DueWebhook {
+                    row: webhook_at(row),
+                    delivered_position: row.get::<_, i64>(8) as u64,
+                    attempt: row.get::<_, i64>(9) as u32,
+                })
+                .collect();
+            due.sort_by_key(|due| (due.row.created_ms, *due.row.id.as_uuid()));
+            Ok(due)
+        })
+    }
+
     pub fn record_attempts(
         &self,
         id: WebhookId,
