@@ -11,7 +11,8 @@
 //!
 //! PostgreSQL runs with its defaults (fsync on, full_page_writes on, synchronous_commit on,
 //! shared_buffers 128MB, max_connections 100): `aisle-pgtest`'s test-speed settings
-//! (fsync and full_page_writes off, shared_buffers 32MB) are put back, and nothing is tuned.
+//! (fsync and full_page_writes off, shared_buffers 32MB) are put back, and only
+//! [`PG_TUNING`] is tuned.
 //!
 //! In each child, in order: (a) touching `AISLE_BENCH_RSS_TENANTS` tenants (one push of 10
 //! events each) with `AISLE_BENCH_POOL_CAP` pools open at most, then the RSS and, on
@@ -28,7 +29,9 @@
 //! pools' connections a tenant (default `PgPoolConfig`'s), for experiments.
 //! Before (b), (c) and (d) each device makes one untimed one-event push, so opening a tenant
 //! (its migrations on PostgreSQL) is not in their figures; it is in (a)'s touch time.
-//! `AISLE_BENCH_BACKENDS` picks the backends (default `sqlite,postgres`).
+//! `AISLE_BENCH_BACKENDS` picks the backends (default `sqlite,postgres`);
+//! PostgreSQL gets one tuning, `autovacuum_naptime = 600` ([`PG_TUNING`]);
+//! `AISLE_BENCH_PG_SETTINGS=name=value,…` tries others instead, `none` none (printed).
 //!
 //! What the ERP outbox costs ingest (issue 16: at most 15%): after each backend, a second
 //! child runs (a), (b) and (c) again on a fresh server whose pushes derive no ERP messages
@@ -67,6 +70,13 @@ const PG_SETTINGS: &[(&str, &str)] = &[
     ("synchronous_commit", "on"),
     ("shared_buffers", "128MB"),
 ];
+
+/// What this benchmark tunes over PostgreSQL's defaults, as docs/scaling.md recommends for
+/// a cluster of many tenant databases: the autovacuum launcher starts a worker in each
+/// database once per `autovacuum_naptime`, so with the default 1 min and 600 databases it
+/// starts one every 100 ms, which took about a fifth of this machine's push throughput
+/// (docs/BENCHMARKS.md).
+const PG_TUNING: &str = "autovacuum_naptime=600";
 
 /// One backend's figures, as a child prints them.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -339,16 +349,25 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         .enable_all()
         .build()?;
     let pg = if backend == "postgres" {
-        let settings = PG_SETTINGS
+        let mut settings: Vec<(String, String)> = PG_SETTINGS
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
+        // The tunings (docs/scaling.md, "Tuning"), or others to try: `name=value,…`, or
+        // `none` for PostgreSQL's defaults alone; printed with the figures.
+        let tuned: Vec<(String, String)> = std::env::var("AISLE_BENCH_PG_SETTINGS")
+            .unwrap_or_else(|_| PG_TUNING.to_owned())
+            .split(',')
+            .filter_map(|pair| pair.split_once('='))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
+        settings.extend(tuned.iter().cloned());
         let cluster = PgCluster::start_with(PgOptions {
             max_connections: None,
             settings,
         })?;
         println!(
-            "postgres cluster on port {}, settings {PG_SETTINGS:?} (PostgreSQL's defaults; nothing tuned); {tenant_connections} connections a tenant at most",
+            "postgres cluster on port {}, settings {PG_SETTINGS:?} (PostgreSQL's defaults), tuned {tuned:?}; {tenant_connections} connections a tenant at most",
             cluster.port()
         );
         Some(Pg {
