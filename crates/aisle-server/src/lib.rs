@@ -253,10 +253,12 @@ async fn build(config: &ServerConfig) -> Result<Built, ServerError> {
     }
     // The ERP webhook deliveries, until the server closes.
     let closing = Arc::clone(&live);
+    let webhook_wake = webhooks::worker::Wake::default();
     webhooks::worker::spawn(
         config.webhooks.clone(),
         Arc::clone(&opened.registry),
         Arc::clone(&opened.storage),
+        webhook_wake.clone(),
         async move { closing.closed().await },
     )?;
     let router = http::router(http::AppState {
@@ -266,6 +268,7 @@ async fn build(config: &ServerConfig) -> Result<Built, ServerError> {
         guards: Arc::clone(&guards),
         live: Arc::clone(&live),
         webhook_policy: Arc::new(config.webhooks.policy.clone()),
+        webhook_wake,
     });
     // Added last, so it wraps every route (and the fallback) and sees each matched route.
     let router = router.layer(axum::middleware::from_fn_with_state(

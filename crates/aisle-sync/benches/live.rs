@@ -18,14 +18,15 @@
 //!   watchers notes when its store has applied it (`SyncStatus::pulled_new`). p50, p95 and
 //!   the largest of all (round, watcher) pairs, from A's commit.
 //! - Server memory per waiting pull: a server in a child process (this executable again),
-//!   its RSS before and with 1,000 and 4,000 pulls waiting on it.
+//!   its RSS before and with 1,000 and 5,000 pulls waiting on it.
 //! - A device's requests when nothing happens, counted by the server (`/metrics`) over a
 //!   window with the latency run's devices idle, per device and hour; plus the safety-net
 //!   round every `live_interval`, whose requests are counted once.
 //!
 //! Settings (environment variables, all optional): `AISLE_BENCH_DEVICES` (50),
 //! `AISLE_BENCH_ROUNDS` (20), `AISLE_BENCH_IDLE_SECS` (60), `AISLE_BENCH_WAITS`
-//! (`1000,4000`), `AISLE_BENCH_PG=0` to skip PostgreSQL.
+//! (`1000,5000`), `AISLE_BENCH_PG=0` to skip PostgreSQL, `AISLE_BENCH_LIVE_ONLY=memory` for
+//! the server's memory alone.
 
 use aisle_core::event::EventVersion;
 use aisle_core::ids::{EventId, TenantId, UserId, WarehouseId};
@@ -47,6 +48,11 @@ const CHILD_ROLE: &str = "AISLE_BENCH_LIVE_ROLE";
 fn main() -> BenchResult<()> {
     if std::env::var(CHILD_ROLE).as_deref() == Ok("server") {
         return idle_server_child();
+    }
+    // The server's memory with pulls waiting, alone (it needs no quiet machine).
+    if std::env::var("AISLE_BENCH_LIVE_ONLY").as_deref() == Ok("memory") {
+        println!("live sync: server memory with waiting pulls");
+        return idle_server_memory();
     }
     let n_devices = env_count("AISLE_BENCH_DEVICES", 50)?.max(2);
     let n_rounds = env_count("AISLE_BENCH_ROUNDS", 20)?.max(1);
@@ -409,7 +415,7 @@ fn requests_in(metrics: &str) -> u64 {
 /// A server in a child process, its RSS with pulls waiting on it.
 fn idle_server_memory() -> BenchResult<()> {
     let waits: Vec<usize> = std::env::var("AISLE_BENCH_WAITS")
-        .unwrap_or_else(|_| "1000,4000".to_owned())
+        .unwrap_or_else(|_| "1000,5000".to_owned())
         .split(',')
         .map(str::parse)
         .collect::<Result<_, _>>()?;

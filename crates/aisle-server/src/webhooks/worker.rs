@@ -84,6 +84,21 @@ struct Shared {
     client: reqwest::Client,
     /// Endpoints with a delivery in flight, and each tenant's count of them.
     busy: Mutex<(HashMap<WebhookId, TenantId>, HashMap<TenantId, usize>)>,
+    /// Told by a push that committed (see [`Wake`]).
+    wake: Arc<tokio::sync::Notify>,
+}
+
+/// What a push tells the delivery worker of its process when it has committed: look at the
+/// registry now rather than at the next tick. A push on another instance is seen at that
+/// instance's tick; the lease decides who delivers.
+#[derive(Debug, Clone, Default)]
+pub struct Wake(Arc<tokio::sync::Notify>);
+
+impl Wake {
+    pub fn pushed(&self) {
+        // A permit is kept when the worker is busy: it looks again once it is done.
+        self.0.notify_one();
+    }
 }
 
 /// Starts the worker; it ends when `closed` completes.
@@ -91,6 +106,7 @@ pub(crate) fn spawn(
     config: WebhookConfig,
     registry: Arc<dyn Registry>,
     storage: Arc<dyn Storage>,
+    wake: Wake,
     closed: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     if !config.enabled {
@@ -109,6 +125,7 @@ pub(crate) fn spawn(
         storage,
         client,
         busy: Mutex::new((HashMap::new(), HashMap::new())),
+        wake: wake.0,
     });
     tokio::spawn(async move {
         tokio::select! {
@@ -156,9 +173,20 @@ async fn run(shared: Arc<Shared>) {
             }
             Err(error) => tracing::warn!(%error, "cannot list due webhooks"),
         }
-        tokio::time::sleep(shared.config.tick).await;
+        // The next tick, or sooner when a push committed messages in this process (not
+        // sooner than `WOKEN_AFTER`, so a burst of pushes costs the registry a few
+        // queries a second, not one a push).
+        tokio::time::sleep(WOKEN_AFTER).await;
+        let rest = shared.config.tick.saturating_sub(WOKEN_AFTER);
+        tokio::select! {
+            () = tokio::time::sleep(rest) => {}
+            () = shared.wake.notified() => {}
+        }
     }
 }
+
+/// The least time between two of the worker's looks at the registry.
+const WOKEN_AFTER: Duration = Duration::from_millis(20);
 
 /// An endpoint's place among the deliveries in flight; dropping it gives the place back.
 struct Busy {
