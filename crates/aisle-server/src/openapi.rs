@@ -534,6 +534,59 @@ mod tests {
         assert!(n_tenant_paths >= 10, "every tenant route was checked");
     }
 
+    /// Every `$ref` names a schema the document has, and the webhooks section's message
+    /// schema describes each message type the server derives, with its data.
+    #[test]
+    fn every_reference_resolves_and_every_erp_message_type_is_described() {
+        fn refs<'a>(value: &'a Value, found: &mut Vec<&'a str>) {
+            match value {
+                Value::Object(map) => {
+                    if let Some(Value::String(target)) = map.get("$ref") {
+                        found.push(target);
+                    }
+                    map.values().for_each(|inner| refs(inner, found));
+                }
+                Value::Array(items) => items.iter().for_each(|inner| refs(inner, found)),
+                _ => {}
+            }
+        }
+        let document = document();
+        let mut found = Vec::new();
+        refs(&document, &mut found);
+        assert!(!found.is_empty());
+        for target in &found {
+            let name = target
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("a reference outside the schemas: {target}"));
+            assert!(
+                schema(&document, name).is_object(),
+                "{target} names no schema"
+            );
+        }
+        let body = serde_json::to_string(&document["components"]["schemas"]).expect("json");
+        for (kind, data) in [
+            ("goods.received", "GoodsReceived"),
+            ("stock.adjusted", "StockAdjusted"),
+            ("pick_list.completed", "PickListCompleted"),
+            ("discrepancy.opened", "DiscrepancyOpened"),
+            ("discrepancy.closed", "DiscrepancyClosed"),
+        ] {
+            assert!(
+                body.contains(&format!("\"{kind}\"")),
+                "{kind} is in the schemas"
+            );
+            assert!(
+                schema(&document, data).is_object(),
+                "{kind}'s data {data} is a schema"
+            );
+        }
+        assert_eq!(
+            document["webhooks"]["erp-message"]["post"]["requestBody"]["content"]
+                ["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ErpMessage"
+        );
+    }
+
     #[test]
     fn erp_natural_keys_declare_the_lengths_the_writer_enforces() {
         let document = document();
