@@ -192,7 +192,12 @@ claimedBy?: string,
  * The name of the PC the winning claim was made on, as the server's master data names
  * it; absent when the list is unclaimed or the server has not named that PC yet.
  */
-claimedOn?: string, };
+claimedOn?: string, 
+/**
+ * The winning claim was made on this PC (the screen says "on this PC" rather than its
+ * name).
+ */
+claimedHere: boolean, };
 
 export type PickLineView = { id: number, location: Location, item: Item, lot?: string, qty: number, picked: number, done: boolean, };
 

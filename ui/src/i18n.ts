@@ -101,6 +101,7 @@ const en = {
   "pick.choose": "Choose a pick list, or press Enter for the next one.",
   "pick.listLabel": "{reference} · {done}/{lines} lines · Claimed by {claimedBy}",
   "pick.listLabelOn": "{reference} · {done}/{lines} lines · Claimed by {claimedBy} on PC {pc}",
+  "pick.listLabelHere": "{reference} · {done}/{lines} lines · Claimed by {claimedBy} on this PC",
   "pick.listLabelFree": "{reference} · {done}/{lines} lines",
   "pick.noLists": "No open pick lists.",
   "pick.next": "Next pick list",

@@ -42,7 +42,7 @@ function renderApp() {
     scannerSettings: async () => Promise.reject(new Error("none")),
     session: async () => ({ user: ANA, idleTimeoutMinutes: 5 }),
     resolveScan: fakeResolve(),
-    pickLists: async () => [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0 }],
+    pickLists: async () => [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0, claimedHere: false }],
     openPickList: async () => structuredClone(LIST),
     countTasks: async () => [{ id: "task-1", location: LOC_A, item: BOLT, reason: "short_pick" }],
     lookup: async () => ({

@@ -22,7 +22,7 @@ function pickScreen(resolve = fakeResolve()) {
   const ui = renderScreen(
     <Pick onBack={() => {}} />,
     fakeBackend({
-      pickLists: async () => [{ id: "pl-9", reference: "PL-9", nLines: 1, nDone: 0 }],
+      pickLists: async () => [{ id: "pl-9", reference: "PL-9", nLines: 1, nDone: 0, claimedHere: false }],
       openPickList: async () => structuredClone(LIST),
       resolveScan: resolve,
       ...floor.backend,
@@ -87,7 +87,7 @@ describe("Pick of a lot-tracked item", () => {
     const ui = renderScreen(
       <Pick onBack={() => {}} />,
       fakeBackend({
-        pickLists: async () => [{ id: "pl-9", reference: "PL-9", nLines: 1, nDone: 0 }],
+        pickLists: async () => [{ id: "pl-9", reference: "PL-9", nLines: 1, nDone: 0, claimedHere: false }],
         openPickList: async () => structuredClone(staleList),
         resolveScan: fakeResolve({ OLD: stale }),
         ...floor.backend,

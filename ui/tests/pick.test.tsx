@@ -22,7 +22,7 @@ const LIST: PickListView = {
 
 function pickBackend(overrides = {}) {
   return fakeBackend({
-    pickLists: async () => [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0 }],
+    pickLists: async () => [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0, claimedHere: false }],
     openPickList: async () => structuredClone(LIST),
     resolveScan: fakeResolve(),
     pickLine: vi.fn(async () => ({ eventId: "e1", onHand: 7, notices: [] })),

@@ -520,6 +520,10 @@ impl Floor {
                     .claimed_by
                     .as_ref()
                     .and_then(|claim| self.store.device_name(claim.order.device).ok().flatten()),
+                claimed_here: summary
+                    .claimed_by
+                    .as_ref()
+                    .is_some_and(|claim| claim.order.device == self.device),
             })
             .collect())
     }

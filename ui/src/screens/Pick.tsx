@@ -213,9 +213,11 @@ export function Pick({ onBack }: { onBack: () => void }) {
                 label={
                   list.claimedBy === undefined || list.claimedBy === ""
                     ? t("pick.listLabelFree", { reference: list.reference, done: list.nDone, lines: list.nLines })
-                    : list.claimedOn === undefined
-                      ? t("pick.listLabel", { reference: list.reference, done: list.nDone, lines: list.nLines, claimedBy: list.claimedBy })
-                      : t("pick.listLabelOn", { reference: list.reference, done: list.nDone, lines: list.nLines, claimedBy: list.claimedBy, pc: list.claimedOn })
+                    : list.claimedHere
+                      ? t("pick.listLabelHere", { reference: list.reference, done: list.nDone, lines: list.nLines, claimedBy: list.claimedBy })
+                      : list.claimedOn === undefined
+                        ? t("pick.listLabel", { reference: list.reference, done: list.nDone, lines: list.nLines, claimedBy: list.claimedBy })
+                        : t("pick.listLabelOn", { reference: list.reference, done: list.nDone, lines: list.nLines, claimedBy: list.claimedBy, pc: list.claimedOn })
                 }
                 onRun={() => void open(list.id)}
               />

@@ -258,6 +258,9 @@ pub struct PickListSummaryView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
     pub claimed_on: Option<String>,
+    /// The winning claim was made on this PC (the screen says "on this PC" rather than its
+    /// name).
+    pub claimed_here: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -68,6 +68,7 @@ fn a_claim_from_another_pc_names_the_user_and_the_pc() {
         Some("dock-2"),
         "the PC by its enrolled name, not its id"
     );
+    assert!(!list.claimed_here, "another PC's claim");
 
     let opened = open_as_picker(&mut site);
     assert_eq!(
@@ -93,4 +94,14 @@ fn a_pc_the_server_has_not_named_yet_is_left_out_of_the_list_and_named_by_id() {
             "this pick list was already claimed by Max on PC {unnamed}"
         )]
     );
+}
+
+#[test]
+fn a_claim_made_on_this_pc_says_so() {
+    let mut site = site();
+    assert!(!site_list(&site).claimed_here, "nobody has claimed it yet");
+    open_as_picker(&mut site);
+    let list = site_list(&site);
+    assert!(list.claimed_by.is_some(), "the picker's claim won");
+    assert!(list.claimed_here, "and it was made on this PC");
 }
