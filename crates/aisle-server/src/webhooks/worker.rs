@@ -5,16 +5,16 @@
 //! - In order per endpoint: an endpoint's next message is sent only after the one before it
 //!   was delivered or dead-lettered; a retry is due at the schedule's time and keeps the
 //!   message's `webhook-id`.
-//! - At least once: the position moves only after the receiver's 2xx is recorded, so a crash
-//!   between the two sends the message again.
+//! - At least once: the position moves only after the receiver's 2xx is recorded (in runs,
+//!   see `RECORD_EVERY`), so a crash between the two sends the message again.
 //! - A tenant's endpoints take at most `max_per_tenant` deliveries at once, so one slow ERP
-//!   cannot hold the others; each attempt has its own timeout (10 s).
+//!   cannot hold the others; each attempt has its own timeout (10 s by default).
 //! - Every connection goes through [`PolicyResolver`]: the host is resolved at connect time
 //!   and refused if any address is not public (unless allowed), as when the URL was added.
 //!
-//! One worker runs per server process (`serve --no-webhook-worker` turns it off). With
-//! several instances on one PostgreSQL registry, run it on one of them: endpoints are not
-//! leased between workers yet, and two workers would deliver the same messages twice.
+//! One worker runs per server process (`serve --no-webhook-worker` turns it off), and every
+//! instance on a shared registry may run one: each endpoint is leased to one worker at a time
+//! (`LEASE`), so no two workers deliver the same endpoint's messages.
 
 use super::schedule::{self, Next, Outcome, RetrySchedule};
 use super::sign::{self, Secret};
