@@ -38,8 +38,6 @@ pub struct AppState {
     /// What webhook URLs the ERP may add (`serve --webhook-allow-…`), as the delivery
     /// worker checks them.
     pub webhook_policy: Arc<crate::webhooks::target::TargetPolicy>,
-    /// Tells this process's webhook delivery worker that a push committed.
-    pub webhook_wake: crate::webhooks::worker::Wake,
 }
 
 /// Runs blocking work (SQLite) off the async workers.
@@ -240,8 +238,8 @@ pub(crate) async fn push(
         .await?;
     span.in_scope(|| tracing::debug!(n_events, "pushed"));
     // The push's transaction has committed: its events are there for any pull to read.
+    // (and the webhook workers of this instance and, through the relay, the others)
     state.live.pushed(tenant, warehouse);
-    state.webhook_wake.pushed();
     state.metrics.record_push(&results);
     Ok(Json(PushResponse {
         results,

@@ -254,6 +254,7 @@ async fn build(config: &ServerConfig) -> Result<Built, ServerError> {
     // The ERP webhook deliveries, until the server closes.
     let closing = Arc::clone(&live);
     let webhook_wake = webhooks::worker::Wake::default();
+    live.wake_on_push(webhook_wake.clone());
     webhooks::worker::spawn(
         config.webhooks.clone(),
         Arc::clone(&opened.registry),
@@ -268,7 +269,6 @@ async fn build(config: &ServerConfig) -> Result<Built, ServerError> {
         guards: Arc::clone(&guards),
         live: Arc::clone(&live),
         webhook_policy: Arc::new(config.webhooks.policy.clone()),
-        webhook_wake,
     });
     // Added last, so it wraps every route (and the fallback) and sees each matched route.
     let router = router.layer(axum::middleware::from_fn_with_state(

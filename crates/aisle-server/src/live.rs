@@ -89,6 +89,9 @@ pub struct Live {
     budget: usize,
     closing: watch::Sender<bool>,
     relay: std::sync::OnceLock<Box<dyn Relay>>,
+    /// This process's webhook delivery worker, told of every push this hub hears of: its
+    /// own and, through the relay, the other instances'.
+    on_push: std::sync::OnceLock<crate::webhooks::worker::Wake>,
 }
 
 impl Live {
@@ -103,7 +106,15 @@ impl Live {
             budget: max_live_waits.min(connection_share),
             closing: watch::Sender::new(false),
             relay: std::sync::OnceLock::new(),
+            on_push: std::sync::OnceLock::new(),
         }
+    }
+
+    /// From now on, every push this hub hears of (this process's, and the other instances'
+    /// through the relay) also wakes `worker`: the instance holding an endpoint's lease
+    /// delivers a push made on another at once, not at its next tick. Set once.
+    pub fn wake_on_push(&self, worker: crate::webhooks::worker::Wake) {
+        let _ = self.on_push.set(worker);
     }
 
     /// From now on, every push and master-data change is also told to `relay`, for the
@@ -191,6 +202,9 @@ impl Live {
     /// Wakes this process's waiters that `note` concerns, and tells no one else: what the
     /// relay does with another instance's note.
     pub fn wake(&self, note: Note) {
+        if let (Note::Pushed(..), Some(worker)) = (&note, self.on_push.get()) {
+            worker.pushed();
+        }
         let channels = self.lock();
         match note {
             Note::Pushed(tenant, warehouse) => {

@@ -426,7 +426,6 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         guards: Arc::clone(&guards),
         live: Arc::new(aisle_server::live::Live::new(0, 1)),
         webhook_policy: Default::default(),
-        webhook_wake: Default::default(),
     });
     let listener = server_rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let base = format!("http://{}", listener.local_addr()?);

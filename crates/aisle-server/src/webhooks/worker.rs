@@ -88,9 +88,10 @@ struct Shared {
     wake: Arc<tokio::sync::Notify>,
 }
 
-/// What a push tells the delivery worker of its process when it has committed: look at the
-/// registry now rather than at the next tick. A push on another instance is seen at that
-/// instance's tick; the lease decides who delivers.
+/// What a push tells the delivery worker when it has committed: look at the registry now
+/// rather than at the next tick. The live-sync hub tells it of this process's pushes and,
+/// on PostgreSQL, of the other instances' (`Live::wake_on_push`): the lease decides who
+/// delivers, and that worker hears of the push wherever it was made.
 #[derive(Debug, Clone, Default)]
 pub struct Wake(Arc<tokio::sync::Notify>);
 

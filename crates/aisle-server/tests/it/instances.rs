@@ -514,3 +514,65 @@ fn with_two_instances_delivering_each_webhook_message_arrives_once_in_order() {
     });
     drop((a, b));
 }
+
+/// A push on one instance wakes the delivery worker of another (through LISTEN/NOTIFY, as
+/// live sync's waiting pulls are woken): instance A runs no worker, B's looks at the
+/// registry only once an hour unless woken, and the receiver still gets A's message.
+#[test]
+fn a_push_on_one_instance_wakes_the_webhook_worker_of_another() {
+    use aisle_server::webhooks::sign::Secret;
+    let fleet = Fleet::start();
+    let a = fleet.instance_configured(|config| config.webhooks.enabled = false);
+    let b = fleet.instance_configured(|config| {
+        config.webhooks.policy.allow_http_loopback = true;
+        config.webhooks.tick = Duration::from_secs(3_600);
+    });
+    let (tenant, _) = fleet.tenant(&a.registry, "acme");
+    let http = reqwest::Client::new();
+    fleet.server.block_on(async {
+        let got: Arc<std::sync::Mutex<usize>> = Arc::default();
+        let count = Arc::clone(&got);
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move || {
+                let count = Arc::clone(&count);
+                async move {
+                    *count.lock().expect("count") += 1;
+                    axum::http::StatusCode::NO_CONTENT
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let device = enrolled(&http, &a, "dock-1").await;
+        let registry = Arc::clone(&a.registry);
+        off(move || {
+            PgRegistry::add_webhook(
+                &registry,
+                tenant,
+                &url,
+                &[],
+                &Secret::from_key([4; 32]),
+                aisle_server::now_ms(),
+            )
+            .expect("webhook")
+        })
+        .await;
+        let (status, body) =
+            push_to(&http, &a.base(), &device, tenant, &receipts(&device, 1, 3)).await;
+        assert_eq!(status, 200, "{body}");
+        // Far less than B's hour-long tick: only the wake from A's push can bring them.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while *got.lock().expect("count") < 3 {
+            assert!(
+                Instant::now() < deadline,
+                "B's worker delivers A's messages without waiting for its tick"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    drop((a, b));
+}
