@@ -243,14 +243,15 @@ where
             .map_or(0, |state| state.picked_total))
     };
     // Most picks leave their line unfinished: that is seen from the line alone.
-    if picked(tx, line_ref.line)? < line_ref.line_qty {
+    let picked_here = picked(tx, line_ref.line)?;
+    if picked_here < line_ref.line_qty {
         let short: i64 = tx
             .shorts(list_id)?
             .iter()
             .filter(|short| short.line == line_ref.line)
             .map(|short| short.qty_short)
             .sum();
-        if picked(tx, line_ref.line)? + short < line_ref.line_qty {
+        if picked_here + short < line_ref.line_qty {
             return Ok(None);
         }
     }

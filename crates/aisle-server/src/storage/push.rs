@@ -102,34 +102,15 @@ where
         if let Some(seq) = tx.append(event, &payload, now_ms)? {
             tx.applying(event.id, seq);
             let missing_lot = lot_tracking.missing_lot(event, |item| tx.lot_tracked(item))?;
-            if !erp_outbox {
+            let applied = if erp_outbox {
+                apply_deriving_messages(tx, event, seq, missing_lot)?
+            } else {
                 let applied = apply_with_resolutions(tx.ledger(), event)?;
                 if let Some(discrepancy) = missing_lot {
                     tx.ledger().open_discrepancy(&discrepancy)?;
                 }
-                results.push(applied_result(event, seq));
-                for resolution in applied.resolutions {
-                    record_resolution(tx, &mut resolution_clock, event, resolution, now_ms)?;
-                }
-                continue;
-            }
-            let before = crate::erp_out::before(tx.ledger(), event)?;
-            // The discrepancies the event opens and closes are watched for the ERP.
-            let mut watched = crate::erp_out::Watched::new(tx.ledger());
-            let applied = apply_with_resolutions(&mut watched, event)?;
-            if let Some(discrepancy) = missing_lot {
-                watched.open_discrepancy(&discrepancy)?;
-            }
-            let discrepancies = watched.messages(event)?;
-            let completed = crate::erp_out::pick_list_completed(tx, event)?;
-            // The ERP's messages, in this transaction: a push that commits has them.
-            for message in crate::erp_out::messages(tx.ledger(), event, before)?
-                .into_iter()
-                .chain(discrepancies)
-                .chain(completed)
-            {
-                tx.emit(&message, seq)?;
-            }
+                applied
+            };
             results.push(applied_result(event, seq));
             for resolution in applied.resolutions {
                 record_resolution(tx, &mut resolution_clock, event, resolution, now_ms)?;
@@ -150,6 +131,37 @@ where
         }
     }
     Ok(results)
+}
+
+/// Applies `event` (just logged at `seq`) and opens its `missing_lot` discrepancy, and adds
+/// to the tenant's ERP outbox, in this transaction, the messages that derives: its own
+/// (`erp_out::messages`), the discrepancies it opened and closed (`erp_out::Watched`), and
+/// a pick list it completed. A push that commits has them.
+fn apply_deriving_messages<T: PushTx>(
+    tx: &mut T,
+    event: &Event,
+    seq: i64,
+    missing_lot: Option<Discrepancy>,
+) -> Result<aisle_core::stock::Applied, ServerError>
+where
+    ServerError: From<<T::Ledger as Ledger>::Error>,
+{
+    let before = crate::erp_out::before(tx.ledger(), event)?;
+    let mut watched = crate::erp_out::Watched::new(tx.ledger());
+    let applied = apply_with_resolutions(&mut watched, event)?;
+    if let Some(discrepancy) = missing_lot {
+        watched.open_discrepancy(&discrepancy)?;
+    }
+    let discrepancies = watched.messages(event)?;
+    let completed = crate::erp_out::pick_list_completed(tx, event)?;
+    for message in crate::erp_out::messages(tx.ledger(), event, before)?
+        .into_iter()
+        .chain(discrepancies)
+        .chain(completed)
+    {
+        tx.emit(&message, seq)?;
+    }
+    Ok(applied)
 }
 
 /// Appends the `resolved` event recording `resolution`, which applying `cause` decided,
