@@ -285,6 +285,7 @@ async fn set_enabled(
         (status = 202, description = "The worker sends from `from` on, in order", body = WebhookView),
         ErpWriteRefusals,
         (status = 404, description = "`not_found`: no such endpoint in this tenant", body = crate::openapi::ErrorBody),
+        (status = 422, description = "`invalid_record`: `from` past the largest feed position", body = crate::openapi::ErrorBody),
     ),
     security(("api_key" = ["webhooks:manage"])))]
 pub(crate) async fn replay(
@@ -294,6 +295,13 @@ pub(crate) async fn replay(
     body: Result<Json<ReplayWebhook>, JsonRejection>,
 ) -> Result<(StatusCode, Json<WebhookView>), AppError> {
     let Json(body) = body.map_err(json_error)?;
+    // Feed positions are signed 64-bit in both databases.
+    if body.from > i64::MAX as u64 {
+        return Err(AppError::InvalidRecord(format!(
+            "from: a feed position is at most {}",
+            i64::MAX
+        )));
+    }
     let span = context.span("erp_webhook_replay");
     let id = parse_id(&id)?;
     let registry = state.registry.clone();

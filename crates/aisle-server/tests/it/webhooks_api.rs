@@ -217,6 +217,19 @@ async fn an_erp_manages_its_webhook_endpoints_within_its_tenant() {
     )
     .await;
     assert_eq!(status, 202, "{replayed}");
+    let (status, answer) = call(
+        &world,
+        Method::POST,
+        &format!("{hooks}/{id}/replay"),
+        &key,
+        Some(json!({ "from": u64::MAX })),
+    )
+    .await;
+    assert_eq!(
+        (status, &answer["code"]),
+        (422, &json!("invalid_record")),
+        "{answer}"
+    );
 
     let (status, log) = call(
         &world,
