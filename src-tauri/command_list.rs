@@ -19,6 +19,7 @@ app_commands! {
     open_pick_list,
     pick_line,
     short_pick,
+    put_back,
     count_tasks,
     variances,
     review_count,

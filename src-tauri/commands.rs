@@ -11,9 +11,10 @@ use aisle_app::views::{
     AppStatus, CountArgs, CountTaskView, CountedView, DemoUserView, DiscrepancyView, EnrollArgs,
     HistoryArgs, HistoryPageView, IdleTimeoutArgs, ItemArgs, LookupView, LotStockView, MoveArgs,
     OpenPickListArgs, PickArgs, PickListSummaryView, PickListView, ProfileView, ProgressView,
-    QuarantinedView, RawArgs, ReceiveArgs, RecordAgainArgs, RecordedView, RequestCountArgs,
-    Resolved, ReviewArgs, ScannerSettings, SessionArgs, SessionView, ShortPickArgs, SignInArgs,
-    StockAtArgs, StockPoint, SwitchArgs, SyncStatusView, UserView, VarianceView,
+    PutBackArgs, QuarantinedView, RawArgs, ReceiveArgs, RecordAgainArgs, RecordedView,
+    RequestCountArgs, Resolved, ReviewArgs, ScannerSettings, SessionArgs, SessionView,
+    ShortPickArgs, SignInArgs, StockAtArgs, StockPoint, SwitchArgs, SyncStatusView, UserView,
+    VarianceView,
 };
 use aisle_app::{AppError, CommandError, ErrorCode, IdleTimeout};
 use aisle_core::event::Date;
@@ -322,6 +323,11 @@ pub async fn pick_line(state: State<'_, AppState>, args: PickArgs) -> Answer<Rec
 #[tauri::command]
 pub async fn short_pick(state: State<'_, AppState>, args: ShortPickArgs) -> Answer<RecordedView> {
     recording(&state, |active| active.floor.short_pick(args, now_ms()))
+}
+
+#[tauri::command]
+pub async fn put_back(state: State<'_, AppState>, args: PutBackArgs) -> Answer<RecordedView> {
+    recording(&state, |active| active.floor.put_back(args, now_ms()))
 }
 
 #[tauri::command]

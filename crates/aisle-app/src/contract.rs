@@ -86,6 +86,8 @@ pub fn contract_ts() -> String {
         declaration::<CountArgs>(&cfg),
         declaration::<PickArgs>(&cfg),
         declaration::<ShortPickArgs>(&cfg),
+        declaration::<PutBackArgs>(&cfg),
+        declaration::<PutBackView>(&cfg),
         declaration::<OpenPickListArgs>(&cfg),
         declaration::<PickListSummaryView>(&cfg),
         declaration::<PickLineView>(&cfg),

@@ -65,6 +65,9 @@ error_codes! {
     SameLocation => "same_location",
     MoveExceedsSource => "move_exceeds_source",
     LotRequired => "lot_required",
+    /// The ERP cancelled the pick list: nothing more is picked for it, and what was picked
+    /// goes back (the message says what).
+    PickListCancelled => "pick_list_cancelled",
     SerialError => "serial_error",
 }
 
@@ -163,6 +166,12 @@ pub enum AppError {
         /// The lots the location holds of the item, as "lot: qty", to offer.
         lots: Vec<String>,
     },
+    #[error("Cancelled by the ERP: {reference} is not picked any more{}", put_back_hint(.put_back))]
+    PickListCancelled {
+        reference: String,
+        /// What to put back, as "4 x SKU to L-01", to say.
+        put_back: Vec<String>,
+    },
     #[error("{0} was not found")]
     NotFound(String),
     /// Typed text that fits more than one thing; the message names up to three of them
@@ -187,7 +196,16 @@ fn wait_text(wait_s: u64) -> String {
     }
 }
 
-/// " (here: L2405A: 12, L2406B: 3)" when the location holds lots of the item.
+/// ": put back 4 x BOLT-M6 to A-01-1, ..." when something picked for the list is due back.
+fn put_back_hint(put_back: &[String]) -> String {
+    if put_back.is_empty() {
+        String::new()
+    } else {
+        format!(": put back {}", put_back.join(", "))
+    }
+}
+
+/// " (here: L2405A, L2406B: 3)" when the location holds lots of the item.
 fn lot_hint(lots: &[String]) -> String {
     if lots.is_empty() {
         String::new()
@@ -236,6 +254,7 @@ impl AppError {
             Self::SameLocation(_) => ErrorCode::SameLocation,
             Self::MoveExceedsSource { .. } => ErrorCode::MoveExceedsSource,
             Self::LotRequired { .. } => ErrorCode::LotRequired,
+            Self::PickListCancelled { .. } => ErrorCode::PickListCancelled,
             Self::NotFound(_) | Self::Ambiguous(_) => ErrorCode::NotFound,
             Self::BadSetting(_) => ErrorCode::BadSettings,
             Self::BadNote(_) => ErrorCode::BadNote,

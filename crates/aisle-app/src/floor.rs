@@ -9,8 +9,8 @@
 
 use crate::views::{
     CountArgs, CountedView, ItemView, LocationView, MoveArgs, PickArgs, PickLineView,
-    PickListSummaryView, PickListView, ReceiveArgs, RecordedView, SessionView, ShortPickArgs,
-    UserView,
+    PickListSummaryView, PickListView, PutBackArgs, PutBackView, ReceiveArgs, RecordedView,
+    SessionView, ShortPickArgs, UserView,
 };
 use crate::{AppError, IdleTimeout};
 use aisle_core::event::{EventBody, PickLineRef, EVENT_VERSION, MAX_EVENT_QTY};
@@ -524,8 +524,108 @@ impl Floor {
                     .claimed_by
                     .as_ref()
                     .is_some_and(|claim| claim.order.device == self.device),
+                cancelled: summary.status == "cancelled",
+                put_back_due: summary.put_back_due,
             })
             .collect())
+    }
+
+    /// What must go back on a shelf from a cancelled pick list, per line and lot (nothing
+    /// for a list that is not cancelled).
+    fn put_backs(&self, list: &PickList) -> Result<Vec<PutBackView>, AppError> {
+        if list.status != "cancelled" {
+            return Ok(Vec::new());
+        }
+        let mut views = Vec::new();
+        for due in self.store.put_back_tally(list.id)? {
+            if due.due <= 0 {
+                continue;
+            }
+            let Some(line) = list.lines.iter().find(|line| line.line == due.line) else {
+                // A pick of a line the list no longer has: it still goes back, to where it
+                // was picked from, which the manager's screens show; the floor lists the
+                // lines it knows.
+                continue;
+            };
+            views.push(PutBackView {
+                line: due.line,
+                location: LocationView::from(&self.location(line.location)?),
+                item: ItemView::from(&self.item(line.item)?),
+                lot: due.lot.map(|lot| lot.as_str().to_owned()),
+                picked: due.picked,
+                due: due.due,
+            });
+        }
+        Ok(views)
+    }
+
+    /// The refusal of any more picking on `list`, which the ERP cancelled, saying what to
+    /// put back.
+    fn cancelled(&self, list: &PickList) -> Result<AppError, AppError> {
+        let put_back = self
+            .put_backs(list)?
+            .into_iter()
+            .map(|due| {
+                let lot = due.lot.map(|lot| format!(" lot {lot}")).unwrap_or_default();
+                format!(
+                    "{} x {}{lot} to {}",
+                    due.due, due.item.sku, due.location.code
+                )
+            })
+            .collect();
+        Ok(AppError::PickListCancelled {
+            reference: list.reference.clone(),
+            put_back,
+        })
+    }
+
+    /// Puts back goods picked for a pick list the ERP cancelled: stock comes back at the
+    /// chosen location. At most what is still due for the line and lot goes back, so the
+    /// put-back work never goes below zero by a slip of the thumb.
+    pub fn put_back(&mut self, args: PutBackArgs, now_ms: u64) -> Result<RecordedView, AppError> {
+        let user = self.touch(now_ms)?;
+        positive(args.qty)?;
+        let list = self.pick_list(args.pick_list)?;
+        let line = list
+            .lines
+            .iter()
+            .find(|line| line.line == args.line)
+            .cloned()
+            .ok_or_else(|| AppError::NotFound(format!("line {} of the pick list", args.line)))?;
+        if list.status != "cancelled" {
+            return Err(AppError::BadQuantity(format!(
+                "{} is not cancelled: nothing of it is put back",
+                list.reference
+            )));
+        }
+        self.location(args.location)?;
+        let lot = args.lot.clone().or_else(|| line.lot.clone());
+        let due = self
+            .store
+            .put_back_tally(list.id)?
+            .into_iter()
+            .find(|due| {
+                due.line == args.line && due.lot.as_ref().map(Lot::as_str) == lot.as_deref()
+            })
+            .map_or(0, |due| due.due);
+        if args.qty > due {
+            return Err(AppError::BadQuantity(format!(
+                "{due} of line {} {} to put back, not {}",
+                args.line,
+                if due == 1 { "is" } else { "are" },
+                args.qty
+            )));
+        }
+        let key = self.key(args.location, line.item, lot.as_deref());
+        let body = EventBody::PutBack {
+            pick_list: list.id,
+            line: args.line,
+            location: args.location,
+            item: line.item,
+            lot: key.lot.clone(),
+            qty: args.qty,
+        };
+        self.record(&user, body, &key, now_ms)
     }
 
     /// Opens a pick list (or the first open one nobody has claimed) and claims it for the
@@ -542,11 +642,26 @@ impl Floor {
                 .store
                 .pick_list_summaries()?
                 .into_iter()
-                .find(|summary| summary.claimed_by.is_none() && summary.n_done < summary.n_lines)
+                .find(|summary| {
+                    summary.status == "open"
+                        && summary.claimed_by.is_none()
+                        && summary.n_done < summary.n_lines
+                })
                 .map(|summary| summary.id)
                 .ok_or_else(|| AppError::NotFound("an open, unclaimed pick list".into()))?,
         };
         let list = self.pick_list(id)?;
+        if list.status == "cancelled" {
+            // Nothing more is picked, and nobody claims it: the floor puts back what was.
+            return Ok(PickListView {
+                id,
+                put_backs: self.put_backs(&list)?,
+                reference: list.reference,
+                lines: Vec::new(),
+                notices: Vec::new(),
+                cancelled: true,
+            });
+        }
         let mut notices = Vec::new();
         let already_mine = self
             .store
@@ -578,6 +693,8 @@ impl Floor {
             reference: list.reference,
             lines,
             notices,
+            cancelled: false,
+            put_backs: Vec::new(),
         })
     }
 
@@ -588,10 +705,14 @@ impl Floor {
             .ok_or_else(|| AppError::NotFound(format!("pick list {id}")))
     }
 
-    /// One line of one of this warehouse's pick lists.
+    /// One line of one of this warehouse's pick lists that is still picked: a list the ERP
+    /// cancelled refuses, saying what to put back.
     fn pick_line_of(&self, pick_list: PickListId, line: u32) -> Result<PickLine, AppError> {
-        self.pick_list(pick_list)?
-            .lines
+        let list = self.pick_list(pick_list)?;
+        if list.status == "cancelled" {
+            return Err(self.cancelled(&list)?);
+        }
+        list.lines
             .into_iter()
             .find(|candidate| candidate.line == line)
             .ok_or_else(|| AppError::NotFound(format!("line {line} of the pick list")))

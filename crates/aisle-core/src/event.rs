@@ -316,6 +316,24 @@ pub enum EventBody {
         /// When the lock ends, in ms since the epoch by the device's clock.
         locked_until_ms: u64,
     },
+    /// The ERP cancelled a pick list (`POST …/erp/pick_lists/{reference}/cancel`). Recorded
+    /// by the server only, with the id [`Event::cancellation_id`] derives from the list, so a
+    /// list is cancelled once. It changes no stock: what was picked for the list becomes
+    /// put-back work ([`crate::stock::put_back`]), whenever the picks sync.
+    PickListCancelled {
+        pick_list: PickListId,
+    },
+    /// Goods picked for a pick list that the ERP cancelled, put back on a shelf: stock
+    /// comes back at `location` (the line's own, or one a manager chose). It closes the
+    /// list's put-back work for `line` and `lot` by `qty` (see [`crate::stock::put_back`]).
+    PutBack {
+        pick_list: PickListId,
+        line: u32,
+        location: LocationId,
+        item: ItemId,
+        lot: Option<Lot>,
+        qty: i64,
+    },
     /// An automatic decision of the stock rules, recorded by the server (see
     /// [`Resolution`]). It changes no stock and raises nothing.
     Resolved {
@@ -388,6 +406,10 @@ pub enum InvalidEvent {
     BadReason,
     #[error("a badge must be 1-{MAX_BADGE_CHARS} characters with no control characters")]
     BadBadge,
+    #[error(
+        "only the server records a pick list's cancellation, with the id derived from the list"
+    )]
+    CancellationNotFromServer,
 }
 
 impl Event {
@@ -414,6 +436,11 @@ impl Event {
                 ));
             }
             (EventBody::Resolved { .. }, true) => {}
+            (EventBody::PickListCancelled { pick_list }, true)
+                if Self::cancellation_id(*pick_list) == self.id => {}
+            (EventBody::PickListCancelled { .. }, _) => {
+                return Err(InvalidEvent::CancellationNotFromServer)
+            }
             (_, true) => return Err(InvalidEvent::FloorEventFromServer),
             // Devices stamp UUIDv7 ids. Anything else is refused, so a device cannot take an
             // id from the server's derived (UUIDv8) space and suppress a resolution with it.
@@ -483,6 +510,10 @@ impl Event {
                 }
                 lot_ok(lot)
             }
+            EventBody::PutBack { qty, lot, .. } => {
+                positive(*qty)?;
+                lot_ok(lot)
+            }
             EventBody::Moved {
                 from, to, qty, lot, ..
             } => {
@@ -534,7 +565,9 @@ impl Event {
                 }
                 lot_ok(lot)
             }
-            EventBody::CountReviewed { .. } | EventBody::PickListClaimed { .. } => Ok(()),
+            EventBody::CountReviewed { .. }
+            | EventBody::PickListClaimed { .. }
+            | EventBody::PickListCancelled { .. } => Ok(()),
             EventBody::BadgeLocked { badge, .. } => badge_ok(badge),
             EventBody::CountRequested { lot, note, .. } => {
                 note_ok(note)?;
@@ -554,6 +587,34 @@ impl Event {
         }
     }
 
+    /// The id of `pick_list`'s cancellation: one per list, so the ERP cancelling twice (or
+    /// through two server instances) records it once.
+    pub fn cancellation_id(pick_list: PickListId) -> EventId {
+        EventId::derived("pick_list_cancelled", pick_list.as_bytes())
+    }
+
+    /// The event recording the ERP's cancellation of `pick_list` in `warehouse`, authored by
+    /// the server's identity there and stamped `hlc` (the server's clock).
+    pub fn pick_list_cancelled(
+        tenant: TenantId,
+        warehouse: WarehouseId,
+        pick_list: PickListId,
+        hlc: Hlc,
+    ) -> Event {
+        Event {
+            v: EventVersion::CURRENT,
+            id: Self::cancellation_id(pick_list),
+            tenant,
+            warehouse,
+            device: DeviceId::server(tenant, warehouse),
+            user: UserId::server(tenant, warehouse),
+            hlc,
+            clock_correction_ms: 0,
+            replaces: None,
+            body: EventBody::PickListCancelled { pick_list },
+        }
+    }
+
     /// The short name of the event's type, as on the wire.
     pub fn kind(&self) -> &'static str {
         match &self.body {
@@ -567,6 +628,8 @@ impl Event {
             EventBody::PickListClaimed { .. } => "pick_list_claimed",
             EventBody::CountRequested { .. } => "count_requested",
             EventBody::BadgeLocked { .. } => "badge_locked",
+            EventBody::PutBack { .. } => "put_back",
+            EventBody::PickListCancelled { .. } => "pick_list_cancelled",
             EventBody::Resolved { .. } => "resolved",
         }
     }
@@ -589,6 +652,28 @@ mod tests {
             replaces: None,
             body,
         }
+    }
+
+    #[test]
+    fn only_the_server_records_a_cancellation_and_with_the_lists_own_id() {
+        let list = PickListId::new_v7(1, [6; 10]);
+        let floor = sample(EventBody::PickListClaimed { pick_list: list });
+        let cancelled = Event::pick_list_cancelled(floor.tenant, floor.warehouse, list, floor.hlc);
+        assert_eq!(cancelled.validate(), Ok(()));
+        assert_eq!(cancelled.kind(), "pick_list_cancelled");
+        let mut forged = cancelled.clone();
+        forged.device = floor.device;
+        assert_eq!(
+            forged.validate(),
+            Err(InvalidEvent::CancellationNotFromServer),
+            "a device cannot cancel a list"
+        );
+        let mut other_id = cancelled.clone();
+        other_id.id = Event::cancellation_id(PickListId::new_v7(1, [7; 10]));
+        assert_eq!(
+            other_id.validate(),
+            Err(InvalidEvent::CancellationNotFromServer)
+        );
     }
 
     #[test]

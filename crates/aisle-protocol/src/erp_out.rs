@@ -54,6 +54,10 @@ pub enum ErpMessageBody {
     /// Every line of a pick list is finished: picked in full, or reported short.
     #[serde(rename = "pick_list.completed")]
     PickListCompleted(PickListCompleted),
+    /// A pick list the ERP cancelled is settled: everything picked for it is back on a
+    /// shelf (at once when nothing was picked).
+    #[serde(rename = "pick_list.cancelled")]
+    PickListCancelled(PickListCancelled),
     /// Something on the floor needs a person: negative stock, a count variance waiting for
     /// review, an over-pick, a contested pick list, a lot missing.
     #[serde(rename = "discrepancy.opened")]
@@ -70,6 +74,7 @@ impl ErpMessageBody {
             Self::GoodsReceived(_) => "goods.received",
             Self::StockAdjusted(_) => "stock.adjusted",
             Self::PickListCompleted(_) => "pick_list.completed",
+            Self::PickListCancelled(_) => "pick_list.cancelled",
             Self::DiscrepancyOpened(_) => "discrepancy.opened",
             Self::DiscrepancyClosed(_) => "discrepancy.closed",
         }
@@ -173,6 +178,64 @@ pub struct CompletedLine {
     /// order they were recorded; absent when nothing was short.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub short_reasons: Vec<String>,
+}
+
+/// `pick_list.cancelled`, version 1: the ERP's cancellation of a pick list, settled. Sent
+/// when the cancellation is recorded if nothing was picked for the list, and otherwise when
+/// the last unit picked for it is put back. A pick made offline before its PC heard of the
+/// cancellation reopens the put-back when it syncs; once that is put back too, another
+/// `pick_list.cancelled` is sent with the new totals (its id differs: it comes from the list
+/// and the units put back). The latest one for a list is the truth.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PickListCancelled {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub pick_list: PickListId,
+    /// The ERP's reference for the list.
+    pub reference: String,
+    /// The `pick_list_cancelled` event the server recorded for the ERP's request; absent
+    /// when the list was cancelled by upserting it with the status `cancelled`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Uuid))]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cancellation: Option<EventId>,
+    /// Every line of the list, in line order, with what was picked and where it went back.
+    pub lines: Vec<CancelledLine>,
+}
+
+/// One line of a `pick_list.cancelled`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CancelledLine {
+    pub line: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub item: ItemId,
+    /// Where the line was to be picked from.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub location: LocationId,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lot: Option<String>,
+    /// The line's quantity.
+    pub quantity: i64,
+    /// What was picked against it before the floor stopped; 0 when nothing was.
+    pub picked: i64,
+    /// Each put-back of what was picked, in the order the floor recorded them.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub put_back: Vec<PutBackLine>,
+}
+
+/// Units of a cancelled line put back on a shelf.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PutBackLine {
+    /// Where they went: the line's location, or another one a manager chose.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub location: LocationId,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lot: Option<String>,
+    pub qty: i64,
+    /// The floor's `put_back` event.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub event: EventId,
 }
 
 /// `discrepancy.opened`, version 1.

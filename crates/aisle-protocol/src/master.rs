@@ -293,6 +293,33 @@ pub struct ErpUpsertResponse {
     pub version: u64,
 }
 
+/// The query of `POST /v1/t/{tenant}/erp/pick_lists/{reference}/cancel`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct ErpCancelQuery {
+    /// The warehouse's name or id; needed only when the reference is used in several.
+    pub warehouse: Option<String>,
+}
+
+/// The answer to a pick list's cancellation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErpCancelResponse {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub pick_list: PickListId,
+    pub reference: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub warehouse: WarehouseId,
+    /// The `pick_list_cancelled` event devices pull; its seq in the warehouse's log.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub cancellation: aisle_core::ids::EventId,
+    pub seq: u64,
+    /// True when an earlier request had cancelled the list: nothing new was written.
+    pub already_cancelled: bool,
+}
+
 /// The query of `GET /v1/t/{tenant}/erp/stock`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]

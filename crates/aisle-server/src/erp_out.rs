@@ -9,8 +9,10 @@
 //! each count that is approved with a variance (within tolerance at once, or by the latest
 //! review of a count that needed one), and `discrepancy.opened` / `discrepancy.closed` as
 //! the rules (or the server's lot check) open and close discrepancies ([`Watched`]), and
-//! `pick_list.completed` when a list's last line is finished ([`pick_list_completed`]).
-//! `pick_list.cancelled` (issue 16's ERP cancellation) is not derived yet.
+//! `pick_list.completed` when a list's last line is finished ([`pick_list_completed`]),
+//! and `pick_list.cancelled` when a list the ERP cancelled is settled: at its cancellation
+//! when nothing was picked, else when the last unit picked is put back
+//! ([`pick_list_cancelled`]). A cancelled list is never `pick_list.completed`.
 //!
 //! Derivation reads the projection (a key's on-hand before an adjustment, a count's record
 //! after its review) through the same [`Ledger`] the rules write, and nothing else: no
@@ -24,8 +26,9 @@ use aisle_core::stock::{
 };
 use aisle_core::Event;
 use aisle_protocol::{
-    AdjustmentCause, CompletedLine, DiscrepancyClosed, DiscrepancyOpened, ErpMessage,
-    ErpMessageBody, GoodsReceived, PickListCompleted, StockAdjusted, ERP_MESSAGE_VERSION,
+    AdjustmentCause, CancelledLine, CompletedLine, DiscrepancyClosed, DiscrepancyOpened,
+    ErpMessage, ErpMessageBody, GoodsReceived, PickListCancelled, PickListCompleted, PutBackLine,
+    StockAdjusted, ERP_MESSAGE_VERSION,
 };
 
 /// What an event's messages need from the projection before the event is applied: the
@@ -181,10 +184,12 @@ fn approved_count<L: Ledger>(
     )])
 }
 
-/// A pick list as master data has it, for `pick_list.completed`.
+/// A pick list as master data has it, for `pick_list.completed` and `pick_list.cancelled`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct MasterPickList {
     pub reference: String,
+    /// `open`, `done` or `cancelled`.
+    pub status: String,
     /// `(line, item, location, lot, quantity)`, in line order.
     pub lines: Vec<(u32, ItemId, LocationId, Option<String>, i64)>,
 }
@@ -258,6 +263,10 @@ where
     let Some(list) = tx.master_pick_list(list_id)? else {
         return Ok(None);
     };
+    // The ERP cancelled it: what was picked goes back, and `pick_list.cancelled` says so.
+    if cancelled(tx, list_id, &list)? {
+        return Ok(None);
+    }
     let shorts = tx.shorts(list_id)?;
     let mut lines = Vec::with_capacity(list.lines.len());
     for (line, item, location, lot, quantity) in list.lines {
@@ -292,6 +301,140 @@ where
             pick_list: list_id,
             reference: list.reference,
             event: event.id,
+            lines,
+        }),
+    )))
+}
+
+/// Whether the ERP cancelled `list_id`: its cancellation is logged, or its master record
+/// says `cancelled` (an ERP may also cancel by upserting the list with that status).
+fn cancelled<T: crate::storage::push::PushTx>(
+    tx: &mut T,
+    list_id: PickListId,
+    list: &MasterPickList,
+) -> Result<bool, crate::error::ServerError> {
+    Ok(list.status == "cancelled" || tx.logged_seq(Event::cancellation_id(list_id))?.is_some())
+}
+
+/// Whether every line of `list_id` is finished: its picks and reported shorts reach the
+/// line's quantity (false for a list master data does not know, or one without lines).
+pub(crate) fn finished<T: crate::storage::push::PushTx>(
+    tx: &mut T,
+    list_id: PickListId,
+) -> Result<bool, crate::error::ServerError>
+where
+    crate::error::ServerError: From<<T::Ledger as Ledger>::Error>,
+{
+    let Some(list) = tx.master_pick_list(list_id)? else {
+        return Ok(false);
+    };
+    let shorts = tx.shorts(list_id)?;
+    for (line, _, _, _, quantity) in &list.lines {
+        let picked = tx
+            .ledger()
+            .pick_line(list_id, *line)?
+            .map_or(0, |state| state.picked_total);
+        let short: i64 = shorts
+            .iter()
+            .filter(|short| short.line == *line)
+            .map(|short| short.qty_short)
+            .sum();
+        if picked.saturating_add(short) < *quantity {
+            return Ok(false);
+        }
+    }
+    Ok(!list.lines.is_empty())
+}
+
+/// `pick_list.cancelled` when `event`, just applied, settles a pick list the ERP cancelled:
+/// the cancellation itself when nothing was picked for the list, or the put-back that
+/// brings every line's put-back total up to what was picked for it (one that was settled
+/// already derives nothing). The message's id comes from that event, so it is derived once.
+pub(crate) fn pick_list_cancelled<T: crate::storage::push::PushTx>(
+    tx: &mut T,
+    event: &Event,
+) -> Result<Option<ErpMessage>, crate::error::ServerError>
+where
+    crate::error::ServerError: From<<T::Ledger as Ledger>::Error>,
+{
+    let (list_id, this_put_back) = match &event.body {
+        EventBody::PickListCancelled { pick_list } => (*pick_list, None),
+        EventBody::PutBack {
+            pick_list,
+            line,
+            qty,
+            ..
+        } => (*pick_list, Some((*line, *qty))),
+        _ => return Ok(None),
+    };
+    let Some(list) = tx.master_pick_list(list_id)? else {
+        return Ok(None);
+    };
+    let cancellation = Event::cancellation_id(list_id);
+    let logged = tx.logged_seq(cancellation)?.is_some();
+    if !logged && list.status != "cancelled" {
+        return Ok(None);
+    }
+    let mut put_backs = tx.put_backs(list_id)?;
+    put_backs.sort_by_key(Event::order);
+    put_backs.dedup_by_key(|put_back| put_back.id);
+    let (mut settled, mut settled_before) = (true, true);
+    let mut lines = Vec::with_capacity(list.lines.len());
+    for (line, item, location, lot, quantity) in list.lines {
+        let picked = tx
+            .ledger()
+            .pick_line(list_id, line)?
+            .map_or(0, |state| state.picked_total);
+        let mut put_back = Vec::new();
+        for put in &put_backs {
+            if let EventBody::PutBack {
+                line: put_line,
+                location,
+                lot,
+                qty,
+                ..
+            } = &put.body
+            {
+                if *put_line == line {
+                    put_back.push(PutBackLine {
+                        location: *location,
+                        lot: lot.as_ref().map(|lot| lot.as_str().to_owned()),
+                        qty: *qty,
+                        event: put.id,
+                    });
+                }
+            }
+        }
+        let back: i64 = put_back.iter().map(|put| put.qty).sum();
+        let this = this_put_back
+            .filter(|(put_line, _)| *put_line == line)
+            .map_or(0, |(_, qty)| qty);
+        settled &= back >= picked;
+        settled_before &= back - this >= picked;
+        lines.push(CancelledLine {
+            line,
+            item,
+            location,
+            lot,
+            quantity,
+            picked,
+            put_back,
+        });
+    }
+    let newly_settled = match this_put_back {
+        None => settled,
+        Some(_) => settled && !settled_before,
+    };
+    if !newly_settled {
+        return Ok(None);
+    }
+    Ok(Some(message(
+        event,
+        event.id,
+        ErpMessageBody::PickListCancelled(PickListCancelled {
+            pick_list: list_id,
+            reference: list.reference,
+            cancellation: logged.then_some(cancellation),
             lines,
         }),
     )))

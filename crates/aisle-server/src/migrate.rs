@@ -56,6 +56,9 @@ const TENANT_MIGRATIONS: &[Step] = &[
     Step::Own(include_str!(
         "../../../migrations/cloud/tenant/0009_pick_line_shorts.sql"
     )),
+    Step::Own(include_str!(
+        "../../../migrations/cloud/tenant/0010_put_back.sql"
+    )),
 ];
 
 /// A tenant database's migrations, as rusqlite_migration runs them.

@@ -68,6 +68,7 @@ impl Modify for SecuritySchemes {
         crate::http::master::put_locations,
         crate::http::master::put_users,
         crate::http::master::put_pick_lists,
+        crate::http::master::cancel_pick_list,
         crate::http::master::erp_stock,
         crate::http::feed::erp_feed,
         crate::http::webhooks::list,
@@ -568,6 +569,7 @@ mod tests {
             ("goods.received", "GoodsReceived"),
             ("stock.adjusted", "StockAdjusted"),
             ("pick_list.completed", "PickListCompleted"),
+            ("pick_list.cancelled", "PickListCancelled"),
             ("discrepancy.opened", "DiscrepancyOpened"),
             ("discrepancy.closed", "DiscrepancyClosed"),
         ] {

@@ -34,6 +34,7 @@ use uuid::Uuid;
 #[cfg(test)]
 pub(crate) mod conformance;
 pub(crate) mod push;
+pub use push::Cancellation;
 
 /// A page of pulled events.
 #[derive(Debug)]
@@ -72,6 +73,17 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         events: &[Event],
         now_ms: i64,
     ) -> Result<Vec<PushResult>, ServerError>;
+
+    /// Records the ERP's cancellation of the pick list `reference` (in `warehouse`, when
+    /// the tenant has that reference in several), in one push transaction (see
+    /// [`push::cancel_pick_list`]).
+    fn cancel_pick_list(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        reference: &str,
+        warehouse: Option<WarehouseId>,
+        now_ms: i64,
+    ) -> Result<Cancellation, ServerError>;
 
     /// The context's warehouse's events with `seq > after`, at most `limit` of them.
     fn pull(
@@ -192,6 +204,38 @@ pub struct SqliteStorage {
 }
 
 impl SqliteStorage {
+    /// Runs `work` in a push transaction of `db`: the file's one writer, immediate, the
+    /// ledger finished and the transaction committed when `work` succeeds.
+    fn in_push<R>(
+        &self,
+        db: &crate::pool::TenantDb,
+        work: impl FnOnce(&mut SqlitePush<'_>) -> Result<R, ServerError>,
+    ) -> Result<R, ServerError> {
+        let _turn = db.write_turn();
+        let mut conn = db.connection()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let result = {
+            let mut push = SqlitePush {
+                conn: &tx,
+                ledger: SqlLedger::new(&tx),
+                insert: tx.prepare_cached(
+                    "INSERT INTO events (id, warehouse, device, hlc, kind, received_ms, payload)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+                )?,
+                existing: tx.prepare_cached("SELECT seq, payload FROM events WHERE id = ?1")?,
+                outbox: tx.prepare_cached(
+                    "INSERT INTO erp_outbox (id, tenant, warehouse, type, version, occurred_ms, cause_seq, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+                )?,
+            };
+            let result = work(&mut push)?;
+            push.ledger.finish()?;
+            result
+        };
+        tx.commit()?;
+        Ok(result)
+    }
+
     pub fn new(pools: TenantPools) -> Self {
         Self {
             pools,
@@ -302,12 +346,12 @@ impl<'t> push::PushTx for SqlitePush<'t> {
         &mut self,
         id: aisle_core::ids::PickListId,
     ) -> Result<Option<crate::erp_out::MasterPickList>, ServerError> {
-        let reference: Option<String> = self
+        let head: Option<(String, String)> = self
             .conn
-            .prepare_cached("SELECT reference FROM pick_lists WHERE id = ?1")?
-            .query_row([id.as_bytes()], |row| row.get(0))
+            .prepare_cached("SELECT reference, status FROM pick_lists WHERE id = ?1")?
+            .query_row([id.as_bytes()], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?;
-        let Some(reference) = reference else {
+        let Some((reference, status)) = head else {
             return Ok(None);
         };
         let mut statement = self.conn.prepare_cached(
@@ -324,7 +368,78 @@ impl<'t> push::PushTx for SqlitePush<'t> {
                 ))
             })?
             .collect::<Result<_, _>>()?;
-        Ok(Some(crate::erp_out::MasterPickList { reference, lines }))
+        Ok(Some(crate::erp_out::MasterPickList {
+            reference,
+            status,
+            lines,
+        }))
+    }
+
+    fn logged_seq(&mut self, id: EventId) -> Result<Option<i64>, ServerError> {
+        Ok(self
+            .existing
+            .query_row([id.as_bytes()], |row| row.get(0))
+            .optional()?)
+    }
+
+    fn put_backs(
+        &mut self,
+        pick_list: aisle_core::ids::PickListId,
+    ) -> Result<Vec<Event>, ServerError> {
+        // Through the partial index of tenant schema 10.
+        let mut statement = self.conn.prepare_cached(
+            "SELECT payload FROM events
+             WHERE kind = 'put_back' AND json_extract(payload, '$.body.pick_list') = ?1",
+        )?;
+        let payloads = statement
+            .query_map([pick_list.to_string()], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(payloads
+            .iter()
+            .map(|payload| serde_json::from_str(payload))
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn pick_lists_by_reference(
+        &mut self,
+        reference: &str,
+        warehouse: Option<aisle_core::ids::WarehouseId>,
+    ) -> Result<Vec<(aisle_core::ids::PickListId, WarehouseId, String)>, ServerError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id, warehouse, status FROM pick_lists
+             WHERE reference = ?1 AND (?2 IS NULL OR warehouse = ?2) ORDER BY warehouse",
+        )?;
+        let found = statement
+            .query_map(
+                rusqlite::params![reference, warehouse.as_ref().map(|w| w.as_bytes().to_vec())],
+                |row| {
+                    Ok((
+                        aisle_core::ids::PickListId::from_uuid(Uuid::from_bytes(row.get(0)?)),
+                        WarehouseId::from_uuid(Uuid::from_bytes(row.get(1)?)),
+                        row.get::<_, String>(2)?,
+                    ))
+                },
+            )?
+            .collect::<Result<_, _>>()?;
+        Ok(found)
+    }
+
+    fn mark_cancelled(
+        &mut self,
+        pick_list: aisle_core::ids::PickListId,
+    ) -> Result<(), ServerError> {
+        // The next master version, as every master write takes it (`master::next_version`):
+        // this transaction is the file's one writer.
+        let version: i64 = self.conn.query_row(
+            "UPDATE master_version SET version = version + 1 WHERE id = 1 RETURNING version",
+            [],
+            |row| row.get(0),
+        )?;
+        self.conn.execute(
+            "UPDATE pick_lists SET status = 'cancelled', version = ?2 WHERE id = ?1",
+            (pick_list.as_bytes(), version),
+        )?;
+        Ok(())
     }
 
     fn add_short(&mut self, short: &crate::erp_out::Short) -> Result<(), ServerError> {
@@ -382,35 +497,28 @@ impl Storage for SqliteStorage {
         now_ms: i64,
     ) -> Result<Vec<PushResult>, ServerError> {
         let db = self.pools.get(context)?;
-        let _turn = db.write_turn();
-        let mut conn = db.connection()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let results = {
-            let mut push = SqlitePush {
-                conn: &tx,
-                ledger: SqlLedger::new(&tx),
-                insert: tx.prepare_cached(
-                    "INSERT INTO events (id, warehouse, device, hlc, kind, received_ms, payload)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
-                )?,
-                existing: tx.prepare_cached("SELECT seq, payload FROM events WHERE id = ?1")?,
-                outbox: tx.prepare_cached(
-                    "INSERT INTO erp_outbox (id, tenant, warehouse, type, version, occurred_ms, cause_seq, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
-                )?,
-            };
-            let results = push::push_events(
-                &mut push,
+        self.in_push(&db, |push| {
+            push::push_events(
+                push,
                 events,
                 now_ms,
                 self.max_clock_ahead_ms,
                 self.erp_outbox,
-            )?;
-            push.ledger.finish()?;
-            results
-        };
-        tx.commit()?;
-        Ok(results)
+            )
+        })
+    }
+
+    fn cancel_pick_list(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        reference: &str,
+        warehouse: Option<WarehouseId>,
+        now_ms: i64,
+    ) -> Result<Cancellation, ServerError> {
+        let db = self.pools.get(context)?;
+        self.in_push(&db, |push| {
+            push::cancel_pick_list(push, context.tenant(), reference, warehouse, now_ms)
+        })
     }
 
     fn pull(

@@ -25,6 +25,8 @@ pub struct PickListSummary {
     pub n_done: u32,
     /// The winning claim, if anyone has claimed the list.
     pub claimed_by: Option<Claim>,
+    /// For a list the ERP cancelled: units picked for it that are not back on a shelf.
+    pub put_back_due: i64,
 }
 
 /// What the audit trail is filtered by; `None` fields match everything.
@@ -112,10 +114,44 @@ impl Store {
             .map_err(StoreError::from)
     }
 
-    /// Every open pick list of the store's warehouse with its progress, by reference.
+    /// The `picked` and `put_back` events of a pick list, in event order, found through
+    /// the two indexes of schema 10 without reading the rest of the log.
+    pub fn pick_list_picks(&self, pick_list: PickListId) -> Result<Vec<Event>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT payload FROM events
+             WHERE kind = 'picked' AND json_extract(payload, '$.body.pick_line.pick_list') = ?1
+             UNION ALL
+             SELECT payload FROM events
+             WHERE kind = 'put_back' AND json_extract(payload, '$.body.pick_list') = ?1",
+        )?;
+        let payloads = statement
+            .query_map([pick_list.to_string()], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut events = payloads
+            .iter()
+            .map(|payload| serde_json::from_str::<Event>(payload))
+            .collect::<Result<Vec<_>, _>>()?;
+        events.sort_by_key(Event::order);
+        Ok(events)
+    }
+
+    /// Per line and lot of a pick list: picked, put back and still to put back (see
+    /// `aisle_core::stock::put_back`). Only a cancelled list has put-back work, but the
+    /// tally is the same for any list.
+    pub fn put_back_tally(
+        &self,
+        pick_list: PickListId,
+    ) -> Result<Vec<aisle_core::stock::put_back::PutBackDue>, StoreError> {
+        let events = self.pick_list_picks(pick_list)?;
+        Ok(aisle_core::stock::put_back::tally(pick_list, &events))
+    }
+
+    /// Every pick list of the store's warehouse the floor has work on, by reference: the
+    /// open ones with their progress, and the cancelled ones with units still to put back.
     pub fn pick_list_summaries(&self) -> Result<Vec<PickListSummary>, StoreError> {
         let mut statement = self.conn.prepare_cached(
-            "SELECT id, reference, status FROM pick_lists WHERE warehouse = ?1 AND status = 'open'
+            "SELECT id, reference, status FROM pick_lists
+             WHERE warehouse = ?1 AND status IN ('open', 'cancelled')
              ORDER BY reference, id",
         )?;
         let lists = statement
@@ -128,7 +164,19 @@ impl Store {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         let mut summaries = Vec::with_capacity(lists.len());
-        for (id, reference, status) in lists {
+        for (id, reference, mut status) in lists {
+            if status == "open" && self.cancellation_logged(id)? {
+                status = "cancelled".to_owned();
+            }
+            let put_back_due = if status == "cancelled" {
+                let due: i64 = self.put_back_tally(id)?.iter().map(|due| due.due).sum();
+                if due == 0 {
+                    continue;
+                }
+                due
+            } else {
+                0
+            };
             let lines: Vec<(u32, i64)> = self
                 .conn
                 .prepare_cached("SELECT line, qty FROM pick_lines WHERE pick_list = ?1")?
@@ -146,6 +194,7 @@ impl Store {
                 n_lines: lines.len() as u32,
                 n_done,
                 claimed_by: self.pick_list_winner(id)?,
+                put_back_due,
             });
         }
         Ok(summaries)

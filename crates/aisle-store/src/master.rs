@@ -431,6 +431,17 @@ impl Store {
     }
 
     /// A pick list with its lines in the warehouse's walk order.
+    /// Whether the ERP's cancellation of `pick_list` is in the log. The server also marks
+    /// the list `cancelled` in master data, but the event may be pulled first: either one
+    /// cancels it on this PC.
+    pub fn cancellation_logged(&self, pick_list: PickListId) -> Result<bool, StoreError> {
+        let id = aisle_core::Event::cancellation_id(pick_list);
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM events WHERE id = ?1")?
+            .exists([id.as_bytes()])?)
+    }
+
     pub fn pick_list(&self, id: PickListId) -> Result<Option<PickList>, StoreError> {
         let head = self
             .conn
@@ -446,9 +457,12 @@ impl Store {
                 },
             )
             .optional()?;
-        let Some((warehouse, reference, status)) = head else {
+        let Some((warehouse, reference, mut status)) = head else {
             return Ok(None);
         };
+        if status == "open" && self.cancellation_logged(id)? {
+            status = "cancelled".to_owned();
+        }
         let mut statement = self.conn.prepare_cached(
             "SELECT l.line, l.item, l.location, l.lot, l.qty FROM pick_lines l
              LEFT JOIN locations loc ON loc.id = l.location

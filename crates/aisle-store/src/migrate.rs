@@ -38,6 +38,7 @@ const MIGRATIONS: &[Step] = &[
     Step::Own(include_str!(
         "../../../migrations/device/0009_badge_lockouts.sql"
     )),
+    Step::Own(include_str!("../../../migrations/device/0010_put_back.sql")),
 ];
 
 /// The store's migrations, as rusqlite_migration runs them.

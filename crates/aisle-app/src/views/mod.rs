@@ -190,6 +190,20 @@ pub struct PickArgs {
     pub qty: i64,
 }
 
+/// Putting back goods picked for a cancelled pick list: `qty` of line `line` (and `lot`)
+/// at `location`, the line's own location or another one a manager chose.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(optional_fields))]
+#[serde(rename_all = "camelCase")]
+pub struct PutBackArgs {
+    pub pick_list: PickListId,
+    pub line: u32,
+    pub location: LocationId,
+    pub lot: Option<String>,
+    pub qty: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[cfg_attr(test, ts(optional_fields))]
@@ -261,6 +275,10 @@ pub struct PickListSummaryView {
     /// The winning claim was made on this PC (the screen says "on this PC" rather than its
     /// name).
     pub claimed_here: bool,
+    /// The ERP cancelled the list: nothing more is picked, and `put_back_due` units picked
+    /// for it wait to go back on a shelf (a cancelled list is listed only while they do).
+    pub cancelled: bool,
+    pub put_back_due: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -284,8 +302,28 @@ pub struct PickLineView {
 pub struct PickListView {
     pub id: PickListId,
     pub reference: String,
+    /// The lines to pick; none once the ERP cancelled the list.
     pub lines: Vec<PickLineView>,
     pub notices: Vec<String>,
+    /// The ERP cancelled the list: `put_backs` is what must go back on a shelf.
+    pub cancelled: bool,
+    pub put_backs: Vec<PutBackView>,
+}
+
+/// Units picked for one line (and lot) of a cancelled pick list that must go back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct PutBackView {
+    pub line: u32,
+    /// Where the line was picked from: where it goes back unless a manager says otherwise.
+    pub location: LocationView,
+    pub item: ItemView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub lot: Option<String>,
+    pub picked: i64,
+    pub due: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -447,6 +485,24 @@ impl HistoryEntry {
             EventBody::PickListClaimed { pick_list } => {
                 format!("claimed pick list {}", names.pick_list(*pick_list))
             }
+            EventBody::PickListCancelled { pick_list } => format!(
+                "the ERP cancelled pick list {}",
+                names.pick_list(*pick_list)
+            ),
+            EventBody::PutBack {
+                pick_list,
+                location,
+                item,
+                lot: l,
+                qty,
+                ..
+            } => format!(
+                "put back {qty} x {}{} at {} (pick list {} was cancelled)",
+                names.item(*item),
+                lot(l),
+                names.location(*location),
+                names.pick_list(*pick_list)
+            ),
             EventBody::CountRequested {
                 location,
                 item,

@@ -52,6 +52,7 @@
 //! of the set of floor events.
 
 pub mod memory;
+pub mod put_back;
 pub mod reference;
 
 /// The version of these rules. A projection records the version that wrote it and is rebuilt
@@ -171,10 +172,18 @@ impl Event {
                 delta,
                 ..
             } => vec![(self.key(*location, *item, lot), bounded_qty(*delta))],
+            EventBody::PutBack {
+                location,
+                item,
+                lot,
+                qty,
+                ..
+            } => vec![(self.key(*location, *item, lot), bounded_qty(*qty))],
             EventBody::Counted { .. }
             | EventBody::CountReviewed { .. }
             | EventBody::ShortPicked { .. }
             | EventBody::PickListClaimed { .. }
+            | EventBody::PickListCancelled { .. }
             | EventBody::CountRequested { .. }
             | EventBody::BadgeLocked { .. }
             | EventBody::Resolved { .. } => Vec::new(),

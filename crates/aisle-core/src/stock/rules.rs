@@ -64,7 +64,10 @@ fn apply_event<L: Ledger>(
 ) -> Result<Vec<Notice>, L::Error> {
     let order = event.order();
     match &event.body {
-        EventBody::Received { .. } | EventBody::Moved { .. } | EventBody::Adjusted { .. } => {
+        EventBody::Received { .. }
+        | EventBody::Moved { .. }
+        | EventBody::Adjusted { .. }
+        | EventBody::PutBack { .. } => {
             apply_deltas(ledger, event, &order, journal)?;
         }
         EventBody::Picked {
@@ -157,6 +160,9 @@ fn apply_event<L: Ledger>(
         EventBody::Resolved { .. } => {}
         // A lockout is a security record for managers; stock rules have nothing to derive.
         EventBody::BadgeLocked { .. } => {}
+        // What a cancellation asks of the floor is put-back work, derived from the list's
+        // picks by `put_back`; it moves no stock and the rules track nothing of it.
+        EventBody::PickListCancelled { .. } => {}
     }
     Ok(Vec::new())
 }

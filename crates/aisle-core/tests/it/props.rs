@@ -21,6 +21,7 @@ enum Op {
     Short(u16, u16, bool, i64),
     Claim(u16),
     Request(u16, u16, bool),
+    PutBack(u16, u16, bool, i64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -49,6 +50,11 @@ fn extreme_qty() -> BoxedStrategy<i64> {
     .boxed()
 }
 
+/// A put-back's quantity: small, and now and then one beyond the bound.
+fn received_back() -> BoxedStrategy<i64> {
+    prop_oneof![4 => 1i64..6, 1 => Just(i64::MAX)].boxed()
+}
+
 fn extreme_op() -> impl Strategy<Value = Op> {
     op_with(extreme_qty(), extreme_qty(), extreme_qty(), extreme_qty())
 }
@@ -73,6 +79,7 @@ fn op_with(
         1 => (loc.clone(), item.clone(), any::<bool>(), 1i64..4).prop_map(|(l, i, lot, q)| Op::Short(l, i, lot, q)),
         1 => (1u16..=2).prop_map(Op::Claim),
         1 => (loc.clone(), item.clone(), any::<bool>()).prop_map(|(l, i, lot)| Op::Request(l, i, lot)),
+        1 => (loc.clone(), item.clone(), any::<bool>(), received_back()).prop_map(|(l, i, lot, q)| Op::PutBack(l, i, lot, q)),
     ]
 }
 
@@ -88,6 +95,17 @@ fn build(ops: Vec<(Op, u16, u64, u16)>) -> Vec<Event> {
             Op::Pick(l, i, lotted, q, None) => picked(&key(l, i, lot(lotted)), q),
             Op::Pick(l, i, lotted, q, Some((list, line_qty))) => {
                 picked_on_line(&key(l, i, lot(lotted)), q, pick_list(list), 1, line_qty)
+            }
+            Op::PutBack(l, i, lotted, q) => {
+                let key = key(l, i, lot(lotted));
+                EventBody::PutBack {
+                    pick_list: pick_list(1),
+                    line: 1,
+                    location: key.location,
+                    item: key.item,
+                    lot: key.lot,
+                    qty: q,
+                }
             }
             Op::Move(l, i, lotted, to, q) if to != l => moved(&key(l, i, lot(lotted)), to, q),
             Op::Move(l, i, lotted, _, q) => picked(&key(l, i, lot(lotted)), q),

@@ -15,8 +15,8 @@ use crate::master::{
     self, ErpRecord, ErpUserRecord, NewItem, NewLocation, NewPickList, NewUser, Upsert,
 };
 use aisle_protocol::{
-    self, ErpItems, ErpLocations, ErpPickLists, ErpStockQuery, ErpStockResponse, ErpUpsertResponse,
-    ErpUsers, MasterQuery, MasterResponse,
+    self, ErpCancelQuery, ErpCancelResponse, ErpItems, ErpLocations, ErpPickLists, ErpStockQuery,
+    ErpStockResponse, ErpUpsertResponse, ErpUsers, MasterQuery, MasterResponse,
 };
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
@@ -83,6 +83,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/t/{tenant}/erp/locations", put(put_locations))
         .route("/v1/t/{tenant}/erp/users", put(put_users))
         .route("/v1/t/{tenant}/erp/pick_lists", put(put_pick_lists))
+        .route(
+            "/v1/t/{tenant}/erp/pick_lists/{reference}/cancel",
+            axum::routing::post(cancel_pick_list),
+        )
         .route("/v1/t/{tenant}/erp/stock", get(erp_stock))
 }
 
@@ -303,6 +307,101 @@ pub(crate) async fn put_pick_lists(
     // Committed: the tenant's waiting pulls wake and their devices fetch master data.
     state.live.master_changed(tenant);
     answer(outcome, "pick_lists")
+}
+
+/// Cancels a pick list for the ERP: a SAGA step with compensation. The server records a
+/// `pick_list_cancelled` event, which devices pull at once (the live channel wakes them),
+/// and marks the list `cancelled` in master data. Lines not picked leave the floor; what
+/// was picked becomes put-back work on every PC, including picks made offline that sync
+/// later; `pick_list.cancelled` is sent once everything picked is back (at once when
+/// nothing was). Cancelling again answers as the first time.
+#[utoipa::path(post, path = "/v1/t/{tenant}/erp/pick_lists/{reference}/cancel", tag = "erp",
+    params(
+        ("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the key's tenant"),
+        ("reference" = String, Path, description = "The ERP's reference for the pick list"),
+        ErpCancelQuery,
+    ),
+    responses(
+        (status = 200, description = "The list is cancelled (now, or by an earlier request: `already_cancelled`)", body = ErpCancelResponse),
+        (status = 400, description = "`bad_query`: no such warehouse in this tenant", body = crate::openapi::ErrorBody),
+        (status = 404, description = "`pick_list_not_found`: no pick list of the tenant has the reference", body = crate::openapi::ErrorBody),
+        (status = 409, description = "`pick_list_complete`: every line is picked or reported short (or the ERP marked it done), so there is nothing to cancel; `ambiguous_reference`: the reference is used in several warehouses, name one with `?warehouse=`", body = crate::openapi::ErrorBody),
+        ErpKeyRefusals,
+    ),
+    security(("api_key" = ["master:write"])))]
+pub(crate) async fn cancel_pick_list(
+    context: IntegrationContext<MasterWrite>,
+    State(state): State<AppState>,
+    axum::extract::Path((_, reference)): axum::extract::Path<(uuid::Uuid, String)>,
+    query: Result<Query<ErpCancelQuery>, QueryRejection>,
+) -> Result<Json<ErpCancelResponse>, AppError> {
+    let Query(query) = query.map_err(query_error)?;
+    let tenant = context.tenant();
+    let (registry, storage) = (state.registry.clone(), state.storage.clone());
+    let span = context.span("erp_cancel_pick_list");
+    let asked = reference.clone();
+    let cancelled = blocking(move || -> Result<_, AppError> {
+        let warehouse = match query.warehouse.as_deref().filter(|w| !w.is_empty()) {
+            None => None,
+            Some(id_or_name) => {
+                let warehouses = registry.list_warehouses(context.tenant())?;
+                let found = master::resolve_warehouse(&warehouses, id_or_name);
+                Some(found.ok_or_else(|| {
+                    AppError::BadQuery(format!("no warehouse {id_or_name:?} in this tenant"))
+                })?)
+            }
+        };
+        Ok(storage.cancel_pick_list(&context, &asked, warehouse, crate::now_ms())?)
+    })
+    .instrument(span)
+    .await?;
+    let refused = |status, code, message: String| AppError::Http {
+        status,
+        code,
+        message,
+    };
+    match cancelled {
+        crate::storage::Cancellation::Cancelled {
+            pick_list,
+            warehouse,
+            event,
+            seq,
+            already,
+        } => {
+            if !already {
+                // Committed: the warehouse's devices pull the event, and the master change.
+                state.live.pushed(tenant, warehouse);
+                state.live.master_changed(tenant);
+            }
+            Ok(Json(ErpCancelResponse {
+                pick_list,
+                reference,
+                warehouse,
+                cancellation: event,
+                seq: seq as u64,
+                already_cancelled: already,
+            }))
+        }
+        crate::storage::Cancellation::Unknown => Err(refused(
+            StatusCode::NOT_FOUND,
+            "pick_list_not_found",
+            format!("no pick list of this tenant has the reference {reference:?}"),
+        )),
+        crate::storage::Cancellation::Ambiguous => Err(refused(
+            StatusCode::CONFLICT,
+            "ambiguous_reference",
+            format!(
+                "pick lists of several warehouses have the reference {reference:?}: name one with ?warehouse="
+            ),
+        )),
+        crate::storage::Cancellation::Complete => Err(refused(
+            StatusCode::CONFLICT,
+            "pick_list_complete",
+            format!(
+                "pick list {reference:?} is complete (every line picked or reported short): there is nothing to cancel"
+            ),
+        )),
+    }
 }
 
 /// On-hand stock of the key's tenant, of one warehouse when asked.

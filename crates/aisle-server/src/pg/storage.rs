@@ -35,6 +35,7 @@ use crate::storage::push::{self, PushTx};
 use crate::storage::{PullPage, StockFilter, StockView, Storage};
 use crate::touching::TouchingPage;
 use crate::wire::RawPulledEvent;
+use aisle_core::event::EventBody;
 use aisle_core::ids::{EventId, ItemId, LocationId, TenantId, WarehouseId};
 use aisle_core::stock::{CountTask, CountTaskReason, Discrepancy, StockKey};
 use aisle_core::Event;
@@ -432,7 +433,7 @@ impl<'t> PushTx for PgPush<'t> {
         id: aisle_core::ids::PickListId,
     ) -> Result<Option<crate::erp_out::MasterPickList>, ServerError> {
         let Some(row) = self.tx.query_opt(
-            "SELECT reference FROM pick_lists WHERE id = $1",
+            "SELECT reference, status FROM pick_lists WHERE id = $1",
             &[id.as_uuid()],
         )?
         else {
@@ -457,8 +458,91 @@ impl<'t> PushTx for PgPush<'t> {
             .collect();
         Ok(Some(crate::erp_out::MasterPickList {
             reference: row.get(0),
+            status: row.get(1),
             lines,
         }))
+    }
+
+    fn logged_seq(&mut self, id: EventId) -> Result<Option<i64>, ServerError> {
+        if let Some((seq, _)) = self.logged.get(&id) {
+            return Ok(Some(*seq));
+        }
+        Ok(self
+            .tx
+            .query_opt("SELECT seq FROM events WHERE id = $1", &[id.as_uuid()])?
+            .map(|row| row.get(0)))
+    }
+
+    fn put_backs(
+        &mut self,
+        pick_list: aisle_core::ids::PickListId,
+    ) -> Result<Vec<Event>, ServerError> {
+        // Through the partial index of tenant migration 7; then this push's own appends,
+        // which are written at its end.
+        let mut events = self
+            .tx
+            .query(
+                "SELECT payload FROM events
+                 WHERE kind = 'put_back' AND (payload::jsonb #>> '{body,pick_list}') = $1",
+                &[&pick_list.to_string()],
+            )?
+            .iter()
+            .map(|row| serde_json::from_str::<Event>(row.get(0)))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (kind, payload) in self.appended.kind.iter().zip(&self.appended.payload) {
+            if *kind == "put_back" {
+                let event: Event = serde_json::from_str(payload)?;
+                if matches!(&event.body, EventBody::PutBack { pick_list: list, .. } if *list == pick_list)
+                {
+                    events.push(event);
+                }
+            }
+        }
+        Ok(events)
+    }
+
+    fn pick_lists_by_reference(
+        &mut self,
+        reference: &str,
+        warehouse: Option<aisle_core::ids::WarehouseId>,
+    ) -> Result<Vec<(aisle_core::ids::PickListId, WarehouseId, String)>, ServerError> {
+        let warehouse = warehouse.map(|warehouse| *warehouse.as_uuid());
+        Ok(self
+            .tx
+            .query(
+                "SELECT id, warehouse, status FROM pick_lists
+                 WHERE reference = $1 AND ($2::uuid IS NULL OR warehouse = $2) ORDER BY warehouse",
+                &[&reference, &warehouse],
+            )?
+            .iter()
+            .map(|row| {
+                (
+                    aisle_core::ids::PickListId::from_uuid(row.get(0)),
+                    WarehouseId::from_uuid(row.get(1)),
+                    row.get(2),
+                )
+            })
+            .collect())
+    }
+
+    fn mark_cancelled(
+        &mut self,
+        pick_list: aisle_core::ids::PickListId,
+    ) -> Result<(), ServerError> {
+        // The next master version, as every master write takes it, under the push lock this
+        // transaction holds (`pg::master`'s module doc).
+        let version: i64 = self
+            .tx
+            .query_one(
+                "UPDATE master_version SET version = version + 1 WHERE id = 1 RETURNING version",
+                &[],
+            )?
+            .get(0);
+        self.tx.execute(
+            "UPDATE pick_lists SET status = 'cancelled', version = $2 WHERE id = $1",
+            &[pick_list.as_uuid(), &version],
+        )?;
+        Ok(())
     }
 
     fn add_short(&mut self, short: &crate::erp_out::Short) -> Result<(), ServerError> {
@@ -517,6 +601,27 @@ impl PgStorage {
         events: &[Event],
         now_ms: i64,
     ) -> Result<Vec<PushResult>, ServerError> {
+        self.in_push(context, events, now_ms, |push| {
+            push::push_events(
+                push,
+                events,
+                now_ms,
+                self.max_clock_ahead_ms,
+                self.erp_outbox,
+            )
+        })
+    }
+
+    /// Runs `work` in a push transaction: the push lock, the log and outbox positions read
+    /// once, `events` (those `work` will push, if it knows them) read ahead, then the log
+    /// written, the ledger finished and the transaction committed.
+    fn in_push<R>(
+        &self,
+        context: &impl crate::auth::Authenticated,
+        events: &[Event],
+        now_ms: i64,
+        work: impl FnOnce(&mut PgPush<'_>) -> Result<R, ServerError>,
+    ) -> Result<R, ServerError> {
         let mut conn = self.pools.connect(context)?;
         let tx = conn.transaction()?;
         tx.advisory_lock(PUSH_LOCK)?;
@@ -527,7 +632,7 @@ impl PgStorage {
                     (SELECT COALESCE(MAX(position), 0) + 1 FROM erp_outbox)",
             &[],
         )?;
-        let results = {
+        let result = {
             let mut push = PgPush::new(&tx, next.get(0));
             push.outbox.next_position = Some(next.get(1));
             push.read_logged(events)?;
@@ -537,19 +642,13 @@ impl PgStorage {
             // none either (the push lock is what that needs; unused keys go at `finish`).
             push.ledger.prefetch(events)?;
             push.ledger.create_absent_keys()?;
-            let results = push::push_events(
-                &mut push,
-                events,
-                now_ms,
-                self.max_clock_ahead_ms,
-                self.erp_outbox,
-            )?;
+            let result = work(&mut push)?;
             push.write_log(now_ms)?;
             push.ledger.finish()?;
-            results
+            result
         };
         tx.commit()?;
-        Ok(results)
+        Ok(result)
     }
 }
 
@@ -588,6 +687,20 @@ impl Storage for PgStorage {
     ) -> Result<Vec<PushResult>, ServerError> {
         self.push_gates.run(context.tenant(), || {
             self.push_in_tx(context, events, now_ms)
+        })
+    }
+
+    fn cancel_pick_list(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        reference: &str,
+        warehouse: Option<WarehouseId>,
+        now_ms: i64,
+    ) -> Result<crate::storage::Cancellation, ServerError> {
+        self.push_gates.run(context.tenant(), || {
+            self.in_push(context, &[], now_ms, |push| {
+                push::cancel_pick_list(push, context.tenant(), reference, warehouse, now_ms)
+            })
         })
     }
 

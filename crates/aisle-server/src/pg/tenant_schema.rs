@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "tenant_erp_outbox_rederived",
         sql: include_str!("../../../../migrations/cloud/pg/tenant/0005_erp_outbox_rederived.sql"),
     },
+    Migration {
+        version: 7,
+        name: "tenant_put_back_by_list",
+        sql: include_str!("../../../../migrations/cloud/pg/tenant/0006_put_back.sql"),
+    },
 ];
 
 /// The schema version this build brings a tenant database to.

@@ -864,6 +864,11 @@ fn conformance_discrepancies_opening_and_closing_reach_the_outbox() {
 }
 
 #[test]
+fn conformance_a_cancelled_pick_list_is_settled_by_its_put_backs() {
+    on_every_backend(outbox::a_cancelled_pick_list_is_settled_by_its_put_backs);
+}
+
+#[test]
 fn conformance_a_finished_pick_list_is_completed_once_with_its_picks_and_shorts() {
     on_every_backend(outbox::a_finished_pick_list_is_completed_once_with_its_picks_and_shorts);
 }

@@ -60,6 +60,38 @@ pub(crate) trait PushTx {
     /// `pick_list.completed`.
     fn add_short(&mut self, short: &crate::erp_out::Short) -> Result<(), ServerError>;
 
+    /// The seq of the logged event `id`, or `None` when it is not logged (this push's own
+    /// appends included).
+    fn logged_seq(&mut self, id: EventId) -> Result<Option<i64>, ServerError>;
+
+    /// The `put_back` events of `pick_list` in the log, this push's own appends included,
+    /// in any order.
+    fn put_backs(
+        &mut self,
+        pick_list: aisle_core::ids::PickListId,
+    ) -> Result<Vec<Event>, ServerError>;
+
+    /// The tenant's pick lists with the ERP reference `reference` (in `warehouse`, when
+    /// given): id, warehouse and master status.
+    fn pick_lists_by_reference(
+        &mut self,
+        reference: &str,
+        warehouse: Option<aisle_core::ids::WarehouseId>,
+    ) -> Result<
+        Vec<(
+            aisle_core::ids::PickListId,
+            aisle_core::ids::WarehouseId,
+            String,
+        )>,
+        ServerError,
+    >;
+
+    /// Sets the pick list's master status to `cancelled` at the tenant's next master
+    /// version, so devices pull the change (the push lock this transaction holds is the
+    /// lock master writes take).
+    fn mark_cancelled(&mut self, pick_list: aisle_core::ids::PickListId)
+        -> Result<(), ServerError>;
+
     /// The short picks kept for `pick_list`'s lines, in event id order (UUIDv7: the order
     /// the devices recorded them in, near enough for listing reasons).
     fn shorts(
@@ -85,6 +117,12 @@ where
     let mut resolution_clock = HlcClock::new(Hlc::default());
     let mut lot_tracking = LotTracking::default();
     for event in events {
+        if let EventBody::PickListCancelled { .. } = event.body {
+            let message =
+                "only the server records a pick list's cancellation, for the ERP".to_owned();
+            results.push(rejected(event, "server_only", Some(message)));
+            continue;
+        }
         if let EventBody::Resolved { .. } = event.body {
             let message = "only the server records resolutions".to_owned();
             results.push(rejected(event, "server_only", Some(message)));
@@ -154,10 +192,12 @@ where
     }
     let discrepancies = watched.messages(event)?;
     let completed = crate::erp_out::pick_list_completed(tx, event)?;
+    let cancelled = crate::erp_out::pick_list_cancelled(tx, event)?;
     for message in crate::erp_out::messages(tx.ledger(), event, before)?
         .into_iter()
         .chain(discrepancies)
         .chain(completed)
+        .chain(cancelled)
     {
         tx.emit(&message, seq)?;
     }
@@ -282,4 +322,87 @@ impl LotTracking {
             },
         }))
     }
+}
+
+/// What the ERP's cancellation of a pick list came to (`POST …/erp/pick_lists/{reference}/cancel`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cancellation {
+    /// The `pick_list_cancelled` event is logged at `seq` (now, or by an earlier request
+    /// when `already` is true) and the list's master record says `cancelled`.
+    Cancelled {
+        pick_list: aisle_core::ids::PickListId,
+        warehouse: aisle_core::ids::WarehouseId,
+        event: EventId,
+        seq: i64,
+        already: bool,
+    },
+    /// No pick list of the tenant has the reference (in the warehouse, if one was named).
+    Unknown,
+    /// The reference names lists in several warehouses: the request must name one.
+    Ambiguous,
+    /// Every line of the list is finished (picked, or reported short), or the ERP marked it
+    /// `done`: there is nothing left to cancel.
+    Complete,
+}
+
+/// Records the ERP's cancellation of the pick list `reference` in `tx`, a push transaction
+/// (so the event is numbered like any other, and the messages it derives are written with
+/// it): the server's `pick_list_cancelled` event, which devices pull, and the list's master
+/// record set to `cancelled` at the next master version. A list that is finished is refused;
+/// one already cancelled answers as before, writing nothing.
+pub(crate) fn cancel_pick_list<T: PushTx>(
+    tx: &mut T,
+    tenant: aisle_core::ids::TenantId,
+    reference: &str,
+    warehouse: Option<aisle_core::ids::WarehouseId>,
+    now_ms: i64,
+) -> Result<Cancellation, ServerError>
+where
+    ServerError: From<<T::Ledger as Ledger>::Error>,
+{
+    let found = tx.pick_lists_by_reference(reference, warehouse)?;
+    let (pick_list, warehouse, status) = match found.as_slice() {
+        [] => return Ok(Cancellation::Unknown),
+        [one] => one.clone(),
+        _ => return Ok(Cancellation::Ambiguous),
+    };
+    let id = Event::cancellation_id(pick_list);
+    if let Some(seq) = tx.logged_seq(id)? {
+        if status != "cancelled" {
+            tx.mark_cancelled(pick_list)?;
+        }
+        return Ok(Cancellation::Cancelled {
+            pick_list,
+            warehouse,
+            event: id,
+            seq,
+            already: true,
+        });
+    }
+    if status == "done" || crate::erp_out::finished(tx, pick_list)? {
+        return Ok(Cancellation::Complete);
+    }
+    let hlc = HlcClock::new(Hlc::default()).now(u64::try_from(now_ms).unwrap_or(0));
+    let event = Event::pick_list_cancelled(tenant, warehouse, pick_list, hlc);
+    event
+        .validate()
+        .map_err(|invalid| ServerError::Invalid(invalid.to_string()))?;
+    let payload = serde_json::to_string(&event)?;
+    let Some(seq) = tx.append(&event, &payload, now_ms)? else {
+        // Logged since the lookup above: the same transaction holds the push lock, so only
+        // a bug gets here.
+        return Err(ServerError::Invalid(format!(
+            "the cancellation of {reference} is logged twice"
+        )));
+    };
+    tx.applying(event.id, seq);
+    apply_deriving_messages(tx, &event, seq, None)?;
+    tx.mark_cancelled(pick_list)?;
+    Ok(Cancellation::Cancelled {
+        pick_list,
+        warehouse,
+        event: id,
+        seq,
+        already: false,
+    })
 }

@@ -26,6 +26,7 @@ fn summary(entry: &FeedEntry) -> (&'static str, Option<(i64, i64)>) {
         ErpMessageBody::StockAdjusted(data) => Some((data.before, data.after)),
         ErpMessageBody::GoodsReceived(_)
         | ErpMessageBody::PickListCompleted(_)
+        | ErpMessageBody::PickListCancelled(_)
         | ErpMessageBody::DiscrepancyOpened(_)
         | ErpMessageBody::DiscrepancyClosed(_) => None,
     };
@@ -239,64 +240,12 @@ pub(crate) fn discrepancies_opening_and_closing_reach_the_outbox(backend: &dyn B
 pub(crate) fn a_finished_pick_list_is_completed_once_with_its_picks_and_shorts(
     backend: &dyn Backend,
 ) {
-    use crate::master::{NewItem, NewLocation, NewPickLine, NewPickList, PickStatus};
     use aisle_core::event::{PickLineRef, ShortReason};
     use aisle_core::stock::StockKey;
     let storage = backend.storage();
     let tenant = backend.add_tenant();
     let context = context(tenant);
-    let erp = IntegrationContext::<crate::auth::MasterWrite>::for_test(tenant);
-    let warehouse = testkit::warehouse();
-    let item = |sku: &str| NewItem {
-        sku: sku.to_owned(),
-        name: sku.to_owned(),
-        base_unit: "each".to_owned(),
-        lot_tracked: false,
-        barcodes: Vec::new(),
-    };
-    let location = |code: &str| NewLocation {
-        warehouse,
-        code: code.to_owned(),
-        name: code.to_owned(),
-        walk_order: 1,
-    };
-    let line = |line: u32, sku: &str, location: &str, qty: i64| NewPickLine {
-        line,
-        sku: sku.to_owned(),
-        location: location.to_owned(),
-        lot: None,
-        qty,
-    };
-    storage
-        .upsert_items(&erp, &[item("SKU-A"), item("SKU-B")], super::NOW_MS)
-        .expect("items")
-        .expect("accepted");
-    storage
-        .upsert_locations(&erp, &[location("A-1"), location("B-1")], super::NOW_MS)
-        .expect("locations")
-        .expect("accepted");
-    storage
-        .upsert_pick_lists(
-            &erp,
-            &[NewPickList {
-                warehouse,
-                reference: "PL-1".to_owned(),
-                status: PickStatus::Open,
-                lines: vec![line(1, "SKU-A", "A-1", 3), line(2, "SKU-B", "B-1", 2)],
-            }],
-            super::NOW_MS,
-        )
-        .expect("pick list")
-        .expect("accepted");
-    let master = storage.master_changes(&context, 0, 100).expect("master");
-    let list = master.pick_lists[0].clone();
-    let key_of = |n: usize| StockKey {
-        warehouse,
-        location: list.lines[n].location,
-        item: list.lines[n].item,
-        lot: None,
-    };
-    let (a, b) = (key_of(0), key_of(1));
+    let (list, a, b) = pick_list_pl_1(backend, tenant);
     let pick = |key: &StockKey, line: u32, line_qty: i64, qty: i64| {
         testkit::picked_on_line(key, qty, list.id, line, line_qty)
     };
@@ -369,4 +318,253 @@ pub(crate) fn a_finished_pick_list_is_completed_once_with_its_picks_and_shorts(
     // The offline PC's late pick of the shorted unit: the list was completed already.
     push(&[event(tenant, 7, pick(&b, 2, 2, 1))]);
     assert_eq!(completed().len(), 1, "completed once");
+}
+
+/// The tenant's items SKU-A and SKU-B at A-1 and B-1, and the pick list PL-1: line 1, 3 x
+/// SKU-A at A-1; line 2, 2 x SKU-B at B-1. The list as master data has it, and the two keys.
+fn pick_list_pl_1(
+    backend: &dyn Backend,
+    tenant: aisle_core::ids::TenantId,
+) -> (
+    aisle_protocol::MasterPickList,
+    aisle_core::stock::StockKey,
+    aisle_core::stock::StockKey,
+) {
+    use crate::master::{NewItem, NewLocation, NewPickLine, NewPickList, PickStatus};
+    use aisle_core::stock::StockKey;
+    let storage = backend.storage();
+    let context = context(tenant);
+    let erp = IntegrationContext::<crate::auth::MasterWrite>::for_test(tenant);
+    let warehouse = testkit::warehouse();
+    let item = |sku: &str| NewItem {
+        sku: sku.to_owned(),
+        name: sku.to_owned(),
+        base_unit: "each".to_owned(),
+        lot_tracked: false,
+        barcodes: Vec::new(),
+    };
+    let location = |code: &str| NewLocation {
+        warehouse,
+        code: code.to_owned(),
+        name: code.to_owned(),
+        walk_order: 1,
+    };
+    let line = |line: u32, sku: &str, location: &str, qty: i64| NewPickLine {
+        line,
+        sku: sku.to_owned(),
+        location: location.to_owned(),
+        lot: None,
+        qty,
+    };
+    storage
+        .upsert_items(&erp, &[item("SKU-A"), item("SKU-B")], super::NOW_MS)
+        .expect("items")
+        .expect("accepted");
+    storage
+        .upsert_locations(&erp, &[location("A-1"), location("B-1")], super::NOW_MS)
+        .expect("locations")
+        .expect("accepted");
+    storage
+        .upsert_pick_lists(
+            &erp,
+            &[NewPickList {
+                warehouse,
+                reference: "PL-1".to_owned(),
+                status: PickStatus::Open,
+                lines: vec![line(1, "SKU-A", "A-1", 3), line(2, "SKU-B", "B-1", 2)],
+            }],
+            super::NOW_MS,
+        )
+        .expect("pick list")
+        .expect("accepted");
+    let master = storage.master_changes(&context, 0, 100).expect("master");
+    let list = master.pick_lists[0].clone();
+    let key_of = |n: usize| StockKey {
+        warehouse,
+        location: list.lines[n].location,
+        item: list.lines[n].item,
+        lot: None,
+    };
+    (list.clone(), key_of(0), key_of(1))
+}
+
+/// The ERP cancels PL-1 after 2 units of line 1 were picked: the server logs its
+/// `pick_list_cancelled` once (a second request writes nothing), the list's master record
+/// says `cancelled`, a device cannot record a cancellation, a pick made offline before the
+/// cancellation adds to what must go back, the list is never `pick_list.completed`, and
+/// `pick_list.cancelled` comes once, with the put-backs, when the last unit is back. A list
+/// with nothing picked is settled at once; a finished one is refused; an unknown one too.
+pub(crate) fn a_cancelled_pick_list_is_settled_by_its_put_backs(backend: &dyn Backend) {
+    use crate::master::{NewPickLine, NewPickList, PickStatus};
+    use crate::storage::Cancellation;
+    use aisle_core::event::EventBody;
+    let storage = backend.storage();
+    let tenant = backend.add_tenant();
+    let context = context(tenant);
+    let erp = IntegrationContext::<crate::auth::MasterWrite>::for_test(tenant);
+    let (list, a, b) = pick_list_pl_1(backend, tenant);
+    let push =
+        |events: &[aisle_core::Event]| storage.push(&context, events, super::NOW_MS).expect("push");
+    let pick = |serial: u64, qty: i64| {
+        event(
+            tenant,
+            serial,
+            testkit::picked_on_line(&a, qty, list.id, 1, 3),
+        )
+    };
+    let put_back = |serial: u64, qty: i64| {
+        event(
+            tenant,
+            serial,
+            EventBody::PutBack {
+                pick_list: list.id,
+                line: 1,
+                location: b.location,
+                item: a.item,
+                lot: None,
+                qty,
+            },
+        )
+    };
+    let cancelled = || -> Vec<aisle_protocol::PickListCancelled> {
+        feed(backend, tenant, 0, 1_000)
+            .into_iter()
+            .filter_map(|entry| match entry.message.body {
+                ErpMessageBody::PickListCancelled(data) => Some(data),
+                _ => None,
+            })
+            .collect()
+    };
+    let offline_pick = pick(4, 1);
+    push(&[
+        event(tenant, 1, received(&a, 10)),
+        event(tenant, 2, received(&b, 10)),
+        pick(3, 2),
+    ]);
+
+    let cancel = |reference: &str| {
+        storage
+            .cancel_pick_list(&erp, reference, None, super::NOW_MS + 1_000)
+            .expect("cancel")
+    };
+    let Cancellation::Cancelled {
+        pick_list,
+        event: cancellation,
+        seq,
+        already: false,
+        ..
+    } = cancel("PL-1")
+    else {
+        panic!("PL-1 is cancelled");
+    };
+    assert_eq!(pick_list, list.id);
+    assert_eq!(
+        cancel("PL-1"),
+        Cancellation::Cancelled {
+            pick_list,
+            warehouse: testkit::warehouse(),
+            event: cancellation,
+            seq,
+            already: true,
+        },
+        "cancelling again answers as the first time"
+    );
+    let pulled = storage.pull(&context, 0, 100).expect("pull");
+    let logged: Vec<_> = pulled
+        .events
+        .iter()
+        .filter(|pulled| pulled.event.get().contains(&cancellation.to_string()))
+        .collect();
+    assert_eq!(logged.len(), 1, "devices pull the cancellation, once");
+    let master = storage.master_changes(&context, 0, 100).expect("master");
+    assert_eq!(master.pick_lists[0].status, "cancelled");
+    let forged = aisle_core::Event::pick_list_cancelled(
+        tenant,
+        testkit::warehouse(),
+        testkit::pick_list(9),
+        aisle_core::Hlc::new(super::NOW_MS as u64, 0),
+    );
+    assert_eq!(
+        push(&[forged])[0].reason.as_deref(),
+        Some("server_only"),
+        "only the server records a cancellation"
+    );
+    assert!(cancelled().is_empty(), "2 units are still to go back");
+
+    // A pick made offline before the PC heard of it, synced now, and one that finishes
+    // line 1: the list is not completed, and 3 units must go back.
+    push(&[offline_pick]);
+    push(&[put_back(5, 2)]);
+    assert!(cancelled().is_empty(), "1 unit is still to go back");
+    push(&[put_back(6, 1)]);
+    let messages = cancelled();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let message = &messages[0];
+    assert_eq!(
+        (message.reference.as_str(), message.cancellation),
+        ("PL-1", Some(cancellation))
+    );
+    let lines: Vec<_> = message
+        .lines
+        .iter()
+        .map(|line| {
+            (
+                line.line,
+                line.picked,
+                line.put_back.iter().map(|put| put.qty).collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    assert_eq!(lines, [(1, 3, vec![2, 1]), (2, 0, vec![])]);
+    assert_eq!(
+        message.lines[0].put_back[0].location, b.location,
+        "where it went back"
+    );
+    push(&[put_back(7, 1)]);
+    assert_eq!(
+        cancelled().len(),
+        1,
+        "settled once: an extra put-back sends nothing"
+    );
+    let completed = feed(backend, tenant, 0, 1_000)
+        .iter()
+        .filter(|entry| matches!(entry.message.body, ErpMessageBody::PickListCompleted(_)))
+        .count();
+    assert_eq!(completed, 0, "a cancelled list is never completed");
+
+    // PL-2, nothing picked: settled at once. PL-3, picked in full: refused.
+    let one_line = |reference: &str| NewPickList {
+        warehouse: testkit::warehouse(),
+        reference: reference.to_owned(),
+        status: PickStatus::Open,
+        lines: vec![NewPickLine {
+            line: 1,
+            sku: "SKU-A".to_owned(),
+            location: "A-1".to_owned(),
+            lot: None,
+            qty: 1,
+        }],
+    };
+    storage
+        .upsert_pick_lists(&erp, &[one_line("PL-2"), one_line("PL-3")], super::NOW_MS)
+        .expect("pick lists")
+        .expect("accepted");
+    let lists = storage.master_changes(&context, 0, 100).expect("master");
+    let pl_3 = lists
+        .pick_lists
+        .iter()
+        .find(|list| list.reference == "PL-3")
+        .expect("PL-3");
+    push(&[event(
+        tenant,
+        8,
+        testkit::picked_on_line(&a, 1, pl_3.id, 1, 1),
+    )]);
+    assert!(matches!(cancel("PL-2"), Cancellation::Cancelled { .. }));
+    let messages = cancelled();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(messages[1].reference, "PL-2");
+    assert_eq!(messages[1].lines[0].picked, 0);
+    assert_eq!(cancel("PL-3"), Cancellation::Complete);
+    assert_eq!(cancel("PL-404"), Cancellation::Unknown);
 }
