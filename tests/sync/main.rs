@@ -1,6 +1,7 @@
 //! End-to-end sync: real `aisle-server` on port 0, real SQLite device files, the real OS
 //! keyring (Secret Service under `dbus-run-session` in CI), and `aisle-sync`'s engine.
 
+mod cancel;
 mod checksum_repair;
 mod connection;
 mod enrollment;

@@ -529,3 +529,72 @@ async fn the_openapi_document_describes_the_erp_api_and_the_master_pull() {
         "the api-key scheme is declared"
     );
 }
+
+/// The ERP cancels SO-1 over HTTP with a `master:write` key: 200 with the event devices
+/// pull; again, the same answer marked `already_cancelled`; the feed then holds one
+/// `pick_list.cancelled` (nothing was picked, so it is settled at once); an unknown
+/// reference is 404 `pick_list_not_found`, and a key without the scope is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_erp_cancels_a_pick_list_once_and_hears_it_is_settled() {
+    let world = World::start(8).await;
+    let (tenant, _) = world.tenant("acme");
+    let key = api_key(&world, tenant, &[Scope::MasterWrite]);
+    let feed_key = api_key(&world, tenant, &[Scope::FeedRead]);
+    catalogue(&world, tenant, &key).await;
+    let world = &world;
+    let cancel = |reference: &str, key: &str| {
+        let url = world.url(&format!("/v1/t/{tenant}/erp/pick_lists/{reference}/cancel"));
+        let key = key.to_owned();
+        async move { crate::support::post_json(&world.http, &url, Some(&key), &json!({})).await }
+    };
+    let (status, first) = cancel("SO-1", &key).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        (
+            first["reference"].as_str(),
+            first["already_cancelled"].as_bool()
+        ),
+        (Some("SO-1"), Some(false)),
+        "{first}"
+    );
+    let (status, again) = cancel("SO-1", &key).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["already_cancelled"], true, "{again}");
+    assert_eq!(
+        (&again["cancellation"], &again["seq"]),
+        (&first["cancellation"], &first["seq"]),
+        "the same event"
+    );
+
+    let (status, feed) = get_json(
+        &world.http,
+        &world.url(&format!("/v1/t/{tenant}/erp/feed")),
+        &feed_key,
+    )
+    .await;
+    assert_eq!(status, 200, "{feed}");
+    let cancelled: Vec<&Value> = feed["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter(|entry| entry["message"]["type"] == "pick_list.cancelled")
+        .collect();
+    assert_eq!(cancelled.len(), 1, "{feed}");
+    let data = &cancelled[0]["message"]["data"];
+    assert_eq!(data["reference"], "SO-1", "{data}");
+    assert_eq!(data["cancellation"], first["cancellation"], "{data}");
+    assert_eq!(data["lines"][0]["picked"], 0, "{data}");
+
+    let (status, body) = cancel("SO-404", &key).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("pick_list_not_found")),
+        "{body}"
+    );
+    let (status, body) = cancel("SO-1", &feed_key).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("missing_scope")),
+        "{body}"
+    );
+}

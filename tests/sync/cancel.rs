@@ -1,0 +1,206 @@
+//! The ERP cancels a pick list while one picker is offline in the middle of it, through the
+//! real engines and a real server: the offline PC's picks reach the server after the
+//! cancellation and are absorbed into the put-back, both PCs show the same put-back work and
+//! refuse to pick more, another PC puts the goods back, and the ERP hears
+//! `pick_list.cancelled` with what was picked and where it went back.
+
+use crate::support::{fast_config, World};
+use aisle_core::event::{EventBody, PickLineRef};
+use aisle_core::stock::StockKey;
+use aisle_server::auth::Scope;
+use aisle_server::Registry as _;
+use aisle_sync::SyncConfig;
+use serde_json::{json, Value};
+
+async fn erp(http: &reqwest::Client, method: &str, url: &str, key: &str, body: Value) -> Value {
+    let request = match method {
+        "PUT" => http.put(url).json(&body),
+        "POST" => http.post(url).json(&body),
+        _ => http.get(url),
+    };
+    let response = request.bearer_auth(key).send().await.expect("answered");
+    let status = response.status();
+    let body: Value = response.json().await.expect("json");
+    assert!(status.is_success(), "{method} {url}: {status} {body}");
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancellation_absorbs_an_offline_pickers_picks_into_the_put_back() {
+    let world = World::start().await;
+    let http = reqwest::Client::new();
+    let now = aisle_server::now_ms();
+    let key = |scope| {
+        world
+            .registry
+            .add_api_key(world.tenant, "erp", &[scope], now)
+            .expect("api key")
+            .key
+    };
+    let (master_key, feed_key) = (key(Scope::MasterWrite), key(Scope::FeedRead));
+    let tenant = world.tenant;
+    let url = |path: &str| world.server.url(&format!("/v1/t/{tenant}/erp/{path}"));
+    erp(
+        &http,
+        "PUT",
+        &url("items"),
+        &master_key,
+        json!({ "items": [
+        { "sku": "BOLT", "name": "Bolt", "base_unit": "each" } ] }),
+    )
+    .await;
+    erp(
+        &http,
+        "PUT",
+        &url("locations"),
+        &master_key,
+        json!({ "locations": [
+        { "warehouse": "main", "code": "A-01", "name": "A-01", "walk_order": 1 } ] }),
+    )
+    .await;
+    erp(
+        &http,
+        "PUT",
+        &url("pick_lists"),
+        &master_key,
+        json!({ "pick_lists": [
+        { "warehouse": "main", "reference": "SO-7", "lines": [
+            { "line": 1, "sku": "BOLT", "location": "A-01", "qty": 5 } ] } ] }),
+    )
+    .await;
+
+    let config = SyncConfig {
+        pull_master: true,
+        ..fast_config()
+    };
+    let mut a = world.device("dock-1", None, config.clone()).await;
+    let mut b = world.device("dock-2", None, config).await;
+    a.engine().sync_once().await.expect("A pulls master data");
+    b.engine().sync_once().await.expect("B pulls master data");
+    let list = a.recorder.pick_list_summaries().expect("lists")[0].clone();
+    let line = a
+        .recorder
+        .pick_list(list.id)
+        .expect("read")
+        .expect("SO-7")
+        .lines[0]
+        .clone();
+    let slot = StockKey {
+        warehouse: world.warehouse,
+        location: line.location,
+        item: line.item,
+        lot: None,
+    };
+    let pick = |qty| EventBody::Picked {
+        pick_line: Some(PickLineRef {
+            pick_list: list.id,
+            line: 1,
+            line_qty: 5,
+        }),
+        location: slot.location,
+        item: slot.item,
+        lot: None,
+        qty,
+    };
+    a.record(aisle_core::testkit::received(&slot, 10));
+    a.record(pick(1));
+    a.engine()
+        .sync_once()
+        .await
+        .expect("A syncs its first pick");
+    // A goes on picking without the network: 2 more units, not synced.
+    a.record(pick(2));
+
+    let cancelled = erp(
+        &http,
+        "POST",
+        &url("pick_lists/SO-7/cancel"),
+        &master_key,
+        json!({}),
+    )
+    .await;
+    assert_eq!(cancelled["already_cancelled"], false, "{cancelled}");
+
+    b.engine()
+        .sync_once()
+        .await
+        .expect("B pulls the cancellation");
+    let due = |store: &aisle_store::Store| -> i64 {
+        store
+            .put_back_tally(list.id)
+            .expect("tally")
+            .iter()
+            .map(|d| d.due)
+            .sum()
+    };
+    let status = |store: &aisle_store::Store| {
+        store
+            .pick_list(list.id)
+            .expect("read")
+            .expect("list")
+            .status
+    };
+    assert_eq!(status(&b.recorder), "cancelled");
+    assert_eq!(due(&b.recorder), 1, "B knows of A's synced pick only");
+
+    // A comes back: its offline picks go up, the cancellation comes down.
+    a.engine()
+        .sync_once()
+        .await
+        .expect("A syncs after the cancellation");
+    assert_eq!(status(&a.recorder), "cancelled");
+    assert_eq!(
+        due(&a.recorder),
+        3,
+        "A's offline picks are absorbed into the put-back"
+    );
+    b.engine().sync_once().await.expect("B pulls A's picks");
+    assert_eq!(due(&b.recorder), 3, "both PCs show the same work");
+    let feed = |feed_key: &str| {
+        let url = url("feed");
+        let http = http.clone();
+        let feed_key = feed_key.to_owned();
+        async move {
+            let page = erp(&http, "GET", &url, &feed_key, Value::Null).await;
+            page["messages"]
+                .as_array()
+                .expect("messages")
+                .iter()
+                .filter(|entry| entry["message"]["type"] == "pick_list.cancelled")
+                .map(|entry| entry["message"]["data"].clone())
+                .collect::<Vec<Value>>()
+        }
+    };
+    assert!(feed(&feed_key).await.is_empty(), "3 units are still out");
+
+    // B puts them back, in two goes; the second settles the list.
+    for qty in [2, 1] {
+        b.record(EventBody::PutBack {
+            pick_list: list.id,
+            line: 1,
+            location: slot.location,
+            item: slot.item,
+            lot: None,
+            qty,
+        });
+    }
+    b.engine()
+        .sync_once()
+        .await
+        .expect("B pushes the put-backs");
+    a.engine().sync_once().await.expect("A pulls them");
+    assert_eq!((due(&a.recorder), due(&b.recorder)), (0, 0));
+    assert_eq!(a.on_hand(&slot), 10, "every unit is back on the shelf");
+    assert_eq!(a.view(), b.view(), "both PCs agree");
+    let messages = feed(&feed_key).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["reference"], "SO-7");
+    assert_eq!(messages[0]["lines"][0]["picked"], 3, "{messages:?}");
+    let back: Vec<i64> = messages[0]["lines"][0]["put_back"]
+        .as_array()
+        .expect("put_back")
+        .iter()
+        .map(|put| put["qty"].as_i64().expect("qty"))
+        .collect();
+    assert_eq!(back, [2, 1], "where and how much went back");
+}
