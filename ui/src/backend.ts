@@ -29,6 +29,7 @@ import type {
   SeriesPoint,
   SessionState,
   ShortPickArgs,
+  PutBackArgs,
   SyncStatus,
   User,
   Variance,
@@ -88,6 +89,8 @@ export interface Backend {
   count(args: CountArgs): Promise<CountRecorded>;
   pickLine(args: PickLineArgs): Promise<Recorded>;
   shortPick(args: ShortPickArgs): Promise<Recorded>;
+  /** Puts back goods picked for a pick list the ERP cancelled. */
+  putBack(args: PutBackArgs): Promise<Recorded>;
   pickLists(): Promise<PickListSummary[]>;
   /** Without an id: claims the next unclaimed list. */
   openPickList(pickList?: string): Promise<PickListView>;
@@ -179,6 +182,7 @@ export function createBackend(invoke: Invoke | undefined, listen: Listen | undef
     count: (args) => call("count", args),
     pickLine: (args) => call("pick_line", args),
     shortPick: (args) => call("short_pick", args),
+    putBack: (args) => call("put_back", args),
     pickLists: () => call("pick_lists"),
     openPickList: (pickList) => call("open_pick_list", { pickList }),
     countTasks: () => call("count_tasks"),
@@ -217,7 +221,7 @@ export function tauriBackend(): Backend {
 }
 
 /** The commands that record an event (and so add one to the pending count). */
-const RECORDING_COMMANDS = ["receive", "moveStock", "count", "pickLine", "shortPick", "reviewCount", "requestCount", "recordAgain"] as const;
+const RECORDING_COMMANDS = ["receive", "moveStock", "count", "pickLine", "shortPick", "putBack", "reviewCount", "requestCount", "recordAgain"] as const;
 
 /**
  * `backend`, calling `afterRecord` once each recording command succeeded, so the header's

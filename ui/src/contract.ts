@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   "same_location",
   "move_exceeds_source",
   "lot_required",
+  "pick_list_cancelled",
   "serial_error",
 ] as const;
 
@@ -181,6 +182,21 @@ export type ShortPickArgs = { pickList: string, line: number, qtyShort: number, 
  */
 lot?: string, };
 
+/**
+ * Putting back goods picked for a cancelled pick list: `qty` of line `line` (and `lot`)
+ * at `location`, the line's own location or another one a manager chose.
+ */
+export type PutBackArgs = { pickList: string, line: number, location: string, lot?: string, qty: number, };
+
+/**
+ * Units picked for one line (and lot) of a cancelled pick list that must go back.
+ */
+export type PutBackView = { line: number, 
+/**
+ * Where the line was picked from: where it goes back unless a manager says otherwise.
+ */
+location: Location, item: Item, lot?: string, picked: number, due: number, };
+
 export type OpenPickListArgs = { pickList?: string, };
 
 export type PickListSummary = { id: string, reference: string, nLines: number, nDone: number, 
@@ -197,11 +213,24 @@ claimedOn?: string,
  * The winning claim was made on this PC (the screen says "on this PC" rather than its
  * name).
  */
-claimedHere: boolean, };
+claimedHere: boolean, 
+/**
+ * The ERP cancelled the list: nothing more is picked, and `put_back_due` units picked
+ * for it wait to go back on a shelf (a cancelled list is listed only while they do).
+ */
+cancelled: boolean, putBackDue: number, };
 
 export type PickLineView = { id: number, location: Location, item: Item, lot?: string, qty: number, picked: number, done: boolean, };
 
-export type PickListView = { id: string, reference: string, lines: Array<PickLineView>, notices: Array<string>, };
+export type PickListView = { id: string, reference: string, 
+/**
+ * The lines to pick; none once the ERP cancelled the list.
+ */
+lines: Array<PickLineView>, notices: Array<string>, 
+/**
+ * The ERP cancelled the list: `put_backs` is what must go back on a shelf.
+ */
+cancelled: boolean, putBacks: Array<PutBackView>, };
 
 export type CountTask = { id: string, location: Location, item: Item, lot?: string, reason: string, 
 /**

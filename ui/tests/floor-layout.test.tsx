@@ -33,6 +33,8 @@ const LIST: PickListView = {
     { id: 2, location: LOC_B, item: NUT, qty: 4, picked: 0, done: false },
   ],
   notices: [],
+  cancelled: false,
+  putBacks: [],
 };
 
 function renderApp() {
@@ -42,7 +44,7 @@ function renderApp() {
     scannerSettings: async () => Promise.reject(new Error("none")),
     session: async () => ({ user: ANA, idleTimeoutMinutes: 5 }),
     resolveScan: fakeResolve(),
-    pickLists: async () => [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0, claimedHere: false }],
+    pickLists: async () => [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0, claimedHere: false, cancelled: false, putBackDue: 0 }],
     openPickList: async () => structuredClone(LIST),
     countTasks: async () => [{ id: "task-1", location: LOC_A, item: BOLT, reason: "short_pick" }],
     lookup: async () => ({

@@ -33,7 +33,7 @@ const settle = () => act(async () => await new Promise((resolve) => setTimeout(r
 describe("Live sync on the floor", () => {
   it("shows a claim made on another PC on the pick list screen, naming the user and the PC", async () => {
     const channel = statusChannel();
-    let answer: PickListSummary[] = [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0, claimedHere: false }];
+    let answer: PickListSummary[] = [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0, claimedHere: false, cancelled: false, putBackDue: 0 }];
     const pickLists = vi.fn(async () => answer);
     renderScreen(<Pick onBack={() => {}} />, fakeBackend({ ...channel, pickLists }));
     await screen.findByText("PL-1001 · 0/2 lines");
@@ -44,20 +44,20 @@ describe("Live sync on the floor", () => {
     await settle();
     expect(pickLists.mock.calls.length, "a status that pulled nothing new reads nothing again").toBe(n_reads);
 
-    answer = [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0, claimedHere: false, claimedBy: "Pia", claimedOn: "dock-2" }];
+    answer = [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0, claimedHere: false, cancelled: false, putBackDue: 0, claimedBy: "Pia", claimedOn: "dock-2" }];
     channel.push(pulled(5));
     await screen.findByText("PL-1001 · 0/2 lines · Claimed by Pia on PC dock-2");
   });
 
   it("reads the pick lists again when master data changed the store (a new list from the ERP, a PC's name)", async () => {
     const channel = statusChannel();
-    let answer: PickListSummary[] = [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0, claimedHere: false }];
+    let answer: PickListSummary[] = [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0, claimedHere: false, cancelled: false, putBackDue: 0 }];
     const pickLists = vi.fn(async () => answer);
     renderScreen(<Pick onBack={() => {}} />, fakeBackend({ ...channel, pickLists }));
     await screen.findByText("PL-1001 · 0/2 lines");
     await settle();
 
-    answer = [...answer, { id: "pl-2", reference: "PL-1002", nLines: 1, nDone: 0, claimedHere: false }];
+    answer = [...answer, { id: "pl-2", reference: "PL-1002", nLines: 1, nDone: 0, claimedHere: false, cancelled: false, putBackDue: 0 }];
     channel.push({ ...pulled(4), masterChanged: 1 });
     await screen.findByText("PL-1002 · 0/1 lines");
   });
@@ -66,7 +66,7 @@ describe("Live sync on the floor", () => {
     renderScreen(
       <Pick onBack={() => {}} />,
       fakeBackend({
-        pickLists: async () => [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 1, claimedHere: true, claimedBy: "Pia", claimedOn: "Dock PC 1" }],
+        pickLists: async () => [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 1, claimedHere: true, cancelled: false, putBackDue: 0, claimedBy: "Pia", claimedOn: "Dock PC 1" }],
       }),
     );
     await screen.findByText("PL-1001 · 1/2 lines · Claimed by Pia on this PC");
@@ -76,7 +76,7 @@ describe("Live sync on the floor", () => {
   it("names only the user when the server has not named the PC yet", async () => {
     renderScreen(
       <Pick onBack={() => {}} />,
-      fakeBackend({ pickLists: async () => [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 1, claimedHere: false, claimedBy: "Pia" }] }),
+      fakeBackend({ pickLists: async () => [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 1, claimedHere: false, cancelled: false, putBackDue: 0, claimedBy: "Pia" }] }),
     );
     await screen.findByText("PL-1001 · 1/2 lines · Claimed by Pia");
   });
@@ -85,12 +85,14 @@ describe("Live sync on the floor", () => {
     const ui = renderScreen(
       <Pick onBack={() => {}} />,
       fakeBackend({
-        pickLists: async () => [{ id: "pl-1", reference: "PL-1001", nLines: 1, nDone: 0, claimedHere: false, claimedBy: "Pia", claimedOn: "dock-2" }],
+        pickLists: async () => [{ id: "pl-1", reference: "PL-1001", nLines: 1, nDone: 0, claimedHere: false, cancelled: false, putBackDue: 0, claimedBy: "Pia", claimedOn: "dock-2" }],
         openPickList: async () => ({
           id: "pl-1",
           reference: "PL-1001",
           lines: [{ id: 1, location: LOC_A, item: BOLT, qty: 5, picked: 0, done: false }],
           notices: ["this pick list was already claimed by Pia on PC dock-2"],
+          cancelled: false,
+          putBacks: [],
         }),
       }),
     );

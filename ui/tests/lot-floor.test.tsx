@@ -15,14 +15,14 @@ const GLUE_STOCK = [
   { location: LOC_A.id, item: GLUE.id, lot: "L2", onHand: 3 },
 ];
 
-const LIST: PickListView = { id: "pl-9", reference: "PL-9", lines: [{ id: 7, location: LOC_A, item: GLUE, qty: 3, picked: 0, done: false }], notices: [] };
+const LIST: PickListView = { id: "pl-9", reference: "PL-9", lines: [{ id: 7, location: LOC_A, item: GLUE, qty: 3, picked: 0, done: false }], notices: [], cancelled: false, putBacks: [] };
 
 function pickScreen(resolve = fakeResolve()) {
   const floor = fakeFloor(GLUE_STOCK, { "7": { location: LOC_A.id, item: GLUE.id } });
   const ui = renderScreen(
     <Pick onBack={() => {}} />,
     fakeBackend({
-      pickLists: async () => [{ id: "pl-9", reference: "PL-9", nLines: 1, nDone: 0, claimedHere: false }],
+      pickLists: async () => [{ id: "pl-9", reference: "PL-9", nLines: 1, nDone: 0, claimedHere: false, cancelled: false, putBackDue: 0 }],
       openPickList: async () => structuredClone(LIST),
       resolveScan: resolve,
       ...floor.backend,
@@ -87,7 +87,7 @@ describe("Pick of a lot-tracked item", () => {
     const ui = renderScreen(
       <Pick onBack={() => {}} />,
       fakeBackend({
-        pickLists: async () => [{ id: "pl-9", reference: "PL-9", nLines: 1, nDone: 0, claimedHere: false }],
+        pickLists: async () => [{ id: "pl-9", reference: "PL-9", nLines: 1, nDone: 0, claimedHere: false, cancelled: false, putBackDue: 0 }],
         openPickList: async () => structuredClone(staleList),
         resolveScan: fakeResolve({ OLD: stale }),
         ...floor.backend,

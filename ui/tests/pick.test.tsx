@@ -18,11 +18,13 @@ const LIST: PickListView = {
     { id: 1, location: LOC_A, item: BOLT, qty: 5, picked: 0, done: false },
   ],
   notices: [],
+  cancelled: false,
+  putBacks: [],
 };
 
 function pickBackend(overrides = {}) {
   return fakeBackend({
-    pickLists: async () => [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0, claimedHere: false }],
+    pickLists: async () => [{ id: "pl-1", reference: "PL-1001", nLines: 2, nDone: 0, claimedHere: false, cancelled: false, putBackDue: 0 }],
     openPickList: async () => structuredClone(LIST),
     resolveScan: fakeResolve(),
     pickLine: vi.fn(async () => ({ eventId: "e1", onHand: 7, notices: [] })),
@@ -38,6 +40,39 @@ async function openNext(ui: ReturnType<typeof renderScreen>): Promise<void> {
 }
 
 describe("Pick", () => {
+  it("stops a picker whose list the ERP cancelled and puts back what was picked", async () => {
+    const cancelled: PickListView = {
+      ...LIST,
+      lines: [],
+      cancelled: true,
+      putBacks: [{ line: 1, location: LOC_A, item: BOLT, picked: 3, due: 3 }],
+    };
+    const opened = vi.fn(async (pickList?: string) => (pickList === undefined ? structuredClone(LIST) : structuredClone(cancelled)));
+    const putBack = vi.fn(async () => ({ eventId: "e3", onHand: 3, notices: [] }));
+    const backend = pickBackend({
+      openPickList: opened,
+      pickLine: async () => Promise.reject(new CommandError("pick_list_cancelled", "Cancelled by the ERP")),
+      putBack,
+    });
+    const ui = renderScreen(<Pick onBack={() => {}} />, backend);
+    await openNext(ui);
+    ui.scan("L:A-01-01");
+    await screen.findByText("Scan the item BOLT-M6.");
+    ui.scan("S:BOLT-M6");
+    await screen.findByLabelText("Quantity");
+    ui.key("Enter");
+    expect(await screen.findByText("Cancelled by the ERP: put back what was picked for PL-1001")).toBeTruthy();
+    expect(screen.getByText("Cancelled by the ERP: this list is not picked any more")).toBeTruthy();
+    expect(screen.getByText("3 x BOLT-M6 → A-01-01"), "the interrupt says what goes back where").toBeTruthy();
+    expect(ui.sounds.at(-1)).toBe("error");
+    expect(screen.queryByLabelText("Quantity"), "nothing more is picked").toBeNull();
+    opened.mockImplementation(async () => structuredClone({ ...cancelled, putBacks: [] }));
+    ui.key("1");
+    await screen.findByText("Put back: 3 x BOLT-M6 to A-01-01");
+    expect(putBack).toHaveBeenCalledWith({ pickList: "pl-1", line: 1, location: "loc-a", lot: undefined, qty: 3 });
+    expect(screen.getByText("Cancelled by the ERP: nothing of PL-1001 is left to put back")).toBeTruthy();
+  });
+
   it("starts with the line first in walk order", async () => {
     const ui = renderScreen(<Pick onBack={() => {}} />, pickBackend());
     await openNext(ui);

@@ -21,6 +21,11 @@ import { loadStock, lotFromScan, LotStep } from "./LotStep";
 
 type Step = "location" | "item" | "lot" | "qty" | "reason";
 
+/** "3 x BOLT to A-01, 1 x NUT to B-02": what to put back, for the interrupt. */
+function putBackText(view: PickListView): string {
+  return view.putBacks.map((due) => `${due.due} x ${due.item.sku} → ${due.location.code}`).join(", ");
+}
+
 export function Pick({ onBack }: { onBack: () => void }) {
   const { backend } = useEnv();
   const feedback = useFeedback();
@@ -47,6 +52,38 @@ export function Pick({ onBack }: { onBack: () => void }) {
   // A claim made on another PC, or a list the ERP added, shows while the picker chooses.
   // Quietly: a failed background read must not replace what the picker is being told.
   useRereadOnPull(() => void backend.pickLists().then(setLists, () => {}));
+  // The ERP cancelled the list being picked: stop the picker at once and show the put-back.
+  useRereadOnPull(() => {
+    if (view === null || view.cancelled) return;
+    void backend.pickLists().then((current) => {
+      if (current.some((each) => each.id === view.id && each.cancelled)) void interrupt(view.id);
+    }, () => {});
+  });
+
+  /** Shows `pickList`, which the ERP cancelled, with what to put back. */
+  async function interrupt(pickList: string): Promise<void> {
+    try {
+      const opened = await backend.openPickList(pickList);
+      setView(opened);
+      setStep("location");
+      feedback.refuse(t("error.pick_list_cancelled"), putBackText(opened));
+    } catch (error) {
+      feedback.fail(error);
+    }
+  }
+
+  async function putBack(index: number): Promise<void> {
+    if (view === null) return;
+    const due = view.putBacks[index];
+    if (due === undefined) return;
+    try {
+      await backend.putBack({ pickList: view.id, line: due.line, location: due.location.id, lot: due.lot, qty: due.due });
+      setView(await backend.openPickList(view.id));
+      feedback.success(t("pick.putBackDone", { qty: due.due, sku: due.item.sku, code: due.location.code }));
+    } catch (error) {
+      feedback.fail(error);
+    }
+  }
 
   async function open(pickList?: string): Promise<void> {
     try {
@@ -154,6 +191,10 @@ export function Pick({ onBack }: { onBack: () => void }) {
       }
     } catch (error) {
       const commandError = toCommandError(error);
+      if (commandError.is("pick_list_cancelled")) {
+        void interrupt(view.id);
+        return;
+      }
       if (commandError.is("wrong_location")) refuse("wrong_location", line.location.code);
       else if (commandError.is("wrong_item")) refuse("wrong_item", `${line.item.sku} ${line.item.name}`);
       else {
@@ -211,7 +252,9 @@ export function Pick({ onBack }: { onBack: () => void }) {
               <Action
                 keyName={String(index + 1)}
                 label={
-                  list.claimedBy === undefined || list.claimedBy === ""
+                  list.cancelled
+                    ? t("pick.listLabelCancelled", { reference: list.reference, due: list.putBackDue })
+                    : list.claimedBy === undefined || list.claimedBy === ""
                     ? t("pick.listLabelFree", { reference: list.reference, done: list.nDone, lines: list.nLines })
                     : list.claimedHere
                       ? t("pick.listLabelHere", { reference: list.reference, done: list.nDone, lines: list.nLines, claimedBy: list.claimedBy })
@@ -229,6 +272,35 @@ export function Pick({ onBack }: { onBack: () => void }) {
         <Actions>
           <Action keyName="Enter" label={t("pick.next")} tone="primary" onRun={() => void open()} />
           <Action keyName="Escape" label={t("action.home")} onRun={back} />
+        </Actions>
+      </section>
+    );
+  }
+
+  if (view.cancelled) {
+    return (
+      <section class="screen">
+        <Prompt>
+          {view.putBacks.length === 0
+            ? t("pick.cancelledNothing", { reference: view.reference })
+            : t("pick.cancelled", { reference: view.reference })}
+        </Prompt>
+        <FeedbackBox message={feedback.message} />
+        <Scroll>
+          <ol class="choices" data-testid="put-backs">
+            {view.putBacks.slice(0, 9).map((due, index) => (
+              <li key={`${due.line}/${due.lot ?? ""}`}>
+                <Action
+                  keyName={String(index + 1)}
+                  label={t("pick.putBackLine", { qty: due.due, sku: due.item.sku, name: due.item.name, code: due.location.code })}
+                  onRun={() => void putBack(index)}
+                />
+              </li>
+            ))}
+          </ol>
+        </Scroll>
+        <Actions>
+          <Action keyName="Escape" label={t("action.back")} onRun={back} />
         </Actions>
       </section>
     );
