@@ -105,6 +105,7 @@ const en = {
   "pick.cancelled": "Cancelled by the ERP: put back what was picked for {reference}",
   "pick.cancelledNothing": "Cancelled by the ERP: nothing of {reference} is left to put back",
   "pick.putBackLine": "Put back {qty} x {sku} {name} to {code}",
+  "pick.putBackTo": "Goods go back to {code} (a manager's choice)",
   "pick.putBackDone": "Put back: {qty} x {sku} to {code}",
   "pick.listLabelHere": "{reference} · {done}/{lines} lines · Claimed by {claimedBy} on this PC",
   "pick.listLabelFree": "{reference} · {done}/{lines} lines",

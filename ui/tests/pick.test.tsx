@@ -73,6 +73,27 @@ describe("Pick", () => {
     expect(screen.getByText("Cancelled by the ERP: nothing of PL-1001 is left to put back")).toBeTruthy();
   });
 
+  it("puts back to a location the manager scanned", async () => {
+    const cancelled: PickListView = {
+      ...LIST,
+      lines: [],
+      cancelled: true,
+      putBacks: [{ line: 1, location: LOC_A, item: BOLT, picked: 2, due: 2 }],
+    };
+    const putBack = vi.fn(async () => ({ eventId: "e4", onHand: 2, notices: [] }));
+    const backend = pickBackend({ openPickList: async () => structuredClone(cancelled), putBack });
+    const ui = renderScreen(<Pick onBack={() => {}} />, backend);
+    await screen.findByText(/PL-1001/);
+    ui.key("Enter");
+    await screen.findByText("Put back 2 x BOLT-M6 Bolt M6 to A-01-01");
+    ui.scan("L:B-02-03");
+    await screen.findByText("Goods go back to B-02-03 (a manager's choice)");
+    expect(screen.getByText("Put back 2 x BOLT-M6 Bolt M6 to B-02-03")).toBeTruthy();
+    ui.key("1");
+    await screen.findByText("Put back: 2 x BOLT-M6 to B-02-03");
+    expect(putBack).toHaveBeenCalledWith({ pickList: "pl-1", line: 1, location: "loc-b", lot: undefined, qty: 2 });
+  });
+
   it("starts with the line first in walk order", async () => {
     const ui = renderScreen(<Pick onBack={() => {}} />, pickBackend());
     await openNext(ui);

@@ -599,6 +599,10 @@ impl Floor {
             )));
         }
         self.location(args.location)?;
+        // Back where it came from; anywhere else is a manager's decision.
+        if args.location != line.location && !matches!(user.role, Role::Manager | Role::Admin) {
+            return Err(AppError::Forbidden);
+        }
         let lot = args.lot.clone().or_else(|| line.lot.clone());
         let due = self
             .store

@@ -10,7 +10,7 @@ import { toCommandError } from "../backend";
 import { Action, Actions } from "../components/Action";
 import { FeedbackBox, useFeedback } from "../components/Feedback";
 import { Field } from "../components/Field";
-import type { LotStockView, PickListSummary, PickListView } from "../contract";
+import type { Location, LotStockView, PickListSummary, PickListView } from "../contract";
 import { SHORT_PICK_REASONS, type ShortPickReason } from "../contract-extra";
 import { useEnv, useScan } from "../env";
 import { t } from "../i18n";
@@ -40,6 +40,8 @@ export function Pick({ onBack }: { onBack: () => void }) {
   /** What the line's location holds of its item per lot, for the lot step. */
   const [stock, setStock] = useState<LotStockView[] | null>(null);
   const [lotAsked, setLotAsked] = useState(false);
+  /** Where a cancelled list's goods go back, when a manager scanned another location. */
+  const [target, setTarget] = useState<Location | null>(null);
 
   async function loadLists(): Promise<void> {
     try {
@@ -77,9 +79,10 @@ export function Pick({ onBack }: { onBack: () => void }) {
     const due = view.putBacks[index];
     if (due === undefined) return;
     try {
-      await backend.putBack({ pickList: view.id, line: due.line, location: due.location.id, lot: due.lot, qty: due.due });
+      const to = target ?? due.location;
+      await backend.putBack({ pickList: view.id, line: due.line, location: to.id, lot: due.lot, qty: due.due });
       setView(await backend.openPickList(view.id));
-      feedback.success(t("pick.putBackDone", { qty: due.due, sku: due.item.sku, code: due.location.code }));
+      feedback.success(t("pick.putBackDone", { qty: due.due, sku: due.item.sku, code: to.code }));
     } catch (error) {
       feedback.fail(error);
     }
@@ -119,6 +122,16 @@ export function Pick({ onBack }: { onBack: () => void }) {
 
   async function onScan(raw: string): Promise<void> {
     setScanText("");
+    if (view !== null && view.cancelled) {
+      // A manager may send the goods to another location: scan it, then choose the line.
+      const resolved = await resolveOrReport(backend, feedback, raw);
+      if (resolved === null) return;
+      if (resolved.kind === "location") {
+        setTarget(resolved.location);
+        feedback.info(t("pick.putBackTo", { code: resolved.location.code }));
+      } else feedback.refuse(t("scan.notNow"));
+      return;
+    }
     if (line === undefined || step === "reason") {
       feedback.refuse(t("scan.notNow"));
       return;
@@ -236,6 +249,7 @@ export function Pick({ onBack }: { onBack: () => void }) {
     else if (step === "item") setStep("location");
     else {
       setView(null);
+      setTarget(null);
       void loadLists();
     }
   }
@@ -292,7 +306,7 @@ export function Pick({ onBack }: { onBack: () => void }) {
               <li key={`${due.line}/${due.lot ?? ""}`}>
                 <Action
                   keyName={String(index + 1)}
-                  label={t("pick.putBackLine", { qty: due.due, sku: due.item.sku, name: due.item.name, code: due.location.code })}
+                  label={t("pick.putBackLine", { qty: due.due, sku: due.item.sku, name: due.item.name, code: (target ?? due.location).code })}
                   onRun={() => void putBack(index)}
                 />
               </li>

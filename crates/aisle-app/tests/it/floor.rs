@@ -506,3 +506,105 @@ fn a_restarted_floor_never_stamps_before_its_own_last_event() {
         "the second event is stamped after the first despite the clock going back"
     );
 }
+
+/// The ERP cancels SO-1001 (its master record says `cancelled`) after 3 units of line 2
+/// were picked: the list refuses more picks, saying what to put back; it no longer leaves
+/// its lines on the floor; a put-back beyond what is due is refused, a picker cannot choose
+/// another location (a manager can), and once everything is back the list leaves the list.
+#[test]
+fn a_cancelled_pick_list_refuses_picks_and_asks_for_its_put_back() {
+    use aisle_app::views::PutBackArgs;
+    let mut site = site();
+    site.floor
+        .sign_in("U-0042", PICKER_PIN, NOW)
+        .expect("sign in");
+    site.floor
+        .open_pick_list(Some(site.pick_list), NOW + 1)
+        .expect("open");
+    let pick = PickArgs {
+        pick_list: site.pick_list,
+        line: 2,
+        location: site.bin_b,
+        item: site.bolt,
+        lot: None,
+        qty: 3,
+    };
+    site.floor.pick_line(pick.clone(), NOW + 2).expect("picked");
+    let mut list = site
+        .floor
+        .store()
+        .pick_list(site.pick_list)
+        .expect("read")
+        .expect("list");
+    list.status = "cancelled".into();
+    site.floor
+        .store_mut()
+        .upsert_pick_list(&list)
+        .expect("the ERP's change");
+
+    let refused = site.floor.pick_line(pick, NOW + 3).expect_err("cancelled");
+    assert_eq!(refused.code(), "pick_list_cancelled");
+    assert!(
+        refused.to_string().contains("put back 3 x BOLT-M6 to B-07"),
+        "the picker is told what goes back where: {refused}"
+    );
+    let view = site
+        .floor
+        .open_pick_list(Some(site.pick_list), NOW + 4)
+        .expect("open the cancelled list");
+    assert!(view.cancelled && view.lines.is_empty(), "{view:?}");
+    assert_eq!(
+        view.put_backs
+            .iter()
+            .map(|due| (due.line, due.location.code.as_str(), due.due))
+            .collect::<Vec<_>>(),
+        [(2, "B-07", 3)]
+    );
+    let summary = site.floor.pick_lists().expect("lists");
+    assert_eq!(
+        summary
+            .iter()
+            .map(|list| (list.cancelled, list.put_back_due))
+            .collect::<Vec<_>>(),
+        [(true, 3)]
+    );
+    let put_back = |location, qty| PutBackArgs {
+        pick_list: site.pick_list,
+        line: 2,
+        location,
+        lot: None,
+        qty,
+    };
+    let n_events = site.floor.store().event_count().expect("count");
+    let too_many = site
+        .floor
+        .put_back(put_back(site.bin_b, 4), NOW + 5)
+        .expect_err("only 3 are due");
+    assert_eq!(too_many.code(), "bad_quantity", "{too_many}");
+    let elsewhere = site
+        .floor
+        .put_back(put_back(site.bin_a, 1), NOW + 6)
+        .expect_err("a picker puts back where it came from");
+    assert_eq!(elsewhere.code(), "forbidden");
+    assert_eq!(
+        site.floor.store().event_count().expect("count"),
+        n_events,
+        "refusals record nothing"
+    );
+    site.floor
+        .put_back(put_back(site.bin_b, 2), NOW + 7)
+        .expect("back where it came from");
+    site.floor.sign_out();
+    site.floor
+        .sign_in("U-0001", MANAGER_PIN, NOW + 8)
+        .expect("manager");
+    let back = site
+        .floor
+        .put_back(put_back(site.bin_a, 1), NOW + 9)
+        .expect("a manager chooses another location");
+    assert_eq!(back.on_hand, 1, "the unit is at A-01 now");
+    assert!(
+        site.floor.pick_lists().expect("lists").is_empty(),
+        "nothing left to put back: the list leaves the floor"
+    );
+}
