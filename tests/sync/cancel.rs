@@ -29,46 +29,9 @@ async fn erp(http: &reqwest::Client, method: &str, url: &str, key: &str, body: V
 async fn a_cancellation_absorbs_an_offline_pickers_picks_into_the_put_back() {
     let world = World::start().await;
     let http = reqwest::Client::new();
-    let now = aisle_server::now_ms();
-    let key = |scope| {
-        world
-            .registry
-            .add_api_key(world.tenant, "erp", &[scope], now)
-            .expect("api key")
-            .key
-    };
-    let (master_key, feed_key) = (key(Scope::MasterWrite), key(Scope::FeedRead));
+    let (master_key, feed_key) = so_7(&world, &http).await;
     let tenant = world.tenant;
     let url = |path: &str| world.server.url(&format!("/v1/t/{tenant}/erp/{path}"));
-    erp(
-        &http,
-        "PUT",
-        &url("items"),
-        &master_key,
-        json!({ "items": [
-        { "sku": "BOLT", "name": "Bolt", "base_unit": "each" } ] }),
-    )
-    .await;
-    erp(
-        &http,
-        "PUT",
-        &url("locations"),
-        &master_key,
-        json!({ "locations": [
-        { "warehouse": "main", "code": "A-01", "name": "A-01", "walk_order": 1 } ] }),
-    )
-    .await;
-    erp(
-        &http,
-        "PUT",
-        &url("pick_lists"),
-        &master_key,
-        json!({ "pick_lists": [
-        { "warehouse": "main", "reference": "SO-7", "lines": [
-            { "line": 1, "sku": "BOLT", "location": "A-01", "qty": 5 } ] } ] }),
-    )
-    .await;
-
     let config = SyncConfig {
         pull_master: true,
         ..fast_config()
@@ -203,4 +166,109 @@ async fn a_cancellation_absorbs_an_offline_pickers_picks_into_the_put_back() {
         .map(|put| put["qty"].as_i64().expect("qty"))
         .collect();
     assert_eq!(back, [2, 1], "where and how much went back");
+}
+
+/// The ERP's item BOLT at A-01 and its pick list SO-7 (line 1: 5 x BOLT at A-01), written
+/// over HTTP with a `master:write` key; that key and a `feed:read` one.
+async fn so_7(world: &World, http: &reqwest::Client) -> (String, String) {
+    let now = aisle_server::now_ms();
+    let key = |scope| {
+        world
+            .registry
+            .add_api_key(world.tenant, "erp", &[scope], now)
+            .expect("api key")
+            .key
+    };
+    let (master_key, feed_key) = (key(Scope::MasterWrite), key(Scope::FeedRead));
+    let tenant = world.tenant;
+    let url = |path: &str| world.server.url(&format!("/v1/t/{tenant}/erp/{path}"));
+    erp(
+        &http,
+        "PUT",
+        &url("items"),
+        &master_key,
+        json!({ "items": [
+        { "sku": "BOLT", "name": "Bolt", "base_unit": "each" } ] }),
+    )
+    .await;
+    erp(
+        &http,
+        "PUT",
+        &url("locations"),
+        &master_key,
+        json!({ "locations": [
+        { "warehouse": "main", "code": "A-01", "name": "A-01", "walk_order": 1 } ] }),
+    )
+    .await;
+    erp(
+        &http,
+        "PUT",
+        &url("pick_lists"),
+        &master_key,
+        json!({ "pick_lists": [
+        { "warehouse": "main", "reference": "SO-7", "lines": [
+            { "line": 1, "sku": "BOLT", "location": "A-01", "qty": 5 } ] } ] }),
+    )
+    .await;
+
+    (master_key, feed_key)
+}
+
+/// A picker's PC waits on the live channel (its round is an hour away) with SO-7 on screen;
+/// the ERP cancels SO-7 and the PC's store says so through the live pull alone. The time from
+/// the ERP's answer to the PC's store is printed (the live benchmark measures the spread).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancellation_reaches_a_waiting_picker_through_the_live_channel() {
+    let world = World::start().await;
+    let http = reqwest::Client::new();
+    let (master_key, _) = so_7(&world, &http).await;
+    let config = SyncConfig {
+        pull_master: true,
+        live: true,
+        interval: std::time::Duration::from_secs(3_600),
+        ..fast_config()
+    };
+    let b = world.device("dock-2", None, config).await;
+    let mut b = b;
+    let handle = b.engine.take().expect("engine").spawn();
+    crate::support::eventually("B has SO-7", || {
+        b.recorder
+            .pick_list_summaries()
+            .is_ok_and(|lists| lists.len() == 1)
+    })
+    .await;
+    crate::support::eventually("B waits on the server", || world.server.live.waiting() == 1).await;
+    let list = b.recorder.pick_list_summaries().expect("lists")[0].id;
+    let tenant = world.tenant;
+    // A waiter of our own on the server's hub: the cancellation must wake the warehouse's
+    // waiting pulls when it commits, not leave them to their 25 s timeout.
+    let mut waiter = world
+        .server
+        .live
+        .subscribe(tenant, world.warehouse)
+        .expect("a place among the waiters");
+    let url = world
+        .server
+        .url(&format!("/v1/t/{tenant}/erp/pick_lists/SO-7/cancel"));
+    erp(&http, "POST", &url, &master_key, json!({})).await;
+    let answered = std::time::Instant::now();
+    assert_eq!(
+        waiter.wait(std::time::Duration::ZERO).await,
+        aisle_server::live::Wake::Pushed,
+        "the cancellation woke the warehouse's waiting pulls as it committed"
+    );
+    drop(waiter);
+    crate::support::eventually("B's store says SO-7 is cancelled", || {
+        b.recorder
+            .pick_list(list)
+            .ok()
+            .flatten()
+            .is_some_and(|list| list.status == "cancelled")
+    })
+    .await;
+    println!(
+        "cancellation: ERP answered -> picker's store cancelled in {} ms",
+        answered.elapsed().as_millis()
+    );
+    handle.stop().await.expect("B stops");
 }
