@@ -353,6 +353,7 @@ async fn dock_pc_receipts(
                 lot: None,
                 expiry: None,
                 qty,
+                receipt: None,
             },
         });
     }

@@ -425,6 +425,7 @@ impl Floor {
             lot: key.lot.clone(),
             expiry: args.expiry,
             qty: args.qty,
+            receipt: None,
         };
         self.record(&user, body, &key, now_ms)
     }

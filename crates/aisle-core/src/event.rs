@@ -34,6 +34,10 @@ pub const EVENT_VERSION: u16 = 1;
 /// screen next to the task, so a sentence or two is all it needs.
 pub const MAX_NOTE_CHARS: usize = 200;
 
+/// The longest ERP reference an event may name (an expected receipt's), in characters: the
+/// server's bound on the references the ERP sends.
+pub const MAX_REFERENCE_CHARS: usize = 64;
+
 /// The longest badge a `badge_locked` event may name, in characters.
 pub const MAX_BADGE_CHARS: usize = 64;
 
@@ -242,6 +246,11 @@ pub enum EventBody {
         lot: Option<Lot>,
         expiry: Option<Date>,
         qty: i64,
+        /// The reference of the expected receipt (the ERP's inbound ASN) this was received
+        /// against, when the receiver chose one. Absent on the wire when `None`, so receipts
+        /// from before the field read the same.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receipt: Option<String>,
     },
     Picked {
         pick_line: Option<PickLineRef>,
@@ -410,6 +419,8 @@ pub enum InvalidEvent {
         "only the server records a pick list's cancellation, with the id derived from the list"
     )]
     CancellationNotFromServer,
+    #[error("an expected receipt's reference must be 1-{MAX_REFERENCE_CHARS} characters with no control characters")]
+    BadReceipt,
 }
 
 impl Event {
@@ -494,8 +505,18 @@ impl Event {
             }
         };
         match &self.body {
-            EventBody::Received { qty, lot, .. } => {
+            EventBody::Received {
+                qty, lot, receipt, ..
+            } => {
                 positive(*qty)?;
+                if let Some(reference) = receipt {
+                    if reference.trim().is_empty()
+                        || reference.chars().count() > MAX_REFERENCE_CHARS
+                        || reference.chars().any(char::is_control)
+                    {
+                        return Err(InvalidEvent::BadReceipt);
+                    }
+                }
                 lot_ok(lot)
             }
             EventBody::Picked {
@@ -718,6 +739,7 @@ mod tests {
             lot: Some(Lot::new("L42")),
             expiry: Some(Date::new(2027, 2, 28).expect("valid date")),
             qty: 12,
+            receipt: None,
         });
         let json = serde_json::to_value(&event).expect("serialize");
         assert_eq!(json["v"], 1, "every event carries its schema version");
@@ -760,6 +782,7 @@ mod tests {
                     lot: None,
                     expiry: None,
                     qty: 0,
+                    receipt: None,
                 },
                 InvalidEvent::NonPositiveQty(0),
             ),
@@ -816,6 +839,7 @@ mod tests {
                     lot: Some(Lot::new("")),
                     expiry: None,
                     qty: 1,
+                    receipt: None,
                 },
                 InvalidEvent::BadLot,
             ),
@@ -869,6 +893,7 @@ mod tests {
             lot: None,
             expiry: None,
             qty,
+            receipt: None,
         };
         let picked = |qty| EventBody::Picked {
             pick_line: None,

@@ -99,6 +99,7 @@ pub fn received(k: &StockKey, qty: i64) -> EventBody {
         lot: k.lot.clone(),
         expiry: None,
         qty,
+        receipt: None,
     }
 }
 pub fn picked(k: &StockKey, qty: i64) -> EventBody {

@@ -47,6 +47,11 @@ fn body_kinds() -> Vec<(&'static str, Vec<BodyField>)> {
                     false,
                 ),
                 ("qty", int(), true),
+                (
+                    "receipt",
+                    json!({"type": "string", "minLength": 1, "maxLength": 64}),
+                    false,
+                ),
             ],
         ),
         (
@@ -129,6 +134,18 @@ fn body_kinds() -> Vec<(&'static str, Vec<BodyField>)> {
             ],
         ),
         ("pick_list_claimed", vec![("pick_list", uuid(), true)]),
+        ("pick_list_cancelled", vec![("pick_list", uuid(), true)]),
+        (
+            "put_back",
+            vec![
+                ("pick_list", uuid(), true),
+                ("line", int(), true),
+                ("location", uuid(), true),
+                ("item", uuid(), true),
+                ("lot", lot(), false),
+                ("qty", int(), true),
+            ],
+        ),
         (
             "count_requested",
             vec![

@@ -289,6 +289,15 @@ mod tests {
                 failures: 5,
                 locked_until_ms: 32_000,
             },
+            EventBody::PutBack {
+                pick_list: list,
+                line: 1,
+                location: key.location,
+                item: key.item,
+                lot: key.lot.clone(),
+                qty: 1,
+            },
+            EventBody::PickListCancelled { pick_list: list },
         ];
         let counted = events.make(1, 1_000, 0, bodies[4].clone()).id;
         bodies.push(testkit::reviewed(counted, ReviewDecision::Approved));
@@ -432,7 +441,7 @@ mod tests {
         let mut kinds: Vec<&str> = events.iter().map(aisle_core::Event::kind).collect();
         kinds.sort_unstable();
         kinds.dedup();
-        assert_eq!(kinds.len(), 11, "the sample holds every EventBody kind");
+        assert_eq!(kinds.len(), 13, "the sample holds every EventBody kind");
         let mut described: Vec<&str> = bodies
             .iter()
             .map(|branch| {

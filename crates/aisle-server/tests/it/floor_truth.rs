@@ -128,6 +128,7 @@ async fn a_lot_tracked_item_without_its_lot_is_kept_and_flagged() {
         lot: lot.map(aisle_core::Lot::new),
         expiry: None,
         qty: 12,
+        receipt: None,
     };
     let now = aisle_server::now_ms() as u64;
     let without_lot = event(&device, 1, now, receipt(lot_tracked, None));

@@ -215,6 +215,7 @@ fn receipt(profile: &DeviceProfile, serial: u64, hlc: Hlc, clock_correction_ms: 
             lot: None,
             expiry: None,
             qty: 1,
+            receipt: None,
         },
     }
 }
