@@ -120,6 +120,10 @@ id_type!(
     /// A task for a person, such as "count this bin".
     TaskId
 );
+id_type!(
+    /// An expected receipt: the ERP's advance notice of a supplier's delivery (an ASN).
+    ReceiptId
+);
 
 impl DeviceId {
     /// The server's own device identity in one warehouse of a tenant: the author of the

@@ -16,6 +16,7 @@ pub mod calendar;
 pub mod event;
 pub mod hlc;
 pub mod ids;
+pub mod receipt;
 pub mod role;
 pub mod scan;
 pub mod stock;

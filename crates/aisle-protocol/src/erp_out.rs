@@ -99,6 +99,53 @@ pub struct GoodsReceived {
     pub device: DeviceId,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
     pub user: UserId,
+    /// The expected receipt (inbound ASN) this was received against, with every line's
+    /// expected and received quantities so far; absent for a receipt that named none.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub receipt: Option<ReceiptProgress>,
+}
+
+/// An expected receipt's state in a `goods.received`: its reference, and per line what was
+/// expected and what has been received against it so far (this receipt included).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReceiptProgress {
+    /// The ERP's reference for the expected receipt.
+    pub reference: String,
+    /// `false` when the reference names no expected receipt the server knows (the receipt
+    /// was received against a reference the ERP never sent, or sent later): `lines` is then
+    /// empty and everything is in `unexpected`.
+    pub known: bool,
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub supplier: String,
+    pub lines: Vec<ReceiptLineProgress>,
+    /// Units received against the receipt that no line expects.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub unexpected: Vec<ReceiptUnexpected>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReceiptLineProgress {
+    pub line: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub item: ItemId,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lot: Option<String>,
+    pub expected: i64,
+    pub received: i64,
+    /// `received - expected`: above zero an over-receipt, below zero an under-receipt.
+    pub difference: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReceiptUnexpected {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub item: ItemId,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lot: Option<String>,
+    pub received: i64,
 }
 
 /// What changed a key's on-hand in a `stock.adjusted` message.

@@ -98,6 +98,34 @@ pub struct MasterPickList {
     pub version: u64,
 }
 
+/// An expected receipt (the ERP's inbound ASN): what a supplier's delivery should hold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MasterExpectedReceipt {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: aisle_core::ids::ReceiptId,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub warehouse: WarehouseId,
+    /// The ERP's reference, as printed on the delivery note (the receiver scans it).
+    pub reference: String,
+    pub supplier: String,
+    /// `open` or `closed` (the ERP closed it: no longer offered on the floor).
+    pub status: String,
+    pub lines: Vec<MasterExpectedLine>,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MasterExpectedLine {
+    pub line: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub item: ItemId,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub lot: Option<String>,
+    pub qty: i64,
+}
+
 /// One of the device's warehouse's PCs, by the name it was enrolled with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -114,6 +142,9 @@ pub struct MasterResponse {
     pub locations: Vec<MasterLocation>,
     pub users: Vec<MasterUser>,
     pub pick_lists: Vec<MasterPickList>,
+    /// The warehouse's expected receipts. Absent from older servers.
+    #[serde(default)]
+    pub expected_receipts: Vec<MasterExpectedReceipt>,
     /// Every PC enrolled in the device's warehouse (revoked ones too: their events stay in
     /// the trail), whole on every page: not versioned, so a device never pages on it.
     #[serde(default)]
@@ -142,7 +173,11 @@ impl MasterResponse {
     /// The versioned rows of the page. The devices are not counted: they come whole on
     /// every page, so an unchanged list never keeps a pull going.
     pub fn n_rows(&self) -> u64 {
-        (self.items.len() + self.locations.len() + self.users.len() + self.pick_lists.len()) as u64
+        (self.items.len()
+            + self.locations.len()
+            + self.users.len()
+            + self.pick_lists.len()
+            + self.expected_receipts.len()) as u64
     }
 }
 
@@ -291,6 +326,44 @@ pub struct ErpUpsertResponse {
     /// The master version of the last record written: devices that pulled up to it have
     /// the batch.
     pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ErpExpectedLine {
+    pub line: u32,
+    pub sku: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
+    pub qty: i64,
+}
+
+/// An expected receipt (inbound ASN) as the ERP sends it; upserted by warehouse and
+/// reference, its lines replacing the earlier ones.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ErpExpectedReceipt {
+    /// The warehouse's name or id.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    pub warehouse: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
+    pub reference: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
+    #[serde(default)]
+    pub supplier: String,
+    /// `open` (the default) or `closed`.
+    #[serde(default = "default_status")]
+    pub status: String,
+    pub lines: Vec<ErpExpectedLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ErpExpectedReceipts {
+    pub expected_receipts: Vec<ErpExpectedReceipt>,
 }
 
 /// The query of `POST /v1/t/{tenant}/erp/pick_lists/{reference}/cancel`.

@@ -110,6 +110,8 @@ pub(crate) fn messages<L: Ledger>(
                 quantity: *qty,
                 device: event.device,
                 user: event.user,
+                // Filled in by `receipt_progress`, which reads the expected receipt.
+                receipt: None,
             }),
         )],
         EventBody::Adjusted {
@@ -304,6 +306,59 @@ where
             lines,
         }),
     )))
+}
+
+/// The expected receipt `event` (a `received` that names one) was received against, with
+/// expected against received per line so far, this event included (`aisle_core::receipt`);
+/// `None` for any other event.
+pub(crate) fn receipt_progress<T: crate::storage::push::PushTx>(
+    tx: &mut T,
+    event: &Event,
+) -> Result<Option<aisle_protocol::ReceiptProgress>, crate::error::ServerError> {
+    let EventBody::Received {
+        receipt: Some(reference),
+        ..
+    } = &event.body
+    else {
+        return Ok(None);
+    };
+    let expected = tx.expected_receipt(event.warehouse, reference)?;
+    let mut received = tx.received_against(event.warehouse, reference)?;
+    if !received.iter().any(|logged| logged.id == event.id) {
+        received.push(event.clone());
+    }
+    let (known, supplier, lines) = match expected {
+        Some((supplier, lines)) => (true, supplier, lines),
+        None => (false, String::new(), Vec::new()),
+    };
+    let progress = aisle_core::receipt::progress(reference, &lines, &received);
+    let lot = |lot: Option<aisle_core::event::Lot>| lot.map(|lot| lot.as_str().to_owned());
+    Ok(Some(aisle_protocol::ReceiptProgress {
+        reference: reference.clone(),
+        known,
+        supplier,
+        lines: progress
+            .lines
+            .into_iter()
+            .map(|line| aisle_protocol::ReceiptLineProgress {
+                line: line.line,
+                item: line.item,
+                lot: lot(line.lot),
+                expected: line.expected,
+                received: line.received,
+                difference: line.difference,
+            })
+            .collect(),
+        unexpected: progress
+            .unexpected
+            .into_iter()
+            .map(|extra| aisle_protocol::ReceiptUnexpected {
+                item: extra.item,
+                lot: lot(extra.lot),
+                received: extra.received,
+            })
+            .collect(),
+    }))
 }
 
 /// Whether the ERP cancelled `list_id`: its cancellation is logged, or its master record

@@ -23,8 +23,8 @@ use aisle_core::ids::{ItemId, LocationId, PickListId, UserId, WarehouseId};
 use aisle_core::Role;
 use aisle_pin::{PinHash, PinPolicy};
 use aisle_protocol::{
-    ErpStockRow, MasterBarcode, MasterItem, MasterLocation, MasterPickLine, MasterPickList,
-    MasterUser,
+    ErpStockRow, MasterBarcode, MasterExpectedLine, MasterExpectedReceipt, MasterItem,
+    MasterLocation, MasterPickLine, MasterPickList, MasterUser,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use std::collections::{BTreeSet, HashSet};
@@ -81,6 +81,100 @@ pub struct NewPickLine {
     pub location: String,
     pub lot: Option<String>,
     pub qty: i64,
+}
+
+/// An expected receipt (the ERP's inbound ASN), its items named by SKU.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewExpectedReceipt {
+    pub warehouse: WarehouseId,
+    pub reference: String,
+    pub supplier: String,
+    /// The ERP closed it: devices no longer offer it.
+    pub closed: bool,
+    pub lines: Vec<NewExpectedLine>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewExpectedLine {
+    pub line: u32,
+    pub sku: String,
+    pub lot: Option<String>,
+    pub qty: i64,
+}
+
+/// The checks of an expected receipt that need no database, its lines' too.
+pub(crate) fn check_expected_receipt(
+    record_idx: usize,
+    receipt: &NewExpectedReceipt,
+) -> Result<(), RecordError> {
+    let bounded = |field, text: &str, max: usize| {
+        if text.chars().count() > max || text.chars().any(char::is_control) {
+            Err(RecordError::new(
+                record_idx,
+                field,
+                format!("at most {max} characters, without control characters"),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    bounded(
+        "reference",
+        &receipt.reference,
+        crate::lengths::MAX_REFERENCE_CHARS,
+    )?;
+    bounded("supplier", &receipt.supplier, 200)?;
+    if blank(&receipt.reference) {
+        let message = "an expected receipt needs a reference".to_owned();
+        return Err(RecordError::new(record_idx, "reference", message));
+    }
+    if receipt.lines.is_empty() {
+        let message = "an expected receipt needs at least one line".to_owned();
+        return Err(RecordError::new(record_idx, "lines", message));
+    }
+    let mut seen = HashSet::new();
+    for (line_idx, line) in receipt.lines.iter().enumerate() {
+        let refuse =
+            |field, message| Err(RecordError::in_line(record_idx, line_idx, field, message));
+        if line.line == 0 {
+            return refuse("line", "line numbers start at 1".to_owned());
+        }
+        if !seen.insert(line.line) {
+            return refuse("line", format!("line {} appears twice", line.line));
+        }
+        if line.qty <= 0 || line.qty > aisle_core::event::MAX_EVENT_QTY {
+            return refuse(
+                "qty",
+                format!(
+                    "must be 1 to {}, got {}",
+                    aisle_core::event::MAX_EVENT_QTY,
+                    line.qty
+                ),
+            );
+        }
+        if line
+            .lot
+            .as_ref()
+            .is_some_and(|lot| lot.chars().count() > 20 || lot.chars().any(char::is_control))
+        {
+            return refuse("lot", "a lot is at most 20 characters".to_owned());
+        }
+    }
+    Ok(())
+}
+
+/// The refusal of an expected line whose sku names no item.
+pub(crate) fn unknown_expected_sku(
+    record_idx: usize,
+    line_idx: usize,
+    line: &NewExpectedLine,
+) -> RecordError {
+    RecordError::in_line(
+        record_idx,
+        line_idx,
+        "sku",
+        format!("no item has sku {:?}", line.sku),
+    )
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -563,6 +657,124 @@ pub fn upsert_pick_lists(
     })
 }
 
+/// Upserts expected receipts by warehouse and reference; a receipt's lines replace its
+/// earlier ones.
+pub fn upsert_expected_receipts(
+    conn: &mut Connection,
+    receipts: &[NewExpectedReceipt],
+    now_ms: i64,
+) -> Result<Upsert, ServerError> {
+    batch(conn, receipts, |tx, record_idx, receipt, version| {
+        if let Err(refused) = check_expected_receipt(record_idx, receipt) {
+            return Ok(Err(refused));
+        }
+        let mut items = Vec::with_capacity(receipt.lines.len());
+        for (line_idx, line) in receipt.lines.iter().enumerate() {
+            let item: Option<[u8; 16]> = tx
+                .query_row("SELECT id FROM items WHERE sku = ?1", [&line.sku], |row| {
+                    row.get(0)
+                })
+                .optional()?;
+            let Some(item) = item else {
+                return Ok(Err(unknown_expected_sku(record_idx, line_idx, line)));
+            };
+            items.push(item);
+        }
+        let existing: Option<[u8; 16]> = tx
+            .query_row(
+                "SELECT id FROM expected_receipts WHERE warehouse = ?1 AND reference = ?2",
+                (receipt.warehouse.as_bytes(), &receipt.reference),
+                |row| row.get(0),
+            )
+            .optional()?;
+        let id = existing.unwrap_or_else(|| *new_uuid(now_ms).as_bytes());
+        tx.execute(
+            "INSERT INTO expected_receipts (id, warehouse, reference, supplier, status, version)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (id) DO UPDATE SET supplier = excluded.supplier,
+               status = excluded.status, version = excluded.version",
+            (
+                id.as_slice(),
+                receipt.warehouse.as_bytes(),
+                &receipt.reference,
+                &receipt.supplier,
+                if receipt.closed { "closed" } else { "open" },
+                version,
+            ),
+        )?;
+        tx.execute(
+            "DELETE FROM expected_lines WHERE receipt = ?1",
+            [id.as_slice()],
+        )?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO expected_lines (receipt, line, item, lot, qty) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (line, item) in receipt.lines.iter().zip(items) {
+            insert.execute((
+                id.as_slice(),
+                line.line,
+                item.as_slice(),
+                &line.lot,
+                line.qty,
+            ))?;
+        }
+        Ok(Ok(()))
+    })
+}
+
+/// The warehouse's expected receipts changed in `window`, with their lines, and the items
+/// those lines name.
+fn changed_expected_receipts(
+    tx: &Transaction<'_>,
+    window: Window<'_>,
+    named: &mut Named,
+) -> Result<Vec<MasterExpectedReceipt>, ServerError> {
+    let mut statement = tx.prepare_cached(
+        "SELECT id, warehouse, reference, supplier, status, version FROM expected_receipts
+         WHERE warehouse = ?1 AND version > ?2 AND version <= ?3 ORDER BY version",
+    )?;
+    let heads = statement
+        .query_map((window.warehouse, window.after, window.upto), |row| {
+            Ok((
+                row.get::<_, [u8; 16]>(0)?,
+                MasterExpectedReceipt {
+                    id: aisle_core::ids::ReceiptId::from_uuid(uuid_at(row, 0)?),
+                    warehouse: WarehouseId::from_uuid(uuid_at(row, 1)?),
+                    reference: row.get(2)?,
+                    supplier: row.get(3)?,
+                    status: row.get(4)?,
+                    lines: Vec::new(),
+                    version: row.get::<_, i64>(5)? as u64,
+                },
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut lines_of = tx.prepare_cached(
+        "SELECT line, item, lot, qty FROM expected_lines WHERE receipt = ?1 ORDER BY line",
+    )?;
+    let mut receipts = Vec::with_capacity(heads.len());
+    for (id, mut receipt) in heads {
+        let lines = lines_of.query_map([id.as_slice()], |row| {
+            Ok((
+                row.get::<_, [u8; 16]>(1)?,
+                MasterExpectedLine {
+                    line: row.get(0)?,
+                    item: ItemId::from_uuid(uuid_at(row, 1)?),
+                    lot: row.get(2)?,
+                    qty: row.get(3)?,
+                },
+            ))
+        })?;
+        for line in lines {
+            let (item, line) = line?;
+            named.items.insert(item);
+            receipt.lines.push(line);
+        }
+        receipts.push(receipt);
+    }
+    Ok(receipts)
+}
+
 /// A page of master-data changes for one device's warehouse.
 #[derive(Debug, Default)]
 pub struct ChangesPage {
@@ -570,6 +782,7 @@ pub struct ChangesPage {
     pub locations: Vec<MasterLocation>,
     pub users: Vec<MasterUser>,
     pub pick_lists: Vec<MasterPickList>,
+    pub expected_receipts: Vec<MasterExpectedReceipt>,
     pub next: u64,
     /// The tenant's PIN policy, whole on every page.
     pub pin_policy: PinPolicy,
@@ -607,12 +820,14 @@ pub fn changes(
         after,
         upto,
     };
-    let (pick_lists, named) = changed_pick_lists(&tx, window)?;
+    let (pick_lists, mut named) = changed_pick_lists(&tx, window)?;
+    let expected_receipts = changed_expected_receipts(&tx, window, &mut named)?;
     Ok(ChangesPage {
         items: changed_items(&tx, window, named.items)?,
         locations: changed_locations(&tx, window, named.locations)?,
         users: changed_users(&tx, window)?,
         pick_lists,
+        expected_receipts,
         next: upto as u64,
         pin_policy,
     })
@@ -651,6 +866,7 @@ fn page_end(
                WHERE u.version > ?1
              UNION ALL SELECT version FROM locations WHERE warehouse = ?2 AND version > ?1
              UNION ALL SELECT version FROM pick_lists WHERE warehouse = ?2 AND version > ?1
+             UNION ALL SELECT version FROM expected_receipts WHERE warehouse = ?2 AND version > ?1
            ) ORDER BY version LIMIT ?3
          )",
     )?;

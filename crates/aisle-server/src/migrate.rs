@@ -59,6 +59,9 @@ const TENANT_MIGRATIONS: &[Step] = &[
     Step::Own(include_str!(
         "../../../migrations/cloud/tenant/0010_put_back.sql"
     )),
+    Step::Own(include_str!(
+        "../../../migrations/cloud/tenant/0011_expected_receipts.sql"
+    )),
 ];
 
 /// A tenant database's migrations, as rusqlite_migration runs them.

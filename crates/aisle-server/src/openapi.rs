@@ -69,6 +69,7 @@ impl Modify for SecuritySchemes {
         crate::http::master::put_users,
         crate::http::master::put_pick_lists,
         crate::http::master::cancel_pick_list,
+        crate::http::master::put_expected_receipts,
         crate::http::master::erp_stock,
         crate::http::feed::erp_feed,
         crate::http::webhooks::list,

@@ -162,6 +162,15 @@ pub trait Storage: Send + Sync + std::fmt::Debug {
         now_ms: i64,
     ) -> Result<master::Upsert, ServerError>;
 
+    /// Upserts expected receipts by warehouse and reference in one transaction, or names
+    /// the first bad record.
+    fn upsert_expected_receipts(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        receipts: &[master::NewExpectedReceipt],
+        now_ms: i64,
+    ) -> Result<master::Upsert, ServerError>;
+
     /// On-hand stock of the context's tenant, of one of its warehouses when given. The
     /// caller has resolved `warehouse` among the tenant's own.
     fn tenant_stock(
@@ -393,6 +402,60 @@ impl<'t> push::PushTx for SqlitePush<'t> {
         )?;
         let payloads = statement
             .query_map([pick_list.to_string()], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(payloads
+            .iter()
+            .map(|payload| serde_json::from_str(payload))
+            .collect::<Result<_, _>>()?)
+    }
+
+    fn expected_receipt(
+        &mut self,
+        warehouse: WarehouseId,
+        reference: &str,
+    ) -> Result<Option<(String, Vec<aisle_core::receipt::ExpectedLine>)>, ServerError> {
+        let head: Option<([u8; 16], String)> = self
+            .conn
+            .prepare_cached(
+                "SELECT id, supplier FROM expected_receipts WHERE warehouse = ?1 AND reference = ?2",
+            )?
+            .query_row((warehouse.as_bytes(), reference), |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?;
+        let Some((id, supplier)) = head else {
+            return Ok(None);
+        };
+        let mut statement = self.conn.prepare_cached(
+            "SELECT line, item, lot, qty FROM expected_lines WHERE receipt = ?1 ORDER BY line",
+        )?;
+        let lines = statement
+            .query_map([id.as_slice()], |row| {
+                Ok(aisle_core::receipt::ExpectedLine {
+                    line: row.get(0)?,
+                    item: ItemId::from_uuid(Uuid::from_bytes(row.get(1)?)),
+                    lot: row.get::<_, Option<String>>(2)?.map(aisle_core::Lot::new),
+                    qty: row.get(3)?,
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(Some((supplier, lines)))
+    }
+
+    fn received_against(
+        &mut self,
+        warehouse: WarehouseId,
+        reference: &str,
+    ) -> Result<Vec<Event>, ServerError> {
+        // Through the partial index of tenant schema 11.
+        let mut statement = self.conn.prepare_cached(
+            "SELECT payload FROM events WHERE kind = 'received' AND warehouse = ?1
+               AND json_extract(payload, '$.body.receipt') = ?2",
+        )?;
+        let payloads = statement
+            .query_map((warehouse.as_bytes(), reference), |row| {
+                row.get::<_, String>(0)
+            })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(payloads
             .iter()
@@ -709,6 +772,17 @@ impl Storage for SqliteStorage {
         let db = self.pools.get(context)?;
         let mut conn = db.connection()?;
         master::upsert_pick_lists(&mut conn, lists, now_ms)
+    }
+
+    fn upsert_expected_receipts(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        receipts: &[master::NewExpectedReceipt],
+        now_ms: i64,
+    ) -> Result<master::Upsert, ServerError> {
+        let db = self.pools.get(context)?;
+        let mut conn = db.connection()?;
+        master::upsert_expected_receipts(&mut conn, receipts, now_ms)
     }
 
     fn tenant_stock(

@@ -15,8 +15,9 @@ use crate::master::{
     self, ErpRecord, ErpUserRecord, NewItem, NewLocation, NewPickList, NewUser, Upsert,
 };
 use aisle_protocol::{
-    self, ErpCancelQuery, ErpCancelResponse, ErpItems, ErpLocations, ErpPickLists, ErpStockQuery,
-    ErpStockResponse, ErpUpsertResponse, ErpUsers, MasterQuery, MasterResponse,
+    self, ErpCancelQuery, ErpCancelResponse, ErpExpectedReceipts, ErpItems, ErpLocations,
+    ErpPickLists, ErpStockQuery, ErpStockResponse, ErpUpsertResponse, ErpUsers, MasterQuery,
+    MasterResponse,
 };
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Query, State};
@@ -84,6 +85,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/v1/t/{tenant}/erp/users", put(put_users))
         .route("/v1/t/{tenant}/erp/pick_lists", put(put_pick_lists))
         .route(
+            "/v1/t/{tenant}/erp/expected_receipts",
+            put(put_expected_receipts),
+        )
+        .route(
             "/v1/t/{tenant}/erp/pick_lists/{reference}/cancel",
             axum::routing::post(cancel_pick_list),
         )
@@ -139,6 +144,7 @@ pub(crate) async fn master_changes(
         locations: page.locations,
         users: page.users,
         pick_lists: page.pick_lists,
+        expected_receipts: page.expected_receipts,
         devices,
         next: page.next,
         server_time_ms: crate::now_ms(),
@@ -307,6 +313,41 @@ pub(crate) async fn put_pick_lists(
     // Committed: the tenant's waiting pulls wake and their devices fetch master data.
     state.live.master_changed(tenant);
     answer(outcome, "pick_lists")
+}
+
+/// Upserts expected receipts (inbound ASNs) by warehouse and reference; a receipt's lines
+/// replace its earlier ones. Devices of the warehouse pull them with master data and offer
+/// them on the Receive screen.
+#[utoipa::path(put, path = "/v1/t/{tenant}/erp/expected_receipts", tag = "erp",
+    params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the key's tenant")),
+    request_body = ErpExpectedReceipts,
+    responses(
+        (status = 200, description = "Every record written, in one transaction", body = ErpUpsertResponse),
+        ErpWriteRefusals,
+        (status = 422, description = "`invalid_record`: the first bad record, by its path in the body; nothing was written", body = crate::openapi::ErrorBody),
+    ),
+    security(("api_key" = ["master:write"])))]
+pub(crate) async fn put_expected_receipts(
+    context: IntegrationContext<MasterWrite>,
+    State(state): State<AppState>,
+    body: Result<Json<ErpExpectedReceipts>, JsonRejection>,
+) -> Result<Json<ErpUpsertResponse>, AppError> {
+    let Json(body) = body.map_err(json_error)?;
+    let tenant = context.tenant();
+    let (registry, storage) = (state.registry.clone(), state.storage.clone());
+    let span = context.span("erp_expected_receipts");
+    let outcome = blocking(move || -> Result<Upsert, AppError> {
+        let warehouses = registry.list_warehouses(context.tenant())?;
+        let receipts = ErpRecord::batch(body.expected_receipts, &warehouses)
+            .map(crate::master::NewExpectedReceipt::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(storage.upsert_expected_receipts(&context, &receipts, crate::now_ms())?)
+    })
+    .instrument(span)
+    .await?;
+    // Committed: the tenant's waiting pulls wake and their devices fetch master data.
+    state.live.master_changed(tenant);
+    answer(outcome, "expected_receipts")
 }
 
 /// Cancels a pick list for the ERP: a SAGA step with compensation. The server records a

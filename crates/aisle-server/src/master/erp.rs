@@ -15,7 +15,7 @@ use aisle_core::ids::WarehouseId;
 use aisle_core::Role;
 use aisle_pin::PinHash;
 use aisle_pin::{is_pin_shaped, PinCost, PinPolicy};
-use aisle_protocol::{ErpItem, ErpLocation, ErpPickList, ErpUser};
+use aisle_protocol::{ErpExpectedReceipt, ErpItem, ErpLocation, ErpPickList, ErpUser};
 
 /// One record of an ERP batch with what converting it needs: its index in the batch (for
 /// the error's path) and the key's tenant's warehouses.
@@ -123,6 +123,40 @@ impl TryFrom<ErpRecord<'_, ErpPickList>> for NewPickList {
                     line: line.line,
                     sku: line.sku,
                     location: line.location,
+                    lot: line.lot.filter(|lot| !lot.is_empty()),
+                    qty: line.qty,
+                })
+                .collect(),
+        })
+    }
+}
+
+impl TryFrom<ErpRecord<'_, ErpExpectedReceipt>> for crate::master::NewExpectedReceipt {
+    type Error = AppError;
+
+    fn try_from(erp: ErpRecord<'_, ErpExpectedReceipt>) -> Result<Self, AppError> {
+        let receipt = erp.record;
+        let path = format!("expected_receipts[{}]", erp.index);
+        let closed = match receipt.status.as_str() {
+            "open" => false,
+            "closed" => true,
+            other => {
+                return Err(AppError::InvalidRecord(format!(
+                    "{path}.status: {other:?} is not open or closed"
+                )))
+            }
+        };
+        Ok(Self {
+            warehouse: warehouse_of(erp.warehouses, &receipt.warehouse, &path)?,
+            reference: receipt.reference,
+            supplier: receipt.supplier,
+            closed,
+            lines: receipt
+                .lines
+                .into_iter()
+                .map(|line| crate::master::NewExpectedLine {
+                    line: line.line,
+                    sku: line.sku,
                     lot: line.lot.filter(|lot| !lot.is_empty()),
                     qty: line.qty,
                 })

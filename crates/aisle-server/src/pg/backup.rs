@@ -157,6 +157,27 @@ const TABLES: &[Table] = &[
         ],
     },
     Table {
+        name: "expected_receipts",
+        columns: &[
+            ("id", "id", Kind::Id),
+            ("warehouse", "warehouse", Kind::Id),
+            ("reference", "reference", Kind::Text),
+            ("supplier", "supplier", Kind::Text),
+            ("status", "status", Kind::Text),
+            ("version", "version", Kind::Int),
+        ],
+    },
+    Table {
+        name: "expected_lines",
+        columns: &[
+            ("receipt", "receipt", Kind::Id),
+            ("line", "line", Kind::Int),
+            ("item", "item", Kind::Id),
+            ("lot", "lot", Kind::Text),
+            ("qty", "qty", Kind::Int),
+        ],
+    },
+    Table {
         name: "pin_policy",
         columns: &[
             ("id", "id", Kind::Int4),

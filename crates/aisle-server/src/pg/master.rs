@@ -289,6 +289,61 @@ pub fn upsert_pick_lists(
     })
 }
 
+/// Upserts expected receipts by warehouse and reference; a receipt's lines replace its
+/// earlier ones (`crate::master::upsert_expected_receipts` on SQLite).
+pub fn upsert_expected_receipts(
+    tx: &PgTx<'_>,
+    receipts: &[crate::master::NewExpectedReceipt],
+    now_ms: i64,
+) -> Result<Upsert, ServerError> {
+    batch(tx, receipts, |tx, record_idx, receipt, version| {
+        if let Err(refused) = crate::master::check_expected_receipt(record_idx, receipt) {
+            return Ok(Err(refused));
+        }
+        let mut items = Vec::with_capacity(receipt.lines.len());
+        for (line_idx, line) in receipt.lines.iter().enumerate() {
+            let item = tx.query_opt("SELECT id FROM items WHERE sku = $1", &[&line.sku])?;
+            let Some(item) = item.map(|row| row.get::<_, Uuid>(0)) else {
+                return Ok(Err(crate::master::unknown_expected_sku(
+                    record_idx, line_idx, line,
+                )));
+            };
+            items.push(item);
+        }
+        let existing: Option<Uuid> = tx
+            .query_opt(
+                "SELECT id FROM expected_receipts WHERE warehouse = $1 AND reference = $2",
+                &[receipt.warehouse.as_uuid(), &receipt.reference],
+            )?
+            .map(|row| row.get(0));
+        let id = existing.unwrap_or_else(|| new_uuid(now_ms));
+        let status = if receipt.closed { "closed" } else { "open" };
+        tx.execute(
+            "INSERT INTO expected_receipts (id, warehouse, reference, supplier, status, version)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (id) DO UPDATE SET supplier = excluded.supplier,
+               status = excluded.status, version = excluded.version",
+            &[
+                &id,
+                receipt.warehouse.as_uuid(),
+                &receipt.reference,
+                &receipt.supplier,
+                &status,
+                &version,
+            ],
+        )?;
+        tx.execute("DELETE FROM expected_lines WHERE receipt = $1", &[&id])?;
+        for (line, item) in receipt.lines.iter().zip(items) {
+            tx.execute(
+                "INSERT INTO expected_lines (receipt, line, item, lot, qty)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&id, &i64::from(line.line), &item, &line.lot, &line.qty],
+            )?;
+        }
+        Ok(Ok(()))
+    })
+}
+
 /// The tenant's PIN policy (the default one until an operator sets another).
 pub fn pin_policy(tx: &PgTx<'_>) -> Result<PinPolicy, ServerError> {
     let row = tx.query_one(

@@ -501,6 +501,65 @@ impl<'t> PushTx for PgPush<'t> {
         Ok(events)
     }
 
+    fn expected_receipt(
+        &mut self,
+        warehouse: WarehouseId,
+        reference: &str,
+    ) -> Result<Option<(String, Vec<aisle_core::receipt::ExpectedLine>)>, ServerError> {
+        let Some(head) = self.tx.query_opt(
+            "SELECT id, supplier FROM expected_receipts WHERE warehouse = $1 AND reference = $2",
+            &[warehouse.as_uuid(), &reference],
+        )?
+        else {
+            return Ok(None);
+        };
+        let id: Uuid = head.get(0);
+        let lines = self
+            .tx
+            .query(
+                "SELECT line, item, lot, qty FROM expected_lines WHERE receipt = $1 ORDER BY line",
+                &[&id],
+            )?
+            .iter()
+            .map(|row| aisle_core::receipt::ExpectedLine {
+                line: u32::try_from(row.get::<_, i64>(0)).unwrap_or(u32::MAX),
+                item: ItemId::from_uuid(row.get(1)),
+                lot: row.get::<_, Option<String>>(2).map(aisle_core::Lot::new),
+                qty: row.get(3),
+            })
+            .collect();
+        Ok(Some((head.get(1), lines)))
+    }
+
+    fn received_against(
+        &mut self,
+        warehouse: WarehouseId,
+        reference: &str,
+    ) -> Result<Vec<Event>, ServerError> {
+        // Through the partial index of tenant migration 8; then this push's own appends,
+        // which are written at its end.
+        let mut events = self
+            .tx
+            .query(
+                "SELECT payload FROM events WHERE kind = 'received' AND warehouse = $1
+                   AND (payload::jsonb #>> '{body,receipt}') = $2",
+                &[warehouse.as_uuid(), &reference],
+            )?
+            .iter()
+            .map(|row| serde_json::from_str::<Event>(row.get(0)))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (kind, payload) in self.appended.kind.iter().zip(&self.appended.payload) {
+            if *kind == "received" {
+                let event: Event = serde_json::from_str(payload)?;
+                let named = matches!(&event.body, EventBody::Received { receipt: Some(named), .. } if named == reference);
+                if named && event.warehouse == warehouse {
+                    events.push(event);
+                }
+            }
+        }
+        Ok(events)
+    }
+
     fn pick_lists_by_reference(
         &mut self,
         reference: &str,
@@ -907,6 +966,18 @@ impl Storage for PgStorage {
         let mut conn = self.pools.connect(context)?;
         let tx = conn.transaction()?;
         let upsert = pg_master::upsert_pick_lists(&tx, lists, now_ms);
+        self.moving(context, pg_master::settle(tx, upsert))
+    }
+
+    fn upsert_expected_receipts(
+        &self,
+        context: &IntegrationContext<MasterWrite>,
+        receipts: &[master::NewExpectedReceipt],
+        now_ms: i64,
+    ) -> Result<master::Upsert, ServerError> {
+        let mut conn = self.pools.connect(context)?;
+        let tx = conn.transaction()?;
+        let upsert = pg_master::upsert_expected_receipts(&tx, receipts, now_ms);
         self.moving(context, pg_master::settle(tx, upsert))
     }
 

@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "tenant_put_back_by_list",
         sql: include_str!("../../../../migrations/cloud/pg/tenant/0006_put_back.sql"),
     },
+    Migration {
+        version: 8,
+        name: "tenant_expected_receipts",
+        sql: include_str!("../../../../migrations/cloud/pg/tenant/0007_expected_receipts.sql"),
+    },
 ];
 
 /// The schema version this build brings a tenant database to.

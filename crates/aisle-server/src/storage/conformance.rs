@@ -864,6 +864,13 @@ fn conformance_discrepancies_opening_and_closing_reach_the_outbox() {
 }
 
 #[test]
+fn conformance_goods_received_against_an_expected_receipt_says_what_is_still_expected() {
+    on_every_backend(
+        outbox::goods_received_against_an_expected_receipt_says_what_is_still_expected,
+    );
+}
+
+#[test]
 fn conformance_a_cancelled_pick_list_is_settled_by_its_put_backs() {
     on_every_backend(outbox::a_cancelled_pick_list_is_settled_by_its_put_backs);
 }

@@ -71,6 +71,22 @@ pub(crate) trait PushTx {
         pick_list: aisle_core::ids::PickListId,
     ) -> Result<Vec<Event>, ServerError>;
 
+    /// The expected receipt `reference` of `warehouse`: its supplier and lines, or `None`
+    /// when master data has none.
+    fn expected_receipt(
+        &mut self,
+        warehouse: aisle_core::ids::WarehouseId,
+        reference: &str,
+    ) -> Result<Option<(String, Vec<aisle_core::receipt::ExpectedLine>)>, ServerError>;
+
+    /// The `received` events of `warehouse` that name the expected receipt `reference`,
+    /// this push's own appends included, in any order.
+    fn received_against(
+        &mut self,
+        warehouse: aisle_core::ids::WarehouseId,
+        reference: &str,
+    ) -> Result<Vec<Event>, ServerError>;
+
     /// The tenant's pick lists with the ERP reference `reference` (in `warehouse`, when
     /// given): id, warehouse and master status.
     fn pick_lists_by_reference(
@@ -193,7 +209,15 @@ where
     let discrepancies = watched.messages(event)?;
     let completed = crate::erp_out::pick_list_completed(tx, event)?;
     let cancelled = crate::erp_out::pick_list_cancelled(tx, event)?;
-    for message in crate::erp_out::messages(tx.ledger(), event, before)?
+    let mut own = crate::erp_out::messages(tx.ledger(), event, before)?;
+    if let Some(progress) = crate::erp_out::receipt_progress(tx, event)? {
+        for message in &mut own {
+            if let aisle_protocol::ErpMessageBody::GoodsReceived(data) = &mut message.body {
+                data.receipt = Some(progress.clone());
+            }
+        }
+    }
+    for message in own
         .into_iter()
         .chain(discrepancies)
         .chain(completed)

@@ -6,8 +6,8 @@ use crate::master::ChangesPage;
 use aisle_core::ids::{ItemId, LocationId, PickListId, UserId, WarehouseId};
 use aisle_pg::{PgTx, Row};
 use aisle_protocol::{
-    ErpStockRow, MasterBarcode, MasterItem, MasterLocation, MasterPickLine, MasterPickList,
-    MasterUser,
+    ErpStockRow, MasterBarcode, MasterExpectedLine, MasterExpectedReceipt, MasterItem,
+    MasterLocation, MasterPickLine, MasterPickList, MasterUser,
 };
 use std::collections::{BTreeSet, HashMap, HashSet};
 use uuid::Uuid;
@@ -42,12 +42,14 @@ pub fn changes(
         after,
         upto,
     };
-    let (pick_lists, named) = changed_pick_lists(tx, window)?;
+    let (pick_lists, mut named) = changed_pick_lists(tx, window)?;
+    let expected_receipts = changed_expected_receipts(tx, window, &mut named)?;
     Ok(ChangesPage {
         items: changed_items(tx, window, named.items)?,
         locations: changed_locations(tx, window, named.locations)?,
         users: changed_users(tx, window)?,
         pick_lists,
+        expected_receipts,
         next: upto as u64,
         pin_policy,
     })
@@ -91,6 +93,7 @@ fn page_end(
                WHERE u.version > $1
              UNION ALL SELECT version FROM locations WHERE warehouse = $2 AND version > $1
              UNION ALL SELECT version FROM pick_lists WHERE warehouse = $2 AND version > $1
+             UNION ALL SELECT version FROM expected_receipts WHERE warehouse = $2 AND version > $1
            ) AS changed ORDER BY version LIMIT $3
          ) AS page",
         &[&after, &warehouse, &i64::from(limit)],
@@ -154,6 +157,60 @@ fn changed_pick_lists(
         })
         .collect();
     Ok((lists, named))
+}
+
+/// The warehouse's expected receipts changed in `window`, with their lines, and the items
+/// those lines name. Two statements whatever the page's size.
+fn changed_expected_receipts(
+    tx: &PgTx<'_>,
+    window: Window,
+    named: &mut Named,
+) -> Result<Vec<MasterExpectedReceipt>, ServerError> {
+    let heads = tx.query(
+        "SELECT id, warehouse, reference, supplier, status, version FROM expected_receipts
+         WHERE warehouse = $1 AND version > $2 AND version <= $3 ORDER BY version",
+        &[&window.warehouse, &window.after, &window.upto],
+    )?;
+    if heads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = heads.iter().map(|head| head.get(0)).collect();
+    let mut lines_of: HashMap<Uuid, Vec<MasterExpectedLine>> = HashMap::new();
+    for line in tx.query(
+        "SELECT receipt, line, item, lot, qty FROM expected_lines
+         WHERE receipt = ANY($1) ORDER BY receipt, line",
+        &[&ids],
+    )? {
+        let item: Uuid = line.get(2);
+        named.items.insert(item);
+        let number: i64 = line.get(1);
+        lines_of
+            .entry(line.get(0))
+            .or_default()
+            .push(MasterExpectedLine {
+                line: u32::try_from(number).map_err(|_| {
+                    ServerError::Invalid(format!("expected line number {number} is out of range"))
+                })?,
+                item: ItemId::from_uuid(item),
+                lot: line.get(3),
+                qty: line.get(4),
+            });
+    }
+    Ok(heads
+        .iter()
+        .map(|head| {
+            let id: Uuid = head.get(0);
+            MasterExpectedReceipt {
+                id: aisle_core::ids::ReceiptId::from_uuid(id),
+                warehouse: WarehouseId::from_uuid(head.get(1)),
+                reference: head.get(2),
+                supplier: head.get(3),
+                status: head.get(4),
+                lines: lines_of.remove(&id).unwrap_or_default(),
+                version: version_at(head, 5),
+            }
+        })
+        .collect())
 }
 
 /// The first of `ids` that `rows` (whose column 0 is an id) lack.

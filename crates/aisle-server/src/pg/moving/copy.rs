@@ -33,6 +33,8 @@ pub(super) const TABLES: &[(&str, &str)] = &[
     ("user_warehouses", "warehouse, user_id"),
     ("pick_lists", "id"),
     ("pick_lines", "pick_list, line"),
+    ("expected_receipts", "id"),
+    ("expected_lines", "receipt, line"),
     // The stock projection (migrations/projection/pg/0001_init.sql).
     ("stock_keys", "key_id"),
     ("key_states", "key_id"),

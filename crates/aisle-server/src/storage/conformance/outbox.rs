@@ -568,3 +568,118 @@ pub(crate) fn a_cancelled_pick_list_is_settled_by_its_put_backs(backend: &dyn Ba
     assert_eq!(cancel("PL-3"), Cancellation::Complete);
     assert_eq!(cancel("PL-404"), Cancellation::Unknown);
 }
+
+/// The ERP's expected receipt ASN-1 (line 1: 10 x SKU-A; line 2: 4 x SKU-B) reaches devices
+/// with master data, and each `goods.received` against it carries expected against received
+/// per line so far: an under-receipt, then an over-receipt, and an item it did not announce.
+/// A receipt against a reference the server does not know says so; a plain one carries none.
+pub(crate) fn goods_received_against_an_expected_receipt_says_what_is_still_expected(
+    backend: &dyn Backend,
+) {
+    use crate::master::{NewExpectedLine, NewExpectedReceipt};
+    let storage = backend.storage();
+    let tenant = backend.add_tenant();
+    let context = context(tenant);
+    let erp = IntegrationContext::<crate::auth::MasterWrite>::for_test(tenant);
+    let (_, a, b) = pick_list_pl_1(backend, tenant);
+    let line = |line: u32, sku: &str, qty: i64| NewExpectedLine {
+        line,
+        sku: sku.to_owned(),
+        lot: None,
+        qty,
+    };
+    storage
+        .upsert_expected_receipts(
+            &erp,
+            &[NewExpectedReceipt {
+                warehouse: testkit::warehouse(),
+                reference: "ASN-1".to_owned(),
+                supplier: "Bolt & Co".to_owned(),
+                closed: false,
+                lines: vec![line(1, "SKU-A", 10), line(2, "SKU-B", 4)],
+            }],
+            super::NOW_MS,
+        )
+        .expect("expected receipts")
+        .expect("accepted");
+    let master = storage.master_changes(&context, 0, 100).expect("master");
+    assert_eq!(master.expected_receipts.len(), 1, "devices pull it");
+    let asn = &master.expected_receipts[0];
+    assert_eq!(
+        (
+            asn.reference.as_str(),
+            asn.supplier.as_str(),
+            asn.status.as_str()
+        ),
+        ("ASN-1", "Bolt & Co", "open")
+    );
+    assert_eq!(
+        asn.lines
+            .iter()
+            .map(|line| (line.item, line.qty))
+            .collect::<Vec<_>>(),
+        [(a.item, 10), (b.item, 4)]
+    );
+    let against = |serial: u64, key: &aisle_core::stock::StockKey, qty: i64, reference: &str| {
+        let mut body = received(key, qty);
+        if let aisle_core::event::EventBody::Received { receipt, .. } = &mut body {
+            *receipt = Some(reference.to_owned());
+        }
+        event(tenant, serial, body)
+    };
+    let other = aisle_core::stock::StockKey {
+        item: testkit::item(99),
+        ..a.clone()
+    };
+    storage
+        .push(
+            &context,
+            &[
+                against(1, &a, 6, "ASN-1"),
+                against(2, &b, 5, "ASN-1"),
+                against(3, &other, 1, "ASN-1"),
+                against(4, &a, 2, "ASN-404"),
+                event(tenant, 5, received(&a, 3)),
+            ],
+            super::NOW_MS,
+        )
+        .expect("push");
+    let receipts: Vec<aisle_protocol::GoodsReceived> = feed(backend, tenant, 0, 1_000)
+        .into_iter()
+        .filter_map(|entry| match entry.message.body {
+            ErpMessageBody::GoodsReceived(data) => Some(data),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(receipts.len(), 5, "{receipts:?}");
+    let lines = |n: usize| -> Vec<(u32, i64, i64, i64)> {
+        receipts[n]
+            .receipt
+            .as_ref()
+            .expect("against a receipt")
+            .lines
+            .iter()
+            .map(|line| (line.line, line.expected, line.received, line.difference))
+            .collect()
+    };
+    assert_eq!(
+        lines(0),
+        [(1, 10, 6, -4), (2, 4, 0, -4)],
+        "after the first scan"
+    );
+    assert_eq!(lines(1), [(1, 10, 6, -4), (2, 4, 5, 1)], "SKU-B over by 1");
+    let third = receipts[2].receipt.as_ref().expect("against a receipt");
+    assert_eq!(
+        third
+            .unexpected
+            .iter()
+            .map(|extra| (extra.item, extra.received))
+            .collect::<Vec<_>>(),
+        [(other.item, 1)],
+        "an item the ERP did not announce"
+    );
+    let unknown = receipts[3].receipt.as_ref().expect("names a reference");
+    assert!(!unknown.known && unknown.lines.is_empty(), "{unknown:?}");
+    assert_eq!(unknown.reference, "ASN-404");
+    assert_eq!(receipts[4].receipt, None, "a plain receipt");
+}
