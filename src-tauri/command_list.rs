@@ -20,6 +20,8 @@ app_commands! {
     pick_line,
     short_pick,
     put_back,
+    expected_receipts,
+    expected_receipt,
     count_tasks,
     variances,
     review_count,

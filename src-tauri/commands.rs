@@ -9,12 +9,12 @@ use crate::now_ms;
 use crate::state::{Active, AppState};
 use aisle_app::views::{
     AppStatus, CountArgs, CountTaskView, CountedView, DemoUserView, DiscrepancyView, EnrollArgs,
-    HistoryArgs, HistoryPageView, IdleTimeoutArgs, ItemArgs, LookupView, LotStockView, MoveArgs,
-    OpenPickListArgs, PickArgs, PickListSummaryView, PickListView, ProfileView, ProgressView,
-    PutBackArgs, QuarantinedView, RawArgs, ReceiveArgs, RecordAgainArgs, RecordedView,
-    RequestCountArgs, Resolved, ReviewArgs, ScannerSettings, SessionArgs, SessionView,
-    ShortPickArgs, SignInArgs, StockAtArgs, StockPoint, SwitchArgs, SyncStatusView, UserView,
-    VarianceView,
+    ExpectedReceiptArgs, ExpectedReceiptView, HistoryArgs, HistoryPageView, IdleTimeoutArgs,
+    ItemArgs, LookupView, LotStockView, MoveArgs, OpenPickListArgs, PickArgs, PickListSummaryView,
+    PickListView, ProfileView, ProgressView, PutBackArgs, QuarantinedView, RawArgs, ReceiveArgs,
+    RecordAgainArgs, RecordedView, RequestCountArgs, Resolved, ReviewArgs, ScannerSettings,
+    SessionArgs, SessionView, ShortPickArgs, SignInArgs, StockAtArgs, StockPoint, SwitchArgs,
+    SyncStatusView, UserView, VarianceView,
 };
 use aisle_app::{AppError, CommandError, ErrorCode, IdleTimeout};
 use aisle_core::event::Date;
@@ -323,6 +323,21 @@ pub async fn pick_line(state: State<'_, AppState>, args: PickArgs) -> Answer<Rec
 #[tauri::command]
 pub async fn short_pick(state: State<'_, AppState>, args: ShortPickArgs) -> Answer<RecordedView> {
     recording(&state, |active| active.floor.short_pick(args, now_ms()))
+}
+
+#[tauri::command]
+pub async fn expected_receipts(state: State<'_, AppState>) -> Answer<Vec<ExpectedReceiptView>> {
+    with_active(&state, |active| active.floor.expected_receipts())
+}
+
+#[tauri::command]
+pub async fn expected_receipt(
+    state: State<'_, AppState>,
+    args: ExpectedReceiptArgs,
+) -> Answer<ExpectedReceiptView> {
+    with_active(&state, |active| {
+        active.floor.expected_receipt(&args.reference)
+    })
 }
 
 #[tauri::command]

@@ -164,7 +164,11 @@ onHand: number,
  */
 notices: Array<string>, };
 
-export type ReceiveArgs = { location: string, item: string, lot?: string, expiry?: string, qty: number, };
+export type ReceiveArgs = { location: string, item: string, lot?: string, expiry?: string, qty: number, 
+/**
+ * The reference of the expected receipt (the delivery note) this is received against.
+ */
+receipt?: string, };
 
 export type MoveArgs = { from: string, to: string, item: string, lot?: string, qty: number, 
 /**
@@ -196,6 +200,26 @@ export type PutBackView = { line: number,
  * Where the line was picked from: where it goes back unless a manager says otherwise.
  */
 location: Location, item: Item, lot?: string, picked: number, due: number, };
+
+/**
+ * The reference of an expected receipt, as typed or scanned from the delivery note.
+ */
+export type ExpectedReceiptArgs = { reference: string, };
+
+/**
+ * An expected receipt (the ERP's inbound ASN) with expected against received per line.
+ */
+export type ExpectedReceiptView = { reference: string, supplier: string, lines: Array<ExpectedLineView>, 
+/**
+ * What was received against it that no line expects.
+ */
+unexpected: Array<ExpectedLineView>, };
+
+/**
+ * One line of an expected receipt: `difference` = `received` - `expected` (above zero an
+ * over-receipt, below zero an under-receipt). An unexpected item has `expected` 0.
+ */
+export type ExpectedLineView = { line: number, item: Item, lot?: string, expected: number, received: number, difference: number, };
 
 export type OpenPickListArgs = { pickList?: string, };
 

@@ -8,9 +8,9 @@
 //! drive it; the clock correction measured by sync is applied here.
 
 use crate::views::{
-    CountArgs, CountedView, ItemView, LocationView, MoveArgs, PickArgs, PickLineView,
-    PickListSummaryView, PickListView, PutBackArgs, PutBackView, ReceiveArgs, RecordedView,
-    SessionView, ShortPickArgs, UserView,
+    CountArgs, CountedView, ExpectedLineView, ExpectedReceiptView, ItemView, LocationView,
+    MoveArgs, PickArgs, PickLineView, PickListSummaryView, PickListView, PutBackArgs, PutBackView,
+    ReceiveArgs, RecordedView, SessionView, ShortPickArgs, UserView,
 };
 use crate::{AppError, IdleTimeout};
 use aisle_core::event::{EventBody, PickLineRef, EVENT_VERSION, MAX_EVENT_QTY};
@@ -419,15 +419,80 @@ impl Floor {
         let item = self.item(args.item)?;
         let key = self.key(args.location, args.item, args.lot.as_deref());
         self.require_lot(&item, &key)?;
+        if let Some(reference) = &args.receipt {
+            // Only against a delivery this PC knows the ERP announced and still expects.
+            self.store
+                .expected_receipt(reference)?
+                .filter(|receipt| receipt.status == "open")
+                .ok_or_else(|| AppError::NotFound(format!("an expected delivery {reference}")))?;
+        }
         let body = EventBody::Received {
             location: args.location,
             item: args.item,
             lot: key.lot.clone(),
             expiry: args.expiry,
             qty: args.qty,
-            receipt: None,
+            receipt: args.receipt,
         };
         self.record(&user, body, &key, now_ms)
+    }
+
+    /// The warehouse's open expected receipts (the ERP's inbound ASNs), by reference, with
+    /// expected against received per line.
+    pub fn expected_receipts(&self) -> Result<Vec<ExpectedReceiptView>, AppError> {
+        self.store
+            .expected_receipts()?
+            .iter()
+            .map(|receipt| self.receipt_view(receipt))
+            .collect()
+    }
+
+    /// The open expected receipt with the reference on a delivery note, as scanned or typed.
+    pub fn expected_receipt(&self, reference: &str) -> Result<ExpectedReceiptView, AppError> {
+        let reference = reference.trim();
+        let receipt = self
+            .store
+            .expected_receipt(reference)?
+            .filter(|receipt| receipt.status == "open")
+            .ok_or_else(|| AppError::NotFound(format!("an expected delivery {reference}")))?;
+        self.receipt_view(&receipt)
+    }
+
+    fn receipt_view(
+        &self,
+        receipt: &aisle_store::master::ExpectedReceipt,
+    ) -> Result<ExpectedReceiptView, AppError> {
+        let received = self.store.received_against(&receipt.reference)?;
+        let progress = aisle_core::receipt::progress(&receipt.reference, &receipt.lines, &received);
+        let lot = |lot: Option<Lot>| lot.map(|lot| lot.as_str().to_owned());
+        let mut lines = Vec::with_capacity(progress.lines.len());
+        for line in progress.lines {
+            lines.push(ExpectedLineView {
+                line: line.line,
+                item: ItemView::from(&self.item(line.item)?),
+                lot: lot(line.lot),
+                expected: line.expected,
+                received: line.received,
+                difference: line.difference,
+            });
+        }
+        let mut unexpected = Vec::with_capacity(progress.unexpected.len());
+        for extra in progress.unexpected {
+            unexpected.push(ExpectedLineView {
+                line: 0,
+                item: ItemView::from(&self.item(extra.item)?),
+                lot: lot(extra.lot),
+                expected: 0,
+                received: extra.received,
+                difference: extra.received,
+            });
+        }
+        Ok(ExpectedReceiptView {
+            reference: receipt.reference.clone(),
+            supplier: receipt.supplier.clone(),
+            lines,
+            unexpected,
+        })
     }
 
     /// Moves stock; answers with the on-hand left at the `from` location.

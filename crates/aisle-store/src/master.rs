@@ -8,6 +8,7 @@ use crate::names::{escape_like, first_found, NameMatch, FOUND_LIMIT};
 use crate::{Store, StoreError};
 use aisle_core::ids::{ItemId, LocationId, PickListId, UserId, WarehouseId};
 use aisle_core::stock::CountTolerance;
+use aisle_core::Lot;
 use aisle_projection::sqlite::columns::uuid_at;
 use rusqlite::{OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -84,6 +85,18 @@ pub struct PickList {
     pub reference: String,
     pub status: String,
     pub lines: Vec<PickLine>,
+}
+
+/// An expected receipt (the ERP's inbound ASN) as master data has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectedReceipt {
+    pub id: aisle_core::ids::ReceiptId,
+    pub warehouse: WarehouseId,
+    pub reference: String,
+    pub supplier: String,
+    /// `open` or `closed`.
+    pub status: String,
+    pub lines: Vec<aisle_core::receipt::ExpectedLine>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -402,6 +415,135 @@ impl Store {
             .optional()?)
     }
 
+    /// Inserts or replaces an expected receipt and all its lines, in one transaction.
+    pub fn upsert_expected_receipt(&mut self, receipt: &ExpectedReceipt) -> Result<(), StoreError> {
+        if let Some(bad) = receipt.lines.iter().find(|line| line.qty <= 0) {
+            return Err(StoreError::Invalid(format!(
+                "expected line {} needs a positive quantity",
+                bad.line
+            )));
+        }
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO expected_receipts (id, warehouse, reference, supplier, status)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET reference = excluded.reference,
+               supplier = excluded.supplier, status = excluded.status",
+            (
+                receipt.id.as_bytes(),
+                receipt.warehouse.as_bytes(),
+                &receipt.reference,
+                &receipt.supplier,
+                &receipt.status,
+            ),
+        )?;
+        tx.execute(
+            "DELETE FROM expected_lines WHERE receipt = ?1",
+            [receipt.id.as_bytes()],
+        )?;
+        for line in &receipt.lines {
+            tx.execute(
+                "INSERT INTO expected_lines (receipt, line, item, lot, qty) VALUES (?1, ?2, ?3, ?4, ?5)",
+                (
+                    receipt.id.as_bytes(),
+                    line.line,
+                    line.item.as_bytes(),
+                    line.lot.as_ref().map(Lot::as_str),
+                    line.qty,
+                ),
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The open expected receipts of the store's warehouse, by reference, with their lines.
+    pub fn expected_receipts(&self) -> Result<Vec<ExpectedReceipt>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT id FROM expected_receipts WHERE warehouse = ?1 AND status = 'open'
+             ORDER BY reference, id",
+        )?;
+        let ids = statement
+            .query_map([self.profile.warehouse.as_bytes()], |row| uuid_at(row, 0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut receipts = Vec::with_capacity(ids.len());
+        for id in ids {
+            receipts.extend(self.expected_receipt_where("id = ?1", &id.as_bytes().to_vec())?);
+        }
+        Ok(receipts)
+    }
+
+    /// The store's warehouse's expected receipt with the ERP reference `reference`, open or
+    /// closed.
+    pub fn expected_receipt(&self, reference: &str) -> Result<Option<ExpectedReceipt>, StoreError> {
+        self.expected_receipt_where("reference = ?1", &reference)
+    }
+
+    fn expected_receipt_where(
+        &self,
+        condition: &str,
+        value: &dyn rusqlite::ToSql,
+    ) -> Result<Option<ExpectedReceipt>, StoreError> {
+        let head = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT id, reference, supplier, status FROM expected_receipts
+                     WHERE {condition} AND warehouse = ?2"
+                ),
+                rusqlite::params![value, self.profile.warehouse.as_bytes()],
+                |row| {
+                    Ok((
+                        aisle_core::ids::ReceiptId::from_uuid(uuid_at(row, 0)?),
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((id, reference, supplier, status)) = head else {
+            return Ok(None);
+        };
+        let mut statement = self.conn.prepare_cached(
+            "SELECT line, item, lot, qty FROM expected_lines WHERE receipt = ?1 ORDER BY line",
+        )?;
+        let lines = statement
+            .query_map([id.as_bytes()], |row| {
+                Ok(aisle_core::receipt::ExpectedLine {
+                    line: row.get(0)?,
+                    item: ItemId::from_uuid(uuid_at(row, 1)?),
+                    lot: row.get::<_, Option<String>>(2)?.map(Lot::new),
+                    qty: row.get(3)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(ExpectedReceipt {
+            id,
+            warehouse: self.profile.warehouse,
+            reference,
+            supplier,
+            status,
+            lines,
+        }))
+    }
+
+    /// The `received` events that name the expected receipt `reference`, through the
+    /// partial index of schema 11.
+    pub fn received_against(&self, reference: &str) -> Result<Vec<aisle_core::Event>, StoreError> {
+        let mut statement = self.conn.prepare_cached(
+            "SELECT payload FROM events
+             WHERE kind = 'received' AND json_extract(payload, '$.body.receipt') = ?1",
+        )?;
+        let payloads = statement
+            .query_map([reference], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(payloads
+            .iter()
+            .map(|payload| serde_json::from_str(payload))
+            .collect::<Result<_, _>>()?)
+    }
+
     /// Inserts or replaces a pick list and all its lines, in one transaction.
     pub fn upsert_pick_list(&mut self, list: &PickList) -> Result<(), StoreError> {
         if let Some(bad) = list.lines.iter().find(|line| line.qty <= 0) {
@@ -430,7 +572,6 @@ impl Store {
         Ok(())
     }
 
-    /// A pick list with its lines in the warehouse's walk order.
     /// Whether the ERP's cancellation of `pick_list` is in the log. The server also marks
     /// the list `cancelled` in master data, but the event may be pulled first: either one
     /// cancels it on this PC.
@@ -442,6 +583,7 @@ impl Store {
             .exists([id.as_bytes()])?)
     }
 
+    /// A pick list with its lines in the warehouse's walk order.
     pub fn pick_list(&self, id: PickListId) -> Result<Option<PickList>, StoreError> {
         let head = self
             .conn

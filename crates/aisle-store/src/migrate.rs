@@ -39,6 +39,9 @@ const MIGRATIONS: &[Step] = &[
         "../../../migrations/device/0009_badge_lockouts.sql"
     )),
     Step::Own(include_str!("../../../migrations/device/0010_put_back.sql")),
+    Step::Own(include_str!(
+        "../../../migrations/device/0011_expected_receipts.sql"
+    )),
 ];
 
 /// The store's migrations, as rusqlite_migration runs them.

@@ -109,6 +109,25 @@ pub fn apply_page(store: &mut Store, page: &MasterResponse, cursor: &str) -> Res
                 .collect(),
         })?;
     }
+    for receipt in &page.expected_receipts {
+        store.upsert_expected_receipt(&aisle_store::master::ExpectedReceipt {
+            id: receipt.id,
+            warehouse: receipt.warehouse,
+            reference: receipt.reference.clone(),
+            supplier: receipt.supplier.clone(),
+            status: receipt.status.clone(),
+            lines: receipt
+                .lines
+                .iter()
+                .map(|line| aisle_core::receipt::ExpectedLine {
+                    line: line.line,
+                    item: line.item,
+                    lot: line.lot.clone().map(aisle_core::Lot::new),
+                    qty: line.qty,
+                })
+                .collect(),
+        })?;
+    }
     store.set_cursor(cursor, &page.next.to_string())?;
     Ok(())
 }

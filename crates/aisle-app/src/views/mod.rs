@@ -131,6 +131,45 @@ pub struct ReceiveArgs {
     pub lot: Option<String>,
     pub expiry: Option<Date>,
     pub qty: i64,
+    /// The reference of the expected receipt (the delivery note) this is received against.
+    #[serde(default)]
+    pub receipt: Option<String>,
+}
+
+/// The reference of an expected receipt, as typed or scanned from the delivery note.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ExpectedReceiptArgs {
+    pub reference: String,
+}
+
+/// An expected receipt (the ERP's inbound ASN) with expected against received per line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ExpectedReceiptView {
+    pub reference: String,
+    pub supplier: String,
+    pub lines: Vec<ExpectedLineView>,
+    /// What was received against it that no line expects.
+    pub unexpected: Vec<ExpectedLineView>,
+}
+
+/// One line of an expected receipt: `difference` = `received` - `expected` (above zero an
+/// over-receipt, below zero an under-receipt). An unexpected item has `expected` 0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ExpectedLineView {
+    pub line: u32,
+    pub item: ItemView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub lot: Option<String>,
+    pub expected: i64,
+    pub received: i64,
+    pub difference: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

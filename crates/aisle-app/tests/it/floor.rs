@@ -41,6 +41,7 @@ fn sign_in_checks_badge_and_pin_offline_and_ends_when_idle() {
                 lot: None,
                 expiry: None,
                 qty: 1,
+                receipt: None,
             },
             NOW + 2 * idle_ms,
         )
@@ -95,6 +96,7 @@ fn receive_takes_lot_expiry_and_count_from_a_gs1_scan() {
                 lot,
                 expiry,
                 qty: quantity.expect("count"),
+                receipt: None,
             },
             NOW + 1,
         )
@@ -423,6 +425,7 @@ fn every_action_on_a_lot_tracked_item_names_its_lot() {
         lot: lot.map(str::to_owned),
         expiry: None,
         qty: 12,
+        receipt: None,
     };
     let refused = site.floor.receive(receive(None), NOW).expect_err("no lot");
     assert_eq!(refused.code(), "lot_required");
@@ -606,5 +609,102 @@ fn a_cancelled_pick_list_refuses_picks_and_asks_for_its_put_back() {
     assert!(
         site.floor.pick_lists().expect("lists").is_empty(),
         "nothing left to put back: the list leaves the floor"
+    );
+}
+
+/// The ERP announced delivery ASN-7 (line 1: 10 x WIDGET, line 2: 4 x BOLT-M6): the Receive
+/// screen finds it by the reference on the delivery note, each receipt against it moves
+/// that line's received on, over- and under-receipts show as differences, a receipt of an
+/// item the ERP did not announce is listed apart, and a reference the PC does not know is
+/// refused with nothing recorded.
+#[test]
+fn receipts_against_an_expected_delivery_show_expected_against_received() {
+    use aisle_core::receipt::ExpectedLine;
+    use aisle_store::master::ExpectedReceipt;
+    let mut site = site();
+    site.floor
+        .sign_in("U-0042", PICKER_PIN, NOW)
+        .expect("sign in");
+    let warehouse = site.floor.store().profile().warehouse;
+    site.floor
+        .store_mut()
+        .upsert_expected_receipt(&ExpectedReceipt {
+            id: aisle_core::ids::ReceiptId::new_v7(1, [7; 10]),
+            warehouse,
+            reference: "ASN-7".into(),
+            supplier: "Widgets Ltd".into(),
+            status: "open".into(),
+            lines: vec![
+                ExpectedLine {
+                    line: 1,
+                    item: site.widget,
+                    lot: None,
+                    qty: 10,
+                },
+                ExpectedLine {
+                    line: 2,
+                    item: site.bolt,
+                    lot: None,
+                    qty: 4,
+                },
+            ],
+        })
+        .expect("master data");
+    let open = site.floor.expected_receipts().expect("receipts");
+    assert_eq!(
+        open.iter()
+            .map(|receipt| (receipt.reference.as_str(), receipt.supplier.as_str()))
+            .collect::<Vec<_>>(),
+        [("ASN-7", "Widgets Ltd")]
+    );
+    // WID-1 is lot-tracked: its receipts carry a lot, which the line (no lot) takes whatever.
+    let receive = |item, qty, receipt: Option<&str>| ReceiveArgs {
+        location: site.bin_a,
+        item,
+        lot: (item == site.widget).then(|| "L1".to_owned()),
+        expiry: None,
+        qty,
+        receipt: receipt.map(str::to_owned),
+    };
+    site.floor
+        .receive(receive(site.widget, 6, Some("ASN-7")), NOW + 1)
+        .expect("against ASN-7");
+    site.floor
+        .receive(receive(site.bolt, 5, Some("ASN-7")), NOW + 2)
+        .expect("one bolt too many");
+    site.floor
+        .receive(receive(site.widget, 3, None), NOW + 3)
+        .expect("a plain receipt counts nowhere");
+    let n_events = site.floor.store().event_count().expect("count");
+    let unknown = site
+        .floor
+        .receive(receive(site.widget, 1, Some("ASN-404")), NOW + 4)
+        .expect_err("not announced");
+    assert_eq!(unknown.code(), "not_found", "{unknown}");
+    assert_eq!(site.floor.store().event_count().expect("count"), n_events);
+
+    let view = site
+        .floor
+        .expected_receipt(" ASN-7 ")
+        .expect("scanned from the delivery note");
+    assert_eq!(
+        view.lines
+            .iter()
+            .map(|line| (
+                line.item.sku.as_str(),
+                line.expected,
+                line.received,
+                line.difference
+            ))
+            .collect::<Vec<_>>(),
+        [("WID-1", 10, 6, -4), ("BOLT-M6", 4, 5, 1)]
+    );
+    assert!(view.unexpected.is_empty());
+    assert_eq!(
+        site.floor
+            .expected_receipt("ASN-404")
+            .expect_err("unknown")
+            .code(),
+        "not_found"
     );
 }

@@ -25,6 +25,7 @@ pub fn bolts_at_a(site: &Site, qty: i64) -> aisle_app::views::ReceiveArgs {
         lot: None,
         expiry: None,
         qty,
+        receipt: None,
     }
 }
 

@@ -24,6 +24,7 @@ fn history_lookup_and_chart_tell_the_same_story() {
                 lot: Some("L1".into()),
                 expiry: None,
                 qty: 3,
+                receipt: None,
             },
             NOW + 3,
         )

@@ -49,6 +49,7 @@ fn a_managers_request_shows_as_a_task_until_a_later_count() {
                 lot: Some("L1".into()),
                 expiry: None,
                 qty: 4,
+                receipt: None,
             },
             NOW + 1,
         )

@@ -526,7 +526,9 @@ async fn restore_of_an_unstamped_backup_needs_force_tenant_and_is_audited() {
     // What a backup taken by a build of tenant schema 5 looks like.
     tamper(
         &backup,
-        "DROP TABLE pick_line_shorts; DROP TABLE erp_outbox; DROP TABLE pin_policy;
+        "DROP TABLE expected_lines; DROP TABLE expected_receipts;
+         DROP INDEX events_received_by_receipt; DROP INDEX events_put_back_by_list;
+         DROP TABLE pick_line_shorts; DROP TABLE erp_outbox; DROP TABLE pin_policy;
          DROP TABLE user_warehouses;
          DROP TABLE tenant_meta; PRAGMA user_version = 5;",
     );

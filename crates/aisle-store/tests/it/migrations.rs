@@ -63,8 +63,28 @@ fn back_to_schema_4(conn: &Connection) {
     .expect("turn the file back into schema 4");
 }
 
+/// Schema 11 keeps expected receipts and finds receipts against them.
+fn back_to_schema_10(conn: &Connection) {
+    conn.execute_batch(
+        "DROP TABLE expected_lines; DROP TABLE expected_receipts;
+         DROP INDEX events_received_by_receipt; PRAGMA user_version = 10;",
+    )
+    .expect("turn the file back into schema 10");
+}
+
+/// Schema 10 finds a pick list's picks and put-backs by list.
+fn back_to_schema_9(conn: &Connection) {
+    back_to_schema_10(conn);
+    conn.execute_batch(
+        "DROP INDEX events_picked_by_list; DROP INDEX events_put_back_by_list;
+         PRAGMA user_version = 9;",
+    )
+    .expect("turn the file back into schema 9");
+}
+
 /// Schema 9 counts wrong PINs per badge.
 fn back_to_schema_8(conn: &Connection) {
+    back_to_schema_9(conn);
     conn.execute_batch("DROP TABLE badge_lockouts; PRAGMA user_version = 8;")
         .expect("turn the file back into schema 8");
 }
