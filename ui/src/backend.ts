@@ -30,6 +30,7 @@ import type {
   SessionState,
   ShortPickArgs,
   PutBackArgs,
+  ExpectedReceiptView,
   SyncStatus,
   User,
   Variance,
@@ -91,6 +92,10 @@ export interface Backend {
   shortPick(args: ShortPickArgs): Promise<Recorded>;
   /** Puts back goods picked for a pick list the ERP cancelled. */
   putBack(args: PutBackArgs): Promise<Recorded>;
+  /** The warehouse's open expected receipts (the ERP's inbound ASNs). */
+  expectedReceipts(): Promise<ExpectedReceiptView[]>;
+  /** The open expected receipt with the reference on a delivery note (`not_found` if none). */
+  expectedReceipt(reference: string): Promise<ExpectedReceiptView>;
   pickLists(): Promise<PickListSummary[]>;
   /** Without an id: claims the next unclaimed list. */
   openPickList(pickList?: string): Promise<PickListView>;
@@ -183,6 +188,8 @@ export function createBackend(invoke: Invoke | undefined, listen: Listen | undef
     pickLine: (args) => call("pick_line", args),
     shortPick: (args) => call("short_pick", args),
     putBack: (args) => call("put_back", args),
+    expectedReceipts: () => call("expected_receipts"),
+    expectedReceipt: (reference) => call("expected_receipt", { reference }),
     pickLists: () => call("pick_lists"),
     openPickList: (pickList) => call("open_pick_list", { pickList }),
     countTasks: () => call("count_tasks"),

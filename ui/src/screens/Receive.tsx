@@ -9,7 +9,7 @@ import { toCommandError } from "../backend";
 import { Action, Actions } from "../components/Action";
 import { FeedbackBox, useFeedback } from "../components/Feedback";
 import { Field } from "../components/Field";
-import type { Location, LotStockView } from "../contract";
+import type { ExpectedLineView, ExpectedReceiptView, Location, LotStockView } from "../contract";
 import type { ResolvedItem } from "../contract-extra";
 import { useEnv, useScan } from "../env";
 import { t } from "../i18n";
@@ -18,7 +18,15 @@ import { parseQuantity } from "../logic/quantity";
 import { Facts, Prompt, resolveOrReport, type Fact } from "./common";
 import { loadStock, lotFromScan, LotStep } from "./LotStep";
 
-type Step = "location" | "item" | "lot" | "expiry" | "qty" | "confirm";
+type Step = "delivery" | "location" | "item" | "lot" | "expiry" | "qty" | "confirm";
+
+/** "6 of 10 · 4 to come", "5 of 4 · 1 over": one expected line against what came. */
+function lineText(line: ExpectedLineView): string {
+  const base = t("receive.deliveryLine", { sku: line.item.sku, name: line.item.name, received: line.received, expected: line.expected });
+  if (line.difference > 0) return `${base} · ${t("receive.over", { n: line.difference })}`;
+  if (line.difference < 0) return `${base} · ${t("receive.short", { n: -line.difference })}`;
+  return `${base} ✓`;
+}
 
 export function Receive({ onBack }: { onBack: () => void }) {
   const { backend } = useEnv();
@@ -39,7 +47,31 @@ export function Receive({ onBack }: { onBack: () => void }) {
   /** Where the lot step goes on: on to the expiry, or back to the confirmation it came from. */
   const [afterLot, setAfterLot] = useState<"expiry" | "confirm">("expiry");
 
+  /** The expected delivery (the ERP's ASN) being received, if the receiver chose one. */
+  const [receipt, setReceipt] = useState<ExpectedReceiptView | null>(null);
+  const [receipts, setReceipts] = useState<ExpectedReceiptView[] | null>(null);
+
   const lotTracked = item?.item.lotTracked === true;
+
+  async function chooseDelivery(): Promise<void> {
+    if (receipt !== null) {
+      setReceipt(null);
+      feedback.info(t("receive.noDelivery"));
+      return;
+    }
+    setStep("delivery");
+    try {
+      setReceipts(await backend.expectedReceipts());
+    } catch (error) {
+      feedback.fail(error);
+    }
+  }
+
+  function takeDelivery(chosen: ExpectedReceiptView): void {
+    setReceipt(chosen);
+    setStep(location === null ? "location" : "item");
+    feedback.success(t("receive.deliverySet", { reference: chosen.reference }));
+  }
 
   function askLot(at: Location, resolved: ResolvedItem, then: "expiry" | "confirm"): void {
     setStock(null);
@@ -78,6 +110,15 @@ export function Receive({ onBack }: { onBack: () => void }) {
 
   async function onScan(raw: string): Promise<void> {
     setScanText("");
+    if (step === "delivery") {
+      // The delivery note's reference: found among the expected deliveries, or refused.
+      try {
+        takeDelivery(await backend.expectedReceipt(raw.trim()));
+      } catch (error) {
+        feedback.fail(error);
+      }
+      return;
+    }
     if (step === "lot" && item !== null) {
       const chosen = await lotFromScan(backend, feedback, raw, item.item, stock);
       if (chosen !== null) takeLot(chosen);
@@ -142,7 +183,10 @@ export function Receive({ onBack }: { onBack: () => void }) {
         lot: lot.trim() === "" ? undefined : lot.trim(),
         expiry: expiry.trim() === "" ? undefined : expiry.trim(),
         qty: quantity,
+        receipt: receipt?.reference,
       });
+      // What the delivery still lacks, with this receipt counted.
+      if (receipt !== null) void backend.expectedReceipt(receipt.reference).then(setReceipt, () => {});
       feedback.success(
         t("receive.done", { qty: quantity, sku: item.item.sku, code: location.code, onHand: recorded.onHand }),
         recorded.notices,
@@ -164,10 +208,12 @@ export function Receive({ onBack }: { onBack: () => void }) {
     else if (step === "expiry") setStep(asked.lot ? "lot" : "item");
     else if (step === "lot") setStep("item");
     else if (step === "item") setStep("location");
+    else if (step === "delivery") setStep("location");
     else onBack();
   }
 
   const facts: Fact[] = [];
+  if (receipt !== null) facts.push({ label: t("receive.delivery"), value: `${receipt.reference} · ${receipt.supplier}` });
   if (location !== null) facts.push({ label: t("field.location"), value: location.code });
   if (item !== null) facts.push({ label: t("field.item"), value: `${item.item.sku} · ${item.item.name}` });
   if (step === "expiry" || step === "confirm") {
@@ -184,6 +230,37 @@ export function Receive({ onBack }: { onBack: () => void }) {
   return (
     <section class="screen">
       <Facts facts={facts} />
+      {step === "delivery" && (
+        <>
+          <Prompt>{t("receive.chooseDelivery")}</Prompt>
+          <ol class="choices">
+            {(receipts ?? []).slice(0, 9).map((each, index) => (
+              <li key={each.reference}>
+                <Action
+                  keyName={String(index + 1)}
+                  label={t("receive.deliveryLabel", { reference: each.reference, supplier: each.supplier, lines: each.lines.length })}
+                  onRun={() => takeDelivery(each)}
+                />
+              </li>
+            ))}
+          </ol>
+          {receipts !== null && receipts.length === 0 && <p class="hint">{t("receive.noDeliveries")}</p>}
+        </>
+      )}
+      {receipt !== null && step !== "delivery" && (
+        <ul class="short-lines" data-testid="delivery-lines">
+          {receipt.lines.map((line) => (
+            <li key={line.line} class={line.difference > 0 ? "over" : line.difference < 0 ? "under" : "met"}>
+              {lineText(line)}
+            </li>
+          ))}
+          {receipt.unexpected.map((extra) => (
+            <li key={`x-${extra.item.id}-${extra.lot ?? ""}`} class="over">
+              {t("receive.unexpected", { sku: extra.item.sku, name: extra.item.name, received: extra.received })}
+            </li>
+          ))}
+        </ul>
+      )}
       {(step === "location" || step === "item") && (
         <>
           <Prompt>{step === "location" ? t("receive.scanLocation") : t("receive.scanItem")}</Prompt>
@@ -225,6 +302,9 @@ export function Receive({ onBack }: { onBack: () => void }) {
       <FeedbackBox message={feedback.message} />
       <Actions>
         {step === "confirm" && <Action keyName="Enter" label={t("action.confirm")} tone="primary" onRun={() => void confirm()} />}
+        {(step === "location" || step === "item") && (
+          <Action keyName="F2" label={receipt === null ? t("receive.delivery") : t("receive.noDelivery")} onRun={() => void chooseDelivery()} />
+        )}
         <Action keyName="Escape" label={step === "location" ? t("action.home") : t("action.back")} onRun={back} />
       </Actions>
     </section>
