@@ -20,6 +20,12 @@ import { loadStock, lotFromScan, LotStep } from "./LotStep";
 
 type Step = "delivery" | "location" | "item" | "lot" | "expiry" | "qty" | "confirm";
 
+/** How a line stands: more than expected, less, or just that. */
+function lineClass(line: ExpectedLineView): string {
+  if (line.difference > 0) return "over";
+  return line.difference < 0 ? "under" : "met";
+}
+
 /** "6 of 10 · 4 to come", "5 of 4 · 1 over": one expected line against what came. */
 function lineText(line: ExpectedLineView): string {
   const base = t("receive.deliveryLine", { sku: line.item.sku, name: line.item.name, received: line.received, expected: line.expected });
@@ -250,7 +256,7 @@ export function Receive({ onBack }: { onBack: () => void }) {
       {receipt !== null && step !== "delivery" && (
         <ul class="short-lines" data-testid="delivery-lines">
           {receipt.lines.map((line) => (
-            <li key={line.line} class={line.difference > 0 ? "over" : line.difference < 0 ? "under" : "met"}>
+            <li key={line.line} class={lineClass(line)}>
               {lineText(line)}
             </li>
           ))}
