@@ -12,7 +12,13 @@ use aisle_server::Registry as _;
 use aisle_sync::SyncConfig;
 use serde_json::{json, Value};
 
-async fn erp(http: &reqwest::Client, method: &str, url: &str, key: &str, body: Value) -> Value {
+pub(crate) async fn erp(
+    http: &reqwest::Client,
+    method: &str,
+    url: &str,
+    key: &str,
+    body: Value,
+) -> Value {
     let request = match method {
         "PUT" => http.put(url).json(&body),
         "POST" => http.post(url).json(&body),

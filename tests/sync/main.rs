@@ -10,5 +10,6 @@ mod live;
 mod lost_ack;
 mod offline;
 mod randomized;
+mod receipts;
 mod resolutions;
 mod support;
