@@ -20,6 +20,7 @@
 mod boundary;
 mod claims;
 mod display;
+mod erp;
 // Shared with the scan-to-screen benchmark (benches/scan_latency.rs), which uses more of it.
 #[allow(dead_code)]
 mod driver;
@@ -129,6 +130,7 @@ async fn floor_day(ui: Ui, mut server: TestServer, seeded: Seeded) {
         "the server's stock must be exactly what was done on screen"
     );
 
+    erp::an_expected_delivery_is_received_against(ui, &seeded).await;
     small_screen_keeps_the_error_in_view(ui).await;
     manager_screens_at_640_by_480(ui).await;
 }

@@ -263,6 +263,20 @@ impl Seeded {
         format!("{}v1/t/{}/erp/{collection}", self.base_url, self.tenant)
     }
 
+    /// Upserts `body` into the ERP collection `collection`, as the ERP does.
+    pub async fn put_erp(&self, collection: &str, body: Value) {
+        let answer = reqwest::Client::new()
+            .put(self.erp_url(collection))
+            .bearer_auth(&self.api_key)
+            .json(&body)
+            .send()
+            .await
+            .expect("reach the ERP API");
+        let status = answer.status();
+        let text = answer.text().await.unwrap_or_default();
+        assert!(status.is_success(), "PUT erp/{collection}: {status} {text}");
+    }
+
     /// The server's on-hand of every (location code, SKU), read over the ERP stock API.
     pub async fn stock(&self) -> Vec<(String, String, i64)> {
         let answer = reqwest::Client::new()
