@@ -6,10 +6,12 @@ import { act, screen } from "@testing-library/preact";
 import { describe, expect, it, vi } from "vitest";
 
 import type { Backend } from "../src/backend";
-import type { CountTask, LookupAnswer, PickListSummary, SyncStatus } from "../src/contract";
+import type { CountTask, Discrepancy, LookupAnswer, PickListSummary, SyncStatus, Variance } from "../src/contract";
 import { Count } from "../src/screens/Count";
 import { Lookup } from "../src/screens/Lookup";
 import { Pick } from "../src/screens/Pick";
+import { Manager } from "../src/screens/Manager";
+import { Discrepancies } from "../src/screens/manager/Inbox";
 import { BOLT, fakeBackend, LOC_A, LOC_B, OFFLINE, renderScreen } from "./fake";
 
 /** A `sync-status` channel the test pushes on, as src-tauri/main.rs emits it. */
@@ -132,5 +134,29 @@ describe("Live sync on the floor", () => {
     channel.push(pulled(5));
     await screen.findByText("7");
     expect(lookup).toHaveBeenLastCalledWith("S:BOLT-M6");
+  });
+
+  it("adds a count from another PC that waits for review to the manager's variances as it lands", async () => {
+    const channel = statusChannel();
+    let variances: Variance[] = [];
+    renderScreen(<Manager onBack={() => {}} />, fakeBackend({ ...channel, variances: async () => variances }));
+    await settle();
+    expect(document.querySelector("[data-testid=variances] tbody tr")).toBeNull();
+    variances = [
+      { countedEvent: "count-9", location: LOC_B, item: BOLT, countedQty: 2, expected: 9, variance: -7, user: "Bo", hlcMs: 1_700_000_000_000 },
+    ];
+    channel.push(pulled(5));
+    await screen.findByText("Bo");
+  });
+
+  it("adds a discrepancy another PC's events opened to the manager's list as it lands", async () => {
+    const channel = statusChannel();
+    let rows: Discrepancy[] = [];
+    renderScreen(<Discrepancies />, fakeBackend({ ...channel, discrepancies: async () => rows }));
+    await settle();
+    expect(screen.queryByText("line 2: picked 6 of 5")).toBeNull();
+    rows = [{ id: "d1", kind: "over_pick", summary: "line 2: picked 6 of 5" }];
+    channel.push(pulled(5));
+    await screen.findByText("line 2: picked 6 of 5");
   });
 });

@@ -11,7 +11,7 @@ import type { HistoryFilter, HistoryPage } from "../../contract";
 import { useEnv, useScan } from "../../env";
 import { t } from "../../i18n";
 import { HistoryTable } from "../Lookup";
-import { resolveOrReport, Scroll } from "../common";
+import { resolveOrReport, Scroll, useRereadOnPull } from "../common";
 
 export function History() {
   const { backend } = useEnv();
@@ -34,6 +34,8 @@ export function History() {
     }
   }
   useEffect(() => void load({}), []);
+  // The trail grows as other PCs' events land: the page shown is read again, quietly.
+  useRereadOnPull(() => void backend.history(filter).then(setPage, () => {}));
 
   /** The id a typed or scanned code names, if it is of the wanted kind. */
   async function idOf(code: string, kind: "item" | "location"): Promise<string | null | undefined> {

@@ -10,7 +10,7 @@ import type { Discrepancy, QuarantinedEvent } from "../../contract";
 import { useEnv, useKeys } from "../../env";
 import { hasMessage, t } from "../../i18n";
 import { eventKindLabel } from "../Lookup";
-import { Scroll } from "../common";
+import { Scroll, useRereadOnPull } from "../common";
 
 /** What a discrepancy is, in words; a kind this UI does not know yet shows as sent. */
 export function discrepancyKindLabel(kind: string): string {
@@ -24,6 +24,8 @@ function useLoaded<T>(load: () => Promise<T[]>): { rows: T[] | null; feedback: R
   useEffect(() => {
     load().then(setRows, (error: unknown) => feedback.fail(error));
   }, []);
+  // What other PCs did shows as it lands; a failed background read keeps the rows shown.
+  useRereadOnPull(() => void load().then(setRows, () => {}));
   return { rows, feedback };
 }
 

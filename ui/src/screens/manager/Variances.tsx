@@ -10,7 +10,7 @@ import type { Variance } from "../../contract";
 import { useEnv, useKeys } from "../../env";
 import { t } from "../../i18n";
 import { formatTime } from "../../logic/format";
-import { Scroll } from "../common";
+import { Scroll, useRereadOnPull } from "../common";
 
 /** A count's stock key: location, item and lot. */
 function keyOf(row: Variance): string {
@@ -46,16 +46,20 @@ export function Variances() {
   /** Keys decided on this screen, with the time of the count that was decided. */
   const decided = useRef(new Map<string, number>());
 
-  async function load(): Promise<void> {
+  /** Reads the variances; `quietly` (a read because sync pulled something) keeps what the
+   * manager is being told when it fails. */
+  async function load(quietly = false): Promise<void> {
     try {
       const loaded = visibleVariances(await backend.variances(), decided.current);
       setRows(loaded);
       setSelected((index) => Math.min(index, Math.max(0, loaded.length - 1)));
     } catch (error) {
-      feedback.fail(error);
+      if (!quietly) feedback.fail(error);
     }
   }
   useEffect(() => void load(), []);
+  // A count from another PC that needs review, or a review made elsewhere, shows as it lands.
+  useRereadOnPull(() => void load(true));
 
   function ask(approve: boolean): void {
     const row = rows?.[selected];
