@@ -292,7 +292,10 @@ async fn the_openapi_document_describes_every_endpoint() {
         ("/v1/t/{tenant}/erp/locations", &["put"]),
         ("/v1/t/{tenant}/erp/users", &["put"]),
         ("/v1/t/{tenant}/erp/pick_lists", &["put"]),
-        ("/v1/t/{tenant}/erp/pick_lists/{reference}/cancel", &["post"]),
+        (
+            "/v1/t/{tenant}/erp/pick_lists/{reference}/cancel",
+            &["post"],
+        ),
         ("/v1/t/{tenant}/erp/expected_receipts", &["put"]),
         ("/v1/t/{tenant}/erp/stock", &["get"]),
     ];
