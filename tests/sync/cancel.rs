@@ -189,7 +189,7 @@ async fn so_7(world: &World, http: &reqwest::Client) -> (String, String) {
     let tenant = world.tenant;
     let url = |path: &str| world.server.url(&format!("/v1/t/{tenant}/erp/{path}"));
     erp(
-        &http,
+        http,
         "PUT",
         &url("items"),
         &master_key,
@@ -198,7 +198,7 @@ async fn so_7(world: &World, http: &reqwest::Client) -> (String, String) {
     )
     .await;
     erp(
-        &http,
+        http,
         "PUT",
         &url("locations"),
         &master_key,
@@ -207,7 +207,7 @@ async fn so_7(world: &World, http: &reqwest::Client) -> (String, String) {
     )
     .await;
     erp(
-        &http,
+        http,
         "PUT",
         &url("pick_lists"),
         &master_key,

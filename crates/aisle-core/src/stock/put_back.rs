@@ -22,6 +22,9 @@ use crate::stock::saturating_sum;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// A pick line and a lot picked on it.
+type LineLot = (u32, Option<Lot>);
+
 /// Units of one line (and lot) of a cancelled pick list still to be put back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PutBackDue {
@@ -42,7 +45,7 @@ pub fn tally<'a>(
     pick_list: PickListId,
     events: impl IntoIterator<Item = &'a Event>,
 ) -> Vec<PutBackDue> {
-    let mut sums: BTreeMap<(u32, Option<Lot>), (Vec<i64>, Vec<i64>)> = BTreeMap::new();
+    let mut sums: BTreeMap<LineLot, (Vec<i64>, Vec<i64>)> = BTreeMap::new();
     for event in events {
         match &event.body {
             EventBody::Picked {
