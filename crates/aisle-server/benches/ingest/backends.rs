@@ -44,7 +44,7 @@
 //! on one cluster (each with half its connection budget), one whose pushes derive messages
 //! and one whose pushes derive none, and
 //! `AISLE_BENCH_OUTBOX_AB_ROUNDS` rounds (default 6; 0 leaves it out) that push the same
-//! one-tenant (`AISLE_BENCH_OUTBOX_AB_EVENTS`, 40,000) and many-tenant
+//! one-tenant (`AISLE_BENCH_OUTBOX_AB_EVENTS`, 100,000) and many-tenant
 //! (`AISLE_BENCH_OUTBOX_AB_AGG_EVENTS`, 100,000) loads through one and then the other, the
 //! order alternating; the report gives each round's cost and the median.
 
@@ -540,7 +540,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         let ab_rounds = env_count("AISLE_BENCH_OUTBOX_AB_ROUNDS", 6)?.max(1);
         let (base_without, stop_without) = start_server(make_storage(false))?;
         let bases = [base.clone(), base_without];
-        let one_events = env_count("AISLE_BENCH_OUTBOX_AB_EVENTS", 40_000)?;
+        let one_events = env_count("AISLE_BENCH_OUTBOX_AB_EVENTS", 100_000)?;
         let many_events = env_count("AISLE_BENCH_OUTBOX_AB_AGG_EVENTS", 100_000)?;
         let mut solos = Vec::new();
         let mut fleets = Vec::new();
