@@ -278,3 +278,134 @@ async fn a_cancellation_reaches_a_waiting_picker_through_the_live_channel() {
     );
     handle.stop().await.expect("B stops");
 }
+
+/// Before and after picking, through a real engine: the ERP cancels SO-7 while the PC that
+/// would pick it is offline and has picked nothing (it learns on its next round: the list is
+/// gone from the floor with nothing to put back, and the ERP heard at once); a second list
+/// picked in full and synced is not cancelled (`409 pick_list_complete`) and stays as it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_not_picked_yet_goes_at_once_and_a_finished_one_is_refused() {
+    let world = World::start().await;
+    let http = reqwest::Client::new();
+    let (master_key, feed_key) = so_7(&world, &http).await;
+    let tenant = world.tenant;
+    let url = |path: &str| world.server.url(&format!("/v1/t/{tenant}/erp/{path}"));
+    erp(
+        &http,
+        "PUT",
+        &url("pick_lists"),
+        &master_key,
+        json!({ "pick_lists": [
+        { "warehouse": "main", "reference": "SO-8", "lines": [
+            { "line": 1, "sku": "BOLT", "location": "A-01", "qty": 2 } ] } ] }),
+    )
+    .await;
+    let config = SyncConfig {
+        pull_master: true,
+        ..fast_config()
+    };
+    let mut pc = world.device("dock-1", None, config).await;
+    pc.engine()
+        .sync_once()
+        .await
+        .expect("the PC pulls master data");
+    let lists = pc.recorder.pick_list_summaries().expect("lists");
+    let id_of = |reference: &str| {
+        lists
+            .iter()
+            .find(|list| list.reference == reference)
+            .expect("the list")
+            .id
+    };
+    let (so_7_id, so_8_id) = (id_of("SO-7"), id_of("SO-8"));
+    let line = pc
+        .recorder
+        .pick_list(so_8_id)
+        .expect("read")
+        .expect("SO-8")
+        .lines[0]
+        .clone();
+    let slot = StockKey {
+        warehouse: world.warehouse,
+        location: line.location,
+        item: line.item,
+        lot: None,
+    };
+    pc.record(aisle_core::testkit::received(&slot, 5));
+    pc.record(EventBody::Picked {
+        pick_line: Some(PickLineRef {
+            pick_list: so_8_id,
+            line: 1,
+            line_qty: 2,
+        }),
+        location: slot.location,
+        item: slot.item,
+        lot: None,
+        qty: 2,
+    });
+    pc.engine()
+        .sync_once()
+        .await
+        .expect("SO-8 picked in full reaches the server");
+
+    // The PC goes offline (no rounds); the ERP cancels SO-7, not picked yet, and tries SO-8.
+    let cancelled = erp(
+        &http,
+        "POST",
+        &url("pick_lists/SO-7/cancel"),
+        &master_key,
+        json!({}),
+    )
+    .await;
+    assert_eq!(cancelled["already_cancelled"], false, "{cancelled}");
+    let refused = http
+        .post(url("pick_lists/SO-8/cancel"))
+        .bearer_auth(&master_key)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(refused.status().as_u16(), 409);
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["code"], "pick_list_complete", "{body}");
+    let page = erp(&http, "GET", &url("feed"), &feed_key, Value::Null).await;
+    let types: Vec<&str> = page["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|entry| entry["message"]["type"].as_str())
+        .filter(|kind| kind.starts_with("pick_list."))
+        .collect();
+    assert_eq!(
+        types,
+        ["pick_list.completed", "pick_list.cancelled"],
+        "SO-8 completed; SO-7 settled at once, nothing picked"
+    );
+
+    pc.engine().sync_once().await.expect("the PC comes back");
+    let lists: Vec<(String, bool, i64)> = pc
+        .recorder
+        .pick_list_summaries()
+        .expect("lists")
+        .into_iter()
+        .map(|list| {
+            (
+                list.reference,
+                list.status == "cancelled",
+                list.put_back_due,
+            )
+        })
+        .collect();
+    assert_eq!(
+        lists,
+        [("SO-8".to_owned(), false, 0)],
+        "SO-7 left the floor with nothing to put back; SO-8 is as it was"
+    );
+    assert_eq!(
+        pc.recorder
+            .pick_list(so_7_id)
+            .expect("read")
+            .expect("SO-7")
+            .status,
+        "cancelled"
+    );
+}
