@@ -359,3 +359,62 @@ fn schema_4_key_states_upgrade_to_their_own_table() {
         "stock_keys keeps only the keys' identity"
     );
 }
+
+/// A real store written by the code before schema 10 (commit 20a6025, `AISLE_STORE_KEY=<the
+/// tests' key> aisle-store stream DB 50`): 50 scan events for the testkit profile, schema 9,
+/// encrypted. Made by the old code, not by turning a new file back, so it holds exactly what
+/// that build wrote.
+const SCHEMA_9_FIXTURE: &[u8] = include_bytes!("../fixtures/encrypted-schema-9.sqlite3");
+
+/// A PC's store from the build before put-backs and expected receipts opens with today's
+/// build: it upgrades to the current schema in place, keeps its 50 events, its projection
+/// equals a rebuild from the log, and the new schema's queries answer on it.
+#[test]
+fn a_store_written_by_the_schema_9_build_upgrades_with_its_projection_intact() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = profile().database_path(dir.path());
+    std::fs::write(&path, SCHEMA_9_FIXTURE).expect("write the fixture");
+    let version = |conn: &Connection| -> i64 {
+        conn.query_row("PRAGMA user_version", [], |row| row.get(0))
+            .expect("user_version")
+    };
+    {
+        let conn = crate::raw_open(&path);
+        assert_eq!(version(&conn), 9, "the fixture is at schema 9");
+    }
+    let mut store = Store::open(&path, profile(), &crate::store_key()).expect("open upgrades");
+    assert_eq!(store.event_count().expect("count"), 50);
+    let report = store.rebuild_projection().expect("rebuild");
+    assert!(report.differences.is_empty(), "{:?}", report.differences);
+    assert!(
+        store
+            .pick_list_picks(pick_list(1))
+            .expect("schema 10's query")
+            .is_empty(),
+        "the fixture's scans name no pick list"
+    );
+    assert_eq!(
+        store.expected_receipt("ASN-1").expect("schema 11's query"),
+        None
+    );
+    drop(store);
+    let conn = crate::raw_open(&path);
+    assert_eq!(version(&conn), aisle_store::SCHEMA_VERSION);
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'events_%' ORDER BY name")
+        .expect("prepare")
+        .query_map([], |row| row.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("names");
+    for index in [
+        "events_picked_by_list",
+        "events_put_back_by_list",
+        "events_received_by_receipt",
+    ] {
+        assert!(
+            indexes.iter().any(|name| name == index),
+            "{index} in {indexes:?}"
+        );
+    }
+}
