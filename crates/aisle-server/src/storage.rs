@@ -294,6 +294,24 @@ struct SqlitePush<'t> {
     outbox: rusqlite::CachedStatement<'t>,
 }
 
+impl SqlitePush<'_> {
+    /// The events `sql` (selecting `payload`) finds in the log with `params`.
+    fn logged_events(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<Event>, ServerError> {
+        let mut statement = self.conn.prepare_cached(sql)?;
+        let payloads = statement
+            .query_map(params, |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(payloads
+            .iter()
+            .map(|payload| serde_json::from_str(payload))
+            .collect::<Result<_, _>>()?)
+    }
+}
+
 impl<'t> push::PushTx for SqlitePush<'t> {
     type Ledger = SqlLedger<'t>;
 
@@ -396,17 +414,11 @@ impl<'t> push::PushTx for SqlitePush<'t> {
         pick_list: aisle_core::ids::PickListId,
     ) -> Result<Vec<Event>, ServerError> {
         // Through the partial index of tenant schema 10.
-        let mut statement = self.conn.prepare_cached(
+        self.logged_events(
             "SELECT payload FROM events
              WHERE kind = 'put_back' AND json_extract(payload, '$.body.pick_list') = ?1",
-        )?;
-        let payloads = statement
-            .query_map([pick_list.to_string()], |row| row.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(payloads
-            .iter()
-            .map(|payload| serde_json::from_str(payload))
-            .collect::<Result<_, _>>()?)
+            [pick_list.to_string()],
+        )
     }
 
     fn expected_receipt(
@@ -448,19 +460,11 @@ impl<'t> push::PushTx for SqlitePush<'t> {
         reference: &str,
     ) -> Result<Vec<Event>, ServerError> {
         // Through the partial index of tenant schema 11.
-        let mut statement = self.conn.prepare_cached(
+        self.logged_events(
             "SELECT payload FROM events WHERE kind = 'received' AND warehouse = ?1
                AND json_extract(payload, '$.body.receipt') = ?2",
-        )?;
-        let payloads = statement
-            .query_map((warehouse.as_bytes(), reference), |row| {
-                row.get::<_, String>(0)
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(payloads
-            .iter()
-            .map(|payload| serde_json::from_str(payload))
-            .collect::<Result<_, _>>()?)
+            (warehouse.as_bytes(), reference),
+        )
     }
 
     fn pick_lists_by_reference(

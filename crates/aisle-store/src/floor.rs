@@ -114,23 +114,25 @@ impl Store {
             .map_err(StoreError::from)
     }
 
+    /// The events `sql` (selecting `payload`, with one parameter) finds in the log.
+    pub(crate) fn events_where(&self, sql: &str, param: &str) -> Result<Vec<Event>, StoreError> {
+        let mut statement = self.conn.prepare_cached(sql)?;
+        let rows = statement.query_map([param], |row| row.get::<_, String>(0))?;
+        rows.map(|payload| Ok(serde_json::from_str::<Event>(&payload?)?))
+            .collect()
+    }
+
     /// The `picked` and `put_back` events of a pick list, in event order, found through
     /// the two indexes of schema 10 without reading the rest of the log.
     pub fn pick_list_picks(&self, pick_list: PickListId) -> Result<Vec<Event>, StoreError> {
-        let mut statement = self.conn.prepare_cached(
+        let mut events = self.events_where(
             "SELECT payload FROM events
              WHERE kind = 'picked' AND json_extract(payload, '$.body.pick_line.pick_list') = ?1
              UNION ALL
              SELECT payload FROM events
              WHERE kind = 'put_back' AND json_extract(payload, '$.body.pick_list') = ?1",
+            &pick_list.to_string(),
         )?;
-        let payloads = statement
-            .query_map([pick_list.to_string()], |row| row.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut events = payloads
-            .iter()
-            .map(|payload| serde_json::from_str::<Event>(payload))
-            .collect::<Result<Vec<_>, _>>()?;
         events.sort_by_key(Event::order);
         Ok(events)
     }

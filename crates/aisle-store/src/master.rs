@@ -531,17 +531,11 @@ impl Store {
     /// The `received` events that name the expected receipt `reference`, through the
     /// partial index of schema 11.
     pub fn received_against(&self, reference: &str) -> Result<Vec<aisle_core::Event>, StoreError> {
-        let mut statement = self.conn.prepare_cached(
+        self.events_where(
             "SELECT payload FROM events
              WHERE kind = 'received' AND json_extract(payload, '$.body.receipt') = ?1",
-        )?;
-        let payloads = statement
-            .query_map([reference], |row| row.get::<_, String>(0))?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(payloads
-            .iter()
-            .map(|payload| serde_json::from_str(payload))
-            .collect::<Result<_, _>>()?)
+            reference,
+        )
     }
 
     /// Inserts or replaces a pick list and all its lines, in one transaction.

@@ -217,6 +217,33 @@ struct AppendedRows {
 }
 
 impl<'t> PgPush<'t> {
+    /// The events `sql` (selecting `payload`) finds in the log, then those of this push's
+    /// own appends of `kind` that `keep` takes: the appends are written only at the push's
+    /// end, so a query alone would miss them.
+    fn logged_and_appended(
+        &self,
+        kind: &str,
+        sql: &str,
+        params: &[&(dyn aisle_pg::ToSql + Sync)],
+        keep: impl Fn(&Event) -> bool,
+    ) -> Result<Vec<Event>, ServerError> {
+        let mut events = self
+            .tx
+            .query(sql, params)?
+            .iter()
+            .map(|row| serde_json::from_str::<Event>(row.get(0)))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (appended_kind, payload) in self.appended.kind.iter().zip(&self.appended.payload) {
+            if *appended_kind == kind {
+                let event: Event = serde_json::from_str(payload)?;
+                if keep(&event) {
+                    events.push(event);
+                }
+            }
+        }
+        Ok(events)
+    }
+
     fn new(tx: &'t PgTx<'t>, next_seq: i64) -> Self {
         Self {
             tx,
@@ -477,28 +504,14 @@ impl<'t> PushTx for PgPush<'t> {
         &mut self,
         pick_list: aisle_core::ids::PickListId,
     ) -> Result<Vec<Event>, ServerError> {
-        // Through the partial index of tenant migration 7; then this push's own appends,
-        // which are written at its end.
-        let mut events = self
-            .tx
-            .query(
-                "SELECT payload FROM events
-                 WHERE kind = 'put_back' AND (payload::jsonb #>> '{body,pick_list}') = $1",
-                &[&pick_list.to_string()],
-            )?
-            .iter()
-            .map(|row| serde_json::from_str::<Event>(row.get(0)))
-            .collect::<Result<Vec<_>, _>>()?;
-        for (kind, payload) in self.appended.kind.iter().zip(&self.appended.payload) {
-            if *kind == "put_back" {
-                let event: Event = serde_json::from_str(payload)?;
-                if matches!(&event.body, EventBody::PutBack { pick_list: list, .. } if *list == pick_list)
-                {
-                    events.push(event);
-                }
-            }
-        }
-        Ok(events)
+        // Through the partial index of tenant migration 7.
+        self.logged_and_appended(
+            "put_back",
+            "SELECT payload FROM events
+             WHERE kind = 'put_back' AND (payload::jsonb #>> '{body,pick_list}') = $1",
+            &[&pick_list.to_string()],
+            |event| matches!(&event.body, EventBody::PutBack { pick_list: list, .. } if *list == pick_list),
+        )
     }
 
     fn expected_receipt(
@@ -536,28 +549,17 @@ impl<'t> PushTx for PgPush<'t> {
         warehouse: WarehouseId,
         reference: &str,
     ) -> Result<Vec<Event>, ServerError> {
-        // Through the partial index of tenant migration 8; then this push's own appends,
-        // which are written at its end.
-        let mut events = self
-            .tx
-            .query(
-                "SELECT payload FROM events WHERE kind = 'received' AND warehouse = $1
-                   AND (payload::jsonb #>> '{body,receipt}') = $2",
-                &[warehouse.as_uuid(), &reference],
-            )?
-            .iter()
-            .map(|row| serde_json::from_str::<Event>(row.get(0)))
-            .collect::<Result<Vec<_>, _>>()?;
-        for (kind, payload) in self.appended.kind.iter().zip(&self.appended.payload) {
-            if *kind == "received" {
-                let event: Event = serde_json::from_str(payload)?;
-                let named = matches!(&event.body, EventBody::Received { receipt: Some(named), .. } if named == reference);
-                if named && event.warehouse == warehouse {
-                    events.push(event);
-                }
-            }
-        }
-        Ok(events)
+        // Through the partial index of tenant migration 8.
+        self.logged_and_appended(
+            "received",
+            "SELECT payload FROM events WHERE kind = 'received' AND warehouse = $1
+               AND (payload::jsonb #>> '{body,receipt}') = $2",
+            &[warehouse.as_uuid(), &reference],
+            |event| {
+                event.warehouse == warehouse
+                    && matches!(&event.body, EventBody::Received { receipt: Some(named), .. } if named == reference)
+            },
+        )
     }
 
     fn pick_lists_by_reference(
