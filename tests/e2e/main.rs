@@ -131,6 +131,7 @@ async fn floor_day(ui: Ui, mut server: TestServer, seeded: Seeded) {
     );
 
     erp::an_expected_delivery_is_received_against(ui, &seeded).await;
+    erp::a_cancelled_pick_list_stops_the_picker(ui, &seeded).await;
     small_screen_keeps_the_error_in_view(ui).await;
     manager_screens_at_640_by_480(ui).await;
 }

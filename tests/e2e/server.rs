@@ -199,16 +199,7 @@ impl TestServer {
             ("users", json!({ "users": users })),
             ("pick_lists", json!({ "pick_lists": pick_lists })),
         ] {
-            let answer = reqwest::Client::new()
-                .put(seeded.erp_url(collection))
-                .bearer_auth(&seeded.api_key)
-                .json(&body)
-                .send()
-                .await
-                .expect("reach the ERP API");
-            let status = answer.status();
-            let text = answer.text().await.unwrap_or_default();
-            assert!(status.is_success(), "seeding {collection}: {status} {text}");
+            seeded.put_erp(collection, body).await;
         }
         seeded
     }
@@ -275,6 +266,19 @@ impl Seeded {
         let status = answer.status();
         let text = answer.text().await.unwrap_or_default();
         assert!(status.is_success(), "PUT erp/{collection}: {status} {text}");
+    }
+
+    /// Cancels the pick list `reference`, as the ERP does.
+    pub async fn cancel_pick_list(&self, reference: &str) {
+        let answer = reqwest::Client::new()
+            .post(self.erp_url(&format!("pick_lists/{reference}/cancel")))
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .expect("reach the ERP API");
+        let status = answer.status();
+        let text = answer.text().await.unwrap_or_default();
+        assert!(status.is_success(), "cancel {reference}: {status} {text}");
     }
 
     /// The server's on-hand of every (location code, SKU), read over the ERP stock API.

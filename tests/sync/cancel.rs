@@ -174,9 +174,8 @@ async fn a_cancellation_absorbs_an_offline_pickers_picks_into_the_put_back() {
     assert_eq!(back, [2, 1], "where and how much went back");
 }
 
-/// The ERP's item BOLT at A-01 and its pick list SO-7 (line 1: 5 x BOLT at A-01), written
-/// over HTTP with a `master:write` key; that key and a `feed:read` one.
-async fn so_7(world: &World, http: &reqwest::Client) -> (String, String) {
+/// Two ERP API keys of the world's tenant: `master:write` and `feed:read`.
+pub(crate) fn erp_keys(world: &World) -> (String, String) {
     let now = aisle_server::now_ms();
     let key = |scope| {
         world
@@ -185,7 +184,13 @@ async fn so_7(world: &World, http: &reqwest::Client) -> (String, String) {
             .expect("api key")
             .key
     };
-    let (master_key, feed_key) = (key(Scope::MasterWrite), key(Scope::FeedRead));
+    (key(Scope::MasterWrite), key(Scope::FeedRead))
+}
+
+/// The ERP's item BOLT at A-01 and its pick list SO-7 (line 1: 5 x BOLT at A-01), written
+/// over HTTP with a `master:write` key; that key and a `feed:read` one.
+async fn so_7(world: &World, http: &reqwest::Client) -> (String, String) {
+    let (master_key, feed_key) = erp_keys(world);
     let tenant = world.tenant;
     let url = |path: &str| world.server.url(&format!("/v1/t/{tenant}/erp/{path}"));
     erp(

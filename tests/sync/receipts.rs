@@ -3,12 +3,10 @@
 //! short, one over), and the ERP's feed carries each `goods.received` with the delivery's
 //! reference and expected against received per line.
 
-use crate::cancel::erp;
+use crate::cancel::{erp, erp_keys};
 use crate::support::{fast_config, World};
 use aisle_core::event::EventBody;
 use aisle_core::stock::StockKey;
-use aisle_server::auth::Scope;
-use aisle_server::Registry as _;
 use aisle_sync::SyncConfig;
 use serde_json::{json, Value};
 
@@ -16,15 +14,7 @@ use serde_json::{json, Value};
 async fn a_delivery_the_erp_announced_is_received_against_and_reported_line_by_line() {
     let world = World::start().await;
     let http = reqwest::Client::new();
-    let now = aisle_server::now_ms();
-    let key = |scope| {
-        world
-            .registry
-            .add_api_key(world.tenant, "erp", &[scope], now)
-            .expect("api key")
-            .key
-    };
-    let (master_key, feed_key) = (key(Scope::MasterWrite), key(Scope::FeedRead));
+    let (master_key, feed_key) = erp_keys(&world);
     let tenant = world.tenant;
     let url = |path: &str| world.server.url(&format!("/v1/t/{tenant}/erp/{path}"));
     erp(
