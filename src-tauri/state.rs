@@ -121,7 +121,10 @@ impl AppState {
     pub fn open(&self, profile: DeviceProfile) -> Result<Active, OpenError> {
         let (store, path, key) = self.store_of(&profile)?;
         let last = store.latest_hlc()?.unwrap_or_default();
-        let config = SyncConfig::default();
+        let config = SyncConfig {
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            ..SyncConfig::default()
+        };
         let clock = DeviceClock::new(last, config.clock_warn_threshold_ms).shared();
         let floor = Floor::with_clock(
             store,

@@ -8,6 +8,7 @@ mod enrollment;
 mod faults;
 mod live;
 mod lost_ack;
+mod mixed_versions;
 mod offline;
 mod randomized;
 mod receipts;

@@ -276,6 +276,21 @@ impl Device {
         View::from_snapshot(self.recorder.snapshot().expect("snapshot"))
     }
 
+    /// Stops the engine and starts another over a new connection with `config`, as the app
+    /// does when it starts again (after an update, say).
+    pub fn restart_engine(&mut self, config: SyncConfig) {
+        drop(self.engine.take());
+        let tokens = KeyringTokenStore::new(KEYRING_SERVICE);
+        let key = aisle_sync::store_key::load_or_create(&tokens, &self.profile.name, &self.db_path)
+            .expect("store key");
+        let store =
+            Store::open(&self.db_path, self.profile.store_profile(), &key).expect("store opens");
+        self.engine = Some(
+            Engine::with_token_store(store, &self.profile, &tokens, config, self.clock.clone())
+                .expect("engine"),
+        );
+    }
+
     pub fn on_hand(&self, key: &StockKey) -> i64 {
         self.recorder.on_hand(key).expect("on hand")
     }

@@ -154,7 +154,12 @@ export type CountRecorded = { decision: CountDecision,
 /**
  * Only shown after the count: counts are blind.
  */
-expected: number, variance: number, eventId: string, 
+expected: number, variance: number, 
+/**
+ * The Aisle version needed to show this stock exactly: an event this version cannot
+ * read yet touches it (docs/protocol.md, "Mixed-version fleets"). Absent when exact.
+ */
+needsUpdate?: string, eventId: string, 
 /**
  * The new on-hand of the key the screen is about.
  */
@@ -264,7 +269,12 @@ requestedBy?: string,
 /**
  * The manager's note on a requested count (may be empty).
  */
-note?: string, };
+note?: string, 
+/**
+ * The Aisle version needed to show this stock exactly: an event this version cannot
+ * read yet touches it (docs/protocol.md, "Mixed-version fleets"). Absent when exact.
+ */
+needsUpdate?: string, };
 
 /**
  * A manager's request that a key be counted.
@@ -285,13 +295,23 @@ export type HistoryEntry = { eventId: string, kind: string, hlcMs: number, devic
  */
 deviceName?: string, user: string, summary: string, };
 
-export type StockRow = { location: Location, item: Item, lot?: string, onHand: number, };
+export type StockRow = { location: Location, item: Item, lot?: string, onHand: number, 
+/**
+ * The Aisle version needed to show this stock exactly: an event this version cannot
+ * read yet touches it (docs/protocol.md, "Mixed-version fleets"). Absent when exact.
+ */
+needsUpdate?: string, };
 
 /**
  * What a location holds of one item in one lot (`lot` is `None` for stock without a lot),
  * for the move screen's source and the lot prompt.
  */
-export type LotStockView = { lot: string | null, onHand: number, };
+export type LotStockView = { lot: string | null, onHand: number, 
+/**
+ * The Aisle version needed to show this stock exactly: an event this version cannot
+ * read yet touches it (docs/protocol.md, "Mixed-version fleets"). Absent when exact.
+ */
+needsUpdate?: string, };
 
 export type StockAtArgs = { location: string, item: string, };
 

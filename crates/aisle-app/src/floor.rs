@@ -13,7 +13,7 @@ use crate::views::{
     ReceiveArgs, RecordedView, SessionView, ShortPickArgs, UserView,
 };
 use crate::{AppError, IdleTimeout};
-use aisle_core::event::{EventBody, PickLineRef, EVENT_VERSION, MAX_EVENT_QTY};
+use aisle_core::event::{CountDecision, EventBody, PickLineRef, EVENT_VERSION, MAX_EVENT_QTY};
 use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, PickListId};
 use aisle_core::stock::{decide_count, Notice, StockKey};
 use aisle_core::{Event, EventVersion, Hlc, HlcClock, Lot};
@@ -388,11 +388,14 @@ impl Floor {
             .on_hand_by_location(location)?
             .into_iter()
             .filter(|row| row.key.item == item && row.on_hand != 0)
-            .map(|row| crate::views::LotStockView {
-                lot: row.key.lot.map(|lot| lot.as_str().to_owned()),
-                on_hand: row.on_hand,
+            .map(|row| {
+                Ok(crate::views::LotStockView {
+                    needs_update: self.store.needs_update(&row.key)?,
+                    lot: row.key.lot.map(|lot| lot.as_str().to_owned()),
+                    on_hand: row.on_hand,
+                })
             })
-            .collect();
+            .collect::<Result<_, AppError>>()?;
         rows.sort_by(|a, b| a.lot.cmp(&b.lot));
         Ok(rows)
     }
@@ -549,7 +552,13 @@ impl Floor {
         self.require_lot(&item, &key)?;
         let expected = self.store.on_hand(&key)?;
         let tolerance = self.store.tolerance(self.profile().warehouse)?;
-        let decision = decide_count(tolerance, expected, args.counted_qty);
+        // When an event this version cannot read touches the key, the figure here may be off:
+        // the count cannot approve itself against it, and a manager decides.
+        let needs_update = self.store.needs_update(&key)?;
+        let decision = match needs_update {
+            Some(_) => CountDecision::NeedsReview,
+            None => decide_count(tolerance, expected, args.counted_qty),
+        };
         let body = EventBody::Counted {
             count_task: args.task,
             location: args.location,
@@ -566,6 +575,7 @@ impl Floor {
             decision,
             expected,
             variance: args.counted_qty - expected,
+            needs_update,
         })
     }
 

@@ -119,6 +119,7 @@ impl Floor {
             item: ItemView::from(&self.item(row.key.item)?),
             lot: row.key.lot.as_ref().map(|lot| lot.as_str().to_string()),
             on_hand: row.on_hand,
+            needs_update: self.store().needs_update(&row.key)?,
         })
     }
 
@@ -141,6 +142,7 @@ impl Floor {
                 reason: task.reason.as_str().into(),
                 requested_by,
                 note,
+                needs_update: self.store().needs_update(&task.key)?,
             });
         }
         Ok(views)

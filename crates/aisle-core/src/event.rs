@@ -30,6 +30,46 @@ pub use resolution::{ClaimRef, Resolution};
 /// The event schema version this build writes and understands.
 pub const EVENT_VERSION: u16 = 1;
 
+/// Every kind of event this build reads, with the first Aisle version that read it: what a
+/// device declares to the server (docs/protocol.md, "Mixed-version fleets"), and what the
+/// server tells a device that cannot read a kind it needs. A new kind is appended with the
+/// version that brings it; a test checks every [`EventBody`] is here.
+pub const EVENT_KINDS: &[(&str, &str)] = &[
+    ("received", "0.1.0"),
+    ("picked", "0.1.0"),
+    ("moved", "0.1.0"),
+    ("adjusted", "0.1.0"),
+    ("counted", "0.1.0"),
+    ("count_reviewed", "0.1.0"),
+    ("short_picked", "0.1.0"),
+    ("pick_list_claimed", "0.1.0"),
+    ("count_requested", "0.1.0"),
+    ("badge_locked", "0.1.0"),
+    ("pick_list_cancelled", "0.1.0"),
+    ("put_back", "0.1.0"),
+    ("resolved", "0.1.0"),
+];
+
+/// The kinds every device must read: the movements and counts whose absence would leave
+/// no stock to show at all. A device that declares it reads fewer is refused.
+pub const REQUIRED_KINDS: &[&str] = &[
+    "received",
+    "picked",
+    "moved",
+    "adjusted",
+    "counted",
+    "count_reviewed",
+];
+
+/// The first Aisle version that reads `kind`, or `None` for a kind this build does not
+/// know.
+pub fn kind_since(kind: &str) -> Option<&'static str> {
+    EVENT_KINDS
+        .iter()
+        .find(|(known, _)| *known == kind)
+        .map(|(_, since)| *since)
+}
+
 /// The longest note a count request may carry, in characters. It is read on a floor
 /// screen next to the task, so a sentence or two is all it needs.
 pub const MAX_NOTE_CHARS: usize = 200;
@@ -673,6 +713,29 @@ mod tests {
             replaces: None,
             body,
         }
+    }
+
+    /// The kinds a device declares are exactly the kinds this build decodes: serde's own
+    /// list of the body's tags (from an unknown tag's error) against [`EVENT_KINDS`].
+    #[test]
+    fn event_kinds_lists_every_kind_of_event_body_once() {
+        let error = serde_json::from_value::<EventBody>(serde_json::json!({ "type": "?" }))
+            .expect_err("an unknown tag");
+        let message = error.to_string();
+        let expected = message
+            .split_once("expected one of ")
+            .unwrap_or_else(|| panic!("serde names the tags: {message}"))
+            .1;
+        let tags: Vec<&str> = expected
+            .split(", ")
+            .map(|tag| tag.trim_matches('`'))
+            .collect();
+        let listed: Vec<&str> = EVENT_KINDS.iter().map(|(kind, _)| *kind).collect();
+        assert_eq!(tags, listed, "EVENT_KINDS in the body's order");
+        for required in REQUIRED_KINDS {
+            assert!(kind_since(required).is_some(), "{required} is a kind");
+        }
+        assert_eq!(kind_since("relabelled"), None);
     }
 
     #[test]

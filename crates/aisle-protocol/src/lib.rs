@@ -11,8 +11,8 @@
 //! - [`master`]: the device's master-data download and the ERP integration API.
 //! - [`erp_out`]: the business messages the server derives for ERPs, and their feed.
 //!
-//! What it must never do: depend on anything but aisle-core, serde and uuid (utoipa and its
-//! serde_json only behind `openapi`; a test pins the edges), know about HTTP routing,
+//! What it must never do: depend on anything but aisle-core, serde, serde_json and uuid
+//! (utoipa only behind `openapi`; a test pins the edges), know about HTTP routing,
 //! storage or clocks, or change a shape of protocol v1: a field may only be added, and only
 //! as optional. Domain rules (what a valid record is) live with the code that converts a
 //! shape to a domain type at the edge.

@@ -116,12 +116,90 @@ pub struct PulledEvent<E = Event> {
     pub event: E,
 }
 
+/// The request header in which a device names the event kinds it reads, comma-separated
+/// (`received,picked,…`; [`aisle_core::event::EVENT_KINDS`] for this build). Sent on every
+/// request; absent, the server takes it that the device reads every kind. It must include
+/// [`aisle_core::event::REQUIRED_KINDS`] (docs/protocol.md, "Mixed-version fleets").
+pub const READS_HEADER: &str = "aisle-reads";
+
+/// The request header with the Aisle version of the device's build (`0.1.0`), for the
+/// server's device list and logs. Informational: what the device reads is [`READS_HEADER`].
+pub const VERSION_HEADER: &str = "aisle-version";
+
+/// The longest [`READS_HEADER`] value a server reads.
+pub const MAX_READS_BYTES: usize = 2_048;
+
+/// The kinds a [`READS_HEADER`] value names, or why it is refused: each a known shape of
+/// name (lowercase letters and underscores), at most 64 of them, and every required kind.
+/// A name this side does not know is kept (a device newer than the server reads more).
+pub fn parse_reads(value: &str) -> Result<std::collections::BTreeSet<String>, String> {
+    if value.len() > MAX_READS_BYTES {
+        return Err(format!(
+            "{READS_HEADER} is longer than {MAX_READS_BYTES} bytes"
+        ));
+    }
+    let mut kinds = std::collections::BTreeSet::new();
+    for kind in value
+        .split(',')
+        .map(str::trim)
+        .filter(|kind| !kind.is_empty())
+    {
+        if kind.len() > 64 || !kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return Err(format!(
+                "{READS_HEADER} names {kind:?}, which is not an event kind"
+            ));
+        }
+        kinds.insert(kind.to_owned());
+    }
+    if kinds.len() > 64 {
+        return Err(format!("{READS_HEADER} names more than 64 kinds"));
+    }
+    let missing: Vec<&str> = aisle_core::event::REQUIRED_KINDS
+        .iter()
+        .copied()
+        .filter(|kind| !kinds.contains(*kind))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "{READS_HEADER} must include every kind of protocol v1's stock; missing {}",
+            missing.join(", ")
+        ));
+    }
+    Ok(kinds)
+}
+
+/// An event a device said it cannot read ([`READS_HEADER`]), sent in its place in a pull:
+/// the device stores it unread, marks the stock keys it touches, and applies it once an
+/// update can read it. `event` is the event's JSON exactly as stored.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "openapi", schema(bound = ""))]
-pub struct PullResponse<E = Event> {
+pub struct UnreadEvent<R> {
+    pub seq: u64,
+    /// The event's kind (its body's `type`).
+    pub kind: String,
+    /// The first Aisle version that reads `kind` (`0.3.0`).
+    pub needs: String,
+    /// The stock keys the event touches, computed by the server
+    /// (`aisle_core::Event::stock_keys`); empty for a kind about lists, not stock.
+    pub keys: Vec<KeyRef>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub event: R,
+}
+
+/// A page of pulled events. `R` is how the events a device cannot read are held: raw JSON on
+/// both sides (a server passes its stored text through, a device stores it).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(bound = ""))]
+pub struct PullResponse<E = Event, R = E> {
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<PulledEvent>))]
     pub events: Vec<PulledEvent<E>>,
+    /// The page's events of kinds the device said it cannot read, in seq order, instead of
+    /// in `events` (absent when none). `next` covers both lists.
+    #[serde(default = "Vec::new", skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub unread: Vec<UnreadEvent<R>>,
     /// The `after` to ask for next: the last seq returned, or the request's `after`.
     pub next: u64,
     /// SHA-256 hex of the on-hand quantities of the stock keys this page's events touch, in

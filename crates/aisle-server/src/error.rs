@@ -93,6 +93,9 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("bad query parameters: {0}")]
     BadQuery(String),
+    /// The device's `Aisle-Reads` header does not name event kinds as it must.
+    #[error("{0}")]
+    BadReads(String),
     #[error("the bearer token is missing or unknown")]
     BadToken,
     #[error("the bearer token has been revoked")]
@@ -170,6 +173,7 @@ impl AppError {
             Self::UnsupportedEventVersion(_) => "unsupported_event_version",
             Self::PayloadTooLarge => "payload_too_large",
             Self::BadQuery(_) => "bad_query",
+            Self::BadReads(_) => "bad_reads",
             Self::BadToken => "bad_token",
             Self::RevokedToken => "revoked_token",
             Self::RevokedKey => "revoked_key",
@@ -200,7 +204,9 @@ impl AppError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadJson(_) | Self::BadEvent { .. } | Self::BadQuery(_) => StatusCode::BAD_REQUEST,
+            Self::BadJson(_) | Self::BadEvent { .. } | Self::BadQuery(_) | Self::BadReads(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::UnsupportedEventVersion(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BadToken | Self::RevokedToken | Self::RevokedKey => StatusCode::UNAUTHORIZED,

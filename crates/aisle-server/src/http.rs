@@ -21,6 +21,7 @@ use tracing::Instrument;
 mod drain;
 pub(crate) mod feed;
 pub(crate) mod master;
+pub(crate) mod reads;
 pub mod refusals;
 pub(crate) mod touching;
 pub(crate) mod webhooks;
@@ -255,8 +256,8 @@ pub(crate) async fn push(
 #[utoipa::path(get, path = "/v1/t/{tenant}/events", tag = "sync",
     params(("tenant" = uuid::Uuid, Path, description = "The tenant id; it must be the token's tenant"), PullQuery),
     responses(
-        (status = 200, description = "Events with `seq > after`, in seq order. With `wait`, the `Aisle-Live` header says why it answered: `data` (at once), `pushed`, `master`, `timeout`, `busy` or `closing`", body = aisle_protocol::PullResponse),
-        (status = 400, description = "`bad_query`", body = crate::openapi::ErrorBody),
+        (status = 200, description = "Events with `seq > after`, in seq order; those of kinds the `Aisle-Reads` request header leaves out come in `unread` envelopes instead. With `wait`, the `Aisle-Live` header says why it answered: `data` (at once), `pushed`, `master`, `timeout`, `busy` or `closing`", body = aisle_protocol::PullResponse),
+        (status = 400, description = "`bad_query`, or `bad_reads`: the `Aisle-Reads` header does not name event kinds, or leaves out one every device must read", body = crate::openapi::ErrorBody),
         (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
         (status = 403, description = "`tenant_mismatch` (or `warehouse_mismatch`): the request names another tenant or warehouse than the token's; audited", body = crate::openapi::ErrorBody),
         (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
@@ -265,10 +266,12 @@ pub(crate) async fn push(
 pub(crate) async fn pull(
     context: TenantContext,
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     query: Result<Query<PullQuery>, QueryRejection>,
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse as _;
     let Query(query) = query.map_err(|rejection| AppError::BadQuery(rejection.body_text()))?;
+    let unread_kinds = reads::unread_kinds(&headers)?;
     if let Some(warehouse) = &query.warehouse {
         if warehouse.parse().ok() != Some(context.warehouse()) {
             let detail = format!("pull of warehouse {warehouse:?}");
@@ -309,8 +312,10 @@ pub(crate) async fn pull(
             (page, Some(why))
         }
     };
+    let (events, unread) = reads::split(page.events, unread_kinds.as_ref())?;
     let body = Json(aisle_protocol::PullResponse {
-        events: page.events,
+        events,
+        unread,
         next: page.next,
         checksum: Some(page.checksum),
         checksum_seq: Some(page.checksum_seq),

@@ -33,6 +33,7 @@ pub mod outbox;
 pub mod pin;
 pub mod queries;
 pub mod repairs;
+pub mod unread;
 
 pub use error::StoreError;
 pub use key::{StoreFile, StoreKey};

@@ -26,8 +26,19 @@ pub struct RebuildReport {
     pub differences: Vec<String>,
 }
 
+/// What a write does besides its events, in their transaction.
+#[derive(Default)]
+pub(crate) struct Extras<'a> {
+    /// A sync cursor to move (name, value).
+    pub cursor: Option<(&'a str, &'a str)>,
+    /// Envelopes of events this build cannot read yet, to keep.
+    pub store_unread: &'a [crate::unread::Unread],
+    /// Kept envelopes (by seq) whose events this write applies.
+    pub clear_unread: &'a [u64],
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum Origin {
+pub(crate) enum Origin {
     Local,
     Remote,
 }
@@ -42,7 +53,7 @@ impl Store {
 
     /// Records many local events in one transaction (e.g. a bulk receipt or an import).
     pub fn record_batch(&mut self, events: &[Event]) -> Result<Vec<Recorded>, StoreError> {
-        self.write(events, Origin::Local, None)
+        self.write(events, Origin::Local, Extras::default())
     }
 
     /// Applies events pulled from the server under the same rules, without outbox rows,
@@ -53,14 +64,21 @@ impl Store {
         events: &[Event],
         cursor: Option<(&str, &str)>,
     ) -> Result<Vec<Recorded>, StoreError> {
-        self.write(events, Origin::Remote, cursor)
+        self.write(
+            events,
+            Origin::Remote,
+            Extras {
+                cursor,
+                ..Extras::default()
+            },
+        )
     }
 
-    fn write(
+    pub(crate) fn write(
         &mut self,
         events: &[Event],
         origin: Origin,
-        cursor: Option<(&str, &str)>,
+        extras: Extras<'_>,
     ) -> Result<Vec<Recorded>, StoreError> {
         let profile = self.profile;
         let tx = self
@@ -74,7 +92,9 @@ impl Store {
             results.push(write_one(&tx, &mut ledger, profile, event, origin)?);
         }
         let key_ids = ledger.finish()?;
-        if let Some((name, value)) = cursor {
+        crate::unread::store(&tx, extras.store_unread)?;
+        crate::unread::clear(&tx, extras.clear_unread)?;
+        if let Some((name, value)) = extras.cursor {
             crate::outbox::set_cursor(&tx, name, value)?;
         }
         tx.commit()?;

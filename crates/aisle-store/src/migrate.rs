@@ -42,6 +42,9 @@ const MIGRATIONS: &[Step] = &[
     Step::Own(include_str!(
         "../../../migrations/device/0011_expected_receipts.sql"
     )),
+    Step::Own(include_str!(
+        "../../../migrations/device/0012_unread_events.sql"
+    )),
 ];
 
 /// The store's migrations, as rusqlite_migration runs them.

@@ -13,13 +13,17 @@ use aisle_core::ids::TenantId;
 use aisle_core::stock::StockKey;
 use aisle_core::Event;
 use aisle_protocol::{
-    ErrorBody, KeyRef, MasterResponse, PullResponse, PushRequest, PushResponse, TouchingRequest,
+    ErrorBody, KeyRef, MasterResponse, PushRequest, PushResponse, TouchingRequest,
     TouchingResponse, MAX_TOUCHING_KEYS,
 };
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{HeaderMap, HeaderValue, RETRY_AFTER};
 use reqwest::Url;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
+
+/// A pulled page as the device reads it: the events it reads, decoded, and envelopes of
+/// those it does not, with their JSON kept raw.
+pub type PullResponse = aisle_protocol::PullResponse<Event, Box<serde_json::value::RawValue>>;
 
 /// An answer and the clock sample taken around it.
 #[derive(Debug)]
@@ -162,7 +166,19 @@ impl Client {
 /// The shared HTTP client settings: rustls, timeouts, no redirects (a redirect could carry
 /// the bearer token to another host).
 pub(crate) fn http_client(config: &SyncConfig) -> Result<reqwest::Client, SyncError> {
+    let mut headers = HeaderMap::new();
+    let mut declare = |name: &'static str, value: &str| {
+        let value = HeaderValue::from_str(value)
+            .map_err(|_| SyncError::Transport(format!("{name} {value:?} is not a header value")))?;
+        headers.insert(name, value);
+        Ok::<(), SyncError>(())
+    };
+    declare(aisle_protocol::READS_HEADER, &config.reads.join(","))?;
+    if !config.app_version.is_empty() {
+        declare(aisle_protocol::VERSION_HEADER, &config.app_version)?;
+    }
     reqwest::Client::builder()
+        .default_headers(headers)
         .timeout(config.request_timeout)
         .connect_timeout(config.connect_timeout)
         .redirect(reqwest::redirect::Policy::none())

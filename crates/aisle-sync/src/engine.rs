@@ -19,6 +19,7 @@
 mod repair;
 
 use crate::backoff;
+use crate::client::PullResponse;
 use crate::clock::{ClockSample, DeviceClock, SharedClock};
 use crate::conflicts::open_conflicts;
 use crate::plan::{self, Identity, Op, Plan, Snapshot};
@@ -28,7 +29,7 @@ use crate::{system_now_ms, Client, DeviceProfile, SyncConfig, SyncError};
 use aisle_core::ids::EventId;
 use aisle_core::stock::Notice;
 use aisle_core::Event;
-use aisle_protocol::{PullResponse, PushStatus};
+use aisle_protocol::PushStatus;
 use aisle_store::{Recorded, Store, StoreError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -76,7 +77,7 @@ impl Engine {
     /// An engine over its own connection to the device store (the app keeps another one
     /// for recording; WAL lets both work at once).
     pub fn new(
-        store: Store,
+        mut store: Store,
         profile: &DeviceProfile,
         token: Token,
         config: SyncConfig,
@@ -94,6 +95,16 @@ impl Engine {
             token,
             &config,
         )?;
+        // Events kept unread by an older build that this one reads (it is an update): applied
+        // before anything else, so the marks they left go with them.
+        let applied = store.apply_unread(&|kind| config.reads.iter().any(|read| read == kind))?;
+        if applied.n_applied > 0 {
+            tracing::info!(
+                n_applied = applied.n_applied,
+                n_left = applied.n_left,
+                "applied the events an older version kept unread"
+            );
+        }
         // The checksum repairs are counted over the store's life, not this process's.
         let repairs = store.checksum_repair_counts()?;
         let last_repair = store.checksum_repairs(1)?;
@@ -371,18 +382,23 @@ impl Engine {
             if page.events.is_empty() {
                 break;
             }
-            let n_events = page.events.len();
+            let n_events = page.events.len() + page.unread.len();
             let is_full = n_events >= limit as usize;
             let next = page.next;
             let events: Vec<Event> = page.events.into_iter().map(|pulled| pulled.event).collect();
+            let unread = self.unread(page.unread);
             self.observe_remote_clocks(&events);
             // The server's checksum describes its projection as of `checksum_seq`; it is
-            // comparable once this page brings us exactly there (the tail page).
-            let checksum = page.checksum.filter(|_| page.checksum_seq == Some(next));
+            // comparable once this page brings us exactly there (the tail page), and only
+            // when this device applies the whole page: the server's checksum covers the
+            // keys of the events kept unread too.
+            let checksum = page
+                .checksum
+                .filter(|_| page.checksum_seq == Some(next) && unread.is_empty());
             let expected = checksum.clone();
             let apply = self.with_store(move |store| {
                 let recorded =
-                    store.apply_remote(&events, Some((PULL_CURSOR, &next.to_string())))?;
+                    store.apply_pulled(&events, &unread, Some((PULL_CURSOR, &next.to_string())))?;
                 let verdict = match &checksum {
                     Some(expected) => repair::compare(store, &events, expected)?,
                     None => repair::Checksum::NotCompared,
@@ -441,6 +457,33 @@ impl Engine {
         .await?;
         self.state.pulled_to_end = true;
         Ok(())
+    }
+
+    /// The envelopes of a page's events this build does not read, as the store keeps them.
+    fn unread(
+        &self,
+        envelopes: Vec<aisle_protocol::UnreadEvent<Box<serde_json::value::RawValue>>>,
+    ) -> Vec<aisle_store::unread::Unread> {
+        if !envelopes.is_empty() {
+            tracing::info!(
+                n_unread = envelopes.len(),
+                "pulled events this version cannot read: kept until an update reads them"
+            );
+        }
+        envelopes
+            .into_iter()
+            .map(|envelope| aisle_store::unread::Unread {
+                seq: envelope.seq,
+                kind: envelope.kind,
+                needs: envelope.needs,
+                keys: envelope
+                    .keys
+                    .iter()
+                    .map(|key| key.to_stock_key(self.identity.warehouse))
+                    .collect(),
+                event: envelope.event.get().to_owned(),
+            })
+            .collect()
     }
 
     /// Counts the new events of an applied batch and keeps the notices for this device.
@@ -974,16 +1017,33 @@ impl SyncHandle {
 
 /// The page fits the protocol: seqs increase past `after`, and `next` is the last one.
 fn check_page(page: &PullResponse, after: u64) -> Result<(), SyncError> {
-    let mut previous = after;
-    for pulled in &page.events {
-        if pulled.seq <= previous {
-            return Err(SyncError::Protocol(format!(
-                "pulled seq {} after {previous}",
-                pulled.seq
-            )));
+    let increasing = |seqs: &mut dyn Iterator<Item = u64>| {
+        let mut previous = after;
+        for seq in seqs {
+            if seq <= previous {
+                return Err(SyncError::Protocol(format!(
+                    "pulled seq {seq} after {previous}"
+                )));
+            }
+            previous = seq;
         }
-        previous = pulled.seq;
+        Ok(previous)
+    };
+    let last_read = increasing(&mut page.events.iter().map(|pulled| pulled.seq))?;
+    let last_unread = increasing(&mut page.unread.iter().map(|envelope| envelope.seq))?;
+    let unread_seqs: std::collections::BTreeSet<u64> =
+        page.unread.iter().map(|envelope| envelope.seq).collect();
+    if let Some(both) = page
+        .events
+        .iter()
+        .find(|pulled| unread_seqs.contains(&pulled.seq))
+    {
+        return Err(SyncError::Protocol(format!(
+            "seq {} is both an event and an unread one",
+            both.seq
+        )));
     }
+    let previous = last_read.max(last_unread);
     if page.next != previous {
         return Err(SyncError::Protocol(format!(
             "next is {} but the page ends at {previous}",

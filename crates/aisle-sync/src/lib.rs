@@ -91,6 +91,14 @@ pub struct SyncConfig {
     /// stays as the safety net (a full pull with its checksum, master data). When the live
     /// pull fails, the round is back to `interval`.
     pub live_interval: Duration,
+    /// The event kinds this device reads, declared on every request (`Aisle-Reads`,
+    /// docs/protocol.md "Mixed-version fleets"): by default every kind of this build. The
+    /// server sends events of other kinds as envelopes, which the store keeps unread, and
+    /// the engine applies them at its start once the kinds are read.
+    pub reads: Vec<String>,
+    /// The Aisle version of the app, declared on every request (`Aisle-Version`) when not
+    /// empty; for the server's device list.
+    pub app_version: String,
 }
 
 impl Default for SyncConfig {
@@ -111,6 +119,11 @@ impl Default for SyncConfig {
             live: true,
             live_wait: Duration::from_secs(25),
             live_interval: Duration::from_secs(300),
+            reads: aisle_core::event::EVENT_KINDS
+                .iter()
+                .map(|(kind, _)| (*kind).to_owned())
+                .collect(),
+            app_version: String::new(),
         }
     }
 }

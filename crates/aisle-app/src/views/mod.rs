@@ -265,6 +265,11 @@ pub struct ShortPickArgs {
 pub struct LotStockView {
     pub lot: Option<String>,
     pub on_hand: i64,
+    /// The Aisle version needed to show this stock exactly: an event this version cannot
+    /// read yet touches it (docs/protocol.md, "Mixed-version fleets"). Absent when exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub needs_update: Option<String>,
 }
 
 /// What recording one action did.
@@ -291,6 +296,11 @@ pub struct CountedView {
     /// Only shown after the count: counts are blind.
     pub expected: i64,
     pub variance: i64,
+    /// The Aisle version needed to show this stock exactly: an event this version cannot
+    /// read yet touches it (docs/protocol.md, "Mixed-version fleets"). Absent when exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub needs_update: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -376,6 +386,11 @@ pub struct StockRowView {
     #[cfg_attr(test, ts(optional))]
     pub lot: Option<String>,
     pub on_hand: i64,
+    /// The Aisle version needed to show this stock exactly: an event this version cannot
+    /// read yet touches it (docs/protocol.md, "Mixed-version fleets"). Absent when exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub needs_update: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -691,6 +706,11 @@ pub struct CountTaskView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(test, ts(optional))]
     pub note: Option<String>,
+    /// The Aisle version needed to show this stock exactly: an event this version cannot
+    /// read yet touches it (docs/protocol.md, "Mixed-version fleets"). Absent when exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub needs_update: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -545,3 +545,100 @@ fn the_history_names_the_pc_an_event_came_from() {
     let json = serde_json::to_value(&named.entries[0]).expect("json");
     assert_eq!(json["deviceName"], "Dock PC 1", "the UI reads deviceName");
 }
+
+/// Stock that an event this version cannot read touches is marked in look-up, in the lot
+/// prompt and on the count, and a count of it waits for a manager instead of approving
+/// itself against a figure that may be off (docs/protocol.md, "Mixed-version fleets").
+#[test]
+fn stock_an_unread_event_touches_is_marked_and_its_count_goes_to_a_manager() {
+    let mut site = site();
+    site.floor
+        .sign_in("U-0042", PICKER_PIN, NOW)
+        .expect("sign in");
+    site.floor
+        .receive(crate::bolts_at_a(&site, 10), NOW + 1)
+        .expect("receive");
+    site.floor
+        .receive(
+            ReceiveArgs {
+                location: site.bin_b,
+                item: site.bolt,
+                lot: None,
+                expiry: None,
+                qty: 4,
+                receipt: None,
+            },
+            NOW + 2,
+        )
+        .expect("receive");
+    let marked = aisle_core::stock::StockKey {
+        warehouse: aisle_core::testkit::warehouse(),
+        location: site.bin_a,
+        item: site.bolt,
+        lot: None,
+    };
+    site.floor
+        .store_mut()
+        .apply_pulled(
+            &[],
+            &[aisle_store::unread::Unread {
+                seq: 1,
+                kind: "relabelled".into(),
+                needs: "0.2.0".into(),
+                keys: vec![marked],
+                event: r#"{"body":{"type":"relabelled"}}"#.into(),
+            }],
+            None,
+        )
+        .expect("an envelope kept");
+    let lookup = site
+        .floor
+        .lookup(
+            "BOLT-M6",
+            &ScanConfig::default(),
+            Date::new(2026, 11, 24).expect("date"),
+            NOW + 3,
+        )
+        .expect("look up the item");
+    let marks: Vec<(&str, Option<&str>)> = lookup
+        .rows
+        .iter()
+        .map(|row| (row.location.code.as_str(), row.needs_update.as_deref()))
+        .collect();
+    assert_eq!(marks, [("A-01", Some("0.2.0")), ("B-07", None)]);
+    let lots = site
+        .floor
+        .stock_at(site.bin_a, site.bolt)
+        .expect("the lot prompt's stock");
+    assert_eq!(lots[0].needs_update.as_deref(), Some("0.2.0"));
+
+    let count = |location| CountArgs {
+        location,
+        item: site.bolt,
+        lot: None,
+        counted_qty: 10,
+        task: None,
+    };
+    let exact_but_marked = site.floor.count(count(site.bin_a), NOW + 4).expect("count");
+    assert_eq!(exact_but_marked.variance, 0);
+    assert_eq!(
+        exact_but_marked.decision,
+        aisle_core::event::CountDecision::NeedsReview,
+        "a marked key's count cannot approve itself"
+    );
+    assert_eq!(exact_but_marked.needs_update.as_deref(), Some("0.2.0"));
+    let unmarked = site
+        .floor
+        .count(
+            CountArgs {
+                counted_qty: 4,
+                ..count(site.bin_b)
+            },
+            NOW + 5,
+        )
+        .expect("count");
+    assert_eq!(
+        (unmarked.decision, unmarked.needs_update),
+        (aisle_core::event::CountDecision::SelfApproved, None)
+    );
+}

@@ -116,6 +116,44 @@ impl Resolution {
         }
     }
 
+    /// The stock key the decision is about, when it names one (a claim conflict names a
+    /// list).
+    pub fn stock_key(&self) -> Option<(LocationId, ItemId, &Option<Lot>)> {
+        match self {
+            Self::NegativeStock {
+                location,
+                item,
+                lot,
+                ..
+            }
+            | Self::OverPick {
+                location,
+                item,
+                lot,
+                ..
+            }
+            | Self::ShortPick {
+                location,
+                item,
+                lot,
+                ..
+            }
+            | Self::CountVariance {
+                location,
+                item,
+                lot,
+                ..
+            }
+            | Self::Recount {
+                location,
+                item,
+                lot,
+                ..
+            } => Some((*location, *item, lot)),
+            Self::ClaimConflict { .. } => None,
+        }
+    }
+
     /// The count task the decision raised, if it raised one.
     pub fn task(&self) -> Option<TaskId> {
         match self {

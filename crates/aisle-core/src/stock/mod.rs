@@ -190,6 +190,25 @@ impl Event {
         }
     }
 
+    /// Every stock key this event is about, as far as the event itself says: the keys of
+    /// its movement deltas, the key a count, short pick or count request is about, and the
+    /// key an automatic decision names. A count review names a count, not a key (a
+    /// projection resolves it), and a claim or a cancellation names a list: both give none.
+    /// The server sends these with an event a device cannot read yet, so the device can
+    /// mark the stock it cannot show exactly (docs/protocol.md, "Mixed-version fleets").
+    pub fn stock_keys(&self) -> Vec<StockKey> {
+        let mut keys: Vec<StockKey> = self.deltas().into_iter().map(|(key, _)| key).collect();
+        keys.extend(self.subject_key());
+        if let EventBody::Resolved { resolution } = &self.body {
+            if let Some((location, item, lot)) = resolution.stock_key() {
+                keys.push(self.key(location, item, lot));
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
     /// The stock key a count, short pick or count request is about.
     pub fn subject_key(&self) -> Option<StockKey> {
         match &self.body {

@@ -81,6 +81,7 @@ fn a_pulled_page_is_the_same_json_whether_its_events_are_decoded_or_passed_throu
     );
     let decoded = PullResponse {
         events: vec![PulledEvent { seq: 7, event }],
+        unread: Vec::new(),
         next: 7,
         checksum: Some("ab".into()),
         checksum_seq: Some(7),
@@ -100,6 +101,69 @@ fn a_pulled_page_is_the_same_json_whether_its_events_are_decoded_or_passed_throu
     }))
     .expect("a page without a checksum still reads");
     assert_eq!((older.checksum, older.checksum_seq), (None, None));
+}
+
+/// A device reads a page with an event of a kind it does not know, in an envelope, and keeps
+/// that event's JSON byte for byte; without the envelope the same event fails the page.
+#[test]
+fn an_envelope_carries_an_event_of_an_unknown_kind_through_a_device_that_cannot_read_it() {
+    let event = testkit::Events::default().make(
+        1,
+        1_000,
+        0,
+        testkit::received(&testkit::key(1, 1, None), 5),
+    );
+    let mut future = serde_json::to_value(&event).expect("json");
+    future["body"] = json!({ "type": "relabelled", "location": event.warehouse, "label": "X" });
+    let page = json!({
+        "events": [{ "seq": 7, "event": event }],
+        "unread": [{ "seq": 8, "kind": "relabelled", "needs": "0.3.0",
+                     "keys": [{ "location": LocationId::new_v7(1, [2; 10]), "item": ItemId::new_v7(1, [1; 10]) }],
+                     "event": future }],
+        "next": 8, "checksum": "ab", "checksum_seq": 8, "server_time_ms": 1
+    });
+    let read: PullResponse<aisle_core::Event, Box<serde_json::value::RawValue>> =
+        serde_json::from_value(page.clone()).expect("the page reads");
+    assert_eq!(read.events[0].event, event);
+    let [unread] = read.unread.as_slice() else {
+        panic!("one envelope: {:?}", read.unread)
+    };
+    assert_eq!(
+        (unread.seq, unread.kind.as_str(), unread.needs.as_str()),
+        (8, "relabelled", "0.3.0")
+    );
+    assert_eq!(unread.keys[0].lot, None);
+    let kept: serde_json::Value = serde_json::from_str(unread.event.get()).expect("json");
+    assert_eq!(kept, future, "the event as the server sent it");
+    let mut inline = page;
+    inline["events"] = json!([{ "seq": 7, "event": event }, { "seq": 8, "event": future }]);
+    inline["unread"] = json!([]);
+    assert!(
+        serde_json::from_value::<PullResponse>(inline).is_err(),
+        "the same event outside its envelope does not read"
+    );
+}
+
+#[test]
+fn a_reads_header_names_kinds_and_every_required_one() {
+    let all: Vec<&str> = aisle_core::event::EVENT_KINDS
+        .iter()
+        .map(|(kind, _)| *kind)
+        .collect();
+    let reads = aisle_protocol::parse_reads(&all.join(", ")).expect("every kind");
+    assert_eq!(reads.len(), all.len());
+    let newer = aisle_protocol::parse_reads(&format!("{},relabelled", all.join(",")))
+        .expect("a kind this side does not know is kept");
+    assert!(newer.contains("relabelled"));
+    let missing = aisle_protocol::parse_reads("received,picked,moved").expect_err("refused");
+    assert!(
+        missing.contains("missing adjusted, counted, count_reviewed"),
+        "{missing}"
+    );
+    let junk = aisle_protocol::parse_reads("received,picked;x").expect_err("refused");
+    assert!(junk.contains("\"picked;x\""), "{junk}");
+    let long = aisle_protocol::parse_reads(&"a,".repeat(2_000)).expect_err("refused");
+    assert!(long.contains("longer than 2048 bytes"), "{long}");
 }
 
 #[test]

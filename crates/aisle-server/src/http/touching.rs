@@ -31,7 +31,7 @@ pub(super) fn routes() -> Router<AppState> {
     request_body = TouchingRequest,
     responses(
         (status = 200, description = "Events touching the keys with `seq > after`, in seq order, at most `limit`", body = TouchingResponse),
-        (status = 400, description = "`bad_json`: not the expected shape, a key that does not parse, no keys or more than 100", body = crate::openapi::ErrorBody),
+        (status = 400, description = "`bad_json`: not the expected shape, a key that does not parse, no keys or more than 100; `bad_reads`: a bad `Aisle-Reads` header (events of kinds it leaves out are not in the answer: the pull brings them as envelopes)", body = crate::openapi::ErrorBody),
         (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
         (status = 403, description = "`tenant_mismatch` (or `warehouse_mismatch`): the request names another tenant or warehouse than the token's; audited", body = crate::openapi::ErrorBody),
         (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
@@ -40,8 +40,10 @@ pub(super) fn routes() -> Router<AppState> {
 pub(crate) async fn events_touching(
     context: TenantContext,
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     request: Result<Json<TouchingRequest>, JsonRejection>,
 ) -> Result<Json<TouchingResponse<Box<RawValue>>>, AppError> {
+    let unread_kinds = super::reads::unread_kinds(&headers)?;
     let Json(request) = request.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::PayloadTooLarge
@@ -76,7 +78,7 @@ pub(crate) async fn events_touching(
         )
     });
     Ok(Json(TouchingResponse {
-        events: page.events,
+        events: super::reads::readable(page.events, unread_kinds.as_ref())?,
         next: page.next,
         server_time_ms: crate::now_ms(),
     }))

@@ -10,6 +10,7 @@ mod pin_cost;
 mod projection;
 mod queries;
 mod record;
+mod unread;
 
 use aisle_core::testkit::{tenant, warehouse};
 use aisle_store::{Profile, Store, StoreKey};

@@ -45,12 +45,16 @@ pub(super) fn compare(
     if store.pending_outbox_count()? > 0 {
         return Ok(Checksum::NotCompared);
     }
+    let keys = store.page_keys(events)?;
+    // Stock that an event kept unread touches cannot match the server's until an update
+    // applies that event: the screens say so, and a repair could not mend it.
+    if store.any_marked(&keys)? {
+        return Ok(Checksum::NotCompared);
+    }
     if store.page_checksum(events)? == expected {
         return Ok(Checksum::Matched);
     }
-    Ok(Checksum::Differs {
-        keys: store.page_keys(events)?,
-    })
+    Ok(Checksum::Differs { keys })
 }
 
 /// The applied page whose checksum differed.

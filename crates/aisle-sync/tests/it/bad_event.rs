@@ -68,6 +68,7 @@ async fn push(State(pushes): State<Pushes>, body: Bytes) -> Response {
 async fn pull() -> Json<PullResponse> {
     Json(PullResponse {
         events: Vec::new(),
+        unread: Vec::new(),
         next: 0,
         checksum: None,
         checksum_seq: None,
