@@ -436,6 +436,7 @@ pub fn sync_status_view(status: &SyncStatus) -> SyncStatusView {
             done: progress.done,
             total: progress.total,
         }),
+        needs_update: status.needs_update.clone(),
     }
 }
 

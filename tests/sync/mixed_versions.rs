@@ -31,7 +31,7 @@ fn task_reasons(device: &Device) -> Vec<&'static str> {
         .iter()
         .map(|task| match task.reason {
             CountTaskReason::Requested { .. } => "requested",
-            CountTaskReason::NegativeStock { .. } => "negative_stock",
+            CountTaskReason::NegativeStock => "negative_stock",
             _ => "other",
         })
         .collect();
@@ -91,6 +91,11 @@ async fn a_pc_one_version_behind_keeps_syncing_and_catches_up_after_its_update()
     );
     assert_eq!(old.recorder.needs_update(&elsewhere).expect("mark"), None);
     assert_eq!(
+        old.engine().status().borrow().needs_update.as_deref(),
+        Some("0.1.0"),
+        "the sync panel names the version that reads everything"
+    );
+    assert_eq!(
         task_reasons(&old),
         ["negative_stock"],
         "its own rules see the negative stock; the requested count comes with its event"
@@ -120,6 +125,22 @@ async fn a_pc_one_version_behind_keeps_syncing_and_catches_up_after_its_update()
         2,
         "the same two, once each"
     );
+    // A page of nothing but an event it cannot read is kept too.
+    new.record(count_requested(&elsewhere, ""));
+    new.engine()
+        .sync_once()
+        .await
+        .expect("new pushes the request");
+    old.engine()
+        .sync_once()
+        .await
+        .expect("old pulls a page of one envelope");
+    assert_eq!(old.recorder.n_unread().expect("unread"), 3);
+    assert!(old
+        .recorder
+        .needs_update(&elsewhere)
+        .expect("mark")
+        .is_some());
 
     // The update: the same store under a build that reads every kind.
     old.restart_engine(fast_config());
@@ -128,7 +149,7 @@ async fn a_pc_one_version_behind_keeps_syncing_and_catches_up_after_its_update()
         0,
         "applied at start"
     );
-    for marked in [&short, &asked] {
+    for marked in [&short, &asked, &elsewhere] {
         assert_eq!(old.recorder.needs_update(marked).expect("mark"), None);
     }
     assert!(
@@ -136,6 +157,7 @@ async fn a_pc_one_version_behind_keeps_syncing_and_catches_up_after_its_update()
         "the requested count is open"
     );
     assert_eq!(task_reasons(&old), task_reasons(&new));
+    assert_eq!(old.engine().status().borrow().needs_update, None);
     old.engine()
         .sync_once()
         .await

@@ -382,7 +382,12 @@ masterChanged: number, lastSuccessMs?: number, lastError?: string,
  * When the last error happened (device time, as `last_success_ms`), so the UI can tell
  * an error that a later sync got past from one that still holds.
  */
-lastErrorMs?: number, clockOffsetMs?: number, clockWarning?: string, progress?: SyncProgress, };
+lastErrorMs?: number, clockOffsetMs?: number, clockWarning?: string, progress?: SyncProgress, 
+/**
+ * The Aisle version this PC needs to read every event the server sent it (some are
+ * kept unread until it is updated); absent when it reads them all.
+ */
+needsUpdate?: string, };
 
 /**
  * How far the running sync round got: `done` of `total` events, when the total is known.

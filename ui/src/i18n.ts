@@ -185,6 +185,8 @@ const en = {
   "count.done": "Count recorded.",
   "count.toReview": "Count recorded and sent to a manager for review.",
 
+  "stock.needsUpdate": "Stock here needs Aisle {version} to show exactly",
+
   "lookup.scan": "Scan an item, a location or a lot.",
   "lookup.item": "Item {sku} · {name}",
   "lookup.location": "Location {code} · {name}",
@@ -274,6 +276,8 @@ const en = {
   "sync.errorAt": "{message} ({time})",
   "sync.errorPast": "{message} ({time}); synced fine since",
   "sync.clockOffset": "Clock offset",
+  "sync.update": "Update",
+  "sync.needsUpdate": "Aisle {version} is needed to read everything the server sends; stock it touches is marked until then",
   "sync.seconds": "{s} s",
   "sync.never": "Never",
   "sync.none": "None",

@@ -149,6 +149,20 @@ impl Store {
         })
     }
 
+    /// The Aisle version this PC needs to read every event it keeps unread (the highest);
+    /// `None` when it keeps none.
+    pub fn unread_needs(&self) -> Result<Option<String>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare_cached("SELECT DISTINCT needs FROM unread_events")?;
+        let needs = statement
+            .query_map([], |row| row.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(needs
+            .into_iter()
+            .max_by_key(|version| version_order(version)))
+    }
+
     /// How many events are kept unread.
     pub fn n_unread(&self) -> Result<u64, StoreError> {
         Ok(self

@@ -112,6 +112,7 @@ impl Engine {
             checksum_mismatches: repairs.n_repairs,
             checksum_unresolved: repairs.n_unresolved,
             last_checksum_repair: last_repair.first().map(ChecksumRepairStatus::from),
+            needs_update: store.unread_needs()?,
             ..SyncStatus::default()
         };
         let span = tracing::info_span!("sync", tenant = %profile.tenant, warehouse = %profile.warehouse, device = %profile.device);
@@ -379,7 +380,7 @@ impl Engine {
             self.record_sample(exchange.sample);
             let page = exchange.body;
             check_page(&page, after)?;
-            if page.events.is_empty() {
+            if page.events.is_empty() && page.unread.is_empty() {
                 break;
             }
             let n_events = page.events.len() + page.unread.len();
@@ -396,14 +397,20 @@ impl Engine {
                 .checksum
                 .filter(|_| page.checksum_seq == Some(next) && unread.is_empty());
             let expected = checksum.clone();
+            let kept_unread = !unread.is_empty();
             let apply = self.with_store(move |store| {
                 let recorded =
                     store.apply_pulled(&events, &unread, Some((PULL_CURSOR, &next.to_string())))?;
+                let needs_update = if kept_unread {
+                    Some(store.unread_needs()?)
+                } else {
+                    None
+                };
                 let verdict = match &checksum {
                     Some(expected) => repair::compare(store, &events, expected)?,
                     None => repair::Checksum::NotCompared,
                 };
-                Ok((recorded, verdict, events))
+                Ok((recorded, verdict, events, needs_update))
             });
             let (applied, prefetched) = if is_full {
                 // The next page's request can fail while this one is still being applied.
@@ -419,7 +426,11 @@ impl Engine {
             } else {
                 (apply.await, None)
             };
-            let (recorded, verdict, events) = applied?;
+            let (recorded, verdict, events, needs_update) = applied?;
+            if let Some(needs_update) = needs_update {
+                self.status
+                    .send_modify(|status| status.needs_update = needs_update);
+            }
             let mut notices = self.new_notices(recorded, report);
             if let (repair::Checksum::Differs { keys }, Some(expected)) = (verdict, expected) {
                 let page = repair::PulledPage {
@@ -606,7 +617,7 @@ impl Engine {
                 }
             }
             let mut report = RoundReport::default();
-            if !exchange.body.events.is_empty() {
+            if !exchange.body.events.is_empty() || !exchange.body.unread.is_empty() {
                 if let Err(error) = self.pull_from(after, Some(exchange), &mut report).await {
                     self.fail(error, &[]).await;
                     return false;

@@ -79,6 +79,10 @@ pub struct SyncStatus {
     pub last_checksum_repair: Option<ChecksumRepairStatus>,
     /// Whether the server offers master data (`None` until asked).
     pub master_data_available: Option<bool>,
+    /// The Aisle version this PC needs to read every event the server sent it: events of
+    /// kinds this build does not read are kept unread until an update (docs/protocol.md,
+    /// "Mixed-version fleets"). `None` when it reads everything it has.
+    pub needs_update: Option<String>,
 }
 
 /// A checksum repair in brief; the store keeps it whole, keys included.

@@ -21,6 +21,10 @@ type Step = "location" | "item" | "lot" | "qty";
 
 /** Why the task is open, in words; a manager's request says who asked and their note. */
 export function taskReason(task: CountTask): string {
+  return withMark(reasonWords(task), task.needsUpdate);
+}
+
+function reasonWords(task: CountTask): string {
   if (task.reason === "requested") {
     const who = task.requestedBy ?? "";
     return task.note !== undefined && task.note !== ""
@@ -29,6 +33,11 @@ export function taskReason(task: CountTask): string {
   }
   const key = `countReason.${task.reason}`;
   return hasMessage(key) ? t(key) : task.reason;
+}
+
+/** `words`, and the mark of stock that an event this version cannot read touches. */
+export function withMark(words: string, needsUpdate: string | undefined): string {
+  return needsUpdate === undefined ? words : `${words} · ${t("stock.needsUpdate", { version: needsUpdate })}`;
 }
 
 /** How many times a count is taken before it goes to review as it stands. */
@@ -156,13 +165,18 @@ export function Count({ onBack }: { onBack: () => void }) {
     }
     try {
       const recorded = await backend.count({ location: location.id, item: item.id, lot, countedQty: counted, task: task?.id });
-      if (recorded.decision === "needs_review" && attempt < MAX_ATTEMPTS) {
+      // A marked key's figure may be off: counting again would not help, a manager decides.
+      const marked = recorded.needsUpdate !== undefined;
+      if (recorded.decision === "needs_review" && !marked && attempt < MAX_ATTEMPTS) {
         setAttempt(attempt + 1);
         setQty("");
         feedback.refuse(t("count.recount"));
         return;
       }
-      const title = recorded.decision === "needs_review" ? t("count.toReview") : t("count.done");
+      const title = withMark(
+        recorded.decision === "needs_review" ? t("count.toReview") : t("count.done"),
+        recorded.needsUpdate,
+      );
       feedback.success(title, recorded.notices);
       if (task === null) {
         // Ad hoc: stay on this location for the next item.

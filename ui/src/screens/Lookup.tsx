@@ -2,6 +2,7 @@
 // and the recent history. A manager can ask for any row to be counted (F2-F8 for the first
 // rows, or the row's button); the request shows on the Count screen as a task with the note.
 
+import { Fragment } from "preact";
 import { useEffect, useState } from "preact/hooks";
 
 import { Action, Actions } from "../components/Action";
@@ -93,6 +94,11 @@ function RequestButton({ index, onRun }: { index: number; onRun: () => void }) {
       <span>{t("lookup.requestCount")}</span>
     </button>
   );
+}
+
+/** The stock table's columns: a manager's has the request button's. */
+function columns(manager: boolean): number {
+  return manager ? 5 : 4;
 }
 
 function rowId(row: StockRow): string {
@@ -196,17 +202,24 @@ export function Lookup({ onBack, role = "picker" }: { onBack: () => void; role?:
               </thead>
               <tbody>
                 {answer.rows.map((row, index) => (
-                  <tr key={rowId(row)}>
-                    <td>{row.location.code}</td>
-                    <td>{`${row.item.sku} · ${row.item.name}`}</td>
-                    <td>{row.lot ?? "-"}</td>
-                    <td class="number">{row.onHand}</td>
-                    {manager && (
-                      <td>
-                        <RequestButton index={index} onRun={() => startRequest(row)} />
-                      </td>
+                  <Fragment key={rowId(row)}>
+                    <tr>
+                      <td>{row.location.code}</td>
+                      <td>{`${row.item.sku} · ${row.item.name}`}</td>
+                      <td>{row.lot ?? "-"}</td>
+                      <td class="number">{row.onHand}</td>
+                      {manager && (
+                        <td>
+                          <RequestButton index={index} onRun={() => startRequest(row)} />
+                        </td>
+                      )}
+                    </tr>
+                    {row.needsUpdate !== undefined && (
+                      <tr class="stock-mark">
+                        <td colSpan={columns(manager)}>{t("stock.needsUpdate", { version: row.needsUpdate })}</td>
+                      </tr>
                     )}
-                  </tr>
+                  </Fragment>
                 ))}
               </tbody>
             </table>

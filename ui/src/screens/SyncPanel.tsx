@@ -21,6 +21,12 @@ function lastErrorFact(status: SyncStatus): Fact {
   return { label, value, tone: "error" };
 }
 
+/** When the server sent events this version cannot read: which version reads them. */
+function updateFacts(status: SyncStatus): Fact[] {
+  if (status.needsUpdate === undefined) return [];
+  return [{ label: t("sync.update"), value: t("sync.needsUpdate", { version: status.needsUpdate }), tone: "error" }];
+}
+
 /** How often the panel asks for the status while the round it started runs. */
 const ROUND_POLL_MS = 1_000;
 /** How long it waits for that round before it stops watching. */
@@ -107,6 +113,7 @@ export function SyncPanel({ status, onBack, pollMs = ROUND_POLL_MS }: { status: 
               label: t("sync.clockOffset"),
               value: status.clockOffsetMs === undefined ? t("sync.unknownValue") : t("sync.seconds", { s: formatOffsetSeconds(status.clockOffsetMs) }),
             },
+            ...updateFacts(status),
           ]}
         />
       )}

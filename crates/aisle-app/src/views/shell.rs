@@ -169,6 +169,10 @@ pub struct SyncStatusView {
     pub clock_warning: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub progress: Option<ProgressView>,
+    /// The Aisle version this PC needs to read every event the server sent it (some are
+    /// kept unread until it is updated); absent when it reads them all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs_update: Option<String>,
 }
 
 /// How far the running sync round got: `done` of `total` events, when the total is known.

@@ -57,11 +57,14 @@ fn kind_of(event: &RawValue) -> Result<String, AppError> {
     Ok(probe.body.kind.to_owned())
 }
 
+/// An envelope as the server sends it: the stored JSON passed through.
+pub(crate) type RawUnreadEvent = UnreadEvent<Box<RawValue>>;
+
 /// Splits a page's events into those the device reads and envelopes for the rest.
 pub(crate) fn split(
     events: Vec<RawPulledEvent>,
     unread: Option<&BTreeSet<&'static str>>,
-) -> Result<(Vec<RawPulledEvent>, Vec<UnreadEvent<Box<RawValue>>>), AppError> {
+) -> Result<(Vec<RawPulledEvent>, Vec<RawUnreadEvent>), AppError> {
     let Some(unread) = unread else {
         return Ok((events, Vec::new()));
     };

@@ -24,6 +24,7 @@ mod live_instances;
 mod master;
 #[cfg(feature = "postgres")]
 mod master_backends;
+mod mixed_versions;
 mod observability;
 #[cfg(feature = "postgres")]
 mod pg_cli;
