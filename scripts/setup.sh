@@ -34,6 +34,11 @@ APT_PACKAGES+=(python3-venv)
 # scripts/pg.sh) with initdb and pg_ctl, and a PgBouncer in transaction mode in front of one;
 # no system service is used.
 APT_PACKAGES+=(postgresql pgbouncer)
+# scripts/package.sh: cargo-deb reads the server's shared-library dependencies with
+# dpkg-shlibdeps (dpkg-dev) and strips with binutils; the install test
+# (scripts/test-install.sh) installs the packages into a clean Debian 12 root made with
+# debootstrap.
+APT_PACKAGES+=(dpkg-dev binutils debootstrap)
 
 missing_packages=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -103,6 +108,15 @@ if command -v tauri-driver >/dev/null 2>&1; then
 else
   echo "setup: installing tauri-driver"
   cargo install tauri-driver --locked
+fi
+
+# cargo-deb builds the server's .deb (scripts/package.sh); built once from crates.io. The
+# desktop's .deb and .rpm come from the Tauri CLI, an npm dev dependency of ui/.
+if cargo deb --version >/dev/null 2>&1; then
+  echo "setup: cargo-deb already installed"
+else
+  echo "setup: installing cargo-deb"
+  cargo install cargo-deb --locked
 fi
 
 # cargo fuzz drives the coverage-guided fuzz run (scripts/fuzz.sh, fuzz/); libFuzzer itself

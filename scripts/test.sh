@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: the UI's unit tests, then the whole Cargo
-# workspace (unit, integration and doc tests of every crate and of the app), then a bounded
-# Schemathesis run against the server's API (scripts/fuzz-api.sh, counted as one test), then a
+# workspace (unit, integration and doc tests of every crate and of the app), then the
+# packages built and installed on a clean Debian 12 root (scripts/package.sh --debug and
+# scripts/test-install.sh, counted as one test), then a bounded Schemathesis run against the server's API (scripts/fuzz-api.sh, counted as one test), then a
 # bounded coverage-guided fuzz run of the push decoder, the GS1 parser and the CSV import
 # (scripts/fuzz.sh, one test per target).
 #
@@ -38,6 +39,21 @@ E2E_TEST=a_floor_day_on_the_real_app_against_a_real_server
     cargo test --locked -p aisle --test e2e 2>&1 || status=$?
   exit "$status"
 ) | tee "$cargo_log" || cargo_status=$?
+
+# The packages: built with the dev profile (the same bundler, configuration and maintainer
+# scripts as a release; a release build is `bash scripts/package.sh`), then installed with apt
+# into a clean Debian 12 root and used (scripts/test-install.sh).
+echo "==> scripts/package.sh --debug, then scripts/test-install.sh (the packages on a clean Debian 12)"
+install_status=0
+(bash "$REPO_ROOT/scripts/package.sh" --debug && as_root bash "$REPO_ROOT/scripts/test-install.sh") 2>&1 \
+  || install_status=$?
+install_passed=1
+install_failed=0
+if [ "$install_status" -ne 0 ]; then
+  echo "test.sh: the package install test failed (exit $install_status)" >&2
+  install_passed=0
+  install_failed=1
+fi
 
 echo "==> scripts/fuzz-api.sh (Schemathesis against the server's OpenAPI document)"
 fuzz_status=0
@@ -94,7 +110,7 @@ if [ "$cargo_status" -ne 0 ]; then
   echo "test.sh: cargo test failed (exit $cargo_status)" >&2
   [ "$cargo_failed" -gt 0 ] || cargo_failed=1
 fi
-echo "tests: $((cargo_passed + ui_passed + fuzz_passed + targets_passed)) passed, $((cargo_failed + ui_failed + fuzz_failed + targets_failed)) failed"
-if [ "$ui_status" -ne 0 ] || [ "$cargo_status" -ne 0 ] || [ "$fuzz_status" -ne 0 ] || [ "$targets_status" -ne 0 ]; then
+echo "tests: $((cargo_passed + ui_passed + install_passed + fuzz_passed + targets_passed)) passed, $((cargo_failed + ui_failed + install_failed + fuzz_failed + targets_failed)) failed"
+if [ "$ui_status" -ne 0 ] || [ "$cargo_status" -ne 0 ] || [ "$install_status" -ne 0 ] || [ "$fuzz_status" -ne 0 ] || [ "$targets_status" -ne 0 ]; then
   exit 1
 fi

@@ -124,6 +124,11 @@ fn ensure_usable_locale() {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    // For IT and the package install test: which build this is, without a display.
+    if matches!(args.get(1).map(String::as_str), Some("--version" | "-V")) {
+        println!("aisle {}", env!("CARGO_PKG_VERSION"));
+        return;
+    }
     if args.get(1).map(String::as_str) == Some("enroll") {
         std::process::exit(headless::enroll(&args[2..]));
     }
