@@ -24,6 +24,7 @@ pub(crate) mod master;
 pub(crate) mod reads;
 pub mod refusals;
 pub(crate) mod touching;
+pub(crate) mod updates;
 pub(crate) mod webhooks;
 
 /// What every handler can reach. Tenant data only through [`Storage`] with a context.
@@ -73,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .merge(feed::routes())
         .merge(webhooks::routes())
         .merge(touching::routes())
+        .merge(updates::routes())
         .fallback(|| async { AppError::NotFound })
         // One byte over the limit is enough to know a body is too large.
         .layer(DefaultBodyLimit::max(aisle_protocol::MAX_BODY_BYTES))

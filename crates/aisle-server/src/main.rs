@@ -26,6 +26,7 @@ mod admin_master;
 mod admin_move;
 #[cfg(feature = "postgres")]
 mod admin_pools;
+mod admin_releases;
 mod admin_webhooks;
 mod config_file;
 
@@ -124,6 +125,11 @@ enum Command {
     Tenant {
         #[command(subcommand)]
         command: TenantCommand,
+    },
+    /// Add or list the desktop releases this server offers its PCs (`updates` endpoint).
+    Release {
+        #[command(subcommand)]
+        command: admin_releases::ReleaseCommand,
     },
     /// Add or list the PostgreSQL clusters tenant databases are placed on (`--database`).
     #[cfg(feature = "postgres")]
@@ -256,6 +262,12 @@ enum TenantCommand {
         after_help = "Example:\n  aisle-server tenant set-quota acme --push-per-sec 500 --max-bytes 2147483648\n  aisle-server tenant set-quota acme --reset"
     )]
     SetQuota(admin_limits::SetQuotaArgs),
+    /// Set which desktop releases a tenant's PCs are offered: a channel, a pinned version,
+    /// and the share of its PCs a release rolls out to (the same PCs at each check).
+    #[command(
+        after_help = "Example:\n  aisle-server tenant set-updates acme --channel stable --rollout 20\n  aisle-server tenant set-updates acme --pin 0.3.0\n  aisle-server tenant set-updates acme --unpin --rollout 100"
+    )]
+    SetUpdates(admin_releases::SetUpdatesArgs),
     /// Set the fewest digits a PIN may have, for pickers and for managers and admins
     /// (4 to 12; defaults 4 and 6). It applies to PINs the ERP or an import sends from now
     /// on, and devices refuse a shorter manager or admin PIN after their next sync.
@@ -580,6 +592,10 @@ fn admin(backend: &Backend, command: Command) -> anyhow::Result<()> {
         Command::Tenant {
             command: TenantCommand::SetQuota(args),
         } => admin_limits::set_quota(&*registry, args, now_ms)?,
+        Command::Tenant {
+            command: TenantCommand::SetUpdates(args),
+        } => admin_releases::set_updates(&*registry, args, now_ms)?,
+        Command::Release { command } => admin_releases::run(&*registry, command, now_ms)?,
         Command::Tenant {
             command: TenantCommand::SetPinPolicy(args),
         } => admin_master::set_pin_policy(&*opened.storage, registry, args)?,

@@ -22,6 +22,7 @@ const REGISTRY_MIGRATIONS: &[&str] = &[
     include_str!("../../../migrations/cloud/registry/0005_webhooks.sql"),
     include_str!("../../../migrations/cloud/registry/0006_webhook_deliveries.sql"),
     include_str!("../../../migrations/cloud/registry/0007_webhook_leases.sql"),
+    include_str!("../../../migrations/cloud/registry/0008_releases.sql"),
 ];
 
 /// The registry migration whose Rust hook chains the schema-1 audit rows (SQLite has no

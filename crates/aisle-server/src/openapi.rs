@@ -62,6 +62,8 @@ impl Modify for SecuritySchemes {
         crate::http::push,
         crate::http::pull,
         crate::http::touching::events_touching,
+        crate::http::updates::check_update,
+        crate::http::updates::download_artifact,
         crate::http::stock,
         crate::http::master::master_changes,
         crate::http::master::put_items,
@@ -80,7 +82,7 @@ impl Modify for SecuritySchemes {
         crate::http::webhooks::replay,
         crate::http::webhooks::deliveries,
     ),
-    components(schemas(ErrorBody, Event, PushRequest<'_>, StatusBody)),
+    components(schemas(ErrorBody, Event, PushRequest<'_>, StatusBody, crate::http::updates::UpdateDue)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "sync", description = "Device enrollment, push and pull"),

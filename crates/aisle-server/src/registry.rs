@@ -23,6 +23,7 @@ use uuid::Uuid;
 mod api_keys;
 mod audit;
 mod quotas;
+pub mod releases;
 pub mod webhooks;
 
 pub use api_keys::{ApiKeyId, ApiKeyRow, NewApiKey};
@@ -35,6 +36,7 @@ pub use audit::{
 #[cfg(feature = "postgres")]
 pub(crate) use audit::{ChainedFields, CAP_KEEP_PERCENT, GENESIS_HASH, REASON_MAX_CHARS};
 pub use quotas::TenantQuota;
+pub use releases::{Artifact, NewRelease, Release, UpdatePolicy};
 pub use webhooks::{WebhookId, WebhookRow};
 
 /// What the server asks of its registry, whatever holds it. Every backend gives the same
@@ -281,6 +283,45 @@ pub trait Registry: Send + Sync + std::fmt::Debug {
         quota: TenantQuota,
         now_ms: i64,
     ) -> Result<(), ServerError>;
+
+    /// Stores a desktop release and its artifact ([`releases`]); an existing target and
+    /// version is refused (a release is never replaced).
+    fn add_release(
+        &self,
+        release: &NewRelease,
+        artifact: &[u8],
+        now_ms: i64,
+    ) -> Result<Release, ServerError>;
+
+    /// Every release, by target, newest version first.
+    fn releases(&self) -> Result<Vec<Release>, ServerError>;
+
+    /// One release, by target and version.
+    fn release(&self, target: &str, version: &str) -> Result<Option<Release>, ServerError>;
+
+    /// Where a release's artifact is.
+    fn release_artifact(&self, release: &Release) -> Result<Artifact, ServerError>;
+
+    /// Chunk `n` of a release's artifact, when it is stored in chunks
+    /// ([`Artifact::Chunks`]).
+    fn release_chunk(&self, release: &Release, n: u32) -> Result<Vec<u8>, ServerError> {
+        let _ = n;
+        Err(ServerError::Invalid(format!(
+            "release {} for {} is a file, not chunks",
+            release.version, release.target
+        )))
+    }
+
+    /// `tenant`'s update policy (the default when none was set).
+    fn update_policy(&self, tenant: TenantId) -> Result<UpdatePolicy, ServerError>;
+
+    /// Replaces `tenant`'s update policy.
+    fn set_update_policy(
+        &self,
+        tenant: TenantId,
+        policy: &UpdatePolicy,
+        now_ms: i64,
+    ) -> Result<(), ServerError>;
 }
 
 /// The registry in one SQLite file, behind one connection (its queries are short and
@@ -290,6 +331,8 @@ pub struct SqliteRegistry {
     conn: Mutex<Connection>,
     /// The security audit log's row cap (see `audit`).
     audit_max_rows: u64,
+    /// Where release artifacts are kept: `releases/` next to the registry file.
+    releases_dir: std::path::PathBuf,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -357,6 +400,10 @@ impl SqliteRegistry {
         Ok(Self {
             conn: Mutex::new(conn),
             audit_max_rows: DEFAULT_AUDIT_MAX_ROWS,
+            releases_dir: path
+                .parent()
+                .unwrap_or_else(|| Path::new("."))
+                .join("releases"),
         })
     }
 
@@ -756,6 +803,40 @@ impl Registry for SqliteRegistry {
         now_ms: i64,
     ) -> Result<(), ServerError> {
         SqliteRegistry::set_tenant_quota(self, tenant, quota, now_ms)
+    }
+
+    fn add_release(
+        &self,
+        release: &NewRelease,
+        artifact: &[u8],
+        now_ms: i64,
+    ) -> Result<Release, ServerError> {
+        SqliteRegistry::add_release(self, release, artifact, now_ms)
+    }
+
+    fn releases(&self) -> Result<Vec<Release>, ServerError> {
+        SqliteRegistry::releases(self)
+    }
+
+    fn release(&self, target: &str, version: &str) -> Result<Option<Release>, ServerError> {
+        SqliteRegistry::release(self, target, version)
+    }
+
+    fn release_artifact(&self, release: &Release) -> Result<Artifact, ServerError> {
+        Ok(SqliteRegistry::release_artifact(self, release))
+    }
+
+    fn update_policy(&self, tenant: TenantId) -> Result<UpdatePolicy, ServerError> {
+        SqliteRegistry::update_policy(self, tenant)
+    }
+
+    fn set_update_policy(
+        &self,
+        tenant: TenantId,
+        policy: &UpdatePolicy,
+        now_ms: i64,
+    ) -> Result<(), ServerError> {
+        SqliteRegistry::set_update_policy(self, tenant, policy, now_ms)
     }
 }
 

@@ -33,6 +33,7 @@ mod as_registry;
 mod audit;
 mod clusters;
 mod quotas;
+mod releases;
 mod webhooks;
 
 pub(crate) use clusters::cluster_config;
@@ -64,6 +65,11 @@ const MIGRATIONS: &[aisle_pg::Migration] = &[
         version: 5,
         name: "webhook_leases",
         sql: include_str!("../../../../migrations/cloud/pg/registry/0005_webhook_leases.sql"),
+    },
+    aisle_pg::Migration {
+        version: 6,
+        name: "releases",
+        sql: include_str!("../../../../migrations/cloud/pg/registry/0006_releases.sql"),
     },
 ];
 

@@ -46,6 +46,7 @@ mod support;
 mod tenant_move;
 mod tenants;
 mod touching;
+mod updates;
 mod webhook_crash;
 mod webhook_delivery;
 mod webhooks_api;

@@ -74,6 +74,7 @@ on_both_backends! {
     webhooks_sign_with_their_secret_rotate_with_an_overlap_and_disable;
     webhook_delivery_state_moves_with_each_attempt_and_replays;
     a_due_endpoint_is_leased_to_one_worker_at_a_time;
+    a_release_is_stored_once_with_its_artifact_and_a_policy_per_tenant;
 }
 
 fn is_invalid<T>(result: Result<T, ServerError>) -> bool {
@@ -781,4 +782,126 @@ fn a_due_endpoint_is_leased_to_one_worker_at_a_time(registry: &dyn Registry) {
             .expect("lease")),
         [first]
     );
+}
+
+/// The bytes of a release's artifact, read back as the download endpoint reads them: its
+/// file on SQLite, its chunks on PostgreSQL.
+fn artifact_bytes(registry: &dyn Registry, release: &aisle_server::registry::Release) -> Vec<u8> {
+    match registry.release_artifact(release).expect("artifact") {
+        aisle_server::registry::Artifact::File(path) => std::fs::read(path).expect("file"),
+        aisle_server::registry::Artifact::Chunks { n } => (0..n)
+            .flat_map(|index| registry.release_chunk(release, index).expect("chunk"))
+            .collect(),
+    }
+}
+
+fn a_release_is_stored_once_with_its_artifact_and_a_policy_per_tenant(registry: &dyn Registry) {
+    use aisle_server::registry::{NewRelease, UpdatePolicy};
+    let new = |version: &str, channel: &str| NewRelease {
+        target: "linux-x86_64".into(),
+        version: version.into(),
+        channel: channel.into(),
+        file_name: "Aisle.AppImage.tar.gz".into(),
+        signature: "c2lnbmF0dXJl".into(),
+        notes: "fixes".into(),
+    };
+    // Three and a bit chunks on PostgreSQL.
+    let artifact: Vec<u8> = (0..(3 * 1024 * 1024 + 17))
+        .map(|n| (n % 253) as u8)
+        .collect();
+    let stored = registry
+        .add_release(&new("0.3.0", "stable"), &artifact, 10)
+        .expect("stored");
+    assert_eq!(stored.size, artifact.len() as u64);
+    assert_eq!(
+        artifact_bytes(registry, &stored),
+        artifact,
+        "the artifact, byte for byte"
+    );
+    registry
+        .add_release(&new("0.10.0", "stable"), b"newer", 11)
+        .expect("stored");
+    assert!(
+        is_invalid(registry.add_release(&new("0.3.0", "beta"), b"again", 12)),
+        "a target and version is stored once"
+    );
+    for (bad, why) in [
+        (
+            NewRelease {
+                version: "3".into(),
+                ..new("x", "stable")
+            },
+            "not semver",
+        ),
+        (
+            NewRelease {
+                target: "../etc".into(),
+                ..new("0.5.0", "stable")
+            },
+            "a path in the target",
+        ),
+        (
+            NewRelease {
+                file_name: "a/b".into(),
+                ..new("0.5.0", "stable")
+            },
+            "a path in the file name",
+        ),
+        (
+            NewRelease {
+                signature: " ".into(),
+                ..new("0.5.0", "stable")
+            },
+            "no signature",
+        ),
+    ] {
+        assert!(is_invalid(registry.add_release(&bad, b"x", 13)), "{why}");
+    }
+    assert!(
+        is_invalid(registry.add_release(&new("0.6.0", "stable"), b"", 13)),
+        "an empty artifact"
+    );
+    let versions: Vec<String> = registry
+        .releases()
+        .expect("releases")
+        .iter()
+        .map(|release| release.version.to_string())
+        .collect();
+    assert_eq!(versions, ["0.10.0", "0.3.0"], "newest first, as versions");
+    assert_eq!(
+        registry
+            .release("linux-x86_64", "0.3.0")
+            .expect("db")
+            .map(|r| r.sha256),
+        Some(stored.sha256.clone())
+    );
+    assert_eq!(registry.release("linux-x86_64", "0.9.0").expect("db"), None);
+
+    let acme = registry.add_tenant("acme", 1).expect("tenant");
+    let other = registry.add_tenant("other", 1).expect("tenant");
+    assert_eq!(
+        registry.update_policy(acme).expect("policy"),
+        UpdatePolicy::default()
+    );
+    let policy = UpdatePolicy {
+        channel: "beta".into(),
+        pin: Some(semver::Version::new(0, 3, 0)),
+        rollout_pct: 25,
+    };
+    registry.set_update_policy(acme, &policy, 20).expect("set");
+    assert_eq!(registry.update_policy(acme).expect("policy"), policy);
+    assert_eq!(
+        registry.update_policy(other).expect("policy"),
+        UpdatePolicy::default()
+    );
+    let bad = UpdatePolicy {
+        rollout_pct: 101,
+        ..UpdatePolicy::default()
+    };
+    assert!(is_invalid(registry.set_update_policy(acme, &bad, 21)));
+    assert!(is_not_found(registry.set_update_policy(
+        aisle_core::ids::TenantId::new_v7(1, [9; 10]),
+        &policy,
+        22
+    )));
 }

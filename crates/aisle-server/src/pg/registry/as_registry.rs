@@ -10,6 +10,7 @@ use crate::registry::{
     ApiKeyId, ApiKeyRow, AuditEntry, AuditRow, AuditSource, ChainBreak, ChainVerified, CodeRefusal,
     DeviceRow, Enrolled, NewApiKey, Pruned, Registry, TenantQuota, TenantRow,
 };
+use crate::registry::{Artifact, NewRelease, Release, UpdatePolicy};
 use crate::registry::{WebhookId, WebhookRow};
 use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
 
@@ -253,5 +254,43 @@ impl Registry for PgRegistry {
         now_ms: i64,
     ) -> Result<(), ServerError> {
         PgRegistry::set_tenant_quota(self, tenant, quota, now_ms)
+    }
+
+    fn add_release(
+        &self,
+        release: &NewRelease,
+        artifact: &[u8],
+        now_ms: i64,
+    ) -> Result<Release, ServerError> {
+        PgRegistry::add_release(self, release, artifact, now_ms)
+    }
+
+    fn releases(&self) -> Result<Vec<Release>, ServerError> {
+        PgRegistry::releases(self)
+    }
+
+    fn release(&self, target: &str, version: &str) -> Result<Option<Release>, ServerError> {
+        PgRegistry::release(self, target, version)
+    }
+
+    fn release_artifact(&self, release: &Release) -> Result<Artifact, ServerError> {
+        PgRegistry::release_artifact(self, release)
+    }
+
+    fn release_chunk(&self, release: &Release, n: u32) -> Result<Vec<u8>, ServerError> {
+        PgRegistry::release_chunk(self, release, n)
+    }
+
+    fn update_policy(&self, tenant: TenantId) -> Result<UpdatePolicy, ServerError> {
+        PgRegistry::update_policy(self, tenant)
+    }
+
+    fn set_update_policy(
+        &self,
+        tenant: TenantId,
+        policy: &UpdatePolicy,
+        now_ms: i64,
+    ) -> Result<(), ServerError> {
+        PgRegistry::set_update_policy(self, tenant, policy, now_ms)
     }
 }
