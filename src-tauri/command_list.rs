@@ -37,4 +37,7 @@ app_commands! {
     scanner_settings,
     save_scanner_settings,
     serial_ports,
+    check_update,
+    download_update,
+    install_update,
 }

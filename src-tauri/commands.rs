@@ -27,7 +27,7 @@ impl From<crate::state::OpenError> for CommandError {
     }
 }
 
-type Answer<T> = Result<T, CommandError>;
+pub(crate) type Answer<T> = Result<T, CommandError>;
 
 /// Today's date in UTC, which the GS1 century rule reads two-digit years against.
 fn today() -> Answer<Date> {
@@ -40,7 +40,7 @@ fn today() -> Answer<Date> {
 }
 
 /// Runs `work` on the open profile, or answers `no_profile`.
-fn with_active<T>(
+pub(crate) fn with_active<T>(
     state: &AppState,
     work: impl FnOnce(&mut Active) -> Result<T, AppError>,
 ) -> Answer<T> {
@@ -575,4 +575,33 @@ mod tests {
             "every seeded demo user is listed"
         );
     }
+}
+
+/// Asks the profile's server whether an update is due (a manager, from Settings).
+#[tauri::command]
+pub async fn check_update(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    pending: State<'_, crate::updates::PendingUpdate>,
+) -> Answer<aisle_app::views::UpdateView> {
+    crate::updates::check(&app, &state, &pending).await
+}
+
+/// Downloads the due update; kept only if its signature matches this build's updater key.
+#[tauri::command]
+pub async fn download_update(
+    state: State<'_, AppState>,
+    pending: State<'_, crate::updates::PendingUpdate>,
+) -> Answer<aisle_app::views::UpdateView> {
+    crate::updates::download(&state, &pending).await
+}
+
+/// Installs the downloaded update and restarts; refused while events wait to be sent.
+#[tauri::command]
+pub async fn install_update(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    pending: State<'_, crate::updates::PendingUpdate>,
+) -> Answer<()> {
+    crate::updates::install(&app, &state, &pending)
 }

@@ -37,6 +37,7 @@ include!("command_list.rs");
 mod profiles;
 mod scanner;
 mod state;
+mod updates;
 
 use tauri::{Emitter, Manager};
 
@@ -143,6 +144,8 @@ fn main() {
             }
         }))
         .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_updater::Builder::new().build())
+        .manage(updates::PendingUpdate::default())
         .setup(move |app| {
             let log_dir = app.path().app_log_dir()?;
             let guard = init_logging(&log_dir);

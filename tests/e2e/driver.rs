@@ -71,6 +71,11 @@ fn find_tauri_driver() -> Option<PathBuf> {
 impl TauriDriver {
     /// Starts tauri-driver for `display`, logging it and everything under it to `log`.
     pub async fn start(display: &str, log: &Path) -> TauriDriver {
+        Self::start_with_env(display, log, &[]).await
+    }
+
+    /// [`TauriDriver::start`], with more variables for the app it starts.
+    pub async fn start_with_env(display: &str, log: &Path, env: &[(&str, String)]) -> TauriDriver {
         let Some(binary) = find_tauri_driver() else {
             panic!(
                 "tauri-driver was not found on PATH or in ~/.cargo/bin; the UI end-to-end test \
@@ -92,6 +97,7 @@ impl TauriDriver {
             // WebKitGTK's GPU compositing has no GPU under Xvfb and would draw nothing.
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .env("AISLE_LOG", "info")
+            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("clone the log file"))
             .stderr(log_file)

@@ -26,6 +26,7 @@ mod erp;
 mod driver;
 mod flows;
 mod server;
+mod updates;
 
 use driver::{TauriDriver, Ui};
 use flows::{enroll_and_sign_in, leave_receive, pending, receive, wait_until_synced, RESYNC_WAIT};
@@ -56,12 +57,20 @@ async fn a_floor_day_on_the_real_app_against_a_real_server() {
     let seeded = server.seed().await;
 
     let display = display::Display::open();
-    let driver = TauriDriver::start(&display.name, &screenshots.join("e2e.log")).await;
+    // The app trusts the updater keys this run makes, as a release build trusts the
+    // project's (src-tauri/updates.rs).
+    let updater = updates::UpdaterKeys::generate();
+    let driver = TauriDriver::start_with_env(
+        &display.name,
+        &screenshots.join("e2e.log"),
+        &[("AISLE_UPDATER_PUBKEY", updater.public.clone())],
+    )
+    .await;
     let ui = Ui::launch(&driver, app_dir.path(), &screenshots).await;
 
     // The run goes in its own task so that, pass or fail, the session is closed (which
     // closes the app) before the driver and the display go.
-    let outcome = tokio::spawn(floor_day(ui.clone(), server, seeded)).await;
+    let outcome = tokio::spawn(floor_day(ui.clone(), server, seeded, updater)).await;
     ui.close().await;
     drop(driver);
     drop(display);
@@ -73,7 +82,7 @@ async fn a_floor_day_on_the_real_app_against_a_real_server() {
     }
 }
 
-async fn floor_day(ui: Ui, mut server: TestServer, seeded: Seeded) {
+async fn floor_day(ui: Ui, mut server: TestServer, seeded: Seeded, updater: updates::UpdaterKeys) {
     let ui = &ui;
     boundary::only_granted_commands_and_no_inline_scripts(ui).await;
     enroll_and_sign_in(ui, &seeded).await;
@@ -134,6 +143,7 @@ async fn floor_day(ui: Ui, mut server: TestServer, seeded: Seeded) {
     erp::a_cancelled_pick_list_stops_the_picker(ui, &seeded).await;
     small_screen_keeps_the_error_in_view(ui).await;
     manager_screens_at_640_by_480(ui).await;
+    updates::a_manager_takes_an_update_from_the_server(ui, &server, &updater).await;
 }
 
 /// What every floor screen must show without scrolling: the sync state and pending count in

@@ -74,6 +74,11 @@ impl TestServer {
         server
     }
 
+    /// Where the server keeps what it serves (its registry, tenants, release files).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     /// The base URL devices enroll with, ending in `/`.
     pub fn url(&self) -> String {
         format!("http://{}/", self.address)

@@ -32,6 +32,7 @@ import type {
   PutBackArgs,
   ExpectedReceiptView,
   SyncStatus,
+  UpdateStatus,
   User,
   Variance,
 } from "./contract";
@@ -120,6 +121,12 @@ export interface Backend {
   scannerSettings(): Promise<ScannerSettings>;
   saveScannerSettings(settings: ScannerSettings): Promise<ScannerSettings>;
   serialPorts(): Promise<string[]>;
+  /** Managers only: asks the server whether an update is due for this PC. */
+  checkUpdate(): Promise<UpdateStatus>;
+  /** Managers only: downloads it; kept only if its signature checks out. */
+  downloadUpdate(): Promise<UpdateStatus>;
+  /** Managers only: installs the downloaded update and restarts the app. */
+  installUpdate(): Promise<null>;
 
   /** The `sync-status` event. */
   onSyncStatus(handler: (status: SyncStatus) => void): Unsubscribe;
@@ -210,6 +217,9 @@ export function createBackend(invoke: Invoke | undefined, listen: Listen | undef
     scannerSettings: () => call("scanner_settings"),
     saveScannerSettings: (settings) => call("save_scanner_settings", settings),
     serialPorts: () => call("serial_ports"),
+    checkUpdate: () => call("check_update"),
+    downloadUpdate: () => call("download_update"),
+    installUpdate: () => call("install_update"),
 
     onSyncStatus: (handler) => subscribe("sync-status", handler),
     onScan: (handler) => subscribe<{ raw: string }>("scan", (payload) => handler(payload.raw)),

@@ -34,6 +34,8 @@ export const ERROR_CODES = [
   "lot_required",
   "pick_list_cancelled",
   "serial_error",
+  "update_failed",
+  "update_blocked",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -393,6 +395,28 @@ needsUpdate?: string, };
  * How far the running sync round got: `done` of `total` events, when the total is known.
  */
 export type SyncProgress = { done: number, total?: number, };
+
+/**
+ * What the Settings tab shows about updates served by the warehouse's server.
+ */
+export type UpdateStatus = { 
+/**
+ * This build's version.
+ */
+current: string, 
+/**
+ * The version the server offers this PC, when one is due.
+ */
+available?: string, 
+/**
+ * What changed in it, as the release says.
+ */
+notes?: string, 
+/**
+ * Downloaded and its signature checked against this build's updater key: ready to
+ * install.
+ */
+ready: boolean, };
 
 /**
  * What the scanner setup page edits; `src-tauri/scanner.rs` keeps it in `scanner.json`.

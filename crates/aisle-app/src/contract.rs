@@ -113,6 +113,7 @@ pub fn contract_ts() -> String {
         declaration::<StockPoint>(&cfg),
         declaration::<SyncStatusView>(&cfg),
         declaration::<ProgressView>(&cfg),
+        declaration::<UpdateView>(&cfg),
         declaration::<ScannerSettings>(&cfg),
     ];
     out += &declarations.join("\n");

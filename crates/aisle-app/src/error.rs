@@ -69,6 +69,12 @@ error_codes! {
     /// goes back (the message says what).
     PickListCancelled => "pick_list_cancelled",
     SerialError => "serial_error",
+    /// This build has no updater key, or the update failed its checks (the message says
+    /// which); nothing was installed.
+    UpdateFailed => "update_failed",
+    /// An update waits until the events this PC recorded are sent (the message says how
+    /// many).
+    UpdateBlocked => "update_blocked",
 }
 
 impl Serialize for ErrorCode {
@@ -172,6 +178,9 @@ pub enum AppError {
         /// What to put back, as "4 x SKU to L-01", to say.
         put_back: Vec<String>,
     },
+    /// Installing an update now would leave events in the outbox for another version.
+    #[error("{pending} events recorded on this PC are waiting to be sent: sync first, then install (an update never takes queued events with it)")]
+    UpdateBlocked { pending: u64 },
     #[error("{0} was not found")]
     NotFound(String),
     /// Typed text that fits more than one thing; the message names up to three of them
@@ -255,6 +264,7 @@ impl AppError {
             Self::MoveExceedsSource { .. } => ErrorCode::MoveExceedsSource,
             Self::LotRequired { .. } => ErrorCode::LotRequired,
             Self::PickListCancelled { .. } => ErrorCode::PickListCancelled,
+            Self::UpdateBlocked { .. } => ErrorCode::UpdateBlocked,
             Self::NotFound(_) | Self::Ambiguous(_) => ErrorCode::NotFound,
             Self::BadSetting(_) => ErrorCode::BadSettings,
             Self::BadNote(_) => ErrorCode::BadNote,

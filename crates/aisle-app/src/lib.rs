@@ -18,6 +18,7 @@ mod floor;
 mod manager;
 mod resolve;
 mod session;
+mod updates;
 pub mod views;
 
 pub use error::{AppError, CommandError, ErrorCode};

@@ -242,3 +242,24 @@ impl ScannerSettings {
         Ok(())
     }
 }
+
+/// What the Settings tab shows about updates served by the warehouse's server.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[cfg_attr(test, ts(rename = "UpdateStatus"))]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateView {
+    /// This build's version.
+    pub current: String,
+    /// The version the server offers this PC, when one is due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub available: Option<String>,
+    /// What changed in it, as the release says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub notes: Option<String>,
+    /// Downloaded and its signature checked against this build's updater key: ready to
+    /// install.
+    pub ready: bool,
+}

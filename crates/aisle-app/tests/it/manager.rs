@@ -642,3 +642,55 @@ fn stock_an_unread_event_touches_is_marked_and_its_count_goes_to_a_manager() {
         (aisle_core::event::CountDecision::SelfApproved, None)
     );
 }
+
+/// Updates: only a manager looks for one, and installing waits until the outbox is empty, so
+/// no queued event is left for a version that might not send it.
+#[test]
+fn an_update_is_a_managers_and_waits_for_the_outbox_to_empty() {
+    let mut site = site();
+    site.floor
+        .sign_in("U-0042", PICKER_PIN, NOW)
+        .expect("picker");
+    assert_eq!(
+        site.floor
+            .may_check_update(NOW)
+            .expect_err("a picker")
+            .code(),
+        aisle_app::ErrorCode::Forbidden
+    );
+    site.floor
+        .receive(crate::bolts_at_a(&site, 5), NOW + 1)
+        .expect("receive");
+    site.floor
+        .sign_in("U-0001", MANAGER_PIN, NOW + 2)
+        .expect("manager");
+    site.floor
+        .may_check_update(NOW + 3)
+        .expect("a manager checks");
+    let blocked = site
+        .floor
+        .may_install_update(NOW + 4)
+        .expect_err("one event waits to be sent");
+    assert_eq!(blocked.code(), aisle_app::ErrorCode::UpdateBlocked);
+    assert!(
+        blocked
+            .to_string()
+            .starts_with("1 events recorded on this PC are waiting"),
+        "{blocked}"
+    );
+    let sent: Vec<_> = site
+        .floor
+        .store()
+        .outbox_batch(i64::MAX, 100)
+        .expect("due")
+        .iter()
+        .map(|entry| entry.event.id)
+        .collect();
+    site.floor
+        .store_mut()
+        .settle_push(&sent, &[])
+        .expect("the server acknowledged it");
+    site.floor
+        .may_install_update(NOW + 5)
+        .expect("nothing waits: it may install");
+}

@@ -46,6 +46,7 @@ mod support;
 mod tenant_move;
 mod tenants;
 mod touching;
+mod updater_keys;
 mod updates;
 mod webhook_crash;
 mod webhook_delivery;

@@ -5,41 +5,11 @@
 //! tampered artifact fails that check; a pin and a rollout decide what each device sees.
 
 use crate::support::World;
+use crate::updater_keys::UpdaterKeys;
 use aisle_server::registry::{NewRelease, UpdatePolicy};
 use aisle_server::Registry as _;
 use base64::Engine as _;
 use serde_json::Value;
-
-/// Updater keys: the public key as the app is configured with it (base64 of minisign's
-/// public key file), and a signer that writes the `.sig` the operator adds.
-struct UpdaterKeys {
-    public: String,
-    pair: minisign::KeyPair,
-}
-
-impl UpdaterKeys {
-    fn generate() -> UpdaterKeys {
-        let pair = minisign::KeyPair::generate_unencrypted_keypair().expect("keys");
-        let public_box = pair.pk.to_box().expect("public key box").to_string();
-        UpdaterKeys {
-            public: base64::engine::general_purpose::STANDARD.encode(public_box),
-            pair,
-        }
-    }
-
-    /// What `tauri signer sign` writes: base64 of the minisign signature file.
-    fn sign(&self, artifact: &[u8]) -> String {
-        let signature = minisign::sign(
-            Some(&self.pair.pk),
-            &self.pair.sk,
-            std::io::Cursor::new(artifact),
-            Some("aisle release"),
-            None,
-        )
-        .expect("signed");
-        base64::engine::general_purpose::STANDARD.encode(signature.to_string())
-    }
-}
 
 /// The Tauri updater's check of a downloaded artifact: the configured public key against the
 /// served signature.

@@ -1,8 +1,13 @@
-// Settings of this profile that a manager changes: for now the idle timeout, after which a
-// signed-in user is signed out. The backend keeps and enforces it; this tab reads it from
-// there and saves it there.
+// Settings of this profile that a manager changes: the idle timeout, after which a signed-in
+// user is signed out (the backend keeps and enforces it), and updates from the warehouse's
+// server: looked for when the tab opens, downloaded (kept only if its signature checks out)
+// and installed when the manager says so. Nothing restarts the app on its own, so a pick or
+// a count is never cut short, and the backend refuses to install while events wait to be
+// sent.
 
 import { useEffect, useState } from "preact/hooks";
+
+import type { UpdateStatus } from "../../contract";
 
 import { Action, Actions } from "../../components/Action";
 import { FeedbackBox, useFeedback } from "../../components/Feedback";
@@ -15,13 +20,33 @@ export function Settings() {
   const { backend } = useEnv();
   const feedback = useFeedback();
   const [minutes, setMinutes] = useState("");
+  const [update, setUpdate] = useState<UpdateStatus | null>(null);
 
   useEffect(() => {
     backend.session(false).then(
       (session) => setMinutes(String(session.idleTimeoutMinutes)),
       (error: unknown) => feedback.fail(error),
     );
+    // Quietly: a PC without an updater key or off the network still has its settings.
+    backend.checkUpdate().then(setUpdate, () => {});
   }, []);
+
+  async function updateStep(step: () => Promise<UpdateStatus>): Promise<void> {
+    try {
+      setUpdate(await step());
+      feedback.clear();
+    } catch (error) {
+      feedback.fail(error);
+    }
+  }
+
+  async function install(): Promise<void> {
+    try {
+      await backend.installUpdate();
+    } catch (error) {
+      feedback.fail(error);
+    }
+  }
 
   async function save(text: string): Promise<void> {
     const parsed = parseIdleMinutes(text);
@@ -42,10 +67,40 @@ export function Settings() {
     <>
       <Field id="settings-idle" label={t("settings.idleMinutes")} value={minutes} onValue={setMinutes} onEnter={(value) => void save(value)} numeric />
       <p class="hint">{t("settings.idleHint", IDLE_MINUTES)}</p>
+      <h3>{t("settings.updates")}</h3>
+      <UpdateLines update={update} />
       <FeedbackBox message={feedback.message} />
       <Actions>
         <Action keyName="F2" label={t("settings.save")} tone="primary" onRun={() => void save(minutes)} />
+        <Action keyName="F3" label={t("settings.checkUpdate")} onRun={() => void updateStep(backend.checkUpdate)} />
+        {canDownload(update) && <Action keyName="F4" label={t("settings.downloadUpdate")} onRun={() => void updateStep(backend.downloadUpdate)} />}
+        {update?.ready === true && <Action keyName="F5" label={t("settings.installUpdate")} onRun={() => void install()} />}
       </Actions>
     </>
   );
 }
+
+function canDownload(update: UpdateStatus | null): boolean {
+  return update !== null && update.available !== undefined && !update.ready;
+}
+
+/** The version this PC runs and what the server offers it. */
+function UpdateLines({ update }: { update: UpdateStatus | null }) {
+  if (update === null) return null;
+  const offered = update.available;
+  return (
+    <>
+      <p>{t("settings.version", { version: update.current })}</p>
+      {offered === undefined ? (
+        <p class="hint">{t("settings.noUpdate")}</p>
+      ) : (
+        <p class="update-available">
+          <strong>{t("settings.updateAvailable", { version: offered })}</strong>
+          {update.notes !== undefined && ` · ${update.notes}`}
+        </p>
+      )}
+      {update.ready && offered !== undefined && <p>{t("settings.updateReady", { version: offered })}</p>}
+    </>
+  );
+}
+
