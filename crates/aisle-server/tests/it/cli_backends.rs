@@ -309,3 +309,96 @@ fn serve_on_database_enrolls_a_device_through_the_postgresql_registry() {
         "the device is in the registry: {listed}"
     );
 }
+
+/// `release add`, `release list` and `tenant set-updates`, as the operator runs them: on
+/// the PostgreSQL registry the artifact goes into the database, and what the commands
+/// print is what the registry holds.
+#[test]
+fn releases_and_update_policies_are_set_from_the_command_line() {
+    let (_cluster, url) = registry_cluster();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let artifact = dir.path().join("Aisle_0.3.0_amd64.AppImage.tar.gz");
+    std::fs::write(&artifact, vec![7u8; 2 * 1024 * 1024 + 3]).expect("artifact");
+    let signature = write(
+        dir.path(),
+        "Aisle_0.3.0_amd64.AppImage.tar.gz.sig",
+        "c2lnbmF0dXJl\n",
+    );
+    let added = ok(
+        &url,
+        &[
+            "release",
+            "add",
+            "--file",
+            artifact.to_str().expect("utf-8 path"),
+            "--signature",
+            &signature,
+            "--version",
+            "0.3.0",
+            "--target",
+            "linux-x86_64",
+        ],
+    );
+    assert!(
+        added.starts_with("release 0.3.0 for linux-x86_64 on stable: 2097155 bytes, sha256 "),
+        "{added}"
+    );
+    let listed = ok(&url, &["release", "list"]);
+    assert!(
+        listed.starts_with("linux-x86_64\t0.3.0\tstable\t2097155\t"),
+        "{listed}"
+    );
+    let again = on(
+        &url,
+        &[
+            "release",
+            "add",
+            "--file",
+            artifact.to_str().expect("utf-8 path"),
+            "--signature",
+            &signature,
+            "--version",
+            "0.3.0",
+            "--target",
+            "linux-x86_64",
+        ],
+    );
+    assert!(!again.status.success(), "a release is stored once");
+    assert!(
+        text(&again.stderr).contains("exists"),
+        "{}",
+        text(&again.stderr)
+    );
+
+    ok(&url, &["tenant", "add", "acme"]);
+    let set = ok(
+        &url,
+        &[
+            "tenant",
+            "set-updates",
+            "acme",
+            "--channel",
+            "beta",
+            "--rollout",
+            "20",
+        ],
+    );
+    assert!(
+        set.contains("channel: beta\tpin: none\trollout: 20%"),
+        "{set}"
+    );
+    let pinned = ok(&url, &["tenant", "set-updates", "acme", "--pin", "0.3.0"]);
+    assert!(
+        pinned.contains("channel: beta\tpin: 0.3.0\trollout: 20%"),
+        "flags not given keep their value: {pinned}"
+    );
+    let bad = on(&url, &["tenant", "set-updates", "acme", "--pin", "three"]);
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("not a semantic version"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let too_much = on(&url, &["tenant", "set-updates", "acme", "--rollout", "150"]);
+    assert!(!too_much.status.success(), "a rollout is 0 to 100");
+}
