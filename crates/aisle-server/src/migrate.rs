@@ -169,6 +169,35 @@ pub fn stamp_tenant(conn: &Connection, tenant: TenantId) -> Result<(), ServerErr
 mod tests {
     use super::*;
 
+    /// A database a newer server wrote is refused before anything runs, naming both
+    /// versions; the file is left as it was.
+    #[test]
+    fn a_newer_tenant_or_registry_schema_is_refused_naming_both_versions() {
+        for (migrate, known, what) in [
+            (
+                migrate_tenant as fn(&mut Connection) -> Result<i64, ServerError>,
+                TENANT_SCHEMA_VERSION,
+                "a tenant database",
+            ),
+            (migrate_registry, REGISTRY_MIGRATIONS.len() as i64, "the registry"),
+        ] {
+            let mut conn = Connection::open_in_memory().expect("in-memory database");
+            conn.pragma_update(None, "user_version", known + 3)
+                .expect("pretend a newer build wrote it");
+            let error = migrate(&mut conn).expect_err("refused");
+            let message = error.to_string();
+            assert!(
+                message.contains(what)
+                    && message.contains(&format!("schema {} is newer than this build's {known}", known + 3)),
+                "{message}"
+            );
+            let tables: i64 = conn
+                .query_row("SELECT COUNT(*) FROM sqlite_master", [], |row| row.get(0))
+                .expect("count");
+            assert_eq!(tables, 0, "nothing ran");
+        }
+    }
+
     /// Tenant schema 4 moves each key's on-hand and baseline from `stock_keys` into
     /// `key_states`, naming the baseline by its event's seq; a tenant file at schema 3
     /// keeps every key's state through the upgrade.

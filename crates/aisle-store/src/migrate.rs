@@ -110,8 +110,12 @@ mod tests {
         let err = migrate(&mut conn).expect_err("newer schema");
         assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
         assert!(
-            err.to_string().contains("newer Aisle"),
-            "the message tells the user what to do: {err}"
+            err.to_string().contains("newer Aisle")
+                && err.to_string().contains(&format!(
+                    "schema {}; this build knows up to {SCHEMA_VERSION}",
+                    SCHEMA_VERSION + 1
+                )),
+            "the message names both versions and tells the user what to do: {err}"
         );
     }
 
