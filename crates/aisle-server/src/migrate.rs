@@ -179,7 +179,11 @@ mod tests {
                 TENANT_SCHEMA_VERSION,
                 "a tenant database",
             ),
-            (migrate_registry, REGISTRY_MIGRATIONS.len() as i64, "the registry"),
+            (
+                migrate_registry,
+                REGISTRY_MIGRATIONS.len() as i64,
+                "the registry",
+            ),
         ] {
             let mut conn = Connection::open_in_memory().expect("in-memory database");
             conn.pragma_update(None, "user_version", known + 3)
@@ -188,7 +192,10 @@ mod tests {
             let message = error.to_string();
             assert!(
                 message.contains(what)
-                    && message.contains(&format!("schema {} is newer than this build's {known}", known + 3)),
+                    && message.contains(&format!(
+                        "schema {} is newer than this build's {known}",
+                        known + 3
+                    )),
                 "{message}"
             );
             let tables: i64 = conn

@@ -26,6 +26,7 @@ mod master;
 mod master_backends;
 mod mixed_versions;
 mod observability;
+mod old_tenants;
 #[cfg(feature = "postgres")]
 mod pg_cli;
 #[cfg(feature = "postgres")]

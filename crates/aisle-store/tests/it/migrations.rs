@@ -481,6 +481,10 @@ fn a_store_from_every_shipped_schema_upgrades_with_its_stock_intact() {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("version");
-        assert_eq!(version, aisle_store::SCHEMA_VERSION, "schema {schema} upgraded");
+        assert_eq!(
+            version,
+            aisle_store::SCHEMA_VERSION,
+            "schema {schema} upgraded"
+        );
     }
 }
