@@ -35,6 +35,8 @@ if [ "$desktop_version" != "$bundle_version" ] || [ "$server_version" != "$bundl
   exit 1
 fi
 
+# Cargo's target directory (CARGO_TARGET_DIR when set, as CI may share one).
+target_dir="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
 out="$REPO_ROOT/target/packages"
 rm -rf "$out"
 mkdir -p "$out"
@@ -43,8 +45,8 @@ echo "==> desktop: tauri build ($profile) --bundles deb,rpm"
 tauri_flags=(--bundles deb,rpm --ci)
 [ "$profile" = debug ] && tauri_flags+=(--debug)
 ui/node_modules/.bin/tauri build "${tauri_flags[@]}"
-cp "target/$profile/bundle/deb/Aisle_${bundle_version}_amd64.deb" "$out/"
-cp "target/$profile/bundle/rpm/Aisle-${bundle_version}-1.x86_64.rpm" "$out/"
+cp "$target_dir/$profile/bundle/deb/Aisle_${bundle_version}_amd64.deb" "$out/"
+cp "$target_dir/$profile/bundle/rpm/Aisle-${bundle_version}-1.x86_64.rpm" "$out/"
 
 echo "==> server: cargo deb ($profile)"
 deb_flags=(-p aisle-server --locked --output "$out/")

@@ -56,10 +56,6 @@ impl KeyringTokenStore {
             service: service.into(),
         }
     }
-
-    fn entry(&self, profile: &str) -> Result<keyring::Entry, SyncError> {
-        keyring::Entry::new(&self.service, profile).map_err(keyring_error)
-    }
 }
 
 impl Default for KeyringTokenStore {
@@ -73,15 +69,46 @@ fn keyring_error(error: keyring::Error) -> SyncError {
     SyncError::Keyring(error.to_string())
 }
 
+/// Whether the Secret Service dropped a call without answering: its daemon went away in the
+/// middle of it (restarted, or replaced by the session bus's activation). D-Bus says so in
+/// these words; anything else (no entry, a locked keyring, access denied) is not retried.
+fn dropped_by_the_service(error: &keyring::Error) -> bool {
+    let keyring::Error::PlatformFailure(inner) = error else {
+        return false;
+    };
+    let text = inner.to_string();
+    [
+        "disconnected from message bus",
+        "NoReply",
+        "did not receive a reply",
+    ]
+    .iter()
+    .any(|words| text.contains(words))
+}
+
+/// Runs one keyring call, and once more after a short pause when the Secret Service dropped
+/// it, so a keyring daemon restarting under the app does not fail an enrollment or a start.
+fn with_keyring<T>(
+    mut call: impl FnMut() -> Result<T, keyring::Error>,
+) -> Result<T, keyring::Error> {
+    match call() {
+        Err(error) if dropped_by_the_service(&error) => {
+            tracing::warn!(%error, "the Secret Service dropped a call; trying once more");
+            std::thread::sleep(std::time::Duration::from_millis(250));
+            call()
+        }
+        other => other,
+    }
+}
+
 impl TokenStore for KeyringTokenStore {
     fn save(&self, profile: &str, token: &Token) -> Result<(), SyncError> {
-        self.entry(profile)?
-            .set_password(token.expose())
+        with_keyring(|| keyring::Entry::new(&self.service, profile)?.set_password(token.expose()))
             .map_err(keyring_error)
     }
 
     fn load(&self, profile: &str) -> Result<Option<Token>, SyncError> {
-        match self.entry(profile)?.get_password() {
+        match with_keyring(|| keyring::Entry::new(&self.service, profile)?.get_password()) {
             Ok(secret) => Ok(Some(Token::new(secret))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(error) => Err(keyring_error(error)),
@@ -89,7 +116,7 @@ impl TokenStore for KeyringTokenStore {
     }
 
     fn delete(&self, profile: &str) -> Result<(), SyncError> {
-        match self.entry(profile)?.delete_credential() {
+        match with_keyring(|| keyring::Entry::new(&self.service, profile)?.delete_credential()) {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(error) => Err(keyring_error(error)),
         }
@@ -129,6 +156,39 @@ impl TokenStore for MemoryTokenStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn platform(text: &str) -> keyring::Error {
+        keyring::Error::PlatformFailure(text.to_owned().into())
+    }
+
+    #[test]
+    fn only_a_call_the_secret_service_dropped_is_tried_again() {
+        let dropped = platform(
+            "DBus error: Message recipient disconnected from message bus without replying",
+        );
+        assert!(dropped_by_the_service(&dropped));
+        assert!(!dropped_by_the_service(&keyring::Error::NoEntry));
+        assert!(!dropped_by_the_service(&platform(
+            "the collection is locked"
+        )));
+        let mut calls = 0;
+        let answer = with_keyring(|| {
+            calls += 1;
+            if calls == 1 {
+                Err(platform("org.freedesktop.DBus.Error.NoReply"))
+            } else {
+                Ok("secret")
+            }
+        });
+        assert_eq!((answer.ok(), calls), (Some("secret"), 2));
+        let mut calls = 0;
+        let refused: Result<(), _> = with_keyring(|| {
+            calls += 1;
+            Err(platform("access denied"))
+        });
+        assert!(refused.is_err());
+        assert_eq!(calls, 1, "a refusal is not retried");
+    }
 
     #[test]
     fn a_token_never_prints() {
