@@ -51,7 +51,14 @@ pub async fn a_manager_takes_an_update_from_the_server(
     ui.click_action("6").await;
     ui.wait_for_text(".update-available", "Update available: 0.3.0")
         .await;
+    let hidden = ui
+        .not_in_view(&[".update-available", "[data-testid=\"action-F4\"]"])
+        .await;
     ui.screenshot("21-update-available-640x480").await;
+    assert!(
+        hidden.is_empty(),
+        "at 640x480 the offered update and its download key are in view: {hidden:?}"
+    );
     ui.click_action("F4").await;
     let refused = ui
         .wait_for_feedback("the download of 0.3.0 was refused, nothing is installed")

@@ -15,6 +15,7 @@ import { Field } from "../../components/Field";
 import { useEnv } from "../../env";
 import { t, tn } from "../../i18n";
 import { IDLE_MINUTES, parseIdleMinutes } from "../../logic/idle";
+import { Scroll } from "../common";
 
 export function Settings() {
   const { backend } = useEnv();
@@ -65,10 +66,14 @@ export function Settings() {
 
   return (
     <>
-      <Field id="settings-idle" label={t("settings.idleMinutes")} value={minutes} onValue={setMinutes} onEnter={(value) => void save(value)} numeric />
-      <p class="hint">{t("settings.idleHint", IDLE_MINUTES)}</p>
-      <h3>{t("settings.updates")}</h3>
-      <UpdateLines update={update} />
+      {/* The settings scroll; the message and the keys stay in view, even at 640x480. */}
+      <Scroll>
+        {/* An offered update first: it is what a manager opens this tab for, on a small screen too. */}
+        {update !== null && <h3>{t("settings.updates")}</h3>}
+        <UpdateLines update={update} />
+        <Field id="settings-idle" label={t("settings.idleMinutes")} value={minutes} onValue={setMinutes} onEnter={(value) => void save(value)} numeric />
+        <p class="hint">{t("settings.idleHint", IDLE_MINUTES)}</p>
+      </Scroll>
       <FeedbackBox message={feedback.message} />
       <Actions>
         <Action keyName="F2" label={t("settings.save")} tone="primary" onRun={() => void save(minutes)} />
