@@ -37,6 +37,7 @@ app_commands! {
     scanner_settings,
     save_scanner_settings,
     serial_ports,
+    update_status,
     check_update,
     download_update,
     install_update,

@@ -587,6 +587,15 @@ pub async fn check_update(
     crate::updates::check(&app, &state, &pending).await
 }
 
+/// What this PC knows of an update, without asking the server (a manager).
+#[tauri::command]
+pub async fn update_status(
+    state: State<'_, AppState>,
+    pending: State<'_, crate::updates::PendingUpdate>,
+) -> Answer<aisle_app::views::UpdateView> {
+    crate::updates::status(&state, &pending)
+}
+
 /// Downloads the due update; kept only if its signature matches this build's updater key.
 #[tauri::command]
 pub async fn download_update(

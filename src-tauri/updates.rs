@@ -107,8 +107,22 @@ pub async fn check(
         ))
     })?;
     let mut slot = lock(pending)?;
-    *slot = update.map(|update| (update, None));
+    // The same version offered again keeps what was already downloaded and checked.
+    let kept = slot
+        .take()
+        .and_then(|(previous, bytes)| bytes.map(|bytes| (previous.version, bytes)));
+    *slot = update.map(|update| match kept {
+        Some((version, bytes)) if version == update.version => (update, Some(bytes)),
+        _ => (update, None),
+    });
     Ok(view(slot.as_ref()))
+}
+
+/// What this PC knows of an update now, without asking the server: what Settings shows
+/// first, offline too.
+pub fn status(state: &AppState, pending: &PendingUpdate) -> Answer<UpdateView> {
+    crate::commands::with_active(state, |active| active.floor.may_check_update(now_ms()))?;
+    Ok(view(lock(pending)?.as_ref()))
 }
 
 /// Downloads the update found by [`check_update`]; the plugin keeps it only if its signature

@@ -143,7 +143,7 @@ async fn floor_day(ui: Ui, mut server: TestServer, seeded: Seeded, updater: upda
     erp::a_cancelled_pick_list_stops_the_picker(ui, &seeded).await;
     small_screen_keeps_the_error_in_view(ui).await;
     manager_screens_at_640_by_480(ui).await;
-    updates::a_manager_takes_an_update_from_the_server(ui, &server, &updater).await;
+    updates::a_manager_takes_an_update_from_the_server(ui, &mut server, &updater).await;
 }
 
 /// What every floor screen must show without scrolling: the sync state and pending count in

@@ -6,7 +6,8 @@
 //! binary under test.
 
 use crate::driver::Ui;
-use crate::server::TestServer;
+use crate::flows::{leave_receive, pending, receive};
+use crate::server::{TestServer, NUT};
 use aisle_server::registry::NewRelease;
 use aisle_server::{registry_path, Registry as _, SqliteRegistry};
 
@@ -19,7 +20,7 @@ const FILE: &str = "Aisle_0.3.0_amd64.AppImage.tar.gz";
 
 pub async fn a_manager_takes_an_update_from_the_server(
     ui: &Ui,
-    server: &TestServer,
+    server: &mut TestServer,
     keys: &UpdaterKeys,
 ) {
     // The manager is signed in, on the Manager screen at 640x480.
@@ -79,4 +80,33 @@ pub async fn a_manager_takes_an_update_from_the_server(
     })
     .await;
     ui.screenshot("22-update-ready").await;
+
+    // Installing waits for the outbox: with the server away, a receipt waits to be sent, and
+    // F5 on Settings (which shows the downloaded update offline too) is refused, naming it.
+    server.stop().await;
+    ui.click_action("Escape").await;
+    ui.wait_for_screen("Menu").await;
+    receive(ui, "A-01-02", NUT.ean, 1, "Received 1 × NUT-M6 at A-01-02.").await;
+    ui.wait_for("the receipt to wait in the outbox", || async move {
+        (pending(ui).await? > 0).then_some(())
+    })
+    .await;
+    leave_receive(ui).await;
+    ui.click_action("8").await;
+    ui.wait_for_screen("Manager").await;
+    ui.click_action("6").await;
+    ui.wait_for("the downloaded update, offline", || async move {
+        ui.screen_text()
+            .await
+            .contains("Aisle 0.3.0 is downloaded and its signature checked")
+            .then_some(())
+    })
+    .await;
+    ui.click_action("F5").await;
+    ui.wait_for_feedback(
+        "1 event recorded on this PC is waiting to be sent: sync first, then install",
+    )
+    .await;
+    ui.screenshot("23-update-waits-for-the-outbox").await;
+    server.restart().await;
 }

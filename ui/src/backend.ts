@@ -121,6 +121,8 @@ export interface Backend {
   scannerSettings(): Promise<ScannerSettings>;
   saveScannerSettings(settings: ScannerSettings): Promise<ScannerSettings>;
   serialPorts(): Promise<string[]>;
+  /** Managers only: what this PC knows of an update, without asking the server. */
+  updateStatus(): Promise<UpdateStatus>;
   /** Managers only: asks the server whether an update is due for this PC. */
   checkUpdate(): Promise<UpdateStatus>;
   /** Managers only: downloads it; kept only if its signature checks out. */
@@ -217,6 +219,7 @@ export function createBackend(invoke: Invoke | undefined, listen: Listen | undef
     scannerSettings: () => call("scanner_settings"),
     saveScannerSettings: (settings) => call("save_scanner_settings", settings),
     serialPorts: () => call("serial_ports"),
+    updateStatus: () => call("update_status"),
     checkUpdate: () => call("check_update"),
     downloadUpdate: () => call("download_update"),
     installUpdate: () => call("install_update"),

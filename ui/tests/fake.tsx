@@ -33,7 +33,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
           "appStatus", "listProfiles", "enroll", "startDemo", "switchProfile", "signIn", "signOut", "session", "setIdleTimeout", "resolveScan",
           "receive", "moveStock", "count", "pickLine", "shortPick", "pickLists", "openPickList", "countTasks", "lookup",
           "stockAt", "variances", "reviewCount", "requestCount", "discrepancies", "quarantined", "recordAgain", "history", "stockSeries", "syncStatus", "syncNow",
-          "scannerSettings", "saveScannerSettings", "serialPorts", "checkUpdate", "downloadUpdate", "installUpdate",
+          "scannerSettings", "saveScannerSettings", "serialPorts", "updateStatus", "checkUpdate", "downloadUpdate", "installUpdate",
         ] as const
       ).map((name) => [name, base[name]]),
     ),

@@ -179,7 +179,7 @@ pub enum AppError {
         put_back: Vec<String>,
     },
     /// Installing an update now would leave events in the outbox for another version.
-    #[error("{pending} events recorded on this PC are waiting to be sent: sync first, then install (an update never takes queued events with it)")]
+    #[error("{} waiting to be sent: sync first, then install (an update never takes queued events with it)", waiting(*.pending))]
     UpdateBlocked { pending: u64 },
     #[error("{0} was not found")]
     NotFound(String),
@@ -275,6 +275,15 @@ impl AppError {
             Self::Store(error) if error.is_retryable() => ErrorCode::StoreBusy,
             Self::Store(_) => ErrorCode::StoreError,
         }
+    }
+}
+
+/// "1 event recorded on this PC is", "3 events recorded on this PC are".
+fn waiting(pending: u64) -> String {
+    if pending == 1 {
+        "1 event recorded on this PC is".to_owned()
+    } else {
+        format!("{pending} events recorded on this PC are")
     }
 }
 

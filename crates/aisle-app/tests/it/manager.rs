@@ -675,7 +675,7 @@ fn an_update_is_a_managers_and_waits_for_the_outbox_to_empty() {
     assert!(
         blocked
             .to_string()
-            .starts_with("1 events recorded on this PC are waiting"),
+            .starts_with("1 event recorded on this PC is waiting to be sent"),
         "{blocked}"
     );
     let sent: Vec<_> = site

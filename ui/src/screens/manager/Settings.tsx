@@ -28,8 +28,13 @@ export function Settings() {
       (session) => setMinutes(String(session.idleTimeoutMinutes)),
       (error: unknown) => feedback.fail(error),
     );
-    // Quietly: a PC without an updater key or off the network still has its settings.
-    backend.checkUpdate().then(setUpdate, () => {});
+    // What the PC knows first (a downloaded update shows offline too), then the server's
+    // answer; quietly: a PC without an updater key or off the network keeps its settings.
+    backend
+      .updateStatus()
+      .then(setUpdate, () => {})
+      .then(() => backend.checkUpdate())
+      .then(setUpdate, () => {});
   }, []);
 
   async function updateStep(step: () => Promise<UpdateStatus>): Promise<void> {
