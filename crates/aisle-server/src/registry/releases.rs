@@ -78,40 +78,44 @@ pub enum Artifact {
     Chunks { n: u32 },
 }
 
-/// Checks a new release's fields and parses its version.
-pub(crate) fn check_new(release: &NewRelease, size: u64) -> Result<semver::Version, ServerError> {
-    let name_ok = |value: &str| {
-        !value.is_empty()
-            && value.len() <= 64
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-            && !value.starts_with('.')
-    };
-    if !name_ok(&release.target) {
-        return Err(ServerError::Invalid(format!(
-            "target {:?} must be 1-64 letters, digits, '-', '_' or '.' (linux-x86_64)",
-            release.target
-        )));
+/// Whether `value` is a plain name: 1-64 letters, digits, '-', '_' or '.', not starting with
+/// '.' (it becomes part of a path on SQLite).
+fn plain_name(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && !value.starts_with('.')
+}
+
+fn check_name(what: &str, value: &str, example: &str) -> Result<(), ServerError> {
+    if plain_name(value) {
+        Ok(())
+    } else {
+        Err(ServerError::Invalid(format!(
+            "{what} {value:?} must be 1-64 letters, digits, '-', '_' or '.'{example}"
+        )))
     }
-    if !name_ok(&release.channel) {
-        return Err(ServerError::Invalid(format!(
-            "channel {:?} must be 1-64 letters, digits, '-', '_' or '.' (stable)",
-            release.channel
-        )));
-    }
-    if !name_ok(&release.file_name) {
-        return Err(ServerError::Invalid(format!(
-            "the artifact's file name {:?} must be 1-64 letters, digits, '-', '_' or '.'",
-            release.file_name
-        )));
-    }
+}
+
+/// Checks a new release's fields and makes the row to store: its version parsed, the
+/// artifact's size and SHA-256. Both backends store what this returns.
+pub(crate) fn new_release(
+    release: &NewRelease,
+    artifact: &[u8],
+    now_ms: i64,
+) -> Result<Release, ServerError> {
+    check_name("target", &release.target, " (linux-x86_64)")?;
+    check_name("channel", &release.channel, " (stable)")?;
+    check_name("the artifact's file name", &release.file_name, "")?;
     let version = semver::Version::parse(&release.version).map_err(|error| {
         ServerError::Invalid(format!(
             "version {:?} is not a semantic version (0.3.0): {error}",
             release.version
         ))
     })?;
+    let size = artifact.len() as u64;
     if size == 0 || size > MAX_ARTIFACT_BYTES {
         return Err(ServerError::Invalid(format!(
             "the artifact must be 1 byte to {MAX_ARTIFACT_BYTES} bytes, got {size}"
@@ -122,7 +126,17 @@ pub(crate) fn check_new(release: &NewRelease, size: u64) -> Result<semver::Versi
             "the signature must be the Tauri updater's .sig file (tauri signer sign)".to_owned(),
         ));
     }
-    Ok(version)
+    Ok(Release {
+        target: release.target.clone(),
+        version,
+        channel: release.channel.clone(),
+        file_name: release.file_name.clone(),
+        size,
+        sha256: hex::encode(Sha256::digest(artifact)),
+        signature: release.signature.trim().to_owned(),
+        notes: release.notes.clone(),
+        created_ms: now_ms,
+    })
 }
 
 /// Whether `device` is among the `rollout_pct` percent of devices offered `version`: a
@@ -169,20 +183,9 @@ pub(crate) fn parse_stored_version(version: &str) -> Result<semver::Version, Ser
     })
 }
 
-/// A policy's checks: a channel name, a pin that parses, a percentage.
+/// A policy's checks: a channel name and a percentage.
 pub(crate) fn check_policy(policy: &UpdatePolicy) -> Result<(), ServerError> {
-    if policy.channel.is_empty()
-        || policy.channel.len() > 64
-        || !policy
-            .channel
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-    {
-        return Err(ServerError::Invalid(format!(
-            "channel {:?} must be 1-64 letters, digits, '-', '_' or '.'",
-            policy.channel
-        )));
-    }
+    check_name("channel", &policy.channel, "")?;
     if policy.rollout_pct > 100 {
         return Err(ServerError::Invalid(format!(
             "a rollout is 0 to 100 percent, got {}",
@@ -201,20 +204,15 @@ impl SqliteRegistry {
         artifact: &[u8],
         now_ms: i64,
     ) -> Result<Release, ServerError> {
-        let version = check_new(release, artifact.len() as u64)?;
-        if self
-            .release(&release.target, &version.to_string())?
-            .is_some()
-        {
+        let stored = new_release(release, artifact, now_ms)?;
+        let version = stored.version.to_string();
+        if self.release(&stored.target, &version)?.is_some() {
             return Err(ServerError::Invalid(format!(
                 "release {version} for {} exists; a release is never replaced, add a new version",
-                release.target
+                stored.target
             )));
         }
-        let dir = self
-            .releases_dir
-            .join(&release.target)
-            .join(version.to_string());
+        let dir = self.releases_dir.join(&stored.target).join(&version);
         std::fs::create_dir_all(&dir).map_err(ServerError::Io)?;
         let path = dir.join(&release.file_name);
         let partial = dir.join(format!(".{}.partial", release.file_name));
@@ -222,17 +220,6 @@ impl SqliteRegistry {
         file.write_all(artifact).map_err(ServerError::Io)?;
         file.sync_all().map_err(ServerError::Io)?;
         std::fs::rename(&partial, &path).map_err(ServerError::Io)?;
-        let stored = Release {
-            target: release.target.clone(),
-            version,
-            channel: release.channel.clone(),
-            file_name: release.file_name.clone(),
-            size: artifact.len() as u64,
-            sha256: hex::encode(Sha256::digest(artifact)),
-            signature: release.signature.trim().to_owned(),
-            notes: release.notes.clone(),
-            created_ms: now_ms,
-        };
         self.conn().execute(
             "INSERT INTO releases (target, version, channel, file_name, size, sha256, signature,
                                    notes, created_ms)

@@ -324,21 +324,20 @@ fn releases_and_update_policies_are_set_from_the_command_line() {
         "Aisle_0.3.0_amd64.AppImage.tar.gz.sig",
         "c2lnbmF0dXJl\n",
     );
-    let added = ok(
-        &url,
-        &[
-            "release",
-            "add",
-            "--file",
-            artifact.to_str().expect("utf-8 path"),
-            "--signature",
-            &signature,
-            "--version",
-            "0.3.0",
-            "--target",
-            "linux-x86_64",
-        ],
-    );
+    let path = artifact.to_str().expect("utf-8 path");
+    let add = [
+        "release",
+        "add",
+        "--file",
+        path,
+        "--signature",
+        &signature,
+        "--version",
+        "0.3.0",
+        "--target",
+        "linux-x86_64",
+    ];
+    let added = ok(&url, &add);
     assert!(
         added.starts_with("release 0.3.0 for linux-x86_64 on stable: 2097155 bytes, sha256 "),
         "{added}"
@@ -348,21 +347,7 @@ fn releases_and_update_policies_are_set_from_the_command_line() {
         listed.starts_with("linux-x86_64\t0.3.0\tstable\t2097155\t"),
         "{listed}"
     );
-    let again = on(
-        &url,
-        &[
-            "release",
-            "add",
-            "--file",
-            artifact.to_str().expect("utf-8 path"),
-            "--signature",
-            &signature,
-            "--version",
-            "0.3.0",
-            "--target",
-            "linux-x86_64",
-        ],
-    );
+    let again = on(&url, &add);
     assert!(!again.status.success(), "a release is stored once");
     assert!(
         text(&again.stderr).contains("exists"),

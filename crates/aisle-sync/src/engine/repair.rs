@@ -45,16 +45,18 @@ pub(super) fn compare(
     if store.pending_outbox_count()? > 0 {
         return Ok(Checksum::NotCompared);
     }
-    let keys = store.page_keys(events)?;
     // Stock that an event kept unread touches cannot match the server's until an update
-    // applies that event: the screens say so, and a repair could not mend it.
-    if store.any_marked(&keys)? {
+    // applies that event: the screens say so, and a repair could not mend it. (Only a PC
+    // that keeps unread events pays for the look-up.)
+    if store.n_unread()? > 0 && store.any_marked(&store.page_keys(events)?)? {
         return Ok(Checksum::NotCompared);
     }
     if store.page_checksum(events)? == expected {
         return Ok(Checksum::Matched);
     }
-    Ok(Checksum::Differs { keys })
+    Ok(Checksum::Differs {
+        keys: store.page_keys(events)?,
+    })
 }
 
 /// The applied page whose checksum differed.

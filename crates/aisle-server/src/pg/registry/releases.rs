@@ -6,11 +6,10 @@
 use super::PgRegistry;
 use crate::error::ServerError;
 use crate::registry::releases::{
-    check_new, check_policy, parse_stored_version, sort_releases, Artifact, NewRelease, Release,
+    check_policy, new_release, parse_stored_version, sort_releases, Artifact, NewRelease, Release,
     UpdatePolicy,
 };
 use aisle_core::ids::TenantId;
-use sha2::{Digest as _, Sha256};
 
 /// The size of one stored chunk of an artifact.
 pub const CHUNK_BYTES: usize = 1024 * 1024;
@@ -40,18 +39,7 @@ impl PgRegistry {
         artifact: &[u8],
         now_ms: i64,
     ) -> Result<Release, ServerError> {
-        let version = check_new(release, artifact.len() as u64)?;
-        let stored = Release {
-            target: release.target.clone(),
-            version,
-            channel: release.channel.clone(),
-            file_name: release.file_name.clone(),
-            size: artifact.len() as u64,
-            sha256: hex::encode(Sha256::digest(artifact)),
-            signature: release.signature.trim().to_owned(),
-            notes: release.notes.clone(),
-            created_ms: now_ms,
-        };
+        let stored = new_release(release, artifact, now_ms)?;
         self.with_tx(|tx| {
             let version = stored.version.to_string();
             let inserted = tx.execute(
