@@ -132,8 +132,14 @@ as_service warehouse add acme north >/dev/null
 code="$(as_service enroll-code acme north | tail -n 1)"
 enroll() {
   in_root dbus-run-session -- sh -c '
-    mkdir -p "$HOME/.local/share/keyrings" "$HOME/.cache"
+    keyrings="$HOME/.local/share/keyrings"
+    mkdir -p "$keyrings" "$HOME/.cache"
     eval "$(printf "\n" | gnome-keyring-daemon --unlock)"
+    # As scripts/with-keyring.sh: wait until the new login keyring is written.
+    for _ in $(seq 50); do
+      [ -s "$keyrings/login.keyring" ] && ! ls "$keyrings"/*.temp-* "$keyrings"/.temp-* >/dev/null 2>&1 && break
+      sleep 0.1
+    done
     eval "$(printf "\n" | gnome-keyring-daemon --start --components=secrets)"
     exec aisle enroll --server "$0" --code "$1" --device-name "$2"' "http://127.0.0.1:$port" "$code" "$1"
 }

@@ -13,10 +13,18 @@ fi
 
 # `--unlock` reads the login keyring's password from stdin and creates the keyring with it
 # the first time; an empty password creates no default collection, so one newline it is.
-# `--start` then adds the secrets component to the daemon.
+# `--start` then adds the secrets component to the daemon. `--unlock` returns while the new
+# login keyring is still being written (an empty file beside a temporary one): the secrets
+# component started before it is complete can find the collection locked and refuse to
+# create items, so wait (up to 5 s) until it is written.
 exec dbus-run-session -- bash -c '
-  mkdir -p "${HOME:-/root}/.cache" "${HOME:-/root}/.local/share/keyrings"
+  keyrings="${HOME:-/root}/.local/share/keyrings"
+  mkdir -p "${HOME:-/root}/.cache" "$keyrings"
   eval "$(printf "\n" | gnome-keyring-daemon --unlock)"
+  for _ in $(seq 50); do
+    [ -s "$keyrings/login.keyring" ] && ! ls "$keyrings"/*.temp-* "$keyrings"/.temp-* >/dev/null 2>&1 && break
+    sleep 0.1
+  done
   eval "$(printf "\n" | gnome-keyring-daemon --start --components=secrets)"
   export GNOME_KEYRING_CONTROL
   exec "$@"' aisle-keyring "$@"
