@@ -363,18 +363,21 @@ fn verdict(met: bool) -> &'static str {
 }
 
 fn env_count(name: &str, default: usize) -> BenchResult<usize> {
+    let count = env_count_or_zero(name, default)?;
+    if count == 0 {
+        return Err(format!("{name} must be positive").into());
+    }
+    Ok(count)
+}
+
+/// `name`'s count, where 0 means "leave that part out".
+fn env_count_or_zero(name: &str, default: usize) -> BenchResult<usize> {
     match std::env::var(name) {
         Err(_) => Ok(default),
-        Ok(text) => {
-            let count: usize = text
-                .replace('_', "")
-                .parse()
-                .map_err(|error| format!("{name}={text:?}: {error}"))?;
-            if count == 0 {
-                return Err(format!("{name} must be positive").into());
-            }
-            Ok(count)
-        }
+        Ok(text) => Ok(text
+            .replace('_', "")
+            .parse()
+            .map_err(|error| format!("{name}={text:?}: {error}"))?),
     }
 }
 

@@ -54,6 +54,12 @@ pub struct PoolMetrics {
     pub open: Gauge,
     /// Tenants closed to stay under the cap.
     pub evictions: Counter,
+    /// PostgreSQL: transactions that carried more than one push of a tenant (pushes that
+    /// queued behind a running one, see `pg::storage::coalesce`), the pushes they carried,
+    /// and the groups whose transaction failed, whose pushes then ran alone.
+    pub push_groups: Counter,
+    pub grouped_pushes: Counter,
+    pub push_groups_split: Counter,
 }
 
 /// All of the server's instruments and the registry that renders them.
@@ -108,6 +114,21 @@ impl Metrics {
             "tenant_pool_evictions",
             "Tenant databases closed to stay under the open-tenant cap",
             pool.evictions.clone(),
+        );
+        registry.register(
+            "push_groups",
+            "PostgreSQL: transactions that carried several pushes of one tenant, queued behind a running one",
+            pool.push_groups.clone(),
+        );
+        registry.register(
+            "grouped_pushes",
+            "PostgreSQL: pushes that ran in a transaction with others of their tenant",
+            pool.grouped_pushes.clone(),
+        );
+        registry.register(
+            "push_groups_split",
+            "PostgreSQL: groups of pushes whose transaction failed, each push then run alone",
+            pool.push_groups_split.clone(),
         );
         #[cfg(feature = "postgres")]
         let report_reads = {

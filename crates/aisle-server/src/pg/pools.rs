@@ -384,6 +384,11 @@ impl PgTenantPools {
         self
     }
 
+    /// The instruments these pools report to.
+    pub(crate) fn metrics(&self) -> &crate::metrics::PoolMetrics {
+        &self.metrics
+    }
+
     /// A connection to the authenticated tenant's database, opening (and migrating) its
     /// pool if needed. Blocking: call it from tokio's blocking pool.
     pub fn connect(&self, context: &impl Authenticated) -> Result<TenantConn, ServerError> {

@@ -42,10 +42,15 @@ use aisle_core::Event;
 use aisle_pg::PgTx;
 use aisle_projection::pg::PgLedger;
 use aisle_protocol::{ErpStockRow, PushResult, StockRow};
+use coalesce::{Member, PushQueues};
 use serde_json::value::RawValue;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use uuid::Uuid;
+
+mod coalesce;
+#[cfg(test)]
+mod tests;
 
 /// [`Storage`] over one PostgreSQL database per tenant.
 #[derive(Debug)]
@@ -53,9 +58,9 @@ pub struct PgStorage {
     pools: PgTenantPools,
     max_clock_ahead_ms: i64,
     erp_outbox: bool,
-    /// One gate per tenant with a push in this process, taken before a push asks for a
-    /// connection (see [`PushGates`]).
-    push_gates: PushGates,
+    /// The tenants with a push running in this process, and the pushes queued behind it
+    /// (see [`coalesce`]).
+    push_queues: PushQueues,
     /// Each tenant's database size as last measured, for its size quota.
     sizes: Mutex<HashMap<TenantId, (std::time::Instant, u64)>>,
 }
@@ -65,51 +70,13 @@ pub struct PgStorage {
 /// a few seconds of pushes at most, which the tenant's events/s quota bounds.
 const SIZE_REFRESH: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// This process's pushes to one tenant, one at a time, before they take a connection.
-///
-/// The push lock (`PUSH_LOCK`) is what serialises a tenant's pushes, across instances. A
-/// push waiting for it holds a pooled connection and a permit of the cluster's budget the
-/// whole time, doing nothing: with many devices of many tenants pushing at once, the waiters
-/// spent the budget and every connection handed back closed another tenant's idle one to
-/// reopen it (measured: 50 tenants × 100 devices went from ~27,000 to ~35,000 events/s with
-/// one connection a tenant). Waiting here first, a tenant's pushes in this process hold one
-/// connection between them; the advisory lock still orders them against other instances.
-#[derive(Debug, Default)]
-struct PushGates(Mutex<HashMap<TenantId, Arc<Mutex<()>>>>);
-
-impl PushGates {
-    /// Runs `push` holding the tenant's gate; the gate is forgotten once no push holds or
-    /// waits for it, so the map holds only tenants being pushed to.
-    fn run<T>(&self, tenant: TenantId, push: impl FnOnce() -> T) -> T {
-        let gate = Arc::clone(
-            self.0
-                .lock()
-                .expect("push gates poisoned")
-                .entry(tenant)
-                .or_default(),
-        );
-        let answer = {
-            // A push that panicked held the gate; the next one may still go (the database
-            // rolled the panicked one back).
-            let _held = gate.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            push()
-        };
-        let mut gates = self.0.lock().expect("push gates poisoned");
-        // The map's reference and ours: nobody else holds or waits for it.
-        if Arc::strong_count(&gate) == 2 {
-            gates.remove(&tenant);
-        }
-        answer
-    }
-}
-
 impl PgStorage {
     pub fn new(pools: PgTenantPools) -> Self {
         Self {
             pools,
             max_clock_ahead_ms: crate::DEFAULT_MAX_CLOCK_AHEAD_MS,
             erp_outbox: true,
-            push_gates: PushGates::default(),
+            push_queues: PushQueues::default(),
             sizes: Mutex::new(HashMap::new()),
         }
     }
@@ -673,6 +640,55 @@ impl PgStorage {
         })
     }
 
+    /// Several pushes of the tenant that queued behind one another, in one transaction: each
+    /// member's events go through [`push::push_events`] in turn, with its own time, so each
+    /// gets the results it would have got alone and seqs follow the queue's order. If the
+    /// transaction fails (nothing of it is written), each push is run again alone, so one
+    /// push's failure is not its neighbours'.
+    fn push_group(
+        &self,
+        context: &TenantContext,
+        events: &[Event],
+        members: &[Member],
+    ) -> Vec<Result<Vec<PushResult>, ServerError>> {
+        let alone = |member: &Member| {
+            self.push_in_tx(context, &events[member.events.clone()], member.now_ms)
+        };
+        if let [member] = members {
+            return vec![alone(member)];
+        }
+        let metrics = self.pools.metrics();
+        metrics.push_groups.inc();
+        metrics.grouped_pushes.inc_by(members.len() as u64);
+        let now_ms = members
+            .iter()
+            .map(|member| member.now_ms)
+            .max()
+            .unwrap_or(0);
+        let grouped = self.in_push(context, events, now_ms, |push| {
+            members
+                .iter()
+                .map(|member| {
+                    push::push_events(
+                        push,
+                        &events[member.events.clone()],
+                        member.now_ms,
+                        self.max_clock_ahead_ms,
+                        self.erp_outbox,
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()
+        });
+        match grouped {
+            Ok(answers) => answers.into_iter().map(Ok).collect(),
+            Err(error) => {
+                tracing::debug!(%error, pushes = members.len(), "a group of pushes failed; each is run alone");
+                metrics.push_groups_split.inc();
+                members.iter().map(alone).collect()
+            }
+        }
+    }
+
     /// Runs `work` in a push transaction: the push lock, the log and outbox positions read
     /// once, `events` (those `work` will push, if it knows them) read ahead, then the log
     /// written, the ledger finished and the transaction committed.
@@ -746,9 +762,10 @@ impl Storage for PgStorage {
         events: &[Event],
         now_ms: i64,
     ) -> Result<Vec<PushResult>, ServerError> {
-        self.push_gates.run(context.tenant(), || {
-            self.push_in_tx(context, events, now_ms)
-        })
+        self.push_queues
+            .push(context.tenant(), events, now_ms, |events, members| {
+                self.push_group(context, events, members)
+            })
     }
 
     fn cancel_pick_list(
@@ -758,10 +775,10 @@ impl Storage for PgStorage {
         warehouse: Option<WarehouseId>,
         now_ms: i64,
     ) -> Result<crate::storage::Cancellation, ServerError> {
-        self.push_gates.run(context.tenant(), || {
-            self.in_push(context, &[], now_ms, |push| {
-                push::cancel_pick_list(push, context.tenant(), reference, warehouse, now_ms)
-            })
+        // Rare (the ERP's call), so it waits for the push lock in the database, holding its
+        // connection, rather than queue with the devices' pushes.
+        self.in_push(context, &[], now_ms, |push| {
+            push::cancel_pick_list(push, context.tenant(), reference, warehouse, now_ms)
         })
     }
 

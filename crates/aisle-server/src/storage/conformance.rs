@@ -14,6 +14,7 @@ use aisle_protocol::{PushResult, PushStatus};
 use serde_json::{json, Value};
 use std::sync::{Arc, Barrier};
 
+mod grouped;
 mod outbox;
 
 /// A backend under test: its storage, and a way to give a tenant an empty database.
@@ -831,6 +832,11 @@ fn conformance_tenant_stock_covers_every_warehouse() {
 #[test]
 fn conformance_concurrent_pushes_reach_a_puller_without_holes() {
     on_every_backend(concurrent_pushes_reach_a_puller_without_holes);
+}
+
+#[test]
+fn conformance_concurrent_pushes_get_the_answers_they_would_get_alone() {
+    on_every_backend(grouped::concurrent_pushes_get_the_answers_they_would_get_alone);
 }
 
 #[test]

@@ -1,0 +1,133 @@
+//! Grouped pushes on a real cluster: pushes that queue behind a running one commit together,
+//! and a group that fails is split so only the failing push fails.
+
+use crate::pg::pools::PgPoolConfig;
+use crate::pg::testing::PgFixture;
+use crate::pg::PUSH_LOCK;
+use crate::storage::conformance::{context, event, Backend};
+use crate::storage::Storage;
+use aisle_core::testkit::{adjusted, key, received};
+use aisle_core::Event;
+use aisle_protocol::PushStatus;
+use std::time::{Duration, Instant};
+
+const T: u64 = 1_700_000_000_000;
+const NOW_MS: i64 = T as i64 + 3_600_000;
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn pushes_queued_behind_a_running_one_commit_as_one_group_and_a_failing_one_alone() {
+    let fixture = PgFixture::start(PgPoolConfig::default());
+    let tenant = fixture.add_tenant();
+    let context = context(tenant);
+    let storage = &fixture.storage;
+    let bin = |n: u16| key(n, 1, None);
+    storage
+        .push(&context, &[event(tenant, 1, received(&bin(1), 1))], NOW_MS)
+        .expect("the first push makes the database");
+    Backend::refuse_outbox_type(&fixture, tenant, "stock.adjusted");
+    let batch = |n: u64, failing: bool| -> Vec<Event> {
+        let mut batch: Vec<Event> = (0..3)
+            .map(|i| event(tenant, 100 * n + i, received(&bin(n as u16), 1)))
+            .collect();
+        if failing {
+            batch.push(event(tenant, 100 * n + 50, adjusted(&bin(n as u16), -1)));
+        }
+        batch
+    };
+    let metrics = storage.pools.metrics().clone();
+    for round in 0..2u64 {
+        let context = &context;
+        // A transaction of another instance holds the tenant's push lock.
+        let mut holder = storage.pools.connect(context).expect("a connection");
+        let held = holder.transaction().expect("begin");
+        held.advisory_lock(PUSH_LOCK).expect("the push lock");
+        let (groups, split) = (metrics.push_groups.get(), metrics.push_groups_split.get());
+        let answers = std::thread::scope(|scope| {
+            // The first push runs, and waits in the database for the lock.
+            let first =
+                scope.spawn(|| storage.push(context, &batch(10 * round + 2, false), NOW_MS));
+            wait_until("the first push waits for the lock", || {
+                storage.push_queues.waiting(tenant) == 0 && fixture.connections_to(tenant) >= 2
+            });
+            // Three more queue behind it; in the second round the middle one fails.
+            let mut queued = Vec::new();
+            for n in 3..=5 {
+                let failing = round == 1 && n == 4;
+                let events = batch(10 * round + n, failing);
+                queued.push(scope.spawn(move || (failing, storage.push(context, &events, NOW_MS))));
+                wait_until("the push queues", || {
+                    storage.push_queues.waiting(tenant) == (n - 2) as usize
+                });
+            }
+            held.rollback().expect("release the lock");
+            let first = first.join().expect("first").expect("the first push");
+            assert!(first
+                .iter()
+                .all(|result| result.status == PushStatus::Applied));
+            queued
+                .into_iter()
+                .map(|push| push.join().expect("pusher"))
+                .collect::<Vec<_>>()
+        });
+        for (failing, answer) in &answers {
+            match answer {
+                Ok(results) => {
+                    assert!(!failing);
+                    assert_eq!(results.len(), 3);
+                    assert!(results
+                        .iter()
+                        .all(|result| result.status == PushStatus::Applied));
+                }
+                Err(error) => assert!(failing, "only the failing push fails: {error}"),
+            }
+        }
+        assert!(answers
+            .iter()
+            .any(|(failing, answer)| *failing == answer.is_err()));
+        assert_eq!(
+            metrics.push_groups.get() - groups,
+            1,
+            "the three queued pushes ran as one group"
+        );
+        assert_eq!(
+            metrics.push_groups_split.get() - split,
+            round,
+            "the group with the failing push was split"
+        );
+    }
+    assert_eq!(metrics.grouped_pushes.get(), 6);
+    // Seqs are dense and in queue order; nothing of the failed push is in the log; the
+    // stock is what the applied receipts add up to.
+    let log = crate::storage::conformance::pull_all(storage, &context, 100);
+    assert_eq!(
+        log.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+        (1..=1 + 4 * 3 + 3 * 3).collect::<Vec<_>>()
+    );
+    let bins: Vec<u16> = log[1..]
+        .iter()
+        .map(|(_, event)| {
+            (2..=15)
+                .find(|n| event.deltas()[0].0 == bin(*n))
+                .expect("a known bin")
+        })
+        .collect();
+    let mut expected = Vec::new();
+    for n in [2, 3, 4, 5, 12, 13, 15] {
+        expected.extend([n; 3]);
+    }
+    assert_eq!(
+        bins, expected,
+        "each push's events together, in queue order"
+    );
+}
