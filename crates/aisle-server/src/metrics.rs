@@ -223,3 +223,28 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
         .inc();
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+
+    #[test]
+    fn push_groups_render_as_counters_of_the_shared_pool_instruments() {
+        let metrics = Metrics::new();
+        let pool = metrics.pool();
+        pool.push_groups.inc();
+        pool.grouped_pushes.inc_by(3);
+        let text = metrics.render();
+        for (series, value) in [
+            ("aisle_push_groups_total", 1),
+            ("aisle_grouped_pushes_total", 3),
+            ("aisle_push_groups_split_total", 0),
+        ] {
+            let line = text
+                .lines()
+                .find(|line| line.starts_with(&format!("{series}{{")))
+                .unwrap_or_else(|| panic!("{series} in\n{text}"));
+            assert!(line.ends_with(&format!(" {value}")), "{series}: {line}");
+        }
+    }
+}
