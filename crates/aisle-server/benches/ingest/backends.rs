@@ -26,7 +26,7 @@
 //! pushing one batch per interval: the p99 of a push under that load; (d) one
 //! tenant's pushes from 1 device and then from `AISLE_BENCH_LOCK_PUSHERS` devices at once
 //! (default 8; `AISLE_BENCH_LOCK_EVENTS` events each time, default 50,000): what the
-//! tenant's push serialisation (PUSH_LOCK and the in-process push gate on PostgreSQL,
+//! tenant's push serialisation (PUSH_LOCK and the in-process push queue on PostgreSQL,
 //! SQLite's write lock) costs. `AISLE_BENCH_PG_TENANT_CONNECTIONS` sets the PostgreSQL
 //! pools' connections a tenant (default `PgPoolConfig`'s), for experiments.
 //! Before (b), (c) and (d) each device makes one untimed one-event push, so opening a tenant

@@ -7,6 +7,7 @@ use aisle_core::testkit::{key, received, tenant, Events};
 use aisle_core::Event;
 use aisle_protocol::{PushResult, PushStatus};
 use std::sync::{Arc, Barrier, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 fn batch(device: u16, n: u64) -> Vec<Event> {
@@ -75,55 +76,100 @@ fn a_push_with_nothing_running_runs_alone_and_the_tenant_is_forgotten_after() {
     assert_eq!(queues.tenants(), 0);
 }
 
-#[test]
-fn pushes_that_queue_behind_a_running_one_run_as_one_group_each_with_its_own_answer() {
-    let queues = Arc::new(PushQueues::default());
-    let tenant = tenant();
-    let groups = Arc::new(Mutex::new(Vec::<Vec<Member>>::new()));
-    // The first push holds its run until the three others have queued behind it.
-    let started = Arc::new(Barrier::new(2));
-    let release = Arc::new(Barrier::new(2));
-    let run = {
-        let groups = Arc::clone(&groups);
-        let (started, release) = (Arc::clone(&started), Arc::clone(&release));
+/// Every run's members, in run order.
+type Groups = Arc<Mutex<Vec<Vec<Member>>>>;
+
+/// A tenant whose first push's run holds until [`Held::release`], so the pushes the test
+/// queues meanwhile wait behind it; every run's members are recorded, and the run numbered
+/// `panic_run` (from 1) panics.
+struct Held {
+    queues: Arc<PushQueues>,
+    groups: Groups,
+    release: Arc<Barrier>,
+    panic_run: Option<usize>,
+    first: JoinHandle<Answer>,
+}
+
+impl Held {
+    fn start(first: Vec<Event>, panic_run: Option<usize>) -> Self {
+        let queues = Arc::new(PushQueues::default());
+        let groups = Arc::new(Mutex::new(Vec::new()));
+        let started = Arc::new(Barrier::new(2));
+        let release = Arc::new(Barrier::new(2));
+        let run = Self::runner(
+            &groups,
+            panic_run,
+            Some((Arc::clone(&started), Arc::clone(&release))),
+        );
+        let first = {
+            let queues = Arc::clone(&queues);
+            std::thread::spawn(move || queues.push(tenant(), &first, 1, run))
+        };
+        started.wait();
+        Self {
+            queues,
+            groups,
+            release,
+            panic_run,
+            first,
+        }
+    }
+
+    /// The run: records its members, holds the first run, panics at `panic_run`.
+    fn runner(
+        groups: &Groups,
+        panic_run: Option<usize>,
+        hold: Option<(Arc<Barrier>, Arc<Barrier>)>,
+    ) -> impl Fn(&[Event], &[Member]) -> Vec<Answer> + Clone + Send + 'static {
+        let groups = Arc::clone(groups);
         move |all: &[Event], members: &[Member]| {
-            let first = groups.lock().unwrap().is_empty();
-            groups.lock().unwrap().push(members.to_vec());
-            if first {
+            let run = {
+                let mut groups = groups.lock().unwrap();
+                groups.push(members.to_vec());
+                groups.len()
+            };
+            if let (1, Some((started, release))) = (run, &hold) {
                 started.wait();
                 release.wait();
             }
+            assert_ne!(Some(run), panic_run, "a bug in the group's run");
             answer(all, members)
         }
-    };
-    let first = {
-        let (queues, run) = (Arc::clone(&queues), run.clone());
-        std::thread::spawn(move || queues.push(tenant, &batch(1, 2), 1, run))
-    };
-    started.wait();
-    let followers: Vec<_> = (2..=4)
-        .map(|device| {
-            let (queues, run) = (Arc::clone(&queues), run.clone());
-            let events = batch(device, u64::from(device));
-            std::thread::spawn(move || {
-                let answer = queues.push(tenant, &events, i64::from(device), run);
-                (events, answer)
-            })
-        })
-        .collect();
-    // Every follower is queued before the first push ends.
-    while queues.0.lock().unwrap()[&tenant]
-        .state
-        .lock()
-        .unwrap()
-        .waiting
-        .len()
-        < 3
-    {
-        std::thread::sleep(Duration::from_millis(1));
     }
-    release.wait();
-    assert_eq!(first.join().unwrap().expect("first").len(), 2);
+
+    /// Queues `events` behind the held push and waits until it is queued.
+    fn queue(&self, events: Vec<Event>, now_ms: i64) -> JoinHandle<(Vec<Event>, Answer)> {
+        let queued = self.queues.waiting(tenant());
+        let (queues, run) = (
+            Arc::clone(&self.queues),
+            Self::runner(&self.groups, self.panic_run, None),
+        );
+        let pusher = std::thread::spawn(move || {
+            let answer = queues.push(tenant(), &events, now_ms, run);
+            (events, answer)
+        });
+        while self.queues.waiting(tenant()) == queued {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        pusher
+    }
+
+    /// Lets the held push end; its answer.
+    fn release(self) -> (Answer, Groups, Arc<PushQueues>) {
+        self.release.wait();
+        let first = self.first.join().unwrap();
+        (first, self.groups, self.queues)
+    }
+}
+
+#[test]
+fn pushes_that_queue_behind_a_running_one_run_as_one_group_each_with_its_own_answer() {
+    let held = Held::start(batch(1, 2), None);
+    let followers: Vec<_> = (2..=4)
+        .map(|device| held.queue(batch(device, u64::from(device)), i64::from(device)))
+        .collect();
+    let (first, groups, queues) = held.release();
+    assert_eq!(first.expect("first").len(), 2);
     for follower in followers {
         let (events, answer) = follower.join().unwrap();
         let answer = answer.expect("follower");
@@ -152,62 +198,18 @@ fn pushes_that_queue_behind_a_running_one_run_as_one_group_each_with_its_own_ans
 
 #[test]
 fn a_group_whose_run_panics_tells_its_other_pushes_and_the_tenant_pushes_on() {
-    let queues = Arc::new(PushQueues::default());
-    let tenant = tenant();
-    let started = Arc::new(Barrier::new(2));
-    let release = Arc::new(Barrier::new(2));
-    let runs = Arc::new(Mutex::new(0));
-    let run = {
-        let (started, release, runs) = (
-            Arc::clone(&started),
-            Arc::clone(&release),
-            Arc::clone(&runs),
-        );
-        move |all: &[Event], members: &[Member]| {
-            let run = {
-                let mut runs = runs.lock().unwrap();
-                *runs += 1;
-                *runs
-            };
-            if run == 1 {
-                started.wait();
-                release.wait();
-            }
-            if run == 2 {
-                panic!("a bug in the group's run");
-            }
-            answer(all, members)
-        }
-    };
-    let first = {
-        let (queues, run) = (Arc::clone(&queues), run.clone());
-        std::thread::spawn(move || queues.push(tenant, &batch(1, 1), 1, run))
-    };
-    started.wait();
+    let held = Held::start(batch(1, 1), Some(2));
     let followers: Vec<_> = (2..=3)
-        .map(|device| {
-            let (queues, run) = (Arc::clone(&queues), run.clone());
-            std::thread::spawn(move || queues.push(tenant, &batch(device, 1), 1, run))
-        })
+        .map(|device| held.queue(batch(device, 1), 1))
         .collect();
-    while queues.0.lock().unwrap()[&tenant]
-        .state
-        .lock()
-        .unwrap()
-        .waiting
-        .len()
-        < 2
-    {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    release.wait();
-    assert!(first.join().unwrap().is_ok());
+    let (first, groups, queues) = held.release();
+    assert!(first.is_ok());
     let mut outcomes: Vec<String> = followers
         .into_iter()
         .map(|follower| match follower.join() {
             Err(_) => "panicked".to_owned(),
-            Ok(Ok(_)) => "answered".to_owned(),
-            Ok(Err(error)) => error.to_string(),
+            Ok((_, Ok(_))) => "answered".to_owned(),
+            Ok((_, Err(error))) => error.to_string(),
         })
         .collect();
     outcomes.sort();
@@ -218,62 +220,27 @@ fn a_group_whose_run_panics_tells_its_other_pushes_and_the_tenant_pushes_on() {
     assert!(outcomes[0].contains("push again"), "{outcomes:?}");
     // The tenant is not left marked as running.
     let events = batch(9, 2);
-    let answer = queues.push(tenant, &events, 1, run).expect("a later push");
+    let run = Held::runner(&groups, None, None);
+    let answer = queues
+        .push(tenant(), &events, 1, run)
+        .expect("a later push");
     assert_eq!(answer.len(), 2);
     assert_eq!(queues.tenants(), 0);
 }
 
 #[test]
 fn a_group_takes_at_most_its_cap_of_events_and_the_rest_wait_for_the_next() {
-    let queues = Arc::new(PushQueues::default());
-    let tenant = tenant();
-    let groups = Arc::new(Mutex::new(Vec::<Vec<Member>>::new()));
-    let started = Arc::new(Barrier::new(2));
-    let release = Arc::new(Barrier::new(2));
-    let run = {
-        let groups = Arc::clone(&groups);
-        let (started, release) = (Arc::clone(&started), Arc::clone(&release));
-        move |all: &[Event], members: &[Member]| {
-            let first = groups.lock().unwrap().is_empty();
-            groups.lock().unwrap().push(members.to_vec());
-            if first {
-                started.wait();
-                release.wait();
-            }
-            answer(all, members)
-        }
-    };
-    let first = {
-        let (queues, run) = (Arc::clone(&queues), run.clone());
-        std::thread::spawn(move || queues.push(tenant, &batch(1, 1), 1, run))
-    };
-    started.wait();
+    let held = Held::start(batch(1, 1), None);
     // Three pushes of 40% of the cap each queue, one after the other: two fit in a group.
     let size = (super::MAX_GROUP_EVENTS * 2 / 5) as u64;
-    let mut followers = Vec::new();
-    for device in 2..=4u16 {
-        let (pusher, run) = (Arc::clone(&queues), run.clone());
-        followers.push(std::thread::spawn(move || {
-            pusher.push(tenant, &batch(device, size), 1, run)
-        }));
-        while queues.0.lock().unwrap()[&tenant]
-            .state
-            .lock()
-            .unwrap()
-            .waiting
-            .len()
-            < usize::from(device - 1)
-        {
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-    release.wait();
-    first.join().unwrap().expect("first");
+    let followers: Vec<_> = (2..=4u16)
+        .map(|device| held.queue(batch(device, size), 1))
+        .collect();
+    let (first, groups, _) = held.release();
+    first.expect("first");
     for follower in followers {
-        assert_eq!(
-            follower.join().unwrap().expect("follower").len(),
-            size as usize
-        );
+        let (_, answer) = follower.join().unwrap();
+        assert_eq!(answer.expect("follower").len(), size as usize);
     }
     let sizes: Vec<Vec<usize>> = groups
         .lock()
