@@ -7,11 +7,10 @@ use crate::ProjectionError;
 use aisle_core::stock::{apply, RULES_VERSION};
 use aisle_core::Event;
 use aisle_pg::PgTx;
-use uuid::Uuid;
 
 /// Events read per statement while replaying; the ledger also writes back what it holds
 /// after each page, so a replay's memory does not grow with the log.
-const REPLAY_PAGE: i64 = 5_000;
+const REPLAY_PAGE: u32 = 5_000;
 
 /// The version of the rules that wrote the projection in `tx`.
 pub fn written_version(tx: &PgTx<'_>) -> Result<i64, ProjectionError> {
@@ -46,6 +45,25 @@ pub fn record_current(tx: &PgTx<'_>) -> Result<(), ProjectionError> {
 /// Answers how many events it applied.
 pub fn replay<E>(
     tx: &PgTx<'_>,
+    also: impl FnMut(&mut PgLedger<'_>, &Event) -> Result<(), E>,
+) -> Result<u64, E>
+where
+    E: From<ProjectionError>,
+{
+    replay_in_pages(tx, REPLAY_PAGE, also)
+}
+
+/// [`replay`], reading `page` events at a time (tests use small pages to cross page ends).
+///
+/// The log is read in event order through one cursor of the transaction: the tenant schema
+/// keeps no index on (hlc, device, id), which every push would pay for to serve this rare
+/// rebuild, so PostgreSQL sorts the log once (spilling to disk past `work_mem`) and each
+/// page is a FETCH from that sort. A cursor lives only as long as its transaction, so this
+/// relies on no session state (see aisle_pg's crate doc on PgBouncer).
+#[doc(hidden)]
+pub fn replay_in_pages<E>(
+    tx: &PgTx<'_>,
+    page: u32,
     mut also: impl FnMut(&mut PgLedger<'_>, &Event) -> Result<(), E>,
 ) -> Result<u64, E>
 where
@@ -54,31 +72,19 @@ where
     tx.batch_execute(
         "DELETE FROM stock_deltas; DELETE FROM counts; DELETE FROM count_reviews;
          DELETE FROM pick_line_progress; DELETE FROM pick_claims; DELETE FROM tasks;
-         DELETE FROM discrepancies; DELETE FROM key_states; DELETE FROM stock_keys;",
+         DELETE FROM discrepancies; DELETE FROM key_states; DELETE FROM stock_keys;
+         DECLARE aisle_replay NO SCROLL CURSOR FOR
+             SELECT seq, payload FROM events ORDER BY hlc, device, id;",
     )
     .map_err(ProjectionError::from)?;
+    let fetch = format!("FETCH FORWARD {} FROM aisle_replay", page.max(1));
     let mut n_events = 0;
     let mut key_ids = std::collections::HashMap::new();
-    // The event order's last place read: (hlc, device, id).
-    let mut last: Option<(i64, Uuid, Uuid)> = None;
     loop {
-        let rows = match &last {
-            None => tx.query(
-                "SELECT seq, payload, hlc, device, id FROM events ORDER BY hlc, device, id LIMIT $1",
-                &[&REPLAY_PAGE],
-            ),
-            Some((hlc, device, id)) => tx.query(
-                "SELECT seq, payload, hlc, device, id FROM events
-                 WHERE (hlc, device, id) > ($1::BIGINT, $2::uuid, $3::uuid)
-                 ORDER BY hlc, device, id LIMIT $4",
-                &[hlc, device, id, &REPLAY_PAGE],
-            ),
-        }
-        .map_err(ProjectionError::from)?;
-        let Some(tail) = rows.last() else {
+        let rows = tx.query(&fetch, &[]).map_err(ProjectionError::from)?;
+        if rows.is_empty() {
             break;
-        };
-        last = Some((tail.get(2), tail.get(3), tail.get(4)));
+        }
         let page: Vec<(i64, Event)> = rows
             .iter()
             .map(|row| Ok((row.get(0), serde_json::from_str(row.get(1))?)))
@@ -95,5 +101,7 @@ where
         // Ids of keys created in this transaction are valid for the rest of it.
         key_ids = ledger.finish()?;
     }
+    tx.batch_execute("CLOSE aisle_replay")
+        .map_err(ProjectionError::from)?;
     Ok(n_events)
 }

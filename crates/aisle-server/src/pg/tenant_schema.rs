@@ -51,6 +51,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "tenant_expected_receipts",
         sql: include_str!("../../../../migrations/cloud/pg/tenant/0007_expected_receipts.sql"),
     },
+    Migration {
+        version: 9,
+        name: "tenant_lighter_event_indexes",
+        sql: include_str!("../../../../migrations/cloud/pg/tenant/0008_lighter_event_indexes.sql"),
+    },
 ];
 
 /// The schema version this build brings a tenant database to.

@@ -131,3 +131,68 @@ fn pushes_queued_behind_a_running_one_commit_as_one_group_and_a_failing_one_alon
         "each push's events together, in queue order"
     );
 }
+
+/// Tenant migration 9: the log keeps no (hlc, device, id) index for pushes to write, and the
+/// lookup of what was received against an expected receipt is served by the partial index,
+/// which holds only the `received` events that name a receipt.
+#[test]
+fn received_against_a_receipt_is_read_through_its_partial_index() {
+    let fixture = PgFixture::start(PgPoolConfig::default());
+    let tenant = fixture.add_tenant();
+    let context = context(tenant);
+    let storage = &fixture.storage;
+    let against = |serial: u64, reference: Option<&str>| {
+        let mut body = received(&key(1, 1, None), 1);
+        if let aisle_core::event::EventBody::Received { receipt, .. } = &mut body {
+            *receipt = reference.map(str::to_owned);
+        }
+        event(tenant, serial, body)
+    };
+    let events: Vec<Event> = (1..=6)
+        .map(|n| against(n, (n % 3 == 0).then_some("ASN-1")))
+        .collect();
+    storage.push(&context, &events, NOW_MS).expect("push");
+    let mut conn = storage.pools.connect(&context).expect("a connection");
+    let tx = conn.transaction().expect("begin");
+    let indexes: Vec<String> = tx
+        .query(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'events' ORDER BY indexname",
+            &[],
+        )
+        .expect("indexes")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(
+        !indexes.iter().any(|name| name == "events_order"),
+        "{indexes:?}"
+    );
+    // Rows matching the index's predicate: the two receipts against ASN-1 only.
+    let indexed: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM events WHERE kind = 'received' AND strpos(payload, '\"receipt\":') > 0",
+            &[],
+        )
+        .expect("count")
+        .get(0);
+    assert_eq!(indexed, 2);
+    tx.batch_execute("SET LOCAL enable_seqscan = off")
+        .expect("no seq scans");
+    let warehouse = aisle_core::testkit::warehouse();
+    let sql = super::RECEIVED_AGAINST_SQL
+        .replace("$1", &format!("'{}'::uuid", warehouse.as_uuid()))
+        .replace("$2", "'ASN-1'");
+    let plan: Vec<String> = tx
+        .query(&format!("EXPLAIN {sql}"), &[])
+        .expect("explain")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(
+        plan.iter()
+            .any(|line| line.contains("events_received_by_receipt")),
+        "{plan:#?}"
+    );
+    let found = tx.query(&sql, &[]).expect("the lookup").len();
+    assert_eq!(found, 2);
+}

@@ -682,4 +682,25 @@ pub(crate) fn goods_received_against_an_expected_receipt_says_what_is_still_expe
     assert!(!unknown.known && unknown.lines.is_empty(), "{unknown:?}");
     assert_eq!(unknown.reference, "ASN-404");
     assert_eq!(receipts[4].receipt, None, "a plain receipt");
+    // A later push counts what the log holds against the receipt, not only its own events.
+    storage
+        .push(&context, &[against(6, &a, 4, "ASN-1")], super::NOW_MS)
+        .expect("a later push");
+    let later = feed(backend, tenant, 0, 1_000)
+        .into_iter()
+        .filter_map(|entry| match entry.message.body {
+            ErpMessageBody::GoodsReceived(data) => data.receipt,
+            _ => None,
+        })
+        .last()
+        .expect("the later receipt's message");
+    assert_eq!(
+        later
+            .lines
+            .iter()
+            .map(|line| (line.line, line.expected, line.received, line.difference))
+            .collect::<Vec<_>>(),
+        [(1, 10, 10, 0), (2, 4, 5, 1)],
+        "6 + 4 of SKU-A against 10 expected; the plain receipt and ASN-404's do not count"
+    );
 }
