@@ -688,11 +688,11 @@ pub(crate) fn goods_received_against_an_expected_receipt_says_what_is_still_expe
         .expect("a later push");
     let later = feed(backend, tenant, 0, 1_000)
         .into_iter()
-        .filter_map(|entry| match entry.message.body {
+        .rev()
+        .find_map(|entry| match entry.message.body {
             ErpMessageBody::GoodsReceived(data) => data.receipt,
             _ => None,
         })
-        .last()
         .expect("the later receipt's message");
     assert_eq!(
         later
