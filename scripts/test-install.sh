@@ -135,7 +135,9 @@ enroll() {
     keyrings="$HOME/.local/share/keyrings"
     mkdir -p "$keyrings" "$HOME/.cache"
     eval "$(printf "\n" | gnome-keyring-daemon --unlock)"
-    # As scripts/with-keyring.sh: wait until the new login keyring is written.
+    # As scripts/with-keyring.sh: --start finds this daemon by its control socket, and only
+    # once the new login keyring is written.
+    export GNOME_KEYRING_CONTROL
     for _ in $(seq 50); do
       [ -s "$keyrings/login.keyring" ] && ! ls "$keyrings"/*.temp-* "$keyrings"/.temp-* >/dev/null 2>&1 && break
       sleep 0.1

@@ -16,11 +16,16 @@ fi
 # `--start` then adds the secrets component to the daemon. `--unlock` returns while the new
 # login keyring is still being written (an empty file beside a temporary one): the secrets
 # component started before it is complete can find the collection locked and refuse to
-# create items, so wait (up to 5 s) until it is written.
+# create items, so wait (up to 5 s) until it is written. `--start` must find that daemon by its
+# control socket (GNOME_KEYRING_CONTROL, exported before it runs): without it, `--start` asks
+# the session bus, where the new daemon may not be registered yet, and then starts a second
+# daemon of its own, whose login keyring is locked ("Cannot create an item in a locked
+# collection" in whatever test came first).
 exec dbus-run-session -- bash -c '
   keyrings="${HOME:-/root}/.local/share/keyrings"
   mkdir -p "${HOME:-/root}/.cache" "$keyrings"
   eval "$(printf "\n" | gnome-keyring-daemon --unlock)"
+  export GNOME_KEYRING_CONTROL
   for _ in $(seq 50); do
     [ -s "$keyrings/login.keyring" ] && ! ls "$keyrings"/*.temp-* "$keyrings"/.temp-* >/dev/null 2>&1 && break
     sleep 0.1
