@@ -57,9 +57,12 @@ where
 ///
 /// The log is read in event order through one cursor of the transaction: the tenant schema
 /// keeps no index on (hlc, device, id), which every push would pay for to serve this rare
-/// rebuild, so PostgreSQL sorts the log once (spilling to disk past `work_mem`) and each
-/// page is a FETCH from that sort. A cursor lives only as long as its transaction, so this
-/// relies on no session state (see aisle_pg's crate doc on PgBouncer).
+/// rebuild, so PostgreSQL sorts the log once (spilling to disk past `work_mem`). The sort
+/// carries only the order's columns and each row's seq, so its temporary files stay a
+/// fraction of the log's size; each page's payloads are then read by seq. A cursor lives only
+/// as long as its transaction, so this relies on no session state (see aisle_pg's crate doc
+/// on PgBouncer). An error leaves the cursor open: the caller must then roll back, as every
+/// caller of a failed replay does.
 #[doc(hidden)]
 pub fn replay_in_pages<E>(
     tx: &PgTx<'_>,
@@ -74,22 +77,43 @@ where
          DELETE FROM pick_line_progress; DELETE FROM pick_claims; DELETE FROM tasks;
          DELETE FROM discrepancies; DELETE FROM key_states; DELETE FROM stock_keys;
          DECLARE aisle_replay NO SCROLL CURSOR FOR
-             SELECT seq, payload FROM events ORDER BY hlc, device, id;",
+             SELECT seq FROM events ORDER BY hlc, device, id;",
     )
     .map_err(ProjectionError::from)?;
     let fetch = format!("FETCH FORWARD {} FROM aisle_replay", page.max(1));
     let mut n_events = 0;
     let mut key_ids = std::collections::HashMap::new();
     loop {
-        let rows = tx.query(&fetch, &[]).map_err(ProjectionError::from)?;
-        if rows.is_empty() {
+        let seqs: Vec<i64> = tx
+            .query(&fetch, &[])
+            .map_err(ProjectionError::from)?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        if seqs.is_empty() {
             break;
         }
-        let page: Vec<(i64, Event)> = rows
+        let mut payloads: std::collections::HashMap<i64, String> = tx
+            .query(
+                "SELECT seq, payload FROM events WHERE seq = ANY($1)",
+                &[&seqs],
+            )
+            .map_err(ProjectionError::from)?
             .iter()
-            .map(|row| Ok((row.get(0), serde_json::from_str(row.get(1))?)))
-            .collect::<Result<_, serde_json::Error>>()
-            .map_err(ProjectionError::from)?;
+            .map(|row| (row.get(0), row.get(1)))
+            .collect();
+        let page: Vec<(i64, Event)> = seqs
+            .iter()
+            .map(|seq| {
+                let payload = payloads.remove(seq).ok_or_else(|| {
+                    ProjectionError::Corrupt(format!("event {seq} left the log during a replay"))
+                })?;
+                Ok((
+                    *seq,
+                    serde_json::from_str(&payload).map_err(ProjectionError::from)?,
+                ))
+            })
+            .collect::<Result<_, ProjectionError>>()?;
         let mut ledger = PgLedger::with_key_ids(tx, std::mem::take(&mut key_ids));
         ledger.prefetch(page.iter().map(|(_, event)| event))?;
         for (seq, event) in &page {

@@ -1041,7 +1041,7 @@ impl Storage for PgStorage {
 /// is the partial index's predicate (tenant migration 9): without it the planner cannot use
 /// the index and reads every `received` event of the log.
 const RECEIVED_AGAINST_SQL: &str = "SELECT payload FROM events
-     WHERE kind = 'received' AND strpos(payload, '\"receipt\":') > 0
+     WHERE kind = 'received' AND strpos(payload, '\"receipt\"') > 0
        AND warehouse = $1 AND (payload::jsonb #>> '{body,receipt}') = $2";
 
 /// The events touching key ids `$1` or with the ids `$2`, of warehouse `$3`, with
