@@ -141,15 +141,8 @@ fn received_against_a_receipt_is_read_through_its_partial_index() {
     let tenant = fixture.add_tenant();
     let context = context(tenant);
     let storage = &fixture.storage;
-    let against = |serial: u64, reference: Option<&str>| {
-        let mut body = received(&key(1, 1, None), 1);
-        if let aisle_core::event::EventBody::Received { receipt, .. } = &mut body {
-            *receipt = reference.map(str::to_owned);
-        }
-        event(tenant, serial, body)
-    };
     let events: Vec<Event> = (1..=6)
-        .map(|n| against(n, (n % 3 == 0).then_some("ASN-1")))
+        .map(|n| received_against(tenant, n, (n % 3 == 0).then_some("ASN-1")))
         .collect();
     storage.push(&context, &events, NOW_MS).expect("push");
     let mut conn = storage.pools.connect(&context).expect("a connection");
@@ -189,6 +182,13 @@ fn received_against_a_receipt_is_read_through_its_partial_index() {
         .expect("count")
         .get(0);
     assert_eq!(indexed, 2);
+    assert_eq!(received_against_asn_1_through_the_index(&tx).len(), 2);
+}
+
+/// The events received against ASN-1 in the test warehouse, looked up with
+/// `RECEIVED_AGAINST_SQL` in `tx` with seq scans off, after checking that its plan reads the
+/// receipts' partial index. Sorted by id.
+fn received_against_asn_1_through_the_index(tx: &aisle_pg::PgTx<'_>) -> Vec<Event> {
     tx.batch_execute("SET LOCAL enable_seqscan = off")
         .expect("no seq scans");
     let warehouse = aisle_core::testkit::warehouse();
@@ -206,6 +206,93 @@ fn received_against_a_receipt_is_read_through_its_partial_index() {
             .any(|line| line.contains("events_received_against_receipt")),
         "{plan:#?}"
     );
-    let found = tx.query(&sql, &[]).expect("the lookup").len();
-    assert_eq!(found, 2);
+    let mut found: Vec<Event> = tx
+        .query(&sql, &[])
+        .expect("the lookup")
+        .iter()
+        .map(|row| serde_json::from_str(row.get(0)).expect("an event"))
+        .collect();
+    found.sort_by_key(|event| event.id);
+    found
+}
+
+/// A receipt of one unit in bin 1, against the expected receipt `reference` if one is named.
+fn received_against(
+    tenant: aisle_core::ids::TenantId,
+    serial: u64,
+    reference: Option<&str>,
+) -> Event {
+    let mut body = received(&key(1, 1, None), 1);
+    if let aisle_core::event::EventBody::Received { receipt, .. } = &mut body {
+        *receipt = reference.map(str::to_owned);
+    }
+    event(tenant, serial, body)
+}
+
+/// A tenant database at schema 8 with receipts in its log is upgraded when the server first
+/// opens it: the receipts' new partial index is built over the rows already there, and the
+/// lookup finds, through it, the events received against a receipt before the upgrade.
+#[test]
+fn a_schema_8_database_keeps_finding_its_receipts_after_the_upgrade() {
+    let fixture = PgFixture::start(PgPoolConfig::default());
+    let tenant = fixture.add_tenant();
+    let database = fixture.database(tenant);
+    let manager = aisle_pg::deadpool_postgres::Manager::new(
+        fixture.cluster.url(&database).parse().expect("url"),
+        aisle_pg::tokio_postgres::NoTls,
+    );
+    let pool = aisle_pg::deadpool_postgres::Pool::builder(manager)
+        .max_size(1)
+        .runtime(aisle_pg::deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .expect("pool");
+    {
+        let mut conn = aisle_pg::connect(&pool, fixture._runtime.handle()).expect("connect");
+        let tx = conn.transaction().expect("begin");
+        let schema_8 = &crate::pg::tenant_schema::MIGRATIONS[..8];
+        assert_eq!(schema_8.last().map(|m| m.version), Some(8));
+        aisle_pg::migrate(&tx, schema_8).expect("schema 8");
+        // The log as a server of schema 8 wrote it: two receipts against ASN-1, one plain.
+        for (seq, reference) in [(1_i64, Some("ASN-1")), (2, None), (3, Some("ASN-1"))] {
+            let event = received_against(tenant, seq as u64, reference);
+            tx.execute(
+                "INSERT INTO events (seq, id, warehouse, device, hlc, kind, received_ms, payload)
+                 VALUES ($1, $2, $3, $4, $5, 'received', 0, $6)",
+                &[
+                    &seq,
+                    event.id.as_uuid(),
+                    event.warehouse.as_uuid(),
+                    event.device.as_uuid(),
+                    &event.hlc.to_packed(),
+                    &serde_json::to_string(&event).expect("payload"),
+                ],
+            )
+            .expect("a logged event");
+        }
+        tx.commit().expect("commit");
+    }
+    drop(pool);
+    // The server's first open migrates it.
+    let context = context(tenant);
+    let storage = &fixture.storage;
+    storage
+        .push(&context, &[received_against(tenant, 10, None)], NOW_MS)
+        .expect("a push after the upgrade");
+    let mut conn = storage.pools.connect(&context).expect("a connection");
+    let tx = conn.transaction().expect("begin");
+    let version: i32 = tx
+        .query_one("SELECT MAX(version) FROM aisle_migrations", &[])
+        .expect("version")
+        .get(0);
+    assert_eq!(
+        u32::try_from(version).ok(),
+        Some(crate::pg::tenant_schema::TENANT_SCHEMA_VERSION)
+    );
+    let found = received_against_asn_1_through_the_index(&tx);
+    let mut expected: Vec<Event> = [1, 3]
+        .into_iter()
+        .map(|serial| received_against(tenant, serial, Some("ASN-1")))
+        .collect();
+    expected.sort_by_key(|event| event.id);
+    assert_eq!(found, expected, "the receipts logged before the upgrade");
 }
