@@ -237,15 +237,7 @@ fn a_schema_8_database_keeps_finding_its_receipts_after_the_upgrade() {
     let fixture = PgFixture::start(PgPoolConfig::default());
     let tenant = fixture.add_tenant();
     let database = fixture.database(tenant);
-    let manager = aisle_pg::deadpool_postgres::Manager::new(
-        fixture.cluster.url(&database).parse().expect("url"),
-        aisle_pg::tokio_postgres::NoTls,
-    );
-    let pool = aisle_pg::deadpool_postgres::Pool::builder(manager)
-        .max_size(1)
-        .runtime(aisle_pg::deadpool_postgres::Runtime::Tokio1)
-        .build()
-        .expect("pool");
+    let pool = crate::pg::registry::pool(&fixture.cluster.url(&database), 1).expect("pool");
     {
         let mut conn = aisle_pg::connect(&pool, fixture._runtime.handle()).expect("connect");
         let tx = conn.transaction().expect("begin");
