@@ -32,7 +32,11 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "error: cargo fuzz is not installed; scripts/setup.sh installs it (cargo install cargo-fuzz --locked)" >&2
     exit 1
 fi
-fuzz_args=(--fuzz-dir fuzz --sanitizer none --target-dir "$target_dir")
+# 16 codegen units instead of cargo fuzz's default of one: the instrumented release build
+# took 282 s here and takes 235 s, for about a fifth fewer executions per second (measured
+# with 30 s per target: push_decode 234,000 -> 187,000/s, gs1_scan 53,000 -> 40,000/s,
+# csv_import 8,200 -> 7,900/s), which a bounded CI run can spare.
+fuzz_args=(--fuzz-dir fuzz --sanitizer none --target-dir "$target_dir" --codegen-units 16)
 
 echo "fuzz: building ${targets[*]} ($(cargo fuzz --version))"
 if [ "$#" -eq 0 ]; then

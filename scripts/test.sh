@@ -13,6 +13,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 bash "$REPO_ROOT/scripts/setup.sh"
 
+# How long each suite took, printed before the totals (CI keeps only the log).
+suite_timings=()
+suite_started=$SECONDS
+suite_done() {
+  suite_timings+=("$1 $((SECONDS - suite_started))s")
+  suite_started=$SECONDS
+}
+suite_done setup
+
 ui_log="$(mktemp)"
 cargo_log="$(mktemp)"
 trap 'rm -f "$ui_log" "$cargo_log"' EXIT
@@ -21,9 +30,15 @@ echo "==> ui: npm test (vitest)"
 ui_status=0
 (cd "$REPO_ROOT/ui" && NO_COLOR=1 npm test 2>&1) | tee "$ui_log" || ui_status=$?
 
+suite_done ui
+
 # Not --all-targets: that would also run the benches (harness = false) as tests.
 echo "==> cargo test --workspace --locked"
 cargo_status=0
+# Built first on its own, so the timings below tell compiling from running.
+cargo_build_status=0
+(cd "$REPO_ROOT" && cargo test --workspace --locked --no-run 2>&1) | tee "$cargo_log" || cargo_build_status=$?
+suite_done cargo-build
 # With a working OS keyring (a private session bus and an unlocked gnome-keyring), so the
 # sync tests use the real Secret Service. The desktop end-to-end test runs last, in a session
 # of its own: the app and WebKit under it could leave the keyring daemon of a shared session
@@ -34,11 +49,17 @@ E2E_TEST=a_floor_day_on_the_real_app_against_a_real_server
   status=0
   AISLE_PRIVATE_KEYRING=1 bash scripts/with-keyring.sh \
     cargo test --workspace --locked -- --skip "$E2E_TEST" 2>&1 || status=$?
-  echo "==> cargo test --locked --test e2e (the desktop end to end, own keyring session)"
+  # The same package and target selection as the run above, filtered to the one test: with
+  # `-p aisle --test e2e` Cargo resolved features for the desktop alone and rebuilt about a
+  # hundred crates (Tauri's among them) that the run above had already built.
+  echo "==> cargo test --workspace --locked --tests -- $E2E_TEST (the desktop end to end, own keyring session)"
   AISLE_PRIVATE_KEYRING=1 bash scripts/with-keyring.sh \
-    cargo test --locked -p aisle --test e2e 2>&1 || status=$?
+    cargo test --workspace --locked --tests -- "$E2E_TEST" 2>&1 || status=$?
   exit "$status"
-) | tee "$cargo_log" || cargo_status=$?
+) | tee -a "$cargo_log" || cargo_status=$?
+[ "$cargo_build_status" -eq 0 ] || cargo_status=$cargo_build_status
+
+suite_done cargo-run
 
 # The packages: built with the dev profile (the same bundler, configuration and maintainer
 # scripts as a release; a release build is `bash scripts/package.sh`), then installed with apt
@@ -55,6 +76,8 @@ if [ "$install_status" -ne 0 ]; then
   install_failed=1
 fi
 
+suite_done install
+
 echo "==> scripts/fuzz-api.sh (Schemathesis against the server's OpenAPI document)"
 fuzz_status=0
 bash "$REPO_ROOT/scripts/fuzz-api.sh" 50 2>&1 || fuzz_status=$?
@@ -65,6 +88,8 @@ if [ "$fuzz_status" -ne 0 ]; then
   fuzz_passed=0
   fuzz_failed=1
 fi
+
+suite_done api-fuzz
 
 # 30 s per target after the instrumented build (its own target directory, target/fuzz).
 # A crash fails its target and leaves the input in fuzz/artifacts/TARGET/.
@@ -79,6 +104,8 @@ if [ "$targets_status" -ne 0 ]; then
   echo "test.sh: the fuzz targets failed (exit $targets_status)" >&2
   [ "$targets_failed" -gt 0 ] || targets_failed=1
 fi
+
+suite_done fuzz
 
 # Cargo prints one "test result:" line per test binary; Vitest prints one summary line,
 # "Tests  55 passed (55)" or "Tests  1 failed | 54 passed (55)" (and "Test Files ..." above it,
@@ -110,6 +137,7 @@ if [ "$cargo_status" -ne 0 ]; then
   echo "test.sh: cargo test failed (exit $cargo_status)" >&2
   [ "$cargo_failed" -gt 0 ] || cargo_failed=1
 fi
+echo "suite timings: $(IFS=,; echo "${suite_timings[*]}")"
 echo "tests: $((cargo_passed + ui_passed + install_passed + fuzz_passed + targets_passed)) passed, $((cargo_failed + ui_failed + install_failed + fuzz_failed + targets_failed)) failed"
 if [ "$ui_status" -ne 0 ] || [ "$cargo_status" -ne 0 ] || [ "$install_status" -ne 0 ] || [ "$fuzz_status" -ne 0 ] || [ "$targets_status" -ne 0 ]; then
   exit 1
