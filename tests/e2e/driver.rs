@@ -438,15 +438,29 @@ impl Ui {
             .set_window_size(width, height)
             .await
             .unwrap_or_else(|error| panic!("resizing the window to {width}x{height}: {error}"));
-        // The page sees the new size once it has laid out again.
+        // The page sees the new size once it has laid out again: its viewport fits the window
+        // and fills it but for the window's frame (if a window manager draws one), growing as
+        // well as shrinking, and the same on two reads 100 ms apart. Waiting only for "no
+        // wider than asked" let the test click while a window growing back still had its
+        // small layout, and the click landed where the button no longer was.
+        const FRAME: u64 = 64;
+        let fits = |size: &Value| -> Option<(u64, u64)> {
+            let (inner_width, inner_height) = (size[0].as_u64()?, size[1].as_u64()?);
+            let (width, height) = (u64::from(width), u64::from(height));
+            (inner_width <= width
+                && inner_height <= height
+                && inner_width + FRAME >= width
+                && inner_height + FRAME >= height)
+                .then_some((inner_width, inner_height))
+        };
         self.wait_for(
             &format!("the page to be laid out at {width}x{height}"),
             || async move {
-                let size = self
-                    .eval("return [window.innerWidth, window.innerHeight];", vec![])
-                    .await;
-                let inner_width = size[0].as_u64()?;
-                (inner_width <= u64::from(width)).then_some(())
+                let script = "return [window.innerWidth, window.innerHeight];";
+                let first = fits(&self.eval(script, vec![]).await)?;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let second = fits(&self.eval(script, vec![]).await)?;
+                (first == second).then_some(())
             },
         )
         .await;
