@@ -1,0 +1,2 @@
+// A build script, so that Cargo takes the `[build-dependencies]` hakari writes into account.
+fn main() {}
