@@ -33,6 +33,7 @@ ui_status=0
 suite_done ui
 
 # Not --all-targets: that would also run the benches (harness = false) as tests.
+# --no-fail-fast: a failing test binary does not keep the ones after it from running.
 echo "==> cargo test --workspace --locked"
 cargo_status=0
 # Built first on its own, so the timings below tell compiling from running.
@@ -48,7 +49,7 @@ E2E_TEST=a_floor_day_on_the_real_app_against_a_real_server
   cd "$REPO_ROOT"
   status=0
   AISLE_PRIVATE_KEYRING=1 bash scripts/with-keyring.sh \
-    cargo test --workspace --locked -- --skip "$E2E_TEST" 2>&1 || status=$?
+    cargo test --workspace --locked --no-fail-fast -- --skip "$E2E_TEST" 2>&1 || status=$?
   # The same package and target selection as the run above, filtered to the one test: with
   # `-p aisle --test e2e` Cargo resolved features for the desktop alone and rebuilt about a
   # hundred crates (Tauri's among them) that the run above had already built.

@@ -5,5 +5,6 @@
 //! compiling a second copy of a crate for a different feature set. See ARCHITECTURE.md, "Build".
 //!
 //! It must never hold code, and it is not a dependency of the crates whose dependency edges a
-//! test pins (aisle-core, aisle-projection, aisle-protocol). After changing a dependency, run
-//! `cargo hakari generate && cargo hakari manage-deps` (`cargo install cargo-hakari`).
+//! test pins (aisle-core, aisle-pin, aisle-projection, aisle-protocol). After changing a
+//! dependency, run `cargo hakari generate && cargo hakari manage-deps` (`cargo install
+//! cargo-hakari`).
