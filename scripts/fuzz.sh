@@ -33,9 +33,10 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     exit 1
 fi
 # 16 codegen units instead of cargo fuzz's default of one: the instrumented release build
-# took 282 s here and takes 235 s, for about a fifth fewer executions per second (measured
-# with 30 s per target: push_decode 234,000 -> 187,000/s, gs1_scan 53,000 -> 40,000/s,
-# csv_import 8,200 -> 7,900/s), which a bounded CI run can spare.
+# took 282 s here and 235 s with them (measured before crates/workspace-hack, whose
+# dependencies the server library brings in and which add about a minute), for about a fifth
+# fewer executions per second (30 s per target: push_decode 234,000 -> 187,000/s, gs1_scan
+# 53,000 -> 40,000/s, csv_import 8,200 -> 7,900/s), which a bounded CI run can spare.
 fuzz_args=(--fuzz-dir fuzz --sanitizer none --target-dir "$target_dir" --codegen-units 16)
 
 echo "fuzz: building ${targets[*]} ($(cargo fuzz --version))"
