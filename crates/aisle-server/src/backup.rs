@@ -294,8 +294,13 @@ pub(crate) struct Scratch {
 
 impl Scratch {
     pub(crate) fn beside(target: &Path) -> Self {
+        // The process id and a number of this process's own: two restores of one tenant at
+        // once in one process (the PostgreSQL restore's copy goes to the temp directory,
+        // named by tenant) must not remove each other's copy.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut name = target.file_name().unwrap_or_default().to_owned();
-        name.push(format!(".restore-{}", std::process::id()));
+        name.push(format!(".restore-{}-{n}", std::process::id()));
         let scratch = Self {
             path: target.with_file_name(name),
         };
