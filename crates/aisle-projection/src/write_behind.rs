@@ -73,6 +73,14 @@ impl WriteBehind {
         self.states.get(&key_id).map(|cached| cached.state)
     }
 
+    /// Every key state this transaction has read or written: key id, state, and the
+    /// baseline's `events.seq`.
+    pub(crate) fn states(&self) -> impl Iterator<Item = StateRow> + '_ {
+        self.states
+            .iter()
+            .map(|(key_id, cached)| (*key_id, cached.state, cached.baseline_seq))
+    }
+
     /// Remembers a state as read from the database (`None`: the key has no state row, so
     /// nothing on hand and no baseline).
     pub(crate) fn read(&mut self, key_id: i64, read: Option<(KeyState, Option<i64>)>) -> KeyState {

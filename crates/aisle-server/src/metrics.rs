@@ -60,6 +60,11 @@ pub struct PoolMetrics {
     pub push_groups: Counter,
     pub grouped_pushes: Counter,
     pub push_groups_split: Counter,
+    /// PostgreSQL: push transactions that found the key states their tenant's last push
+    /// left in this process still current (`pg::storage::key_cache`), and those that did
+    /// not (another writer since, or none kept) and read their keys from the database.
+    pub key_cache_hits: Counter,
+    pub key_cache_misses: Counter,
 }
 
 /// All of the server's instruments and the registry that renders them.
@@ -129,6 +134,16 @@ impl Metrics {
             "push_groups_split",
             "PostgreSQL: groups of pushes whose transaction failed, each push then run alone",
             pool.push_groups_split.clone(),
+        );
+        registry.register(
+            "key_cache_hits",
+            "PostgreSQL: push transactions that used the key states their tenant's last push left in this process",
+            pool.key_cache_hits.clone(),
+        );
+        registry.register(
+            "key_cache_misses",
+            "PostgreSQL: push transactions that read their keys from the database (no current copy in this process)",
+            pool.key_cache_misses.clone(),
         );
         #[cfg(feature = "postgres")]
         let report_reads = {

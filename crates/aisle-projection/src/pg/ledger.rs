@@ -18,6 +18,7 @@
 //! claim, and a baseline or delta of an event that was not announced in this transaction
 //! (see [`PgLedger::applying`]), whose `events.seq` is looked up.
 
+use crate::checksum::event_keys;
 use crate::columns::{
     corrupt, count_decision_from_sql, count_decision_to_sql, count_status_from_sql, lot_from_sql,
     lot_to_sql, review_decision_from_sql, review_decision_to_sql,
@@ -29,13 +30,17 @@ use aisle_core::stock::{
     Baseline, Claim, CountRecord, CountStatus, CountTask, Discrepancy, EventOrder, KeyState,
     Ledger, PickLineState, ReviewRecord, StockKey,
 };
-use aisle_core::Hlc;
+use aisle_core::{Event, Hlc};
 use aisle_pg::{PgTx, Row, ToSql};
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 mod flush;
 mod prefetch;
+
+/// A key's id, its state, and the `events.seq` of its baseline count (if it has one), as
+/// [`PgLedger::finish_with_states`] answers them and [`PgLedger::seed_keys`] takes them.
+pub type KnownKey = (i64, KeyState, Option<i64>);
 
 /// Reads an event order from three columns: hlc, device, event id.
 pub(crate) fn order_at(row: &Row, hlc: usize, device: usize, id: usize) -> EventOrder {
@@ -221,7 +226,17 @@ impl<'t> PgLedger<'t> {
     /// statement each) and returns the key ids it knows, to carry into the next transaction
     /// once this one has committed. Run it before committing: without it the transaction
     /// commits events without their projection.
-    pub fn finish(mut self) -> Result<HashMap<StockKey, i64>, ProjectionError> {
+    pub fn finish(self) -> Result<HashMap<StockKey, i64>, ProjectionError> {
+        Ok(self.finish_with_states()?.0)
+    }
+
+    /// [`PgLedger::finish`], answering also every key state the ledger holds (read, seeded
+    /// or written in this transaction) with its key id: once the transaction has committed,
+    /// what the tables hold for those keys. Another transaction may pass them to
+    /// [`PgLedger::seed_keys`] for as long as nothing else has written the tables since.
+    pub fn finish_with_states(
+        mut self,
+    ) -> Result<(HashMap<StockKey, i64>, Vec<KnownKey>), ProjectionError> {
         self.drop_unused_keys()?;
         self.flush_states()?;
         self.flush_deltas()?;
@@ -229,7 +244,41 @@ impl<'t> PgLedger<'t> {
         self.flush_tasks()?;
         self.flush_pick_lines()?;
         self.flush_counts()?;
-        Ok(self.cache.key_ids)
+        let ids: HashSet<i64> = self.cache.key_ids.values().copied().collect();
+        let states = self
+            .cache
+            .states()
+            .filter(|(key_id, _, _)| ids.contains(key_id))
+            .collect();
+        Ok((self.cache.key_ids, states))
+    }
+
+    /// Tells the ledger the ids and states of the keys `events` touch, as `known` has them,
+    /// so that [`PgLedger::prefetch`] reads only the others. `known` must answer what the
+    /// committed tables hold for the key (a state from [`PgLedger::finish_with_states`] of a
+    /// committed transaction, while no other writer has written `stock_keys` or `key_states`
+    /// since), or `None`; a key this ledger holds already is left as it is.
+    pub fn seed_keys<'e>(
+        &mut self,
+        events: impl IntoIterator<Item = &'e Event>,
+        known: impl Fn(&StockKey) -> Option<KnownKey>,
+    ) {
+        for key in events.into_iter().flat_map(event_keys) {
+            let held = self
+                .cache
+                .key_ids
+                .get(&key)
+                .is_some_and(|id| self.cache.state(*id).is_some());
+            if held {
+                continue;
+            }
+            if let Some((key_id, state, baseline_seq)) = known(&key) {
+                if self.cache.state(key_id).is_none() {
+                    self.cache.read(key_id, Some((state, baseline_seq)));
+                }
+                self.cache.key_ids.insert(key, key_id);
+            }
+        }
     }
 
     /// The `events.seq` of an event that is in the log: one announced in this transaction

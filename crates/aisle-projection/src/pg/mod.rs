@@ -18,7 +18,7 @@ pub mod checksum;
 pub mod ledger;
 pub mod rules;
 
-pub use ledger::PgLedger;
+pub use ledger::{KnownKey, PgLedger};
 
 use aisle_pg::Migration;
 

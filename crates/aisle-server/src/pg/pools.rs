@@ -164,8 +164,10 @@ impl ClusterBudget {
             .expect("the budget's semaphore is never closed")
     }
 
-    /// Closes one idle connection of any of the cluster's tenant pools, if there is one.
-    /// Its permit returns when its connection has ended.
+    /// Closes the idle connection of the cluster's tenant pools that was used least
+    /// recently, if there is one: a tenant that pushes keeps its connection between pushes,
+    /// and one that stopped gives its up first. Its permit returns when its connection has
+    /// ended.
     fn close_one_idle(&self) -> bool {
         let pools: Vec<deadpool_postgres::Pool> = self
             .pools
@@ -174,18 +176,43 @@ impl ClusterBudget {
             .values()
             .filter_map(WeakPool::upgrade)
             .collect();
-        for pool in pools {
-            let mut closed = false;
-            let removed = pool.retain(|_, _| {
-                let keep = closed;
-                closed = true;
-                keep
-            });
-            if !removed.removed.is_empty() {
-                return true;
-            }
+        // Each pool's longest-idle connection (`retain` visits only idle ones).
+        let oldest = pools
+            .iter()
+            .enumerate()
+            .filter_map(|(n, pool)| {
+                let mut longest = None;
+                pool.retain(|_, metrics| {
+                    longest = longest.max(Some(metrics.last_used()));
+                    true
+                });
+                longest.map(|idle| (idle, n))
+            })
+            .max();
+        let Some((idle, n)) = oldest else {
+            return false;
+        };
+        let mut closed = false;
+        let removed = pools[n].retain(|_, metrics| {
+            let close = !closed && metrics.last_used() >= idle;
+            closed |= close;
+            !close
+        });
+        if !removed.removed.is_empty() {
+            return true;
         }
-        false
+        // That connection was taken meanwhile: any other idle one will do.
+        pools.iter().any(|pool| {
+            let mut closed = false;
+            !pool
+                .retain(|_, _| {
+                    let keep = closed;
+                    closed = true;
+                    keep
+                })
+                .removed
+                .is_empty()
+        })
     }
 }
 

@@ -49,6 +49,7 @@ use std::sync::Mutex;
 use uuid::Uuid;
 
 mod coalesce;
+mod key_cache;
 #[cfg(test)]
 mod tests;
 
@@ -63,6 +64,8 @@ pub struct PgStorage {
     push_queues: PushQueues,
     /// Each tenant's database size as last measured, for its size quota.
     sizes: Mutex<HashMap<TenantId, (std::time::Instant, u64)>>,
+    /// The key ids and states each tenant's last push left (see [`key_cache`]).
+    key_cache: key_cache::KeyCache,
 }
 
 /// How long a measured database size stands in for the next ones. `pg_database_size` walks
@@ -78,6 +81,7 @@ impl PgStorage {
             erp_outbox: true,
             push_queues: PushQueues::default(),
             sizes: Mutex::new(HashMap::new()),
+            key_cache: key_cache::KeyCache::default(),
         }
     }
 
@@ -111,6 +115,40 @@ impl PgStorage {
             self.pools.forget(context.authenticated_tenant());
         }
         result
+    }
+
+    /// The tenant's database size as last measured, if that was less than `within` ago.
+    fn measured_size(
+        &self,
+        tenant: TenantId,
+        within: std::time::Duration,
+    ) -> Option<(std::time::Instant, u64)> {
+        self.sizes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&tenant)
+            .filter(|measured| measured.0.elapsed() < within)
+            .copied()
+    }
+
+    /// Measures the tenant's database size on `conn` (a transaction of its own) and keeps it
+    /// for [`Storage::stored_bytes`].
+    fn measure_size(
+        &self,
+        tenant: TenantId,
+        conn: &mut aisle_pg::PgConn,
+    ) -> Result<u64, ServerError> {
+        let tx = conn.transaction()?;
+        let size: i64 = tx
+            .query_one("SELECT pg_database_size(current_database())", &[])?
+            .get(0);
+        tx.commit()?;
+        let size = u64::try_from(size).unwrap_or(0);
+        let mut sizes = self.sizes.lock().unwrap_or_else(|p| p.into_inner());
+        // Only tenants pushing now stay: the others are measured afresh anyway.
+        sizes.retain(|_, measured| measured.0.elapsed() < SIZE_REFRESH);
+        sizes.insert(tenant, (std::time::Instant::now(), size));
+        Ok(size)
     }
 }
 
@@ -698,20 +736,33 @@ impl PgStorage {
         now_ms: i64,
         work: impl FnOnce(&mut PgPush<'_>) -> Result<R, ServerError>,
     ) -> Result<R, ServerError> {
+        let tenant = context.authenticated_tenant();
+        // Taken out for this push, and put back only once it has committed (see key_cache).
+        let cached = self.key_cache.take(tenant);
         let mut conn = self.pools.connect(context)?;
         let tx = conn.transaction()?;
         tx.advisory_lock(PUSH_LOCK)?;
         self.moving(context, super::moving::check_writable(&tx))?;
-        // Where the log and the outbox go on, in one round trip.
+        // Where the log and the outbox go on, and the projection's marker, in one round trip.
         let next = tx.query_one(
             "SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM events),
-                    (SELECT COALESCE(MAX(position), 0) + 1 FROM erp_outbox)",
+                    (SELECT COALESCE(MAX(position), 0) + 1 FROM erp_outbox),
+                    (SELECT token FROM projection_marker)",
             &[],
         )?;
-        let result = {
+        let base = cached.filter(|keys| keys.is_current(next.get(2)));
+        let metrics = self.pools.metrics();
+        match base {
+            Some(_) => metrics.key_cache_hits.inc(),
+            None => metrics.key_cache_misses.inc(),
+        };
+        let (result, key_ids, states) = {
             let mut push = PgPush::new(&tx, next.get(0));
             push.outbox.next_position = Some(next.get(1));
             push.read_logged(events)?;
+            if let Some(keys) = &base {
+                push.ledger.seed_keys(events, |key| keys.get(key));
+            }
             // One statement per table reads what the batch will ask the ledger about, so a
             // movement on a known key costs no round trip (aisle_projection::pg's prefetch),
             // and one creates the keys it found missing, so a movement on a new slot costs
@@ -720,39 +771,41 @@ impl PgStorage {
             push.ledger.create_absent_keys()?;
             let result = work(&mut push)?;
             push.write_log(now_ms)?;
-            push.ledger.finish()?;
-            result
+            let (key_ids, states) = push.ledger.finish_with_states()?;
+            (result, key_ids, states)
         };
+        // The last write to the projection's key tables is done: mark them as this push
+        // leaves them (the triggers cleared the marker at each write before this one).
+        let token = new_token();
+        tx.execute("UPDATE projection_marker SET token = $1", &[&token])?;
         tx.commit()?;
+        self.key_cache.put(tenant, base, token, key_ids, states);
+        // A tenant that pushes keeps its size measured on its own connection, half a refresh
+        // ahead of the quota check's: that check then never needs a second connection while
+        // a push holds the first (which, with many tenants at the cluster's connection
+        // budget, closed another tenant's idle connection each time, to be reopened).
+        if self.measured_size(tenant, SIZE_REFRESH / 2).is_none() {
+            if let Err(error) = self.measure_size(tenant, &mut conn) {
+                tracing::debug!(%error, "measuring the tenant's size after its push");
+            }
+        }
         Ok(result)
     }
+}
+
+/// A random token for the projection's marker (see [`key_cache`]).
+fn new_token() -> Uuid {
+    uuid::Builder::from_random_bytes(crate::random_bytes()).into_uuid()
 }
 
 impl Storage for PgStorage {
     fn stored_bytes(&self, context: &TenantContext) -> Result<u64, ServerError> {
         let tenant = context.tenant();
-        let fresh = |measured: &(std::time::Instant, u64)| measured.0.elapsed() < SIZE_REFRESH;
-        if let Some(measured) = self
-            .sizes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&tenant)
-            .filter(|measured| fresh(measured))
-        {
-            return Ok(measured.1);
+        if let Some((_, size)) = self.measured_size(tenant, SIZE_REFRESH) {
+            return Ok(size);
         }
         let mut conn = self.pools.connect(context)?;
-        let tx = conn.transaction()?;
-        let size: i64 = tx
-            .query_one("SELECT pg_database_size(current_database())", &[])?
-            .get(0);
-        tx.commit()?;
-        let size = u64::try_from(size).unwrap_or(0);
-        let mut sizes = self.sizes.lock().unwrap_or_else(|p| p.into_inner());
-        // Only tenants pushing now stay: the others are measured afresh anyway.
-        sizes.retain(|_, measured| fresh(measured));
-        sizes.insert(tenant, (std::time::Instant::now(), size));
-        Ok(size)
+        self.measure_size(tenant, &mut conn)
     }
 
     fn push(

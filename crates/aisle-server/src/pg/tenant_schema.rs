@@ -56,6 +56,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "tenant_lighter_event_indexes",
         sql: include_str!("../../../../migrations/cloud/pg/tenant/0008_lighter_event_indexes.sql"),
     },
+    Migration {
+        version: 10,
+        name: "tenant_projection_marker",
+        sql: include_str!("../../../../migrations/cloud/pg/tenant/0009_projection_marker.sql"),
+    },
 ];
 
 /// The schema version this build brings a tenant database to.

@@ -288,3 +288,89 @@ fn a_schema_8_database_keeps_finding_its_receipts_after_the_upgrade() {
     expected.sort_by_key(|event| event.id);
     assert_eq!(found, expected, "the receipts logged before the upgrade");
 }
+
+/// Key states kept between pushes (`key_cache`): a push uses what its tenant's last push in
+/// this process left while the database is as that push left it, and reads the database
+/// again once anything else has written the key tables: another server instance's push, or
+/// SQL by hand (the marker's triggers see every writer). A stale copy would show here as
+/// stock that misses the other writer's change.
+#[test]
+fn kept_key_states_are_used_only_while_nothing_else_wrote_the_keys() {
+    use crate::pg::placement::Placements;
+    use crate::pg::pools::PgTenantPools;
+    use crate::pg::storage::PgStorage;
+    use std::sync::Arc;
+
+    let a = PgFixture::start(PgPoolConfig::default());
+    let tenant = a.add_tenant();
+    let context = context(tenant);
+    // A second server instance: its own pools and storage, the same placements and cluster.
+    let b_metrics = crate::metrics::PoolMetrics::default();
+    let b = PgStorage::new(
+        PgTenantPools::new(
+            Arc::clone(&a.placements) as Arc<dyn Placements>,
+            PgPoolConfig::default(),
+            a._runtime.handle().clone(),
+        )
+        .with_metrics(b_metrics.clone()),
+    );
+    let bin = key(1, 1, None);
+    let mut serial = 0;
+    let mut receive = |storage: &PgStorage, qty: i64| {
+        serial += 1;
+        let results = storage
+            .push(
+                &context,
+                &[event(tenant, serial, received(&bin, qty))],
+                NOW_MS,
+            )
+            .expect("push");
+        assert_eq!(results[0].status, PushStatus::Applied);
+    };
+    let on_hand = || -> i64 {
+        a.cluster
+            .psql(&a.database(tenant), "SELECT on_hand FROM key_states")
+            .expect("psql")
+            .trim()
+            .parse()
+            .expect("one key's on_hand")
+    };
+    let (hits, misses) = (&a.metrics.key_cache_hits, &a.metrics.key_cache_misses);
+
+    receive(&a.storage, 5);
+    assert_eq!((hits.get(), misses.get()), (0, 1), "nothing kept yet");
+    receive(&a.storage, 1);
+    assert_eq!((hits.get(), misses.get()), (1, 1), "the first push's keys");
+    assert_eq!(on_hand(), 6);
+
+    receive(&b, 10);
+    assert_eq!(b_metrics.key_cache_misses.get(), 1);
+    assert_eq!(on_hand(), 16);
+    receive(&a.storage, 1);
+    assert_eq!(
+        (hits.get(), misses.get()),
+        (1, 2),
+        "the other instance wrote since"
+    );
+    assert_eq!(on_hand(), 17, "the other instance's receipt is counted");
+    receive(&a.storage, 1);
+    assert_eq!((hits.get(), misses.get()), (2, 2));
+    assert_eq!(on_hand(), 18);
+
+    a.cluster
+        .psql(
+            &a.database(tenant),
+            "UPDATE key_states SET on_hand = on_hand + 100",
+        )
+        .expect("a write by hand");
+    receive(&a.storage, 1);
+    assert_eq!(
+        (hits.get(), misses.get()),
+        (2, 3),
+        "the write by hand cleared the marker"
+    );
+    assert_eq!(on_hand(), 119, "the write by hand is kept");
+    receive(&a.storage, 1);
+    assert_eq!((hits.get(), misses.get()), (3, 3));
+    assert_eq!(on_hand(), 120);
+}
