@@ -270,3 +270,36 @@ fn an_unreachable_cluster_refuses_the_request_without_marking_the_tenant() {
     push_receipts(&fixture, tenant, 1..3);
     assert_eq!(pull_all(&fixture.storage, &context(tenant), 10).len(), 2);
 }
+
+/// At the budget, the idle connection closed for a new one is the one used least recently:
+/// a tenant that keeps pushing keeps its connection between pushes, and one that stopped
+/// gives its up first (closing whichever idle connection came first reopened active
+/// tenants' connections over and over under many tenants; docs/BENCHMARKS.md).
+#[test]
+fn the_budget_closes_the_idle_connection_used_least_recently() {
+    let fixture = PgFixture::start(PgPoolConfig {
+        max_open_tenants: 8,
+        max_tenant_connections: 1,
+        cluster_budget: 2,
+        wait_timeout: Duration::from_secs(5),
+        ..PgPoolConfig::default()
+    });
+    let (stopped, busy, new) = (
+        fixture.add_tenant(),
+        fixture.add_tenant(),
+        fixture.add_tenant(),
+    );
+    push_receipts(&fixture, stopped, 1..2);
+    std::thread::sleep(Duration::from_millis(50));
+    push_receipts(&fixture, busy, 1..2);
+    push_receipts(&fixture, new, 1..2);
+    eventually("the stopped tenant's connection is closed", || {
+        fixture.connections_to(stopped) == 0
+    });
+    assert_eq!(
+        fixture.connections_to(busy),
+        1,
+        "the tenant used more recently keeps its connection"
+    );
+    assert_eq!(fixture.connections_to(new), 1);
+}
