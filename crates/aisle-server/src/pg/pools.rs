@@ -192,28 +192,24 @@ impl ClusterBudget {
         let Some((idle, n)) = oldest else {
             return false;
         };
-        let mut closed = false;
-        let removed = pools[n].retain(|_, metrics| {
-            let close = !closed && metrics.last_used() >= idle;
-            closed |= close;
-            !close
-        });
-        if !removed.removed.is_empty() {
-            return true;
-        }
-        // That connection was taken meanwhile: any other idle one will do.
-        pools.iter().any(|pool| {
-            let mut closed = false;
-            !pool
-                .retain(|_, _| {
-                    let keep = closed;
-                    closed = true;
-                    keep
-                })
-                .removed
-                .is_empty()
-        })
+        // If that connection was taken meanwhile, any other idle one will do.
+        close_idle(&pools[n], |metrics| metrics.last_used() >= idle)
+            || pools.iter().any(|pool| close_idle(pool, |_| true))
     }
+}
+
+/// Closes the first idle connection of `pool` that `pick` takes; whether it closed one.
+fn close_idle(
+    pool: &deadpool_postgres::Pool,
+    mut pick: impl FnMut(&deadpool_postgres::Metrics) -> bool,
+) -> bool {
+    let mut closed = false;
+    let removed = pool.retain(|_, metrics| {
+        let close = !closed && pick(&metrics);
+        closed |= close;
+        !close
+    });
+    !removed.removed.is_empty()
 }
 
 /// One tenant's pool, and its pool on the cluster's replica when there is one.
