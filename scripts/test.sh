@@ -19,6 +19,7 @@ suite_started=$SECONDS
 suite_done() {
   suite_timings+=("$1 $((SECONDS - suite_started))s")
   suite_started=$SECONDS
+  echo "==> $1 done; free space: $(df -h --output=avail "$REPO_ROOT" | tail -n 1 | tr -d ' ') here, $(df -h --output=avail "${TMPDIR:-/tmp}" | tail -n 1 | tr -d ' ') in ${TMPDIR:-/tmp}"
 }
 suite_done setup
 
