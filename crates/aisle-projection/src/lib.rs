@@ -28,3 +28,12 @@ pub mod sqlite;
 mod write_behind;
 
 pub use error::ProjectionError;
+
+/// A hash map on the apply path, keyed by stock keys or key ids: foldhash, seeded at random
+/// per map, instead of the standard library's SipHash (hash-map work was about a sixth of
+/// the server process's CPU in a one-device push; docs/BENCHMARKS.md). Its keys come only from authenticated devices' events, each push
+/// bounded, so SipHash's stronger defence against chosen collisions buys little here.
+pub type FastMap<K, V> = foldhash::HashMap<K, V>;
+
+/// Stock key ids as a ledger knows them, carried between its transactions.
+pub type KeyIds = FastMap<aisle_core::stock::StockKey, i64>;

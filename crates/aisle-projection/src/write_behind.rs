@@ -8,9 +8,9 @@
 //! to what its table holds. The rules of this cache are the ledger's semantics, so both
 //! backends share this one copy.
 
+use crate::{FastMap, KeyIds};
 use aisle_core::ids::EventId;
-use aisle_core::stock::{EventOrder, KeyState, StockKey};
-use std::collections::HashMap;
+use aisle_core::stock::{EventOrder, KeyState};
 
 /// One `stock_deltas` row to write: key id, hlc, event seq, delta (the table's column
 /// order, and the order rows are written in).
@@ -40,17 +40,17 @@ struct CachedState {
 #[derive(Debug, Default)]
 pub(crate) struct WriteBehind {
     /// Stock key ids known to exist (committed, or created in this transaction).
-    pub(crate) key_ids: HashMap<StockKey, i64>,
+    pub(crate) key_ids: KeyIds,
     /// The event being applied and its row in `events`.
     current: Option<(EventId, i64)>,
     /// Key states read or written in this transaction, by key id.
-    states: HashMap<i64, CachedState>,
+    states: FastMap<i64, CachedState>,
     /// Deltas added in this transaction and not yet written, by key id.
-    deltas: HashMap<i64, Vec<PendingDelta>>,
+    deltas: FastMap<i64, Vec<PendingDelta>>,
 }
 
 impl WriteBehind {
-    pub(crate) fn with_key_ids(key_ids: HashMap<StockKey, i64>) -> Self {
+    pub(crate) fn with_key_ids(key_ids: KeyIds) -> Self {
         Self {
             key_ids,
             ..Self::default()

@@ -41,10 +41,8 @@ pub use log::{RebuildReport, Recorded};
 pub use migrate::SCHEMA_VERSION;
 
 use aisle_core::ids::{TenantId, WarehouseId};
-use aisle_core::stock::StockKey;
 use checkpoint::{Checkpointer, WriteCounters};
 use rusqlite::{Connection, OptionalExtension};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,7 +72,7 @@ pub struct Store {
     path: PathBuf,
     /// Stock key ids from committed transactions (rows of `stock_keys` are only ever
     /// deleted by `rebuild_projection`, which clears this).
-    key_ids: HashMap<StockKey, i64>,
+    key_ids: aisle_projection::KeyIds,
     counters: Arc<WriteCounters>,
 }
 
@@ -157,7 +155,7 @@ impl Store {
             conn,
             profile,
             path: path.to_owned(),
-            key_ids: HashMap::new(),
+            key_ids: aisle_projection::KeyIds::default(),
             counters,
         }
     }

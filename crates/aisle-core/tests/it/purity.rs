@@ -115,9 +115,10 @@ fn core_dependency_list_is_pure() {
 }
 
 /// aisle-projection is the projection's storage and nothing else: aisle-core, its database
-/// driver and what the checksum and the JSON of stored tasks need. PostgreSQL is behind its
-/// `pg` feature (aisle-pg, which brings tokio for its blocking facade), so the device store
-/// never builds it; a store, the server or a runtime of its own never.
+/// driver, what the checksum and the JSON of stored tasks need, and its maps' hasher.
+/// PostgreSQL is behind its `pg` feature (aisle-pg, which brings tokio for its blocking
+/// facade), so the device store never builds it; a store, the server or a runtime of its own
+/// never.
 #[test]
 fn projection_depends_only_on_core_and_its_driver() {
     assert_eq!(
@@ -130,6 +131,9 @@ fn projection_depends_only_on_core_and_its_driver() {
         BTreeSet::from(
             [
                 "aisle-core",
+                // The ledger's maps' hasher (`aisle_projection::FastMap`): no I/O, no state
+                // beyond its seed; reviewed 2026-12-06.
+                "foldhash",
                 "rusqlite",
                 "rusqlite_migration",
                 "serde_json",

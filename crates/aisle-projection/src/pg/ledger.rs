@@ -24,6 +24,7 @@ use crate::columns::{
     lot_to_sql, review_decision_from_sql, review_decision_to_sql,
 };
 use crate::write_behind::WriteBehind;
+use crate::KeyIds;
 use crate::ProjectionError;
 use aisle_core::ids::{DeviceId, EventId, ItemId, LocationId, PickListId, UserId, WarehouseId};
 use aisle_core::stock::{
@@ -187,14 +188,14 @@ impl std::fmt::Debug for PgLedger<'_> {
 impl<'t> PgLedger<'t> {
     /// Wraps a transaction.
     pub fn new(tx: &'t PgTx<'t>) -> Self {
-        Self::with_key_ids(tx, HashMap::new())
+        Self::with_key_ids(tx, KeyIds::default())
     }
 
     /// Wraps a transaction with key ids already known from earlier, committed transactions.
     /// Only ids whose `stock_keys` rows are committed may be passed in, and only while no
     /// replay ([`super::rules::replay`]) has renumbered the keys since: with several server
     /// instances on one database, prefer [`PgLedger::new`] per transaction.
-    pub fn with_key_ids(tx: &'t PgTx<'t>, key_ids: HashMap<StockKey, i64>) -> Self {
+    pub fn with_key_ids(tx: &'t PgTx<'t>, key_ids: KeyIds) -> Self {
         Self {
             tx,
             cache: WriteBehind::with_key_ids(key_ids),
@@ -226,7 +227,7 @@ impl<'t> PgLedger<'t> {
     /// statement each) and returns the key ids it knows, to carry into the next transaction
     /// once this one has committed. Run it before committing: without it the transaction
     /// commits events without their projection.
-    pub fn finish(self) -> Result<HashMap<StockKey, i64>, ProjectionError> {
+    pub fn finish(self) -> Result<KeyIds, ProjectionError> {
         Ok(self.finish_with_states()?.0)
     }
 
@@ -234,9 +235,7 @@ impl<'t> PgLedger<'t> {
     /// or written in this transaction) with its key id: once the transaction has committed,
     /// what the tables hold for those keys. Another transaction may pass them to
     /// [`PgLedger::seed_keys`] for as long as nothing else has written the tables since.
-    pub fn finish_with_states(
-        mut self,
-    ) -> Result<(HashMap<StockKey, i64>, Vec<KnownKey>), ProjectionError> {
+    pub fn finish_with_states(mut self) -> Result<(KeyIds, Vec<KnownKey>), ProjectionError> {
         self.drop_unused_keys()?;
         self.flush_states()?;
         self.flush_deltas()?;

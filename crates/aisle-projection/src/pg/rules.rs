@@ -82,7 +82,7 @@ where
     .map_err(ProjectionError::from)?;
     let fetch = format!("FETCH FORWARD {} FROM aisle_replay", page.max(1));
     let mut n_events = 0;
-    let mut key_ids = std::collections::HashMap::new();
+    let mut key_ids = crate::KeyIds::default();
     loop {
         let seqs: Vec<i64> = tx
             .query(&fetch, &[])

@@ -17,6 +17,7 @@ use crate::columns::{
     review_decision_from_sql, review_decision_to_sql,
 };
 use crate::write_behind::WriteBehind;
+use crate::KeyIds;
 use crate::ProjectionError;
 use aisle_core::ids::{DeviceId, EventId, PickListId, UserId};
 use aisle_core::stock::{
@@ -25,7 +26,6 @@ use aisle_core::stock::{
 };
 use aisle_core::Hlc;
 use rusqlite::{Connection, OptionalExtension, Row};
-use std::collections::HashMap;
 
 fn order_at(row: &Row<'_>, hlc: usize, device: usize, id: usize) -> rusqlite::Result<EventOrder> {
     Ok(EventOrder {
@@ -57,12 +57,12 @@ pub struct SqlLedger<'c> {
 impl<'c> SqlLedger<'c> {
     /// Wraps a connection; callers run it inside a transaction.
     pub fn new(conn: &'c Connection) -> Self {
-        Self::with_key_ids(conn, HashMap::new())
+        Self::with_key_ids(conn, KeyIds::default())
     }
 
     /// Wraps a connection with key ids already known from earlier, committed
     /// transactions. Only ids whose `stock_keys` rows are committed may be passed in.
-    pub fn with_key_ids(conn: &'c Connection, key_ids: HashMap<StockKey, i64>) -> Self {
+    pub fn with_key_ids(conn: &'c Connection, key_ids: KeyIds) -> Self {
         Self {
             conn,
             cache: WriteBehind::with_key_ids(key_ids),
@@ -98,7 +98,7 @@ impl<'c> SqlLedger<'c> {
     /// has committed (a rolled-back transaction's ids must be dropped instead). Run it
     /// before committing: without it the transaction commits events without their
     /// projection.
-    pub fn finish(mut self) -> Result<HashMap<StockKey, i64>, ProjectionError> {
+    pub fn finish(mut self) -> Result<KeyIds, ProjectionError> {
         self.flush_states()?;
         self.flush_deltas()?;
         Ok(self.cache.key_ids)

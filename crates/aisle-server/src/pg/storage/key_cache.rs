@@ -23,6 +23,7 @@
 use aisle_core::ids::TenantId;
 use aisle_core::stock::StockKey;
 use aisle_projection::pg::KnownKey;
+use aisle_projection::{FastMap, KeyIds};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use uuid::Uuid;
@@ -36,8 +37,8 @@ pub(super) const KEY_BUDGET: usize = 250_000;
 #[derive(Debug, Default)]
 pub(super) struct TenantKeys {
     token: Uuid,
-    ids: HashMap<StockKey, i64>,
-    states: HashMap<i64, KnownKey>,
+    ids: KeyIds,
+    states: FastMap<i64, KnownKey>,
 }
 
 impl TenantKeys {
@@ -94,7 +95,7 @@ impl KeyCache {
         tenant: TenantId,
         base: Option<TenantKeys>,
         token: Uuid,
-        ids: HashMap<StockKey, i64>,
+        ids: KeyIds,
         states: Vec<KnownKey>,
     ) {
         let mut keys = base.unwrap_or_default();
@@ -161,7 +162,7 @@ mod tests {
             tenant,
             None,
             token,
-            HashMap::from([(key(1), 10)]),
+            [(key(1), 10)].into_iter().collect(),
             vec![(10, state(5), None)],
         );
         let copy = cache.take(tenant).expect("put back");
@@ -185,7 +186,7 @@ mod tests {
             tenant,
             None,
             Uuid::from_u128(1),
-            HashMap::from([(key(1), 10), (key(2), 20)]),
+            [(key(1), 10), (key(2), 20)].into_iter().collect(),
             vec![(10, state(5), None), (20, state(6), None)],
         );
         let base = cache.take(tenant);
@@ -193,7 +194,7 @@ mod tests {
             tenant,
             base,
             Uuid::from_u128(2),
-            HashMap::from([(key(2), 20), (key(3), 30)]),
+            [(key(2), 20), (key(3), 30)].into_iter().collect(),
             vec![(20, state(1), None), (30, state(2), None)],
         );
         let copy = cache.take(tenant).expect("put back");
@@ -207,7 +208,7 @@ mod tests {
     fn the_key_budget_drops_the_tenants_used_least_recently() {
         let cache = KeyCache::default();
         let half = KEY_BUDGET / 2 + 1;
-        let fill = |first: u128| -> (HashMap<StockKey, i64>, Vec<KnownKey>) {
+        let fill = |first: u128| -> (KeyIds, Vec<KnownKey>) {
             let ids = (first..first + half as u128)
                 .map(|n| (key(n), n as i64))
                 .collect();
@@ -227,7 +228,7 @@ mod tests {
         assert!(cache.take(a).is_none(), "the older tenant went");
         assert!(cache.take(b).is_some(), "the newer one stayed");
         // One tenant over the whole budget is not kept at all.
-        let ids: HashMap<StockKey, i64> = (0..=KEY_BUDGET as u128)
+        let ids: KeyIds = (0..=KEY_BUDGET as u128)
             .map(|n| (key(n), n as i64))
             .collect();
         cache.put(a, None, Uuid::from_u128(3), ids, Vec::new());
