@@ -73,12 +73,12 @@ impl WriteBehind {
         self.states.get(&key_id).map(|cached| cached.state)
     }
 
-    /// Every key state this transaction has read or written: key id, state, and the
+    /// The key's state as this transaction has read or written it, with its key id and the
     /// baseline's `events.seq`.
-    pub(crate) fn states(&self) -> impl Iterator<Item = StateRow> + '_ {
+    pub(crate) fn state_row(&self, key_id: i64) -> Option<StateRow> {
         self.states
-            .iter()
-            .map(|(key_id, cached)| (*key_id, cached.state, cached.baseline_seq))
+            .get(&key_id)
+            .map(|cached| (key_id, cached.state, cached.baseline_seq))
     }
 
     /// Remembers a state as read from the database (`None`: the key has no state row, so

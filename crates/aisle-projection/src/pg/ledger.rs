@@ -243,11 +243,12 @@ impl<'t> PgLedger<'t> {
         self.flush_tasks()?;
         self.flush_pick_lines()?;
         self.flush_counts()?;
-        let ids: HashSet<i64> = self.cache.key_ids.values().copied().collect();
+        // The states of the keys that stay (not of those dropped above as unused).
         let states = self
             .cache
-            .states()
-            .filter(|(key_id, _, _)| ids.contains(key_id))
+            .key_ids
+            .values()
+            .filter_map(|key_id| self.cache.state_row(*key_id))
             .collect();
         Ok((self.cache.key_ids, states))
     }
