@@ -11,8 +11,8 @@
 //!   under a bound, the primary otherwise, with read counts and the lag for `/metrics`.
 //!
 //! What it must never do: rely on session state. Every statement runs inside an explicit
-//! transaction; statements are prepared per transaction (and closed with it), advisory locks
-//! are transaction-level, and nothing is `SET` on a session. That is what keeps a server
+//! transaction; statements are unnamed or prepared per transaction (and closed with it; see
+//! [`PgTx`]), advisory locks are transaction-level, and nothing is `SET` on a session. That is what keeps a server
 //! correct behind PgBouncer in transaction mode, where consecutive transactions of one client
 //! connection may run on different server connections.
 
@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::runtime::Handle;
 pub use tokio_postgres::types::ToSql;
+use tokio_postgres::types::Type;
 pub use tokio_postgres::Row;
 
 // The driver and the pool, re-exported so that crates building on aisle-pg (a registry that
@@ -47,6 +48,8 @@ pub enum PgError {
     },
     #[error("the database has migration {found}, newer than this build knows ({known})")]
     NewerSchema { found: u32, known: u32 },
+    #[error("postgresql: a statement expected to return one row returned another number")]
+    RowCount,
 }
 
 impl PgError {
@@ -118,15 +121,39 @@ impl PgConn {
     }
 }
 
-/// A transaction driven from a blocking thread. Statements are prepared once per
-/// transaction and reused within it, so a batch of 500 events prepares each statement
-/// once; none outlives the transaction (see the crate doc on PgBouncer).
+/// A transaction driven from a blocking thread.
+///
+/// A statement text runs in one of two ways. The first time this process meets it, it is
+/// prepared (a round trip for Parse and Describe, then one to run it, and a Close before the
+/// transaction ends), and PostgreSQL's parameter types for it are kept process-wide (see
+/// [`known_types`]). From then on, a transaction's first run of that text sends Parse, Bind
+/// and Execute of an unnamed statement together with those types (`query_typed`): one round
+/// trip and nothing to close. A text run a second time in the same transaction is prepared
+/// there and reused for the rest of it, so a statement run per event is parsed once. Neither
+/// way leaves anything on the server connection after the transaction (see the crate doc on
+/// PgBouncer).
+///
+/// [`PgTx::pipeline`] sends several statements at once and waits once.
 pub struct PgTx<'c> {
     /// Declared before `tx`, so that a transaction dropped without commit or rollback closes
     /// its statements before its ROLLBACK is sent (fields drop in declaration order).
-    statements: Mutex<HashMap<String, tokio_postgres::Statement>>,
+    statements: Mutex<HashMap<String, Use>>,
     tx: deadpool_postgres::Transaction<'c>,
     runtime: Handle,
+}
+
+/// How a statement text has been run in a transaction so far.
+enum Use {
+    /// Once, unnamed with its known types.
+    Typed,
+    /// Prepared in this transaction (closed when it ends).
+    Prepared(tokio_postgres::Statement),
+}
+
+/// How to run a statement text this time.
+enum Plan {
+    Typed(Vec<Type>),
+    Prepared(tokio_postgres::Statement),
 }
 
 impl std::fmt::Debug for PgTx<'_> {
@@ -137,40 +164,185 @@ impl std::fmt::Debug for PgTx<'_> {
 
 type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
 
+/// The statement of [`PgTx::advisory_lock`], with the lock's key as its parameter, for a
+/// [`PgTx::pipeline`] that opens with the lock.
+pub const ADVISORY_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock($1)";
+
+/// What one statement of a [`PgTx::pipeline`] answered: its rows (none for a statement
+/// that returns none) and the number of rows it changed or returned.
+#[derive(Debug)]
+pub struct Answer {
+    pub rows: Vec<Row>,
+    pub affected: u64,
+}
+
+/// A statement that owns its parameters, built now and run later in a pipeline
+/// ([`PgTx::run_deferred`]): how a transaction's writes, each built by its own part of the
+/// program, go to the server together.
+pub struct Deferred {
+    sql: &'static str,
+    params: Vec<Box<dyn ToSql + Sync>>,
+}
+
+impl Deferred {
+    pub fn new(sql: &'static str, params: Vec<Box<dyn ToSql + Sync>>) -> Self {
+        Self { sql, params }
+    }
+
+    pub fn sql(&self) -> &'static str {
+        self.sql
+    }
+}
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Deferred")
+            .field("sql", &self.sql)
+            .field("params", &self.params.len())
+            .finish()
+    }
+}
+
+/// How many statement texts [`known_types`] keeps: more than the server has (a few hundred);
+/// a text met past the cap is prepared in each transaction, as before the cache.
+const KNOWN_TYPES_CAP: usize = 4_096;
+
+/// The parameter types PostgreSQL answered for each statement text this process prepared.
+///
+/// Kept process-wide, not per connection: the same text names the same tables and columns in
+/// every database this process reaches with it (every tenant database has the same schema,
+/// and a tenant whose migration failed is not served), so its parameters have the same
+/// types. Were a text's types to differ in some database, a value of the wrong Rust type
+/// is refused by the driver before anything is sent, and a type PostgreSQL cannot use fails
+/// the statement; neither writes anything.
+fn known_types() -> &'static std::sync::RwLock<HashMap<String, Vec<Type>>> {
+    static KNOWN: std::sync::OnceLock<std::sync::RwLock<HashMap<String, Vec<Type>>>> =
+        std::sync::OnceLock::new();
+    KNOWN.get_or_init(Default::default)
+}
+
+fn remember_types(sql: &str, statement: &tokio_postgres::Statement) {
+    let mut known = known_types().write().expect("statement types poisoned");
+    if known.len() < KNOWN_TYPES_CAP {
+        known.insert(sql.to_owned(), statement.params().to_vec());
+    }
+}
+
 impl<'c> PgTx<'c> {
-    fn statement(&self, sql: &str) -> Result<tokio_postgres::Statement, PgError> {
+    /// How to run `sql` now, preparing it if it must be.
+    fn plan(&self, sql: &str) -> Result<Plan, PgError> {
         let mut statements = self.statements.lock().expect("statement cache poisoned");
-        if let Some(statement) = statements.get(sql) {
-            return Ok(statement.clone());
+        match statements.get(sql) {
+            Some(Use::Prepared(statement)) => return Ok(Plan::Prepared(statement.clone())),
+            Some(Use::Typed) => {}
+            None => {
+                let known = known_types().read().expect("statement types poisoned");
+                if let Some(types) = known.get(sql) {
+                    statements.insert(sql.to_owned(), Use::Typed);
+                    return Ok(Plan::Typed(types.clone()));
+                }
+            }
         }
         let statement = self.runtime.block_on(self.tx.prepare(sql))?;
-        statements.insert(sql.to_owned(), statement.clone());
-        Ok(statement)
+        remember_types(sql, &statement);
+        statements.insert(sql.to_owned(), Use::Prepared(statement.clone()));
+        Ok(Plan::Prepared(statement))
+    }
+
+    /// Runs `sql` as `plan` says, collecting its rows and the count of rows it changed.
+    async fn run(
+        &self,
+        sql: &str,
+        plan: Plan,
+        params: Params<'_>,
+    ) -> Result<Answer, tokio_postgres::Error> {
+        let stream = match plan {
+            Plan::Typed(types) => {
+                let typed = params.iter().copied().zip(types);
+                self.tx.query_typed_raw(sql, typed).await?
+            }
+            Plan::Prepared(statement) => {
+                self.tx
+                    .query_raw(&statement, params.iter().copied())
+                    .await?
+            }
+        };
+        let mut stream = std::pin::pin!(stream);
+        let mut rows = Vec::new();
+        while let Some(row) = futures_util::TryStreamExt::try_next(&mut stream).await? {
+            rows.push(row);
+        }
+        let affected = stream.rows_affected().unwrap_or(rows.len() as u64);
+        Ok(Answer { rows, affected })
+    }
+
+    fn answer(&self, sql: &str, params: Params<'_>) -> Result<Answer, PgError> {
+        let plan = self.plan(sql)?;
+        Ok(self.runtime.block_on(self.run(sql, plan, params))?)
     }
 
     /// Runs a statement; the number of rows it changed.
     pub fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, PgError> {
-        let statement = self.statement(sql)?;
-        Ok(self.runtime.block_on(self.tx.execute(&statement, params))?)
+        Ok(self.answer(sql, params)?.affected)
     }
 
     pub fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, PgError> {
-        let statement = self.statement(sql)?;
-        Ok(self.runtime.block_on(self.tx.query(&statement, params))?)
+        Ok(self.answer(sql, params)?.rows)
     }
 
     pub fn query_opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>, PgError> {
-        let statement = self.statement(sql)?;
-        Ok(self
-            .runtime
-            .block_on(self.tx.query_opt(&statement, params))?)
+        let mut rows = self.answer(sql, params)?.rows;
+        match rows.len() {
+            0 => Ok(None),
+            1 => Ok(rows.pop()),
+            _ => Err(PgError::RowCount),
+        }
     }
 
     pub fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row, PgError> {
-        let statement = self.statement(sql)?;
-        Ok(self
-            .runtime
-            .block_on(self.tx.query_one(&statement, params))?)
+        self.query_opt(sql, params)?.ok_or(PgError::RowCount)
+    }
+
+    /// Runs `statements` in their order, sending them all before waiting for any answer
+    /// (one round trip instead of one each): the answers in the same order, or the first
+    /// statement's error in that order. A statement after a failed one is not run (the
+    /// transaction is aborted), so its error is never the one returned.
+    ///
+    /// Each statement starts after the one before it has ended, as if run one by one, so a
+    /// statement may rely on an earlier one (a lock taken, a row written). Only its
+    /// parameters must be known before the first is sent.
+    pub fn pipeline(&self, statements: &[(&str, Params<'_>)]) -> Result<Vec<Answer>, PgError> {
+        let plans = statements
+            .iter()
+            .map(|(sql, _)| self.plan(sql))
+            .collect::<Result<Vec<_>, _>>()?;
+        let runs = statements
+            .iter()
+            .zip(plans)
+            .map(|((sql, params), plan)| self.run(sql, plan, params));
+        let answers = self.runtime.block_on(in_order(runs.collect()));
+        Ok(answers.into_iter().collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Runs `statements` as one [`PgTx::pipeline`].
+    pub fn run_deferred(&self, statements: &[Deferred]) -> Result<Vec<Answer>, PgError> {
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> = statements
+            .iter()
+            .map(|statement| {
+                statement
+                    .params
+                    .iter()
+                    .map(|param| &**param as &(dyn ToSql + Sync))
+                    .collect()
+            })
+            .collect();
+        let pipeline: Vec<(&str, Params<'_>)> = statements
+            .iter()
+            .zip(&params)
+            .map(|(statement, params)| (statement.sql, params.as_slice()))
+            .collect();
+        self.pipeline(&pipeline)
     }
 
     /// Runs several statements without parameters (the simple query protocol).
@@ -180,7 +352,7 @@ impl<'c> PgTx<'c> {
 
     /// Waits for the transaction-level advisory lock `key` (released at commit or rollback).
     pub fn advisory_lock(&self, key: i64) -> Result<(), PgError> {
-        self.execute("SELECT pg_advisory_xact_lock($1)", &[&key])?;
+        self.execute(ADVISORY_LOCK_SQL, &[&key])?;
         Ok(())
     }
 
@@ -207,4 +379,32 @@ impl<'c> PgTx<'c> {
         drop(statements);
         Ok(runtime.block_on(tx.rollback())?)
     }
+}
+
+/// Awaits `futures`, polling them in their order every time: each statement future sends its
+/// messages on its first poll, so they reach the connection, and the server, in this order
+/// (`futures_util::future::join_all` happens to poll in order too, but does not promise it).
+async fn in_order<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures
+        .into_iter()
+        .map(|future| Box::pin(futures_util::future::maybe_done(future)))
+        .collect();
+    std::future::poll_fn(|context| {
+        let mut all_done = true;
+        for future in &mut futures {
+            if std::future::Future::poll(future.as_mut(), context).is_pending() {
+                all_done = false;
+            }
+        }
+        if all_done {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    futures
+        .iter_mut()
+        .map(|future| future.as_mut().take_output().expect("every future is done"))
+        .collect()
 }

@@ -152,3 +152,71 @@ fn prepared_statements_are_closed_before_commit_or_rollback() {
         "every statement is closed inside its transaction"
     );
 }
+
+/// The statement name and query text of a Parse message ('P': name\0 query\0 …).
+fn parse_message(body: &[u8]) -> (String, String) {
+    let mut parts = body.splitn(3, |&byte| byte == 0);
+    let name = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+    let query = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
+    (name, query)
+}
+
+#[test]
+fn a_text_met_before_runs_unnamed_in_one_round_trip_and_a_repeated_one_is_prepared() {
+    let cluster = PgCluster::start().unwrap();
+    let proxy = RecordingProxy::start(cluster.port());
+    let pool = crate::pool(
+        &format!(
+            "postgres://aisle@127.0.0.1:{}/aisle?sslmode=disable",
+            proxy.port
+        ),
+        1,
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut conn = aisle_pg::connect(&pool, runtime.handle()).unwrap();
+    // A text no other test of this process runs, so this process has not met it yet.
+    let sql = "SELECT 40 + $1 AS unnamed_or_prepared";
+    let run = |tx: &aisle_pg::PgTx<'_>, n: i32| -> i32 { tx.query_one(sql, &[&n]).unwrap().get(0) };
+
+    let tx = conn.transaction().unwrap();
+    assert_eq!(run(&tx, 1), 41);
+    tx.commit().unwrap();
+    let parses = |messages: &[(u8, Vec<u8>)]| -> Vec<String> {
+        messages
+            .iter()
+            .filter(|(kind, _)| *kind == b'P')
+            .map(|(_, body)| parse_message(body))
+            .filter(|(_, query)| query == sql)
+            .map(|(name, _)| name)
+            .collect()
+    };
+    let first = parses(&proxy.messages());
+    assert_eq!(first.len(), 1, "met first: prepared once");
+    assert!(!first[0].is_empty(), "met first: a named statement");
+
+    // Met before: the transaction's first run is unnamed, with its types, nothing to close.
+    let tx = conn.transaction().unwrap();
+    assert_eq!(run(&tx, 2), 42);
+    tx.commit().unwrap();
+    let second = parses(&proxy.messages());
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert_eq!(second[1], "", "met before: an unnamed statement");
+
+    // Run three times in one transaction: unnamed once, then prepared once and reused.
+    let tx = conn.transaction().unwrap();
+    assert_eq!((run(&tx, 3), run(&tx, 4), run(&tx, 5)), (43, 44, 45));
+    tx.commit().unwrap();
+    let tx = conn.transaction().unwrap();
+    tx.batch_execute("SELECT 1").unwrap();
+    tx.commit().unwrap();
+    let messages = proxy.messages();
+    let third = parses(&messages);
+    assert_eq!(third.len(), 4, "{third:?}");
+    assert_eq!(third[2], "", "the transaction's first run is unnamed");
+    assert!(!third[3].is_empty(), "its second run prepares the text");
+    assert_eq!(
+        unclosed_at_end(&messages),
+        Vec::<(String, String)>::new(),
+        "every prepared statement is closed inside its transaction"
+    );
+}
