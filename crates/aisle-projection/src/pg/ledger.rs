@@ -224,9 +224,9 @@ impl<'t> PgLedger<'t> {
     }
 
     /// Writes what the ledger holds back (the changed key states and the pending deltas, one
-    /// statement each) and returns the key ids it knows, to carry into the next transaction
-    /// once this one has committed. Run it before committing: without it the transaction
-    /// commits events without their projection.
+    /// statement each, sent together) and returns the key ids it knows, to carry into the
+    /// next transaction once this one has committed. Run it before committing: without it
+    /// the transaction commits events without their projection.
     pub fn finish(self) -> Result<KeyIds, ProjectionError> {
         Ok(self.finish_with_states()?.0)
     }
@@ -235,14 +235,29 @@ impl<'t> PgLedger<'t> {
     /// or written in this transaction) with its key id: once the transaction has committed,
     /// what the tables hold for those keys. Another transaction may pass them to
     /// [`PgLedger::seed_keys`] for as long as nothing else has written the tables since.
-    pub fn finish_with_states(mut self) -> Result<(KeyIds, Vec<KnownKey>), ProjectionError> {
-        self.drop_unused_keys()?;
-        self.flush_states()?;
-        self.flush_deltas()?;
-        self.flush_discrepancies()?;
-        self.flush_tasks()?;
-        self.flush_pick_lines()?;
-        self.flush_counts()?;
+    pub fn finish_with_states(self) -> Result<(KeyIds, Vec<KnownKey>), ProjectionError> {
+        let tx = self.tx;
+        let (writes, key_ids, states) = self.finish_deferred()?;
+        tx.run_deferred(&writes)?;
+        Ok((key_ids, states))
+    }
+
+    /// [`PgLedger::finish_with_states`] without running its writes: the statements that
+    /// finish the ledger, in the order they must run, for the caller to send in one pipeline
+    /// with its own writes (before them, what they refer to; after them, what must follow
+    /// the projection's last write). The key ids and states hold once they have run and the
+    /// transaction has committed.
+    pub fn finish_deferred(
+        mut self,
+    ) -> Result<(Vec<aisle_pg::Deferred>, KeyIds, Vec<KnownKey>), ProjectionError> {
+        let mut writes = Vec::new();
+        self.drop_unused_keys(&mut writes);
+        self.flush_states(&mut writes)?;
+        self.flush_deltas(&mut writes)?;
+        self.flush_discrepancies(&mut writes)?;
+        self.flush_tasks(&mut writes)?;
+        self.flush_pick_lines(&mut writes)?;
+        self.flush_counts(&mut writes)?;
         // The states of the keys that stay (not of those dropped above as unused).
         let states = self
             .cache
@@ -250,7 +265,7 @@ impl<'t> PgLedger<'t> {
             .values()
             .filter_map(|key_id| self.cache.state_row(*key_id))
             .collect();
-        Ok((self.cache.key_ids, states))
+        Ok((writes, self.cache.key_ids, states))
     }
 
     /// Tells the ledger the ids and states of the keys `events` touch, as `known` has them,

@@ -1,11 +1,13 @@
 //! [`PgLedger::finish`]'s writes: what the ledger held back in the transaction, each table
-//! in one statement (column arrays, `unnest`), whatever the batch's size.
+//! in one statement (column arrays, `unnest`), whatever the batch's size. Each is built
+//! here as a [`Deferred`] statement, and they are sent together, in one pipeline.
 
 use super::{PendingDiscrepancy, PgLedger};
 use crate::columns::{count_decision_to_sql, lot_to_sql};
 use crate::ProjectionError;
 use aisle_core::ids::PickListId;
 use aisle_core::stock::{CountRecord, CountTask, PickLineState};
+use aisle_pg::Deferred;
 use uuid::Uuid;
 
 /// `pick_line_progress` rows as column arrays, for one `unnest` upsert.
@@ -22,12 +24,12 @@ struct PickLineColumns {
 
 /// `tasks` rows as column arrays, for one `unnest` upsert.
 #[derive(Default)]
-struct TaskColumns<'a> {
+struct TaskColumns {
     id: Vec<Uuid>,
     warehouse: Vec<Uuid>,
     location: Vec<Uuid>,
     item: Vec<Uuid>,
-    lot: Vec<&'a str>,
+    lot: Vec<String>,
     kind: Vec<&'static str>,
     open: Vec<bool>,
     detail: Vec<String>,
@@ -60,7 +62,10 @@ struct CountColumns {
 impl PgLedger<'_> {
     /// Writes the counts put on keys whose counts this ledger holds, each as it is now, in
     /// one statement (a stored count's status is all that changes, as with one upsert each).
-    pub(super) fn flush_counts(&mut self) -> Result<(), ProjectionError> {
+    pub(super) fn flush_counts(
+        &mut self,
+        writes: &mut Vec<Deferred>,
+    ) -> Result<(), ProjectionError> {
         if self.counts_put.is_empty() {
             return Ok(());
         }
@@ -84,29 +89,22 @@ impl PgLedger<'_> {
             columns.decision.push(count_decision_to_sql(count.decision));
             columns.status.push(count.status.as_str());
         }
-        self.tx.execute(
+        writes.push(Deferred::new(
             "INSERT INTO counts (event_id, key_id, hlc, device, user_id, counted_qty, system_qty, decision, status)
              SELECT * FROM unnest($1::uuid[], $2::BIGINT[], $3::BIGINT[], $4::uuid[], $5::uuid[], $6::BIGINT[],
                  $7::BIGINT[], $8::TEXT[], $9::TEXT[])
              ON CONFLICT (event_id) DO UPDATE SET status = excluded.status",
-            &[
-                &columns.event_id,
-                &columns.key_id,
-                &columns.hlc,
-                &columns.device,
-                &columns.user_id,
-                &columns.counted_qty,
-                &columns.system_qty,
-                &columns.decision,
-                &columns.status,
-            ],
-        )?;
+            vec![Box::new(columns.event_id), Box::new(columns.key_id), Box::new(columns.hlc), Box::new(columns.device), Box::new(columns.user_id), Box::new(columns.counted_qty), Box::new(columns.system_qty), Box::new(columns.decision), Box::new(columns.status)],
+        ));
         Ok(())
     }
 
     /// Writes the pick lines put in this transaction, each as it was put last, in one
     /// statement.
-    pub(super) fn flush_pick_lines(&mut self) -> Result<(), ProjectionError> {
+    pub(super) fn flush_pick_lines(
+        &mut self,
+        writes: &mut Vec<Deferred>,
+    ) -> Result<(), ProjectionError> {
         let mut put: Vec<((PickListId, u32), PickLineState)> = self
             .pick_lines
             .drain()
@@ -126,29 +124,24 @@ impl PgLedger<'_> {
             columns.device.push(*state.line_qty_order.device.as_uuid());
             columns.event.push(*state.line_qty_order.id.as_uuid());
         }
-        self.tx.execute(
+        writes.push(Deferred::new(
             "INSERT INTO pick_line_progress (pick_list, line, picked_total, line_qty, line_qty_hlc, line_qty_device, line_qty_event)
              SELECT * FROM unnest($1::uuid[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[], $6::uuid[], $7::uuid[])
              ON CONFLICT (pick_list, line) DO UPDATE SET picked_total = excluded.picked_total, line_qty = excluded.line_qty,
                line_qty_hlc = excluded.line_qty_hlc, line_qty_device = excluded.line_qty_device,
                line_qty_event = excluded.line_qty_event",
-            &[
-                &columns.pick_list,
-                &columns.line,
-                &columns.picked_total,
-                &columns.line_qty,
-                &columns.hlc,
-                &columns.device,
-                &columns.event,
-            ],
-        )?;
+            vec![Box::new(columns.pick_list), Box::new(columns.line), Box::new(columns.picked_total), Box::new(columns.line_qty), Box::new(columns.hlc), Box::new(columns.device), Box::new(columns.event)],
+        ));
         Ok(())
     }
 
     /// Writes the count tasks put in this transaction, each as it was put last, in one
     /// statement. A task's id is derived from its key and cause, so its key and kind never
     /// change; only whether it is open and its detail do, as with one upsert per put.
-    pub(super) fn flush_tasks(&mut self) -> Result<(), ProjectionError> {
+    pub(super) fn flush_tasks(
+        &mut self,
+        writes: &mut Vec<Deferred>,
+    ) -> Result<(), ProjectionError> {
         if self.tasks.is_empty() {
             return Ok(());
         }
@@ -160,7 +153,7 @@ impl PgLedger<'_> {
             columns.warehouse.push(*task.key.warehouse.as_uuid());
             columns.location.push(*task.key.location.as_uuid());
             columns.item.push(*task.key.item.as_uuid());
-            columns.lot.push(lot_to_sql(&task.key.lot));
+            columns.lot.push(lot_to_sql(&task.key.lot).to_owned());
             columns.kind.push(task.reason.as_str());
             columns.open.push(task.open);
             columns.detail.push(
@@ -168,29 +161,23 @@ impl PgLedger<'_> {
                     .map_err(|error| ProjectionError::Invalid(error.to_string()))?,
             );
         }
-        self.tx.execute(
+        writes.push(Deferred::new(
             "INSERT INTO tasks (id, warehouse, location, item, lot, kind, is_open, detail)
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::TEXT[], $6::TEXT[],
                  $7::BOOLEAN[], $8::TEXT[])
              ON CONFLICT (id) DO UPDATE SET is_open = excluded.is_open, detail = excluded.detail",
-            &[
-                &columns.id,
-                &columns.warehouse,
-                &columns.location,
-                &columns.item,
-                &columns.lot,
-                &columns.kind,
-                &columns.open,
-                &columns.detail,
-            ],
-        )?;
+            vec![Box::new(columns.id), Box::new(columns.warehouse), Box::new(columns.location), Box::new(columns.item), Box::new(columns.lot), Box::new(columns.kind), Box::new(columns.open), Box::new(columns.detail)],
+        ));
         Ok(())
     }
 
     /// Writes the discrepancies' end states: one statement for those opened in this
     /// transaction (open or resolved since, with what they were opened with last), one for
     /// those only resolved. The same rows as opening and resolving them one by one.
-    pub(super) fn flush_discrepancies(&mut self) -> Result<(), ProjectionError> {
+    pub(super) fn flush_discrepancies(
+        &mut self,
+        writes: &mut Vec<Deferred>,
+    ) -> Result<(), ProjectionError> {
         let mut pending: Vec<(String, PendingDiscrepancy)> =
             std::mem::take(&mut self.discrepancies)
                 .into_iter()
@@ -211,29 +198,26 @@ impl PgLedger<'_> {
             }
         }
         if !opened.id.is_empty() {
-            self.tx.execute(
-                "INSERT INTO discrepancies (id, warehouse, kind, is_open, detail)
+            writes.push(Deferred::new(
+            "INSERT INTO discrepancies (id, warehouse, kind, is_open, detail)
                  SELECT * FROM unnest($1::TEXT[], $2::uuid[], $3::TEXT[], $4::BOOLEAN[], $5::TEXT[])
                  ON CONFLICT (id) DO UPDATE SET is_open = excluded.is_open, detail = excluded.detail",
-                &[
-                    &opened.id,
-                    &opened.warehouse,
-                    &opened.kind,
-                    &opened.open,
-                    &opened.detail,
-                ],
-            )?;
+            vec![Box::new(opened.id), Box::new(opened.warehouse), Box::new(opened.kind), Box::new(opened.open), Box::new(opened.detail)],
+        ));
         }
         if !resolved.is_empty() {
-            self.tx.execute(
+            writes.push(Deferred::new(
                 "UPDATE discrepancies SET is_open = FALSE WHERE id = ANY($1::TEXT[])",
-                &[&resolved],
-            )?;
+                vec![Box::new(resolved)],
+            ));
         }
         Ok(())
     }
 
-    pub(super) fn flush_states(&mut self) -> Result<(), ProjectionError> {
+    pub(super) fn flush_states(
+        &mut self,
+        writes: &mut Vec<Deferred>,
+    ) -> Result<(), ProjectionError> {
         let dirty = self.cache.take_dirty_states();
         if dirty.is_empty() {
             return Ok(());
@@ -250,17 +234,20 @@ impl PgLedger<'_> {
             baseline_seq.push(seq);
             baseline_qty.push(state.baseline.map(|b| b.qty));
         }
-        self.tx.execute(
+        writes.push(Deferred::new(
             "INSERT INTO key_states (key_id, on_hand, baseline_hlc, baseline_seq, baseline_qty)
              SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[])
              ON CONFLICT (key_id) DO UPDATE SET on_hand = excluded.on_hand, baseline_hlc = excluded.baseline_hlc,
                baseline_seq = excluded.baseline_seq, baseline_qty = excluded.baseline_qty",
-            &[&key_ids, &on_hand, &baseline_hlc, &baseline_seq, &baseline_qty],
-        )?;
+            vec![Box::new(key_ids), Box::new(on_hand), Box::new(baseline_hlc), Box::new(baseline_seq), Box::new(baseline_qty)],
+        ));
         Ok(())
     }
 
-    pub(super) fn flush_deltas(&mut self) -> Result<(), ProjectionError> {
+    pub(super) fn flush_deltas(
+        &mut self,
+        writes: &mut Vec<Deferred>,
+    ) -> Result<(), ProjectionError> {
         let deltas = self.cache.take_deltas();
         if deltas.is_empty() {
             return Ok(());
@@ -272,11 +259,17 @@ impl PgLedger<'_> {
             columns[2].push(seq);
             columns[3].push(delta);
         }
-        self.tx.execute(
+        let [key_id, hlc, seq, delta] = columns;
+        writes.push(Deferred::new(
             "INSERT INTO stock_deltas (key_id, hlc, event_seq, delta)
              SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[])",
-            &[&columns[0], &columns[1], &columns[2], &columns[3]],
-        )?;
+            vec![
+                Box::new(key_id),
+                Box::new(hlc),
+                Box::new(seq),
+                Box::new(delta),
+            ],
+        ));
         Ok(())
     }
 }

@@ -197,16 +197,17 @@ impl PgLedger<'_> {
 
     /// Deletes the keys [`PgLedger::create_absent_keys`] created that the rules never asked
     /// for, and forgets their ids.
-    pub(super) fn drop_unused_keys(&mut self) -> Result<(), ProjectionError> {
+    pub(super) fn drop_unused_keys(&mut self, writes: &mut Vec<aisle_pg::Deferred>) {
         if self.created_ahead.is_empty() {
-            return Ok(());
+            return;
         }
-        let unused: Vec<i64> = self.created_ahead.drain().collect();
-        self.tx
-            .execute("DELETE FROM stock_keys WHERE key_id = ANY($1)", &[&unused])?;
-        let unused: HashSet<i64> = unused.into_iter().collect();
+        let unused: HashSet<i64> = self.created_ahead.drain().collect();
         self.cache.key_ids.retain(|_, id| !unused.contains(id));
-        Ok(())
+        let unused: Vec<i64> = unused.into_iter().collect();
+        writes.push(aisle_pg::Deferred::new(
+            "DELETE FROM stock_keys WHERE key_id = ANY($1)",
+            vec![Box::new(unused)],
+        ));
     }
 
     /// Reads the progress of every pick line `lines` names that this ledger does not hold.
