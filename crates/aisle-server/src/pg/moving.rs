@@ -81,18 +81,33 @@ impl Fence {
     }
 }
 
+/// The statement reading a tenant database's fence, with [`FENCE`] as its parameter.
+pub const FENCE_SQL: &str = "SELECT value FROM tenant_meta WHERE name = $1";
+
 /// The fence of the tenant database `tx` is in, if any.
 pub fn fence(tx: &PgTx<'_>) -> Result<Option<Fence>, ServerError> {
-    Ok(tx
-        .query_opt("SELECT value FROM tenant_meta WHERE name = $1", &[&FENCE])?
-        .map(|row| Fence::parse(row.get(0))))
+    Ok(fence_of(tx.query_opt(FENCE_SQL, &[&FENCE])?.as_ref()))
+}
+
+/// The fence that [`FENCE_SQL`]'s row says, if it found one.
+fn fence_of(row: Option<&aisle_pg::Row>) -> Option<Fence> {
+    row.map(|row| Fence::parse(row.get(0)))
 }
 
 /// Refuses a write (`tenant_moving`) to a fenced tenant database. Call it right after taking
 /// the push lock, in the write's own transaction: a move writes its fence under that lock,
 /// so a write either commits before the fence or sees it.
 pub fn check_writable(tx: &PgTx<'_>) -> Result<(), ServerError> {
-    match fence(tx)? {
+    writable_by(fence(tx)?)
+}
+
+/// [`check_writable`] on the rows [`FENCE_SQL`] answered (in a pipeline, after the lock).
+pub fn check_writable_rows(rows: &[aisle_pg::Row]) -> Result<(), ServerError> {
+    writable_by(fence_of(rows.first()))
+}
+
+fn writable_by(fence: Option<Fence>) -> Result<(), ServerError> {
+    match fence {
         None => Ok(()),
         Some(_) => Err(ServerError::TenantMoving),
     }

@@ -39,6 +39,7 @@ use aisle_core::event::EventBody;
 use aisle_core::ids::{EventId, ItemId, LocationId, TenantId, WarehouseId};
 use aisle_core::stock::{CountTask, CountTaskReason, Discrepancy, StockKey};
 use aisle_core::Event;
+use aisle_pg::Deferred;
 use aisle_pg::PgTx;
 use aisle_projection::pg::PgLedger;
 use aisle_protocol::{ErpStockRow, PushResult, StockRow};
@@ -165,7 +166,7 @@ fn one_snapshot(tx: &PgTx<'_>) -> Result<(), ServerError> {
 /// before the ledger's `finish`: a 500-event push is a handful of round trips instead of one
 /// per event. What makes that exact is the push lock: no other transaction appends to this
 /// tenant's log until this one commits, so the ids found in the log by
-/// [`PgPush::read_logged`] (one statement for the whole batch, after the lock is taken) and
+/// [`ReadAhead`] (one statement for the whole batch, after the lock is taken) and
 /// the ones this push appends are all there is to know about duplicates, and the seqs taken
 /// from `next_seq` in the push loop's order are the log's next ones, gap-free.
 struct PgPush<'t> {
@@ -174,7 +175,7 @@ struct PgPush<'t> {
     next_seq: i64,
     /// The ids this push knows the log to have, with their seq and where their payload is.
     logged: HashMap<EventId, (i64, Payload)>,
-    /// The ids [`PgPush::read_logged`] asked about: those not in `logged` are not in the log
+    /// The ids [`ReadAhead`] asked about: those not in `logged` are not in the log
     /// (until this push appends them). Any other id (a resolution's) is looked up.
     checked: HashSet<EventId>,
     /// The rows to append, as columns.
@@ -221,6 +222,35 @@ struct AppendedRows {
     payload: Vec<String>,
 }
 
+/// What a push reads ahead about its batch, in the pipeline that opens its transaction: the
+/// ids of its events (which are logged already) and the items of their keys (which are
+/// lot-tracked), one statement each.
+struct ReadAhead {
+    ids: Vec<Uuid>,
+    items: Vec<Uuid>,
+}
+
+impl ReadAhead {
+    const LOGGED_SQL: &'static str = "SELECT id, seq, payload FROM events WHERE id = ANY($1)";
+    const LOT_TRACKED_SQL: &'static str = "SELECT id, lot_tracked FROM items WHERE id = ANY($1)";
+
+    fn of(events: &[Event]) -> Self {
+        let ids = events.iter().map(|event| *event.id.as_uuid()).collect();
+        let items: HashSet<Uuid> = events
+            .iter()
+            .flat_map(|event| {
+                let deltas = event.deltas().into_iter().map(|(key, _)| key);
+                deltas.chain(event.subject_key())
+            })
+            .map(|key| *key.item.as_uuid())
+            .collect();
+        Self {
+            ids,
+            items: items.into_iter().collect(),
+        }
+    }
+}
+
 impl<'t> PgPush<'t> {
     /// The events `sql` (selecting `payload`) finds in the log, then those of this push's
     /// own appends of `kind` that `keep` takes: the appends are written only at the push's
@@ -262,100 +292,81 @@ impl<'t> PgPush<'t> {
         }
     }
 
-    /// Reads, in one statement, which of `events` are in the log already (with their seq
-    /// and payload), and, in another, which items of their keys are lot-tracked.
-    fn read_logged(&mut self, events: &[Event]) -> Result<(), ServerError> {
-        let ids: Vec<Uuid> = events.iter().map(|event| *event.id.as_uuid()).collect();
-        for row in self.tx.query(
-            "SELECT id, seq, payload FROM events WHERE id = ANY($1)",
-            &[&ids],
-        )? {
+    /// Takes what [`ReadAhead`]'s statements answered: which of `events` are in the log
+    /// already (with their seq and payload), and which items of their keys are lot-tracked.
+    fn take_read_ahead(
+        &mut self,
+        events: &[Event],
+        read_ahead: &ReadAhead,
+        logged: &[aisle_pg::Row],
+        lot_tracked: &[aisle_pg::Row],
+    ) {
+        for row in logged {
             let id = EventId::from_uuid(row.get(0));
             self.logged
                 .insert(id, (row.get(1), Payload::Stored(row.get(2))));
         }
         self.checked.extend(events.iter().map(|event| event.id));
-        let items: HashSet<Uuid> = events
-            .iter()
-            .flat_map(|event| {
-                let deltas = event.deltas().into_iter().map(|(key, _)| key);
-                deltas.chain(event.subject_key())
-            })
-            .map(|key| *key.item.as_uuid())
-            .collect();
-        let items: Vec<Uuid> = items.into_iter().collect();
-        for row in self.tx.query(
-            "SELECT id, lot_tracked FROM items WHERE id = ANY($1)",
-            &[&items],
-        )? {
+        for row in lot_tracked {
             self.lot_tracked
                 .insert(ItemId::from_uuid(row.get(0)), row.get(1));
         }
         // An item the tenant does not know is not lot-tracked, as `lot_tracked` answers.
-        for item in items {
+        for item in &read_ahead.items {
             self.lot_tracked
-                .entry(ItemId::from_uuid(item))
+                .entry(ItemId::from_uuid(*item))
                 .or_insert(false);
         }
-        Ok(())
     }
 
-    /// Writes the rows this push appended to `events`, in one statement. A plain INSERT:
-    /// under the push lock no id or seq can be taken meanwhile, so a conflict would be a
-    /// broken invariant, and it fails the push rather than drop an event it reported applied.
-    fn write_log(&mut self, now_ms: i64) -> Result<(), ServerError> {
-        if self.appended.seq.is_empty() {
-            return Ok(());
-        }
-        self.write_outbox()?;
-        let rows = &self.appended;
-        self.tx.execute(
-            "INSERT INTO events (seq, id, warehouse, device, hlc, kind, received_ms, payload)
-             SELECT seq, id, warehouse, device, hlc, kind, $7, payload
-             FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::bigint[],
-                         $6::text[], $8::text[])
-                  AS appended (seq, id, warehouse, device, hlc, kind, payload)",
-            &[
-                &rows.seq,
-                &rows.id,
-                &rows.warehouse,
-                &rows.device,
-                &rows.hlc,
-                &rows.kind,
-                &now_ms,
-                &rows.payload,
-            ],
-        )?;
-        Ok(())
-    }
-}
-
-impl PgPush<'_> {
-    /// Writes the ERP outbox rows this push derived, in one statement. A message id the
+    /// The statements writing what this push appended: its ERP outbox rows, then its rows
+    /// of `events`, one statement each. A plain INSERT for the log: under the push lock no
+    /// id or seq can be taken meanwhile, so a conflict would be a broken invariant, and it
+    /// fails the push rather than drop an event it reported applied. A message id the
     /// outbox holds already (derived by an earlier push) is kept once.
-    fn write_outbox(&mut self) -> Result<(), ServerError> {
-        let rows = &self.outbox;
-        if rows.id.is_empty() {
-            return Ok(());
+    fn log_writes(&mut self, now_ms: i64) -> Vec<Deferred> {
+        let mut writes = Vec::new();
+        let outbox = std::mem::take(&mut self.outbox);
+        if !outbox.id.is_empty() {
+            writes.push(Deferred::new(
+                "INSERT INTO erp_outbox (position, id, tenant, warehouse, type, version, occurred_ms, cause_seq, body)
+                 SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[],
+                                      $6::bigint[], $7::bigint[], $8::bigint[], $9::text[])
+                 ON CONFLICT (id) WHERE type IN ('stock.adjusted', 'pick_list.completed') DO NOTHING",
+                vec![
+                    Box::new(outbox.position),
+                    Box::new(outbox.id),
+                    Box::new(outbox.tenant),
+                    Box::new(outbox.warehouse),
+                    Box::new(outbox.kind),
+                    Box::new(outbox.version),
+                    Box::new(outbox.occurred_ms),
+                    Box::new(outbox.cause_seq),
+                    Box::new(outbox.body),
+                ],
+            ));
         }
-        self.tx.execute(
-            "INSERT INTO erp_outbox (position, id, tenant, warehouse, type, version, occurred_ms, cause_seq, body)
-             SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[],
-                                  $6::bigint[], $7::bigint[], $8::bigint[], $9::text[])
-             ON CONFLICT (id) WHERE type IN ('stock.adjusted', 'pick_list.completed') DO NOTHING",
-            &[
-                &rows.position,
-                &rows.id,
-                &rows.tenant,
-                &rows.warehouse,
-                &rows.kind,
-                &rows.version,
-                &rows.occurred_ms,
-                &rows.cause_seq,
-                &rows.body,
-            ],
-        )?;
-        Ok(())
+        let rows = std::mem::take(&mut self.appended);
+        if !rows.seq.is_empty() {
+            writes.push(Deferred::new(
+                "INSERT INTO events (seq, id, warehouse, device, hlc, kind, received_ms, payload)
+                 SELECT seq, id, warehouse, device, hlc, kind, $7, payload
+                 FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::bigint[],
+                             $6::text[], $8::text[])
+                      AS appended (seq, id, warehouse, device, hlc, kind, payload)",
+                vec![
+                    Box::new(rows.seq),
+                    Box::new(rows.id),
+                    Box::new(rows.warehouse),
+                    Box::new(rows.device),
+                    Box::new(rows.hlc),
+                    Box::new(rows.kind),
+                    Box::new(now_ms),
+                    Box::new(rows.payload),
+                ],
+            ));
+        }
+        writes
     }
 }
 
@@ -741,25 +752,38 @@ impl PgStorage {
         let cached = self.key_cache.take(tenant);
         let mut conn = self.pools.connect(context)?;
         let tx = conn.transaction()?;
-        tx.advisory_lock(PUSH_LOCK)?;
-        self.moving(context, super::moving::check_writable(&tx))?;
-        // Where the log and the outbox go on, and the projection's marker, in one round trip.
-        let next = tx.query_one(
-            "SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM events),
-                    (SELECT COALESCE(MAX(position), 0) + 1 FROM erp_outbox),
-                    (SELECT token FROM projection_marker)",
-            &[],
-        )?;
+        // One round trip: the push lock, then (each statement starting once the one before
+        // it has ended, so under the lock) the fence, where the log and the outbox go on
+        // with the projection's marker, and the read-ahead of the batch.
+        let read_ahead = ReadAhead::of(events);
+        let answers = tx.pipeline(&[
+            (aisle_pg::ADVISORY_LOCK_SQL, &[&PUSH_LOCK]),
+            (super::moving::FENCE_SQL, &[&super::moving::FENCE]),
+            (
+                "SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM events),
+                        (SELECT COALESCE(MAX(position), 0) + 1 FROM erp_outbox),
+                        (SELECT token FROM projection_marker)",
+                &[],
+            ),
+            (ReadAhead::LOGGED_SQL, &[&read_ahead.ids]),
+            (ReadAhead::LOT_TRACKED_SQL, &[&read_ahead.items]),
+        ])?;
+        let [_, fence, next, logged, lot_tracked] = answers.as_slice() else {
+            unreachable!("a pipeline answers each of its statements");
+        };
+        self.moving(context, super::moving::check_writable_rows(&fence.rows))?;
+        let next = next.rows.first().ok_or(aisle_pg::PgError::RowCount)?;
         let base = cached.filter(|keys| keys.is_current(next.get(2)));
         let metrics = self.pools.metrics();
         match base {
             Some(_) => metrics.key_cache_hits.inc(),
             None => metrics.key_cache_misses.inc(),
         };
+        let token = new_token();
         let (result, key_ids, states) = {
             let mut push = PgPush::new(&tx, next.get(0));
             push.outbox.next_position = Some(next.get(1));
-            push.read_logged(events)?;
+            push.take_read_ahead(events, &read_ahead, &logged.rows, &lot_tracked.rows);
             if let Some(keys) = &base {
                 push.ledger.seed_keys(events, |key| keys.get(key));
             }
@@ -770,14 +794,19 @@ impl PgStorage {
             push.ledger.prefetch(events)?;
             push.ledger.create_absent_keys()?;
             let result = work(&mut push)?;
-            push.write_log(now_ms)?;
-            let (key_ids, states) = push.ledger.finish_with_states()?;
+            // The push's writes, sent together: the outbox and the log, then the projection
+            // (whose deltas refer to the log's rows), then the projection's marker as this
+            // push leaves the key tables (the triggers cleared it at each write before it).
+            let mut writes = push.log_writes(now_ms);
+            let (projection, key_ids, states) = push.ledger.finish_deferred()?;
+            writes.extend(projection);
+            writes.push(Deferred::new(
+                "UPDATE projection_marker SET token = $1",
+                vec![Box::new(token)],
+            ));
+            tx.run_deferred(&writes)?;
             (result, key_ids, states)
         };
-        // The last write to the projection's key tables is done: mark them as this push
-        // leaves them (the triggers cleared the marker at each write before this one).
-        let token = new_token();
-        tx.execute("UPDATE projection_marker SET token = $1", &[&token])?;
         tx.commit()?;
         self.key_cache.put(tenant, base, token, key_ids, states);
         // A tenant that pushes keeps its size measured on its own connection, half a refresh
