@@ -50,6 +50,8 @@ pub enum PgError {
     NewerSchema { found: u32, known: u32 },
     #[error("postgresql: a statement expected to return one row returned another number")]
     RowCount,
+    #[error("postgresql: the statement takes {expected} parameters, {given} were given")]
+    Parameters { expected: usize, given: usize },
 }
 
 impl PgError {
@@ -123,15 +125,16 @@ impl PgConn {
 
 /// A transaction driven from a blocking thread.
 ///
-/// A statement text runs in one of two ways. The first time this process meets it, it is
-/// prepared (a round trip for Parse and Describe, then one to run it, and a Close before the
-/// transaction ends), and PostgreSQL's parameter types for it are kept process-wide (see
-/// [`known_types`]). From then on, a transaction's first run of that text sends Parse, Bind
-/// and Execute of an unnamed statement together with those types (`query_typed`): one round
-/// trip and nothing to close. A text run a second time in the same transaction is prepared
-/// there and reused for the rest of it, so a statement run per event is parsed once. Neither
-/// way leaves anything on the server connection after the transaction (see the crate doc on
-/// PgBouncer).
+/// A statement text runs in one of two ways. A transaction's first run of a text sends Parse,
+/// Bind and Execute of an unnamed statement together, with the parameter types PostgreSQL
+/// gave that text (`query_typed`): one round trip, and nothing to close. The types are kept
+/// process-wide (see [`known_types`]); the first time this process meets a text, it prepares
+/// it once to learn them and closes it at once, inside the transaction. A text run a second
+/// time in the same transaction is prepared there and reused for the rest of it (so a
+/// statement run per event is parsed once), and closed before the transaction ends, as is a
+/// text whose types are not kept (see [`cacheable_types`]). A row keeps its statement alive:
+/// rows of a prepared statement must not outlive the transaction, or its Close goes out after
+/// COMMIT (see the crate doc on PgBouncer); an unnamed statement's rows have nothing to close.
 ///
 /// [`PgTx::pipeline`] sends several statements at once and waits once.
 pub struct PgTx<'c> {
@@ -222,43 +225,86 @@ fn known_types() -> &'static std::sync::RwLock<HashMap<String, Vec<Type>>> {
     KNOWN.get_or_init(Default::default)
 }
 
-fn remember_types(sql: &str, statement: &tokio_postgres::Statement) {
-    let mut known = known_types().write().expect("statement types poisoned");
-    if known.len() < KNOWN_TYPES_CAP {
-        known.insert(sql.to_owned(), statement.params().to_vec());
+/// The parameter types of `statement`, if they may be kept for its text: every type of its
+/// parameters and columns is one of PostgreSQL's built-in types, whose ids are the same in
+/// every database. An enum, a domain or an extension's type has an id of its own in each
+/// database (and reading a column of one makes the driver query the catalog): such a text
+/// is prepared in each transaction instead. The schemas have none today.
+fn cacheable_types(statement: &tokio_postgres::Statement) -> Option<Vec<Type>> {
+    let built_in = |ty: &Type| Type::from_oid(ty.oid()).is_some();
+    let columns = statement.columns().iter().map(|column| column.type_());
+    let all_built_in = statement.params().iter().chain(columns).all(built_in);
+    all_built_in.then(|| statement.params().to_vec())
+}
+
+/// Keeps `types` for `sql`, unless the cache is full: whether they are kept.
+fn remember_types(sql: &str, types: &[Type]) -> bool {
+    if known_types()
+        .read()
+        .expect("statement types poisoned")
+        .contains_key(sql)
+    {
+        return true;
     }
+    let mut known = known_types().write().expect("statement types poisoned");
+    if known.len() >= KNOWN_TYPES_CAP {
+        return false;
+    }
+    known.insert(sql.to_owned(), types.to_vec());
+    true
 }
 
 impl<'c> PgTx<'c> {
-    /// How to run `sql` now, preparing it if it must be.
+    /// How to run `sql` now, preparing it if it must be (see [`PgTx`]).
     fn plan(&self, sql: &str) -> Result<Plan, PgError> {
         let mut statements = self.statements.lock().expect("statement cache poisoned");
         match statements.get(sql) {
             Some(Use::Prepared(statement)) => return Ok(Plan::Prepared(statement.clone())),
-            Some(Use::Typed) => {}
+            Some(Use::Typed) => return self.prepare(&mut statements, sql),
+            None => {}
+        }
+        let known = known_types()
+            .read()
+            .expect("statement types poisoned")
+            .get(sql)
+            .cloned();
+        let types = match known {
+            Some(types) => types,
             None => {
-                let known = known_types().read().expect("statement types poisoned");
-                if let Some(types) = known.get(sql) {
-                    statements.insert(sql.to_owned(), Use::Typed);
-                    return Ok(Plan::Typed(types.clone()));
+                // Met first: prepared only to learn its types, and closed at once (the
+                // statement is dropped here, so its Close goes out now, in this transaction).
+                let statement = self.runtime.block_on(self.tx.prepare(sql))?;
+                match cacheable_types(&statement) {
+                    Some(types) if remember_types(sql, &types) => types,
+                    _ => {
+                        statements.insert(sql.to_owned(), Use::Prepared(statement.clone()));
+                        return Ok(Plan::Prepared(statement));
+                    }
                 }
             }
-        }
+        };
+        statements.insert(sql.to_owned(), Use::Typed);
+        Ok(Plan::Typed(types))
+    }
+
+    /// Prepares `sql` for the rest of the transaction.
+    fn prepare(&self, statements: &mut HashMap<String, Use>, sql: &str) -> Result<Plan, PgError> {
         let statement = self.runtime.block_on(self.tx.prepare(sql))?;
-        remember_types(sql, &statement);
         statements.insert(sql.to_owned(), Use::Prepared(statement.clone()));
         Ok(Plan::Prepared(statement))
     }
 
     /// Runs `sql` as `plan` says, collecting its rows and the count of rows it changed.
-    async fn run(
-        &self,
-        sql: &str,
-        plan: Plan,
-        params: Params<'_>,
-    ) -> Result<Answer, tokio_postgres::Error> {
+    async fn run(&self, sql: &str, plan: Plan, params: Params<'_>) -> Result<Answer, PgError> {
         let stream = match plan {
             Plan::Typed(types) => {
+                // The driver checks this for a prepared statement, not for an unnamed one.
+                if params.len() != types.len() {
+                    return Err(PgError::Parameters {
+                        expected: types.len(),
+                        given: params.len(),
+                    });
+                }
                 let typed = params.iter().copied().zip(types);
                 self.tx.query_typed_raw(sql, typed).await?
             }
@@ -279,7 +325,7 @@ impl<'c> PgTx<'c> {
 
     fn answer(&self, sql: &str, params: Params<'_>) -> Result<Answer, PgError> {
         let plan = self.plan(sql)?;
-        Ok(self.runtime.block_on(self.run(sql, plan, params))?)
+        self.runtime.block_on(self.run(sql, plan, params))
     }
 
     /// Runs a statement; the number of rows it changed.
@@ -306,12 +352,14 @@ impl<'c> PgTx<'c> {
 
     /// Runs `statements` in their order, sending them all before waiting for any answer
     /// (one round trip instead of one each): the answers in the same order, or the first
-    /// statement's error in that order. A statement after a failed one is not run (the
-    /// transaction is aborted), so its error is never the one returned.
+    /// statement's error in that order. No statement after a failed one runs: one the
+    /// server failed aborts the transaction, and one refused before it was sent (a value
+    /// of the wrong type, a wrong number of parameters) stops those after it from being sent.
     ///
-    /// Each statement starts after the one before it has ended, as if run one by one, so a
-    /// statement may rely on an earlier one (a lock taken, a row written). Only its
-    /// parameters must be known before the first is sent.
+    /// On the server each statement starts after the one before it has ended, as if run one
+    /// by one, so a statement may rely on the locks an earlier one took and the rows it
+    /// wrote. Not on its schema changes: every text is parsed, or prepared, before the first
+    /// statement is sent.
     pub fn pipeline(&self, statements: &[(&str, Params<'_>)]) -> Result<Vec<Answer>, PgError> {
         let plans = statements
             .iter()
@@ -322,7 +370,15 @@ impl<'c> PgTx<'c> {
             .zip(plans)
             .map(|((sql, params), plan)| self.run(sql, plan, params));
         let answers = self.runtime.block_on(in_order(runs.collect()));
-        Ok(answers.into_iter().collect::<Result<Vec<_>, _>>()?)
+        let mut answered = Vec::with_capacity(answers.len());
+        for answer in answers {
+            match answer {
+                Some(answer) => answered.push(answer?),
+                // Not sent, because one before it was refused, whose error came first.
+                None => unreachable!("a statement is left unsent only after a refused one"),
+            }
+        }
+        Ok(answered)
     }
 
     /// Runs `statements` as one [`PgTx::pipeline`].
@@ -384,16 +440,33 @@ impl<'c> PgTx<'c> {
 /// Awaits `futures`, polling them in their order every time: each statement future sends its
 /// messages on its first poll, so they reach the connection, and the server, in this order
 /// (`futures_util::future::join_all` happens to poll in order too, but does not promise it).
-async fn in_order<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+/// A future that is ready at its first poll has had no answer from the server: it failed
+/// before sending. If it failed, the futures after it are never polled, so never sent, and
+/// their place in the answer is `None`; the ones before it are still driven to their end.
+async fn in_order<T, F>(futures: Vec<F>) -> Vec<Option<Result<T, PgError>>>
+where
+    F: std::future::Future<Output = Result<T, PgError>>,
+{
     let mut futures: Vec<_> = futures
         .into_iter()
         .map(|future| Box::pin(futures_util::future::maybe_done(future)))
         .collect();
+    let mut started = 0;
+    let mut refused = false;
     std::future::poll_fn(|context| {
         let mut all_done = true;
-        for future in &mut futures {
+        for (index, future) in futures.iter_mut().enumerate() {
+            let first_poll = index == started;
+            if first_poll {
+                if refused {
+                    break;
+                }
+                started += 1;
+            }
             if std::future::Future::poll(future.as_mut(), context).is_pending() {
                 all_done = false;
+            } else if first_poll && matches!(future.as_mut().output_mut(), Some(Err(_))) {
+                refused = true;
             }
         }
         if all_done {
@@ -403,8 +476,12 @@ async fn in_order<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
         }
     })
     .await;
-    futures
+    let total = futures.len();
+    let mut outputs: Vec<_> = futures
         .iter_mut()
-        .map(|future| future.as_mut().take_output().expect("every future is done"))
-        .collect()
+        .take(started)
+        .map(|future| future.as_mut().take_output())
+        .collect();
+    outputs.resize_with(total, || None);
+    outputs
 }

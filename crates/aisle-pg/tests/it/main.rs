@@ -405,4 +405,35 @@ fn a_pipeline_runs_its_statements_in_order_and_answers_the_first_error(#[case] v
         .get(0);
     assert_eq!(count, 4);
     tx.commit().unwrap();
+
+    // A statement refused before it is sent (a value of the wrong type) stops the ones after
+    // it from being sent at all; the one before it still runs. Sequences are not rolled back,
+    // so they count what ran.
+    let tx = conn.transaction().unwrap();
+    tx.batch_execute("CREATE SEQUENCE ran").unwrap();
+    tx.commit().unwrap();
+    let tx = conn.transaction().unwrap();
+    let error = tx
+        .pipeline(&[
+            ("SELECT nextval('ran')", &[]),
+            ("SELECT $1::BIGINT + 1", &[&"not a number"]),
+            ("SELECT nextval('ran')", &[]),
+        ])
+        .unwrap_err();
+    assert!(error.code().is_none(), "refused by the driver: {error}");
+    tx.rollback().unwrap();
+    let tx = conn.transaction().unwrap();
+    let ran: i64 = tx
+        .query_one("SELECT last_value FROM ran", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(ran, 1, "only the statement before the refused one ran");
+    // A wrong number of parameters is refused too, whichever way the text runs.
+    for _ in 0..2 {
+        let error = tx
+            .query_one("SELECT $1::BIGINT", &[&1_i64, &2_i64])
+            .unwrap_err();
+        assert!(error.code().is_none(), "{error}");
+    }
+    tx.rollback().unwrap();
 }

@@ -179,8 +179,10 @@ fn a_text_met_before_runs_unnamed_in_one_round_trip_and_a_repeated_one_is_prepar
     let run = |tx: &aisle_pg::PgTx<'_>, n: i32| -> i32 { tx.query_one(sql, &[&n]).unwrap().get(0) };
 
     let tx = conn.transaction().unwrap();
-    assert_eq!(run(&tx, 1), 41);
+    // A row kept past COMMIT, as callers do: it must not hold a statement open.
+    let kept = tx.query_one(sql, &[&1_i32]).unwrap();
     tx.commit().unwrap();
+    assert_eq!(kept.get::<_, i32>(0), 41);
     let parses = |messages: &[(u8, Vec<u8>)]| -> Vec<String> {
         messages
             .iter()
@@ -191,16 +193,36 @@ fn a_text_met_before_runs_unnamed_in_one_round_trip_and_a_repeated_one_is_prepar
             .collect()
     };
     let first = parses(&proxy.messages());
-    assert_eq!(first.len(), 1, "met first: prepared once");
-    assert!(!first[0].is_empty(), "met first: a named statement");
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert!(
+        !first[0].is_empty() && first[1].is_empty(),
+        "met first: prepared to learn its types, then run unnamed: {first:?}"
+    );
 
     // Met before: the transaction's first run is unnamed, with its types, nothing to close.
     let tx = conn.transaction().unwrap();
     assert_eq!(run(&tx, 2), 42);
     tx.commit().unwrap();
-    let second = parses(&proxy.messages());
-    assert_eq!(second.len(), 2, "{second:?}");
-    assert_eq!(second[1], "", "met before: an unnamed statement");
+    let messages = proxy.messages();
+    let second = parses(&messages);
+    assert_eq!(second.len(), 3, "{second:?}");
+    assert_eq!(second[2], "", "met before: an unnamed statement");
+    // …with the parameter's type PostgreSQL gave the text (int4, oid 23), not left for the
+    // server to infer.
+    let unnamed = messages
+        .iter()
+        .filter(|(kind, body)| {
+            *kind == b'P' && parse_message(body) == (String::new(), sql.to_owned())
+        })
+        .map(|(_, body)| body.clone())
+        .next_back()
+        .unwrap();
+    let types_at = 1 + sql.len() + 1; // after "" and the query, each ending in \0
+    assert_eq!(
+        &unnamed[types_at..],
+        &[0, 1, 0, 0, 0, 23],
+        "one parameter type, int4"
+    );
 
     // Run three times in one transaction: unnamed once, then prepared once and reused.
     let tx = conn.transaction().unwrap();
@@ -211,12 +233,63 @@ fn a_text_met_before_runs_unnamed_in_one_round_trip_and_a_repeated_one_is_prepar
     tx.commit().unwrap();
     let messages = proxy.messages();
     let third = parses(&messages);
-    assert_eq!(third.len(), 4, "{third:?}");
-    assert_eq!(third[2], "", "the transaction's first run is unnamed");
-    assert!(!third[3].is_empty(), "its second run prepares the text");
+    assert_eq!(third.len(), 5, "{third:?}");
+    assert_eq!(third[3], "", "the transaction's first run is unnamed");
+    assert!(!third[4].is_empty(), "its second run prepares the text");
     assert_eq!(
         unclosed_at_end(&messages),
         Vec::<(String, String)>::new(),
         "every prepared statement is closed inside its transaction"
+    );
+    drop(kept);
+}
+
+#[test]
+fn a_pipeline_sends_its_statements_before_the_first_is_answered() {
+    let cluster = PgCluster::start().unwrap();
+    let proxy = RecordingProxy::start(cluster.port());
+    let through_proxy = crate::pool(
+        &format!(
+            "postgres://aisle@127.0.0.1:{}/aisle?sslmode=disable",
+            proxy.port
+        ),
+        1,
+    );
+    let direct = crate::pool(&cluster.url("aisle"), 1);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let handle = runtime.handle().clone();
+    // Another transaction holds the lock the pipeline's first statement waits for.
+    let mut holder = aisle_pg::connect(&direct, &handle).unwrap();
+    let holding = holder.transaction().unwrap();
+    holding.advisory_lock(4_711).unwrap();
+
+    let after_lock = "SELECT 41 + $1 AS sent_while_the_lock_waits";
+    let pipeline = std::thread::spawn(move || {
+        let mut conn = aisle_pg::connect(&through_proxy, &handle).unwrap();
+        let tx = conn.transaction().unwrap();
+        let answers = tx
+            .pipeline(&[
+                (aisle_pg::ADVISORY_LOCK_SQL, &[&4_711_i64]),
+                (after_lock, &[&1_i32]),
+            ])
+            .unwrap();
+        let answer: i32 = answers[1].rows[0].get(0);
+        drop(answers);
+        tx.commit().unwrap();
+        answer
+    });
+    // The second statement's unnamed Parse reaches the server while the first still waits.
+    let sent_while_waiting = (0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        proxy.messages().iter().any(|(kind, body)| {
+            *kind == b'P' && parse_message(body) == (String::new(), after_lock.to_owned())
+        })
+    });
+    assert!(!pipeline.is_finished(), "the pipeline waits for the lock");
+    holding.commit().unwrap();
+    assert_eq!(pipeline.join().unwrap(), 42);
+    assert!(
+        sent_while_waiting,
+        "the statement after the lock was sent before the lock was granted"
     );
 }
