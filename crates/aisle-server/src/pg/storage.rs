@@ -773,7 +773,9 @@ impl PgStorage {
         };
         self.moving(context, super::moving::check_writable_rows(&fence.rows))?;
         let next = next.rows.first().ok_or(aisle_pg::PgError::RowCount)?;
-        let base = cached.filter(|keys| keys.is_current(next.get(2)));
+        let (next_seq, next_position, marker): (i64, i64, Option<Uuid>) =
+            (next.get(0), next.get(1), next.get(2));
+        let base = cached.filter(|keys| keys.is_current(marker));
         let metrics = self.pools.metrics();
         match base {
             Some(_) => metrics.key_cache_hits.inc(),
@@ -781,9 +783,11 @@ impl PgStorage {
         };
         let token = new_token();
         let (result, key_ids, states) = {
-            let mut push = PgPush::new(&tx, next.get(0));
-            push.outbox.next_position = Some(next.get(1));
+            let mut push = PgPush::new(&tx, next_seq);
+            push.outbox.next_position = Some(next_position);
             push.take_read_ahead(events, &read_ahead, &logged.rows, &lot_tracked.rows);
+            // No row outlives the transaction (see `aisle_pg::PgTx`).
+            drop(answers);
             if let Some(keys) = &base {
                 push.ledger.seed_keys(events, |key| keys.get(key));
             }

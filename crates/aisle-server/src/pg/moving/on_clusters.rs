@@ -199,10 +199,11 @@ fn a_move_with_pushes_and_upserts_running_loses_nothing_and_duplicates_nothing()
         moving.store(false, Ordering::SeqCst);
         // A figure, not an assertion: how long writes were paused under this load.
         eprintln!(
-            "moved under load: {} events copied, writes paused {:?} ms, {} pushes refused",
+            "moved under load: {} events copied, writes paused {:?} ms, {} pushes refused, {} items upserted",
             report.events_copied,
             report.paused_ms,
-            refusals.load(Ordering::SeqCst)
+            refusals.load(Ordering::SeqCst),
+            skus.lock().expect("lock").len()
         );
     });
     assert_eq!(setup.cluster_of_tenant(), "b");
@@ -233,10 +234,19 @@ fn a_move_with_pushes_and_upserts_running_loses_nothing_and_duplicates_nothing()
         vec![pushed as i64],
         "the projection on b holds every receipt once"
     );
-    let changes = fresh
-        .master_changes(&context(tenant), 0, 1000)
-        .expect("master changes");
-    let got: BTreeSet<String> = changes.items.iter().map(|item| item.sku.clone()).collect();
+    // Every page: a busy move sees more upserts than one page holds.
+    let mut got = BTreeSet::new();
+    let mut after = 0;
+    loop {
+        let page = fresh
+            .master_changes(&context(tenant), after, 1000)
+            .expect("master changes");
+        got.extend(page.items.iter().map(|item| item.sku.clone()));
+        if page.next == after {
+            break;
+        }
+        after = page.next;
+    }
     let want: BTreeSet<String> = skus.lock().expect("lock").iter().cloned().collect();
     assert_eq!(got, want, "every master-data upsert made it to b");
     // New writes get new key ids and versions on b, after the copied ones.
