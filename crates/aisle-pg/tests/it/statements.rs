@@ -47,6 +47,18 @@ impl RecordingProxy {
         RecordingProxy { port, sent }
     }
 
+    /// A pool of one connection to the cluster's `aisle` database through this proxy (it
+    /// serves one client connection).
+    fn pool(&self) -> deadpool_postgres::Pool {
+        crate::pool(
+            &format!(
+                "postgres://aisle@127.0.0.1:{}/aisle?sslmode=disable",
+                self.port
+            ),
+            1,
+        )
+    }
+
     /// The frontend messages sent so far, after the startup message: (type, body).
     fn messages(&self) -> Vec<(u8, Vec<u8>)> {
         let bytes = self.sent.lock().unwrap().clone();
@@ -103,13 +115,7 @@ fn unclosed_at_end(messages: &[(u8, Vec<u8>)]) -> Vec<(String, String)> {
 fn prepared_statements_are_closed_before_commit_or_rollback() {
     let cluster = PgCluster::start().unwrap();
     let proxy = RecordingProxy::start(cluster.port());
-    let pool = crate::pool(
-        &format!(
-            "postgres://aisle@127.0.0.1:{}/aisle?sslmode=disable",
-            proxy.port
-        ),
-        1,
-    );
+    let pool = proxy.pool();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut conn = aisle_pg::connect(&pool, runtime.handle()).unwrap();
 
@@ -165,13 +171,7 @@ fn parse_message(body: &[u8]) -> (String, String) {
 fn a_text_met_before_runs_unnamed_in_one_round_trip_and_a_repeated_one_is_prepared() {
     let cluster = PgCluster::start().unwrap();
     let proxy = RecordingProxy::start(cluster.port());
-    let pool = crate::pool(
-        &format!(
-            "postgres://aisle@127.0.0.1:{}/aisle?sslmode=disable",
-            proxy.port
-        ),
-        1,
-    );
+    let pool = proxy.pool();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let mut conn = aisle_pg::connect(&pool, runtime.handle()).unwrap();
     // A text no other test of this process runs, so this process has not met it yet.
@@ -248,13 +248,7 @@ fn a_text_met_before_runs_unnamed_in_one_round_trip_and_a_repeated_one_is_prepar
 fn a_pipeline_sends_its_statements_before_the_first_is_answered() {
     let cluster = PgCluster::start().unwrap();
     let proxy = RecordingProxy::start(cluster.port());
-    let through_proxy = crate::pool(
-        &format!(
-            "postgres://aisle@127.0.0.1:{}/aisle?sslmode=disable",
-            proxy.port
-        ),
-        1,
-    );
+    let through_proxy = proxy.pool();
     let direct = crate::pool(&cluster.url("aisle"), 1);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let handle = runtime.handle().clone();
