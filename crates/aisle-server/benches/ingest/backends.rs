@@ -32,7 +32,8 @@
 //! Before (b), (c) and (d) each device makes one untimed one-event push, so opening a tenant
 //! (its migrations on PostgreSQL) is not in their figures; it is in (a)'s touch time.
 //! `AISLE_BENCH_BACKENDS` picks the backends (default `sqlite,postgres`);
-//! PostgreSQL gets one tuning, `autovacuum_naptime = 600` ([`PG_TUNING`]);
+//! PostgreSQL gets two tunings, `autovacuum_naptime = 600` and `shared_buffers = 2GB`
+//! ([`PG_TUNING`]);
 //! `AISLE_BENCH_PG_SETTINGS=name=value,…` tries others instead, `none` none (printed).
 //!
 //! What the ERP outbox costs ingest (issue 16: at most 15%): after each backend, a second
@@ -80,12 +81,18 @@ const PG_SETTINGS: &[(&str, &str)] = &[
     ("shared_buffers", "128MB"),
 ];
 
-/// What this benchmark tunes over PostgreSQL's defaults, as docs/scaling.md recommends for
-/// a cluster of many tenant databases: the autovacuum launcher starts a worker in each
-/// database once per `autovacuum_naptime`, so with the default 1 min and 600 databases it
-/// starts one every 100 ms, which took about a fifth of this machine's push throughput
-/// (docs/BENCHMARKS.md).
-const PG_TUNING: &str = "autovacuum_naptime=600";
+/// What this benchmark tunes over PostgreSQL's defaults, as docs/scaling.md ("Tuning a
+/// cluster of many tenant databases") recommends:
+/// - `autovacuum_naptime`: the autovacuum launcher starts a worker in each database once per
+///   naptime, so with the default 1 min and 600 databases it starts one every 100 ms, which
+///   took about a fifth of this machine's push throughput;
+/// - `shared_buffers`: the default 128MB is initdb's conservative floor. The closed loop's 50
+///   tenant databases write over half a gigabyte of tables and indexes, so at 128MB PostgreSQL
+///   kept evicting dirty pages into the kernel's page cache and reading them back (copying
+///   pages in and out of the kernel was 11% of the machine's samples); 2GB (a twelfth of
+///   this machine's 24 GiB, under PostgreSQL's own advice of a quarter of RAM, as the server
+///   and the client share the machine) holds them (docs/BENCHMARKS.md, "shared_buffers").
+const PG_TUNING: &str = "autovacuum_naptime=600,shared_buffers=2GB";
 
 /// One backend's figures, as a child prints them.
 #[derive(Debug, Default, Serialize, Deserialize)]
