@@ -26,8 +26,15 @@ use aisle_pg::Migration;
 /// database's list places each at a number of its own, after the migration that creates
 /// `events` (`Migration { version: N, ..MIGRATIONS[0] }`); the projection needs from it
 /// `events (seq BIGINT, id uuid, hlc BIGINT, device uuid, payload TEXT)`.
-pub const MIGRATIONS: [Migration; 1] = [Migration {
-    version: 1,
-    name: "projection_init",
-    sql: include_str!("../../../../migrations/projection/pg/0001_init.sql"),
-}];
+pub const MIGRATIONS: [Migration; 2] = [
+    Migration {
+        version: 1,
+        name: "projection_init",
+        sql: include_str!("../../../../migrations/projection/pg/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "projection_lighter_key_writes",
+        sql: include_str!("../../../../migrations/projection/pg/0002_lighter_key_writes.sql"),
+    },
+];

@@ -61,6 +61,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "tenant_projection_marker",
         sql: include_str!("../../../../migrations/cloud/pg/tenant/0009_projection_marker.sql"),
     },
+    Migration {
+        version: 11,
+        ..aisle_projection::pg::MIGRATIONS[1]
+    },
 ];
 
 /// The schema version this build brings a tenant database to.

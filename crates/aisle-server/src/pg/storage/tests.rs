@@ -185,6 +185,96 @@ fn received_against_a_receipt_is_read_through_its_partial_index() {
     assert_eq!(received_against_asn_1_through_the_index(&tx).len(), 2);
 }
 
+/// Projection migration 2 (tenant migration 11): a new stock key writes no index that
+/// repeats the unique index's prefix, the stock of one location is still read through an
+/// index (that prefix), and the key states' pages keep room for updates in place.
+#[test]
+fn a_new_key_writes_no_redundant_index_and_a_location_is_still_read_by_index() {
+    let fixture = PgFixture::start(PgPoolConfig::default());
+    let tenant = fixture.add_tenant();
+    let context = context(tenant);
+    let storage = &fixture.storage;
+    let events: Vec<Event> = [(1, 1), (1, 2), (2, 1), (3, 3)]
+        .into_iter()
+        .map(|(location, item)| {
+            event(
+                tenant,
+                u64::from(location * 10 + item),
+                received(&key(location, item, None), 5),
+            )
+        })
+        .collect();
+    storage.push(&context, &events, NOW_MS).expect("push");
+    let at_location_1 = storage
+        .stock(
+            &context,
+            crate::storage::StockFilter {
+                item: None,
+                location: Some(key(1, 1, None).location),
+            },
+        )
+        .expect("stock");
+    assert_eq!(
+        at_location_1
+            .rows
+            .iter()
+            .map(|row| (row.item, row.on_hand))
+            .collect::<Vec<_>>(),
+        {
+            let mut expected = vec![(key(1, 1, None).item, 5), (key(1, 2, None).item, 5)];
+            expected.sort();
+            expected
+        }
+    );
+    let mut conn = storage.pools.connect(&context).expect("a connection");
+    let tx = conn.transaction().expect("begin");
+    let indexes: Vec<String> = tx
+        .query(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'stock_keys' ORDER BY indexname",
+            &[],
+        )
+        .expect("indexes")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(
+        indexes,
+        [
+            "stock_keys_by_item",
+            "stock_keys_pkey",
+            "stock_keys_warehouse_location_item_lot_key"
+        ]
+    );
+    tx.batch_execute("SET LOCAL enable_seqscan = off")
+        .expect("no seq scans");
+    let plan: Vec<String> = tx
+        .query(
+            &format!(
+                "EXPLAIN SELECT key_id FROM stock_keys WHERE warehouse = '{}' AND location = '{}'",
+                key(1, 1, None).warehouse.as_uuid(),
+                key(1, 1, None).location.as_uuid()
+            ),
+            &[],
+        )
+        .expect("explain")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(
+        plan.iter()
+            .any(|line| line.contains("stock_keys_warehouse_location_item_lot_key")),
+        "{plan:#?}"
+    );
+    let options: Option<Vec<String>> = tx
+        .query_one(
+            "SELECT reloptions FROM pg_class WHERE relname = 'key_states'",
+            &[],
+        )
+        .expect("key_states")
+        .get(0);
+    assert_eq!(options, Some(vec!["fillfactor=70".to_owned()]));
+}
+
 /// The events received against ASN-1 in the test warehouse, looked up with
 /// `RECEIVED_AGAINST_SQL` in `tx` with seq scans off, after checking that its plan reads the
 /// receipts' partial index. Sorted by id.
