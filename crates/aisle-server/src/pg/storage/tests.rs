@@ -147,15 +147,7 @@ fn received_against_a_receipt_is_read_through_its_partial_index() {
     storage.push(&context, &events, NOW_MS).expect("push");
     let mut conn = storage.pools.connect(&context).expect("a connection");
     let tx = conn.transaction().expect("begin");
-    let indexes: Vec<String> = tx
-        .query(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'events' ORDER BY indexname",
-            &[],
-        )
-        .expect("indexes")
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let indexes = index_names(&tx, "events");
     assert!(
         !indexes
             .iter()
@@ -228,15 +220,7 @@ fn a_new_key_writes_no_redundant_index_and_a_location_is_still_read_by_index() {
     );
     let mut conn = storage.pools.connect(&context).expect("a connection");
     let tx = conn.transaction().expect("begin");
-    let indexes: Vec<String> = tx
-        .query(
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'stock_keys' ORDER BY indexname",
-            &[],
-        )
-        .expect("indexes")
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let indexes = index_names(&tx, "stock_keys");
     assert_eq!(
         indexes,
         [
@@ -247,19 +231,14 @@ fn a_new_key_writes_no_redundant_index_and_a_location_is_still_read_by_index() {
     );
     tx.batch_execute("SET LOCAL enable_seqscan = off")
         .expect("no seq scans");
-    let plan: Vec<String> = tx
-        .query(
-            &format!(
-                "EXPLAIN SELECT key_id FROM stock_keys WHERE warehouse = '{}' AND location = '{}'",
-                key(1, 1, None).warehouse.as_uuid(),
-                key(1, 1, None).location.as_uuid()
-            ),
-            &[],
-        )
-        .expect("explain")
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let plan = plan_of(
+        &tx,
+        &format!(
+            "SELECT key_id FROM stock_keys WHERE warehouse = '{}' AND location = '{}'",
+            key(1, 1, None).warehouse.as_uuid(),
+            key(1, 1, None).location.as_uuid()
+        ),
+    );
     assert!(
         plan.iter()
             .any(|line| line.contains("stock_keys_warehouse_location_item_lot_key")),
@@ -275,6 +254,27 @@ fn a_new_key_writes_no_redundant_index_and_a_location_is_still_read_by_index() {
     assert_eq!(options, Some(vec!["fillfactor=70".to_owned()]));
 }
 
+/// The names of `table`'s indexes, sorted.
+fn index_names(tx: &aisle_pg::PgTx<'_>, table: &str) -> Vec<String> {
+    tx.query(
+        "SELECT indexname::text FROM pg_indexes WHERE tablename = $1 ORDER BY indexname",
+        &[&table],
+    )
+    .expect("indexes")
+    .iter()
+    .map(|row| row.get(0))
+    .collect()
+}
+
+/// The lines of `sql`'s plan (`EXPLAIN`).
+fn plan_of(tx: &aisle_pg::PgTx<'_>, sql: &str) -> Vec<String> {
+    tx.query(&format!("EXPLAIN {sql}"), &[])
+        .expect("explain")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}
+
 /// The events received against ASN-1 in the test warehouse, looked up with
 /// `RECEIVED_AGAINST_SQL` in `tx` with seq scans off, after checking that its plan reads the
 /// receipts' partial index. Sorted by id.
@@ -285,12 +285,7 @@ fn received_against_asn_1_through_the_index(tx: &aisle_pg::PgTx<'_>) -> Vec<Even
     let sql = super::RECEIVED_AGAINST_SQL
         .replace("$1", &format!("'{}'::uuid", warehouse.as_uuid()))
         .replace("$2", "'ASN-1'");
-    let plan: Vec<String> = tx
-        .query(&format!("EXPLAIN {sql}"), &[])
-        .expect("explain")
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    let plan = plan_of(tx, &sql);
     assert!(
         plan.iter()
             .any(|line| line.contains("events_received_against_receipt")),
