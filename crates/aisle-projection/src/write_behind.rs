@@ -34,6 +34,19 @@ struct CachedState {
     /// The `events.seq` of the baseline count, if there is a baseline.
     baseline_seq: Option<i64>,
     dirty: bool,
+    /// The table had no row for the key when this transaction read it (or the key is new in
+    /// it), so writing the state adds a row. `false` when it had one, or nobody asked.
+    absent: bool,
+}
+
+/// The changed states to write, by what their rows need.
+#[cfg(feature = "pg")]
+#[derive(Debug, Default)]
+pub(crate) struct DirtyStates {
+    /// Keys read without a row in this transaction: their rows are new.
+    pub(crate) new: Vec<StateRow>,
+    /// Every other key: a row to replace, or (if the state was never read) perhaps to add.
+    pub(crate) replaced: Vec<StateRow>,
 }
 
 /// The transaction's view of the projection's hot tables (see the module doc).
@@ -75,6 +88,7 @@ impl WriteBehind {
 
     /// The key's state as this transaction has read or written it, with its key id and the
     /// baseline's `events.seq`.
+    #[cfg(feature = "pg")]
     pub(crate) fn state_row(&self, key_id: i64) -> Option<StateRow> {
         self.states
             .get(&key_id)
@@ -84,6 +98,7 @@ impl WriteBehind {
     /// Remembers a state as read from the database (`None`: the key has no state row, so
     /// nothing on hand and no baseline).
     pub(crate) fn read(&mut self, key_id: i64, read: Option<(KeyState, Option<i64>)>) -> KeyState {
+        let absent = read.is_none();
         let (state, baseline_seq) = read.unwrap_or_default();
         self.states.insert(
             key_id,
@@ -91,6 +106,7 @@ impl WriteBehind {
                 state,
                 baseline_seq,
                 dirty: false,
+                absent,
             },
         );
         state
@@ -120,12 +136,14 @@ impl WriteBehind {
 
     /// Records the key's new state, to be written at the end.
     pub(crate) fn put(&mut self, key_id: i64, state: KeyState, baseline_seq: Option<i64>) {
+        let absent = self.states.get(&key_id).is_some_and(|cached| cached.absent);
         self.states.insert(
             key_id,
             CachedState {
                 state,
                 baseline_seq,
                 dirty: true,
+                absent,
             },
         );
     }
@@ -165,6 +183,25 @@ impl WriteBehind {
         dirty
     }
 
+    /// [`WriteBehind::take_dirty_states`], split into the rows to add and the others; the
+    /// ones added are known to have a row from here on.
+    #[cfg(feature = "pg")]
+    pub(crate) fn take_dirty_states_split(&mut self) -> DirtyStates {
+        let mut split = DirtyStates::default();
+        for row in self.take_dirty_states() {
+            let cached = self
+                .states
+                .get_mut(&row.0)
+                .expect("a dirty state is cached");
+            if std::mem::take(&mut cached.absent) {
+                split.new.push(row);
+            } else {
+                split.replaced.push(row);
+            }
+        }
+        split
+    }
+
     /// The pending deltas in primary-key order (consecutive rows usually share a page),
     /// taken out of the cache.
     pub(crate) fn take_deltas(&mut self) -> Vec<DeltaRow> {
@@ -178,5 +215,43 @@ impl WriteBehind {
             .collect();
         deltas.sort_unstable();
         deltas
+    }
+}
+
+#[cfg(all(test, feature = "pg"))]
+mod tests {
+    use super::*;
+
+    fn on_hand(qty: i64) -> KeyState {
+        KeyState {
+            baseline: None,
+            on_hand: qty,
+        }
+    }
+
+    fn ids(rows: &[StateRow]) -> Vec<i64> {
+        rows.iter().map(|(key_id, _, _)| *key_id).collect()
+    }
+
+    #[test]
+    fn only_a_state_read_without_a_row_is_written_as_a_new_row() {
+        let mut cache = WriteBehind::default();
+        cache.read(1, None); // no row
+        cache.read(2, Some((on_hand(5), None))); // a row
+        cache.read(3, None); // no row, and never changed
+        cache.put(1, on_hand(7), None);
+        cache.put(2, on_hand(6), None);
+        cache.put(4, on_hand(1), None); // never read: perhaps a row
+        let split = cache.take_dirty_states_split();
+        assert_eq!(ids(&split.new), [1]);
+        assert_eq!(ids(&split.replaced), [2, 4]);
+        assert_eq!(split.new[0].1, on_hand(7));
+
+        // Key 1 has its row once written: a later change replaces it.
+        cache.put(1, on_hand(8), None);
+        cache.put(3, on_hand(2), None);
+        let split = cache.take_dirty_states_split();
+        assert_eq!(ids(&split.new), [3]);
+        assert_eq!(ids(&split.replaced), [1]);
     }
 }

@@ -4,6 +4,7 @@
 
 use super::{PendingDiscrepancy, PgLedger};
 use crate::columns::{count_decision_to_sql, lot_to_sql};
+use crate::write_behind::{DirtyStates, StateRow};
 use crate::ProjectionError;
 use aisle_core::ids::PickListId;
 use aisle_core::stock::{CountRecord, CountTask, PickLineState};
@@ -57,6 +58,29 @@ struct CountColumns {
     system_qty: Vec<i64>,
     decision: Vec<&'static str>,
     status: Vec<&'static str>,
+}
+
+/// `key_states` rows as the five column arrays `unnest` takes.
+fn state_columns(rows: Vec<StateRow>) -> Vec<Box<dyn aisle_pg::ToSql + Sync>> {
+    let mut key_ids = Vec::with_capacity(rows.len());
+    let mut on_hand = Vec::with_capacity(rows.len());
+    let mut baseline_hlc: Vec<Option<i64>> = Vec::with_capacity(rows.len());
+    let mut baseline_seq = Vec::with_capacity(rows.len());
+    let mut baseline_qty: Vec<Option<i64>> = Vec::with_capacity(rows.len());
+    for (key_id, state, seq) in rows {
+        key_ids.push(key_id);
+        on_hand.push(state.on_hand);
+        baseline_hlc.push(state.baseline.map(|b| b.order.hlc.to_packed()));
+        baseline_seq.push(seq);
+        baseline_qty.push(state.baseline.map(|b| b.qty));
+    }
+    vec![
+        Box::new(key_ids),
+        Box::new(on_hand),
+        Box::new(baseline_hlc),
+        Box::new(baseline_seq),
+        Box::new(baseline_qty),
+    ]
 }
 
 impl PgLedger<'_> {
@@ -214,33 +238,32 @@ impl PgLedger<'_> {
         Ok(())
     }
 
+    /// Writes the changed key states: the rows of keys that had none (new keys, mostly) with
+    /// a plain insert, the others with an upsert. An upsert's insert is speculative (an
+    /// index probe first, a confirmation record after) and its update locks the row first
+    /// (one WAL record more); a plain insert needs neither, and if the ledger were wrong
+    /// about a row being absent it would fail on the primary key, never lose a state.
     pub(super) fn flush_states(
         &mut self,
         writes: &mut Vec<Deferred>,
     ) -> Result<(), ProjectionError> {
-        let dirty = self.cache.take_dirty_states();
-        if dirty.is_empty() {
-            return Ok(());
+        let DirtyStates { new, replaced } = self.cache.take_dirty_states_split();
+        if !new.is_empty() {
+            writes.push(Deferred::new(
+                "INSERT INTO key_states (key_id, on_hand, baseline_hlc, baseline_seq, baseline_qty)
+                 SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[])",
+                state_columns(new),
+            ));
         }
-        let mut key_ids = Vec::with_capacity(dirty.len());
-        let mut on_hand = Vec::with_capacity(dirty.len());
-        let mut baseline_hlc: Vec<Option<i64>> = Vec::with_capacity(dirty.len());
-        let mut baseline_seq = Vec::with_capacity(dirty.len());
-        let mut baseline_qty: Vec<Option<i64>> = Vec::with_capacity(dirty.len());
-        for (key_id, state, seq) in dirty {
-            key_ids.push(key_id);
-            on_hand.push(state.on_hand);
-            baseline_hlc.push(state.baseline.map(|b| b.order.hlc.to_packed()));
-            baseline_seq.push(seq);
-            baseline_qty.push(state.baseline.map(|b| b.qty));
+        if !replaced.is_empty() {
+            writes.push(Deferred::new(
+                "INSERT INTO key_states (key_id, on_hand, baseline_hlc, baseline_seq, baseline_qty)
+                 SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[])
+                 ON CONFLICT (key_id) DO UPDATE SET on_hand = excluded.on_hand, baseline_hlc = excluded.baseline_hlc,
+                   baseline_seq = excluded.baseline_seq, baseline_qty = excluded.baseline_qty",
+                state_columns(replaced),
+            ));
         }
-        writes.push(Deferred::new(
-            "INSERT INTO key_states (key_id, on_hand, baseline_hlc, baseline_seq, baseline_qty)
-             SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[])
-             ON CONFLICT (key_id) DO UPDATE SET on_hand = excluded.on_hand, baseline_hlc = excluded.baseline_hlc,
-               baseline_seq = excluded.baseline_seq, baseline_qty = excluded.baseline_qty",
-            vec![Box::new(key_ids), Box::new(on_hand), Box::new(baseline_hlc), Box::new(baseline_seq), Box::new(baseline_qty)],
-        ));
         Ok(())
     }
 

@@ -140,8 +140,9 @@ impl PgLedger<'_> {
     /// no deltas, no counts), and [`PgLedger::finish`] deletes the keys never asked for, so
     /// the transaction commits the same `stock_keys` rows as without this call (only the ids
     /// may differ). Only for a caller that serialises the database's writers (the server's
-    /// push lock): a key another transaction created meanwhile would make the insert wait
-    /// for it and then skip it, which is correct but slow.
+    /// push lock): the insert is a plain one (no `ON CONFLICT`, whose speculative insertion
+    /// costs an index probe and a WAL record more per key), so a key another transaction
+    /// created meanwhile fails it, and the caller's transaction with it.
     pub fn create_absent_keys(&mut self) -> Result<(), ProjectionError> {
         // One row per distinct spelling in the table (a lot of "" is no lot).
         let mut by_columns: BTreeMap<(Uuid, Uuid, Uuid, &str), Vec<StockKey>> = BTreeMap::new();
@@ -172,7 +173,6 @@ impl PgLedger<'_> {
         let rows = self.tx.query(
             "INSERT INTO stock_keys (warehouse, location, item, lot)
              SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::TEXT[])
-             ON CONFLICT (warehouse, location, item, lot) DO NOTHING
              RETURNING key_id, warehouse, location, item, lot",
             &[&columns.0, &columns.1, &columns.2, &columns.3],
         )?;
@@ -180,8 +180,6 @@ impl PgLedger<'_> {
         for row in &rows {
             let lot: &str = row.get(4);
             let spelled = (row.get(1), row.get(2), row.get(3), lot);
-            // A key created meanwhile by another writer is not returned: it stays absent
-            // here and is found by its columns when the rules create it.
             if let Some(keys) = by_columns.remove(&spelled) {
                 created.push((row.get(0), keys));
             }
