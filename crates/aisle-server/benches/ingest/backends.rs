@@ -23,7 +23,9 @@
 //! new tenants of `AISLE_BENCH_PACED_DEVICES` (default 100) devices each, at
 //! `AISLE_BENCH_PACED_PERCENT` (default 80) of (c)'s rate or `AISLE_BENCH_PACED_RATE`
 //! events/s, for about `AISLE_BENCH_PACED_SECS` (default 30) or one interval, each device
-//! pushing one batch per interval: the p99 of a push under that load; (d) one
+//! pushing one batch per interval: the p99 of a push under that load
+//! (`AISLE_BENCH_PACED_TRACE=FILE` writes each of its pushes' send time and latency there,
+//! after the run's start in Unix ms, to line the tail up with the database's own samples); (d) one
 //! tenant's pushes from 1 device and then from `AISLE_BENCH_LOCK_PUSHERS` devices at once
 //! (default 8; `AISLE_BENCH_LOCK_EVENTS` events each time, default 50,000): what the
 //! tenant's push serialisation (PUSH_LOCK and the in-process push queue on PostgreSQL,
@@ -772,6 +774,20 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         })
         .collect::<BenchResult<Vec<_>>>()?;
     let paced = run_paced(&client_rt, &http, &base, work, interval)?;
+    if let Ok(path) = std::env::var("AISLE_BENCH_PACED_TRACE") {
+        // Each push: when it was sent and its latency, in ms, for a look at where the tail is;
+        // first the run's start as Unix time in ms, to line it up with other samples.
+        let started = std::time::SystemTime::now() - paced.elapsed;
+        let started = started.duration_since(std::time::UNIX_EPOCH)?.as_millis();
+        let lines: String = std::iter::once(format!("# start {started}\n"))
+            .chain(paced
+            .sent
+            .iter()
+            .zip(&paced.latencies)
+            .map(|(sent, latency)| format!("{} {}\n", sent.as_millis(), latency.as_millis())))
+            .collect();
+        std::fs::write(&path, lines)?;
+    }
     figures.paced_offered = offered;
     figures.paced_rate = per_second(paced.latencies.len() * batch, paced.elapsed);
     figures.paced_late_pct = 100.0 * paced.late as f64 / paced.latencies.len().max(1) as f64;
@@ -841,6 +857,8 @@ struct Paced {
     elapsed: std::time::Duration,
     /// Each push's latency, from when it was sent.
     latencies: Vec<std::time::Duration>,
+    /// When each push was sent (from the run's start), in the order of `latencies`.
+    sent: Vec<std::time::Duration>,
     /// Pushes sent more than one interval after their scheduled time: the load offered was
     /// not what the schedule said, and the latencies understate the queueing.
     late: usize,
@@ -867,26 +885,31 @@ fn run_paced(
             let offset = interval.mul_f64(idx as f64 / n_devices as f64);
             tasks.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
+                let mut sent = Vec::new();
                 let mut late = 0;
                 for (push_idx, body) in bodies.into_iter().enumerate() {
                     let due = start + offset + interval * push_idx as u32;
                     tokio::time::sleep_until(due).await;
-                    if tokio::time::Instant::now().duration_since(due) > interval {
+                    let now = tokio::time::Instant::now();
+                    if now.duration_since(due) > interval {
                         late += 1;
                     }
+                    sent.push(now.duration_since(start));
                     latencies.push(push(&http, &base, &device, body).await?);
                 }
-                BenchResult::Ok((latencies, late))
+                BenchResult::Ok((latencies, sent, late))
             }));
         }
         let mut paced = Paced {
             elapsed: std::time::Duration::ZERO,
             latencies: Vec::new(),
+            sent: Vec::new(),
             late: 0,
         };
         for task in tasks {
-            let (latencies, late) = task.await??;
+            let (latencies, sent, late) = task.await??;
             paced.latencies.extend(latencies);
+            paced.sent.extend(sent);
             paced.late += late;
         }
         paced.elapsed = start.elapsed();
