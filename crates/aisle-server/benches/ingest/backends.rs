@@ -780,11 +780,15 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         let started = std::time::SystemTime::now() - paced.elapsed;
         let started = started.duration_since(std::time::UNIX_EPOCH)?.as_millis();
         let lines: String = std::iter::once(format!("# start {started}\n"))
-            .chain(paced
-            .sent
-            .iter()
-            .zip(&paced.latencies)
-            .map(|(sent, latency)| format!("{} {}\n", sent.as_millis(), latency.as_millis())))
+            .chain(
+                paced
+                    .sent
+                    .iter()
+                    .zip(&paced.latencies)
+                    .map(|(sent, latency)| {
+                        format!("{} {}\n", sent.as_millis(), latency.as_millis())
+                    }),
+            )
             .collect();
         std::fs::write(&path, lines)?;
     }
