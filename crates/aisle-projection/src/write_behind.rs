@@ -183,22 +183,24 @@ impl WriteBehind {
         dirty
     }
 
-    /// [`WriteBehind::take_dirty_states`], split into the rows to add and the others; the
-    /// ones added are known to have a row from here on.
+    /// [`WriteBehind::take_dirty_states`], split into the rows to add and the others, in one
+    /// pass; the ones added are known to have a row from here on.
     #[cfg(feature = "pg")]
     pub(crate) fn take_dirty_states_split(&mut self) -> DirtyStates {
         let mut split = DirtyStates::default();
-        for row in self.take_dirty_states() {
-            let cached = self
-                .states
-                .get_mut(&row.0)
-                .expect("a dirty state is cached");
+        for (key_id, cached) in self.states.iter_mut().filter(|(_, cached)| cached.dirty) {
+            cached.dirty = false;
+            let row = (*key_id, cached.state, cached.baseline_seq);
             if std::mem::take(&mut cached.absent) {
                 split.new.push(row);
             } else {
                 split.replaced.push(row);
             }
         }
+        split.new.sort_unstable_by_key(|(key_id, _, _)| *key_id);
+        split
+            .replaced
+            .sort_unstable_by_key(|(key_id, _, _)| *key_id);
         split
     }
 
