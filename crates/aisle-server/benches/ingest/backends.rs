@@ -23,7 +23,9 @@
 //! new tenants of `AISLE_BENCH_PACED_DEVICES` (default 100) devices each, at
 //! `AISLE_BENCH_PACED_PERCENT` (default 80) of (c)'s rate or `AISLE_BENCH_PACED_RATE`
 //! events/s, for about `AISLE_BENCH_PACED_SECS` (default 30) or one interval, each device
-//! pushing one batch per interval: the p99 of a push under that load
+//! pushing one batch per interval, the devices staggered over the interval with the tenants
+//! in turn (`AISLE_BENCH_PACED_ORDER=blocks`: tenant by tenant, one tenant at a time taking
+//! the whole load): the p99 of a push under that load
 //! (`AISLE_BENCH_PACED_TRACE=FILE` writes each of its pushes' send time and latency there,
 //! after the run's start in Unix ms, to line the tail up with the database's own samples); (d) one
 //! tenant's pushes from 1 device and then from `AISLE_BENCH_LOCK_PUSHERS` devices at once
@@ -748,30 +750,44 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
     // devices each, the "50 tenants × 100 devices", each pushing one batch per
     // interval (a device's share of the offered load). Opening the tenants is not timed.
     let per_tenant = env_count("AISLE_BENCH_PACED_DEVICES", 100)?;
-    let mut fleet = Vec::new();
-    for idx in 0..n_tenants {
-        fleet.extend(enroll(&format!("paced-{idx}"), per_tenant)?);
-    }
-    let warm_up = fleet
+    let tenants = (0..n_tenants)
+        .map(|idx| enroll(&format!("paced-{idx}"), per_tenant))
+        .collect::<BenchResult<Vec<_>>>()?;
+    // The stagger's order: the tenants in turn (tenant 0's first device, tenant 1's first,
+    // …), so at every moment the load is spread over the fleet as the devices of 50
+    // warehouses would spread it. `AISLE_BENCH_PACED_ORDER=blocks` staggers them tenant by
+    // tenant instead (all of tenant 0's devices, then tenant 1's, …): each tenant then takes
+    // the whole offered load for 1/50 of the interval, one tenant at a time, which is the
+    // one-tenant phase at the fleet's rate, not the fleet (the order of the runs before
+    // 2026-12-07; docs/BENCHMARKS.md).
+    let fleet: Vec<Device> = match std::env::var("AISLE_BENCH_PACED_ORDER").as_deref() {
+        Ok("blocks") => tenants.into_iter().flatten().collect(),
+        Ok("tenants") | Err(_) => in_turn(tenants),
+        Ok(other) => {
+            return Err(format!(
+                "AISLE_BENCH_PACED_ORDER={other}: expected `tenants` (default) or `blocks`"
+            )
+            .into())
+        }
+    };
+    // One floor per device, seeded by its place in the fleet, for its warm-up push and then
+    // its paced ones (a seed is a device's event ids: two devices of a tenant must not share
+    // one).
+    let mut floors: Vec<Floor> = fleet
         .iter()
         .enumerate()
-        .map(|(idx, device)| {
-            Ok((
-                device.clone(),
-                Floor::new(device, 5_000 + idx as u64).batch(1)?.1,
-            ))
-        })
+        .map(|(idx, device)| Floor::new(device, 5_000 + idx as u64))
+        .collect();
+    let warm_up = floors
+        .iter_mut()
+        .map(|floor| Ok((floor.device.clone(), floor.batch(1)?.1)))
         .collect::<BenchResult<Vec<_>>>()?;
     warm(&client_rt, &http, &base, warm_up)?;
     let interval = std::time::Duration::from_secs_f64(fleet.len() as f64 * batch as f64 / offered);
     let per_device = ((paced_secs / interval.as_secs_f64()).ceil() as usize).max(1);
-    let work = fleet
-        .iter()
-        .enumerate()
-        .map(|(idx, device)| {
-            let mut floor = Floor::new(device, 9_000 + idx as u64);
-            Ok((device.clone(), bodies_of(&mut floor, per_device, batch)?))
-        })
+    let work = floors
+        .iter_mut()
+        .map(|floor| Ok((floor.device.clone(), bodies_of(floor, per_device, batch)?)))
         .collect::<BenchResult<Vec<_>>>()?;
     let paced = run_paced(&client_rt, &http, &base, work, interval)?;
     if let Ok(path) = std::env::var("AISLE_BENCH_PACED_TRACE") {
@@ -798,8 +814,12 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
     let paced_percentiles = Percentiles::of(paced.latencies);
     (figures.paced_p50, figures.paced_p99) = (paced_percentiles.p50, paced_percentiles.p99);
     println!(
-        "{backend}: paced {offered:.0} events/s offered ({} devices, a push each {:.2}s): served {:.0}, p99 {:.0} ms, {:.1}% late",
+        "{backend}: paced {offered:.0} events/s offered ({} devices staggered {}, a push each {:.2}s): served {:.0}, p99 {:.0} ms, {:.1}% late",
         fleet.len(),
+        match std::env::var("AISLE_BENCH_PACED_ORDER").as_deref() {
+            Ok("blocks") => "tenant by tenant",
+            _ => "the tenants in turn",
+        },
         interval.as_secs_f64(),
         figures.paced_rate,
         figures.paced_p99,
@@ -854,6 +874,20 @@ fn bodies_of(floor: &mut Floor, n: usize, batch: usize) -> BenchResult<Vec<Vec<u
     (0..n)
         .map(|_| floor.batch(batch).map(|(_, body): (Vec<Event>, _)| body))
         .collect()
+}
+
+/// The groups' items taken in turn: the first of each group, then the second of each, …
+/// (a group that runs out is skipped).
+fn in_turn<T>(groups: Vec<Vec<T>>) -> Vec<T> {
+    let mut iters: Vec<_> = groups.into_iter().map(Vec::into_iter).collect();
+    let mut out = Vec::new();
+    loop {
+        let before = out.len();
+        out.extend(iters.iter_mut().filter_map(Iterator::next));
+        if out.len() == before {
+            return out;
+        }
+    }
 }
 
 /// What a paced run measured.
