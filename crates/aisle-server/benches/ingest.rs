@@ -719,7 +719,10 @@ impl Floor {
             device: device.clone(),
             events: Events::default(),
             rng: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
-            // Serials are unique per device; ids also carry the device's stamp below.
+            // A device's event ids follow from its seed alone (serial and wall clock; the
+            // device is set after the id is made): two devices of one tenant need different
+            // seeds. UUIDv7's layout drops some of the serial's bits, so seeds 16,384 apart
+            // give the same ids.
             serial: seed << 32,
             wall_ms: 1_700_000_000_000,
             stock: HashMap::new(),

@@ -818,7 +818,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         fleet.len(),
         match std::env::var("AISLE_BENCH_PACED_ORDER").as_deref() {
             Ok("blocks") => "tenant by tenant",
-            _ => "the tenants in turn",
+            _ => "with the tenants in turn",
         },
         interval.as_secs_f64(),
         figures.paced_rate,
