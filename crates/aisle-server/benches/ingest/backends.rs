@@ -21,8 +21,8 @@
 //! pushing back to back (closed loop: its p99 is mostly queueing; `AISLE_BENCH_CLOSED_LOOP=0`
 //! leaves it out); (c') a paced, open-loop load on a fleet of its own, `AISLE_BENCH_TENANTS`
 //! new tenants of `AISLE_BENCH_PACED_DEVICES` (default 100) devices each, at
-//! `AISLE_BENCH_PACED_PERCENT` (default 80) of (c)'s rate or `AISLE_BENCH_PACED_RATE`
-//! events/s, for about `AISLE_BENCH_PACED_SECS` (default 30) or one interval, each device
+//! `AISLE_BENCH_PACED_RATE` events/s (default 30,000, the load, the same for every
+//! backend) or `AISLE_BENCH_PACED_PERCENT` of (c)'s rate, for about `AISLE_BENCH_PACED_SECS` (default 30) or one interval, each device
 //! pushing one batch per interval, the devices staggered over the interval with the tenants
 //! in turn (`AISLE_BENCH_PACED_ORDER=blocks`: tenant by tenant, one tenant at a time taking
 //! the whole load): the p99 of a push under that load
@@ -721,8 +721,8 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         .collect::<BenchResult<Vec<_>>>()?;
     warm(&client_rt, &http, &base, warm_up)?;
     // `AISLE_BENCH_CLOSED_LOOP=0` leaves the closed loop out (with thousands of devices it
-    // is every device's push at once, minutes long); the paced load then needs
-    // `AISLE_BENCH_PACED_RATE`.
+    // is every device's push at once, minutes long); `AISLE_BENCH_PACED_PERCENT` then has no
+    // rate to take a share of.
     if closed_loop {
         let n_work = work.len();
         let (elapsed, latencies) = run_concurrently(&client_rt, &http, &base, work, n_work)?;
@@ -738,13 +738,25 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         return Ok(figures);
     }
 
-    // (c') The same devices at a paced, open-loop load: each pushes one batch every
-    // `interval`, staggered, so the offered load is fixed and a push's latency is a push
-    // under load, not the time it queued behind its device's previous ones.
-    let offered = match std::env::var("AISLE_BENCH_PACED_RATE") {
-        Ok(rate) => rate.parse::<f64>()?,
-        Err(_) => figures.agg_rate * env_count("AISLE_BENCH_PACED_PERCENT", 80)? as f64 / 100.0,
+    // (c') A paced, open-loop load: each device pushes one batch every `interval`,
+    // staggered, so the offered load is fixed and a push's latency is a push under load, not
+    // the time it queued behind its device's previous ones. By default the 30,000
+    // events/s on every backend, so the backends' paced rows are the same workload (it was 80%
+    // of each backend's own closed-loop rate until 2026-12-07).
+    let offered = match (
+        std::env::var("AISLE_BENCH_PACED_RATE"),
+        std::env::var("AISLE_BENCH_PACED_PERCENT"),
+    ) {
+        (Ok(rate), _) => rate.parse::<f64>()?,
+        (Err(_), Ok(percent)) => figures.agg_rate * percent.parse::<f64>()? / 100.0,
+        (Err(_), Err(_)) => TARGET_PG_AGGREGATE,
     };
+    if !(offered > 0.0 && offered.is_finite()) {
+        return Err(format!(
+            "the paced load needs a rate above 0 events/s, got {offered} (AISLE_BENCH_PACED_PERCENT takes a share of the closed loop's rate; with AISLE_BENCH_CLOSED_LOOP=0 there is none)"
+        )
+        .into());
+    }
     let paced_secs = env_count("AISLE_BENCH_PACED_SECS", 30)? as f64;
     // Its own fleet: `AISLE_BENCH_TENANTS` new tenants of `AISLE_BENCH_PACED_DEVICES` (100)
     // devices each, the "50 tenants × 100 devices", each pushing one batch per
