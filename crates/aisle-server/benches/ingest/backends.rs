@@ -22,8 +22,9 @@
 //! leaves it out); (c') a paced, open-loop load on a fleet of its own, `AISLE_BENCH_TENANTS`
 //! new tenants of `AISLE_BENCH_PACED_DEVICES` (default 100) devices each, at
 //! `AISLE_BENCH_PACED_RATE` events/s (default 30,000, the load, the same for every
-//! backend) or `AISLE_BENCH_PACED_PERCENT` of (c)'s rate, for about `AISLE_BENCH_PACED_SECS` (default 30) or one interval, each device
-//! pushing one batch per interval, the devices staggered over the interval with the tenants
+//! backend) or `AISLE_BENCH_PACED_PERCENT` of (c)'s rate, for about
+//! `AISLE_BENCH_PACED_SECS` (default 30) or one interval, each device pushing one batch per
+//! interval, the devices staggered over the interval with the tenants
 //! in turn (`AISLE_BENCH_PACED_ORDER=blocks`: tenant by tenant, one tenant at a time taking
 //! the whole load): the p99 of a push under that load
 //! (`AISLE_BENCH_PACED_TRACE=FILE` writes each of its pushes' send time and latency there,
@@ -769,12 +770,13 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
     // …), so at every moment the load is spread over the fleet as the devices of 50
     // warehouses would spread it. `AISLE_BENCH_PACED_ORDER=blocks` staggers them tenant by
     // tenant instead (all of tenant 0's devices, then tenant 1's, …): each tenant then takes
-    // the whole offered load for 1/50 of the interval, one tenant at a time, which is the
-    // one-tenant phase at the fleet's rate, not the fleet (the order of the runs before
-    // 2026-12-07; docs/BENCHMARKS.md).
-    let fleet: Vec<Device> = match std::env::var("AISLE_BENCH_PACED_ORDER").as_deref() {
-        Ok("blocks") => tenants.into_iter().flatten().collect(),
-        Ok("tenants") | Err(_) => in_turn(tenants),
+    // the whole offered load for 1/50 of the interval, one tenant at a time: one tenant at
+    // the fleet's rate, not the fleet (the order of the runs before 2026-12-07;
+    // docs/BENCHMARKS.md).
+    let (fleet, order): (Vec<Device>, _) = match std::env::var("AISLE_BENCH_PACED_ORDER").as_deref()
+    {
+        Ok("blocks") => (tenants.into_iter().flatten().collect(), "tenant by tenant"),
+        Ok("tenants") | Err(_) => (in_turn(tenants), "with the tenants in turn"),
         Ok(other) => {
             return Err(format!(
                 "AISLE_BENCH_PACED_ORDER={other}: expected `tenants` (default) or `blocks`"
@@ -828,10 +830,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
     println!(
         "{backend}: paced {offered:.0} events/s offered ({} devices staggered {}, a push each {:.2}s): served {:.0}, p99 {:.0} ms, {:.1}% late",
         fleet.len(),
-        match std::env::var("AISLE_BENCH_PACED_ORDER").as_deref() {
-            Ok("blocks") => "tenant by tenant",
-            _ => "with the tenants in turn",
-        },
+        order,
         interval.as_secs_f64(),
         figures.paced_rate,
         figures.paced_p99,
