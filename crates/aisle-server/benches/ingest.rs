@@ -498,6 +498,63 @@ async fn push(
     body: Vec<u8>,
 ) -> BenchResult<Duration> {
     let start = Instant::now();
+    match send_push(http, base, device, body).await? {
+        Sent::Applied => Ok(start.elapsed()),
+        Sent::Busy { status, answer, .. } => {
+            Err(format!("push answered {status}: {answer}").into())
+        }
+    }
+}
+
+/// A push as the sync engine makes it: a `503` or `429` with `Retry-After` (the server's
+/// body budget full, a rate limit) is retried after that many seconds, as devices do
+/// (aisle-sync's client). Its latency runs from the first attempt to the applied answer;
+/// also how many attempts were refused.
+async fn push_as_device(
+    http: &reqwest::Client,
+    base: &str,
+    device: &Device,
+    body: Vec<u8>,
+) -> BenchResult<(Duration, u32)> {
+    const MAX_REFUSED: u32 = 100;
+    let start = Instant::now();
+    let mut refused = 0;
+    loop {
+        match send_push(http, base, device, body.clone()).await? {
+            Sent::Applied => return Ok((start.elapsed(), refused)),
+            Sent::Busy {
+                retry_after: Some(wait),
+                ..
+            } if refused < MAX_REFUSED => {
+                refused += 1;
+                tokio::time::sleep(wait).await;
+            }
+            Sent::Busy { status, answer, .. } => {
+                return Err(
+                    format!("push answered {status} after {refused} refusals: {answer}").into(),
+                )
+            }
+        }
+    }
+}
+
+/// What one push attempt got.
+enum Sent {
+    Applied,
+    /// Any other answer; `retry_after` only on a `503` or `429` that carries one.
+    Busy {
+        status: reqwest::StatusCode,
+        retry_after: Option<Duration>,
+        answer: String,
+    },
+}
+
+async fn send_push(
+    http: &reqwest::Client,
+    base: &str,
+    device: &Device,
+    body: Vec<u8>,
+) -> BenchResult<Sent> {
     let response = http
         .post(format!("{base}/v1/t/{}/events", device.tenant))
         .bearer_auth(&device.token)
@@ -506,20 +563,29 @@ async fn push(
         .send()
         .await?;
     let status = response.status();
+    let retry_after = match status {
+        reqwest::StatusCode::SERVICE_UNAVAILABLE | reqwest::StatusCode::TOO_MANY_REQUESTS => {
+            response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok())
+                .map(Duration::from_secs)
+        }
+        _ => None,
+    };
     let answer = response.bytes().await?;
-    let elapsed = start.elapsed();
     if !status.is_success() {
-        return Err(format!(
-            "push answered {status}: {}",
-            String::from_utf8_lossy(&answer)
-        )
-        .into());
+        return Ok(Sent::Busy {
+            status,
+            retry_after,
+            answer: String::from_utf8_lossy(&answer).into_owned(),
+        });
     }
     // The cheapest check that nothing was refused: no result says anything but applied.
     if memchr_find(&answer, b"\"rejected\"") || memchr_find(&answer, b"\"duplicate\"") {
         return Err("a benchmark event was not applied".into());
     }
-    Ok(elapsed)
+    Ok(Sent::Applied)
 }
 
 fn memchr_find(haystack: &[u8], needle: &[u8]) -> bool {
