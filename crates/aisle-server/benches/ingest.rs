@@ -500,15 +500,15 @@ async fn push(
     let start = Instant::now();
     match send_push(http, base, device, body).await? {
         Sent::Applied => Ok(start.elapsed()),
-        Sent::Busy { status, answer, .. } => {
+        Sent::NotApplied { status, answer, .. } => {
             Err(format!("push answered {status}: {answer}").into())
         }
     }
 }
 
-/// A push as the sync engine makes it: a `503` or `429` with `Retry-After` (the server's
-/// body budget full, a rate limit) is retried after that many seconds, as devices do
-/// (aisle-sync's client). Its latency runs from the first attempt to the applied answer;
+/// A push that waits as a device does: a `503` or `429` with `Retry-After` (the server's
+/// body budget full, a rate limit) is retried after exactly that many seconds (aisle-sync's
+/// client waits at least that, with jittered backoff, and retries a `503` without one too). Its latency runs from the first attempt to the applied answer;
 /// also how many attempts were refused.
 async fn push_as_device(
     http: &reqwest::Client,
@@ -522,14 +522,14 @@ async fn push_as_device(
     loop {
         match send_push(http, base, device, body.clone()).await? {
             Sent::Applied => return Ok((start.elapsed(), refused)),
-            Sent::Busy {
+            Sent::NotApplied {
                 retry_after: Some(wait),
                 ..
             } if refused < MAX_REFUSED => {
                 refused += 1;
                 tokio::time::sleep(wait).await;
             }
-            Sent::Busy { status, answer, .. } => {
+            Sent::NotApplied { status, answer, .. } => {
                 return Err(
                     format!("push answered {status} after {refused} refusals: {answer}").into(),
                 )
@@ -542,7 +542,7 @@ async fn push_as_device(
 enum Sent {
     Applied,
     /// Any other answer; `retry_after` only on a `503` or `429` that carries one.
-    Busy {
+    NotApplied {
         status: reqwest::StatusCode,
         retry_after: Option<Duration>,
         answer: String,
@@ -575,7 +575,7 @@ async fn send_push(
     };
     let answer = response.bytes().await?;
     if !status.is_success() {
-        return Ok(Sent::Busy {
+        return Ok(Sent::NotApplied {
             status,
             retry_after,
             answer: String::from_utf8_lossy(&answer).into_owned(),

@@ -130,8 +130,12 @@ struct Figures {
     /// above): its length in seconds and its pushes' p99, printed beside them.
     #[serde(default)]
     paced_lead_secs: f64,
+    /// `None` without a lead-in (JSON has no NaN to carry "no samples" to the parent).
     #[serde(default)]
-    paced_lead_p99: f64,
+    paced_lead_p99: Option<f64>,
+    /// The lead-in's attempts refused and retried, per 100 of its pushes.
+    #[serde(default)]
+    paced_lead_refused_pct: f64,
     /// Measured pushes' attempts refused (`503`/`429` with `Retry-After`) and retried, per
     /// 100 pushes.
     #[serde(default)]
@@ -280,7 +284,9 @@ fn report(results: &[(String, Figures)]) -> Vec<String> {
             .map_or("         -".to_owned(), |value| format!("{value:>10.0}"))
     };
     let ratio = |pick: &dyn Fn(&Figures) -> f64| match (sqlite, pg) {
-        (Some(s), Some(p)) => format!("{:.2}x", pick(p) / pick(s)),
+        (Some(s), Some(p)) if !pick(s).is_nan() && !pick(p).is_nan() => {
+            format!("{:.2}x", pick(p) / pick(s))
+        }
         _ => "-".to_owned(),
     };
     let target = |pick: &dyn Fn(&Figures) -> f64, goal: f64, at_least: bool| {
@@ -344,11 +350,25 @@ fn report(results: &[(String, Figures)]) -> Vec<String> {
     );
     row("  paced: % of pushes late", &|f| f.paced_late_pct, None);
     row(
+        "  paced: refused and retried, per 100",
+        &|f| f.paced_refused_pct,
+        None,
+    );
+    row(
         "  paced: lead-in s (not counted)",
         &|f| f.paced_lead_secs,
         None,
     );
-    row("  paced: lead-in push p99 ms", &|f| f.paced_lead_p99, None);
+    row(
+        "  paced: lead-in push p99 ms",
+        &|f| f.paced_lead_p99.unwrap_or(f64::NAN),
+        None,
+    );
+    row(
+        "  paced: lead-in refused, per 100",
+        &|f| f.paced_lead_refused_pct,
+        None,
+    );
     row("lock: 1 pusher, events/s", &|f| f.lock_one_rate, None);
     row("lock: 1 pusher, push p99 ms", &|f| f.lock_one_p99, None);
     row(
@@ -834,30 +854,38 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         .iter_mut()
         .enumerate()
         .map(|(idx, floor)| {
-            // The device's pushes due in the lead-in, then its `per_device` measured ones.
-            let due = paced_offset(interval, idx, n_fleet);
-            let in_lead = if lead > due {
-                ((lead - due).as_secs_f64() / interval.as_secs_f64()).ceil() as usize
-            } else {
-                0
-            };
+            // The device's pushes due in the lead-in (whole nanoseconds, as `run_paced`
+            // schedules them), then its `per_device` measured ones.
+            let first = paced_offset(interval, idx, n_fleet);
+            let in_lead = lead
+                .saturating_sub(first)
+                .as_nanos()
+                .div_ceil(interval.as_nanos()) as usize;
             Ok((
                 floor.device.clone(),
                 bodies_of(floor, in_lead + per_device, batch)?,
             ))
         })
         .collect::<BenchResult<Vec<_>>>()?;
-    let paced = run_paced(&client_rt, &http, &base, work, interval, lead)?;
+    let paced = run_paced(&client_rt, &http, &base, work, interval, (lead, per_device))?;
     if let Ok(path) = std::env::var("AISLE_BENCH_PACED_TRACE") {
-        // Each push, lead-in and measured: when it was sent and its latency, in ms, for a look
-        // at where the tail is; first the run's start as Unix time in ms, to line it up with
-        // other samples, and the lead-in's length (a push due before it is not measured).
-        let started = std::time::SystemTime::now() - paced.elapsed - lead;
-        let started = started.duration_since(std::time::UNIX_EPOCH)?.as_millis();
+        // Each push, lead-in and measured: when it was sent and its latency, in ms, and 1 if
+        // it is measured (0 for the lead-in's, which are those due before its end; one sent
+        // late may be sent after it), for a look at where the tail is; first the run's start
+        // as Unix time in ms, to line it up with other samples, and the lead-in's length.
+        let started = paced
+            .started
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis();
         let lines: String =
             std::iter::once(format!("# start {started}\n# lead {}\n", lead.as_millis()))
-                .chain(paced.sent.iter().map(|(sent, latency)| {
-                    format!("{} {}\n", sent.as_millis(), latency.as_millis())
+                .chain(paced.sent.iter().map(|(measured, sent, latency)| {
+                    format!(
+                        "{} {} {}\n",
+                        sent.as_millis(),
+                        latency.as_millis(),
+                        u8::from(*measured)
+                    )
                 }))
                 .collect();
         std::fs::write(&path, lines)?;
@@ -867,16 +895,18 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
     figures.paced_late_pct = 100.0 * paced.late as f64 / paced.latencies.len().max(1) as f64;
     figures.paced_refused_pct = 100.0 * paced.refused as f64 / paced.latencies.len().max(1) as f64;
     figures.paced_lead_secs = lead.as_secs_f64();
-    figures.paced_lead_p99 = Percentiles::of(paced.lead_latencies).p99;
+    figures.paced_lead_refused_pct =
+        100.0 * paced.lead_refused as f64 / paced.lead_latencies.len().max(1) as f64;
+    figures.paced_lead_p99 =
+        (!paced.lead_latencies.is_empty()).then(|| Percentiles::of(paced.lead_latencies).p99);
     let paced_percentiles = Percentiles::of(paced.latencies);
     (figures.paced_p50, figures.paced_p99) = (paced_percentiles.p50, paced_percentiles.p99);
-    let lead_in = if lead.is_zero() {
-        "no lead-in".to_owned()
-    } else {
-        format!(
-            "after a lead-in of {:.0} s at that load (its p99 {:.0} ms, not counted)",
-            figures.paced_lead_secs, figures.paced_lead_p99
-        )
+    let lead_in = match figures.paced_lead_p99 {
+        None => "no lead-in".to_owned(),
+        Some(p99) => format!(
+            "after a lead-in of {:.0} s at that load (its p99 {p99:.0} ms, {} attempts refused and retried; not counted)",
+            figures.paced_lead_secs, paced.lead_refused
+        ),
     };
     println!(
         "{backend}: paced {offered:.0} events/s offered ({} devices staggered {}, a push each {:.2}s): served {:.0}, p99 {:.0} ms, {:.1}% late, {} attempts refused and retried, {lead_in}",
@@ -955,21 +985,28 @@ fn in_turn<T>(groups: Vec<Vec<T>>) -> Vec<T> {
 
 /// What a paced run measured.
 struct Paced {
-    /// From the end of the lead-in to the last push's answer.
+    /// When the schedule started (the lead-in's start).
+    started: std::time::SystemTime,
+    /// From the end of the lead-in to the last push's answer (a lead-in push still running
+    /// then takes the server's time in the window without counting in it: under overload
+    /// that understates the rate served, by at most one push a device).
     elapsed: std::time::Duration,
     /// Each measured push's latency (due at or after the lead-in's end), from when it was sent.
     latencies: Vec<std::time::Duration>,
     /// The lead-in's pushes' latencies.
     lead_latencies: Vec<std::time::Duration>,
-    /// Every push, lead-in or measured: when it was sent (from the run's start), its latency.
-    sent: Vec<(std::time::Duration, std::time::Duration)>,
-    /// Pushes sent more than one interval after their scheduled time: the load offered was
-    /// not what the schedule said, and the latencies understate the queueing.
+    /// Every push, lead-in or measured: whether measured, when it was sent (from the run's
+    /// start), its latency.
+    sent: Vec<(bool, std::time::Duration, std::time::Duration)>,
+    /// Measured pushes sent more than one interval after their scheduled time: the load
+    /// offered was not what the schedule said, and the latencies understate the queueing.
     late: usize,
     /// Attempts of measured pushes that the server refused with `Retry-After` (its body
     /// budget full) and that were retried after it, as a device would; the wait is in the
     /// push's latency.
     refused: usize,
+    /// The same for the lead-in's pushes.
+    lead_refused: usize,
 }
 
 /// When device `idx` of `n` makes its first paced push: `idx / n` of an interval in, so the
@@ -980,42 +1017,46 @@ fn paced_offset(interval: std::time::Duration, idx: usize, n: usize) -> std::tim
 
 /// Every device at once, each pushing its bodies in order, one every `interval`, from its
 /// [`paced_offset`]. A push that is still running when the next is due delays it (and counts
-/// as late if by more than an interval). Pushes due before `lead` are the lead-in: kept
-/// apart from the measured ones.
+/// as late if by more than an interval). Each device's last `per_device` pushes are measured;
+/// the ones before them are the lead-in, due before `lead`, and kept apart.
 fn run_paced(
     runtime: &tokio::runtime::Runtime,
     http: &reqwest::Client,
     base: &str,
     work: Vec<(Device, Vec<Vec<u8>>)>,
     interval: std::time::Duration,
-    lead: std::time::Duration,
+    (lead, per_device): (std::time::Duration, usize),
 ) -> BenchResult<Paced> {
     runtime.block_on(async {
         let n_devices = work.len();
+        let started = std::time::SystemTime::now();
         let start = tokio::time::Instant::now();
         let mut tasks = Vec::new();
         for (idx, (device, bodies)) in work.into_iter().enumerate() {
             let http = http.clone();
             let base = base.to_owned();
             let offset = paced_offset(interval, idx, n_devices);
+            let in_lead = bodies.len().saturating_sub(per_device);
             tasks.push(tokio::spawn(async move {
                 // (measured, when sent, latency) per push.
                 let mut pushes = Vec::new();
                 let mut late = 0;
-                let mut refused = 0;
+                // Attempts refused and retried: (measured pushes', lead-in pushes').
+                let mut refused = (0, 0);
                 for (push_idx, body) in bodies.into_iter().enumerate() {
-                    let due_in = offset + interval * push_idx as u32;
-                    let due = start + due_in;
+                    let due = start + offset + interval * push_idx as u32;
                     tokio::time::sleep_until(due).await;
                     let now = tokio::time::Instant::now();
-                    let measured = due_in >= lead;
+                    let measured = push_idx >= in_lead;
                     if measured && now.duration_since(due) > interval {
                         late += 1;
                     }
                     let (latency, times_refused) =
                         push_as_device(&http, &base, &device, body).await?;
                     if measured {
-                        refused += times_refused as usize;
+                        refused.0 += times_refused as usize;
+                    } else {
+                        refused.1 += times_refused as usize;
                     }
                     pushes.push((measured, now.duration_since(start), latency));
                 }
@@ -1023,23 +1064,26 @@ fn run_paced(
             }));
         }
         let mut paced = Paced {
+            started,
             elapsed: std::time::Duration::ZERO,
             latencies: Vec::new(),
             lead_latencies: Vec::new(),
             sent: Vec::new(),
             late: 0,
             refused: 0,
+            lead_refused: 0,
         };
         for task in tasks {
             let (pushes, late, refused) = task.await??;
-            paced.refused += refused;
+            paced.refused += refused.0;
+            paced.lead_refused += refused.1;
             for (measured, sent, latency) in pushes {
                 if measured {
                     paced.latencies.push(latency);
                 } else {
                     paced.lead_latencies.push(latency);
                 }
-                paced.sent.push((sent, latency));
+                paced.sent.push((measured, sent, latency));
             }
             paced.late += late;
         }
