@@ -150,10 +150,15 @@ pub fn tenant_stamp(conn: &Connection) -> Result<Option<String>, ServerError> {
 /// Stamps a migrated tenant database with its tenant, or checks the stamp it has: a file
 /// stamped for another tenant is refused, so one tenant's data is never served as another's.
 pub fn stamp_tenant(conn: &Connection, tenant: TenantId) -> Result<(), ServerError> {
-    conn.execute(
-        "INSERT INTO tenant_meta (name, value) VALUES ('tenant', ?1) ON CONFLICT (name) DO NOTHING",
-        [tenant.to_string()],
-    )?;
+    // Read first: a file stamped already (every open but the first) needs no write, so
+    // reopening a tenant does not wait for its write lock behind pushes still running on an
+    // evicted copy of its pool.
+    if tenant_stamp(conn)?.is_none() {
+        conn.execute(
+            "INSERT INTO tenant_meta (name, value) VALUES ('tenant', ?1) ON CONFLICT (name) DO NOTHING",
+            [tenant.to_string()],
+        )?;
+    }
     match tenant_stamp(conn)? {
         Some(stamp) if stamp == tenant.to_string() => Ok(()),
         Some(stamp) => Err(ServerError::Invalid(format!(

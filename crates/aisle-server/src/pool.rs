@@ -135,7 +135,19 @@ const CACHE_KIB: u32 = 2 * 1024;
 /// the registry's), in bytes. `PRAGMA soft_heap_limit` is process-wide.
 pub const SQLITE_MEMORY_LIMIT: u64 = 192 * 1024 * 1024;
 
-type Opened = Result<Arc<TenantDb>, String>;
+type Opened = Result<Arc<TenantDb>, Refusal>;
+
+/// Why a tenant's database was not opened.
+#[derive(Clone, Debug)]
+enum Refusal {
+    /// The tenant is refused until an operator acts (a failed migration, a file stamped for
+    /// another tenant, no such tenant).
+    Unavailable(String),
+    /// The file was busy or locked (SQLite's busy timeout ran out): another connection held
+    /// its write lock, such as an evicted copy's pushes still finishing. Worth a retry, and
+    /// never marks the tenant.
+    Busy(String),
+}
 
 #[derive(Debug)]
 struct Slot {
@@ -216,7 +228,14 @@ impl TenantPools {
             }
             self.metrics.open.set(slots.slots.len() as i64);
         }
-        opened.map_err(|reason| ServerError::TenantUnavailable { tenant, reason })
+        opened.map_err(|refusal| match refusal {
+            Refusal::Unavailable(reason) => ServerError::TenantUnavailable { tenant, reason },
+            // Answered as any busy database: `503 database_unavailable` with `Retry-After`.
+            Refusal::Busy(reason) => ServerError::Sqlite(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                Some(reason),
+            )),
+        })
     }
 
     /// How many tenants are open now (for tests and metrics).
@@ -231,11 +250,13 @@ impl TenantPools {
     fn open(&self, tenant: TenantId) -> Opened {
         let state = match self.registry.tenant(tenant) {
             Ok(Some(state)) => state,
-            Ok(None) => return Err("the tenant does not exist".to_owned()),
-            Err(error) => return Err(format!("registry: {error}")),
+            Ok(None) => return Err(Refusal::Unavailable("the tenant does not exist".to_owned())),
+            Err(error) => return Err(Refusal::Unavailable(format!("registry: {error}"))),
         };
         if let Some(failure) = state.failed_migration {
-            return Err(format!("its migration failed earlier: {failure}"));
+            return Err(Refusal::Unavailable(format!(
+                "its migration failed earlier: {failure}"
+            )));
         }
         let path = crate::tenant_db_path(&self.data_dir, tenant);
         let migrated = open_connection(&path).and_then(|mut conn| {
@@ -251,7 +272,7 @@ impl TenantPools {
         match migrated {
             Ok((conn, version)) => {
                 if let Err(error) = self.registry.record_tenant_version(tenant, version) {
-                    return Err(format!("registry: {error}"));
+                    return Err(Refusal::Unavailable(format!("registry: {error}")));
                 }
                 Ok(Arc::new(TenantDb {
                     tenant,
@@ -260,13 +281,22 @@ impl TenantPools {
                     writer: Mutex::new(()),
                 }))
             }
+            Err(error) if error.is_retryable() => {
+                // Not a failed migration: the file's lock was held past the busy timeout (by
+                // an evicted copy of this tenant's pool whose pushes are still running, under
+                // load, or a backup). Marking the tenant would refuse it until an operator
+                // came; the next request opens it again instead.
+                let reason = error.to_string();
+                tracing::warn!(%tenant, %reason, "tenant database busy at open; not marked");
+                Err(Refusal::Busy(reason))
+            }
             Err(error) => {
                 let reason = error.to_string();
                 tracing::error!(%tenant, %reason, "tenant migration failed; refusing the tenant");
                 if let Err(error) = self.registry.mark_tenant_failed(tenant, &reason) {
                     tracing::error!(%tenant, %error, "cannot mark the tenant as failed");
                 }
-                Err(reason)
+                Err(Refusal::Unavailable(reason))
             }
         }
     }
@@ -302,7 +332,8 @@ mod tests {
     fn slot(opened: bool, last_used: u64) -> Slot {
         let cell = OnceLock::new();
         if opened {
-            cell.set(Err("test".to_owned())).expect("fresh cell");
+            cell.set(Err(Refusal::Unavailable("test".to_owned())))
+                .expect("fresh cell");
         }
         Slot {
             cell: Arc::new(cell),

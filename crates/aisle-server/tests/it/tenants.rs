@@ -1,5 +1,5 @@
 //! Tenant databases: a failed migration takes only its own tenant out of service, and
-//! pools evicted under a low cap reopen transparently.
+//! pools evicted under a low cap reopen transparently, and a busy file is retried, not marked.
 
 use crate::support::{receipts, World};
 use aisle_server::Registry as _;
@@ -79,4 +79,94 @@ async fn evicted_tenants_reopen_with_their_data() {
             "a pool closed by the cap of 1 reopens with everything"
         );
     }
+}
+
+/// Another connection holds `path`'s write lock from when this returns until the returned
+/// sender is dropped or sent to.
+fn hold_write_lock(path: std::path::PathBuf) -> std::sync::mpsc::Sender<()> {
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.execute_batch("BEGIN IMMEDIATE").expect("write lock");
+        locked_tx.send(()).expect("tell");
+        let _ = release_rx.recv();
+        conn.execute_batch("ROLLBACK").expect("release");
+    });
+    locked_rx.recv().expect("locked");
+    release_tx
+}
+
+/// Reopening a tenant whose file's write lock is held past SQLite's busy timeout (10 s): as
+/// under load, when the pushes of an evicted copy of its pool are still running. Opening an
+/// already migrated and stamped file writes nothing, so the tenant opens; the push itself
+/// is answered as a busy database (503 `database_unavailable`, worth a retry), and the
+/// tenant serves once the lock is gone. It used to stamp the file again with a write,
+/// time out, and be marked as a failed migration: refused until an operator cleared it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_reopened_while_its_file_is_busy_is_not_marked() {
+    let world = World::start(1).await;
+    let (busy, busy_warehouse) = world.tenant("busy");
+    let (other, other_warehouse) = world.tenant("other");
+    let busy_device = world.enroll(busy, busy_warehouse, "b").await;
+    let other_device = world.enroll(other, other_warehouse, "o").await;
+    let (status, body) = world
+        .push(&busy_device, &receipts(&busy_device, 1, 1))
+        .await;
+    assert_eq!(status, 200, "first open: migrated and stamped: {body}");
+    let (status, body) = world
+        .push(&other_device, &receipts(&other_device, 1, 1))
+        .await;
+    assert_eq!(status, 200, "evicts the first tenant (cap 1): {body}");
+
+    let release = hold_write_lock(aisle_server::tenant_db_path(world.dir.path(), busy));
+    let (status, body) = world
+        .push(&busy_device, &receipts(&busy_device, 2, 1))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("database_unavailable")),
+        "a busy file is worth a retry: {body}"
+    );
+    drop(release);
+    let state = world.registry.tenant(busy).expect("db").expect("tenant");
+    assert_eq!(state.failed_migration, None, "not marked: {state:?}");
+    let (status, body) = world
+        .push(&busy_device, &receipts(&busy_device, 2, 1))
+        .await;
+    assert_eq!(
+        status, 200,
+        "the tenant serves once the lock is gone: {body}"
+    );
+    assert_eq!(
+        world.pull_all(&busy_device).await.len(),
+        2,
+        "both pushes' events"
+    );
+}
+
+/// A tenant's first open (its file new, its migrations to run) while another connection
+/// holds the file's write lock: answered as a busy database, not marked as a failed
+/// migration, and migrated on the next request once the lock is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_open_of_a_busy_file_is_not_a_failed_migration() {
+    let world = World::start(8).await;
+    let (tenant, warehouse) = world.tenant("new");
+    let device = world.enroll(tenant, warehouse, "n").await;
+    let path = aisle_server::tenant_db_path(world.dir.path(), tenant);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("tenant dir");
+    }
+    let release = hold_write_lock(path);
+    let (status, body) = world.push(&device, &receipts(&device, 1, 1)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("database_unavailable")),
+        "{body}"
+    );
+    drop(release);
+    let state = world.registry.tenant(tenant).expect("db").expect("tenant");
+    assert_eq!(state.failed_migration, None, "not marked: {state:?}");
+    let (status, body) = world.push(&device, &receipts(&device, 1, 1)).await;
+    assert_eq!(status, 200, "migrated once the lock is gone: {body}");
 }
