@@ -508,8 +508,9 @@ async fn push(
 
 /// A push that waits as a device does: a `503` or `429` with `Retry-After` (the server's
 /// body budget full, a rate limit) is retried after exactly that many seconds (aisle-sync's
-/// client waits at least that, with jittered backoff, and retries a `503` without one too). Its latency runs from the first attempt to the applied answer;
-/// also how many attempts were refused.
+/// client waits at least that, with jittered backoff, and retries a `503` without one too).
+/// Its latency runs from the first attempt to the applied answer; also how many attempts
+/// were refused.
 async fn push_as_device(
     http: &reqwest::Client,
     base: &str,

@@ -153,13 +153,17 @@ pub fn stamp_tenant(conn: &Connection, tenant: TenantId) -> Result<(), ServerErr
     // Read first: a file stamped already (every open but the first) needs no write, so
     // reopening a tenant does not wait for its write lock behind pushes still running on an
     // evicted copy of its pool.
-    if tenant_stamp(conn)?.is_none() {
-        conn.execute(
-            "INSERT INTO tenant_meta (name, value) VALUES ('tenant', ?1) ON CONFLICT (name) DO NOTHING",
-            [tenant.to_string()],
-        )?;
-    }
-    match tenant_stamp(conn)? {
+    let stamp = match tenant_stamp(conn)? {
+        Some(stamp) => Some(stamp),
+        None => {
+            conn.execute(
+                "INSERT INTO tenant_meta (name, value) VALUES ('tenant', ?1) ON CONFLICT (name) DO NOTHING",
+                [tenant.to_string()],
+            )?;
+            tenant_stamp(conn)?
+        }
+    };
+    match stamp {
         Some(stamp) if stamp == tenant.to_string() => Ok(()),
         Some(stamp) => Err(ServerError::Invalid(format!(
             "the database file is stamped for tenant {stamp}, not {tenant}; it was copied from another tenant"

@@ -879,7 +879,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
             .as_millis();
         let lines: String =
             std::iter::once(format!("# start {started}\n# lead {}\n", lead.as_millis()))
-                .chain(paced.sent.iter().map(|(measured, sent, latency)| {
+                .chain(paced.pushes.iter().map(|(measured, sent, latency)| {
                     format!(
                         "{} {} {}\n",
                         sent.as_millis(),
@@ -891,15 +891,15 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         std::fs::write(&path, lines)?;
     }
     figures.paced_offered = offered;
-    figures.paced_rate = per_second(paced.latencies.len() * batch, paced.elapsed);
-    figures.paced_late_pct = 100.0 * paced.late as f64 / paced.latencies.len().max(1) as f64;
-    figures.paced_refused_pct = 100.0 * paced.refused as f64 / paced.latencies.len().max(1) as f64;
+    let (measured, lead_ins) = (paced.latencies(true), paced.latencies(false));
+    figures.paced_rate = per_second(measured.len() * batch, paced.elapsed);
+    figures.paced_late_pct = 100.0 * paced.late as f64 / measured.len().max(1) as f64;
+    figures.paced_refused_pct = 100.0 * paced.refused as f64 / measured.len().max(1) as f64;
     figures.paced_lead_secs = lead.as_secs_f64();
     figures.paced_lead_refused_pct =
-        100.0 * paced.lead_refused as f64 / paced.lead_latencies.len().max(1) as f64;
-    figures.paced_lead_p99 =
-        (!paced.lead_latencies.is_empty()).then(|| Percentiles::of(paced.lead_latencies).p99);
-    let paced_percentiles = Percentiles::of(paced.latencies);
+        100.0 * paced.lead_refused as f64 / lead_ins.len().max(1) as f64;
+    figures.paced_lead_p99 = (!lead_ins.is_empty()).then(|| Percentiles::of(lead_ins).p99);
+    let paced_percentiles = Percentiles::of(measured);
     (figures.paced_p50, figures.paced_p99) = (paced_percentiles.p50, paced_percentiles.p99);
     let lead_in = match figures.paced_lead_p99 {
         None => "no lead-in".to_owned(),
@@ -991,13 +991,9 @@ struct Paced {
     /// then takes the server's time in the window without counting in it: under overload
     /// that understates the rate served, by at most one push a device).
     elapsed: std::time::Duration,
-    /// Each measured push's latency (due at or after the lead-in's end), from when it was sent.
-    latencies: Vec<std::time::Duration>,
-    /// The lead-in's pushes' latencies.
-    lead_latencies: Vec<std::time::Duration>,
-    /// Every push, lead-in or measured: whether measured, when it was sent (from the run's
-    /// start), its latency.
-    sent: Vec<(bool, std::time::Duration, std::time::Duration)>,
+    /// Every push, lead-in or measured: whether measured (due at or after the lead-in's
+    /// end), when it was sent (from the run's start), its latency (from when it was sent).
+    pushes: Vec<(bool, std::time::Duration, std::time::Duration)>,
     /// Measured pushes sent more than one interval after their scheduled time: the load
     /// offered was not what the schedule said, and the latencies understate the queueing.
     late: usize,
@@ -1007,6 +1003,17 @@ struct Paced {
     refused: usize,
     /// The same for the lead-in's pushes.
     lead_refused: usize,
+}
+
+impl Paced {
+    /// The latencies of the measured pushes (`true`) or of the lead-in's.
+    fn latencies(&self, measured: bool) -> Vec<std::time::Duration> {
+        self.pushes
+            .iter()
+            .filter(|push| push.0 == measured)
+            .map(|push| push.2)
+            .collect()
+    }
 }
 
 /// When device `idx` of `n` makes its first paced push: `idx / n` of an interval in, so the
@@ -1066,9 +1073,7 @@ fn run_paced(
         let mut paced = Paced {
             started,
             elapsed: std::time::Duration::ZERO,
-            latencies: Vec::new(),
-            lead_latencies: Vec::new(),
-            sent: Vec::new(),
+            pushes: Vec::new(),
             late: 0,
             refused: 0,
             lead_refused: 0,
@@ -1077,14 +1082,7 @@ fn run_paced(
             let (pushes, late, refused) = task.await??;
             paced.refused += refused.0;
             paced.lead_refused += refused.1;
-            for (measured, sent, latency) in pushes {
-                if measured {
-                    paced.latencies.push(latency);
-                } else {
-                    paced.lead_latencies.push(latency);
-                }
-                paced.sent.push((measured, sent, latency));
-            }
+            paced.pushes.extend(pushes);
             paced.late += late;
         }
         paced.elapsed = start.elapsed().saturating_sub(lead);
