@@ -28,6 +28,11 @@ pub enum ServerError {
     Migration { what: String, message: String },
     #[error("tenant {tenant} is unavailable: {reason}")]
     TenantUnavailable { tenant: TenantId, reason: String },
+    /// The tenant's database could not be opened for now (its PostgreSQL cluster is away, its
+    /// SQLite file was busy past the timeout): answered as any busy database, and never marks
+    /// the tenant.
+    #[error("tenant {tenant}'s database is away or busy for now: {reason}")]
+    DatabaseAway { tenant: TenantId, reason: String },
     /// The tenant is being moved to another cluster and its writes are paused for the
     /// final catch-up (`aisle-server tenant move`); retry shortly.
     #[error("the tenant is moving to another cluster; its writes are paused")]
@@ -42,6 +47,9 @@ impl ServerError {
     /// True when trying again later may succeed (a busy or locked database, a PostgreSQL
     /// serialization failure, a broken connection or an exhausted pool).
     pub fn is_retryable(&self) -> bool {
+        if matches!(self, Self::DatabaseAway { .. }) {
+            return true;
+        }
         #[cfg(feature = "postgres")]
         if let Self::Pg(error) | Self::Projection(aisle_projection::ProjectionError::Pg(error)) =
             self
@@ -57,6 +65,27 @@ impl ServerError {
             sqlite.and_then(rusqlite::Error::sqlite_error_code),
             Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
         )
+    }
+}
+
+/// Why a tenant's database was not opened, in either backend's pool.
+#[derive(Clone, Debug)]
+pub enum OpenRefusal {
+    /// Refused until an operator acts: a failed migration, a database stamped for another
+    /// tenant, no such tenant.
+    Unavailable(String),
+    /// Away or busy for now: worth a retry, and never marks the tenant.
+    Away(String),
+}
+
+impl OpenRefusal {
+    /// The error a request for `tenant` fails with: `503 tenant_unavailable`, or `503
+    /// database_unavailable` with `Retry-After` for a refusal worth retrying.
+    pub fn into_error(self, tenant: TenantId) -> ServerError {
+        match self {
+            Self::Unavailable(reason) => ServerError::TenantUnavailable { tenant, reason },
+            Self::Away(reason) => ServerError::DatabaseAway { tenant, reason },
+        }
     }
 }
 

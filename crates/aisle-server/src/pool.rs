@@ -12,7 +12,7 @@
 //! when the last of them is done. There is no "current tenant" anywhere.
 
 use crate::auth::Authenticated;
-use crate::error::ServerError;
+use crate::error::{OpenRefusal, ServerError};
 use crate::migrate;
 use crate::registry::Registry;
 use aisle_core::ids::TenantId;
@@ -135,19 +135,7 @@ const CACHE_KIB: u32 = 2 * 1024;
 /// the registry's), in bytes. `PRAGMA soft_heap_limit` is process-wide.
 pub const SQLITE_MEMORY_LIMIT: u64 = 192 * 1024 * 1024;
 
-type Opened = Result<Arc<TenantDb>, Refusal>;
-
-/// Why a tenant's database was not opened.
-#[derive(Clone, Debug)]
-enum Refusal {
-    /// The tenant is refused until an operator acts (a failed migration, a file stamped for
-    /// another tenant, no such tenant).
-    Unavailable(String),
-    /// The file was busy or locked (SQLite's busy timeout ran out): another connection held
-    /// its write lock, such as an evicted copy's pushes still finishing. Worth a retry, and
-    /// never marks the tenant.
-    Busy(String),
-}
+type Opened = Result<Arc<TenantDb>, OpenRefusal>;
 
 #[derive(Debug)]
 struct Slot {
@@ -228,14 +216,7 @@ impl TenantPools {
             }
             self.metrics.open.set(slots.slots.len() as i64);
         }
-        opened.map_err(|refusal| match refusal {
-            Refusal::Unavailable(reason) => ServerError::TenantUnavailable { tenant, reason },
-            // Answered as any busy database: `503 database_unavailable` with `Retry-After`.
-            Refusal::Busy(reason) => ServerError::Sqlite(rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-                Some(reason),
-            )),
-        })
+        opened.map_err(|refusal| refusal.into_error(tenant))
     }
 
     /// How many tenants are open now (for tests and metrics).
@@ -250,11 +231,15 @@ impl TenantPools {
     fn open(&self, tenant: TenantId) -> Opened {
         let state = match self.registry.tenant(tenant) {
             Ok(Some(state)) => state,
-            Ok(None) => return Err(Refusal::Unavailable("the tenant does not exist".to_owned())),
-            Err(error) => return Err(Refusal::Unavailable(format!("registry: {error}"))),
+            Ok(None) => {
+                return Err(OpenRefusal::Unavailable(
+                    "the tenant does not exist".to_owned(),
+                ))
+            }
+            Err(error) => return Err(registry_refusal(&error)),
         };
         if let Some(failure) = state.failed_migration {
-            return Err(Refusal::Unavailable(format!(
+            return Err(OpenRefusal::Unavailable(format!(
                 "its migration failed earlier: {failure}"
             )));
         }
@@ -272,7 +257,7 @@ impl TenantPools {
         match migrated {
             Ok((conn, version)) => {
                 if let Err(error) = self.registry.record_tenant_version(tenant, version) {
-                    return Err(Refusal::Unavailable(format!("registry: {error}")));
+                    return Err(registry_refusal(&error));
                 }
                 Ok(Arc::new(TenantDb {
                     tenant,
@@ -288,7 +273,7 @@ impl TenantPools {
                 // came; the next request opens it again instead.
                 let reason = error.to_string();
                 tracing::warn!(%tenant, %reason, "tenant database busy at open; not marked");
-                Err(Refusal::Busy(reason))
+                Err(OpenRefusal::Away(reason))
             }
             Err(error) => {
                 let reason = error.to_string();
@@ -296,9 +281,20 @@ impl TenantPools {
                 if let Err(error) = self.registry.mark_tenant_failed(tenant, &reason) {
                     tracing::error!(%tenant, %error, "cannot mark the tenant as failed");
                 }
-                Err(Refusal::Unavailable(reason))
+                Err(OpenRefusal::Unavailable(reason))
             }
         }
+    }
+}
+
+/// The refusal for a registry that failed while a tenant was opened: worth a retry when the
+/// registry was only busy, else the tenant is refused for this request (not marked).
+pub(crate) fn registry_refusal(error: &ServerError) -> OpenRefusal {
+    let reason = format!("registry: {error}");
+    if error.is_retryable() {
+        OpenRefusal::Away(reason)
+    } else {
+        OpenRefusal::Unavailable(reason)
     }
 }
 
@@ -332,7 +328,7 @@ mod tests {
     fn slot(opened: bool, last_used: u64) -> Slot {
         let cell = OnceLock::new();
         if opened {
-            cell.set(Err(Refusal::Unavailable("test".to_owned())))
+            cell.set(Err(OpenRefusal::Unavailable("test".to_owned())))
                 .expect("fresh cell");
         }
         Slot {

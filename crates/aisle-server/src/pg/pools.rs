@@ -32,7 +32,7 @@
 use super::placement::{Placement, Placements};
 use super::reports::ReportReads;
 use crate::auth::Authenticated;
-use crate::error::ServerError;
+use crate::error::{OpenRefusal, ServerError};
 use aisle_core::ids::TenantId;
 use aisle_pg::deadpool_postgres::{
     self, Manager, ManagerConfig, RecyclingMethod, Runtime, WeakPool,
@@ -304,7 +304,7 @@ impl Drop for TenantConn {
     }
 }
 
-type Opened = Result<Arc<TenantPool>, String>;
+type Opened = Result<Arc<TenantPool>, OpenRefusal>;
 
 #[derive(Debug)]
 struct Slot {
@@ -516,7 +516,7 @@ impl PgTenantPools {
             }
             self.metrics.open.set(slots.slots.len() as i64);
         }
-        opened.map_err(|reason| ServerError::TenantUnavailable { tenant, reason })
+        opened.map_err(|refusal| refusal.into_error(tenant))
     }
 
     fn budget(&self, cluster: &str) -> Arc<ClusterBudget> {
@@ -536,13 +536,21 @@ impl PgTenantPools {
     fn open(&self, tenant: TenantId) -> Opened {
         let placement = match self.placements.placement(tenant) {
             Ok(Some(placement)) => placement,
-            Ok(None) => return Err("the tenant has no database".to_owned()),
-            Err(error) => return Err(format!("registry: {error}")),
+            Ok(None) => {
+                return Err(OpenRefusal::Unavailable(
+                    "the tenant has no database".to_owned(),
+                ))
+            }
+            Err(error) => return Err(crate::pool::registry_refusal(&error)),
         };
         let budget = self.budget(&placement.cluster);
         let pool = match self.build_pool(&placement.primary_url, &placement.database, &budget) {
             Ok(pool) => pool,
-            Err(error) => return Err(format!("its database url is unusable: {error}")),
+            Err(error) => {
+                return Err(OpenRefusal::Unavailable(format!(
+                    "its database url is unusable: {error}"
+                )))
+            }
         };
         let replica = match &placement.replica_url {
             None => None,
@@ -602,10 +610,16 @@ impl PgTenantPools {
                     if let Err(error) = self.placements.mark_unavailable(tenant, &failure.reason) {
                         tracing::error!(%tenant, %error, "cannot mark the tenant as unavailable");
                     }
-                } else {
+                    Err(OpenRefusal::Unavailable(failure.reason))
+                } else if failure.retry {
+                    // Its cluster is away (a failover, a restart): devices wait
+                    // `Retry-After` and push again; the tenant is not marked.
                     tracing::warn!(%tenant, reason = %failure.reason, "tenant database unreachable");
+                    Err(OpenRefusal::Away(failure.reason))
+                } else {
+                    tracing::error!(%tenant, reason = %failure.reason, "tenant database refused the open; not marked");
+                    Err(OpenRefusal::Unavailable(failure.reason))
                 }
-                Err(failure.reason)
             }
         }
     }
@@ -646,15 +660,18 @@ impl PgTenantPools {
 }
 
 /// Why a tenant could not be opened, and whether that marks it unavailable (its schema or
-/// its stamp is wrong) or only fails this request (its cluster is away).
+/// its stamp is wrong) or only fails this request; and then whether a retry may succeed
+/// (its cluster is away or failing over) or not (another error of the database).
 struct OpenFailure {
     reason: String,
     marks: bool,
+    retry: bool,
 }
 
 /// Migrates the tenant's database and stamps it with its tenant, in one transaction.
 fn migrate(pool: &Arc<TenantPool>) -> Result<(), OpenFailure> {
     let transient = |error: PgError| OpenFailure {
+        retry: error.is_retryable(),
         reason: error.to_string(),
         marks: false,
     };
@@ -688,6 +705,7 @@ fn migrate(pool: &Arc<TenantPool>) -> Result<(), OpenFailure> {
             PgError::Migration { .. } | PgError::NewerSchema { .. }
         );
         OpenFailure {
+            retry: error.is_retryable(),
             reason: error.to_string(),
             marks,
         }
@@ -710,11 +728,13 @@ fn migrate(pool: &Arc<TenantPool>) -> Result<(), OpenFailure> {
             return Err(OpenFailure {
                 reason: format!("its database is stamped for tenant {stamp}"),
                 marks: true,
+                retry: false,
             })
         }
     }
     let replayed = follow_rules_version(&tx).map_err(|error| OpenFailure {
         marks: !error.is_retryable(),
+        retry: error.is_retryable(),
         reason: format!("rebuilding its projection under the current rules: {error}"),
     })?;
     tx.commit().map_err(transient)?;

@@ -36,6 +36,30 @@ async fn pulled_seqs(http: &reqwest::Client, base: &str, device: &Device) -> Res
         .map_err(|(status, _)| status)
 }
 
+/// A push of `batch` as `device`: its status, its `Retry-After` header and its body.
+async fn push_with_retry_after(
+    http: &reqwest::Client,
+    base: &str,
+    device: &Device,
+    tenant: aisle_core::ids::TenantId,
+    batch: &[aisle_core::Event],
+) -> (u16, Option<String>, serde_json::Value) {
+    let response = http
+        .post(format!("{base}/v1/t/{tenant}/events"))
+        .bearer_auth(&device.token)
+        .json(&serde_json::json!({ "events": batch }))
+        .send()
+        .await
+        .expect("the server answers");
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|value| value.to_str().expect("ascii").to_owned());
+    let body: serde_json::Value = response.json().await.expect("json");
+    (status, retry_after, body)
+}
+
 #[test]
 fn while_a_tenant_cluster_is_down_its_devices_get_503_and_other_clusters_work_on() {
     let home_cluster = PgCluster::start().expect("the registry's cluster starts");
@@ -63,8 +87,14 @@ fn while_a_tenant_cluster_is_down_its_devices_get_503_and_other_clusters_work_on
     let away = registry
         .add_tenant_on("away", Some("away"), 1)
         .expect("tenant away");
+    // A second tenant on the same cluster whose database no request has opened yet when the
+    // primary goes away: its first push opens it, and is refused for now, not for good.
+    let cold = registry
+        .add_tenant_on("cold", Some("away"), 1)
+        .expect("tenant cold");
     let home_warehouse = registry.add_warehouse(home, "main", 1).expect("warehouse");
     let away_warehouse = registry.add_warehouse(away, "main", 1).expect("warehouse");
+    let cold_warehouse = registry.add_warehouse(cold, "main", 1).expect("warehouse");
 
     let code = |tenant, warehouse| {
         registry
@@ -72,6 +102,7 @@ fn while_a_tenant_cluster_is_down_its_devices_get_503_and_other_clusters_work_on
             .expect("code")
     };
     let (home_code, away_code) = (code(home, home_warehouse), code(away, away_warehouse));
+    let cold_code = code(cold, cold_warehouse);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -94,6 +125,7 @@ fn while_a_tenant_cluster_is_down_its_devices_get_503_and_other_clusters_work_on
     runtime.block_on(async {
         let home_device = enrolled(&http, &base, &home_code).await;
         let away_device = enrolled(&http, &base, &away_code).await;
+        let cold_device = enrolled(&http, &base, &cold_code).await;
         let (status, body) = push_to(
             &http,
             &base,
@@ -117,35 +149,45 @@ fn while_a_tenant_cluster_is_down_its_devices_get_503_and_other_clusters_work_on
 
         // The next batch of `away`'s device, while its primary is away.
         let batch = receipts(&away_device, 6, 5);
-        let response = http
-            .post(format!("{base}/v1/t/{away}/events"))
-            .bearer_auth(&away_device.token)
-            .json(&serde_json::json!({ "events": batch }))
-            .send()
-            .await
-            .expect("the server answers");
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .map(|value| value.to_str().expect("ascii").to_owned());
-        let body: serde_json::Value = response.json().await.expect("json");
+        let (status, retry_after, body) =
+            push_with_retry_after(&http, &base, &away_device, away, &batch).await;
         assert_eq!(
-            status, 503,
+            (status, body["code"].as_str()),
+            (503, Some("database_unavailable")),
             "a push to a tenant whose primary is down: {body}"
         );
         assert!(
             retry_after.is_some(),
             "the 503 says when to try again: {body}"
         );
-        assert!(
-            body["code"].as_str().is_some_and(|code| !code.is_empty()),
-            "the 503 carries a stable code: {body}"
-        );
         assert_eq!(
             pulled_seqs(&http, &base, &away_device).await,
             Err(503),
             "a pull from the tenant whose primary is down"
+        );
+
+        // A tenant first opened while its primary is away gets the same answer: a busy
+        // database, with `Retry-After`, and it is not marked unavailable (which would
+        // refuse it until an operator came).
+        let cold_batch = receipts(&cold_device, 1, 5);
+        let (status, retry_after, body) =
+            push_with_retry_after(&http, &base, &cold_device, cold, &cold_batch).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (503, Some("database_unavailable")),
+            "a first push to a tenant whose primary is down: {body}"
+        );
+        assert!(
+            retry_after.is_some(),
+            "the 503 says when to try again: {body}"
+        );
+        // The registry's calls block on its own runtime: off this one's workers.
+        let cold_row = tokio::task::block_in_place(|| registry.tenant(cold))
+            .expect("registry")
+            .expect("tenant cold");
+        assert_eq!(
+            cold_row.failed_migration, None,
+            "a primary that is away marks no tenant"
         );
 
         // The other cluster's tenant does not notice.
@@ -194,6 +236,12 @@ fn while_a_tenant_cluster_is_down_its_devices_get_503_and_other_clusters_work_on
             Ok((1..=10).collect::<Vec<u64>>()),
             "away's log holds each event once, in order, after the primary came back"
         );
+        let (status, body) = push_to(&http, &base, &cold_device, cold, &cold_batch).await;
+        assert_eq!(
+            status, 200,
+            "the tenant refused at its first open is served once its primary is back: {body}"
+        );
+        assert_eq!(result_statuses(&body), vec!["applied"; 5], "{body}");
     });
     drop(server);
 }

@@ -81,12 +81,13 @@ async fn evicted_tenants_reopen_with_their_data() {
     }
 }
 
-/// Another connection holds `path`'s write lock from when this returns until the returned
-/// sender is dropped or sent to.
-fn hold_write_lock(path: std::path::PathBuf) -> std::sync::mpsc::Sender<()> {
+/// Another connection holds `path`'s write lock, from when this returns until the returned
+/// guard is dropped. Dropping it returns once the lock is released (the holder's thread has
+/// rolled back and ended), so what a test does next never races the release.
+fn hold_write_lock(path: std::path::PathBuf) -> WriteLock {
     let (locked_tx, locked_rx) = std::sync::mpsc::channel();
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
-    std::thread::spawn(move || {
+    let holder = std::thread::spawn(move || {
         let conn = rusqlite::Connection::open(&path).expect("open");
         conn.execute_batch("BEGIN IMMEDIATE").expect("write lock");
         locked_tx.send(()).expect("tell");
@@ -94,7 +95,24 @@ fn hold_write_lock(path: std::path::PathBuf) -> std::sync::mpsc::Sender<()> {
         conn.execute_batch("ROLLBACK").expect("release");
     });
     locked_rx.recv().expect("locked");
-    release_tx
+    WriteLock {
+        release: Some(release_tx),
+        holder: Some(holder),
+    }
+}
+
+struct WriteLock {
+    release: Option<std::sync::mpsc::Sender<()>>,
+    holder: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        drop(self.release.take());
+        if let Some(holder) = self.holder.take() {
+            holder.join().expect("the lock's holder ends");
+        }
+    }
 }
 
 /// Reopening a tenant whose file's write lock is held past SQLite's busy timeout (10 s): as
