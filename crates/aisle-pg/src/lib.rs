@@ -55,6 +55,16 @@ pub enum PgError {
 }
 
 impl PgError {
+    /// Whether the database itself is wrong for this build (a migration that failed in the
+    /// database, a schema newer than this build knows), as opposed to unreachable for now:
+    /// what marks a tenant unavailable until an operator has looked.
+    pub fn is_wrong_schema(&self) -> bool {
+        matches!(
+            self,
+            PgError::Migration { .. } | PgError::NewerSchema { .. }
+        ) && !self.is_retryable()
+    }
+
     /// The SQLSTATE of a database error, if the database answered one.
     pub fn code(&self) -> Option<&tokio_postgres::error::SqlState> {
         match self {
@@ -68,7 +78,8 @@ impl PgError {
     pub fn is_retryable(&self) -> bool {
         use tokio_postgres::error::SqlState;
         match self {
-            PgError::Db(error) => {
+            // A migration cut off by a failover or a broken connection is not a wrong schema.
+            PgError::Db(error) | PgError::Migration { source: error, .. } => {
                 error.is_closed()
                     || error.code().is_some_and(|code| {
                         *code == SqlState::T_R_SERIALIZATION_FAILURE

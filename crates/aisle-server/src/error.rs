@@ -289,8 +289,13 @@ pub struct ErrorCode(pub &'static str);
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let Self::Internal(cause) = &self {
-            // The cause stays in the log; the client only learns that it was internal.
-            tracing::error!(error = %cause, "request failed");
+            // The cause stays in the log; the client only learns that it was internal. A
+            // database away or busy for now (a failover) is a warning: the client retries.
+            if cause.is_retryable() {
+                tracing::warn!(error = %cause, "request refused for now");
+            } else {
+                tracing::error!(error = %cause, "request failed");
+            }
         }
         let mut body = ErrorBody::new(self.code(), self.to_string());
         match &self {

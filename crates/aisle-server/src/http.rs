@@ -204,7 +204,7 @@ pub(crate) async fn enroll(
         (status = 400, description = "`bad_json`", body = crate::openapi::ErrorBody),
         (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
         (status = 403, description = "`tenant_mismatch` (or `warehouse_mismatch`): the request names another tenant or warehouse than the token's; audited", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`tenant_unavailable` (refused until an operator acts), or `database_unavailable` when the database is away or busy for now: retry after `Retry-After`", body = crate::openapi::ErrorBody),
         (status = 413, description = "`payload_too_large`: more than 1,000 events or 4 MiB", body = crate::openapi::ErrorBody),
         (status = 422, description = "`unsupported_event_version`", body = crate::openapi::ErrorBody),
         (status = 429, description = "`rate_limited`: past the address's, the tenant's or the tenant's push quota; wait `Retry-After` seconds", body = crate::openapi::ErrorBody),
@@ -262,7 +262,7 @@ pub(crate) async fn push(
         (status = 400, description = "`bad_query`, or `bad_reads`: the `Aisle-Reads` header does not name event kinds, or leaves out one every device must read", body = crate::openapi::ErrorBody),
         (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
         (status = 403, description = "`tenant_mismatch` (or `warehouse_mismatch`): the request names another tenant or warehouse than the token's; audited", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`tenant_unavailable` (refused until an operator acts), or `database_unavailable` when the database is away or busy for now: retry after `Retry-After`", body = crate::openapi::ErrorBody),
     ),
     security(("device_token" = [])))]
 pub(crate) async fn pull(
@@ -360,7 +360,7 @@ async fn read_page(
         (status = 400, description = "`bad_query`", body = crate::openapi::ErrorBody),
         (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
         (status = 403, description = "`tenant_mismatch` (or `warehouse_mismatch`): the request names another tenant or warehouse than the token's; audited", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`tenant_unavailable` (refused until an operator acts), or `database_unavailable` when the database is away or busy for now: retry after `Retry-After`", body = crate::openapi::ErrorBody),
     ),
     security(("device_token" = [])))]
 pub(crate) async fn stock(

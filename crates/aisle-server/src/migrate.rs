@@ -102,9 +102,21 @@ fn run_migrations(
     }
     Migrations::new(migrations)
         .to_latest(conn)
-        .map_err(|error| ServerError::Migration {
-            what: what.to_owned(),
-            message: error.to_string(),
+        .map_err(|error| match error {
+            // The file was busy or locked past the busy timeout (another connection held its
+            // write lock): not a failed migration, and worth a retry (`is_retryable`).
+            rusqlite_migration::Error::RusqliteError { err, .. }
+                if matches!(
+                    err.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) =>
+            {
+                ServerError::Sqlite(err)
+            }
+            error => ServerError::Migration {
+                what: what.to_owned(),
+                message: error.to_string(),
+            },
         })?;
     Ok(known)
 }

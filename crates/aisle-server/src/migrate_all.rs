@@ -80,6 +80,16 @@ pub fn migrate_all_sqlite(
                         marked: false,
                     },
                 },
+                // A file busy past the busy timeout (a server's pushes holding its write
+                // lock): not a failed migration; the next pass or request tries again.
+                Err(error) if error.is_retryable() => {
+                    let reason = error.to_string();
+                    tracing::warn!(tenant = %row.id, %reason, "tenant database busy; not migrated, not marked");
+                    Outcome::Failed {
+                        reason,
+                        marked: false,
+                    }
+                }
                 Err(error) => {
                     let reason = error.to_string();
                     let marked = registry.mark_tenant_failed(row.id, &reason).is_ok();

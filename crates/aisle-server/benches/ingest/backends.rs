@@ -294,7 +294,8 @@ fn report(results: &[(String, Figures)]) -> Vec<String> {
             .map_or("         -".to_owned(), |value| format!("{value:>10.0}"))
     };
     let ratio = |pick: &dyn Fn(&Figures) -> f64| match (sqlite, pg) {
-        (Some(s), Some(p)) if !pick(s).is_nan() && !pick(p).is_nan() => {
+        // No ratio to a figure of 0 (a machine without steal, a run without refusals).
+        (Some(s), Some(p)) if !pick(s).is_nan() && !pick(p).is_nan() && pick(s) != 0.0 => {
             format!("{:.2}x", pick(p) / pick(s))
         }
         _ => "-".to_owned(),
@@ -613,6 +614,23 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         .pool_max_idle_per_host(n_devices + pushers + 16)
         .build()?;
     let mut figures = Figures::default();
+    // A CHECKPOINT after a phase's tenants are created and opened, before it is timed: a
+    // new database is some 300 files, and the first checkpoint after 50 of them fsyncs
+    // every one (15,000-24,000 files, 50-90 s on this machine's disk). Meanwhile its WAL
+    // cannot be recycled, so commits wait for fresh WAL segments to be zero-filled. That is
+    // the cost of creating 50 tenants at once, not of the load after; it used to fall in the
+    // paced window, past its lead-in (docs/BENCHMARKS.md, 2026-12-07). Printed, not hidden.
+    let settle = |what: &str| -> BenchResult<()> {
+        if let Some(pg) = &pg {
+            let started = Instant::now();
+            pg.cluster.psql("postgres", "CHECKPOINT")?;
+            println!(
+                "{backend}: a CHECKPOINT after creating {what} took {:.1}s (not timed)",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        Ok(())
+    };
 
     // (e) What the ERP outbox costs, interleaved: a second server on the same cluster (or
     // data directory) whose pushes derive no messages, and rounds that push the same load
@@ -655,6 +673,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
             warm(&client_rt, &http, &bases[side], warm_up)?;
             fleets.push(floors);
         }
+        settle("both sides' tenants")?;
         for round in 0..ab_rounds {
             let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
             let (mut one, mut many) = ([0.0; 2], [0.0; 2]);
@@ -713,23 +732,6 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
             ))
         })
         .collect::<BenchResult<_>>()?;
-    // A CHECKPOINT after a phase's tenants are created and opened, before it is timed: a
-    // new database is some 300 files, and the first checkpoint after 50 of them fsyncs
-    // every one (15,000-24,000 files, 50-90 s on this machine's disk). Meanwhile its WAL
-    // cannot be recycled, so commits wait for fresh WAL segments to be zero-filled. That is
-    // the cost of creating 50 tenants at once, not of the load after; it used to fall in the
-    // paced window, past its lead-in (docs/BENCHMARKS.md, 2026-12-07). Printed, not hidden.
-    let settle = |what: &str| -> BenchResult<()> {
-        if let Some(pg) = &pg {
-            let started = Instant::now();
-            pg.cluster.psql("postgres", "CHECKPOINT")?;
-            println!(
-                "{backend}: a CHECKPOINT after creating {what} took {:.1}s (not timed)",
-                started.elapsed().as_secs_f64()
-            );
-        }
-        Ok(())
-    };
     let touch_start = Instant::now();
     let work: Vec<(Device, Vec<Vec<u8>>)> =
         touches.into_iter().map(|(d, b)| (d, vec![b])).collect();
@@ -768,6 +770,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         &base,
         vec![(solo.clone(), floor.batch(1)?.1)],
     )?;
+    settle("the one tenant")?;
     let bodies = bodies_of(&mut floor, n_single.div_ceil(batch), batch)?;
     let (elapsed, latencies) = run_concurrently(&client_rt, &http, &base, vec![(solo, bodies)], 1)?;
     figures.one_rate = per_second(latencies.len() * batch, elapsed);
@@ -1093,7 +1096,8 @@ impl CpuShares {
 }
 
 /// The CPU shares over the samples taken at or after `from` (the measured window), and the
-/// highest steal over any 5 s of them.
+/// highest steal over any span of at least 5 s between two of them (the sampler's seconds may
+/// come late on a starved machine, so spans are chosen by time, not by count).
 fn window_cpu(
     samples: &[(std::time::Duration, [u64; 8])],
     from: std::time::Duration,
@@ -1102,9 +1106,16 @@ fn window_cpu(
     let (Some(first), Some(last)) = (window.first(), window.last()) else {
         return (None, None);
     };
+    let five = std::time::Duration::from_secs(5);
     let worst_steal = window
-        .windows(6)
-        .filter_map(|five| CpuShares::between(&five[0].1, &five[5].1))
+        .iter()
+        .enumerate()
+        .filter_map(|(idx, (at, ticks))| {
+            let (_, later) = window[idx..]
+                .iter()
+                .find(|(later, _)| *later >= *at + five)?;
+            CpuShares::between(ticks, later)
+        })
         .map(|shares| shares.steal)
         .reduce(f64::max);
     (CpuShares::between(&first.1, &last.1), worst_steal)
@@ -1171,6 +1182,9 @@ fn run_paced(
         let sampler = tokio::spawn(async move {
             let mut samples = Vec::new();
             let mut every_second = tokio::time::interval(std::time::Duration::from_secs(1));
+            // A tick late behind the pushes' tasks is taken late, not followed by a burst of
+            // catching-up ticks (the default) that would leave samples a moment apart.
+            every_second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     _ = every_second.tick() => {}

@@ -36,7 +36,7 @@ pub(crate) struct ErpWriteRefusals;
 const KEY_REFUSALS: [(u16, &str); 3] = [
     (401, "`bad_token` (no or an unknown key) or `revoked_key` (audited)"),
     (403, "`tenant_mismatch`: the path names another tenant than the key's (audited); `missing_scope`: the key lacks the scope (audited)"),
-    (503, "`tenant_unavailable`, or `internal` when the database was busy: retry"),
+    (503, "`tenant_unavailable` (refused until an operator acts), or `database_unavailable` when the database is away or busy for now: retry after `Retry-After`"),
 ];
 
 const BODY_REFUSALS: [(u16, &str); 2] = [
@@ -116,7 +116,7 @@ fn query_error(rejection: QueryRejection) -> AppError {
         (status = 400, description = "`bad_query`", body = crate::openapi::ErrorBody),
         (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
         (status = 403, description = "`tenant_mismatch`: the path names another tenant than the token's; audited", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`tenant_unavailable` (refused until an operator acts), or `database_unavailable` when the database is away or busy for now: retry after `Retry-After`", body = crate::openapi::ErrorBody),
     ),
     security(("device_token" = [])))]
 pub(crate) async fn master_changes(

@@ -34,7 +34,7 @@ pub(super) fn routes() -> Router<AppState> {
         (status = 400, description = "`bad_json`: not the expected shape, a key that does not parse, no keys or more than 100; `bad_reads`: a bad `Aisle-Reads` header (events of kinds it leaves out are not in the answer: the pull brings them as envelopes)", body = crate::openapi::ErrorBody),
         (status = 401, description = "`bad_token` or `revoked_token`", body = crate::openapi::ErrorBody),
         (status = 403, description = "`tenant_mismatch` (or `warehouse_mismatch`): the request names another tenant or warehouse than the token's; audited", body = crate::openapi::ErrorBody),
-        (status = 503, description = "`tenant_unavailable`, or `internal` when the database was busy: retry", body = crate::openapi::ErrorBody),
+        (status = 503, description = "`tenant_unavailable` (refused until an operator acts), or `database_unavailable` when the database is away or busy for now: retry after `Retry-After`", body = crate::openapi::ErrorBody),
     ),
     security(("device_token" = [])))]
 pub(crate) async fn events_touching(

@@ -78,10 +78,7 @@ struct Failure {
 
 impl From<PgError> for Failure {
     fn from(error: PgError) -> Self {
-        let marks = matches!(
-            error,
-            PgError::Migration { .. } | PgError::NewerSchema { .. }
-        );
+        let marks = error.is_wrong_schema();
         Self {
             reason: error.to_string(),
             marks,

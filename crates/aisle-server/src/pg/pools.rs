@@ -700,10 +700,7 @@ fn migrate(pool: &Arc<TenantPool>) -> Result<(), OpenFailure> {
         }
     }
     let report = aisle_pg::migrate(&tx, super::tenant_schema::MIGRATIONS).map_err(|error| {
-        let marks = matches!(
-            error,
-            PgError::Migration { .. } | PgError::NewerSchema { .. }
-        );
+        let marks = error.is_wrong_schema();
         OpenFailure {
             retry: error.is_retryable(),
             reason: error.to_string(),
