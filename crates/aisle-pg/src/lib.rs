@@ -74,7 +74,8 @@ impl PgError {
     }
 
     /// Whether the same work may succeed if tried again: a serialization failure or deadlock,
-    /// a connection that broke, or a pool that had no connection in time.
+    /// a connection that broke or could not be made for now, or a pool that had no
+    /// connection in time.
     pub fn is_retryable(&self) -> bool {
         use tokio_postgres::error::SqlState;
         match self {
@@ -88,7 +89,20 @@ impl PgError {
                             || *code == SqlState::CANNOT_CONNECT_NOW
                     })
             }
-            PgError::Pool(_) => true,
+            // A pool that had no connection in time, or was closed under a request (an
+            // evicted tenant), is worth a retry; so is a new connection that failed to reach
+            // the server (an I/O error, no SQLSTATE) or that the server turned away for now.
+            // One it refused for good (a dropped database, a wrong password) is not.
+            PgError::Pool(deadpool_postgres::PoolError::Timeout(_))
+            | PgError::Pool(deadpool_postgres::PoolError::Closed) => true,
+            PgError::Pool(deadpool_postgres::PoolError::Backend(error)) => {
+                error.is_closed()
+                    || error.code().is_none_or(|code| {
+                        *code == SqlState::ADMIN_SHUTDOWN
+                            || *code == SqlState::CANNOT_CONNECT_NOW
+                            || *code == SqlState::TOO_MANY_CONNECTIONS
+                    })
+            }
             _ => false,
         }
     }

@@ -275,6 +275,29 @@ fn an_unreachable_cluster_refuses_the_request_without_marking_the_tenant() {
     assert_eq!(pull_all(&fixture.storage, &context(tenant), 10).len(), 2);
 }
 
+/// A tenant whose database is gone (dropped by hand, a wrong placement) is refused, not
+/// answered as a database away for now: a `Retry-After` would have its devices retry for
+/// ever. Nor is it marked, as nothing in its schema failed.
+#[test]
+fn a_tenant_whose_database_is_gone_is_refused_not_retried() {
+    let fixture = PgFixture::start(PgPoolConfig::default());
+    let tenant = fixture.add_tenant();
+    let database = fixture.database(tenant);
+    fixture
+        .cluster
+        .psql("postgres", &format!("DROP DATABASE {database}"))
+        .expect("drop the tenant's database");
+    let refused = fixture.storage.pull(&context(tenant), 0, 10);
+    assert!(
+        matches!(&refused, Err(error @ ServerError::TenantUnavailable { .. }) if !error.is_retryable()),
+        "a database that does not exist is no reason to retry: {refused:?}"
+    );
+    assert!(
+        fixture.placements.marked.lock().expect("lock").is_empty(),
+        "nor does it mark the tenant"
+    );
+}
+
 /// At the budget, the idle connection closed for a new one is the one used least recently:
 /// a tenant that keeps pushing keeps its connection between pushes, and one that stopped
 /// gives its up first (closing whichever idle connection came first reopened active
