@@ -61,11 +61,17 @@ impl ServerError {
             Self::Projection(aisle_projection::ProjectionError::Sqlite(error)) => Some(error),
             _ => None,
         };
-        matches!(
-            sqlite.and_then(rusqlite::Error::sqlite_error_code),
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-        )
+        sqlite.is_some_and(is_busy)
     }
+}
+
+/// Whether SQLite answered busy or locked: another connection held the lock past the busy
+/// timeout, and the same work may succeed later.
+pub fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Why a tenant's database was not opened, in either backend's pool.

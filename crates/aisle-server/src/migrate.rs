@@ -105,12 +105,7 @@ fn run_migrations(
         .map_err(|error| match error {
             // The file was busy or locked past the busy timeout (another connection held its
             // write lock): not a failed migration, and worth a retry (`is_retryable`).
-            rusqlite_migration::Error::RusqliteError { err, .. }
-                if matches!(
-                    err.sqlite_error_code(),
-                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-                ) =>
-            {
+            rusqlite_migration::Error::RusqliteError { err, .. } if crate::error::is_busy(&err) => {
                 ServerError::Sqlite(err)
             }
             error => ServerError::Migration {

@@ -477,10 +477,10 @@ impl PgTenantPools {
             .unwrap_or_else(|p| p.into_inner())
             .get(&tenant)
         {
-            return Err(ServerError::TenantUnavailable {
-                tenant,
-                reason: format!("its migration failed earlier: {reason}"),
-            });
+            return Err(OpenRefusal::Unavailable(format!(
+                "its migration failed earlier: {reason}"
+            ))
+            .into_error(tenant));
         }
         let (cell, evicted) = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
