@@ -32,7 +32,9 @@
 //! (`AISLE_BENCH_PACED_TRACE=FILE` writes each of its pushes' send time and latency there,
 //! after the run's start in Unix ms, to line the tail up with the database's own samples,
 //! and the machine's CPU each second), with the machine's CPU in the window (busy, iowait,
-//! steal: the host's taking it for others, idle; from `/proc/stat`); (d) one
+//! steal: the host's taking it for others, idle; from `/proc/stat`), and on PostgreSQL how
+//! its pushes ran (the key cache's hits and misses, the pushes carried by groups: the
+//! pools' metrics, wired to the served `/metrics` as `serve` wires them); (d) one
 //! tenant's pushes from 1 device and then from `AISLE_BENCH_LOCK_PUSHERS` devices at once
 //! (default 8; `AISLE_BENCH_LOCK_EVENTS` events each time, default 50,000): what the
 //! tenant's push serialisation (PUSH_LOCK and the in-process push queue on PostgreSQL,
@@ -511,6 +513,9 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
     } else {
         None
     };
+    // The served metrics, with the PostgreSQL pools' (key cache, push groups) among them,
+    // as `serve` wires them: the paced phase prints what they counted in its window.
+    let metrics = Arc::new(aisle_server::metrics::Metrics::new());
     let make_storage = |outbox: bool| -> Arc<dyn aisle_server::storage::Storage> {
         match &pg {
             None => {
@@ -528,17 +533,20 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
                 })
             }
             Some(pg) => {
-                let storage = PgStorage::new(PgTenantPools::new(
-                    Arc::clone(&pg.placements) as Arc<dyn Placements>,
-                    PgPoolConfig {
-                        max_open_tenants: pool_cap,
-                        max_tenant_connections: tenant_connections,
-                        // Two servers share the cluster in the interleaved run.
-                        cluster_budget: if ab_only { pg.budget / 2 } else { pg.budget },
-                        ..PgPoolConfig::default()
-                    },
-                    server_rt.handle().clone(),
-                ));
+                let storage = PgStorage::new(
+                    PgTenantPools::new(
+                        Arc::clone(&pg.placements) as Arc<dyn Placements>,
+                        PgPoolConfig {
+                            max_open_tenants: pool_cap,
+                            max_tenant_connections: tenant_connections,
+                            // Two servers share the cluster in the interleaved run.
+                            cluster_budget: if ab_only { pg.budget / 2 } else { pg.budget },
+                            ..PgPoolConfig::default()
+                        },
+                        server_rt.handle().clone(),
+                    )
+                    .with_metrics(metrics.pool()),
+                );
                 Arc::new(if outbox {
                     storage
                 } else {
@@ -566,7 +574,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         let router = aisle_server::http::router(aisle_server::http::AppState {
             registry: Arc::clone(&registry) as Arc<dyn Registry>,
             storage,
-            metrics: Arc::new(aisle_server::metrics::Metrics::new()),
+            metrics: Arc::clone(&metrics),
             guards: Arc::clone(&guards),
             live: Arc::new(aisle_server::live::Live::new(0, 1)),
             webhook_policy: Default::default(),
@@ -910,7 +918,29 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         })
         .collect::<BenchResult<Vec<_>>>()?;
     settle("the paced fleet's tenants")?;
+    let pool = metrics.pool();
+    let counted = || {
+        [
+            pool.key_cache_hits.get(),
+            pool.key_cache_misses.get(),
+            pool.push_groups.get(),
+            pool.grouped_pushes.get(),
+        ]
+    };
+    let before = counted();
     let paced = run_paced(&client_rt, &http, &base, work, interval, (lead, per_device))?;
+    if pg.is_some() {
+        // How the pushes of the phase (lead-in and window) ran: the key states found kept
+        // (pg::storage::key_cache) or read again, and those carried by a group.
+        let [hits, misses, groups, grouped] = counted();
+        println!(
+            "{backend}: paced phase: key cache {} hits, {} misses; {} pushes in {} groups of several",
+            hits - before[0],
+            misses - before[1],
+            grouped - before[3],
+            groups - before[2]
+        );
+    }
     if let Ok(path) = std::env::var("AISLE_BENCH_PACED_TRACE") {
         // Each push, lead-in and measured: when it was sent and its latency, in ms, and 1 if
         // it is measured (0 for the lead-in's, which are those due before its end; one sent
