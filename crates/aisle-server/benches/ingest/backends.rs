@@ -932,13 +932,10 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
     if pg.is_some() {
         // How the pushes of the phase (lead-in and window) ran: the key states found kept
         // (pg::storage::key_cache) or read again, and those carried by a group.
-        let [hits, misses, groups, grouped] = counted();
+        let after = counted();
+        let [hits, misses, groups, grouped] = std::array::from_fn(|at| after[at] - before[at]);
         println!(
-            "{backend}: paced phase: key cache {} hits, {} misses; {} pushes in {} groups of several",
-            hits - before[0],
-            misses - before[1],
-            grouped - before[3],
-            groups - before[2]
+            "{backend}: paced phase: key cache {hits} hits, {misses} misses; {grouped} pushes in {groups} groups of several"
         );
     }
     if let Ok(path) = std::env::var("AISLE_BENCH_PACED_TRACE") {
