@@ -437,3 +437,259 @@ fn a_pipeline_runs_its_statements_in_order_and_answers_the_first_error(#[case] v
     }
     tx.rollback().unwrap();
 }
+
+const COPY_SQL: &str = "COPY copied (n, id, note) FROM STDIN (FORMAT binary)";
+
+fn copy_rows(rows: &[(i64, uuid::Uuid, Option<&str>)]) -> aisle_pg::CopyRows {
+    use tokio_postgres::types::Type;
+    let mut copy = aisle_pg::CopyRows::new(COPY_SQL, vec![Type::INT8, Type::UUID, Type::TEXT]);
+    for (n, id, note) in rows {
+        copy.push(&[n, id, note]).unwrap();
+    }
+    copy
+}
+
+#[rstest]
+#[case::direct(Via::Direct)]
+#[case::through_pgbouncer(Via::PgBouncer)]
+fn a_copy_writes_its_rows_in_a_pipeline_and_a_conflict_fails_the_transaction(#[case] via: Via) {
+    let fixture = Fixture::new(via);
+    let pool = fixture.database("copies");
+    let mut conn = aisle_pg::connect(&pool, fixture.runtime.handle()).unwrap();
+    let tx = conn.transaction().unwrap();
+    tx.batch_execute(
+        "CREATE TABLE copied (n BIGINT PRIMARY KEY, id uuid NOT NULL UNIQUE, note TEXT)",
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    let ids: Vec<uuid::Uuid> = (1..=600_u128).map(uuid::Uuid::from_u128).collect();
+
+    // Prepared ahead, then a copy between two statements: the one after it sees its rows,
+    // and values of every kind (a null among them) arrive as they were given.
+    for round in 0..2_i64 {
+        let tx = conn.transaction().unwrap();
+        tx.pipeline_preparing(
+            &[("SELECT pg_advisory_xact_lock($1)", &[&7_i64])],
+            &[COPY_SQL],
+        )
+        .unwrap();
+        let first = round * 300;
+        let rows: Vec<(i64, uuid::Uuid, Option<&str>)> = (0..300)
+            .map(|i| {
+                let n = first + i;
+                let note = (n % 3 != 0).then_some(if n % 2 == 0 { "even" } else { "odd" });
+                (n, ids[n as usize], note)
+            })
+            .collect();
+        let answers = tx
+            .run_deferred(vec![
+                aisle_pg::Deferred::new(
+                    "INSERT INTO copied VALUES ($1, $2, 'before')",
+                    vec![
+                        Box::new(1_000 + round),
+                        Box::new(uuid::Uuid::from_u128(9_000 + round as u128)),
+                    ],
+                ),
+                aisle_pg::Deferred::copy(copy_rows(&rows)),
+                aisle_pg::Deferred::new(
+                    "SELECT count(*), count(note), sum(n)::BIGINT FROM copied WHERE n < 1000",
+                    vec![],
+                ),
+            ])
+            .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(answers[1].affected, 300, "round {round}");
+        let row = &answers[2].rows[0];
+        let counted: (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
+        let copied = (round + 1) * 300;
+        let notes = (0..copied).filter(|n| n % 3 != 0).count() as i64;
+        assert_eq!(
+            counted,
+            (copied, notes, copied * (copied - 1) / 2),
+            "round {round}"
+        );
+    }
+    let tx = conn.transaction().unwrap();
+    let stored: Vec<(i64, uuid::Uuid, Option<String>)> = tx
+        .query(
+            "SELECT n, id, note FROM copied WHERE n < 1000 ORDER BY n",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    tx.commit().unwrap();
+    let expected: Vec<(i64, uuid::Uuid, Option<String>)> = (0..600_i64)
+        .map(|n| {
+            let note = (n % 3 != 0).then(|| if n % 2 == 0 { "even" } else { "odd" }.to_owned());
+            (n, ids[n as usize], note)
+        })
+        .collect();
+    assert_eq!(stored, expected);
+
+    // A copied row that conflicts fails the copy with its own error, the statements after it
+    // do not run, and nothing of the transaction stays.
+    let tx = conn.transaction().unwrap();
+    let error = tx
+        .run_deferred(vec![
+            aisle_pg::Deferred::new(
+                "INSERT INTO copied VALUES (2000, $1, 'gone')",
+                vec![Box::new(uuid::Uuid::from_u128(8_000))],
+            ),
+            aisle_pg::Deferred::copy(copy_rows(&[
+                (5_000, uuid::Uuid::from_u128(7_000), None),
+                (5_001, ids[10], None),
+            ])),
+            aisle_pg::Deferred::new(
+                "INSERT INTO copied VALUES (2001, $1, 'gone')",
+                vec![Box::new(uuid::Uuid::from_u128(8_001))],
+            ),
+        ])
+        .unwrap_err();
+    assert_eq!(
+        error.code(),
+        Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
+        "{error}"
+    );
+    tx.rollback().unwrap();
+    let tx = conn.transaction().unwrap();
+    let count: i64 = tx
+        .query_one("SELECT count(*) FROM copied", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        count, 602,
+        "600 copied and the two rows inserted before them"
+    );
+    tx.commit().unwrap();
+
+    // A copy after a statement that fails is not sent at all: the statement's error, and
+    // the connection goes on in step with the server.
+    let tx = conn.transaction().unwrap();
+    let error = tx
+        .run_deferred(vec![
+            aisle_pg::Deferred::new(
+                "INSERT INTO copied VALUES (1, $1, 'taken')",
+                vec![Box::new(uuid::Uuid::from_u128(8_002))],
+            ),
+            aisle_pg::Deferred::copy(copy_rows(&[(5_002, uuid::Uuid::from_u128(7_002), None)])),
+            aisle_pg::Deferred::new("SELECT 1", vec![]),
+        ])
+        .unwrap_err();
+    assert_eq!(
+        error.code(),
+        Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION),
+        "{error}"
+    );
+    tx.rollback().unwrap();
+    for _ in 0..2 {
+        let tx = conn.transaction().unwrap();
+        let count: i64 = tx
+            .query_one("SELECT count(*) FROM copied", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(count, 602);
+        tx.commit().unwrap();
+    }
+
+    // A row that cannot be encoded is refused before anything is sent, and leaves the rows
+    // added before it as they were.
+    use tokio_postgres::types::Type;
+    let mut copy = aisle_pg::CopyRows::new(COPY_SQL, vec![Type::INT8, Type::UUID, Type::TEXT]);
+    copy.push(&[&6_000_i64, &uuid::Uuid::from_u128(6_000), &"kept"])
+        .unwrap();
+    let short = copy
+        .push(&[&6_001_i64, &uuid::Uuid::from_u128(6_001)])
+        .unwrap_err();
+    assert!(
+        matches!(
+            short,
+            PgError::CopyValues {
+                expected: 3,
+                given: 2
+            }
+        ),
+        "{short}"
+    );
+    let wrong = copy
+        .push(&[&6_002_i64, &"not a uuid", &"lost"])
+        .unwrap_err();
+    assert!(
+        matches!(wrong, PgError::CopyEncode { column: 1, .. }),
+        "{wrong}"
+    );
+    assert_eq!(copy.len(), 1);
+    let tx = conn.transaction().unwrap();
+    let answers = tx
+        .run_deferred(vec![aisle_pg::Deferred::copy(copy)])
+        .unwrap();
+    assert_eq!(answers[0].affected, 1);
+    let kept: Vec<(i64, String)> = tx
+        .query("SELECT n, note FROM copied WHERE n >= 6000", &[])
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(kept, [(6_000, "kept".to_owned())]);
+    tx.commit().unwrap();
+}
+
+#[rstest]
+#[case::direct(Via::Direct)]
+#[case::through_pgbouncer(Via::PgBouncer)]
+fn a_copy_that_fails_before_its_rows_closes_its_connection_instead_of_reusing_it(#[case] via: Via) {
+    let fixture = Fixture::new(via);
+    let pool = fixture.database("copy_locked");
+    let mut setup = aisle_pg::connect(&pool, fixture.runtime.handle()).unwrap();
+    let tx = setup.transaction().unwrap();
+    tx.batch_execute(
+        "CREATE TABLE copied (n BIGINT PRIMARY KEY, id uuid NOT NULL UNIQUE, note TEXT)",
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    // Another transaction holds the table, so the copy's own lock times out before the
+    // server is ready for its rows.
+    let holder = setup.transaction().unwrap();
+    holder
+        .batch_execute("LOCK TABLE copied IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let mut conn = aisle_pg::connect(&pool, fixture.runtime.handle()).unwrap();
+    let tx = conn.transaction().unwrap();
+    tx.batch_execute("SET LOCAL lock_timeout = '50ms'").unwrap();
+    let error = tx
+        .run_deferred(vec![aisle_pg::Deferred::copy(copy_rows(&[(
+            1,
+            uuid::Uuid::from_u128(1),
+            None,
+        )]))])
+        .unwrap_err();
+    assert_eq!(
+        error.code(),
+        Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE),
+        "{error}"
+    );
+    drop(tx);
+    holder.rollback().unwrap();
+    let before = pool.status().size;
+    drop(conn);
+    assert_eq!(
+        pool.status().size,
+        before - 1,
+        "the connection left the pool"
+    );
+    // Every connection the pool hands out now is in step: the copy goes through.
+    for n in 2..6_i64 {
+        let mut conn = aisle_pg::connect(&pool, fixture.runtime.handle()).unwrap();
+        let tx = conn.transaction().unwrap();
+        let answers = tx
+            .run_deferred(vec![
+                aisle_pg::Deferred::copy(copy_rows(&[(n, uuid::Uuid::from_u128(n as u128), None)])),
+                aisle_pg::Deferred::new("SELECT count(*) FROM copied", vec![]),
+            ])
+            .unwrap();
+        let count: i64 = answers[1].rows[0].get(0);
+        assert_eq!(count, n - 1);
+        tx.commit().unwrap();
+    }
+}
