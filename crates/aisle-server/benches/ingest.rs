@@ -498,45 +498,79 @@ async fn push(
     body: Vec<u8>,
 ) -> BenchResult<Duration> {
     let start = Instant::now();
-    match send_push(http, base, device, body).await? {
+    match send_push(http, base, device, body, false).await? {
         Sent::Applied => Ok(start.elapsed()),
         Sent::NotApplied { status, answer, .. } => {
             Err(format!("push answered {status}: {answer}").into())
         }
+        Sent::Lost(why) => Err(format!("push got no answer: {why}").into()),
     }
 }
 
+/// How long a device waits for a push's answer: aisle-sync's default `request_timeout`.
+const DEVICE_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the bench waits before pushing again after an attempt that got no answer.
+const LOST_RETRY_AFTER: Duration = Duration::from_secs(1);
+
 /// A push that waits as a device does: a `503` or `429` with `Retry-After` (the server's
 /// body budget full, a rate limit) is retried after exactly that many seconds (aisle-sync's
-/// client waits at least that, with jittered backoff, and retries a `503` without one too).
-/// Its latency runs from the first attempt to the applied answer; also how many attempts
-/// were refused.
+/// client waits at least that, with jittered backoff, and retries a `503` without one too),
+/// and an attempt that got no answer (none within the device's request timeout, or its
+/// connection closed first) is pushed again a second later, when the events it carried may
+/// be in the log already: their `duplicate` is then an answer, as it is to a device. Its
+/// latency runs from the first attempt to the applied answer; also how many attempts were
+/// refused and how many lost.
 async fn push_as_device(
     http: &reqwest::Client,
     base: &str,
     device: &Device,
     body: Vec<u8>,
-) -> BenchResult<(Duration, u32)> {
-    const MAX_REFUSED: u32 = 100;
+) -> BenchResult<(Duration, Retried)> {
+    const MAX_RETRIED: u32 = 100;
     let start = Instant::now();
-    let mut refused = 0;
+    let mut retried = Retried::default();
     loop {
-        match send_push(http, base, device, body.clone()).await? {
-            Sent::Applied => return Ok((start.elapsed(), refused)),
+        let attempt = send_push(http, base, device, body.clone(), retried.lost > 0);
+        let sent = match tokio::time::timeout(DEVICE_REQUEST_TIMEOUT, attempt).await {
+            Ok(sent) => sent?,
+            Err(_) => Sent::Lost(format!(
+                "no answer in {} s",
+                DEVICE_REQUEST_TIMEOUT.as_secs()
+            )),
+        };
+        let tries = retried.refused + retried.lost;
+        match sent {
+            Sent::Applied => return Ok((start.elapsed(), retried)),
             Sent::NotApplied {
                 retry_after: Some(wait),
                 ..
-            } if refused < MAX_REFUSED => {
-                refused += 1;
+            } if tries < MAX_RETRIED => {
+                retried.refused += 1;
                 tokio::time::sleep(wait).await;
             }
+            Sent::Lost(_) if tries < MAX_RETRIED => {
+                retried.lost += 1;
+                tokio::time::sleep(LOST_RETRY_AFTER).await;
+            }
+            Sent::Lost(why) => return Err(format!("push lost after {tries} retries: {why}").into()),
             Sent::NotApplied { status, answer, .. } => {
-                return Err(
-                    format!("push answered {status} after {refused} refusals: {answer}").into(),
+                return Err(format!(
+                    "push answered {status} after {} refusals and {} lost attempts: {answer}",
+                    retried.refused, retried.lost
                 )
+                .into())
             }
         }
     }
+}
+
+/// The attempts of a push that [`push_as_device`] made again.
+#[derive(Clone, Copy, Debug, Default)]
+struct Retried {
+    /// Refused with `Retry-After`.
+    refused: u32,
+    /// Without an answer.
+    lost: u32,
 }
 
 /// What one push attempt got.
@@ -548,21 +582,38 @@ enum Sent {
         retry_after: Option<Duration>,
         answer: String,
     },
+    /// No answer: the request failed on its connection (closed before the answer came, or
+    /// never made), why.
+    Lost(String),
 }
 
+/// One push attempt. `again`: an attempt before it got no answer, so its events may have
+/// been applied then, and `duplicate` counts as applied.
 async fn send_push(
     http: &reqwest::Client,
     base: &str,
     device: &Device,
     body: Vec<u8>,
+    again: bool,
 ) -> BenchResult<Sent> {
-    let response = http
+    let lost = |error: reqwest::Error| -> BenchResult<Sent> {
+        if error.is_request() || error.is_connect() || error.is_body() || error.is_timeout() {
+            Ok(Sent::Lost(error.to_string()))
+        } else {
+            Err(error.into())
+        }
+    };
+    let response = match http
         .post(format!("{base}/v1/t/{}/events", device.tenant))
         .bearer_auth(&device.token)
         .header("content-type", "application/json")
         .body(body)
         .send()
-        .await?;
+        .await
+    {
+        Ok(response) => response,
+        Err(error) => return lost(error),
+    };
     let status = response.status();
     let retry_after = match status {
         reqwest::StatusCode::SERVICE_UNAVAILABLE | reqwest::StatusCode::TOO_MANY_REQUESTS => {
@@ -574,7 +625,10 @@ async fn send_push(
         }
         _ => None,
     };
-    let answer = response.bytes().await?;
+    let answer = match response.bytes().await {
+        Ok(answer) => answer,
+        Err(error) => return lost(error),
+    };
     if !status.is_success() {
         return Ok(Sent::NotApplied {
             status,
@@ -582,8 +636,9 @@ async fn send_push(
             answer: String::from_utf8_lossy(&answer).into_owned(),
         });
     }
-    // The cheapest check that nothing was refused: no result says anything but applied.
-    if memchr_find(&answer, b"\"rejected\"") || memchr_find(&answer, b"\"duplicate\"") {
+    // The cheapest check that nothing was refused: no result says anything but applied
+    // (or, pushed again after a lost attempt, duplicate).
+    if memchr_find(&answer, b"\"rejected\"") || (!again && memchr_find(&answer, b"\"duplicate\"")) {
         return Err("a benchmark event was not applied".into());
     }
     Ok(Sent::Applied)

@@ -1005,7 +1005,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         (None, _) => String::new(),
     };
     println!(
-        "{backend}: paced {offered:.0} events/s offered ({} devices staggered {}, a push each {:.2}s): served {:.0}, p99 {:.0} ms, {:.1}% late, {} attempts refused and retried, {lead_in}{machine}",
+        "{backend}: paced {offered:.0} events/s offered ({} devices staggered {}, a push each {:.2}s): served {:.0}, p99 {:.0} ms, {:.1}% late, {} attempts refused and retried, {} lost and pushed again, {lead_in}{machine}",
         fleet.len(),
         order,
         interval.as_secs_f64(),
@@ -1013,6 +1013,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         figures.paced_p99,
         figures.paced_late_pct,
         paced.refused,
+        paced.lost,
     );
 
     // (d) One tenant's pushes: one device, then `pushers` devices at once.
@@ -1168,6 +1169,10 @@ struct Paced {
     refused: usize,
     /// The same for the lead-in's pushes.
     lead_refused: usize,
+    /// Attempts, lead-in or measured, that got no answer (none in a device's request timeout,
+    /// or the connection closed first) and were pushed again, as a device would; the wait is
+    /// in the push's latency.
+    lost: usize,
     /// The machine's CPU ticks by kind about once a second, from the run's start.
     cpu: Vec<(std::time::Duration, [u64; 8])>,
 }
@@ -1234,6 +1239,8 @@ fn run_paced(
                 let mut late = 0;
                 // Attempts refused and retried: (measured pushes', lead-in pushes').
                 let mut refused = (0, 0);
+                // Attempts without an answer, pushed again (lead-in and measured).
+                let mut lost = 0;
                 for (push_idx, body) in bodies.into_iter().enumerate() {
                     let due = start + offset + interval * push_idx as u32;
                     tokio::time::sleep_until(due).await;
@@ -1242,16 +1249,16 @@ fn run_paced(
                     if measured && now.duration_since(due) > interval {
                         late += 1;
                     }
-                    let (latency, times_refused) =
-                        push_as_device(&http, &base, &device, body).await?;
+                    let (latency, retried) = push_as_device(&http, &base, &device, body).await?;
                     if measured {
-                        refused.0 += times_refused as usize;
+                        refused.0 += retried.refused as usize;
                     } else {
-                        refused.1 += times_refused as usize;
+                        refused.1 += retried.refused as usize;
                     }
+                    lost += retried.lost as usize;
                     pushes.push((measured, now.duration_since(start), latency));
                 }
-                BenchResult::Ok((pushes, late, refused))
+                BenchResult::Ok((pushes, late, refused, lost))
             }));
         }
         let mut paced = Paced {
@@ -1261,10 +1268,12 @@ fn run_paced(
             late: 0,
             refused: 0,
             lead_refused: 0,
+            lost: 0,
             cpu: Vec::new(),
         };
         for task in tasks {
-            let (pushes, late, refused) = task.await??;
+            let (pushes, late, refused, lost) = task.await??;
+            paced.lost += lost;
             paced.refused += refused.0;
             paced.lead_refused += refused.1;
             paced.pushes.extend(pushes);
