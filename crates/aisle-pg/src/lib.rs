@@ -17,8 +17,7 @@
 //! connection may run on different server connections.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use tokio::runtime::Handle;
 pub use tokio_postgres::types::ToSql;
 use tokio_postgres::types::Type;
@@ -53,15 +52,6 @@ pub enum PgError {
     RowCount,
     #[error("postgresql: the statement takes {expected} parameters, {given} were given")]
     Parameters { expected: usize, given: usize },
-    #[error("postgresql: a row for a copy has {given} values where the copy takes {expected}")]
-    CopyValues { expected: usize, given: usize },
-    #[error("postgresql: value {column} of a row for a copy cannot be encoded as {ty}: {source}")]
-    CopyEncode {
-        column: usize,
-        ty: Type,
-        #[source]
-        source: Box<dyn std::error::Error + Sync + Send>,
-    },
 }
 
 impl PgError {
@@ -123,34 +113,15 @@ impl PgError {
 pub fn connect(pool: &deadpool_postgres::Pool, runtime: &Handle) -> Result<PgConn, PgError> {
     let client = runtime.block_on(pool.get())?;
     Ok(PgConn {
-        client: Some(client),
+        client,
         runtime: runtime.clone(),
-        broken: Arc::new(AtomicBool::new(false)),
     })
 }
 
 /// A pooled connection used from a blocking thread.
 pub struct PgConn {
-    /// Always there until the connection is dropped.
-    client: Option<deadpool_postgres::Object>,
+    client: deadpool_postgres::Object,
     runtime: Handle,
-    /// Set when the driver and the server may no longer agree on which answer is whose (a
-    /// copy that failed before its rows were sent; see [`PgTx::copy`]): the connection is then
-    /// closed when dropped, not handed back to the pool.
-    broken: Arc<AtomicBool>,
-}
-
-impl Drop for PgConn {
-    fn drop(&mut self) {
-        if self.broken.load(Ordering::Acquire) {
-            if let Some(client) = self.client.take() {
-                tracing::warn!(
-                    "a PostgreSQL connection is closed rather than reused after a failed copy"
-                );
-                drop(deadpool_postgres::Object::take(client));
-            }
-        }
-    }
 }
 
 impl std::fmt::Debug for PgConn {
@@ -163,19 +134,17 @@ impl PgConn {
     /// Begins a transaction (READ COMMITTED, PostgreSQL's default).
     pub fn transaction(&mut self) -> Result<PgTx<'_>, PgError> {
         let runtime = self.runtime.clone();
-        let client = self.client.as_mut().expect("a connection until dropped");
-        let tx = runtime.block_on(client.transaction())?;
+        let tx = runtime.block_on(self.client.transaction())?;
         Ok(PgTx {
             statements: Mutex::new(HashMap::new()),
             tx,
             runtime,
-            broken: Arc::clone(&self.broken),
         })
     }
 
     /// The underlying async client, for async callers (LISTEN, health checks).
     pub fn client(&self) -> &tokio_postgres::Client {
-        self.client.as_ref().expect("a connection until dropped")
+        &self.client
     }
 }
 
@@ -199,8 +168,6 @@ pub struct PgTx<'c> {
     statements: Mutex<HashMap<String, Use>>,
     tx: deadpool_postgres::Transaction<'c>,
     runtime: Handle,
-    /// The connection's [`PgConn::broken`].
-    broken: Arc<AtomicBool>,
 }
 
 /// How a statement text has been run in a transaction so far.
@@ -237,61 +204,17 @@ pub struct Answer {
     pub affected: u64,
 }
 
-impl Answer {
-    fn none() -> Self {
-        Self {
-            rows: Vec::new(),
-            affected: 0,
-        }
-    }
-}
-
-/// One step of a pipeline ([`PgTx::drive`]).
-enum Step<'p> {
-    /// A statement and its parameters.
-    Run(&'p str, Params<'p>),
-    /// A copy's statement and its encoded rows ([`CopyRows`]).
-    Copy(&'static str, bytes::Bytes),
-    /// A text to prepare for a later step of the transaction.
-    Prepare(&'p str),
-}
-
-/// What a step of a pipeline ended with.
-enum Done {
-    Answer(Answer),
-    Prepared(String, tokio_postgres::Statement),
-}
-
-type StepFuture<'f> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Done, PgError>> + 'f>>;
-
-/// A statement that owns its parameters, or a copy that owns its rows, built now and run
-/// later in a pipeline ([`PgTx::run_deferred`]): how a transaction's writes, each built by its
-/// own part of the program, go to the server together.
+/// A statement that owns its parameters, built now and run later in a pipeline
+/// ([`PgTx::run_deferred`]): how a transaction's writes, each built by its own part of the
+/// program, go to the server together.
 pub struct Deferred {
     sql: &'static str,
-    work: Work,
-}
-
-enum Work {
-    Params(Vec<Box<dyn ToSql + Sync>>),
-    Copy(CopyRows),
+    params: Vec<Box<dyn ToSql + Sync>>,
 }
 
 impl Deferred {
     pub fn new(sql: &'static str, params: Vec<Box<dyn ToSql + Sync>>) -> Self {
-        Self {
-            sql,
-            work: Work::Params(params),
-        }
-    }
-
-    /// A copy of `rows` into their table ([`CopyRows`]).
-    pub fn copy(rows: CopyRows) -> Self {
-        Self {
-            sql: rows.sql,
-            work: Work::Copy(rows),
-        }
+        Self { sql, params }
     }
 
     pub fn sql(&self) -> &'static str {
@@ -301,112 +224,10 @@ impl Deferred {
 
 impl std::fmt::Debug for Deferred {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut debug = formatter.debug_struct("Deferred");
-        debug.field("sql", &self.sql);
-        match &self.work {
-            Work::Params(params) => debug.field("params", &params.len()),
-            Work::Copy(rows) => debug.field("rows", &rows.rows),
-        };
-        debug.finish()
-    }
-}
-
-/// Rows for one `COPY table (columns) FROM STDIN (FORMAT binary)`, encoded as they are added
-/// in PostgreSQL's binary copy format (a header; each row as its number of values, then each
-/// value's length and bytes; a trailer).
-///
-/// Why a copy and not `INSERT … SELECT FROM unnest(…)`: PostgreSQL writes a copy's rows a page
-/// at a time (one WAL record for the rows that fit a page, the page locked once), where an
-/// INSERT writes them one at a time. The copy costs one more round trip, for the server's
-/// go-ahead, before its rows are sent. A copy cannot skip a row that conflicts (no `ON
-/// CONFLICT`): it is for rows that cannot conflict, and a conflict fails the transaction.
-pub struct CopyRows {
-    sql: &'static str,
-    types: Vec<Type>,
-    data: bytes::BytesMut,
-    rows: u64,
-}
-
-/// The binary copy format's signature, then its flags and its header extension's length.
-const COPY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
-
-impl CopyRows {
-    /// Rows for `sql`, a `COPY … FROM STDIN (FORMAT binary)` whose columns have `types`, in
-    /// its order.
-    pub fn new(sql: &'static str, types: Vec<Type>) -> Self {
-        let mut data = bytes::BytesMut::new();
-        data.extend_from_slice(COPY_HEADER);
-        Self {
-            sql,
-            types,
-            data,
-            rows: 0,
-        }
-    }
-
-    /// Adds a row, one value for each column. A row that cannot be encoded (a value of the
-    /// wrong type, a wrong number of values) is refused, and nothing of it is kept.
-    pub fn push(&mut self, values: &[&(dyn ToSql + Sync)]) -> Result<(), PgError> {
-        use bytes::BufMut;
-        if values.len() != self.types.len() {
-            return Err(PgError::CopyValues {
-                expected: self.types.len(),
-                given: values.len(),
-            });
-        }
-        let start = self.data.len();
-        let count = i16::try_from(values.len()).expect("a table has at most 1,600 columns");
-        self.data.put_i16(count);
-        for (column, (value, ty)) in values.iter().zip(&self.types).enumerate() {
-            let at = self.data.len();
-            self.data.put_i32(0);
-            let encoded = value.to_sql_checked(ty, &mut self.data);
-            let length = match encoded {
-                Ok(tokio_postgres::types::IsNull::Yes) => Ok(-1),
-                Ok(tokio_postgres::types::IsNull::No) => {
-                    i32::try_from(self.data.len() - at - 4).map_err(|error| error.into())
-                }
-                Err(error) => Err(error),
-            };
-            match length {
-                Ok(length) => self.data[at..at + 4].copy_from_slice(&length.to_be_bytes()),
-                Err(source) => {
-                    self.data.truncate(start);
-                    return Err(PgError::CopyEncode {
-                        column,
-                        ty: ty.clone(),
-                        source,
-                    });
-                }
-            }
-        }
-        self.rows += 1;
-        Ok(())
-    }
-
-    /// How many rows have been added.
-    pub fn len(&self) -> u64 {
-        self.rows
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows == 0
-    }
-
-    /// The encoded rows with the format's trailer.
-    fn into_data(mut self) -> bytes::Bytes {
-        self.data.extend_from_slice(&(-1i16).to_be_bytes());
-        self.data.freeze()
-    }
-}
-
-impl std::fmt::Debug for CopyRows {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
-            .debug_struct("CopyRows")
+            .debug_struct("Deferred")
             .field("sql", &self.sql)
-            .field("rows", &self.rows)
-            .field("bytes", &self.data.len())
+            .field("params", &self.params.len())
             .finish()
     }
 }
@@ -565,182 +386,44 @@ impl<'c> PgTx<'c> {
     /// wrote. Not on its schema changes: every text is parsed, or prepared, before the first
     /// statement is sent.
     pub fn pipeline(&self, statements: &[(&str, Params<'_>)]) -> Result<Vec<Answer>, PgError> {
-        self.pipeline_preparing(statements, &[])
-    }
-
-    /// [`PgTx::pipeline`], and with its statements, in the same round trip, `prepare`'s texts
-    /// prepared for the rest of the transaction (a copy's, which the driver runs prepared only):
-    /// a later step that runs one of them then waits for no preparing of its own.
-    pub fn pipeline_preparing(
-        &self,
-        statements: &[(&str, Params<'_>)],
-        prepare: &[&str],
-    ) -> Result<Vec<Answer>, PgError> {
-        let steps = statements
+        let plans = statements
             .iter()
-            .map(|(sql, params)| Step::Run(sql, params))
-            .chain(prepare.iter().map(|sql| Step::Prepare(sql)))
-            .collect();
-        let mut answers = self.drive(steps)?;
-        answers.truncate(statements.len());
-        Ok(answers)
-    }
-
-    /// Runs `statements` as one [`PgTx::pipeline`], but for copies ([`Deferred::copy`]): a copy
-    /// is sent once the statements before it have answered (a round trip more, none when it
-    /// comes first), and its rows once the server is ready for them, which holds back the
-    /// statements after it by that round trip. So a copy goes first where it can.
-    pub fn run_deferred(&self, statements: Vec<Deferred>) -> Result<Vec<Answer>, PgError> {
-        let mut sqls = Vec::with_capacity(statements.len());
-        let mut owned_params = Vec::with_capacity(statements.len());
-        let mut copies = Vec::with_capacity(statements.len());
-        for statement in statements {
-            sqls.push(statement.sql);
-            match statement.work {
-                Work::Params(params) => {
-                    owned_params.push(params);
-                    copies.push(None);
-                }
-                Work::Copy(rows) => {
-                    owned_params.push(Vec::new());
-                    copies.push(Some(rows.into_data()));
-                }
+            .map(|(sql, _)| self.plan(sql))
+            .collect::<Result<Vec<_>, _>>()?;
+        let runs = statements
+            .iter()
+            .zip(plans)
+            .map(|((sql, params), plan)| self.run(sql, plan, params));
+        let answers = self.runtime.block_on(in_order(runs.collect()));
+        let mut answered = Vec::with_capacity(answers.len());
+        for answer in answers {
+            match answer {
+                Some(answer) => answered.push(answer?),
+                // Not sent, because one before it was refused, whose error came first.
+                None => unreachable!("a statement is left unsent only after a refused one"),
             }
         }
-        let params: Vec<Vec<&(dyn ToSql + Sync)>> = owned_params
+        Ok(answered)
+    }
+
+    /// Runs `statements` as one [`PgTx::pipeline`].
+    pub fn run_deferred(&self, statements: &[Deferred]) -> Result<Vec<Answer>, PgError> {
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> = statements
             .iter()
-            .map(|params| {
-                params
+            .map(|statement| {
+                statement
+                    .params
                     .iter()
                     .map(|param| &**param as &(dyn ToSql + Sync))
                     .collect()
             })
             .collect();
-        let steps = sqls
-            .into_iter()
+        let pipeline: Vec<(&str, Params<'_>)> = statements
+            .iter()
             .zip(&params)
-            .zip(copies)
-            .map(|((sql, params), copy)| match copy {
-                Some(data) => Step::Copy(sql, data),
-                None => Step::Run(sql, params.as_slice()),
-            })
+            .map(|(statement, params)| (statement.sql, params.as_slice()))
             .collect();
-        self.drive(steps)
-    }
-
-    /// The statement `sql` prepared in this transaction, preparing it now if it is not.
-    fn prepared(&self, sql: &str) -> Result<tokio_postgres::Statement, PgError> {
-        let mut statements = self.statements.lock().expect("statement cache poisoned");
-        match statements.get(sql) {
-            Some(Use::Prepared(statement)) => Ok(statement.clone()),
-            _ => match self.prepare(&mut statements, sql)? {
-                Plan::Prepared(statement) => Ok(statement),
-                Plan::Typed(_) => unreachable!("prepare answers a prepared statement"),
-            },
-        }
-    }
-
-    /// Whether `sql` is prepared in this transaction.
-    fn is_prepared(&self, sql: &str) -> bool {
-        matches!(
-            self.statements
-                .lock()
-                .expect("statement cache poisoned")
-                .get(sql),
-            Some(Use::Prepared(_))
-        )
-    }
-
-    /// Sends `steps` in their order and waits once (see [`PgTx::pipeline`]): an answer for
-    /// each (a copy's counts the rows it wrote; a text prepared ahead has none), or the first
-    /// error in their order.
-    fn drive(&self, steps: Vec<Step<'_>>) -> Result<Vec<Answer>, PgError> {
-        // A copy is sent only once the steps before it have answered without an error (see
-        // [`PgTx::copy`]): it starts a segment of its own, one round trip later.
-        let mut answers = Vec::with_capacity(steps.len());
-        let mut segment = Vec::new();
-        for step in steps {
-            if matches!(step, Step::Copy(..)) && !segment.is_empty() {
-                answers.extend(self.drive_segment(std::mem::take(&mut segment))?);
-            }
-            segment.push(step);
-        }
-        if !segment.is_empty() {
-            answers.extend(self.drive_segment(segment)?);
-        }
-        Ok(answers)
-    }
-
-    /// [`PgTx::drive`]'s steps up to the next copy after the first step, all sent at once.
-    fn drive_segment(&self, steps: Vec<Step<'_>>) -> Result<Vec<Answer>, PgError> {
-        let mut futures: Vec<StepFuture<'_>> = Vec::with_capacity(steps.len());
-        for step in steps {
-            futures.push(match step {
-                Step::Run(sql, params) => {
-                    let plan = self.plan(sql)?;
-                    Box::pin(async move { self.run(sql, plan, params).await.map(Done::Answer) })
-                }
-                Step::Copy(sql, data) => {
-                    let statement = self.prepared(sql)?;
-                    Box::pin(self.copy(statement, data))
-                }
-                Step::Prepare(sql) if self.is_prepared(sql) => {
-                    Box::pin(std::future::ready(Ok(Done::Answer(Answer::none()))))
-                }
-                Step::Prepare(sql) => Box::pin(async move {
-                    let statement = self.tx.prepare(sql).await?;
-                    Ok(Done::Prepared(sql.to_owned(), statement))
-                }),
-            });
-        }
-        let outputs = self.runtime.block_on(in_order(futures));
-        let mut answers = Vec::with_capacity(outputs.len());
-        for output in outputs {
-            match output {
-                Some(Ok(Done::Answer(answer))) => answers.push(answer),
-                Some(Ok(Done::Prepared(sql, statement))) => {
-                    self.statements
-                        .lock()
-                        .expect("statement cache poisoned")
-                        .insert(sql, Use::Prepared(statement));
-                    answers.push(Answer::none());
-                }
-                Some(Err(error)) => return Err(error),
-                // Not sent, because one before it was refused, whose error came first.
-                None => unreachable!("a statement is left unsent only after a refused one"),
-            }
-        }
-        Ok(answers)
-    }
-
-    /// Runs the prepared copy `statement`, sending `data` (the encoded rows) once the server
-    /// has answered that it is ready for them.
-    ///
-    /// A copy that fails before the server is ready for its rows (the transaction aborted, a
-    /// lock not had in time) leaves the driver one answer behind the server: tokio-postgres
-    /// then ends the copy it never began with a message the server answers once more. So a
-    /// copy is only sent after the steps before it have answered (see [`PgTx::drive`]), and a
-    /// connection on which one failed so anyway is marked broken, and closed rather than
-    /// reused. A copy that fails on its rows (a conflict) leaves the connection in step.
-    async fn copy(
-        &self,
-        statement: tokio_postgres::Statement,
-        data: bytes::Bytes,
-    ) -> Result<Done, PgError> {
-        let sink = match self.tx.copy_in::<_, bytes::Bytes>(&statement).await {
-            Ok(sink) => sink,
-            Err(error) => {
-                self.broken.store(true, Ordering::Release);
-                return Err(error.into());
-            }
-        };
-        let mut sink = std::pin::pin!(sink);
-        futures_util::SinkExt::send(&mut sink, data).await?;
-        let copied = sink.as_mut().finish().await?;
-        Ok(Done::Answer(Answer {
-            rows: Vec::new(),
-            affected: copied,
-        }))
+        self.pipeline(&pipeline)
     }
 
     /// Runs several statements without parameters (the simple query protocol).
@@ -762,7 +445,6 @@ impl<'c> PgTx<'c> {
             statements,
             tx,
             runtime,
-            ..
         } = self;
         drop(statements);
         Ok(runtime.block_on(tx.commit())?)
@@ -774,7 +456,6 @@ impl<'c> PgTx<'c> {
             statements,
             tx,
             runtime,
-            ..
         } = self;
         drop(statements);
         Ok(runtime.block_on(tx.rollback())?)

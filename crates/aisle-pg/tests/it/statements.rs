@@ -141,25 +141,6 @@ fn prepared_statements_are_closed_before_commit_or_rollback() {
     tx.rollback()
         .expect("rollback after a failed statement succeeds");
 
-    // A copy, its text prepared ahead in one transaction and on its own in the next.
-    let tx = conn.transaction().unwrap();
-    tx.batch_execute("CREATE TABLE copied (n BIGINT)").unwrap();
-    tx.commit().unwrap();
-    const COPY: &str = "COPY copied (n) FROM STDIN (FORMAT binary)";
-    for ahead in [true, false] {
-        let tx = conn.transaction().unwrap();
-        if ahead {
-            tx.pipeline_preparing(&[], &[COPY]).unwrap();
-        }
-        let mut rows = aisle_pg::CopyRows::new(COPY, vec![tokio_postgres::types::Type::INT8]);
-        rows.push(&[&1_i64]).unwrap();
-        let answers = tx
-            .run_deferred(vec![aisle_pg::Deferred::copy(rows)])
-            .unwrap();
-        assert_eq!(answers[0].affected, 1);
-        tx.commit().unwrap();
-    }
-
     // One more round trip, so anything sent after the last transaction is recorded too.
     let tx = conn.transaction().unwrap();
     tx.batch_execute("SELECT 1").unwrap();
@@ -170,7 +151,7 @@ fn prepared_statements_are_closed_before_commit_or_rollback() {
         .iter()
         .filter(|(kind, body)| statement_name(*kind, body).is_some() && *kind == b'P')
         .count();
-    assert!(prepared >= 6, "the proxy saw the statements being prepared");
+    assert!(prepared >= 4, "the proxy saw the statements being prepared");
     assert_eq!(
         unclosed_at_end(&messages),
         Vec::<(String, String)>::new(),

@@ -238,7 +238,7 @@ impl<'t> PgLedger<'t> {
     pub fn finish_with_states(self) -> Result<(KeyIds, Vec<KnownKey>), ProjectionError> {
         let tx = self.tx;
         let (writes, key_ids, states) = self.finish_deferred()?;
-        tx.run_deferred(writes)?;
+        tx.run_deferred(&writes)?;
         Ok((key_ids, states))
     }
 

@@ -6,7 +6,7 @@
 //! runs the push every backend shares (`crate::storage::push`): deduplication by id, the
 //! rules through `aisle_projection::pg::PgLedger`, the server's `lot_missing`
 //! discrepancies and its recorded resolutions. The log rows are appended in memory and
-//! written in one copy at the end (see `PgPush`), so a push's round trips do not grow
+//! written in one statement at the end (see `PgPush`), so a push's round trips do not grow
 //! with its events. Because the lock is held until commit and
 //! seqs are taken under it, pushes commit in seq order on any number of server instances,
 //! and a device's pull cursor (`seq > after`) never skips an event that commits late.
@@ -210,27 +210,7 @@ enum Payload {
     Appended(usize),
 }
 
-/// How a push appends its rows to the log: a copy, which PostgreSQL writes a page at a time
-/// (`aisle_pg::CopyRows`). Its text is prepared in the push's opening round trip, so the copy
-/// waits for no preparing of its own.
-const EVENTS_COPY_SQL: &str = "COPY events (seq, id, warehouse, device, hlc, kind, received_ms, payload) FROM STDIN (FORMAT binary)";
-
-/// The column types of [`EVENTS_COPY_SQL`], in its order.
-const EVENTS_COPY_TYPES: [aisle_pg::tokio_postgres::types::Type; 8] = {
-    use aisle_pg::tokio_postgres::types::Type;
-    [
-        Type::INT8,
-        Type::UUID,
-        Type::UUID,
-        Type::UUID,
-        Type::INT8,
-        Type::TEXT,
-        Type::INT8,
-        Type::TEXT,
-    ]
-};
-
-/// The `events` rows a push appends, column by column.
+/// The `events` rows a push appends, column by column, as `unnest` takes them.
 #[derive(Default)]
 struct AppendedRows {
     seq: Vec<i64>,
@@ -339,31 +319,13 @@ impl<'t> PgPush<'t> {
         }
     }
 
-    /// The statements writing what this push appended: its rows of `events`, then its ERP
-    /// outbox rows, one statement each. A copy for the log, first (a copy is sent once the
-    /// statements before it have answered: `aisle_pg::PgTx::run_deferred`), and it skips no
-    /// row: under the push lock no id or seq can be taken meanwhile, so a conflict would be a
-    /// broken invariant, and it fails the push rather than drop an event it reported applied. A message id the
+    /// The statements writing what this push appended: its ERP outbox rows, then its rows
+    /// of `events`, one statement each. A plain INSERT for the log: under the push lock no
+    /// id or seq can be taken meanwhile, so a conflict would be a broken invariant, and it
+    /// fails the push rather than drop an event it reported applied. A message id the
     /// outbox holds already (derived by an earlier push) is kept once.
-    fn log_writes(&mut self, now_ms: i64) -> Result<Vec<Deferred>, ServerError> {
+    fn log_writes(&mut self, now_ms: i64) -> Vec<Deferred> {
         let mut writes = Vec::new();
-        let rows = std::mem::take(&mut self.appended);
-        if !rows.seq.is_empty() {
-            let mut copy = aisle_pg::CopyRows::new(EVENTS_COPY_SQL, EVENTS_COPY_TYPES.to_vec());
-            for row in 0..rows.seq.len() {
-                copy.push(&[
-                    &rows.seq[row],
-                    &rows.id[row],
-                    &rows.warehouse[row],
-                    &rows.device[row],
-                    &rows.hlc[row],
-                    &rows.kind[row],
-                    &now_ms,
-                    &rows.payload[row],
-                ])?;
-            }
-            writes.push(Deferred::copy(copy));
-        }
         let outbox = std::mem::take(&mut self.outbox);
         if !outbox.id.is_empty() {
             writes.push(Deferred::new(
@@ -384,7 +346,27 @@ impl<'t> PgPush<'t> {
                 ],
             ));
         }
-        Ok(writes)
+        let rows = std::mem::take(&mut self.appended);
+        if !rows.seq.is_empty() {
+            writes.push(Deferred::new(
+                "INSERT INTO events (seq, id, warehouse, device, hlc, kind, received_ms, payload)
+                 SELECT seq, id, warehouse, device, hlc, kind, $7, payload
+                 FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::bigint[],
+                             $6::text[], $8::text[])
+                      AS appended (seq, id, warehouse, device, hlc, kind, payload)",
+                vec![
+                    Box::new(rows.seq),
+                    Box::new(rows.id),
+                    Box::new(rows.warehouse),
+                    Box::new(rows.device),
+                    Box::new(rows.hlc),
+                    Box::new(rows.kind),
+                    Box::new(now_ms),
+                    Box::new(rows.payload),
+                ],
+            ));
+        }
+        writes
     }
 }
 
@@ -774,21 +756,18 @@ impl PgStorage {
         // it has ended, so under the lock) the fence, where the log and the outbox go on
         // with the projection's marker, and the read-ahead of the batch.
         let read_ahead = ReadAhead::of(events);
-        let answers = tx.pipeline_preparing(
-            &[
-                (aisle_pg::ADVISORY_LOCK_SQL, &[&PUSH_LOCK]),
-                (super::moving::FENCE_SQL, &[&super::moving::FENCE]),
-                (
-                    "SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM events),
+        let answers = tx.pipeline(&[
+            (aisle_pg::ADVISORY_LOCK_SQL, &[&PUSH_LOCK]),
+            (super::moving::FENCE_SQL, &[&super::moving::FENCE]),
+            (
+                "SELECT (SELECT COALESCE(MAX(seq), 0) + 1 FROM events),
                         (SELECT COALESCE(MAX(position), 0) + 1 FROM erp_outbox),
                         (SELECT token FROM projection_marker)",
-                    &[],
-                ),
-                (ReadAhead::LOGGED_SQL, &[&read_ahead.ids]),
-                (ReadAhead::LOT_TRACKED_SQL, &[&read_ahead.items]),
-            ],
-            &[EVENTS_COPY_SQL],
-        )?;
+                &[],
+            ),
+            (ReadAhead::LOGGED_SQL, &[&read_ahead.ids]),
+            (ReadAhead::LOT_TRACKED_SQL, &[&read_ahead.items]),
+        ])?;
         let [_, fence, next, logged, lot_tracked] = answers.as_slice() else {
             unreachable!("a pipeline answers each of its statements");
         };
@@ -819,17 +798,17 @@ impl PgStorage {
             push.ledger.prefetch(events)?;
             push.ledger.create_absent_keys()?;
             let result = work(&mut push)?;
-            // The push's writes, sent together: the log and the outbox, then the projection
+            // The push's writes, sent together: the outbox and the log, then the projection
             // (whose deltas refer to the log's rows), then the projection's marker as this
             // push leaves the key tables (the triggers cleared it at each write before it).
-            let mut writes = push.log_writes(now_ms)?;
+            let mut writes = push.log_writes(now_ms);
             let (projection, key_ids, states) = push.ledger.finish_deferred()?;
             writes.extend(projection);
             writes.push(Deferred::new(
                 "UPDATE projection_marker SET token = $1",
                 vec![Box::new(token)],
             ));
-            tx.run_deferred(writes)?;
+            tx.run_deferred(&writes)?;
             (result, key_ids, states)
         };
         tx.commit()?;
