@@ -100,6 +100,58 @@ describe("attachWedge", () => {
     expect(input.value).toBe("12345");
   });
 
+  it("does not cut a scan short when its silence timer fires late on a busy page", () => {
+    // The page's clock runs ahead of the fake timers while it is busy: a timer then fires
+    // late, with keys pressed before it still queued behind it.
+    detach();
+    let busyMs = 0;
+    detach = attachWedge(window, {
+      settings: () => DEFAULT_SCANNER_SETTINGS,
+      onScan: (raw) => scans.push(raw),
+      clock: () => elapsed() + busyMs,
+    });
+    const code = "4006381333931";
+    const stamped = (key: string, timeStamp: number): KeyboardEvent => {
+      const event = new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true });
+      Object.defineProperty(event, "timeStamp", { value: timeStamp });
+      return event;
+    };
+    vi.advanceTimersByTime(1000 - elapsed());
+    [...code.slice(0, -1)].forEach((key, index) => {
+      vi.advanceTimersByTime(1000 + index * 4 - elapsed());
+      input.dispatchEvent(stamped(key, 1000 + index * 4));
+    });
+    // The last digit (pressed at 1048) and the Enter (1052) wait while the page is busy
+    // until 1100; the silence timer, due at 1075, runs first.
+    busyMs = 60;
+    vi.advanceTimersByTime(1076 - elapsed());
+    input.dispatchEvent(stamped(code.slice(-1), 1048));
+    const enter = stamped("Enter", 1052);
+    input.dispatchEvent(enter);
+    settle();
+    expect(scans, "the scan keeps its last digit").toEqual([code]);
+    expect(input.value, "no digit of it is typed into the field").toBe("");
+    expect(enter.defaultPrevented, "its Enter is the scan's").toBe(true);
+  });
+
+  it("still hands a person's key back on a page that stays busy", () => {
+    detach();
+    let busyMs = 0;
+    detach = attachWedge(window, {
+      settings: () => DEFAULT_SCANNER_SETTINGS,
+      onScan: (raw) => scans.push(raw),
+      // Every timer finds the page 50 ms behind.
+      clock: () => elapsed() + busyMs,
+    });
+    press("7", 0);
+    for (let step = 0; step < 40; step += 1) {
+      busyMs += 50;
+      vi.advanceTimersByTime(31);
+    }
+    expect(input.value, "held for at most the late-terminator window, then typed").toBe("7");
+    expect(scans).toEqual([]);
+  });
+
   it("stops listening when detached", () => {
     detach();
     const event = press("5", 0);

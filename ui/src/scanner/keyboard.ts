@@ -6,7 +6,16 @@
 // work) and, unless something prevented it, the character is inserted into the focused
 // text field with an `input` event, as the browser would have done.
 
-import { INITIAL_WEDGE_STATE, wedgeDeadline, wedgeKey, wedgeTimeout, type WedgeAction, type WedgeSettings, type WedgeStep } from "./wedge";
+import {
+  INITIAL_WEDGE_STATE,
+  lateTerminatorWindowMs,
+  wedgeDeadline,
+  wedgeKey,
+  wedgeTimeout,
+  type WedgeAction,
+  type WedgeSettings,
+  type WedgeStep,
+} from "./wedge";
 
 /** The keydowns this module made itself; its own listener lets them through. */
 const replayed = new WeakSet<Event>();
@@ -56,6 +65,13 @@ export function replayTyping(doc: Document, text: string): void {
   }
 }
 
+/**
+ * How late a silence timer may fire and still be trusted, in milliseconds. Timers slip by a
+ * millisecond or two on an idle page; later than this, the page was busy and keys may be
+ * queued behind the timer.
+ */
+const LATE_TIMER_SLACK_MS = 4;
+
 /** How far back a key's own timestamp may lie and still be believed, in milliseconds. */
 const MAX_KEY_AGE_MS = 10_000;
 
@@ -100,7 +116,29 @@ export function attachWedge(view: Window, options: WedgeOptions): () => void {
     timer = undefined;
     const deadline = wedgeDeadline(state, options.settings());
     if (deadline === null) return;
-    timer = setTimeout(() => apply(wedgeTimeout(state, clock(), options.settings())), Math.max(0, deadline - clock()) + 1);
+    const delayMs = Math.max(0, deadline - clock()) + 1;
+    arm(clock() + delayMs, delayMs, 0);
+  }
+
+  /**
+   * Ends the burst on silence at `dueMs`, unless the timer finds the page was busy: then the
+   * keys pressed before the silence began may still be queued behind it, and ending the
+   * burst now would cut a scan short (its last keys typed into a field as a person's). So a
+   * late timer waits one more gap, and keeps waiting while it keeps coming late, for at most
+   * the late-terminator window; a queued key judged by its own timestamp then joins the burst.
+   */
+  function arm(dueMs: number, delayMs: number, heldMs: number): void {
+    timer = setTimeout(() => {
+      timer = undefined;
+      const nowMs = clock();
+      const settings = options.settings();
+      const lateMs = nowMs - dueMs;
+      if (lateMs > LATE_TIMER_SLACK_MS && heldMs < lateTerminatorWindowMs(settings)) {
+        arm(nowMs + settings.maxKeyGapMs, settings.maxKeyGapMs, heldMs + lateMs + settings.maxKeyGapMs);
+        return;
+      }
+      apply(wedgeTimeout(state, nowMs, settings));
+    }, delayMs);
   }
 
   function onKeyDown(event: KeyboardEvent): void {
