@@ -60,6 +60,10 @@ pub struct PoolMetrics {
     pub push_groups: Counter,
     pub grouped_pushes: Counter,
     pub push_groups_split: Counter,
+    /// PostgreSQL: pushes taken as new (their first event was not in the log) whose write
+    /// found one of their ids logged after all, run again asking about every id
+    /// (`pg::storage`'s `Dedup`).
+    pub push_reruns: Counter,
     /// PostgreSQL: push transactions that found the key states their tenant's last push
     /// left in this process still current (`pg::storage::key_cache`), and those that did
     /// not (another writer since, or none kept) and read their keys from the database.
@@ -134,6 +138,11 @@ impl Metrics {
             "push_groups_split",
             "PostgreSQL: groups of pushes whose transaction failed, each push then run alone",
             pool.push_groups_split.clone(),
+        );
+        registry.register(
+            "push_reruns",
+            "PostgreSQL: pushes taken as new whose write found an id already logged, run again asking about every id",
+            pool.push_reruns.clone(),
         );
         registry.register(
             "key_cache_hits",

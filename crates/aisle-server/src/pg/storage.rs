@@ -166,7 +166,7 @@ fn one_snapshot(tx: &PgTx<'_>) -> Result<(), ServerError> {
 /// before the ledger's `finish`: a 500-event push is a handful of round trips instead of one
 /// per event. What makes that exact is the push lock: no other transaction appends to this
 /// tenant's log until this one commits, so the ids found in the log by
-/// [`ReadAhead`] (one statement for the whole batch, after the lock is taken) and
+/// [`ReadAhead`] (after the lock is taken; see [`Dedup`] for which it asks about) and
 /// the ones this push appends are all there is to know about duplicates, and the seqs taken
 /// from `next_seq` in the push loop's order are the log's next ones, gap-free.
 struct PgPush<'t> {
@@ -175,8 +175,9 @@ struct PgPush<'t> {
     next_seq: i64,
     /// The ids this push knows the log to have, with their seq and where their payload is.
     logged: HashMap<EventId, (i64, Payload)>,
-    /// The ids [`ReadAhead`] asked about: those not in `logged` are not in the log
-    /// (until this push appends them). Any other id (a resolution's) is looked up.
+    /// The batch's ids: those not in `logged` are taken as not in the log (until this push
+    /// appends them), asked about or, with [`Dedup::FirstOfEach`], checked by the log's
+    /// unique index as they are written. Any other id (a resolution's) is looked up.
     checked: HashSet<EventId>,
     /// The rows to append, as columns.
     appended: AppendedRows,
@@ -222,9 +223,25 @@ struct AppendedRows {
     payload: Vec<String>,
 }
 
+/// How a push learns which of its events the log has already.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dedup {
+    /// Ask about the first event of each batch (each member of a group) only. A device
+    /// pushes its outbox in order, so a batch pushed again (its answer lost on the way)
+    /// starts with an event the log has; then every id is asked about, in one more
+    /// statement. Otherwise the batch is taken as new, and the log's unique index on `id`
+    /// checks that as the rows go in: an id logged after all fails the push's INSERT (a
+    /// unique violation on `events`, nothing written), and the push is run again with
+    /// [`Dedup::Every`]. That saves the index probe of every other event of a new batch,
+    /// which the INSERT makes anyway (docs/BENCHMARKS.md, "A push's ids asked about once").
+    FirstOfEach,
+    /// Ask about every id before deciding anything.
+    Every,
+}
+
 /// What a push reads ahead about its batch, in the pipeline that opens its transaction: the
-/// ids of its events (which are logged already) and the items of their keys (which are
-/// lot-tracked), one statement each.
+/// ids of its events that [`Dedup`] asks about (which are logged already) and the items of
+/// their keys (which are lot-tracked), one statement each.
 struct ReadAhead {
     ids: Vec<Uuid>,
     items: Vec<Uuid>,
@@ -234,8 +251,17 @@ impl ReadAhead {
     const LOGGED_SQL: &'static str = "SELECT id, seq, payload FROM events WHERE id = ANY($1)";
     const LOT_TRACKED_SQL: &'static str = "SELECT id, lot_tracked FROM items WHERE id = ANY($1)";
 
-    fn of(events: &[Event]) -> Self {
-        let ids = events.iter().map(|event| *event.id.as_uuid()).collect();
+    /// `firsts`: where each batch of `events` begins (a group's members), for
+    /// [`Dedup::FirstOfEach`].
+    fn of(events: &[Event], dedup: Dedup, firsts: &[usize]) -> Self {
+        let ids = match dedup {
+            Dedup::Every => events.iter().map(|event| *event.id.as_uuid()).collect(),
+            Dedup::FirstOfEach => firsts
+                .iter()
+                .filter_map(|first| events.get(*first))
+                .map(|event| *event.id.as_uuid())
+                .collect(),
+        };
         let items: HashSet<Uuid> = events
             .iter()
             .flat_map(|event| {
@@ -294,13 +320,23 @@ impl<'t> PgPush<'t> {
 
     /// Takes what [`ReadAhead`]'s statements answered: which of `events` are in the log
     /// already (with their seq and payload), and which items of their keys are lot-tracked.
+    /// A batch whose first event is logged (asked about alone, [`Dedup::FirstOfEach`]) was
+    /// pushed before: then every id of `events` is asked about, in one statement.
     fn take_read_ahead(
         &mut self,
         events: &[Event],
         read_ahead: &ReadAhead,
         logged: &[aisle_pg::Row],
         lot_tracked: &[aisle_pg::Row],
-    ) {
+    ) -> Result<(), ServerError> {
+        let every;
+        let logged = if !logged.is_empty() && read_ahead.ids.len() < events.len() {
+            let ids: Vec<Uuid> = events.iter().map(|event| *event.id.as_uuid()).collect();
+            every = self.tx.query(ReadAhead::LOGGED_SQL, &[&ids])?;
+            every.as_slice()
+        } else {
+            logged
+        };
         for row in logged {
             let id = EventId::from_uuid(row.get(0));
             self.logged
@@ -317,6 +353,7 @@ impl<'t> PgPush<'t> {
                 .entry(ItemId::from_uuid(*item))
                 .or_insert(false);
         }
+        Ok(())
     }
 
     /// The statements writing what this push appended: its ERP outbox rows, then its rows
@@ -670,22 +707,34 @@ pub(super) fn lot_tracked(tx: &PgTx<'_>, item: ItemId) -> Result<bool, ServerErr
 }
 
 impl PgStorage {
-    /// A push's transaction: the push lock, the batch, commit (see the module doc).
+    /// A push's transaction: the push lock, the batch, commit (see the module doc). Taken
+    /// as new unless its first event is logged ([`Dedup::FirstOfEach`]); run again asking
+    /// about every id if the log had one of the others after all.
     fn push_in_tx(
         &self,
         context: &TenantContext,
         events: &[Event],
         now_ms: i64,
+        dedup: Dedup,
     ) -> Result<Vec<PushResult>, ServerError> {
-        self.in_push(context, events, now_ms, |push| {
-            push::push_events(
-                push,
-                events,
-                now_ms,
-                self.max_clock_ahead_ms,
-                self.erp_outbox,
-            )
-        })
+        let once = |dedup| {
+            self.in_push(context, events, now_ms, dedup, &[0], |push| {
+                push::push_events(
+                    push,
+                    events,
+                    now_ms,
+                    self.max_clock_ahead_ms,
+                    self.erp_outbox,
+                )
+            })
+        };
+        match once(dedup) {
+            Err(error) if dedup == Dedup::FirstOfEach && is_logged_id(&error) => {
+                self.pools.metrics().push_reruns.inc();
+                once(Dedup::Every)
+            }
+            answer => answer,
+        }
     }
 
     /// Several pushes of the tenant that queued behind one another, in one transaction: each
@@ -699,11 +748,16 @@ impl PgStorage {
         events: &[Event],
         members: &[Member],
     ) -> Vec<Result<Vec<PushResult>, ServerError>> {
-        let alone = |member: &Member| {
-            self.push_in_tx(context, &events[member.events.clone()], member.now_ms)
+        let alone = |member: &Member, dedup| {
+            self.push_in_tx(
+                context,
+                &events[member.events.clone()],
+                member.now_ms,
+                dedup,
+            )
         };
         if let [member] = members {
-            return vec![alone(member)];
+            return vec![alone(member, Dedup::FirstOfEach)];
         }
         let metrics = self.pools.metrics();
         metrics.push_groups.inc();
@@ -713,38 +767,55 @@ impl PgStorage {
             .map(|member| member.now_ms)
             .max()
             .unwrap_or(0);
-        let grouped = self.in_push(context, events, now_ms, |push| {
-            members
-                .iter()
-                .map(|member| {
-                    push::push_events(
-                        push,
-                        &events[member.events.clone()],
-                        member.now_ms,
-                        self.max_clock_ahead_ms,
-                        self.erp_outbox,
-                    )
-                })
-                .collect::<Result<Vec<_>, _>>()
-        });
+        let firsts: Vec<usize> = members.iter().map(|member| member.events.start).collect();
+        let grouped = self.in_push(
+            context,
+            events,
+            now_ms,
+            Dedup::FirstOfEach,
+            &firsts,
+            |push| {
+                members
+                    .iter()
+                    .map(|member| {
+                        push::push_events(
+                            push,
+                            &events[member.events.clone()],
+                            member.now_ms,
+                            self.max_clock_ahead_ms,
+                            self.erp_outbox,
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            },
+        );
         match grouped {
             Ok(answers) => answers.into_iter().map(Ok).collect(),
             Err(error) => {
                 tracing::debug!(%error, pushes = members.len(), "a group of pushes failed; each is run alone");
                 metrics.push_groups_split.inc();
-                members.iter().map(alone).collect()
+                // A group that met a logged id asks about every id of each member alone.
+                let dedup = if is_logged_id(&error) {
+                    Dedup::Every
+                } else {
+                    Dedup::FirstOfEach
+                };
+                members.iter().map(|member| alone(member, dedup)).collect()
             }
         }
     }
 
     /// Runs `work` in a push transaction: the push lock, the log and outbox positions read
-    /// once, `events` (those `work` will push, if it knows them) read ahead, then the log
-    /// written, the ledger finished and the transaction committed.
+    /// once, `events` (those `work` will push, if it knows them; batches beginning at
+    /// `firsts`) read ahead as `dedup` says, then the log written, the ledger finished and
+    /// the transaction committed.
     fn in_push<R>(
         &self,
         context: &impl crate::auth::Authenticated,
         events: &[Event],
         now_ms: i64,
+        dedup: Dedup,
+        firsts: &[usize],
         work: impl FnOnce(&mut PgPush<'_>) -> Result<R, ServerError>,
     ) -> Result<R, ServerError> {
         let tenant = context.authenticated_tenant();
@@ -755,7 +826,7 @@ impl PgStorage {
         // One round trip: the push lock, then (each statement starting once the one before
         // it has ended, so under the lock) the fence, where the log and the outbox go on
         // with the projection's marker, and the read-ahead of the batch.
-        let read_ahead = ReadAhead::of(events);
+        let read_ahead = ReadAhead::of(events, dedup, firsts);
         let answers = tx.pipeline(&[
             (aisle_pg::ADVISORY_LOCK_SQL, &[&PUSH_LOCK]),
             (super::moving::FENCE_SQL, &[&super::moving::FENCE]),
@@ -785,7 +856,7 @@ impl PgStorage {
         let (result, key_ids, states) = {
             let mut push = PgPush::new(&tx, next_seq);
             push.outbox.next_position = Some(next_position);
-            push.take_read_ahead(events, &read_ahead, &logged.rows, &lot_tracked.rows);
+            push.take_read_ahead(events, &read_ahead, &logged.rows, &lot_tracked.rows)?;
             // No row outlives the transaction (see `aisle_pg::PgTx`).
             drop(answers);
             if let Some(keys) = &base {
@@ -826,6 +897,19 @@ impl PgStorage {
     }
 }
 
+/// Whether `error` is a push's INSERT into the log meeting an id the log has: a batch taken
+/// as new ([`Dedup::FirstOfEach`]) that was not. Under the push lock nothing else can
+/// conflict there; a seq conflict (a broken invariant) fails the rerun the same way.
+fn is_logged_id(error: &ServerError) -> bool {
+    let ServerError::Pg(aisle_pg::PgError::Db(error)) = error else {
+        return false;
+    };
+    error.as_db_error().is_some_and(|db| {
+        *db.code() == aisle_pg::tokio_postgres::error::SqlState::UNIQUE_VIOLATION
+            && db.table() == Some("events")
+    })
+}
+
 /// A random token for the projection's marker (see [`key_cache`]).
 fn new_token() -> Uuid {
     uuid::Builder::from_random_bytes(crate::random_bytes()).into_uuid()
@@ -862,7 +946,7 @@ impl Storage for PgStorage {
     ) -> Result<crate::storage::Cancellation, ServerError> {
         // Rare (the ERP's call), so it waits for the push lock in the database, holding its
         // connection, rather than queue with the devices' pushes.
-        self.in_push(context, &[], now_ms, |push| {
+        self.in_push(context, &[], now_ms, Dedup::Every, &[], |push| {
             push::cancel_pick_list(push, context.tenant(), reference, warehouse, now_ms)
         })
     }

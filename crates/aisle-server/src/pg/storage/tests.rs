@@ -459,3 +459,135 @@ fn kept_key_states_are_used_only_while_nothing_else_wrote_the_keys() {
     assert_eq!((hits.get(), misses.get()), (3, 3));
     assert_eq!(on_hand(), 120);
 }
+
+/// A push asks the log about its first event only (`Dedup::FirstOfEach`). A batch pushed
+/// again starts with a logged event, and then every id is asked about; one whose logged
+/// event is further in is caught by the log's unique index and run again asking about
+/// every id; in a group, such a member makes the group split. Every way, each event is
+/// logged and counted once, and the answers are those of asking about every id.
+#[test]
+fn a_push_taken_as_new_that_was_not_is_answered_as_if_every_id_had_been_asked_about() {
+    let fixture = PgFixture::start(PgPoolConfig::default());
+    let tenant = fixture.add_tenant();
+    let context = context(tenant);
+    let storage = &fixture.storage;
+    let bin = key(1, 1, None);
+    let e = |serial: u64| event(tenant, serial, received(&bin, 1));
+    let metrics = storage.pools.metrics().clone();
+    let statuses = |results: &[aisle_protocol::PushResult]| {
+        results
+            .iter()
+            .map(|result| (result.status, result.seq))
+            .collect::<Vec<_>>()
+    };
+    use PushStatus::{Applied, Duplicate};
+
+    let first = storage
+        .push(&context, &[e(1), e(2), e(3)], NOW_MS)
+        .expect("a new batch");
+    assert_eq!(
+        statuses(&first),
+        [(Applied, Some(1)), (Applied, Some(2)), (Applied, Some(3))]
+    );
+    assert_eq!(metrics.push_reruns.get(), 0, "a new batch runs once");
+
+    // Pushed again, its answer lost: the first event is logged, so every id is asked.
+    let again = storage
+        .push(&context, &[e(1), e(2), e(3), e(4)], NOW_MS)
+        .expect("the batch again, one event longer");
+    assert_eq!(
+        statuses(&again),
+        [
+            (Duplicate, Some(1)),
+            (Duplicate, Some(2)),
+            (Duplicate, Some(3)),
+            (Applied, Some(4))
+        ]
+    );
+    assert_eq!(
+        metrics.push_reruns.get(),
+        0,
+        "found by the first event's probe"
+    );
+
+    // A new first event and a logged one further in: the INSERT meets the unique index,
+    // nothing of that attempt is written, and the rerun answers as asking about every id.
+    let mixed = storage
+        .push(&context, &[e(5), e(2), e(6)], NOW_MS)
+        .expect("a batch with a logged event past its first");
+    assert_eq!(
+        statuses(&mixed),
+        [(Applied, Some(5)), (Duplicate, Some(2)), (Applied, Some(6))]
+    );
+    assert_eq!(metrics.push_reruns.get(), 1, "run again once");
+
+    // In a group: the member with a logged event past its first fails the group, and each
+    // member then runs alone, asking about every id.
+    let mut holder = storage.pools.connect(&context).expect("a connection");
+    let held = holder.transaction().expect("begin");
+    held.advisory_lock(PUSH_LOCK).expect("the push lock");
+    let split = metrics.push_groups_split.get();
+    let (waiting, members) = std::thread::scope(|scope| {
+        let context = &context;
+        let waiting = scope.spawn(|| storage.push(context, &[e(7)], NOW_MS));
+        wait_until("the first push waits for the lock", || {
+            storage.push_queues.waiting(tenant) == 0 && fixture.connections_to(tenant) >= 2
+        });
+        let mut queued = Vec::new();
+        for (n, batch) in [vec![e(8), e(3)], vec![e(9)]].into_iter().enumerate() {
+            queued.push(scope.spawn(move || storage.push(context, &batch, NOW_MS)));
+            wait_until("the push queues", || {
+                storage.push_queues.waiting(tenant) == n + 1
+            });
+        }
+        held.rollback().expect("release the lock");
+        (
+            waiting.join().expect("pusher").expect("the waiting push"),
+            queued
+                .into_iter()
+                .map(|push| push.join().expect("pusher").expect("a queued push"))
+                .collect::<Vec<_>>(),
+        )
+    });
+    assert_eq!(statuses(&waiting), [(Applied, Some(7))]);
+    assert_eq!(
+        statuses(&members[0]),
+        [(Applied, Some(8)), (Duplicate, Some(3))]
+    );
+    assert_eq!(statuses(&members[1]), [(Applied, Some(9))]);
+    assert_eq!(
+        metrics.push_groups_split.get() - split,
+        1,
+        "the group split"
+    );
+    assert_eq!(
+        metrics.push_reruns.get(),
+        1,
+        "its members asked about every id at once"
+    );
+
+    // The log holds each event once, in seq order, and the stock counts each once.
+    let log = crate::storage::conformance::pull_all(storage, &context, 100);
+    assert_eq!(
+        log.iter()
+            .map(|(seq, event)| (*seq, event.id))
+            .collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6, 7, 8, 9]
+            .into_iter()
+            .map(|serial| (serial, e(serial).id))
+            .collect::<Vec<_>>()
+    );
+    let stock = storage
+        .stock(
+            &context,
+            crate::storage::StockFilter {
+                item: Some(bin.item),
+                location: Some(bin.location),
+            },
+        )
+        .expect("stock");
+    assert_eq!(
+        stock.rows.iter().map(|row| row.on_hand).collect::<Vec<_>>(),
+        [9]
+    );
+}
