@@ -60,8 +60,8 @@ pub struct PoolMetrics {
     pub push_groups: Counter,
     pub grouped_pushes: Counter,
     pub push_groups_split: Counter,
-    /// PostgreSQL: pushes taken as new (their first event was not in the log) whose write
-    /// found one of their ids logged after all, run again asking about every id
+    /// PostgreSQL: pushes taken as new (their first event was not in the log) that met an
+    /// integrity constraint (an id logged after all), run again asking about every id
     /// (`pg::storage`'s `Dedup`).
     pub push_reruns: Counter,
     /// PostgreSQL: push transactions that found the key states their tenant's last push
@@ -141,7 +141,7 @@ impl Metrics {
         );
         registry.register(
             "push_reruns",
-            "PostgreSQL: pushes taken as new whose write found an id already logged, run again asking about every id",
+            "PostgreSQL: pushes taken as new that met an integrity constraint (an id already logged), run again asking about every id",
             pool.push_reruns.clone(),
         );
         registry.register(

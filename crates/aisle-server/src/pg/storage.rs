@@ -231,8 +231,8 @@ enum Dedup {
     /// starts with an event the log has; then every id is asked about, in one more
     /// statement. Otherwise the batch is taken as new, and the log's unique index on `id`
     /// checks that as the rows go in: an id logged after all fails the push's INSERT (a
-    /// unique violation on `events`, nothing written), and the push is run again with
-    /// [`Dedup::Every`]. That saves the index probe of every other event of a new batch,
+    /// unique violation on `events`, nothing written; or earlier, the key of a row its rule
+    /// writes at once), and the push is run again with [`Dedup::Every`]. That saves the index probe of every other event of a new batch,
     /// which the INSERT makes anyway (docs/BENCHMARKS.md, "A push's ids asked about once").
     FirstOfEach,
     /// Ask about every id before deciding anything.
@@ -729,7 +729,7 @@ impl PgStorage {
             })
         };
         match once(dedup) {
-            Err(error) if dedup == Dedup::FirstOfEach && is_logged_id(&error) => {
+            Err(error) if dedup == Dedup::FirstOfEach && is_constraint_violation(&error) => {
                 self.pools.metrics().push_reruns.inc();
                 once(Dedup::Every)
             }
@@ -794,8 +794,9 @@ impl PgStorage {
             Err(error) => {
                 tracing::debug!(%error, pushes = members.len(), "a group of pushes failed; each is run alone");
                 metrics.push_groups_split.inc();
-                // A group that met a logged id asks about every id of each member alone.
-                let dedup = if is_logged_id(&error) {
+                // A group that met a logged id (a constraint violation) asks about every id of
+                // each member alone.
+                let dedup = if is_constraint_violation(&error) {
                     Dedup::Every
                 } else {
                     Dedup::FirstOfEach
@@ -897,17 +898,24 @@ impl PgStorage {
     }
 }
 
-/// Whether `error` is a push's INSERT into the log meeting an id the log has: a batch taken
-/// as new ([`Dedup::FirstOfEach`]) that was not. Under the push lock nothing else can
-/// conflict there; a seq conflict (a broken invariant) fails the rerun the same way.
-fn is_logged_id(error: &ServerError) -> bool {
-    let ServerError::Pg(aisle_pg::PgError::Db(error)) = error else {
+/// Whether `error` is an integrity constraint's (SQLSTATE class 23): in a batch taken as new
+/// ([`Dedup::FirstOfEach`]), an event the log had after all, met by the log's INSERT
+/// (`events.id`) or, for an event whose rule writes its row at once, by that row's own key
+/// (`count_reviews`, `pick_claims`), or by any other constraint that an event applied twice
+/// breaks. Nothing of the attempt is written, and asking about every id answers it. Under
+/// the push lock nothing else can conflict; a broken invariant (a seq taken twice) fails the
+/// rerun the same way.
+fn is_constraint_violation(error: &ServerError) -> bool {
+    let (ServerError::Pg(aisle_pg::PgError::Db(error))
+    | ServerError::Projection(aisle_projection::ProjectionError::Pg(aisle_pg::PgError::Db(
+        error,
+    )))) = error
+    else {
         return false;
     };
-    error.as_db_error().is_some_and(|db| {
-        *db.code() == aisle_pg::tokio_postgres::error::SqlState::UNIQUE_VIOLATION
-            && db.table() == Some("events")
-    })
+    error
+        .code()
+        .is_some_and(|code| code.code().starts_with("23"))
 }
 
 /// A random token for the projection's marker (see [`key_cache`]).
