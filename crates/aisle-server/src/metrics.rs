@@ -62,7 +62,8 @@ pub struct PoolMetrics {
     pub push_groups_split: Counter,
     /// PostgreSQL: pushes taken as new (their first event was not in the log) that met an
     /// integrity constraint (an id logged after all), run again asking about every id
-    /// (`pg::storage`'s `Dedup`).
+    /// (`pg::storage`'s `Dedup`). A group that meets one counts as split instead (its
+    /// members then run alone, asking about every id).
     pub push_reruns: Counter,
     /// PostgreSQL: push transactions that found the key states their tenant's last push
     /// left in this process still current (`pg::storage::key_cache`), and those that did
