@@ -28,6 +28,21 @@ function settle(): void {
   vi.advanceTimersByTime(1000);
 }
 
+/**
+ * Attaches the wedge again with a page clock that runs `busyMs` ahead of the fake timers:
+ * while the page is busy, a timer fires late, with keys pressed before it still queued.
+ */
+function attachOnABusyPage(): { busyMs: number } {
+  detach();
+  const page = { busyMs: 0 };
+  detach = attachWedge(window, {
+    settings: () => DEFAULT_SCANNER_SETTINGS,
+    onScan: (raw) => scans.push(raw),
+    clock: () => elapsed() + page.busyMs,
+  });
+  return page;
+}
+
 beforeEach(() => {
   vi.useFakeTimers();
   startMs = Date.now();
@@ -103,13 +118,7 @@ describe("attachWedge", () => {
   it("does not cut a scan short when its silence timer fires late on a busy page", () => {
     // The page's clock runs ahead of the fake timers while it is busy: a timer then fires
     // late, with keys pressed before it still queued behind it.
-    detach();
-    let busyMs = 0;
-    detach = attachWedge(window, {
-      settings: () => DEFAULT_SCANNER_SETTINGS,
-      onScan: (raw) => scans.push(raw),
-      clock: () => elapsed() + busyMs,
-    });
+    const page = attachOnABusyPage();
     const code = "4006381333931";
     const stamped = (key: string, timeStamp: number): KeyboardEvent => {
       const event = new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true });
@@ -123,7 +132,7 @@ describe("attachWedge", () => {
     });
     // The last digit (pressed at 1048) and the Enter (1052) wait while the page is busy
     // until 1100; the silence timer, due at 1075, runs first.
-    busyMs = 60;
+    page.busyMs = 60;
     vi.advanceTimersByTime(1076 - elapsed());
     input.dispatchEvent(stamped(code.slice(-1), 1048));
     const enter = stamped("Enter", 1052);
@@ -135,17 +144,11 @@ describe("attachWedge", () => {
   });
 
   it("still hands a person's key back on a page that stays busy", () => {
-    detach();
-    let busyMs = 0;
-    detach = attachWedge(window, {
-      settings: () => DEFAULT_SCANNER_SETTINGS,
-      onScan: (raw) => scans.push(raw),
-      // Every timer finds the page 50 ms behind.
-      clock: () => elapsed() + busyMs,
-    });
+    // Every timer finds the page 50 ms behind.
+    const page = attachOnABusyPage();
     press("7", 0);
     for (let step = 0; step < 40; step += 1) {
-      busyMs += 50;
+      page.busyMs += 50;
       vi.advanceTimersByTime(31);
     }
     expect(input.value, "held for at most the late-terminator window, then typed").toBe("7");

@@ -481,6 +481,18 @@ fn a_push_taken_as_new_that_was_not_is_answered_as_if_every_id_had_been_asked_ab
             .collect::<Vec<_>>()
     };
     use PushStatus::{Applied, Duplicate};
+    let on_hand = || {
+        let stock = storage
+            .stock(
+                &context,
+                crate::storage::StockFilter {
+                    item: Some(bin.item),
+                    location: Some(bin.location),
+                },
+            )
+            .expect("stock");
+        stock.rows.iter().map(|row| row.on_hand).collect::<Vec<_>>()
+    };
 
     let first = storage
         .push(&context, &[e(1), e(2), e(3)], NOW_MS)
@@ -577,19 +589,7 @@ fn a_push_taken_as_new_that_was_not_is_answered_as_if_every_id_had_been_asked_ab
             .map(|serial| (serial, e(serial).id))
             .collect::<Vec<_>>()
     );
-    let stock = storage
-        .stock(
-            &context,
-            crate::storage::StockFilter {
-                item: Some(bin.item),
-                location: Some(bin.location),
-            },
-        )
-        .expect("stock");
-    assert_eq!(
-        stock.rows.iter().map(|row| row.on_hand).collect::<Vec<_>>(),
-        [9]
-    );
+    assert_eq!(on_hand(), [9]);
 
     // Events whose rules write their row at once (a claim, a count's review) meet their own
     // table's key before the log's INSERT when taken as new: run again all the same.
@@ -644,17 +644,8 @@ fn a_push_taken_as_new_that_was_not_is_answered_as_if_every_id_had_been_asked_ab
         [(Applied, Some(last_seq + 1)), (Duplicate, Some(review_seq))]
     );
     assert_eq!(metrics.push_reruns.get(), 3, "the review's batch ran again");
-    let stock = storage
-        .stock(
-            &context,
-            crate::storage::StockFilter {
-                item: Some(bin.item),
-                location: Some(bin.location),
-            },
-        )
-        .expect("stock");
     assert_eq!(
-        stock.rows.iter().map(|row| row.on_hand).collect::<Vec<_>>(),
+        on_hand(),
         [5],
         "the approved count (4) and the receipt after it, each once"
     );
