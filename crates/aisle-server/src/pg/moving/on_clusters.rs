@@ -421,3 +421,93 @@ fn an_abort_before_the_switch_leaves_the_tenant_writing_on_its_cluster() {
         .expect("databases on b");
     assert_eq!(databases.trim(), "0", "the copy on b is dropped");
 }
+
+#[test]
+fn a_copy_that_still_differs_after_the_catch_ups_is_undone_and_the_tenant_stays_whole() {
+    let setup = setup();
+    let tenant = setup.tenant;
+    let instance = setup.instance();
+    let bin = key(1, 1, None);
+    let first: Vec<_> = (1..=3)
+        .map(|serial| event(tenant, serial, received(&bin, 1)))
+        .collect();
+    push_through(&instance, tenant, &first);
+    let log_on_a = || {
+        setup
+            .a
+            .psql(
+                &format!("aisle_t_{}", tenant.as_uuid().simple()),
+                "SELECT string_agg(seq || ':' || received_ms || ':' || md5(payload), ',' ORDER BY seq) FROM events",
+            )
+            .expect("the log on a")
+    };
+    let before = log_on_a();
+    // The copied log goes wrong on b after it is copied: one copied event's row changes
+    // under the log's append-only trigger (a replica-role session fires none). A catch-up
+    // copies only what the source has past the copy's last seq, so it cannot mend this;
+    // only the comparison of both copies can see it.
+    let steps = std::cell::RefCell::new(Vec::new());
+    let result = setup.mover(0, 1).run("b", |step| {
+        steps.borrow_mut().push(step.to_owned());
+        // After the copy's first batch (one event a batch, so the copy takes three).
+        let batches = steps
+            .borrow()
+            .iter()
+            .filter(|s| *s == "copy_events")
+            .count();
+        if step == "copy_events" && batches == 1 {
+            let database = setup
+                .b
+                .psql(
+                    "postgres",
+                    "SELECT datname FROM pg_database WHERE datname LIKE 'aisle_t_%'",
+                )
+                .expect("the copy's database on b");
+            let changed = setup
+                .b
+                .psql(
+                    &database,
+                    "SET session_replication_role = replica;
+                     UPDATE events SET received_ms = received_ms + 1 WHERE seq = 1 RETURNING seq",
+                )
+                .expect("the copy changed");
+            assert_eq!(changed, "1", "one copied event changed on b");
+        }
+    });
+    let error = result.expect_err("a copy that differs is never switched to");
+    let message = error.to_string();
+    assert!(
+        message.contains("still differs") && message.contains("the rows of table events"),
+        "the refusal says what differs: {message}"
+    );
+    let steps = steps.into_inner();
+    assert!(
+        steps.iter().filter(|step| *step == "catch_up").count() >= 2,
+        "the move tried to catch up before it gave up: {steps:?}"
+    );
+    assert!(
+        !steps.iter().any(|step| step == "switch"),
+        "never switched: {steps:?}"
+    );
+    // Whole on a, as before the move, and writing there again; nothing left on b.
+    assert_eq!(setup.cluster_of_tenant(), "a");
+    assert_eq!(log_on_a(), before, "the source's log is untouched");
+    let results = instance
+        .push(
+            &context(tenant),
+            &[event(tenant, 4, received(&bin, 1))],
+            NOW_MS,
+        )
+        .expect("writes resume on a");
+    assert_eq!(results[0].seq, Some(4));
+    let databases = setup
+        .b
+        .psql(
+            "postgres",
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'aisle_t_%'",
+        )
+        .expect("databases on b");
+    assert_eq!(databases.trim(), "0", "the copy on b is dropped");
+    let pulled = pull_all(&instance, &context(tenant), 100);
+    assert_eq!(pulled.len(), 4, "every event once, on a");
+}
