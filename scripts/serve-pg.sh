@@ -7,12 +7,18 @@
 #
 # Usage: bash scripts/serve-pg.sh [DIR] [PORT]     (server on 127.0.0.1:PORT, default 8080)
 #        AISLE_SERVER_BIN=target/debug/aisle-server bash scripts/serve-pg.sh   (no release build)
+#        AISLE_PG_PORT=55433 …   the cluster's port (default scripts/pg.sh's, 55432)
+#        AISLE_SKIP_SETUP=1 …    skip setup.sh (it has run on this machine already; the test
+#                                of this script in crates/aisle-server/tests/it/pg_cli.rs)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 dir=${1:-/tmp/aisle-pg}
 port=${2:-8080}
-bash "$REPO_ROOT/scripts/setup.sh"
+pg_port=${AISLE_PG_PORT:-55432}
+if [ -z "${AISLE_SKIP_SETUP:-}" ]; then
+  bash "$REPO_ROOT/scripts/setup.sh"
+fi
 cd "$REPO_ROOT"
 # AISLE_SERVER_BIN runs a binary you built yourself (e.g. a debug build) instead.
 server=${AISLE_SERVER_BIN:-}
@@ -22,7 +28,7 @@ if [ -z "$server" ]; then
   case "$target_dir" in /*) ;; *) target_dir="$REPO_ROOT/$target_dir" ;; esac
   server="$target_dir/release/aisle-server"
 fi
-cluster_url="$(bash "$REPO_ROOT/scripts/pg.sh" start "$dir" | tail -n 1)"
+cluster_url="$(bash "$REPO_ROOT/scripts/pg.sh" start "$dir" "$pg_port" | tail -n 1)"
 base_url="${cluster_url%/*}"
 trap 'bash "$REPO_ROOT/scripts/pg.sh" stop "$dir" >/dev/null || true' EXIT
 

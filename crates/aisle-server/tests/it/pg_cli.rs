@@ -109,3 +109,173 @@ fn clusters_and_placed_tenants_from_the_command_line() {
         String::from_utf8_lossy(&on_sqlite.stderr)
     );
 }
+
+/// A free loopback port (free when asked; the script binds it a moment later).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// `scripts/serve-pg.sh` running in a process group of its own, stopped on drop as Ctrl-C
+/// stops it (SIGINT to the group), with `scripts/pg.sh stop` after it in case the test
+/// failed before the script could stop its cluster.
+struct ServePg {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl ServePg {
+    fn start(dir: &std::path::Path, port: u16, pg_port: u16) -> (Self, String) {
+        use std::io::{BufRead, BufReader};
+        use std::os::unix::process::CommandExt;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        // Its errors and the server's log, for the failure messages below.
+        let log = dir.with_extension("log");
+        let mut child = std::process::Command::new("bash")
+            .arg(root.join("scripts/serve-pg.sh"))
+            .arg(dir)
+            .arg(port.to_string())
+            .env("AISLE_SERVER_BIN", BIN)
+            .env("AISLE_SKIP_SETUP", "1")
+            .env("AISLE_PG_PORT", pg_port.to_string())
+            .env_remove("AISLE_DATA_DIR")
+            .env_remove("AISLE_DATABASE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("the script's log"))
+            .process_group(0)
+            .spawn()
+            .expect("the script starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let script = Self {
+            child,
+            dir: dir.to_owned(),
+        };
+        // Its lines up to "serving on …"; the one after the code's heading is the code.
+        let mut code = None;
+        let mut lines = BufReader::new(stdout).lines();
+        let mut previous = String::new();
+        loop {
+            let Some(Ok(line)) = lines.next() else {
+                panic!(
+                    "the script ended before it served: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            };
+            if previous.starts_with("enrollment code for tenant demo") {
+                code = Some(line.trim().to_owned());
+            }
+            if line.starts_with("serving on ") {
+                assert!(
+                    line.starts_with(&format!("serving on http://127.0.0.1:{port} ")),
+                    "serves on the port asked for: {line}"
+                );
+                break;
+            }
+            previous = line;
+        }
+        // The server's own lines are not read again: drain them so it never blocks.
+        std::thread::spawn(move || lines.for_each(drop));
+        (script, code.expect("an enrollment code was printed"))
+    }
+
+    /// Ctrl-C, then waits for the script to end; its exit trap stops the cluster.
+    fn interrupt(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", "--", &group])
+            .status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if self.child.try_wait().expect("wait").is_some() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the script did not end within 60 s of Ctrl-C");
+    }
+}
+
+impl Drop for ServePg {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let group = format!("-{}", self.child.id());
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &group])
+                .status();
+            let _ = self.child.wait();
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        if self.dir.join("data/postmaster.pid").exists() {
+            let _ = std::process::Command::new("bash")
+                .arg(root.join("scripts/pg.sh"))
+                .args(["stop".as_ref(), self.dir.as_os_str()])
+                .status();
+        }
+    }
+}
+
+/// The README's one command for the server on PostgreSQL (`scripts/serve-pg.sh`, which
+/// starts its cluster through `scripts/pg.sh`), run as a person runs it: it serves, its code
+/// enrolls a device, Ctrl-C stops the server and the cluster, and a second run finds the
+/// same tenant and cluster instead of adding them again.
+#[test]
+fn the_readmes_command_serves_on_a_postgresql_cluster_of_its_own_and_stops_it() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // scripts/pg.sh runs PostgreSQL as `postgres` when we are root: it must reach the dir.
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let dir = tmp.path().join("pg");
+    let pg_port = free_port();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    for run in ["first", "second"] {
+        let port = free_port();
+        let (mut script, code) = ServePg::start(&dir, port, pg_port);
+        let (ready, enrolled) = runtime.block_on(async {
+            let client = reqwest::Client::new();
+            let mut ready = None;
+            for _ in 0..150 {
+                if let Ok(response) = client
+                    .get(format!("http://127.0.0.1:{port}/readyz"))
+                    .send()
+                    .await
+                {
+                    ready = Some(response.status());
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            let enrolled = client
+                .post(format!("http://127.0.0.1:{port}/v1/enroll"))
+                .json(&serde_json::json!({ "code": code, "device_name": format!("pc-{run}") }))
+                .send()
+                .await
+                .expect("enroll answers");
+            (ready, enrolled.status())
+        });
+        assert_eq!(ready, Some(reqwest::StatusCode::OK), "{run} run: ready");
+        assert_eq!(
+            enrolled,
+            reqwest::StatusCode::OK,
+            "{run} run: the printed code enrolls a device"
+        );
+        let registry = format!("postgres://aisle@127.0.0.1:{pg_port}/aisle_registry");
+        let tenants = stdout_of(&registry, &["tenant", "list"]);
+        assert_eq!(
+            tenants.matches("demo").count(),
+            1,
+            "{run} run: one tenant demo: {tenants}"
+        );
+        let clusters = stdout_of(&registry, &["cluster", "list"]);
+        assert!(clusters.contains("local"), "{run} run: {clusters}");
+        script.interrupt();
+        assert!(
+            !dir.join("data/postmaster.pid").exists(),
+            "{run} run: Ctrl-C stopped the cluster too"
+        );
+    }
+}
