@@ -6,7 +6,8 @@
 //! one instance's registry is refused by the other at once, the same event pushed through
 //! two instances at the same time is `applied` once and `duplicate` once, and a device
 //! pulling in a loop while two instances take pushes sees every seq once, in order, with
-//! no hole, equal to the final log.
+//! no hole, equal to the final log. The last holds behind PgBouncer in transaction mode too,
+//! every instance's registry and tenant pools going through it.
 //!
 //! Each instance is `RunningServer::start(ServerConfig::postgres(..))`, what `serve
 //! --database` runs; the test's own `PgRegistry` stands for the admin commands.
@@ -15,7 +16,7 @@ use crate::support::{
     device_from, post_json, pull_all_from, push_to, receipts, result_statuses, Device,
 };
 use aisle_core::ids::{TenantId, WarehouseId};
-use aisle_pgtest::PgCluster;
+use aisle_pgtest::{PgBouncer, PgBouncerOptions, PgCluster};
 use aisle_server::pg::registry::PgRegistry;
 use aisle_server::{RunningServer, ServerConfig};
 use std::collections::BTreeSet;
@@ -43,11 +44,25 @@ impl Instance {
 pub(crate) struct Fleet {
     pub(crate) server: tokio::runtime::Runtime,
     pools: tokio::runtime::Runtime,
+    /// When set, the instances reach the registry and the tenant databases through it
+    /// (PgBouncer in transaction mode), and only live sync's listener connects directly.
+    bouncer: Option<PgBouncer>,
     pub(crate) cluster: PgCluster,
 }
 
 impl Fleet {
     pub(crate) fn start() -> Fleet {
+        Self::start_via(false)
+    }
+
+    /// [`Fleet::start`] with every pool of every instance behind a PgBouncer in transaction
+    /// mode with 2 server connections a database: consecutive transactions of one client
+    /// land on whichever server connection is free, so any session state would be lost.
+    pub(crate) fn start_behind_pgbouncer() -> Fleet {
+        Self::start_via(true)
+    }
+
+    fn start_via(behind_pgbouncer: bool) -> Fleet {
         let cluster = PgCluster::start().expect("a test cluster starts");
         cluster
             .create_database("aisle_registry")
@@ -59,25 +74,45 @@ impl Fleet {
                 .build()
                 .expect("runtime")
         };
+        let bouncer = behind_pgbouncer.then(|| {
+            PgBouncer::start_with(
+                &cluster,
+                PgBouncerOptions {
+                    pool_size: 2,
+                    ..PgBouncerOptions::default()
+                },
+            )
+            .expect("pgbouncer starts (the `pgbouncer` package, scripts/setup.sh)")
+        });
         let fleet = Fleet {
             server: runtime(),
             pools: runtime(),
+            bouncer,
             cluster,
+        };
+        let tenants_at = match &fleet.bouncer {
+            Some(bouncer) => bouncer.base_url(),
+            None => fleet.cluster.base_url(),
         };
         fleet
             .registry()
-            .add_cluster("main", &fleet.cluster.base_url(), None, 1)
+            .add_cluster("main", &tenants_at, None, 1)
             .expect("the registry's cluster holds tenants too");
         fleet
     }
 
+    /// The registry database's url as the instances reach it.
+    fn registry_url(&self) -> String {
+        match &self.bouncer {
+            Some(bouncer) => bouncer.url("aisle_registry"),
+            None => self.cluster.url("aisle_registry"),
+        }
+    }
+
     /// A registry of its own on the shared registry database (an instance's view).
     fn registry(&self) -> PgRegistry {
-        PgRegistry::connect(
-            &self.cluster.url("aisle_registry"),
-            self.pools.handle().clone(),
-        )
-        .expect("the registry opens")
+        PgRegistry::connect(&self.registry_url(), self.pools.handle().clone())
+            .expect("the registry opens")
     }
 
     /// One more instance with the default limits, serving on a free loopback port.
@@ -91,7 +126,11 @@ impl Fleet {
 
     /// One more instance, its configuration changed by `configure`.
     fn instance_configured(&self, configure: impl FnOnce(&mut ServerConfig)) -> Instance {
-        let mut config = ServerConfig::postgres(self.cluster.url("aisle_registry"), 64);
+        let mut config = ServerConfig::postgres(self.registry_url(), 64);
+        if self.bouncer.is_some() {
+            // A LISTEN does not survive transaction pooling (docs/scaling.md).
+            config.live_listen_url = Some(self.cluster.url("aisle_registry"));
+        }
         configure(&mut config);
         let server = self
             .server
@@ -271,7 +310,35 @@ fn one_event_pushed_through_two_instances_at_once_is_applied_once() {
 
 #[test]
 fn a_device_pulling_while_two_instances_take_pushes_sees_the_exact_log() {
-    let fleet = Fleet::start();
+    pull_the_exact_log_while_two_instances_take_pushes(&Fleet::start());
+}
+
+/// The same, with every instance's registry and tenant pools behind PgBouncer in transaction
+/// mode (docs/scaling.md: the server keeps no session state, so it works there): pushes and
+/// enrollments through two instances, a pull loop through a third, the log exact.
+#[test]
+fn behind_pgbouncer_in_transaction_mode_the_instances_keep_the_exact_log() {
+    let fleet = Fleet::start_behind_pgbouncer();
+    pull_the_exact_log_while_two_instances_take_pushes(&fleet);
+    // The tenant's database was reached through the bouncer, not around it: the instances
+    // have stopped (their own connections are closed), and what is left on the tenant's
+    // database is the bouncer's idle server connections, at most its pool of 2.
+    let bouncer = fleet.bouncer.as_ref().expect("a bouncer");
+    let tenants = fleet
+        .cluster
+        .psql(
+            "postgres",
+            "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE 'aisle_t_%'",
+        )
+        .expect("connections");
+    let held = tenants.trim().parse::<u32>().expect("a count");
+    assert!(
+        (1..=2).contains(&held),
+        "the bouncer's server connections, 1 or 2, on the tenant's database: {held} ({bouncer:?})"
+    );
+}
+
+fn pull_the_exact_log_while_two_instances_take_pushes(fleet: &Fleet) {
     let (a, b, c) = (fleet.instance(), fleet.instance(), fleet.instance());
     fleet.tenant(&a.registry, "acme");
     let http = reqwest::Client::new();
