@@ -1,7 +1,8 @@
 //! The admin CLI's backend flags, run as the real `aisle-server` binary: `--database URL`
 //! works on the PostgreSQL registry (a real cluster from aisle-pgtest), neither flag nor
 //! both is refused before anything is opened, and the commands that reach a tenant's own
-//! database (import, export, set-pin-policy) reach it on its cluster. `--data DIR` is what
+//! database (import, export, set-pin-policy, backup, restore, migrate --all) reach it on its
+//! cluster. `--data DIR` is what
 //! every other CLI test runs.
 
 use aisle_pgtest::PgCluster;
@@ -248,6 +249,31 @@ fn import_export_and_set_pin_policy_reach_the_tenants_postgresql_database() {
         serde_json::from_str(&ok(&url, &["export", "stock", "acme", "--format", "json"]))
             .expect("json");
     assert_eq!(json["rows"][0]["on_hand"], 7, "{json}");
+
+    // Backup, restore and `migrate --all` through the binary on `--database` too.
+    let backup = files.path().join("acme.backup");
+    let backup = backup.to_str().expect("utf-8 path");
+    let backed = ok(&url, &["backup", "acme", "--out", backup]);
+    assert!(
+        backed.starts_with("backed up acme: 1 events, last seq 1, to "),
+        "{backed}"
+    );
+    let restored = ok(&url, &["restore", "acme", "--from", backup]);
+    assert!(
+        restored.starts_with("restored acme: 1 events, last seq 1 (was 1 events, last seq 1)"),
+        "{restored}"
+    );
+    assert_eq!(
+        ok(&url, &["export", "stock", "acme", "--warehouse", "main"]),
+        csv,
+        "the restored database holds the same stock"
+    );
+    let migrated = ok(&url, &["migrate", "--all"]);
+    assert!(
+        migrated.contains(&format!("acme\t{tenant}\tschema "))
+            && migrated.trim_end().ends_with(", current"),
+        "one line for the tenant, current: {migrated}"
+    );
 }
 
 #[test]
