@@ -2,8 +2,7 @@
 //! works on the PostgreSQL registry (a real cluster from aisle-pgtest), neither flag nor
 //! both is refused before anything is opened, and the commands that reach a tenant's own
 //! database (import, export, set-pin-policy, backup, restore, migrate --all) reach it on its
-//! cluster. `--data DIR` is what
-//! every other CLI test runs.
+//! cluster. `--data DIR` is what every other CLI test runs.
 
 use aisle_pgtest::PgCluster;
 use aisle_server::pg::registry::PgRegistry;
