@@ -82,6 +82,39 @@ impl Setup {
         )
     }
 
+    /// The tenant databases on cluster b (a move's copy, while it exists).
+    fn tenant_databases_on_b(&self) -> Vec<String> {
+        self.b
+            .psql(
+                "postgres",
+                "SELECT datname FROM pg_database WHERE datname LIKE 'aisle_t_%'",
+            )
+            .expect("databases on b")
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// After a move that was undone: the tenant is placed on a and `instance` writes there
+    /// (its next event takes seq `next_seq`), and no copy is left on b.
+    fn assert_undone(&self, instance: &PgStorage, next_seq: u64) {
+        let (tenant, bin) = (self.tenant, key(1, 1, None));
+        assert_eq!(self.cluster_of_tenant(), "a");
+        let results = instance
+            .push(
+                &context(tenant),
+                &[event(tenant, next_seq, received(&bin, 1))],
+                NOW_MS,
+            )
+            .expect("writes resume on a");
+        assert_eq!(results[0].seq, Some(next_seq));
+        assert_eq!(
+            self.tenant_databases_on_b(),
+            Vec::<String>::new(),
+            "the copy on b is dropped"
+        );
+    }
+
     fn cluster_of_tenant(&self) -> String {
         self.registry
             .placement(self.tenant)
@@ -403,23 +436,7 @@ fn an_abort_before_the_switch_leaves_the_tenant_writing_on_its_cluster() {
         .abort(|_| aborted.set(true))
         .expect("abort");
     assert!(aborted.get());
-    assert_eq!(setup.cluster_of_tenant(), "a");
-    let results = instance
-        .push(
-            &context(tenant),
-            &[event(tenant, 2, received(&bin, 1))],
-            NOW_MS,
-        )
-        .expect("writes resume on a");
-    assert_eq!(results[0].seq, Some(2));
-    let databases = setup
-        .b
-        .psql(
-            "postgres",
-            "SELECT count(*) FROM pg_database WHERE datname LIKE 'aisle_t_%'",
-        )
-        .expect("databases on b");
-    assert_eq!(databases.trim(), "0", "the copy on b is dropped");
+    setup.assert_undone(&instance, 2);
 }
 
 #[test]
@@ -456,17 +473,13 @@ fn a_copy_that_still_differs_after_the_catch_ups_is_undone_and_the_tenant_stays_
             .filter(|s| *s == "copy_events")
             .count();
         if step == "copy_events" && batches == 1 {
-            let database = setup
-                .b
-                .psql(
-                    "postgres",
-                    "SELECT datname FROM pg_database WHERE datname LIKE 'aisle_t_%'",
-                )
-                .expect("the copy's database on b");
+            let [database] = &setup.tenant_databases_on_b()[..] else {
+                panic!("one copy on b after its first batch");
+            };
             let changed = setup
                 .b
                 .psql(
-                    &database,
+                    database,
                     "SET session_replication_role = replica;
                      UPDATE events SET received_ms = received_ms + 1 WHERE seq = 1 RETURNING seq",
                 )
@@ -490,24 +503,8 @@ fn a_copy_that_still_differs_after_the_catch_ups_is_undone_and_the_tenant_stays_
         "never switched: {steps:?}"
     );
     // Whole on a, as before the move, and writing there again; nothing left on b.
-    assert_eq!(setup.cluster_of_tenant(), "a");
     assert_eq!(log_on_a(), before, "the source's log is untouched");
-    let results = instance
-        .push(
-            &context(tenant),
-            &[event(tenant, 4, received(&bin, 1))],
-            NOW_MS,
-        )
-        .expect("writes resume on a");
-    assert_eq!(results[0].seq, Some(4));
-    let databases = setup
-        .b
-        .psql(
-            "postgres",
-            "SELECT count(*) FROM pg_database WHERE datname LIKE 'aisle_t_%'",
-        )
-        .expect("databases on b");
-    assert_eq!(databases.trim(), "0", "the copy on b is dropped");
+    setup.assert_undone(&instance, 4);
     let pulled = pull_all(&instance, &context(tenant), 100);
     assert_eq!(pulled.len(), 4, "every event once, on a");
 }
