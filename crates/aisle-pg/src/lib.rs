@@ -10,11 +10,17 @@
 //! - [`route`]: where a report read goes, a cluster's streaming replica while its replay lag is
 //!   under a bound, the primary otherwise, with read counts and the lag for `/metrics`.
 //!
-//! What it must never do: rely on session state. Every statement runs inside an explicit
-//! transaction; statements are unnamed or prepared per transaction (and closed with it; see
-//! [`PgTx`]), advisory locks are transaction-level, and nothing is `SET` on a session. That is what keeps a server
-//! correct behind PgBouncer in transaction mode, where consecutive transactions of one client
-//! connection may run on different server connections.
+//! What it must never do by default: rely on session state. Every statement runs inside an
+//! explicit transaction; statements are unnamed or prepared per transaction (and closed with
+//! it; see [`PgTx`]), advisory locks are transaction-level, and nothing is `SET` on a session.
+//! That is what keeps a server correct behind PgBouncer in transaction mode, where consecutive
+//! transactions of one client connection may run on different server connections.
+//!
+//! The one exception is asked for by name: a connection opened with
+//! [`StatementScope::Connection`] keeps its statements prepared for its life, so a statement
+//! is parsed and planned once per connection instead of once per transaction. That is session
+//! state, for a server that reaches its cluster directly (or through a pooler that tracks
+//! prepared statements); see [`StatementScope`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -73,11 +79,32 @@ impl PgError {
         }
     }
 
+    /// Whether a prepared statement kept on the connection ([`StatementScope::Connection`])
+    /// could not be run as kept: the server no longer has it, or a schema change altered
+    /// its result's columns since it was prepared ("cached plan must not change result
+    /// type"). Prepared afresh, the same work succeeds.
+    pub fn is_stale_statement(&self) -> bool {
+        use tokio_postgres::error::SqlState;
+        let PgError::Db(error) = self else {
+            return false;
+        };
+        match error.code() {
+            Some(code) if *code == SqlState::INVALID_SQL_STATEMENT_NAME => true,
+            Some(code) if *code == SqlState::FEATURE_NOT_SUPPORTED => error
+                .as_db_error()
+                .is_some_and(|db| db.message().starts_with("cached plan must not change")),
+            _ => false,
+        }
+    }
+
     /// Whether the same work may succeed if tried again: a serialization failure or deadlock,
-    /// a connection that broke or could not be made for now, or a pool that had no
-    /// connection in time.
+    /// a connection that broke or could not be made for now, a pool that had no connection
+    /// in time, or a kept statement that was stale ([`PgError::is_stale_statement`]).
     pub fn is_retryable(&self) -> bool {
         use tokio_postgres::error::SqlState;
+        if self.is_stale_statement() {
+            return true;
+        }
         match self {
             // A migration cut off by a failover or a broken connection is not a wrong schema.
             PgError::Db(error) | PgError::Migration { source: error, .. } => {
@@ -108,13 +135,50 @@ impl PgError {
     }
 }
 
+/// Where a connection's prepared statements live.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StatementScope {
+    /// Inside one transaction: unnamed, or prepared and closed before it ends (see [`PgTx`]).
+    /// Nothing outlives the transaction, so this works behind any pooler, PgBouncer in
+    /// transaction mode included. The default.
+    #[default]
+    Transaction,
+    /// On the server connection, for its life: a text is prepared the first time the
+    /// connection meets it and reused by every later transaction on it (at most
+    /// [`KEPT_STATEMENTS_CAP`] texts a connection; past that its kept statements are closed
+    /// and it starts again). Saves the parse and the plan of every statement after the
+    /// first, which is a push's largest fixed cost in PostgreSQL. Session state: only for a
+    /// connection that reaches the cluster directly, or through a pooler that tracks
+    /// protocol-level prepared statements (PgBouncer 1.21 or later with
+    /// `max_prepared_statements`), never behind PgBouncer in transaction mode without it.
+    /// A kept statement the server has lost, or whose result changed under a schema
+    /// migration, fails its transaction with an error [`PgError::is_retryable`] accepts and
+    /// empties the connection's kept statements, so the retry prepares afresh.
+    Connection,
+}
+
+/// How many statement texts one connection keeps prepared with [`StatementScope::Connection`]
+/// (the server runs a few dozen on its hot paths, a few hundred in all).
+pub const KEPT_STATEMENTS_CAP: usize = 256;
+
 /// Takes a connection from `pool` and begins a transaction on it, waiting from a blocking
-/// thread. The connection returns to the pool when the [`PgConn`] is dropped.
+/// thread. The connection returns to the pool when the [`PgConn`] is dropped. Its statements
+/// are prepared per transaction ([`StatementScope::Transaction`]).
 pub fn connect(pool: &deadpool_postgres::Pool, runtime: &Handle) -> Result<PgConn, PgError> {
+    connect_with(pool, runtime, StatementScope::Transaction)
+}
+
+/// [`connect`], with the statements kept as `scope` says.
+pub fn connect_with(
+    pool: &deadpool_postgres::Pool,
+    runtime: &Handle,
+    scope: StatementScope,
+) -> Result<PgConn, PgError> {
     let client = runtime.block_on(pool.get())?;
     Ok(PgConn {
         client,
         runtime: runtime.clone(),
+        scope,
     })
 }
 
@@ -122,6 +186,7 @@ pub fn connect(pool: &deadpool_postgres::Pool, runtime: &Handle) -> Result<PgCon
 pub struct PgConn {
     client: deadpool_postgres::Object,
     runtime: Handle,
+    scope: StatementScope,
 }
 
 impl std::fmt::Debug for PgConn {
@@ -139,6 +204,7 @@ impl PgConn {
             statements: Mutex::new(HashMap::new()),
             tx,
             runtime,
+            scope: self.scope,
         })
     }
 
@@ -168,6 +234,7 @@ pub struct PgTx<'c> {
     statements: Mutex<HashMap<String, Use>>,
     tx: deadpool_postgres::Transaction<'c>,
     runtime: Handle,
+    scope: StatementScope,
 }
 
 /// How a statement text has been run in a transaction so far.
@@ -282,6 +349,17 @@ fn remember_types(sql: &str, types: &[Type]) -> bool {
 impl<'c> PgTx<'c> {
     /// How to run `sql` now, preparing it if it must be (see [`PgTx`]).
     fn plan(&self, sql: &str) -> Result<Plan, PgError> {
+        if self.scope == StatementScope::Connection {
+            let cache = &self.tx.statement_cache;
+            if cache.size() >= KEPT_STATEMENTS_CAP {
+                // Closed as their last handles drop (a statement this transaction still
+                // holds, at its end).
+                cache.clear();
+            }
+            return Ok(Plan::Prepared(
+                self.runtime.block_on(self.tx.prepare_cached(sql))?,
+            ));
+        }
         let mut statements = self.statements.lock().expect("statement cache poisoned");
         match statements.get(sql) {
             Some(Use::Prepared(statement)) => return Ok(Plan::Prepared(statement.clone())),
@@ -348,9 +426,27 @@ impl<'c> PgTx<'c> {
         Ok(Answer { rows, affected })
     }
 
+    /// [`PgTx::run`], forgetting the connection's kept statements if one was stale (see
+    /// [`StatementScope::Connection`]).
+    async fn run_checked(
+        &self,
+        sql: &str,
+        plan: Plan,
+        params: Params<'_>,
+    ) -> Result<Answer, PgError> {
+        let answer = self.run(sql, plan, params).await;
+        if let Err(error) = &answer {
+            if self.scope == StatementScope::Connection && error.is_stale_statement() {
+                tracing::warn!(%error, "a kept prepared statement was stale; the connection's kept statements are dropped");
+                self.tx.statement_cache.clear();
+            }
+        }
+        answer
+    }
+
     fn answer(&self, sql: &str, params: Params<'_>) -> Result<Answer, PgError> {
         let plan = self.plan(sql)?;
-        self.runtime.block_on(self.run(sql, plan, params))
+        self.runtime.block_on(self.run_checked(sql, plan, params))
     }
 
     /// Runs a statement; the number of rows it changed.
@@ -393,7 +489,7 @@ impl<'c> PgTx<'c> {
         let runs = statements
             .iter()
             .zip(plans)
-            .map(|((sql, params), plan)| self.run(sql, plan, params));
+            .map(|((sql, params), plan)| self.run_checked(sql, plan, params));
         let answers = self.runtime.block_on(in_order(runs.collect()));
         let mut answered = Vec::with_capacity(answers.len());
         for answer in answers {
@@ -445,6 +541,7 @@ impl<'c> PgTx<'c> {
             statements,
             tx,
             runtime,
+            ..
         } = self;
         drop(statements);
         Ok(runtime.block_on(tx.commit())?)
@@ -456,6 +553,7 @@ impl<'c> PgTx<'c> {
             statements,
             tx,
             runtime,
+            ..
         } = self;
         drop(statements);
         Ok(runtime.block_on(tx.rollback())?)

@@ -33,6 +33,15 @@ pub struct PoolArgs {
     /// LISTEN, give a direct url to the same database.
     #[arg(long, env = "AISLE_LIVE_LISTEN_URL")]
     live_listen_url: Option<String>,
+    /// Keep each statement prepared on its tenant connection for the connection's life, so
+    /// PostgreSQL parses and plans it once per connection rather than once per transaction
+    /// (about a tenth of PostgreSQL's work under a push load; docs/scaling.md). Only for
+    /// clusters this instance reaches directly, or through a pooler that tracks prepared
+    /// statements (PgBouncer 1.21+ with max_prepared_statements): never behind PgBouncer in
+    /// transaction mode without it, where the next transaction may land on a server
+    /// connection that lacks them.
+    #[arg(long, env = "AISLE_KEEP_PREPARED_STATEMENTS")]
+    keep_prepared_statements: bool,
 }
 
 impl PoolArgs {
@@ -50,6 +59,7 @@ impl PoolArgs {
             cluster_budget: self.cluster_connection_budget,
             wait_timeout: Duration::from_secs(self.pool_wait_secs),
             replica_max_lag: Duration::from_millis(self.replica_max_lag_ms),
+            keep_statements: self.keep_prepared_statements,
         }
     }
 }
@@ -77,6 +87,7 @@ mod tests {
             "3",
             "--replica-max-lag-ms",
             "750",
+            "--keep-prepared-statements",
         ])
         .expect("the flags parse");
         let config = flags.pools.config(128);
@@ -85,6 +96,7 @@ mod tests {
         assert_eq!(config.cluster_budget, 40);
         assert_eq!(config.wait_timeout, Duration::from_secs(3));
         assert_eq!(config.replica_max_lag, Duration::from_millis(750));
+        assert!(config.keep_statements);
     }
 
     #[test]
@@ -96,6 +108,7 @@ mod tests {
             "AISLE_CLUSTER_CONNECTION_BUDGET",
             "AISLE_POOL_WAIT_SECS",
             "AISLE_REPLICA_MAX_LAG_MS",
+            "AISLE_KEEP_PREPARED_STATEMENTS",
         ];
         if variables
             .iter()
@@ -113,13 +126,15 @@ mod tests {
                 config.max_tenant_connections,
                 config.cluster_budget,
                 config.wait_timeout,
-                config.replica_max_lag
+                config.replica_max_lag,
+                config.keep_statements
             ),
             (
                 defaults.max_tenant_connections,
                 defaults.cluster_budget,
                 defaults.wait_timeout,
-                Duration::from_secs(5)
+                Duration::from_secs(5),
+                false
             )
         );
     }

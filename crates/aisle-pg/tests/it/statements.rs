@@ -287,3 +287,81 @@ fn a_pipeline_sends_its_statements_before_the_first_is_answered() {
         "the statement after the lock was sent before the lock was granted"
     );
 }
+
+#[test]
+fn a_connection_that_keeps_statements_parses_a_text_once_and_prepares_a_stale_one_again() {
+    use aisle_pg::StatementScope;
+    let cluster = PgCluster::start().unwrap();
+    let proxy = RecordingProxy::start(cluster.port());
+    let pool = proxy.pool();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let keep = |pool: &deadpool_postgres::Pool| {
+        aisle_pg::connect_with(pool, runtime.handle(), StatementScope::Connection).unwrap()
+    };
+    let sql = "SELECT 50 + $1 AS kept_for_the_connection";
+    let parses_of = |text: &str| -> Vec<String> {
+        proxy
+            .messages()
+            .iter()
+            .filter(|(kind, _)| *kind == b'P')
+            .map(|(_, body)| parse_message(body))
+            .filter(|(_, query)| query == text)
+            .map(|(name, _)| name)
+            .collect()
+    };
+
+    // Three transactions, the connection handed back to the pool between them, a pipeline
+    // among them: one Parse, of a named statement, never closed.
+    for n in 0..3_i32 {
+        let mut conn = keep(&pool);
+        let tx = conn.transaction().unwrap();
+        let answer: i32 = if n == 1 {
+            tx.pipeline(&[(sql, &[&n]), (sql, &[&n])]).unwrap()[1].rows[0].get(0)
+        } else {
+            tx.query_one(sql, &[&n]).unwrap().get(0)
+        };
+        assert_eq!(answer, 50 + n);
+        tx.commit().unwrap();
+    }
+    let parses = parses_of(sql);
+    assert_eq!(
+        parses.len(),
+        1,
+        "parsed once for the connection: {parses:?}"
+    );
+    assert!(!parses[0].is_empty(), "a named statement: {parses:?}");
+    let closed = proxy.messages().iter().any(|(kind, body)| {
+        statement_name(*kind, body).as_deref() == Some(&parses[0]) && *kind == b'C'
+    });
+    assert!(!closed, "a kept statement is not closed at commit");
+
+    // A schema change under a kept statement: its run fails as stale, and retryable; the
+    // next transaction prepares it again and answers with the new columns.
+    let select = "SELECT * FROM kept_rows";
+    let mut conn = keep(&pool);
+    let tx = conn.transaction().unwrap();
+    tx.batch_execute("CREATE TABLE kept_rows (a INT); INSERT INTO kept_rows VALUES (1)")
+        .unwrap();
+    tx.commit().unwrap();
+    let tx = conn.transaction().unwrap();
+    assert_eq!(tx.query(select, &[]).unwrap()[0].len(), 1);
+    tx.commit().unwrap();
+    cluster
+        .psql("aisle", "ALTER TABLE kept_rows ADD COLUMN b INT DEFAULT 2")
+        .unwrap();
+    let tx = conn.transaction().unwrap();
+    let error = tx.query(select, &[]).expect_err("the kept plan is stale");
+    assert!(error.is_stale_statement(), "{error}");
+    assert!(error.is_retryable(), "{error}");
+    tx.rollback().unwrap();
+    let tx = conn.transaction().unwrap();
+    let rows = tx.query(select, &[]).expect("prepared afresh");
+    assert_eq!((rows[0].get::<_, i32>(0), rows[0].get::<_, i32>(1)), (1, 2));
+    drop(rows);
+    tx.commit().unwrap();
+    assert_eq!(
+        parses_of(select).len(),
+        2,
+        "prepared again after the stale run"
+    );
+}

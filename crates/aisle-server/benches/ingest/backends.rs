@@ -45,7 +45,10 @@
 //! `AISLE_BENCH_BACKENDS` picks the backends (default `sqlite,postgres`);
 //! PostgreSQL gets two tunings, `autovacuum_naptime = 600` and `shared_buffers = 2GB`
 //! ([`PG_TUNING`]);
-//! `AISLE_BENCH_PG_SETTINGS=name=value,…` tries others instead, `none` none (printed).
+//! `AISLE_BENCH_PG_SETTINGS=name=value,…` tries others instead, `none` none (printed). The
+//! server's PostgreSQL pools keep their statements prepared on each connection, as `serve
+//! --keep-prepared-statements` does (the cluster is reached directly);
+//! `AISLE_BENCH_PG_KEEP_STATEMENTS=0` prepares them per transaction, serve's default.
 //!
 //! What the ERP outbox costs ingest (issue 16: at most 15%): after each backend, a second
 //! child runs (a), (b) and (c) again on a fresh server whose pushes derive no ERP messages
@@ -466,6 +469,10 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
     let pool_cap = env_count("AISLE_BENCH_POOL_CAP", 256)?;
     let pushers = env_count("AISLE_BENCH_LOCK_PUSHERS", 8)?;
     let n_lock = env_count("AISLE_BENCH_LOCK_EVENTS", 50_000)?;
+    // The server's one tuning (docs/scaling.md): statements kept on the tenant connections,
+    // as `serve --keep-prepared-statements` keeps them; AISLE_BENCH_PG_KEEP_STATEMENTS=0
+    // runs them per transaction, serve's default, to compare.
+    let keep_statements = std::env::var("AISLE_BENCH_PG_KEEP_STATEMENTS").as_deref() != Ok("0");
     let tenant_connections = env_count(
         "AISLE_BENCH_PG_TENANT_CONNECTIONS",
         PgPoolConfig::default().max_tenant_connections,
@@ -502,8 +509,13 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
             settings,
         })?;
         println!(
-            "postgres cluster on port {}, settings {PG_SETTINGS:?} (PostgreSQL's defaults), tuned {tuned:?}; {tenant_connections} connections a tenant at most",
-            cluster.port()
+            "postgres cluster on port {}, settings {PG_SETTINGS:?} (PostgreSQL's defaults), tuned {tuned:?}; {tenant_connections} connections a tenant at most, statements {}",
+            cluster.port(),
+            if keep_statements {
+                "kept on the connections (serve --keep-prepared-statements)"
+            } else {
+                "prepared per transaction (serve's default)"
+            }
         );
         Some(Pg {
             cluster,
@@ -539,6 +551,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
                         PgPoolConfig {
                             max_open_tenants: pool_cap,
                             max_tenant_connections: tenant_connections,
+                            keep_statements,
                             // Two servers share the cluster in the interleaved run.
                             cluster_budget: if ab_only { pg.budget / 2 } else { pg.budget },
                             ..PgPoolConfig::default()

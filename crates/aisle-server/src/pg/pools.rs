@@ -73,6 +73,12 @@ pub struct PgPoolConfig {
     /// Report reads go to a cluster's replica while its replay lag is under this, to the
     /// primary otherwise.
     pub replica_max_lag: Duration,
+    /// Whether a tenant's connections to its primary keep their statements prepared for
+    /// their life ([`aisle_pg::StatementScope::Connection`]; `serve
+    /// --keep-prepared-statements`) instead of per transaction. Off by default: on, the
+    /// server relies on session state, so it is for clusters reached directly, never
+    /// through PgBouncer in transaction mode.
+    pub keep_statements: bool,
 }
 
 impl Default for PgPoolConfig {
@@ -83,6 +89,7 @@ impl Default for PgPoolConfig {
             cluster_budget: 64,
             wait_timeout: Duration::from_secs(10),
             replica_max_lag: DEFAULT_REPLICA_MAX_LAG,
+            keep_statements: false,
         }
     }
 }
@@ -224,6 +231,8 @@ pub struct TenantPool {
     /// Where report reads go: over `pool` and the replica's pool.
     reports: ReadRouter,
     runtime: Handle,
+    /// How connections to the primary keep their statements ([`PgPoolConfig::keep_statements`]).
+    statements: aisle_pg::StatementScope,
 }
 
 impl TenantPool {
@@ -259,7 +268,7 @@ impl TenantPool {
     }
 
     fn connect(self: &Arc<Self>) -> Result<TenantConn, PgError> {
-        let conn = aisle_pg::connect(&self.pool, &self.runtime)?;
+        let conn = aisle_pg::connect_with(&self.pool, &self.runtime, self.statements)?;
         Ok(TenantConn {
             conn: Some(conn),
             pool: Arc::clone(self),
@@ -596,6 +605,11 @@ impl PgTenantPools {
             replica,
             reports,
             runtime: self.runtime.clone(),
+            statements: if self.config.keep_statements {
+                aisle_pg::StatementScope::Connection
+            } else {
+                aisle_pg::StatementScope::Transaction
+            },
         });
         match migrate(&tenant_pool) {
             Ok(()) => Ok(tenant_pool),

@@ -1,6 +1,7 @@
 //! The [`Storage`] conformance tests: each body is written once, against a [`Backend`], and
-//! run on every backend (SQLite, and PostgreSQL with the `postgres` feature) by the tests at
-//! the bottom. `cfg(test)` only: the bodies hold contexts made by `TenantContext::for_test`.
+//! run on every backend (SQLite, and PostgreSQL with the `postgres` feature, its statements
+//! per transaction and kept on the connections) by the tests at the bottom. `cfg(test)`
+//! only: the bodies hold contexts made by `TenantContext::for_test`.
 
 use super::{StockFilter, Storage};
 use crate::auth::{IntegrationContext, MasterWrite, StockRead, TenantContext};
@@ -773,12 +774,28 @@ mod postgres {
         }
     }
 
+    /// The tenant connections' statements kept for their life (`serve
+    /// --keep-prepared-statements`), not per transaction as by default.
+    fn keeping_statements() -> PgPoolConfig {
+        PgPoolConfig {
+            keep_statements: true,
+            ..PgPoolConfig::default()
+        }
+    }
+
+    /// The body on PostgreSQL twice: statements per transaction (the default) and kept on
+    /// the connections.
     pub(super) fn run(body: fn(&dyn Backend)) {
         body(&PgFixture::start(PgPoolConfig::default()));
+        body(&PgFixture::start(keeping_statements()));
     }
 
     pub(super) fn transcript() -> Value {
         super::transcript(&PgFixture::start(PgPoolConfig::default()))
+    }
+
+    pub(super) fn transcript_keeping_statements() -> Value {
+        super::transcript(&PgFixture::start(keeping_statements()))
     }
 }
 
@@ -852,6 +869,7 @@ fn conformance_both_backends_answer_alike() {
     let sqlite = sqlite::transcript();
     let postgres = postgres::transcript();
     assert_eq!(sqlite, postgres);
+    assert_eq!(sqlite, postgres::transcript_keeping_statements());
 }
 
 #[test]
