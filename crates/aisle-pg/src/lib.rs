@@ -58,6 +58,27 @@ pub enum PgError {
     RowCount,
     #[error("postgresql: the statement takes {expected} parameters, {given} were given")]
     Parameters { expected: usize, given: usize },
+    /// A statement kept on the connection ([`StatementScope::Connection`]) could not run as
+    /// kept; the pool's kept statements were dropped, so the same work prepares afresh.
+    #[error("postgresql: a kept prepared statement was stale, and is prepared again on the next try: {0}")]
+    StaleStatement(#[source] tokio_postgres::Error),
+}
+
+/// Whether `error` says a kept prepared statement could not be run as kept: the server no
+/// longer has it (`26000`), or a schema change altered its result's columns since it was
+/// prepared (`0A000` from plan revalidation: "cached plan must not change result type",
+/// matched by the server routine that raises it, as the message may be translated).
+fn is_stale(error: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    let Some(db) = error.as_db_error() else {
+        return false;
+    };
+    let code = db.code();
+    *code == SqlState::INVALID_SQL_STATEMENT_NAME
+        || (*code == SqlState::FEATURE_NOT_SUPPORTED
+            && (db.routine().is_some_and(|routine| {
+                routine == "RevalidateCachedQuery" || routine == "RevalidateCachedPlan"
+            }) || db.message().starts_with("cached plan must not change")))
 }
 
 impl PgError {
@@ -74,27 +95,18 @@ impl PgError {
     /// The SQLSTATE of a database error, if the database answered one.
     pub fn code(&self) -> Option<&tokio_postgres::error::SqlState> {
         match self {
-            PgError::Db(error) | PgError::Migration { source: error, .. } => error.code(),
+            PgError::Db(error)
+            | PgError::Migration { source: error, .. }
+            | PgError::StaleStatement(error) => error.code(),
             _ => None,
         }
     }
 
-    /// Whether a prepared statement kept on the connection ([`StatementScope::Connection`])
-    /// could not be run as kept: the server no longer has it, or a schema change altered
-    /// its result's columns since it was prepared ("cached plan must not change result
-    /// type"). Prepared afresh, the same work succeeds.
+    /// Whether a statement kept on the connection ([`StatementScope::Connection`]) could not
+    /// run as kept ([`PgError::StaleStatement`]). Prepared afresh, the same work succeeds. A
+    /// connection that prepares per transaction never answers this.
     pub fn is_stale_statement(&self) -> bool {
-        use tokio_postgres::error::SqlState;
-        let PgError::Db(error) = self else {
-            return false;
-        };
-        match error.code() {
-            Some(code) if *code == SqlState::INVALID_SQL_STATEMENT_NAME => true,
-            Some(code) if *code == SqlState::FEATURE_NOT_SUPPORTED => error
-                .as_db_error()
-                .is_some_and(|db| db.message().starts_with("cached plan must not change")),
-            _ => false,
-        }
+        matches!(self, PgError::StaleStatement(_))
     }
 
     /// Whether the same work may succeed if tried again: a serialization failure or deadlock,
@@ -102,10 +114,8 @@ impl PgError {
     /// in time, or a kept statement that was stale ([`PgError::is_stale_statement`]).
     pub fn is_retryable(&self) -> bool {
         use tokio_postgres::error::SqlState;
-        if self.is_stale_statement() {
-            return true;
-        }
         match self {
+            PgError::StaleStatement(_) => true,
             // A migration cut off by a failover or a broken connection is not a wrong schema.
             PgError::Db(error) | PgError::Migration { source: error, .. } => {
                 error.is_closed()
@@ -146,19 +156,22 @@ pub enum StatementScope {
     /// On the server connection, for its life: a text is prepared the first time the
     /// connection meets it and reused by every later transaction on it (at most
     /// [`KEPT_STATEMENTS_CAP`] texts a connection; past that its kept statements are closed
-    /// and it starts again). Saves the parse and the plan of every statement after the
-    /// first, which is a push's largest fixed cost in PostgreSQL. Session state: only for a
-    /// connection that reaches the cluster directly, or through a pooler that tracks
-    /// protocol-level prepared statements (PgBouncer 1.21 or later with
+    /// and it starts again). Saves parsing every statement after the first, and planning it
+    /// once PostgreSQL settles on a generic plan (after five runs, when that plan costs no
+    /// more than the custom ones): a push's largest fixed cost in PostgreSQL. Session
+    /// state: only for a connection that reaches the cluster directly, or through a pooler
+    /// that tracks protocol-level prepared statements (PgBouncer 1.21 or later with
     /// `max_prepared_statements`), never behind PgBouncer in transaction mode without it.
     /// A kept statement the server has lost, or whose result changed under a schema
-    /// migration, fails its transaction with an error [`PgError::is_retryable`] accepts and
-    /// empties the connection's kept statements, so the retry prepares afresh.
+    /// migration, fails its transaction with [`PgError::StaleStatement`] (retryable), and
+    /// the kept statements of every connection of its pool are dropped, so retries prepare
+    /// afresh.
     Connection,
 }
 
 /// How many statement texts one connection keeps prepared with [`StatementScope::Connection`]
-/// (the server runs a few dozen on its hot paths, a few hundred in all).
+/// (the server runs a few dozen on its hot paths, about a hundred texts in all on a tenant
+/// database).
 pub const KEPT_STATEMENTS_CAP: usize = 256;
 
 /// Takes a connection from `pool` and begins a transaction on it, waiting from a blocking
@@ -199,12 +212,18 @@ impl PgConn {
     /// Begins a transaction (READ COMMITTED, PostgreSQL's default).
     pub fn transaction(&mut self) -> Result<PgTx<'_>, PgError> {
         let runtime = self.runtime.clone();
+        // The pool whose connections' kept statements a stale one drops (see `run_checked`).
+        let kept_in = match self.scope {
+            StatementScope::Connection => deadpool_postgres::Object::pool(&self.client),
+            StatementScope::Transaction => None,
+        };
         let tx = runtime.block_on(self.client.transaction())?;
         Ok(PgTx {
             statements: Mutex::new(HashMap::new()),
             tx,
             runtime,
             scope: self.scope,
+            kept_in,
         })
     }
 
@@ -228,6 +247,9 @@ impl PgConn {
 /// COMMIT (see the crate doc on PgBouncer); an unnamed statement's rows have nothing to close.
 ///
 /// [`PgTx::pipeline`] sends several statements at once and waits once.
+///
+/// On a connection opened with [`StatementScope::Connection`], every text is instead prepared
+/// the first time the connection meets it and kept for the connection's life.
 pub struct PgTx<'c> {
     /// Declared before `tx`, so that a transaction dropped without commit or rollback closes
     /// its statements before its ROLLBACK is sent (fields drop in declaration order).
@@ -235,6 +257,8 @@ pub struct PgTx<'c> {
     tx: deadpool_postgres::Transaction<'c>,
     runtime: Handle,
     scope: StatementScope,
+    /// With [`StatementScope::Connection`], the connection's pool.
+    kept_in: Option<deadpool_postgres::Pool>,
 }
 
 /// How a statement text has been run in a transaction so far.
@@ -434,14 +458,22 @@ impl<'c> PgTx<'c> {
         plan: Plan,
         params: Params<'_>,
     ) -> Result<Answer, PgError> {
-        let answer = self.run(sql, plan, params).await;
-        if let Err(error) = &answer {
-            if self.scope == StatementScope::Connection && error.is_stale_statement() {
-                tracing::warn!(%error, "a kept prepared statement was stale; the connection's kept statements are dropped");
-                self.tx.statement_cache.clear();
+        match self.run(sql, plan, params).await {
+            Err(PgError::Db(error))
+                if self.scope == StatementScope::Connection && is_stale(&error) =>
+            {
+                // A schema change (another instance's `migrate --all`) makes every kept
+                // statement of the text stale at once: the whole pool's are dropped, so each
+                // of its connections prepares afresh rather than fail once more.
+                tracing::warn!(%error, "a kept prepared statement was stale; the pool's kept statements are dropped");
+                match &self.kept_in {
+                    Some(pool) => pool.manager().statement_caches.clear(),
+                    None => self.tx.statement_cache.clear(),
+                }
+                Err(PgError::StaleStatement(error))
             }
+            answer => answer,
         }
-        answer
     }
 
     fn answer(&self, sql: &str, params: Params<'_>) -> Result<Answer, PgError> {

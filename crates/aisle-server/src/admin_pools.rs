@@ -34,8 +34,9 @@ pub struct PoolArgs {
     #[arg(long, env = "AISLE_LIVE_LISTEN_URL")]
     live_listen_url: Option<String>,
     /// Keep each statement prepared on its tenant connection for the connection's life, so
-    /// PostgreSQL parses and plans it once per connection rather than once per transaction
-    /// (about a tenth of PostgreSQL's work under a push load; docs/scaling.md). Only for
+    /// PostgreSQL parses it once per connection rather than once per transaction, and plans
+    /// it once when it settles on a generic plan (the benchmark's paced push load took about
+    /// a tenth less CPU; docs/scaling.md). Only for
     /// clusters this instance reaches directly, or through a pooler that tracks prepared
     /// statements (PgBouncer 1.21+ with max_prepared_statements): never behind PgBouncer in
     /// transaction mode without it, where the next transaction may land on a server

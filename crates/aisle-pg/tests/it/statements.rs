@@ -364,4 +364,29 @@ fn a_connection_that_keeps_statements_parses_a_text_once_and_prepares_a_stale_on
         2,
         "prepared again after the stale run"
     );
+
+    // Statements the server lost (DEALLOCATE ALL, or a connection reset under a pooler):
+    // stale too, and prepared again on the next try. (The stale run above dropped every
+    // kept statement of the pool, so `sql` is prepared again first.)
+    let tx = conn.transaction().unwrap();
+    assert_eq!(tx.query_one(sql, &[&6_i32]).unwrap().get::<_, i32>(0), 56);
+    tx.batch_execute("DEALLOCATE ALL").unwrap();
+    tx.commit().unwrap();
+    let tx = conn.transaction().unwrap();
+    let error = tx
+        .query_one(sql, &[&7_i32])
+        .expect_err("the server lost it");
+    assert!(
+        error.is_stale_statement() && error.is_retryable(),
+        "{error}"
+    );
+    tx.rollback().unwrap();
+    let tx = conn.transaction().unwrap();
+    assert_eq!(tx.query_one(sql, &[&7_i32]).unwrap().get::<_, i32>(0), 57);
+    tx.commit().unwrap();
+    assert_eq!(
+        parses_of(sql).len(),
+        3,
+        "prepared again after the pool's were dropped, and after it was lost"
+    );
 }

@@ -75,7 +75,8 @@ pub struct PgPoolConfig {
     pub replica_max_lag: Duration,
     /// Whether a tenant's connections to its primary keep their statements prepared for
     /// their life ([`aisle_pg::StatementScope::Connection`]; `serve
-    /// --keep-prepared-statements`) instead of per transaction. Off by default: on, the
+    /// --keep-prepared-statements`) instead of per transaction (report reads, routed by
+    /// `ReadRouter`, prepare per transaction either way). Off by default: on, the
     /// server relies on session state, so it is for clusters reached directly, never
     /// through PgBouncer in transaction mode.
     pub keep_statements: bool,

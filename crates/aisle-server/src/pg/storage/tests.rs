@@ -650,3 +650,61 @@ fn a_push_taken_as_new_that_was_not_is_answered_as_if_every_id_had_been_asked_ab
         "the approved count (4) and the receipt after it, each once"
     );
 }
+
+/// `serve --keep-prepared-statements` reaches the tenant's connections: after pushes, the
+/// pool's one connection holds the push's statements prepared; by default it holds none.
+#[test]
+fn with_keep_statements_the_pushes_statements_stay_prepared_on_the_connection_and_by_default_none()
+{
+    for keep in [false, true] {
+        let fixture = PgFixture::start(PgPoolConfig {
+            keep_statements: keep,
+            max_tenant_connections: 1,
+            ..PgPoolConfig::default()
+        });
+        let tenant = fixture.add_tenant();
+        let context = context(tenant);
+        for n in 1..=3 {
+            let answer = fixture
+                .storage
+                .push(
+                    &context,
+                    &[event(tenant, n, received(&key(1, 1, None), 1))],
+                    NOW_MS,
+                )
+                .expect("push");
+            assert_eq!(answer[0].status, PushStatus::Applied);
+        }
+        let mut conn = fixture
+            .storage
+            .pools
+            .connect(&context)
+            .expect("the one connection");
+        let tx = conn.transaction().expect("begin");
+        let prepared: Vec<String> = tx
+            .query("SELECT statement FROM pg_prepared_statements", &[])
+            .expect("the session's prepared statements")
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        tx.commit().expect("commit");
+        if keep {
+            assert!(
+                prepared
+                    .iter()
+                    .any(|text| text.contains("INSERT INTO events")),
+                "the log's insert is kept: {prepared:?}"
+            );
+            assert!(
+                prepared.len() >= 5,
+                "a push's statements are kept: {prepared:?}"
+            );
+        } else {
+            assert_eq!(
+                prepared,
+                Vec::<String>::new(),
+                "nothing outlives a transaction"
+            );
+        }
+    }
+}
