@@ -71,13 +71,23 @@ describe("wedge: scanner bursts", () => {
 
   it("swallows a terminator that comes after the burst already ended on silence", () => {
     let state = run(burst("S:BOLT-M6", 0, 4), USB, { settle: false }).state;
-    const silence = wedgeTimeout(state, 70, USB);
+    // The last key at 32 ms: a scan-long burst waits the late-terminator window (300 ms).
+    expect(wedgeTimeout(state, 70, USB).actions, "not over on the key gap alone").toEqual([]);
+    const silence = wedgeTimeout(state, 340, USB);
     expect(silence.actions).toEqual([{ kind: "scan", raw: "S:BOLT-M6" }]);
     state = silence.state;
-    const late = wedgeKey(state, { key: "Enter", timeMs: 90 }, USB);
+    const late = wedgeKey(state, { key: "Enter", timeMs: 360 }, USB);
     expect(late.swallow, "the scanner's late Enter must not submit the focused form").toBe(true);
-    const later = wedgeKey(late.state, { key: "Enter", timeMs: 100 }, USB);
+    const later = wedgeKey(late.state, { key: "Enter", timeMs: 370 }, USB);
     expect(later.swallow, "only one late terminator belongs to the scan").toBe(false);
+  });
+
+  it("keeps a scan whole when its last key comes late, past the key gap", () => {
+    // A busy machine held the last digit back 60 ms (CI's end-to-end run read 400638133393).
+    const keys = [...burst("400638133393", 0, 5), ["1", 115] as [string, number], ["Enter", 120] as [string, number]];
+    const result = run(keys);
+    expect(result.actions).toEqual([{ kind: "scan", raw: "4006381333931" }]);
+    expect(result.swallowed.every(Boolean), "no key of the scan reaches the page").toBe(true);
   });
 
   it("lets a person's Enter through long after a scan", () => {

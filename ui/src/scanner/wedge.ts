@@ -97,9 +97,19 @@ function emptied(state: WedgeState, actions: WedgeAction[], nowMs: number, setti
   };
 }
 
-/** The time after which `wedgeTimeout` ends the current burst, or null with nothing held. */
+/**
+ * The time after which `wedgeTimeout` ends the current burst, or null with nothing held.
+ *
+ * A burst long enough to be a scan, with a terminator configured, is not over until its
+ * terminator comes: a scanner always sends it, so silence there means the keys stalled on
+ * their way (a busy machine delays one key past the gap). Such a burst waits the
+ * late-terminator window for its next key before silence ends it; a shorter burst, a person's
+ * keys, ends on the gap as before.
+ */
 export function wedgeDeadline(state: WedgeState, settings: WedgeSettings): number | null {
-  return state.buffer === "" ? null : state.lastKeyMs + settings.maxKeyGapMs;
+  if (state.buffer === "") return null;
+  const waitsForTerminator = terminatorKey(settings) !== null && [...state.buffer].length >= settings.minLength;
+  return state.lastKeyMs + (waitsForTerminator ? lateTerminatorWindowMs(settings) : settings.maxKeyGapMs);
 }
 
 /** Silence: ends the burst if no key came within the gap. */
