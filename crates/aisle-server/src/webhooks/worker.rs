@@ -84,6 +84,11 @@ struct Shared {
     client: reqwest::Client,
     /// Endpoints with a delivery in flight, and each tenant's count of them.
     busy: Mutex<(HashMap<WebhookId, TenantId>, HashMap<TenantId, usize>)>,
+    /// When this process's last delivery of each endpoint ended (after its last record
+    /// committed). A leased row read before then is stale: its delivered position may be
+    /// behind what that delivery recorded, and a delivery started from it would send those
+    /// messages again (see `run`).
+    ended: Mutex<HashMap<WebhookId, std::time::Instant>>,
     /// Told by a push that committed (see [`Wake`]).
     wake: Arc<tokio::sync::Notify>,
 }
@@ -126,6 +131,7 @@ pub(crate) fn spawn(
         storage,
         client,
         busy: Mutex::new((HashMap::new(), HashMap::new())),
+        ended: Mutex::new(HashMap::new()),
         wake: wake.0,
     });
     tokio::spawn(async move {
@@ -157,17 +163,18 @@ async fn run(shared: Arc<Shared>) {
         let (registry, holder) = (Arc::clone(&shared.registry), holder.clone());
         let now_ms = crate::now_ms();
         let lease_ms = LEASE.as_millis() as i64;
+        let asked = std::time::Instant::now();
         match blocking(move || registry.lease_due_webhooks(&holder, now_ms, lease_ms)).await {
             Ok(due) => {
                 for endpoint in due {
-                    if let Some(guard) = Busy::take(&shared, &endpoint) {
+                    if let Some(guard) = Busy::take(&shared, &endpoint, asked) {
                         let shared = Arc::clone(&shared);
                         tokio::spawn(async move {
                             let id = endpoint.row.id;
                             if let Err(error) = drain(&shared, endpoint).await {
                                 tracing::warn!(webhook = %id, %error, "webhook delivery stopped; retried at the next tick");
                             }
-                            drop(guard);
+                            guard.end();
                         });
                     }
                 }
@@ -186,6 +193,16 @@ async fn run(shared: Arc<Shared>) {
     }
 }
 
+/// Whether this process's last delivery of `id` ended after `asked`.
+fn ended_after(shared: &Shared, id: WebhookId, asked: std::time::Instant) -> bool {
+    shared
+        .ended
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&id)
+        .is_some_and(|ended| *ended > asked)
+}
+
 /// The least time between two of the worker's looks at the registry.
 const WOKEN_AFTER: Duration = Duration::from_millis(20);
 
@@ -197,7 +214,16 @@ struct Busy {
 }
 
 impl Busy {
-    fn take(shared: &Arc<Shared>, endpoint: &DueWebhook) -> Option<Busy> {
+    /// The endpoint's place, unless a delivery of it is in flight, its tenant has its share
+    /// in flight, or the row was read (at `asked`) before this process's last delivery of it
+    /// ended: that delivery recorded positions the row does not show, and starting from the
+    /// row's would send those messages again (CI once saw 30 sent twice); the next tick reads
+    /// them. Checked under the lock the ending delivery's guard takes, after it set its end.
+    fn take(
+        shared: &Arc<Shared>,
+        endpoint: &DueWebhook,
+        asked: std::time::Instant,
+    ) -> Option<Busy> {
         let mut busy = shared
             .busy
             .lock()
@@ -205,7 +231,10 @@ impl Busy {
         let (endpoints, tenants) = &mut *busy;
         let tenant = endpoint.row.tenant;
         let in_tenant = tenants.get(&tenant).copied().unwrap_or(0);
-        if endpoints.contains_key(&endpoint.row.id) || in_tenant >= shared.config.max_per_tenant {
+        if endpoints.contains_key(&endpoint.row.id)
+            || in_tenant >= shared.config.max_per_tenant
+            || ended_after(shared, endpoint.row.id, asked)
+        {
             return None;
         }
         endpoints.insert(endpoint.row.id, tenant);
@@ -215,6 +244,18 @@ impl Busy {
             id: endpoint.row.id,
             tenant,
         })
+    }
+}
+
+impl Busy {
+    /// The delivery ends: its end is set before its place is given back, so a tick that
+    /// takes the place next sees the end (see [`Busy::take`]).
+    fn end(self) {
+        self.shared
+            .ended
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(self.id, std::time::Instant::now());
     }
 }
 
@@ -422,4 +463,72 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         cause = inner.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pool::TenantPools;
+    use crate::registry::{SqliteRegistry, WebhookRow};
+    use crate::storage::SqliteStorage;
+    use std::time::Instant;
+
+    fn shared(dir: &std::path::Path) -> Arc<Shared> {
+        std::fs::create_dir_all(dir.join("tenants")).expect("tenants dir");
+        let registry: Arc<dyn Registry> =
+            Arc::new(SqliteRegistry::open(&crate::registry_path(dir)).expect("registry"));
+        let pools = TenantPools::new(dir.to_owned(), Arc::clone(&registry), 4);
+        Arc::new(Shared {
+            config: WebhookConfig::default(),
+            registry,
+            storage: Arc::new(SqliteStorage::new(pools)),
+            client: reqwest::Client::new(),
+            busy: Mutex::new((HashMap::new(), HashMap::new())),
+            ended: Mutex::new(HashMap::new()),
+            wake: Arc::default(),
+        })
+    }
+
+    fn due(at_position: u64) -> DueWebhook {
+        DueWebhook {
+            row: WebhookRow {
+                id: WebhookId::new(1_700_000_000_000),
+                tenant: TenantId::new_v7(1_700_000_000_000, [1; 10]),
+                url: "http://127.0.0.1:9/hook".to_owned(),
+                event_types: Vec::new(),
+                enabled: true,
+                disabled_reason: None,
+                created_ms: 1_700_000_000_000,
+                previous_until_ms: None,
+            },
+            delivered_position: at_position,
+            attempt: 0,
+        }
+    }
+
+    /// The race CI met with two instances: a tick read the endpoint's row (position 30)
+    /// while a delivery of it was in flight; the delivery recorded 31-60 and ended; the tick
+    /// then found the place free and started from 30, sending 31-60 again.
+    #[test]
+    fn a_row_read_before_the_endpoints_last_delivery_ended_starts_no_delivery() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let shared = shared(dir.path());
+        let row = due(30);
+        let delivering = Busy::take(&shared, &row, Instant::now()).expect("the place is free");
+        let asked = Instant::now();
+        assert!(
+            Busy::take(&shared, &row, asked).is_none(),
+            "one delivery of an endpoint at a time"
+        );
+        delivering.end();
+        assert!(
+            Busy::take(&shared, &row, asked).is_none(),
+            "a row read while the last delivery ran is stale once it has ended"
+        );
+        let fresh = due(60);
+        assert!(
+            Busy::take(&shared, &fresh, Instant::now()).is_some(),
+            "a row read after the delivery ended starts the next one"
+        );
+    }
 }
