@@ -3,8 +3,10 @@
 // A wedge scanner "types" its barcode much faster than a person can: a USB scanner sends a
 // key every few milliseconds, a person rarely faster than every 50 ms. So keys are held in a
 // buffer while they keep coming within `maxKeyGapMs` of each other. When the burst ends (a
-// terminator key, or silence longer than the gap) a buffer of at least `minLength` keys is a
-// scan; a shorter one was typed by a person and is handed back to be typed for real.
+// terminator key, or silence longer than the gap; a scan-long burst awaiting its terminator
+// waits the late-terminator window instead, see `wedgeDeadline`) a buffer of at least
+// `minLength` keys is a scan; a shorter one was typed by a person and is handed back to be
+// typed for real.
 //
 // Because the first key of a burst cannot be told from a keystroke until the second arrives,
 // every printable key is held back (swallowed) and a person's keys are released `maxKeyGapMs`
