@@ -3,7 +3,8 @@
 # PostgreSQL cluster of its own (scripts/pg.sh) under DIR (default /tmp/aisle-pg), creates
 # the registry database, registers the cluster as "local", adds a tenant "demo" with a
 # warehouse "main" on first run, prints an enrollment code, and serves protocol v1 with
-# `aisle-server serve --database …` until Ctrl-C, which also stops the cluster.
+# `aisle-server serve --database … --keep-prepared-statements` until Ctrl-C, which also
+# stops the cluster.
 #
 # Usage: bash scripts/serve-pg.sh [DIR] [PORT]     (server on 127.0.0.1:PORT, default 8080)
 #        AISLE_SERVER_BIN=target/debug/aisle-server bash scripts/serve-pg.sh   (no release build)
@@ -51,4 +52,6 @@ fi
 echo "enrollment code for tenant demo, warehouse main:"
 "$server" enroll-code demo main
 echo "serving on http://127.0.0.1:$port (registry $AISLE_DATABASE); Ctrl-C stops it"
-"$server" serve --listen "127.0.0.1:$port"
+# The cluster is this script's own, reached directly (no PgBouncer in transaction mode), so
+# statements may stay prepared on the server's connections (docs/scaling.md, "Tuning").
+"$server" serve --listen "127.0.0.1:$port" --keep-prepared-statements

@@ -326,6 +326,22 @@ async fn open_postgres(
         )))
     })??;
     let registry = Arc::new(registry);
+    let pool_config = &config.pg_pools;
+    // What the operator chose, once at start: what they read first when tuning (and what
+    // tells them a flag such as --keep-prepared-statements reached the server).
+    tracing::info!(
+        max_open_tenants = config.max_open_tenants,
+        max_tenant_connections = pool_config.max_tenant_connections,
+        cluster_connection_budget = pool_config.cluster_budget,
+        pool_wait_secs = pool_config.wait_timeout.as_secs(),
+        replica_max_lag_ms = pool_config.replica_max_lag.as_millis() as u64,
+        statements = if pool_config.keep_statements {
+            "kept on the connection"
+        } else {
+            "prepared per transaction"
+        },
+        "PostgreSQL tenant pools"
+    );
     let pools = pg::pools::PgTenantPools::new(
         Arc::clone(&registry) as Arc<dyn pg::placement::Placements>,
         pg::pools::PgPoolConfig {

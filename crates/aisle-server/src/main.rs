@@ -405,6 +405,9 @@ fn serve(config: ServerConfig, listen: &str) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tokio_postgres=warn")),
         )
         .with_writer(std::io::stderr)
+        // Colours for a person at a terminal; none in a file or the journal, where the
+        // escape codes would be noise.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     // Create and migrate the registry before saying "listening": an admin command run as
     // soon as the server is up must find it ready, not race its first migration.

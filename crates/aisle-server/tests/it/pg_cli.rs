@@ -272,6 +272,17 @@ fn the_readmes_command_serves_on_a_postgresql_cluster_of_its_own_and_stops_it() 
         );
         let clusters = stdout_of(&registry, &["cluster", "list"]);
         assert!(clusters.contains("local"), "{run} run: {clusters}");
+        // The script's own cluster is reached directly, so it keeps statements prepared on
+        // the connections (`--keep-prepared-statements`), as the server says at start.
+        let log = std::fs::read_to_string(dir.with_extension("log")).expect("the script's log");
+        let pools = log
+            .lines()
+            .find(|line| line.contains("PostgreSQL tenant pools"))
+            .unwrap_or_else(|| panic!("{run} run: the server names its pool settings: {log}"));
+        assert!(
+            pools.contains("kept on the connection"),
+            "{run} run: statements are kept on the connection: {pools}"
+        );
         script.interrupt();
         assert!(
             !dir.join("data/postmaster.pid").exists(),
