@@ -65,6 +65,10 @@ pub struct PoolMetrics {
     /// (`pg::storage`'s `Dedup`). A group that meets one counts as split instead (its
     /// members then run alone, asking about every id).
     pub push_reruns: Counter,
+    /// PostgreSQL: device pushes and pulls (and ERP cancellations) run once more in the
+    /// server because a statement kept on the connection (`serve
+    /// --keep-prepared-statements`) was stale, instead of answering `503` to retry.
+    pub stale_statement_reruns: Counter,
     /// PostgreSQL: push transactions that found the key states their tenant's last push
     /// left in this process still current (`pg::storage::key_cache`), and those that did
     /// not (another writer since, or none kept) and read their keys from the database.
@@ -144,6 +148,11 @@ impl Metrics {
             "push_reruns",
             "PostgreSQL: pushes taken as new that met an integrity constraint (an id already logged), run again asking about every id",
             pool.push_reruns.clone(),
+        );
+        registry.register(
+            "stale_statement_reruns",
+            "PostgreSQL: pushes, pulls and cancellations run once more because a statement kept on the connection was stale",
+            pool.stale_statement_reruns.clone(),
         );
         registry.register(
             "key_cache_hits",

@@ -718,14 +718,16 @@ impl PgStorage {
         dedup: Dedup,
     ) -> Result<Vec<PushResult>, ServerError> {
         let once = |dedup| {
-            self.in_push(context, events, now_ms, dedup, &[0], |push| {
-                push::push_events(
-                    push,
-                    events,
-                    now_ms,
-                    self.max_clock_ahead_ms,
-                    self.erp_outbox,
-                )
+            self.once_more_if_stale(|| {
+                self.in_push(context, events, now_ms, dedup, &[0], |push| {
+                    push::push_events(
+                        push,
+                        events,
+                        now_ms,
+                        self.max_clock_ahead_ms,
+                        self.erp_outbox,
+                    )
+                })
             })
         };
         match once(dedup) {
@@ -803,6 +805,77 @@ impl PgStorage {
                 };
                 members.iter().map(|member| alone(member, dedup)).collect()
             }
+        }
+    }
+
+    /// A page of the device's warehouse's log after `after`, in one snapshot (see
+    /// [`Storage::pull`]).
+    fn pull_in_tx(
+        &self,
+        context: &TenantContext,
+        after: u64,
+        limit: u32,
+    ) -> Result<PullPage, ServerError> {
+        let mut conn = self.pools.connect(context)?;
+        // One snapshot, so the page, the last seq and the checksum's quantities agree.
+        let tx = conn.transaction()?;
+        one_snapshot(&tx)?;
+        self.moving(context, super::moving::check_readable(&tx))?;
+        let warehouse = *context.warehouse().as_uuid();
+        let rows = tx.query(
+            "SELECT seq, payload FROM events WHERE warehouse = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            &[
+                &warehouse,
+                &i64::try_from(after).unwrap_or(i64::MAX),
+                &i64::from(limit),
+            ],
+        )?;
+        let mut events = Vec::with_capacity(rows.len());
+        let mut decoded = Vec::with_capacity(rows.len());
+        for row in rows {
+            let seq: i64 = row.get(0);
+            let payload: String = row.get(1);
+            decoded.push(serde_json::from_str::<Event>(&payload)?);
+            events.push(RawPulledEvent {
+                seq: seq as u64,
+                event: RawValue::from_string(payload)?,
+            });
+        }
+        let checksum_seq: i64 = tx
+            .query_one(
+                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE warehouse = $1",
+                &[&warehouse],
+            )?
+            .get(0);
+        let checksum = aisle_projection::pg::checksum::page_checksum(&tx, &decoded)?;
+        tx.commit()?;
+        let next = events.last().map_or(after, |event| event.seq);
+        Ok(PullPage {
+            events,
+            next,
+            checksum,
+            checksum_seq: checksum_seq as u64,
+        })
+    }
+
+    /// Runs `work`, one transaction of which nothing is written if it fails, and once more if
+    /// a statement kept on the connection ([`aisle_pg::StatementScope::Connection`], `serve
+    /// --keep-prepared-statements`) was stale: that failure dropped the kept statements of
+    /// the tenant's pool, so the second run prepares afresh. A device would otherwise get
+    /// `503` for a migration another instance ran, or for a server connection that lost its
+    /// statements, and push again after `Retry-After`. Once only: a second stale answer is
+    /// returned as it is (retryable, `503`).
+    fn once_more_if_stale<R>(
+        &self,
+        work: impl Fn() -> Result<R, ServerError>,
+    ) -> Result<R, ServerError> {
+        match work() {
+            Err(error) if is_stale_statement(&error) => {
+                tracing::info!(%error, "running the transaction once more, preparing afresh");
+                self.pools.metrics().stale_statement_reruns.inc();
+                work()
+            }
+            answer => answer,
         }
     }
 
@@ -918,6 +991,16 @@ fn is_constraint_violation(error: &ServerError) -> bool {
         .is_some_and(|code| code.code().starts_with("23"))
 }
 
+/// Whether `error` is a statement kept on the connection that was stale
+/// ([`aisle_pg::PgError::StaleStatement`]), whichever layer met it.
+fn is_stale_statement(error: &ServerError) -> bool {
+    matches!(
+        error,
+        ServerError::Pg(error) | ServerError::Projection(aisle_projection::ProjectionError::Pg(error))
+            if error.is_stale_statement()
+    )
+}
+
 /// A random token for the projection's marker (see [`key_cache`]).
 fn new_token() -> Uuid {
     uuid::Builder::from_random_bytes(crate::random_bytes()).into_uuid()
@@ -954,8 +1037,10 @@ impl Storage for PgStorage {
     ) -> Result<crate::storage::Cancellation, ServerError> {
         // Rare (the ERP's call), so it waits for the push lock in the database, holding its
         // connection, rather than queue with the devices' pushes.
-        self.in_push(context, &[], now_ms, Dedup::Every, &[], |push| {
-            push::cancel_pick_list(push, context.tenant(), reference, warehouse, now_ms)
+        self.once_more_if_stale(|| {
+            self.in_push(context, &[], now_ms, Dedup::Every, &[], |push| {
+                push::cancel_pick_list(push, context.tenant(), reference, warehouse, now_ms)
+            })
         })
     }
 
@@ -965,46 +1050,7 @@ impl Storage for PgStorage {
         after: u64,
         limit: u32,
     ) -> Result<PullPage, ServerError> {
-        let mut conn = self.pools.connect(context)?;
-        // One snapshot, so the page, the last seq and the checksum's quantities agree.
-        let tx = conn.transaction()?;
-        one_snapshot(&tx)?;
-        self.moving(context, super::moving::check_readable(&tx))?;
-        let warehouse = *context.warehouse().as_uuid();
-        let rows = tx.query(
-            "SELECT seq, payload FROM events WHERE warehouse = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-            &[
-                &warehouse,
-                &i64::try_from(after).unwrap_or(i64::MAX),
-                &i64::from(limit),
-            ],
-        )?;
-        let mut events = Vec::with_capacity(rows.len());
-        let mut decoded = Vec::with_capacity(rows.len());
-        for row in rows {
-            let seq: i64 = row.get(0);
-            let payload: String = row.get(1);
-            decoded.push(serde_json::from_str::<Event>(&payload)?);
-            events.push(RawPulledEvent {
-                seq: seq as u64,
-                event: RawValue::from_string(payload)?,
-            });
-        }
-        let checksum_seq: i64 = tx
-            .query_one(
-                "SELECT COALESCE(MAX(seq), 0) FROM events WHERE warehouse = $1",
-                &[&warehouse],
-            )?
-            .get(0);
-        let checksum = aisle_projection::pg::checksum::page_checksum(&tx, &decoded)?;
-        tx.commit()?;
-        let next = events.last().map_or(after, |event| event.seq);
-        Ok(PullPage {
-            events,
-            next,
-            checksum,
-            checksum_seq: checksum_seq as u64,
-        })
+        self.once_more_if_stale(|| self.pull_in_tx(context, after, limit))
     }
 
     fn stock(

@@ -460,6 +460,24 @@ fn kept_key_states_are_used_only_while_nothing_else_wrote_the_keys() {
     assert_eq!(on_hand(), 120);
 }
 
+/// The on-hand quantities of `key`'s stock rows, as the stock report answers them.
+fn on_hand_rows(
+    storage: &crate::pg::storage::PgStorage,
+    context: &crate::auth::TenantContext,
+    key: &aisle_core::stock::StockKey,
+) -> Vec<i64> {
+    let stock = storage
+        .stock(
+            context,
+            crate::storage::StockFilter {
+                item: Some(key.item),
+                location: Some(key.location),
+            },
+        )
+        .expect("stock");
+    stock.rows.iter().map(|row| row.on_hand).collect()
+}
+
 /// A push asks the log about its first event only (`Dedup::FirstOfEach`). A batch pushed
 /// again starts with a logged event, and then every id is asked about; one whose logged
 /// event is further in is caught by the log's unique index and run again asking about
@@ -481,18 +499,7 @@ fn a_push_taken_as_new_that_was_not_is_answered_as_if_every_id_had_been_asked_ab
             .collect::<Vec<_>>()
     };
     use PushStatus::{Applied, Duplicate};
-    let on_hand = || {
-        let stock = storage
-            .stock(
-                &context,
-                crate::storage::StockFilter {
-                    item: Some(bin.item),
-                    location: Some(bin.location),
-                },
-            )
-            .expect("stock");
-        stock.rows.iter().map(|row| row.on_hand).collect::<Vec<_>>()
-    };
+    let on_hand = || on_hand_rows(storage, &context, &bin);
 
     let first = storage
         .push(&context, &[e(1), e(2), e(3)], NOW_MS)
@@ -707,4 +714,89 @@ fn with_keep_statements_the_pushes_statements_stay_prepared_on_the_connection_an
             );
         }
     }
+}
+
+/// A kept statement that the server no longer has (here `DEALLOCATE ALL` on the tenant's one
+/// connection, as a server connection swapped under the pool would be) costs a device
+/// nothing: its push and its pull run once more in the server, prepared afresh, instead of
+/// answering `503` to retry, and the push's events are logged and counted once.
+#[test]
+fn a_push_and_a_pull_that_meet_a_stale_kept_statement_run_once_more_and_count_once() {
+    let fixture = PgFixture::start(PgPoolConfig {
+        keep_statements: true,
+        max_tenant_connections: 1,
+        ..PgPoolConfig::default()
+    });
+    let tenant = fixture.add_tenant();
+    let context = context(tenant);
+    let storage = &fixture.storage;
+    let metrics = storage.pools.metrics().clone();
+    let bin = key(1, 1, None);
+    let e = |serial: u64| event(tenant, serial, received(&bin, 1));
+    // Its statements' kept copies dropped on the server, not in the driver's cache.
+    let forget_statements = || {
+        let mut conn = storage.pools.connect(&context).expect("the one connection");
+        let tx = conn.transaction().expect("begin");
+        tx.batch_execute("DEALLOCATE ALL").expect("deallocate");
+        tx.commit().expect("commit");
+    };
+    let on_hand = || on_hand_rows(storage, &context, &bin).iter().sum::<i64>();
+
+    let first = storage.push(&context, &[e(1), e(2)], NOW_MS).expect("push");
+    assert!(first
+        .iter()
+        .all(|result| result.status == PushStatus::Applied));
+    assert_eq!(
+        storage.pull(&context, 0, 100).expect("pull").events.len(),
+        2
+    );
+    assert_eq!(metrics.stale_statement_reruns.get(), 0, "nothing was stale");
+
+    forget_statements();
+    let second = storage
+        .push(&context, &[e(3), e(4)], NOW_MS)
+        .expect("a push that met a stale statement is run once more, not refused");
+    assert_eq!(
+        second
+            .iter()
+            .map(|result| (result.status, result.seq))
+            .collect::<Vec<_>>(),
+        [
+            (PushStatus::Applied, Some(3)),
+            (PushStatus::Applied, Some(4))
+        ]
+    );
+    assert_eq!(
+        metrics.stale_statement_reruns.get(),
+        1,
+        "the push ran twice"
+    );
+
+    forget_statements();
+    let page = storage
+        .pull(&context, 0, 100)
+        .expect("a pull that met a stale statement is run once more, not refused");
+    assert_eq!(
+        page.events
+            .iter()
+            .map(|event| event.seq)
+            .collect::<Vec<_>>(),
+        [1, 2, 3, 4],
+        "each event once, in order"
+    );
+    assert_eq!(
+        metrics.stale_statement_reruns.get(),
+        2,
+        "the pull ran twice"
+    );
+    assert_eq!(on_hand(), 4, "each receipt counted once");
+    let again = storage
+        .push(&context, &[e(3), e(4)], NOW_MS)
+        .expect("the second batch again");
+    assert!(
+        again
+            .iter()
+            .all(|result| result.status == PushStatus::Duplicate),
+        "the rerun logged the batch, once: {again:?}"
+    );
 }
