@@ -53,7 +53,8 @@ pub struct LimitArgs {
     #[arg(long, env = "AISLE_TENANT_MAX_BYTES", default_value_t = limits::DEFAULT_TENANT_MAX_BYTES)]
     tenant_max_bytes: u64,
     /// Server instances sharing this registry: each holds a tenant to 1/N of the
-    /// per-tenant request rate and push quota (the buckets are per instance).
+    /// per-tenant request rate and push quota (the buckets are per instance), and on
+    /// PostgreSQL clamps its connection budget under 1/N of each cluster's max_connections.
     #[arg(long, env = "AISLE_INSTANCES", default_value_t = 1)]
     instances: u32,
     /// Pulls that may wait for live sync at once (`?wait=`); beyond it, or beyond three

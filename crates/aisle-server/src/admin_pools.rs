@@ -14,8 +14,8 @@ pub struct PoolArgs {
     #[arg(long, env = "AISLE_MAX_TENANT_CONNECTIONS", default_value_t = PgPoolConfig::default().max_tenant_connections)]
     max_tenant_connections: usize,
     /// Connections this instance may hold on one cluster, all its tenants together (and as
-    /// many on its replica); clamped under the cluster's max_connections. With several
-    /// instances on one cluster, give each its share.
+    /// many on its replica); clamped under this instance's share of the cluster's
+    /// max_connections (1/N with --instances N).
     #[arg(long, env = "AISLE_CLUSTER_CONNECTION_BUDGET", default_value_t = PgPoolConfig::default().cluster_budget)]
     cluster_connection_budget: usize,
     /// Seconds a request waits for a tenant connection (its pool or its cluster's budget)
@@ -61,6 +61,8 @@ impl PoolArgs {
             wait_timeout: Duration::from_secs(self.pool_wait_secs),
             replica_max_lag: Duration::from_millis(self.replica_max_lag_ms),
             keep_statements: self.keep_prepared_statements,
+            // `serve --instances`, a limits flag, sets it where the server opens its pools.
+            instances: PgPoolConfig::default().instances,
         }
     }
 }

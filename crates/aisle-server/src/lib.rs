@@ -326,11 +326,18 @@ async fn open_postgres(
         )))
     })??;
     let registry = Arc::new(registry);
-    let pool_config = &config.pg_pools;
+    // `serve --instances` divides a cluster's connections among the instances, as it
+    // divides the per-tenant rates.
+    let pool_config = pg::pools::PgPoolConfig {
+        max_open_tenants: config.max_open_tenants,
+        instances: usize::try_from(config.limits.instances.max(1)).unwrap_or(1),
+        ..config.pg_pools.clone()
+    };
     // What the operator chose, once at start: what they read first when tuning (and what
     // tells them a flag such as --keep-prepared-statements reached the server).
     tracing::info!(
-        max_open_tenants = config.max_open_tenants,
+        max_open_tenants = pool_config.max_open_tenants,
+        instances = pool_config.instances,
         max_tenant_connections = pool_config.max_tenant_connections,
         cluster_connection_budget = pool_config.cluster_budget,
         pool_wait_secs = pool_config.wait_timeout.as_secs(),
@@ -344,10 +351,7 @@ async fn open_postgres(
     );
     let pools = pg::pools::PgTenantPools::new(
         Arc::clone(&registry) as Arc<dyn pg::placement::Placements>,
-        pg::pools::PgPoolConfig {
-            max_open_tenants: config.max_open_tenants,
-            ..config.pg_pools.clone()
-        },
+        pool_config,
         runtime,
     )
     .with_metrics(metrics.pool())

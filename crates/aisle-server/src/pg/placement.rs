@@ -40,12 +40,14 @@ pub trait Placements: Send + Sync + std::fmt::Debug {
 
     /// Records that the tenant's database failed its migration (or is stamped for another
     /// tenant), so that it is refused everywhere until an operator has looked, as the SQLite
-    /// registry's `mark_tenant_failed`. The tenant pools of this process refuse it from then
-    /// on anyway; the default records nothing more.
-    fn mark_unavailable(&self, tenant: TenantId, reason: &str) -> Result<(), ServerError> {
-        let _ = (tenant, reason);
-        Ok(())
-    }
+    /// registry's `mark_tenant_failed`.
+    fn mark_unavailable(&self, tenant: TenantId, reason: &str) -> Result<(), ServerError>;
+
+    /// The mark [`Placements::mark_unavailable`] recorded, until an operator clears it
+    /// (`tenant retry-migration`, or a `migrate --all` that migrates the tenant): read each
+    /// time the tenant pools open the tenant, by every instance, as the SQLite pools read
+    /// the registry's `failed_migration`.
+    fn unavailable_mark(&self, tenant: TenantId) -> Result<Option<String>, ServerError>;
 }
 
 #[cfg(test)]

@@ -7,15 +7,18 @@
 //! a tenant in this process finds its database through [`Placements`], migrates it to the
 //! tenant schema ([`super::tenant_schema`]) and stamps it with its tenant (or refuses a
 //! database stamped for another). A failed migration or a wrong stamp marks the tenant
-//! unavailable (`tenant_unavailable`, 503) in this process and through
-//! [`Placements::mark_unavailable`]; every other tenant keeps serving. A database that cannot
-//! be reached now is refused for this request only.
+//! unavailable (`tenant_unavailable`, 503) through [`Placements::mark_unavailable`], in the
+//! registry; every other tenant keeps serving. Each open reads that mark first
+//! ([`Placements::unavailable_mark`]), so every instance refuses a marked tenant without
+//! trying its migration again, and serves it again once an operator has cleared the mark
+//! (`tenant retry-migration`). A database that cannot be reached now is refused for this
+//! request only.
 //!
 //! The connection budget: every connection this process opens to a cluster holds one permit
 //! of that cluster's semaphore for as long as it is open (not only while it is in use), so
 //! the process never holds more than the budget on a cluster, whatever the number of tenant
-//! pools; the budget is clamped under the cluster's own `max_connections` when the cluster is
-//! first reached. A tenant that needs a connection while the budget is spent closes an idle
+//! pools; the budget is clamped under this instance's share (`PgPoolConfig::instances`) of
+//! the cluster's own `max_connections` when the cluster is first reached. A tenant that needs a connection while the budget is spent closes an idle
 //! connection of another tenant of the cluster, or waits (at most the wait timeout, then a
 //! retryable error) until a connection is handed back, which then closes an idle one for it.
 //! An evicted pool is closed: its idle connections close at once, its busy ones when their
@@ -64,9 +67,13 @@ pub struct PgPoolConfig {
     /// Connections one tenant's pool may hold.
     pub max_tenant_connections: usize,
     /// Connections this process may hold on one cluster, all its tenants together. It is
-    /// clamped under the cluster's `max_connections`; with several server instances on one
-    /// cluster, give each its share.
+    /// clamped under this instance's share ([`PgPoolConfig::instances`]) of the cluster's
+    /// `max_connections`.
     pub cluster_budget: usize,
+    /// Server instances sharing the clusters (`serve --instances`, which also divides the
+    /// per-tenant rates): each clamps its budget under 1/N of what a cluster allows, so N
+    /// instances at the default budget stay within the cluster's `max_connections` together.
+    pub instances: usize,
     /// How long a request waits for a connection (its tenant's pool or the cluster's budget)
     /// before it is answered 503, to retry.
     pub wait_timeout: Duration,
@@ -88,6 +95,7 @@ impl Default for PgPoolConfig {
             max_open_tenants: crate::DEFAULT_MAX_OPEN_TENANTS,
             max_tenant_connections: 4,
             cluster_budget: 64,
+            instances: 1,
             wait_timeout: Duration::from_secs(10),
             replica_max_lag: DEFAULT_REPLICA_MAX_LAG,
             keep_statements: false,
@@ -103,6 +111,8 @@ struct ClusterBudget {
     /// The budget in permits, after clamping.
     size: AtomicUsize,
     clamped: AtomicBool,
+    /// The instances that share the cluster: this one clamps under its share.
+    instances: usize,
     /// Connects waiting for a permit; a connection handed back closes an idle one for them.
     waiting: AtomicUsize,
     /// The cluster's tenant pools, to close an idle connection of one for another.
@@ -110,24 +120,25 @@ struct ClusterBudget {
 }
 
 impl ClusterBudget {
-    fn new(cluster: String, size: usize) -> Self {
+    fn new(cluster: String, size: usize, instances: usize) -> Self {
         Self {
             cluster,
             permits: Arc::new(Semaphore::new(size)),
             size: AtomicUsize::new(size),
             clamped: AtomicBool::new(false),
+            instances: instances.max(1),
             waiting: AtomicUsize::new(0),
             pools: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Shrinks the budget under what the cluster allows, once.
+    /// Shrinks the budget under this instance's share of what the cluster allows, once.
     fn clamp(&self, cluster_limit: usize) {
         if self.clamped.swap(true, Ordering::SeqCst) {
             return;
         }
         let size = self.size.load(Ordering::SeqCst);
-        let allowed = cluster_limit.saturating_sub(CLUSTER_HEADROOM).max(1);
+        let allowed = (cluster_limit.saturating_sub(CLUSTER_HEADROOM) / self.instances).max(1);
         if allowed < size {
             // Permits in use now are not taken back: they are returned as their
             // connections close, and only then forgotten by later clamps of the size.
@@ -137,7 +148,8 @@ impl ClusterBudget {
                 cluster = %self.cluster,
                 budget = size - forgotten,
                 cluster_limit,
-                "the cluster's connection budget is clamped under its max_connections"
+                instances = self.instances,
+                "the cluster's connection budget is clamped under this instance's share of its max_connections"
             );
         }
     }
@@ -339,8 +351,6 @@ pub struct PgTenantPools {
     /// The replicas' budgets, by cluster name: a replica is a server of its own.
     replica_budgets: Mutex<HashMap<String, Arc<ClusterBudget>>>,
     slots: Mutex<Slots>,
-    /// Tenants whose migration failed in this process, with why; refused from then on.
-    unavailable: Mutex<HashMap<TenantId, String>>,
     metrics: crate::metrics::PoolMetrics,
     /// Report reads by cluster and target, for `/metrics`.
     report_reads: Arc<ReportReads>,
@@ -363,7 +373,6 @@ impl PgTenantPools {
             budgets: Mutex::new(HashMap::new()),
             replica_budgets: Mutex::new(HashMap::new()),
             slots: Mutex::new(Slots::default()),
-            unavailable: Mutex::new(HashMap::new()),
             metrics: crate::metrics::PoolMetrics::default(),
             report_reads: Arc::new(ReportReads::default()),
         }
@@ -481,17 +490,6 @@ impl PgTenantPools {
     }
 
     fn pool(&self, tenant: TenantId) -> Result<Arc<TenantPool>, ServerError> {
-        if let Some(reason) = self
-            .unavailable
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&tenant)
-        {
-            return Err(OpenRefusal::Unavailable(format!(
-                "its migration failed earlier: {reason}"
-            ))
-            .into_error(tenant));
-        }
         let (cell, evicted) = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
             slots.tick += 1;
@@ -530,20 +528,26 @@ impl PgTenantPools {
     }
 
     fn budget(&self, cluster: &str) -> Arc<ClusterBudget> {
-        budget_in(&self.budgets, cluster, cluster, self.config.cluster_budget)
+        budget_in(&self.budgets, cluster, cluster, &self.config)
     }
 
     fn replica_budget(&self, cluster: &str) -> Arc<ClusterBudget> {
         let name = format!("{cluster} (replica)");
-        budget_in(
-            &self.replica_budgets,
-            cluster,
-            &name,
-            self.config.cluster_budget,
-        )
+        budget_in(&self.replica_budgets, cluster, &name, &self.config)
     }
 
     fn open(&self, tenant: TenantId) -> Opened {
+        // Marked by this instance, another, or `migrate --all`: refused, without trying
+        // its migration again, until an operator clears the mark.
+        match self.placements.unavailable_mark(tenant) {
+            Ok(None) => {}
+            Ok(Some(reason)) => {
+                return Err(OpenRefusal::Unavailable(format!(
+                    "its migration failed earlier: {reason}"
+                )))
+            }
+            Err(error) => return Err(crate::pool::registry_refusal(&error)),
+        }
         let placement = match self.placements.placement(tenant) {
             Ok(Some(placement)) => placement,
             Ok(None) => {
@@ -618,11 +622,8 @@ impl PgTenantPools {
                 tenant_pool.close();
                 if failure.marks {
                     tracing::error!(%tenant, reason = %failure.reason, "tenant migration failed; refusing the tenant");
-                    self.unavailable
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(tenant, failure.reason.clone());
                     if let Err(error) = self.placements.mark_unavailable(tenant, &failure.reason) {
+                        // Unmarked, its next request tries the migration again.
                         tracing::error!(%tenant, %error, "cannot mark the tenant as unavailable");
                     }
                     Err(OpenRefusal::Unavailable(failure.reason))
@@ -786,14 +787,16 @@ fn budget_in(
     budgets: &Mutex<HashMap<String, Arc<ClusterBudget>>>,
     cluster: &str,
     name: &str,
-    size: usize,
+    config: &PgPoolConfig,
 ) -> Arc<ClusterBudget> {
     let mut budgets = budgets.lock().unwrap_or_else(|p| p.into_inner());
-    Arc::clone(
-        budgets
-            .entry(cluster.to_owned())
-            .or_insert_with(|| Arc::new(ClusterBudget::new(name.to_owned(), size))),
-    )
+    Arc::clone(budgets.entry(cluster.to_owned()).or_insert_with(|| {
+        Arc::new(ClusterBudget::new(
+            name.to_owned(),
+            config.cluster_budget,
+            config.instances,
+        ))
+    }))
 }
 
 fn forget_pool(budget: &ClusterBudget, tenant: TenantId) {

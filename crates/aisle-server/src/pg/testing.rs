@@ -31,6 +31,10 @@ impl Placements for MapPlacements {
             .insert(tenant, reason.to_owned());
         Ok(())
     }
+
+    fn unavailable_mark(&self, tenant: TenantId) -> Result<Option<String>, ServerError> {
+        Ok(self.marked.lock().expect("lock").get(&tenant).cloned())
+    }
 }
 
 /// A cluster, a runtime to drive its connections, and tenant storage over it.

@@ -275,30 +275,52 @@ fn import_export_and_set_pin_policy_reach_the_tenants_postgresql_database() {
     );
 }
 
+/// `aisle-server serve --database url` on a free loopback port, killed when dropped: the
+/// process and the address it says it listens on.
+struct Served {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Served {
+    fn start(url: &str) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aisle-server"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
+            .env_remove("AISLE_DATA_DIR")
+            .env_remove("AISLE_DATABASE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the server says where it listens");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("a listening line: {line:?}"))
+            .to_owned();
+        Self { child, addr }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn serve_on_database_enrolls_a_device_through_the_postgresql_registry() {
-    use std::io::{BufRead, BufReader};
     let (_cluster, url) = registry_cluster();
     ok(&url, &["tenant", "add", "acme"]);
     ok(&url, &["warehouse", "add", "acme", "north-dc"]);
     let code = ok(&url, &["enroll-code", "acme", "north-dc"]);
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_aisle-server"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", &url])
-        .env_remove("AISLE_DATA_DIR")
-        .env_remove("AISLE_DATABASE")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the server says where it listens");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("a listening line: {line:?}"))
-        .to_owned();
+    let server = Served::start(&url);
+    let addr = server.addr.clone();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let (ready, enrolled) = runtime.block_on(async {
         let client = reqwest::Client::new();
@@ -316,8 +338,7 @@ fn serve_on_database_enrolls_a_device_through_the_postgresql_registry() {
             .expect("enroll answers");
         (ready, enrolled.status())
     });
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     assert_eq!(
         ready,
         reqwest::StatusCode::OK,
@@ -333,6 +354,111 @@ fn serve_on_database_enrolls_a_device_through_the_postgresql_registry() {
         listed.contains("pc-1"),
         "the device is in the registry: {listed}"
     );
+}
+
+/// A tenant whose database its first migration cannot run on, run as an operator meets it
+/// on PostgreSQL, through the binary: its device's requests are answered `503` with the
+/// code `tenant_unavailable` and no internal detail, while a tenant on the same cluster is
+/// served; `migrate --all` names it as marked and exits non-zero; once the database is
+/// repaired, `tenant retry-migration` brings it back.
+#[test]
+fn a_tenant_whose_migration_fails_is_refused_with_its_own_code_and_migrate_all_names_it() {
+    use aisle_server::pg::placement::Placements as _;
+    let (cluster, url) = registry_cluster();
+    let mut ids = Vec::new();
+    let mut codes = Vec::new();
+    for name in ["healthy", "broken"] {
+        ids.push(ok(&url, &["tenant", "add", name]).trim().to_owned());
+        ok(&url, &["warehouse", "add", name, "main"]);
+        codes.push(ok(&url, &["enroll-code", name, "main"]).trim().to_owned());
+    }
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let broken_db = PgRegistry::connect(&url, runtime.handle().clone())
+        .expect("registry")
+        .placement(ids[1].parse().expect("`tenant add` prints the tenant's id"))
+        .expect("placement")
+        .expect("placed")
+        .database;
+    // A table of the tenant schema's first migration, made by hand and different.
+    cluster
+        .psql(&broken_db, "CREATE TABLE events (x integer)")
+        .expect("the conflicting table");
+
+    let server = Served::start(&url);
+    let base = format!("http://{}", server.addr);
+    // Each device's first pull: its status and body.
+    let pull = |code: &str, name: &str| {
+        runtime.block_on(async {
+            let client = reqwest::Client::new();
+            let enrolled: serde_json::Value = client
+                .post(format!("{base}/v1/enroll"))
+                .json(&serde_json::json!({ "code": code, "device_name": name }))
+                .send()
+                .await
+                .expect("enroll answers")
+                .json()
+                .await
+                .expect("an enrollment");
+            let token = enrolled["token"].as_str().expect("a token");
+            let tenant = enrolled["tenant"].as_str().expect("a tenant");
+            let answer = client
+                .get(format!("{base}/v1/t/{tenant}/events?after=0"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("pull answers");
+            let status = answer.status().as_u16();
+            let body: serde_json::Value = answer.json().await.expect("a JSON body");
+            (status, body)
+        })
+    };
+    let (status, body) = pull(&codes[1], "pc-broken");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (503, Some("tenant_unavailable")),
+        "{body}"
+    );
+    let message = body["message"].as_str().expect("a message");
+    assert!(
+        !message.contains("events") && !message.contains("postgres"),
+        "no internal detail reaches the device: {message}"
+    );
+    let (status, body) = pull(&codes[0], "pc-healthy");
+    assert_eq!(status, 200, "the other tenant is served: {body}");
+
+    let migrated = run(&["--database", &url, "migrate", "--all"]);
+    let report = text(&migrated.stdout);
+    assert!(
+        !migrated.status.success(),
+        "a failed tenant fails the command: {report}"
+    );
+    let line_of = |name: &str| {
+        report
+            .lines()
+            .find(|line| line.starts_with(&format!("{name}\t")))
+            .unwrap_or_else(|| panic!("a line for {name}: {report}"))
+            .to_owned()
+    };
+    assert!(
+        line_of("broken").contains("FAILED (marked unavailable)"),
+        "{report}"
+    );
+    assert!(line_of("healthy").contains(", current"), "{report}");
+    assert!(
+        text(&migrated.stderr).contains("1 of 2 tenants failed to migrate"),
+        "{}",
+        text(&migrated.stderr)
+    );
+
+    // Repaired by hand, then cleared: its next request migrates it, and it is served.
+    cluster
+        .psql(&broken_db, "DROP TABLE events")
+        .expect("the repair");
+    ok(&url, &["tenant", "retry-migration", "broken"]);
+    let code = ok(&url, &["enroll-code", "broken", "main"]);
+    let (status, body) = pull(code.trim(), "pc-broken-2");
+    assert_eq!(status, 200, "the repaired tenant is served: {body}");
+    drop(server);
 }
 
 /// `release add`, `release list` and `tenant set-updates`, as the operator runs them: on

@@ -3,7 +3,7 @@
 //! (the cluster its placement names holds every event, master-data row and projection row
 //! it had), and running the command again finishes the move; before the switch, `--abort`
 //! undoes it instead. The binary kills itself at the step `AISLE_MOVE_KILL_AFTER` names.
-//! (Moves with pushes running, and the pause's 503, are pinned in src/pg/moving/tests.rs,
+//! (Moves with pushes running, and the pause's 503, are pinned in src/pg/moving/on_clusters.rs,
 //! which can push through the PostgreSQL storage.)
 
 use aisle_core::ids::TenantId;

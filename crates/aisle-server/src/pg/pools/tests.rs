@@ -192,6 +192,38 @@ fn the_budget_stays_under_the_clusters_max_connections() {
     );
 }
 
+/// Two instances (`serve --instances 2`) at the default budget on a cluster of 30
+/// connections: each clamps under half of what the cluster allows, so together they stay
+/// within it, and a lone instance takes it all.
+#[test]
+fn with_several_instances_each_clamps_its_budget_under_its_share_of_max_connections() {
+    for (instances, budget) in [
+        (1, 30 - 3 - CLUSTER_HEADROOM),
+        (2, (30 - 3 - CLUSTER_HEADROOM) / 2),
+    ] {
+        let cluster = PgCluster::start_with(PgOptions {
+            max_connections: Some(30),
+            ..PgOptions::default()
+        })
+        .expect("cluster");
+        let fixture = PgFixture::on(
+            cluster,
+            PgPoolConfig {
+                instances,
+                ..PgPoolConfig::default()
+            },
+        );
+        let tenant = fixture.add_tenant();
+        push_receipts(&fixture, tenant, 1..2);
+        let (_, clamped) = fixture
+            .storage
+            .pools()
+            .cluster_connections("main")
+            .expect("the cluster is in use");
+        assert_eq!(clamped, budget, "{instances} instance(s)");
+    }
+}
+
 #[test]
 fn a_failed_migration_refuses_only_that_tenant() {
     let fixture = PgFixture::start(PgPoolConfig::default());
@@ -227,6 +259,11 @@ fn a_failed_migration_refuses_only_that_tenant() {
         matches!(&still, Err(ServerError::TenantUnavailable { reason, .. }) if reason.contains("failed earlier")),
         "{still:?}"
     );
+    // The operator clears the mark (`tenant retry-migration`): the next request migrates
+    // the tenant, in this same process, and it is served.
+    fixture.placements.marked.lock().expect("lock").remove(&bad);
+    push_receipts(&fixture, bad, 1..2);
+    assert_eq!(pull_all(&fixture.storage, &context(bad), 10).len(), 1);
 }
 
 #[test]

@@ -379,6 +379,10 @@ impl Placements for PgRegistry {
     fn mark_unavailable(&self, tenant: TenantId, reason: &str) -> Result<(), ServerError> {
         self.mark_tenant_failed(tenant, reason)
     }
+
+    fn unavailable_mark(&self, tenant: TenantId) -> Result<Option<String>, ServerError> {
+        Ok(PgRegistry::tenant(self, tenant)?.and_then(|row| row.failed_migration))
+    }
 }
 
 #[cfg(test)]
