@@ -227,6 +227,21 @@ impl PgConn {
         })
     }
 
+    /// Runs one statement outside any transaction block, so PostgreSQL runs it as a
+    /// transaction of its own: for a lone read, one round trip (Parse, Bind and Execute of an
+    /// unnamed statement, with the parameter types given) instead of BEGIN, the read and
+    /// COMMIT. Nothing is prepared, so nothing outlives it (fine behind PgBouncer in
+    /// transaction mode).
+    pub fn query_alone(
+        &self,
+        sql: &str,
+        params: &[(&(dyn ToSql + Sync), Type)],
+    ) -> Result<Vec<Row>, PgError> {
+        Ok(self
+            .runtime
+            .block_on(self.client.query_typed(sql, params))?)
+    }
+
     /// The underlying async client, for async callers (LISTEN, health checks).
     pub fn client(&self) -> &tokio_postgres::Client {
         &self.client

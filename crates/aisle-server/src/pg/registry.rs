@@ -381,14 +381,19 @@ impl PgRegistry {
     /// The device a token digest belongs to, revoked or not. Read from the registry on every
     /// call, so a revocation through any instance is seen at once.
     pub fn device_by_token(&self, digest: &Digest) -> Result<Option<DeviceRow>, ServerError> {
-        self.with_tx(|tx| {
-            let row = tx.query_opt(
-                "SELECT id, tenant, warehouse, name, revoked_ms IS NOT NULL FROM devices
-                 WHERE token_sha256 = $1",
-                &[&digest.as_slice()],
-            )?;
-            Ok(row.as_ref().map(device_at))
-        })
+        // Every device request asks this, so it is one statement on its own, one round trip
+        // (not BEGIN, the read and COMMIT); read at once, so a revocation on any instance
+        // counts from its commit.
+        let conn = aisle_pg::connect(&self.pool, &self.runtime)?;
+        let rows = conn.query_alone(
+            "SELECT id, tenant, warehouse, name, revoked_ms IS NOT NULL FROM devices
+             WHERE token_sha256 = $1",
+            &[(
+                &digest.as_slice(),
+                aisle_pg::tokio_postgres::types::Type::BYTEA,
+            )],
+        )?;
+        Ok(rows.first().map(device_at))
     }
 
     /// The PCs of the context's own warehouse (revoked ones too), for the master data a
