@@ -416,7 +416,7 @@ struct Device {
 }
 
 /// A tenant with one warehouse and `n_devices` enrolled devices.
-fn enroll(registry: &SqliteRegistry, name: &str, n_devices: usize) -> BenchResult<Vec<Device>> {
+fn enroll(registry: &dyn Registry, name: &str, n_devices: usize) -> BenchResult<Vec<Device>> {
     let now_ms = aisle_server::now_ms();
     let tenant = registry.add_tenant(name, now_ms)?;
     let warehouse = registry.add_warehouse(tenant, "main", now_ms)?;

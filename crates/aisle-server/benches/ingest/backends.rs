@@ -3,11 +3,14 @@
 //! Each backend runs in a child process of this benchmark (this binary again, with
 //! `AISLE_BENCH_BACKEND_CHILD` set), so its RSS is its own. The child serves protocol v1
 //! in-process through the crate's real router (`http::router` and `serve::run`, the same
-//! layers `aisle-server serve` builds) with the rate limits and the push quota off, auth from
-//! a SQLite registry, and tenant storage from `SqliteStorage` or `PgStorage` (per-tenant
-//! databases on one throwaway `aisle-pgtest` cluster, placed by a map). The server's
-//! `--database` choice is not on main yet, hence the in-process server; the client (reqwest)
-//! shares the process and the two cores, and its memory is in the RSS figure.
+//! layers `aisle-server serve` builds) with the rate limits and the push quota off. Each
+//! backend has its own registry, as `serve --data` and `serve --database` do: SQLite's in
+//! the data directory with `SqliteStorage`; on PostgreSQL a `PgRegistry` in a database of
+//! the one throwaway `aisle-pgtest` cluster, which creates each tenant's database there and
+//! places it, with `PgStorage` (so every request's token is looked up in PostgreSQL). In
+//! process, not the binary, so the pools' metrics can be read and the interleaved child can
+//! run two servers; the client (reqwest) shares the process and the two cores, and its
+//! memory is in the RSS figure.
 //!
 //! PostgreSQL runs with its defaults (fsync on, full_page_writes on, synchronous_commit on,
 //! shared_buffers 128MB, max_connections 100): `aisle-pgtest`'s test-speed settings
@@ -70,17 +73,16 @@ use super::{
     bench_parent_dir, env_count, env_count_or_zero, per_second, push, push_as_device, rss_mb,
     verdict, BenchResult, Device, Floor, Percentiles,
 };
-use aisle_core::ids::TenantId;
 use aisle_core::Event;
 use aisle_pgtest::{PgCluster, PgOptions};
-use aisle_server::pg::placement::{Placement, Placements};
+use aisle_server::pg::placement::Placements;
 use aisle_server::pg::pools::{PgPoolConfig, PgTenantPools};
+use aisle_server::pg::registry::PgRegistry;
 use aisle_server::pg::storage::PgStorage;
-use aisle_server::{Registry, ServerError, SqliteRegistry};
+use aisle_server::{Registry, SqliteRegistry};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 const CHILD_ENV: &str = "AISLE_BENCH_BACKEND_CHILD";
@@ -428,25 +430,13 @@ fn report(results: &[(String, Figures)]) -> Vec<String> {
     lines
 }
 
-/// Placements in a map: every tenant in a database of its own on the one cluster.
-#[derive(Debug, Default)]
-struct MapPlacements(Mutex<HashMap<TenantId, Placement>>);
-
-impl Placements for MapPlacements {
-    fn placement(&self, tenant: TenantId) -> Result<Option<Placement>, ServerError> {
-        Ok(self.0.lock().expect("lock").get(&tenant).cloned())
-    }
-
-    fn mark_unavailable(&self, tenant: TenantId, reason: &str) -> Result<(), ServerError> {
-        Err(ServerError::Invalid(format!(
-            "tenant {tenant} unavailable: {reason}"
-        )))
-    }
-}
+/// The PostgreSQL registry's database, on the benchmark's one cluster.
+const REGISTRY_DATABASE: &str = "aisle_registry";
 
 struct Pg {
     cluster: PgCluster,
-    placements: Arc<MapPlacements>,
+    /// The registry, which also places each tenant's database on the cluster.
+    registry: Arc<PgRegistry>,
     budget: usize,
 }
 
@@ -485,7 +475,6 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         .tempdir_in(&parent)?;
     let data = dir.path().join("data");
     std::fs::create_dir_all(data.join("tenants"))?;
-    let registry = Arc::new(SqliteRegistry::open(&aisle_server::registry_path(&data))?);
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -517,13 +506,26 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
                 "prepared per transaction (serve's default)"
             }
         );
+        // The registry in a database of its own on the same cluster, as `serve --database`
+        // keeps it: every request's token is looked up there, and each tenant added through
+        // it gets its database on the cluster and its placement.
+        cluster.create_database(REGISTRY_DATABASE)?;
+        let registry = Arc::new(PgRegistry::connect(
+            &cluster.url(REGISTRY_DATABASE),
+            server_rt.handle().clone(),
+        )?);
+        registry.add_cluster("main", &cluster.base_url(), None, aisle_server::now_ms())?;
         Some(Pg {
             cluster,
-            placements: Arc::new(MapPlacements::default()),
+            registry,
             budget: PgPoolConfig::default().cluster_budget,
         })
     } else {
         None
+    };
+    let registry: Arc<dyn Registry> = match &pg {
+        Some(pg) => Arc::clone(&pg.registry) as Arc<dyn Registry>,
+        None => Arc::new(SqliteRegistry::open(&aisle_server::registry_path(&data))?),
     };
     // The served metrics, with the PostgreSQL pools' (key cache, push groups) among them,
     // as `serve` wires them: the paced phase prints what they counted in its window.
@@ -534,7 +536,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
                 let storage = aisle_server::storage::SqliteStorage::new(
                     aisle_server::pool::TenantPools::new(
                         data.clone(),
-                        Arc::clone(&registry) as Arc<dyn Registry>,
+                        Arc::clone(&registry),
                         pool_cap,
                     ),
                 );
@@ -547,7 +549,7 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
             Some(pg) => {
                 let storage = PgStorage::new(
                     PgTenantPools::new(
-                        Arc::clone(&pg.placements) as Arc<dyn Placements>,
+                        Arc::clone(&pg.registry) as Arc<dyn Placements>,
                         PgPoolConfig {
                             max_open_tenants: pool_cap,
                             max_tenant_connections: tenant_connections,
@@ -582,10 +584,10 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
         };
         let guards = Arc::new(aisle_server::limits::Guards::new(
             limits,
-            Arc::clone(&registry) as Arc<dyn Registry>,
+            Arc::clone(&registry),
         ));
         let router = aisle_server::http::router(aisle_server::http::AppState {
-            registry: Arc::clone(&registry) as Arc<dyn Registry>,
+            registry: Arc::clone(&registry),
             storage,
             metrics: Arc::clone(&metrics),
             guards: Arc::clone(&guards),
@@ -607,25 +609,8 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
     };
     let (base, stop) = start_server(make_storage(outbox))?;
 
-    let mut n_db = 0usize;
-    let mut enroll = |name: &str, n: usize| -> BenchResult<Vec<Device>> {
-        let devices = super::enroll(&registry, name, n)?;
-        if let Some(pg) = &pg {
-            n_db += 1;
-            let database = format!("tenant_{n_db}");
-            pg.cluster.create_database(&database)?;
-            pg.placements.0.lock().expect("lock").insert(
-                devices[0].tenant,
-                Placement {
-                    cluster: "main".to_owned(),
-                    primary_url: pg.cluster.base_url(),
-                    replica_url: None,
-                    database,
-                },
-            );
-        }
-        Ok(devices)
-    };
+    // On PostgreSQL the registry creates each tenant's database on the cluster.
+    let enroll = |name: &str, n: usize| super::enroll(&*registry, name, n);
 
     let client_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -765,11 +750,13 @@ fn run_backend(backend: &str) -> BenchResult<Figures> {
             .cluster
             .psql(
                 "postgres",
-                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'",
+                &format!(
+                    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND datname <> '{REGISTRY_DATABASE}'"
+                ),
             )?
             .trim()
             .parse()?;
-        // This psql session is one of them.
+        // This psql session is one of them; the registry's pool is not a tenant's.
         figures.connections = Some((count.saturating_sub(1), pg.budget));
     }
     // Creating the tenant databases wrote each one's pages to the WAL (PostgreSQL 15's
