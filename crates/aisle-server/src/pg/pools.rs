@@ -18,8 +18,9 @@
 //! of that cluster's semaphore for as long as it is open (not only while it is in use), so
 //! the process never holds more than the budget on a cluster, whatever the number of tenant
 //! pools; the budget is clamped under this instance's share (`PgPoolConfig::instances`) of
-//! the cluster's own `max_connections` when the cluster is first reached. A tenant that needs a connection while the budget is spent closes an idle
-//! connection of another tenant of the cluster, or waits (at most the wait timeout, then a
+//! the cluster's own `max_connections` when the cluster is first reached. A tenant that
+//! needs a connection while the budget is spent closes an idle connection of another tenant
+//! of the cluster, or waits (at most the wait timeout, then a
 //! retryable error) until a connection is handed back, which then closes an idle one for it.
 //! An evicted pool is closed: its idle connections close at once, its busy ones when their
 //! request hands them back.

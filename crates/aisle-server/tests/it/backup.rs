@@ -4,7 +4,6 @@
 use crate::support::{get_json, post_json, pull_all_from, push_to, receipts, Device, World};
 use aisle_core::ids::{DeviceId, TenantId, WarehouseId};
 use aisle_server::{Registry, SqliteRegistry};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -48,16 +47,7 @@ impl ServerProcess {
             .stderr(Stdio::null())
             .spawn()
             .expect("the server starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the server prints its address");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let addr = crate::support::listening_addr(&mut child);
         Self {
             child,
             base: format!("http://{addr}"),

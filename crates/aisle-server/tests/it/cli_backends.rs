@@ -284,7 +284,6 @@ struct Served {
 
 impl Served {
     fn start(url: &str) -> Self {
-        use std::io::{BufRead, BufReader};
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_aisle-server"))
             .args(["serve", "--listen", "127.0.0.1:0", "--database", url])
             .env_remove("AISLE_DATA_DIR")
@@ -293,15 +292,7 @@ impl Served {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("the server starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the server says where it listens");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("a listening line: {line:?}"))
-            .to_owned();
+        let addr = crate::support::listening_addr(&mut child);
         Self { child, addr }
     }
 }

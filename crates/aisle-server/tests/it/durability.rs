@@ -3,7 +3,6 @@
 
 use crate::support::{post_json, pull_all_from, push_to, receipts, result_seqs, Device};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,15 +39,7 @@ fn serve(data_dir: &Path) -> (Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn aisle-server serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("serve prints its address first, got {line:?}"))
-        .to_owned();
+    let addr = crate::support::listening_addr(&mut child);
     (child, format!("http://{addr}"))
 }
 

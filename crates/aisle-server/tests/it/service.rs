@@ -4,7 +4,7 @@
 
 use crate::support::{pull_all_from, receipts, Device};
 use aisle_server::{Registry, RunningServer, ServerConfig, SqliteRegistry};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -165,15 +165,7 @@ fn sigterm_stops_accepting_finishes_the_push_in_flight_and_exits_cleanly() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the server starts");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the server says where it listens");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let addr = crate::support::listening_addr(&mut server);
 
     // A push whose body is half sent when SIGTERM arrives.
     let events = receipts(&device, 1, 200);

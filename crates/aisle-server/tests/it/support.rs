@@ -100,6 +100,20 @@ impl World {
     }
 }
 
+/// The address a just-spawned `aisle-server serve` (stdout piped) says it listens on: its
+/// first line, `listening on ADDR`.
+pub fn listening_addr(server: &mut std::process::Child) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().expect("the server's stdout is piped"))
+        .read_line(&mut line)
+        .expect("the server says where it listens");
+    line.trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("serve prints its address first, got {line:?}"))
+        .to_owned()
+}
+
 pub async fn post_json(
     http: &reqwest::Client,
     url: &str,

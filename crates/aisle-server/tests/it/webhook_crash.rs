@@ -15,7 +15,6 @@ use aisle_server::webhooks::sign::Secret;
 use aisle_server::{Registry as _, SqliteRegistry};
 use base64::Engine as _;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -192,15 +191,7 @@ fn start_server(data: &std::path::Path) -> (Child, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("the server starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the server says where it listens");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let addr = crate::support::listening_addr(&mut child);
     (child, format!("http://{addr}"))
 }
 
